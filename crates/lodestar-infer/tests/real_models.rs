@@ -1,0 +1,122 @@
+//! Checks against the real models and the reference outputs in `../shared/reference/`.
+//! Each test skips (with a printed reason) when the models or the reference files are absent.
+
+use lodestar_core::model::{EmbedKind, GenParams};
+use lodestar_infer::bert::cosine;
+use lodestar_infer::{open_bert, open_gguf_chat, ChatOptions, ModelStore};
+use serde_json::Value;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+fn reference(name: &str) -> Option<Vec<Value>> {
+    let dir = std::env::var_os("LODESTAR_REFERENCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"));
+    let path = dir.join(name);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("SKIP: reference file {} not found", path.display());
+        return None;
+    };
+    Some(text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+fn installed(name: &str) -> bool {
+    let dir = lodestar_core::home::models_dir();
+    let ok = ModelStore::new(&dir).map(|s| s.is_installed(name)).unwrap_or(false);
+    if !ok {
+        println!("SKIP: model {name} is not installed in {} (run `lodestar models fetch`)", dir.display());
+    }
+    ok
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array().map(|a| a.iter().filter_map(|x| x.as_u64()).map(|x| x as u32).collect()).unwrap_or_default()
+}
+
+#[test]
+fn qwen_tokenizer_matches_llama_cpp_ids() {
+    let Some(cases) = reference("qwen2-tokenizer.jsonl") else { return };
+    if !installed("qwen2.5-coder-0.5b") {
+        return;
+    }
+    let chat = open_gguf_chat(&lodestar_core::home::models_dir(), Some("qwen2.5-coder-0.5b"), &ChatOptions::default())
+        .expect("load 0.5B");
+    let tok = chat.tokenizer();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let text = c["text"].as_str().unwrap_or_default();
+        let special = c["parse_special"].as_bool().unwrap_or(false);
+        let want = ids(&c["ids"]);
+        let got = tok.encode(text, special).expect("encode");
+        if got != want {
+            failures.push(format!("{text:?} special={special}\n  want {want:?}\n  got  {got:?}"));
+        }
+    }
+    println!("qwen tokenizer: {} of {} reference cases match", cases.len() - failures.len(), cases.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn check_greedy(model: &str, file: &str) {
+    let Some(cases) = reference(file) else { return };
+    if !installed(model) {
+        return;
+    }
+    let chat =
+        open_gguf_chat(&lodestar_core::home::models_dir(), Some(model), &ChatOptions::default()).expect("load model");
+    for c in &cases {
+        let prompt = c["prompt"].as_str().unwrap_or_default();
+        let want_ids = ids(&c["greedy_ids"]);
+        let want_text = c["text"].as_str().unwrap_or_default();
+        let params = GenParams { max_tokens: 32, temperature: 0.0, ..GenParams::default() };
+        let tokens = chat.encode_prompt(prompt).expect("encode");
+        let (g, got_ids) = chat.generate_tokens(&tokens, &params, &mut |_| ControlFlow::Continue(())).expect("generate");
+        let same_prefix = got_ids.iter().zip(&want_ids).take_while(|(a, b)| a == b).count();
+        let tail: String = prompt.chars().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+        println!("{model}: …{tail:?} → {:?} ({same_prefix}/{} ids agree)", g.text, want_ids.len());
+        assert_eq!(g.text, want_text, "greedy text differs for prompt {prompt:?}");
+    }
+}
+
+#[test]
+fn qwen_0_5b_greedy_matches_reference_text() {
+    check_greedy("qwen2.5-coder-0.5b", "qwen2-greedy.jsonl");
+}
+
+#[test]
+fn qwen_1_5b_greedy_matches_reference_text() {
+    check_greedy("qwen2.5-coder-1.5b", "qwen2-1.5b-greedy.jsonl");
+}
+
+#[test]
+fn e5_embeddings_match_reference() {
+    let Some(cases) = reference("e5-embeddings.jsonl") else { return };
+    if !installed("e5-small") {
+        return;
+    }
+    let e = open_bert(&lodestar_core::home::models_dir(), Some("e5-small")).expect("load e5");
+    let mut worst = 1.0f32;
+    let mut count_mismatch = Vec::new();
+    for c in &cases {
+        let text = c["text"].as_str().unwrap_or_default();
+        let kind = if c["mode"].as_str() == Some("query") { EmbedKind::Query } else { EmbedKind::Passage };
+        let want: Vec<f32> =
+            c["embedding"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect()).unwrap_or_default();
+        let n = c["n_tokens"].as_u64().unwrap_or(0) as usize;
+        if e.count_tokens(text, kind) != n {
+            count_mismatch.push(format!("{text:?} {kind:?}: want {n}, got {}", e.count_tokens(text, kind)));
+        }
+        let got = e.embed_texts(&[text], kind).expect("embed");
+        let cos = cosine(&got[0], &want);
+        worst = worst.min(cos);
+        assert!(cos >= 0.999, "cosine {cos} < 0.999 for {text:?} ({kind:?})");
+    }
+    println!("e5: {} cases, worst cosine {worst:.6}, token-count mismatches {}", cases.len(), count_mismatch.len());
+    assert!(count_mismatch.is_empty(), "{}", count_mismatch.join("\n"));
+    // Batched embedding gives the same vectors as one at a time.
+    let texts: Vec<&str> = cases.iter().filter_map(|c| c["text"].as_str()).collect();
+    let batch = e.embed_texts(&texts, EmbedKind::Passage).expect("batch");
+    for (t, b) in texts.iter().zip(&batch) {
+        let single = e.embed_texts(&[t], EmbedKind::Passage).expect("single");
+        assert!(cosine(&single[0], b) > 0.99999, "batching changed {t:?}");
+    }
+}

@@ -1,0 +1,1 @@
+//! `lodestar-ledger`: turns meeting minutes into a tracked action ledger (督办台账).

@@ -1,0 +1,144 @@
+//! `lodestar`: the one CLI. Thin glue over the library crates: each command module under `cmd/`
+//! parses its arguments, calls a library, and prints a human table or `--json`.
+
+mod cmd;
+mod ctx;
+
+use clap::{Parser, Subcommand};
+pub use ctx::Ctx;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "lodestar",
+    version,
+    about = "北辰 lodestar — private AI assistant for sales operations (all data stays on this machine)"
+)]
+struct Cli {
+    /// Home directory (database, index, config); default: $LODESTAR_HOME or <data dir>/lodestar
+    #[arg(long, global = true, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Machine-readable JSON output (same as `--format json` where a command has --format)
+    #[arg(long, global = true)]
+    json: bool,
+    /// Act as this user (default: the local administrator)
+    #[arg(long = "as", global = true, value_name = "USER")]
+    as_user: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the main job on the built-in demo data (generate, import, metrics, alerts, knowledge, answers)
+    Demo(cmd::demo::DemoArgs),
+    /// Import Excel exports (sales, targets, receivables, fx); `import undo BATCH` takes a batch back out
+    Import(cmd::import::ImportArgs),
+    /// Rows set aside by the importer
+    Quarantine(cmd::import::QuarantineArgs),
+    /// Dictionaries: import a customer or staff list, check unresolved names
+    Dict(cmd::import::DictArgs),
+    /// Local accounts
+    User(cmd::import::UserArgs),
+    /// Sales metrics (达成率, 同比, 环比, 年累计, 缺口, 排名, 贡献) from the rule engine
+    Metrics(cmd::metrics::MetricsArgs),
+    /// Customer concentration (CR10 / CR20)
+    Concentration(cmd::metrics::ConcentrationArgs),
+    /// 国家×品类×客户 summary workbook for meeting material
+    Summary(cmd::metrics::SummaryArgs),
+    /// Receivable and customer risk alerts (逾期, 货好待款, 信用异常, 开发停滞)
+    Alerts(cmd::metrics::AlertsArgs),
+    /// Model store: fetch, import, list, verify
+    Models(cmd::models::ModelsArgs),
+    /// Generate text with a local chat model (streams to stdout)
+    Generate(cmd::generate::GenerateArgs),
+    /// Embed texts with the local embedding model
+    Embed(cmd::embed::EmbedArgs),
+    /// Knowledge bases: add, list, remove documents
+    Kb(cmd::kb::KbArgs),
+    /// Search index: build, stats
+    Index(cmd::kb::IndexArgs),
+    /// Hybrid search over the knowledge bases
+    Search(cmd::kb::SearchArgs),
+    /// Meeting minutes → action items
+    Minutes(cmd::minutes::MinutesArgs),
+    /// Action ledger (督办台账): list, update, export, review
+    Ledger(cmd::minutes::LedgerArgs),
+    /// Ask a question: metrics from the rule engine, knowledge with citations
+    Ask(cmd::ask::AskArgs),
+    /// Benchmarks (quality and latency)
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    #[command(subcommand)]
+    which: BenchCommand,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Import throughput on a generated messy workbook
+    Import(cmd::import::BenchImportArgs),
+    /// Rule-engine time on generated sales rows
+    Metrics(cmd::metrics::BenchMetricsArgs),
+    /// Chat model prefill/decode speed
+    Llm(cmd::bench_llm::BenchLlmArgs),
+    /// Embedding throughput
+    Embed(cmd::bench_llm::BenchEmbedArgs),
+    /// Retrieval quality on tests/eval/retrieval.jsonl
+    Retrieval(cmd::kb::BenchRetrievalArgs),
+    /// Index build and search latency on generated chunks
+    Index(cmd::kb::BenchIndexArgs),
+    /// Minutes extraction quality on tests/eval/minutes
+    Minutes(cmd::minutes::BenchMinutesArgs),
+    /// Answer quality and latency on tests/eval/qa.jsonl
+    Qa(cmd::ask::BenchQaArgs),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LODESTAR_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let ctx = Ctx::new(cli.home.as_deref(), cli.json, cli.as_user.clone());
+    let result = match cli.command {
+        Command::Demo(a) => cmd::demo::run(&ctx, a),
+        Command::Import(a) => cmd::import::run_import(&ctx, a),
+        Command::Quarantine(a) => cmd::import::run_quarantine(&ctx, a),
+        Command::Dict(a) => cmd::import::run_dict(&ctx, a),
+        Command::User(a) => cmd::import::run_user(&ctx, a),
+        Command::Metrics(a) => cmd::metrics::run_metrics(&ctx, a),
+        Command::Concentration(a) => cmd::metrics::run_concentration(&ctx, a),
+        Command::Summary(a) => cmd::metrics::run_summary(&ctx, a),
+        Command::Alerts(a) => cmd::metrics::run_alerts(&ctx, a),
+        Command::Models(a) => cmd::models::run(&ctx, a),
+        Command::Generate(a) => cmd::generate::run(&ctx, a),
+        Command::Embed(a) => cmd::embed::run(&ctx, a),
+        Command::Kb(a) => cmd::kb::run_kb(&ctx, a),
+        Command::Index(a) => cmd::kb::run_index(&ctx, a),
+        Command::Search(a) => cmd::kb::run_search(&ctx, a),
+        Command::Minutes(a) => cmd::minutes::run_minutes(&ctx, a),
+        Command::Ledger(a) => cmd::minutes::run_ledger(&ctx, a),
+        Command::Ask(a) => cmd::ask::run_ask(&ctx, a),
+        Command::Bench(b) => match b.which {
+            BenchCommand::Import(a) => cmd::import::run_bench_import(&ctx, a),
+            BenchCommand::Metrics(a) => cmd::metrics::run_bench_metrics(&ctx, a),
+            BenchCommand::Llm(a) => cmd::bench_llm::run_llm(&ctx, a),
+            BenchCommand::Embed(a) => cmd::bench_llm::run_embed(&ctx, a),
+            BenchCommand::Retrieval(a) => cmd::kb::run_bench_retrieval(&ctx, a),
+            BenchCommand::Index(a) => cmd::kb::run_bench_index(&ctx, a),
+            BenchCommand::Minutes(a) => cmd::minutes::run_bench_minutes(&ctx, a),
+            BenchCommand::Qa(a) => cmd::ask::run_bench_qa(&ctx, a),
+        },
+    };
+    if let Err(e) = result {
+        if ctx.json {
+            let msg = format!("{e:#}");
+            println!("{}", serde_json::json!({ "error": msg }));
+        }
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
