@@ -28,6 +28,8 @@ fn main() {
             for t in &toks { inc = m.forward(&[*t], &mut cache).unwrap(); }
             let maxdiff = full.iter().zip(&inc).map(|(a,b)| (a-b).abs()).fold(0f32, f32::max);
             let top = |v: &Vec<f32>| { let mut i: Vec<usize> = (0..v.len()).collect(); i.sort_by(|&a,&b| v[b].total_cmp(&v[a])); i.truncate(5); i.iter().map(|&j| (j, v[j])).collect::<Vec<_>>() };
+            let gen = |toks: &Vec<u32>, batched: bool| { let mut cache = m.new_cache(); let mut l = if batched { m.forward(toks, &mut cache).unwrap() } else { let mut l=vec![]; for t in toks { l = m.forward(&[*t], &mut cache).unwrap(); } l }; let mut out = vec![]; for _ in 0..24 { let n = lodestar_infer::llm::argmax(&l); out.push(n); l = m.forward(&[n], &mut cache).unwrap(); } chat.tokenizer().decode(&out, false) };
+            println!("batched: {}\nincr: {}", gen(&toks, true), gen(&toks, false));
             println!("maxdiff {maxdiff}\nfull {:?}\ninc  {:?}", top(&full), top(&inc));
         }
         _ => {}

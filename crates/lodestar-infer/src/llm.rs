@@ -5,7 +5,7 @@
 //! shared prompt prefix) and truncate them to a common prefix.
 
 use crate::error::{InferError, Result};
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use std::collections::HashMap;
 use std::io::{Read, Seek};
@@ -56,12 +56,37 @@ pub struct LlmConfig {
 /// A linear layer with quantized weight and optional f32 bias.
 struct Linear {
     w: QMatMul,
+    dtype: GgmlDType,
     b: Option<Tensor>,
 }
 
 impl Linear {
+    fn new(w: Arc<QTensor>, b: Option<Tensor>) -> Result<Self> {
+        let dtype = w.dtype();
+        Ok(Self { w: QMatMul::from_arc(w)?, dtype, b })
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.w.forward(x)?;
+        let rows = x.elem_count() / x.dim(candle_core::D::Minus1)?;
+        // candle's batched (repacked) Q6K kernel rounds differently from the one-row kernel that
+        // llama.cpp also uses; run Q6K prompt rows one at a time so prompt and decode agree.
+        let y = if rows > 1 && self.dtype == GgmlDType::Q6K && x.device().is_cpu() {
+            let dims = x.dims().to_vec();
+            let flat = x.reshape((rows, dims[dims.len() - 1]))?;
+            let mut outs = Vec::with_capacity(rows);
+            for r in 0..rows {
+                outs.push(self.w.forward(&flat.narrow(0, r, 1)?)?);
+            }
+            let y = Tensor::cat(&outs, 0)?;
+            let mut od = dims.clone();
+            let n = y.dim(1)?;
+            if let Some(last) = od.last_mut() {
+                *last = n;
+            }
+            y.reshape(od)?
+        } else {
+            self.w.forward(x)?
+        };
         Ok(match &self.b {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -78,9 +103,9 @@ struct Block {
     q_norm: Option<Tensor>,
     k_norm: Option<Tensor>,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 /// Keys and values of one sequence for every layer, in preallocated buffers that grow by doubling.
@@ -232,15 +257,18 @@ impl LlmModel {
         for i in 0..cfg.n_layer {
             let p = format!("blk.{i}");
             let mut lin = |n: &str| -> Result<Linear> {
-                let w = QMatMul::from_arc(get(&format!("{p}.{n}.weight"))?)?;
+                let w = get(&format!("{p}.{n}.weight"))?;
                 let bname = format!("{p}.{n}.bias");
                 let b = if has(&bname) { Some(get(&bname)?.dequantize(device)?) } else { None };
-                Ok(Linear { w, b })
+                Linear::new(w, b)
             };
             let q = lin("attn_q")?;
             let k = lin("attn_k")?;
             let v = lin("attn_v")?;
             let o = lin("attn_output")?;
+            let gate = lin("ffn_gate")?;
+            let up = lin("ffn_up")?;
+            let down = lin("ffn_down")?;
             let qn = format!("{p}.attn_q_norm.weight");
             let kn = format!("{p}.attn_k_norm.weight");
             let q_norm = if has(&qn) { Some(get(&qn)?.dequantize(device)?) } else { None };
@@ -254,9 +282,9 @@ impl LlmModel {
                 q_norm,
                 k_norm,
                 ffn_norm: get(&format!("{p}.ffn_norm.weight"))?.dequantize(device)?,
-                gate: QMatMul::from_arc(get(&format!("{p}.ffn_gate.weight"))?)?,
-                up: QMatMul::from_arc(get(&format!("{p}.ffn_up.weight"))?)?,
-                down: QMatMul::from_arc(get(&format!("{p}.ffn_down.weight"))?)?,
+                gate,
+                up,
+                down,
             });
         }
         // Quantized embedding lookup needs rows made of whole blocks; otherwise keep f32.

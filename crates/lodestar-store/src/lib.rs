@@ -10,6 +10,7 @@
 //! store.audit("admin", "import", &serde_json::json!({"file": "sales.xlsx"})).unwrap();
 //! ```
 
+pub mod imports;
 pub mod users;
 
 use rusqlite::{params, Connection, OptionalExtension};
