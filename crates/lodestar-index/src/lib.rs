@@ -1,1 +1,302 @@
-//! `lodestar-index`: the five knowledge bases and hybrid retrieval (BM25 + HNSW), filtered by permissions before ranking.
+//! `lodestar-index`: the five knowledge bases (知识库) and hybrid retrieval over them.
+//!
+//! Data flow (the module tree follows it):
+//! [`reader`] (md / txt / docx / xlsx / pdf → text + front matter) → [`chunker`] (heading-aware
+//! chunks, table rows keep their header) → [`analyzer`] (jieba + dictionary terms + whole codes such
+//! as `315/80R22.5` and `BC-RU-2026-0815`) → [`bm25`] (tantivy) and [`vector`] (HNSW over e5
+//! passage embeddings) → [`index::KnowledgeIndex`] (reciprocal-rank fusion, permission filters,
+//! persistence under the home's `index/` folder) → [`eval`] (recall@k / MRR on an evaluation set).
+//!
+//! Invariant: **retrieval never returns a chunk above the asker's clearance or outside the
+//! knowledge bases granted to them** — the filter is part of the tantivy query and of the HNSW
+//! search (and checked once more on the fused list), so no `k` can surface a hidden chunk.
+//!
+//! ```no_run
+//! use lodestar_index::{KnowledgeIndex, AddOptions, SearchRequest};
+//! use lodestar_core::Principal;
+//! let dicts = lodestar_dict::Dictionaries::builtin()?;
+//! let mut ix = KnowledgeIndex::open(std::path::Path::new("/tmp/home/index"), &dicts, None)?;
+//! ix.add_paths(&["knowledge".into()], &AddOptions::default())?;
+//! let res = ix.search(&SearchRequest::new("11R22.5 适合哪些矿山工况", Principal::local_admin()))?;
+//! for h in &res.hits {
+//!     println!("{} [{}] {} — {}", h.score, h.kb, h.doc, h.snippet);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod analyzer;
+pub mod bench;
+pub mod bm25;
+pub mod chunker;
+pub mod eval;
+pub mod index;
+pub mod reader;
+pub mod testing;
+pub mod vector;
+
+pub use index::KnowledgeIndex;
+
+use lodestar_core::{KbId, Principal, Sensitivity};
+use std::path::PathBuf;
+
+/// A piece of a document (知识片段) as stored and retrieved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Chunk {
+    /// Stable id: `<doc>#<hash of doc, section and text>`.
+    pub chunk_id: String,
+    /// Document id: `<kb folder>/<path inside it>`, e.g. `product/spec-11r22_5.md`.
+    pub doc: String,
+    pub title: String,
+    pub kb: KbId,
+    /// 密级 of the whole document.
+    pub sensitivity: Sensitivity,
+    /// Heading path inside the document, joined with ` > `.
+    pub section: String,
+    /// The chunk's own text (Markdown; a table chunk starts with its header row).
+    pub text: String,
+    /// Country codes from the front matter (empty = not tied to a country).
+    #[serde(default)]
+    pub countries: Vec<String>,
+    /// Customer id from the front matter.
+    #[serde(default)]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Position of the chunk inside its document (0-based).
+    pub ordinal: usize,
+}
+
+impl Chunk {
+    /// The text given to the embedder and the BM25 heading field: title and section path.
+    pub fn heading(&self) -> String {
+        if self.section.is_empty() {
+            self.title.clone()
+        } else {
+            format!("{} > {}", self.title, self.section)
+        }
+    }
+    /// What the embedder sees for this chunk (`passage: ` is added by the embedder).
+    pub fn embed_text(&self) -> String {
+        format!("{}\n{}", self.heading(), self.text)
+    }
+}
+
+/// Which retrievers a search uses. The default, `Hybrid`, falls back to BM25 when no
+/// embedding model is available (and says so in [`SearchResponse::warnings`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    #[default]
+    Hybrid,
+    Bm25,
+    Vector,
+}
+
+impl SearchMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Hybrid => "hybrid",
+            SearchMode::Bm25 => "bm25",
+            SearchMode::Vector => "vector",
+        }
+    }
+}
+
+/// Optional re-scoring of the fused list (重排). Off by default: see the crate README figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rerank {
+    #[default]
+    None,
+    /// Re-sort the fused top candidates by e5 cosine to the query.
+    Cosine,
+}
+
+/// One search (检索请求). Filters apply before ranking.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Number of hits wanted.
+    pub k: usize,
+    /// Knowledge bases to search (empty = every base the principal is granted).
+    pub kbs: Vec<KbId>,
+    /// Who asks: clearance and granted bases bound what can be returned.
+    pub principal: Principal,
+    /// Keep only chunks tied to this country code or to no country.
+    pub country: Option<String>,
+    /// Keep only chunks about this customer id or about no particular customer.
+    pub customer: Option<String>,
+    pub mode: SearchMode,
+    pub rerank: Rerank,
+}
+
+impl SearchRequest {
+    /// A hybrid search for the top 10 hits over every granted base.
+    pub fn new(query: impl Into<String>, principal: Principal) -> Self {
+        Self {
+            query: query.into(),
+            k: 10,
+            kbs: Vec::new(),
+            principal,
+            country: None,
+            customer: None,
+            mode: SearchMode::Hybrid,
+            rerank: Rerank::None,
+        }
+    }
+}
+
+/// 1-based rank of a hit in each retriever's filtered list (`None` = not retrieved by it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ranks {
+    pub bm25: Option<usize>,
+    pub vector: Option<usize>,
+}
+
+/// One search hit (命中片段), carrying the chunk text for prompting.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hit {
+    pub doc: String,
+    pub title: String,
+    pub kb: KbId,
+    pub chunk_id: String,
+    /// Fused score: Σ 1 / (60 + rank) over the retrievers that found the chunk.
+    pub score: f64,
+    pub ranks: Ranks,
+    /// About 120 characters of the chunk around the first query term.
+    pub snippet: String,
+    pub section: String,
+    pub sensitivity: Sensitivity,
+    /// The whole chunk text.
+    pub text: String,
+    pub countries: Vec<String>,
+    pub customer: Option<String>,
+    pub date: Option<String>,
+}
+
+/// The answer to a [`SearchRequest`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SearchResponse {
+    pub query: String,
+    /// `"hybrid"`, `"bm25"` or `"vector"`: the retrievers that actually ran.
+    pub mode: String,
+    pub hits: Vec<Hit>,
+    /// E.g. "no embedding model installed: BM25 only".
+    pub warnings: Vec<String>,
+    /// Time spent embedding the query (ms).
+    pub embed_ms: f64,
+    /// Time spent retrieving, fusing and filtering, excluding the query embedding (ms).
+    pub search_ms: f64,
+}
+
+/// How `add_paths` decides what it cannot read from the documents themselves.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    /// Knowledge base for files whose front matter and folder name give none.
+    pub kb: Option<KbId>,
+    /// Sensitivity for files whose front matter gives none (default 内部).
+    pub sensitivity: Option<Sensitivity>,
+}
+
+/// What happened to one document in an add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocChange {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// Result of [`KnowledgeIndex::add_paths`].
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct AddReport {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub chunks_added: usize,
+    pub chunks_removed: usize,
+    /// Chunks embedded during this add (0 when no embedding model).
+    pub chunks_embedded: usize,
+    /// Files that could not be read, with the reason.
+    pub skipped: Vec<SkippedFile>,
+    pub docs: Vec<DocOutcome>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SkippedFile {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DocOutcome {
+    pub doc: String,
+    pub change: DocChange,
+    pub chunks: usize,
+}
+
+/// One stored document, as `kb list` shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DocumentInfo {
+    pub doc: String,
+    pub title: String,
+    pub kb: KbId,
+    pub sensitivity: Sensitivity,
+    pub chunks: usize,
+    pub source: String,
+    pub content_hash: String,
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+/// Counters of `index stats`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct IndexStats {
+    pub documents: usize,
+    pub chunks: usize,
+    /// Chunks per knowledge base id.
+    pub by_kb: std::collections::BTreeMap<String, usize>,
+    /// Chunks per sensitivity label.
+    pub by_sensitivity: std::collections::BTreeMap<String, usize>,
+    /// Documents in the tantivy index (equals `chunks` when healthy).
+    pub bm25_docs: u64,
+    /// Chunks with a stored vector.
+    pub vectors: usize,
+    /// Embedding model of the stored vectors.
+    pub embedder: Option<String>,
+    /// Whether an embedding model is attached now (hybrid search possible).
+    pub embedder_attached: bool,
+    pub dir: PathBuf,
+    pub disk_bytes: u64,
+}
+
+/// Errors of the index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("{path}: cannot tell the knowledge base (no `kb:` front matter, no product/customer/policy/meeting/ops folder, no --kb)")]
+    NoKb { path: PathBuf },
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("embedding: {0}")]
+    Embed(#[from] lodestar_core::ModelError),
+    #[error("index data {path} is damaged: {message} (run `lodestar index build`)")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("no document matches `{0}`")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = IndexError> = std::result::Result<T, E>;

@@ -28,6 +28,8 @@ pub struct ChatOptions {
     pub max_context: Option<usize>,
     /// Device; `None` = [`crate::default_device`].
     pub device: Option<Device>,
+    /// Prompt-processing kernels; `None` = `LODESTAR_PREFILL` or the default.
+    pub prefill: Option<crate::llm::PrefillMode>,
 }
 
 struct CacheSlot {
@@ -62,7 +64,10 @@ impl GgufChat {
         };
         let tokenizer = BpeTokenizer::from_gguf_metadata(&content.metadata)?;
         let mut reader = std::io::BufReader::new(f);
-        let model = LlmModel::load(&content, &mut reader, &device, opts.max_context)?;
+        let mut model = LlmModel::load(&content, &mut reader, &device, opts.max_context)?;
+        if let Some(p) = opts.prefill {
+            model.prefill = p;
+        }
         let tmpl_text = content.metadata.get("tokenizer.chat_template").and_then(|v| v.to_string().ok());
         let template = ChatTemplate::detect(tmpl_text.map(|s| s.as_str()), model.cfg.arch.as_str());
         let mut stop_ids: HashSet<u32> = HashSet::new();

@@ -102,7 +102,7 @@ pub struct E5s1<'a> {
 /// Dequantizes Q4_0 blocks (18 bytes per 32 weights: f16 scale, 16 bytes of nibbles; low nibbles
 /// are weights 0..15, high nibbles 16..31; value = (nibble − 8) × scale).
 pub fn dequantize_q4_0(data: &[u8], elements: usize) -> Result<Vec<f32>> {
-    if elements % 32 != 0 || data.len() < elements / 32 * 18 {
+    if !elements.is_multiple_of(32) || data.len() < elements / 32 * 18 {
         return Err(InferError::Format(format!(
             "Q4_0 tensor of {elements} elements needs {} bytes, has {}",
             elements / 32 * 18,

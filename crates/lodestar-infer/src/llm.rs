@@ -53,35 +53,81 @@ pub struct LlmConfig {
     pub context_length: usize,
 }
 
+/// How prompt rows (more than one token at a time) are multiplied on the CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefillMode {
+    /// The quantized kernels, one activation row at a time for Q6K (matches llama.cpp's rounding).
+    Quantized,
+    /// Weights dequantized to f32 for each prompt chunk and multiplied with a dense GEMM.
+    F32,
+    /// Like `F32` but the dequantized weights are kept (fast, about 4 bytes per weight of memory).
+    F32Cached,
+}
+
+impl PrefillMode {
+    /// From `LODESTAR_PREFILL` (`quant`, `f32`, `f32-cached`); default [`PrefillMode::Quantized`].
+    pub fn from_env() -> Self {
+        match std::env::var("LODESTAR_PREFILL").as_deref() {
+            Ok("f32") => PrefillMode::F32,
+            Ok("f32-cached") => PrefillMode::F32Cached,
+            _ => PrefillMode::Quantized,
+        }
+    }
+}
+
+/// Prompt chunks with fewer rows than this always use the quantized kernels.
+const DENSE_MIN_ROWS: usize = 32;
+
 /// A linear layer with quantized weight and optional f32 bias.
 struct Linear {
     w: QMatMul,
+    qt: Arc<QTensor>,
     dtype: GgmlDType,
     b: Option<Tensor>,
+    dense: std::sync::OnceLock<Tensor>,
 }
 
 impl Linear {
     fn new(w: Arc<QTensor>, b: Option<Tensor>) -> Result<Self> {
         let dtype = w.dtype();
-        Ok(Self { w: QMatMul::from_arc(w)?, dtype, b })
+        Ok(Self { w: QMatMul::from_arc(w.clone())?, qt: w, dtype, b, dense: std::sync::OnceLock::new() })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let rows = x.elem_count() / x.dim(candle_core::D::Minus1)?;
-        // candle's batched (repacked) Q6K kernel rounds differently from the one-row kernel that
-        // llama.cpp also uses; run Q6K prompt rows one at a time so prompt and decode agree.
-        let y = if rows > 1 && self.dtype == GgmlDType::Q6K && x.device().is_cpu() {
-            let dims = x.dims().to_vec();
-            let flat = x.reshape((rows, dims[dims.len() - 1]))?;
+    fn forward(&self, x: &Tensor, mode: PrefillMode) -> Result<Tensor> {
+        let k = x.dim(candle_core::D::Minus1)?;
+        let rows = x.elem_count() / k;
+        let cpu = x.device().is_cpu();
+        let y = if rows >= DENSE_MIN_ROWS && cpu && mode != PrefillMode::Quantized {
+            let w = match mode {
+                PrefillMode::F32Cached => match self.dense.get() {
+                    Some(w) => w.clone(),
+                    None => {
+                        let w = self.qt.dequantize(x.device())?;
+                        let _ = self.dense.set(w.clone());
+                        w
+                    }
+                },
+                _ => self.qt.dequantize(x.device())?,
+            };
+            let mut od = x.dims().to_vec();
+            let y = x.reshape((rows, k))?.matmul(&w.t()?)?;
+            if let Some(last) = od.last_mut() {
+                *last = y.dim(1)?;
+            }
+            y.reshape(od)?
+        } else if rows > 1 && self.dtype == GgmlDType::Q6K && cpu {
+            // candle's batched (repacked) Q6K kernel rounds differently from the one-row kernel
+            // that llama.cpp also uses; run Q6K prompt rows one at a time so prompt and decode
+            // agree.
+            let mut od = x.dims().to_vec();
+            let flat = x.reshape((rows, k))?;
             let mut outs = Vec::with_capacity(rows);
             for r in 0..rows {
                 outs.push(self.w.forward(&flat.narrow(0, r, 1)?)?);
             }
             let y = Tensor::cat(&outs, 0)?;
-            let mut od = dims.clone();
-            let n = y.dim(1)?;
             if let Some(last) = od.last_mut() {
-                *last = n;
+                *last = y.dim(1)?;
             }
             y.reshape(od)?
         } else {
@@ -182,6 +228,8 @@ pub struct LlmModel {
     cos: Tensor,
     sin: Tensor,
     device: Device,
+    /// How prompt chunks are multiplied (see [`PrefillMode`]).
+    pub prefill: PrefillMode,
 }
 
 fn md_usize(md: &HashMap<String, gguf_file::Value>, key: &str) -> Result<usize> {
@@ -220,7 +268,11 @@ impl LlmConfig {
             rope_theta: md_f32(md, &format!("{a}.rope.freq_base")).unwrap_or(10_000.0),
             context_length: md_usize(md, &format!("{a}.context_length")).unwrap_or(4096),
         };
-        if cfg.n_head == 0 || cfg.n_kv_head == 0 || cfg.n_head % cfg.n_kv_head != 0 || cfg.head_dim % 2 != 0 {
+        if cfg.n_head == 0
+            || cfg.n_kv_head == 0
+            || !cfg.n_head.is_multiple_of(cfg.n_kv_head)
+            || !cfg.head_dim.is_multiple_of(2)
+        {
             return Err(InferError::Format(format!("inconsistent attention shape: {cfg:?}")));
         }
         Ok(cfg)
@@ -288,13 +340,24 @@ impl LlmModel {
             });
         }
         // Quantized embedding lookup needs rows made of whole blocks; otherwise keep f32.
-        let embed_f32 = if cfg.n_embd % embed.dtype().block_size() != 0 || !device.is_cpu() {
+        let embed_f32 = if !cfg.n_embd.is_multiple_of(embed.dtype().block_size()) || !device.is_cpu() {
             Some(embed.dequantize(device)?)
         } else {
             None
         };
         let (cos, sin) = rope_tables(cfg.head_dim, cfg.rope_theta, cfg.context_length, device)?;
-        Ok(Self { cfg, embed, embed_f32, blocks, norm, output, cos, sin, device: device.clone() })
+        Ok(Self {
+            cfg,
+            embed,
+            embed_f32,
+            blocks,
+            norm,
+            output,
+            cos,
+            sin,
+            device: device.clone(),
+            prefill: PrefillMode::from_env(),
+        })
     }
 
     pub fn device(&self) -> &Device {
@@ -332,11 +395,12 @@ impl LlmModel {
         let mask = if t > 1 { Some(causal_mask(t, pos, &self.device)?) } else { None };
         let (nh, nkv, hd) = (self.cfg.n_head, self.cfg.n_kv_head, self.cfg.head_dim);
         let eps = self.cfg.rms_eps as f32;
+        let mode = self.prefill;
         for (li, b) in self.blocks.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &b.attn_norm, eps)?;
-            let q = b.q.forward(&h)?.reshape((1, t, nh, hd))?;
-            let k = b.k.forward(&h)?.reshape((1, t, nkv, hd))?;
-            let v = b.v.forward(&h)?.reshape((1, t, nkv, hd))?.transpose(1, 2)?.contiguous()?;
+            let q = b.q.forward(&h, mode)?.reshape((1, t, nh, hd))?;
+            let k = b.k.forward(&h, mode)?.reshape((1, t, nkv, hd))?;
+            let v = b.v.forward(&h, mode)?.reshape((1, t, nkv, hd))?.transpose(1, 2)?.contiguous()?;
             let (q, k) = match (&b.q_norm, &b.k_norm) {
                 (Some(qn), Some(kn)) => (
                     candle_nn::ops::rms_norm(&q.contiguous()?, qn, eps)?,
@@ -368,12 +432,12 @@ impl LlmModel {
             let att = candle_nn::ops::softmax_last_dim(&att)?;
             let y = att.matmul(&v_all.contiguous()?)?; // (1, nkv, rep*t, hd)
             let y = y.reshape((1, nh, t, hd))?.transpose(1, 2)?.reshape((1, t, nh * hd))?;
-            let y = b.o.forward(&y)?;
+            let y = b.o.forward(&y, mode)?;
             x = (x + y)?;
             let h = candle_nn::ops::rms_norm(&x, &b.ffn_norm, eps)?;
-            let g = candle_nn::ops::silu(&b.gate.forward(&h)?)?;
-            let u = b.up.forward(&h)?;
-            let y = b.down.forward(&(g * u)?)?;
+            let g = candle_nn::ops::silu(&b.gate.forward(&h, mode)?)?;
+            let u = b.up.forward(&h, mode)?;
+            let y = b.down.forward(&(g * u)?, mode)?;
             x = (x + y)?;
         }
         cache.len = pos + t;

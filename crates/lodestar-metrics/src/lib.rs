@@ -1,1 +1,76 @@
-//! `lodestar-metrics`: the deterministic rule engine (指标口径) over the store; never calls a model.
+//! `lodestar-metrics`: the deterministic rule engine (指标口径) over the store; it never calls a model.
+//!
+//! - [`MetricsEngine`] loads the active sales, targets and fx rows once, resolving every stored
+//!   name through the dictionaries (each distinct raw value once), and answers [`MetricQuery`]s
+//!   with a [`MetricTable`]: actual, target, 达成率, 缺口, 同比, 环比, 年累计, 年度进度, 剩余缺口,
+//!   所需月均, 排名, 贡献 — each null with a [`Reason`].
+//! - [`MetricsEngine::concentration`]: CR10 / CR20 over customers.
+//! - [`alerts::alerts`]: receivable and customer risk rules (逾期, 货好待款, 信用异常, 开发停滞).
+//! - [`render`]: table / csv / markdown text and xlsx workbooks (the 国家×品类×客户 summary).
+//!
+//! The definitions are DESIGN.md's "Metric definitions (口径)", documented for ops in
+//! `docs/metrics.md`.
+//!
+//! ```no_run
+//! use lodestar_metrics::{Dim, MetricQuery, MetricsEngine};
+//! let store = lodestar_store::Store::open(std::path::Path::new("/tmp/x/lodestar.db")).unwrap();
+//! let dicts = lodestar_dict::Dictionaries::builtin().unwrap();
+//! let engine = MetricsEngine::load(&store, &dicts).unwrap();
+//! let month = engine.latest_month().unwrap();
+//! let q = MetricQuery::new(lodestar_core::Period::Month(month), vec![Dim::Country, Dim::Category]);
+//! let table = engine.query(&q).unwrap();
+//! println!("{}", lodestar_metrics::render::text_table(&table));
+//! ```
+
+pub mod alerts;
+pub mod bench;
+mod engine;
+pub mod render;
+mod types;
+
+pub use alerts::{alerts, Alerts};
+pub use engine::MetricsEngine;
+pub use types::*;
+/// Dates of the alert rules (re-exported so callers need not depend on chrono).
+pub use chrono::NaiveDate;
+
+use lodestar_core::Sensitivity;
+
+/// Errors of the rule engine. Values that merely cannot be computed are not errors: they are
+/// `null` with a [`Reason`].
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    #[error(transparent)]
+    Store(#[from] lodestar_store::StoreError),
+    #[error("database error: {0}")]
+    Sql(#[from] lodestar_store::rusqlite::Error),
+    /// 期间晚于最新数据月份.
+    #[error("period {period} is after the latest month with sales data ({latest}); 最新数据月份为 {latest}")]
+    PeriodAfterLatest { period: String, latest: String },
+    #[error("no sales data has been imported yet (没有销售数据)")]
+    NoData,
+    /// 缺少汇率.
+    #[error("missing fx rate for {currency} in {month} (缺少 {month} {currency} 对美元汇率)")]
+    MissingFxRate { currency: String, month: String },
+    #[error("unknown {dim} `{value}` in filter{}", suggestion_text(.suggestions))]
+    UnknownFilterValue { dim: String, value: String, suggestions: Vec<String> },
+    /// 权限不足.
+    #[error("{principal} (clearance {clearance}) may not see {what} figures: they need clearance {needed} (权限不足)")]
+    Forbidden { principal: String, clearance: Sensitivity, what: String, needed: Sensitivity },
+    #[error("bad value in {table} row {row}: `{value}` ({what})")]
+    BadValue { table: String, row: i64, value: String, what: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
+}
+
+fn suggestion_text(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean: {})", s.join(", "))
+    }
+}
+
+pub type Result<T, E = MetricsError> = std::result::Result<T, E>;

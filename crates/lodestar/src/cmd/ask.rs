@@ -1,16 +1,302 @@
-//! Placeholder: filled in by the owning crate's work.
+//! `lodestar ask "question"`: grounded answers (rule engine for metrics, cited knowledge for the
+//! rest, number guard on generated text), and `lodestar bench qa`: the answer evaluation set.
+
 use crate::Ctx;
+use anyhow::{Context, Result};
+use lodestar_metrics::NaiveDate;
+use lodestar_core::{Generator, KbId, Principal, Role, Sensitivity};
+use lodestar_dict::Dictionaries;
+use lodestar_rag::adapters::{EngineSource, IndexRetriever};
+use lodestar_rag::{AskOptions, Assistant, MetricsSource, Retriever, Router};
+use lodestar_store::Store;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(clap::Args)]
-pub struct AskArgs {}
+pub struct AskArgs {
+    /// The question (Chinese or English)
+    pub question: String,
+    /// Search only this knowledge base (repeatable): product, customer, policy, meeting, ops
+    #[arg(long = "kb", value_name = "ID")]
+    pub kb: Vec<String>,
+    /// Take relative periods (本月, 上月, 今年以来) and alerts as of this date (YYYY-MM-DD)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// Chat model name or alias (default: the manifest's default chat model)
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Print the answer at the end instead of streaming it
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not load a chat model (metric answers and quoted passages only)
+    #[arg(long)]
+    pub no_model: bool,
+    /// CPU threads for the model (default: all cores)
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
 
-pub fn run_ask(_ctx: &Ctx, _args: AskArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not available in this build yet")
+fn parse_date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").with_context(|| format!("--as-of `{s}`: expected YYYY-MM-DD"))
+}
+
+/// The parts of an assistant a home provides.
+struct Parts {
+    metrics: Option<Arc<dyn MetricsSource>>,
+    retriever: Option<Arc<dyn Retriever>>,
+    warnings: Vec<String>,
+}
+
+fn open_parts(home_db: &Path, index_dir: &Path, dicts: &Arc<Dictionaries>, config: &lodestar_core::config::Config, models_dir: &Path) -> Result<Parts> {
+    let mut warnings = Vec::new();
+    let store = Store::open(home_db)?;
+    let metrics: Option<Arc<dyn MetricsSource>> = if store.latest_sales_month()?.is_some() {
+        Some(Arc::new(EngineSource::load(store, dicts.clone(), config.clone())?))
+    } else {
+        warnings.push("no sales data imported yet: metric questions cannot be answered (run `lodestar import`)".into());
+        None
+    };
+    let retriever: Option<Arc<dyn Retriever>> = if index_dir.is_dir() {
+        let embedder = lodestar_infer::open_embedder(models_dir, None).ok();
+        let ix = lodestar_index::KnowledgeIndex::open(index_dir, dicts, embedder)?;
+        Some(Arc::new(IndexRetriever::new(ix)))
+    } else {
+        warnings.push("no knowledge index yet: knowledge questions cannot be answered (run `lodestar kb add knowledge/`)".into());
+        None
+    };
+    Ok(Parts { metrics, retriever, warnings })
+}
+
+fn open_generator(models_dir: &Path, model: Option<&str>) -> Result<Arc<dyn Generator>> {
+    Ok(lodestar_infer::open_chat(models_dir, model)?)
+}
+
+pub fn run_ask(ctx: &Ctx, args: AskArgs) -> Result<()> {
+    if let Some(t) = args.threads {
+        lodestar_infer::set_threads(t);
+    }
+    let store = ctx.store()?;
+    let dicts = Arc::new(ctx.dicts()?);
+    let config = ctx.config()?;
+    let principal = ctx.principal(&store)?;
+    let as_of = args.as_of.as_deref().map(parse_date).transpose()?;
+    let kbs = args.kb.iter().map(|k| k.parse::<KbId>()).collect::<Result<Vec<_>, _>>()?;
+    let parts = open_parts(&ctx.home.db_path(), &ctx.home.index_dir(), &dicts, &config, &ctx.models_dir)?;
+    let mut assistant = Assistant::new(dicts.clone(), parts.metrics, parts.retriever, None);
+    assistant.fields = config.fields.clone();
+
+    // Load the chat model only when the question needs the knowledge bases.
+    let reference = assistant.reference_month(as_of)?;
+    let route = Router::new(&dicts).route(&args.question, reference);
+    let mut notes = parts.warnings;
+    if route.needs_knowledge() && !args.no_model {
+        match open_generator(&ctx.models_dir, args.model.as_deref()) {
+            Ok(g) => assistant.generator = Some(g),
+            Err(e) => notes.push(format!("chat model not available ({e:#}): quoting passages instead")),
+        }
+    }
+    let opts = AskOptions { principal: principal.clone(), as_of, kbs, ..AskOptions::default() };
+    let stream = !ctx.json && !args.no_stream;
+    let mut out = std::io::stdout();
+    let ans = assistant.ask_streaming(&args.question, &opts, &mut |piece| {
+        if stream {
+            let _ = out.write_all(piece.as_bytes());
+            let _ = out.flush();
+        }
+    })?;
+    lodestar_rag::audit(&store, &principal, &args.question, &ans)?;
+    if ctx.json {
+        let mut v = serde_json::to_value(&ans)?;
+        if let (serde_json::Value::Object(o), false) = (&mut v, notes.is_empty()) {
+            if let Some(serde_json::Value::Array(w)) = o.get_mut("warnings") {
+                w.extend(notes.into_iter().map(serde_json::Value::String));
+            }
+        }
+        return ctx.print_json(&v);
+    }
+    if stream {
+        println!();
+        if !ans.flagged.is_empty() {
+            println!("\n（数字校验后的文本）\n{}", ans.answer);
+        }
+    } else {
+        println!("{}", ans.answer);
+    }
+    if !ans.citations.is_empty() {
+        println!("\n来源：");
+        for (i, c) in ans.citations.iter().enumerate() {
+            println!("  [{}] {} · {} （{}）", i + 1, c.kb.name_zh(), c.title, c.doc);
+        }
+    }
+    for w in ans.warnings.iter().chain(notes.iter()) {
+        println!("⚠ {w}");
+    }
+    if ans.needs_review {
+        println!("（AI 生成内容，需人工审核后使用）");
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
-pub struct BenchQaArgs {}
+pub struct BenchQaArgs {
+    /// Chat model name or alias (default: the manifest's default chat model)
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Run without a chat model (rule engine and quoted passages only)
+    #[arg(long)]
+    pub no_model: bool,
+    /// Evaluation set
+    #[arg(long, value_name = "FILE")]
+    pub set: Option<PathBuf>,
+    /// Only the first N questions
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Only questions of these categories (comma-separated)
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Keep the temporary home here (re-used when it already holds data)
+    #[arg(long, value_name = "DIR")]
+    pub keep_home: Option<PathBuf>,
+    /// CPU threads for the model (default: all cores)
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
 
-pub fn run_bench_qa(_ctx: &Ctx, _args: BenchQaArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not available in this build yet")
+fn repo_path(rel: &str) -> Option<PathBuf> {
+    let candidates = [
+        std::env::current_dir().ok().map(|d| d.join(rel)),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)),
+    ];
+    candidates.into_iter().flatten().find(|p| p.exists())
+}
+
+/// Builds a bench home: demo data (end month 2026-10) imported, the knowledge bases indexed, and the
+/// accounts the evaluation set asks as.
+fn build_bench_home(root: &Path, dicts: &Arc<Dictionaries>, models_dir: &Path) -> Result<()> {
+    let db = root.join("lodestar.db");
+    let mut store = Store::open(&db)?;
+    if store.latest_sales_month()?.is_none() {
+        let dir = root.join("demo");
+        let manifest = lodestar_demo::generate(&dir, &lodestar_demo::DemoOptions::default())?;
+        let order = ["fx", "targets", "sales", "receivables", "messy_sales"];
+        let mut files: Vec<&lodestar_demo::DemoFile> = manifest.files.iter().collect();
+        files.sort_by_key(|f| order.iter().position(|k| *k == f.kind).unwrap_or(order.len()));
+        for f in files {
+            lodestar_ingest::import_file(&mut store, dicts, &f.path, &lodestar_ingest::ImportOptions::default())
+                .with_context(|| format!("importing {}", f.path.display()))?;
+        }
+    }
+    // Accounts of the sensitive questions: an intern with 内部 clearance over every base, and a
+    // salesperson limited to the product and policy bases.
+    store.upsert_user("intern", Role::Viewer, Sensitivity::Internal, &[], None)?;
+    store.upsert_user("sales_kz", Role::Sales, Sensitivity::Sensitive, &[KbId::Product, KbId::Policy], None)?;
+    let index_dir = root.join("index");
+    if !index_dir.is_dir() {
+        let knowledge = repo_path("knowledge").context("knowledge/ folder not found (run from the repository root)")?;
+        let embedder = lodestar_infer::open_embedder(models_dir, None).ok();
+        let mut ix = lodestar_index::KnowledgeIndex::open(&index_dir, dicts, embedder)?;
+        ix.add_paths(&[knowledge], &lodestar_index::AddOptions::default())?;
+    }
+    Ok(())
+}
+
+pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
+    if let Some(t) = args.threads {
+        lodestar_infer::set_threads(t);
+    }
+    let set = match &args.set {
+        Some(p) => p.clone(),
+        None => repo_path("tests/eval/qa.jsonl").context("tests/eval/qa.jsonl not found (give --set FILE)")?,
+    };
+    let text = std::fs::read_to_string(&set).with_context(|| format!("cannot read {}", set.display()))?;
+    let mut cases = lodestar_rag::eval::load_cases(&text)?;
+    if let Some(only) = &args.only {
+        let cats: Vec<&str> = only.split(',').map(str::trim).collect();
+        cases.retain(|c| cats.contains(&c.category.as_str()));
+    }
+    if let Some(n) = args.limit {
+        cases.truncate(n);
+    }
+
+    let (root, temporary) = match &args.keep_home {
+        Some(p) => (p.clone(), false),
+        None => (std::env::temp_dir().join(format!("lodestar-bench-qa-{}", std::process::id())), true),
+    };
+    std::fs::create_dir_all(&root)?;
+    let dicts = Arc::new(Dictionaries::builtin()?);
+    let t_setup = std::time::Instant::now();
+    build_bench_home(&root, &dicts, &ctx.models_dir)?;
+    let setup_ms = t_setup.elapsed().as_secs_f64() * 1000.0;
+    let config = lodestar_core::config::Config::default();
+    let parts = open_parts(&root.join("lodestar.db"), &root.join("index"), &dicts, &config, &ctx.models_dir)?;
+    let generator = if args.no_model {
+        None
+    } else {
+        match open_generator(&ctx.models_dir, args.model.as_deref()) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                eprintln!("chat model not available ({e:#}): running without one");
+                None
+            }
+        }
+    };
+    let model_name = generator.as_ref().map(|g| g.name().to_string());
+    let assistant = Assistant::new(dicts.clone(), parts.metrics, parts.retriever, generator);
+    let store = Store::open(&root.join("lodestar.db"))?;
+
+    let mut scores = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let principal: Principal = store.principal(c.user.as_deref())?;
+        let opts = AskOptions { principal, as_of: Some(parse_date(&c.as_of)?), ..AskOptions::default() };
+        let ans = assistant.ask(&c.question, &opts)?;
+        let s = lodestar_rag::eval::score(c, &ans);
+        if !ctx.json {
+            let ok = s.missing.is_empty()
+                && s.forbidden_found.is_empty()
+                && s.refused == s.refusal_expected
+                && s.candidates_ok != Some(false);
+            eprintln!(
+                "[{:>2}/{}] {} {:<5} {:<12} {:>7.0} ms{}{}",
+                i + 1,
+                cases.len(),
+                if ok { "✓" } else { "✗" },
+                c.id,
+                c.category,
+                ans.timings_ms.total,
+                if s.missing.is_empty() { String::new() } else { format!("  missing: {}", s.missing.join(" / ")) },
+                if s.flagged.is_empty() { String::new() } else { format!("  flagged: {}", s.flagged.join(" ")) },
+            );
+        }
+        scores.push(s);
+    }
+    let report = lodestar_rag::eval::aggregate(model_name, scores);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&root);
+    }
+    if ctx.json {
+        let mut v = serde_json::to_value(&report)?;
+        if let serde_json::Value::Object(o) = &mut v {
+            o.insert("setup_ms".into(), serde_json::json!(setup_ms));
+            o.insert("set".into(), serde_json::json!(set.display().to_string()));
+        }
+        return ctx.print_json(&v);
+    }
+    let pct = |x: Option<f64>| x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "—".into());
+    let msf = |x: Option<f64>| x.map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "—".into());
+    println!("bench qa — {} questions, model {}", report.cases, report.model.as_deref().unwrap_or("(none)"));
+    println!("  metric-number exactness     {}", pct(report.metric_number_exactness));
+    println!("  metric questions all exact  {}", pct(report.metric_questions_all_exact));
+    println!("  expected-fact coverage      {}", pct(report.fact_coverage));
+    println!("  citation precision          {}", pct(report.citation_precision));
+    println!("  refusal correctness         {}", pct(report.refusal_correctness));
+    println!("  false refusals (answerable) {}", pct(report.false_refusals));
+    println!("  clarification correctness   {}", pct(report.clarification_correctness));
+    println!("  forbidden-string clean      {}", pct(report.forbidden_clean));
+    println!("  guard flags                 {} (in {} answers)", report.guard_flags, report.answers_with_flags);
+    println!("  median TTFT (knowledge)     {}", msf(report.median_ttft_ms));
+    println!("  median total (knowledge)    {}", msf(report.median_total_ms_knowledge));
+    println!("  median total (metric)       {}", msf(report.median_total_ms_metric));
+    println!("  setup (demo + import + index) {setup_ms:.0} ms");
+    Ok(())
 }

@@ -1,9 +1,151 @@
-//! Placeholder: filled in by the owning crate's work.
+//! `lodestar demo`: the main job on the built-in demo data, end to end — fetch the models if missing,
+//! generate the fictional company's workbooks, import them, show the month's headline metrics and
+//! alerts, index the knowledge bases and answer example questions. `lodestar demo generate` only
+//! writes the workbooks.
+//!
+//! Each step runs the same command a user would type (its arguments parsed by that command's own
+//! parser), so the demo shows exactly what the commands show.
+
 use crate::Ctx;
+use anyhow::{Context, Result};
+use clap::{Args, FromArgMatches, Subcommand};
+use lodestar_core::Month;
+use std::path::PathBuf;
 
-#[derive(clap::Args)]
-pub struct DemoArgs {}
+#[derive(Args)]
+pub struct DemoArgs {
+    #[command(subcommand)]
+    action: Option<DemoAction>,
+    /// Last month of demo sales
+    #[arg(long, default_value = "2026-10")]
+    end_month: String,
+    /// Do not fetch missing models (answers then come from the rule engine and retrieval only)
+    #[arg(long)]
+    no_models: bool,
+    /// Skip the example questions at the end
+    #[arg(long)]
+    no_ask: bool,
+}
 
-pub fn run(_ctx: &Ctx, _args: DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not available in this build yet")
+#[derive(Subcommand)]
+enum DemoAction {
+    /// Write the demo workbooks to a folder (default: <home>/demo)
+    Generate {
+        /// Output folder
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Last month of demo sales
+        #[arg(long, default_value = "2026-10")]
+        end_month: String,
+        /// Number of months of sales
+        #[arg(long, default_value_t = 24)]
+        months: usize,
+    },
+}
+
+/// Parses `argv` with the argument parser of a command's `Args` type.
+fn args<A: Args + FromArgMatches>(name: &str, argv: &[&str]) -> Result<A> {
+    let cmd = A::augment_args(clap::Command::new(name.to_string()).no_binary_name(true));
+    let m = cmd.try_get_matches_from(argv).with_context(|| format!("demo step `{name} {}`", argv.join(" ")))?;
+    Ok(A::from_arg_matches(&m)?)
+}
+
+fn heading(title: &str) {
+    println!("\n━━ {title} ━━");
+}
+
+fn knowledge_dir() -> Option<PathBuf> {
+    let candidates = [
+        std::env::current_dir().ok().map(|d| d.join("knowledge")),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../knowledge")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_dir())
+}
+
+pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
+    if let Some(DemoAction::Generate { out, end_month, months }) = a.action {
+        let out = out.unwrap_or_else(|| ctx.home.root().join("demo"));
+        let opts = lodestar_demo::DemoOptions {
+            end_month: end_month.parse::<Month>()?,
+            months,
+            ..Default::default()
+        };
+        let manifest = lodestar_demo::generate(&out, &opts)?;
+        if ctx.json {
+            return ctx.print_json(&manifest);
+        }
+        for f in &manifest.files {
+            println!("{:<22} {:>7} rows  {}", f.file, f.rows, f.note);
+        }
+        println!("written to {}", out.display());
+        return Ok(());
+    }
+
+    let end: Month = a.end_month.parse()?;
+    let as_of = end.last_day().to_string();
+    ctx.home.ensure()?;
+    println!("lodestar demo — home {}", ctx.home.root().display());
+
+    if !a.no_models {
+        heading("1. models (verified defaults; skipped when present)");
+        if let Err(e) = crate::cmd::models::run(ctx, args("models", &["fetch"])?) {
+            println!("models could not be fetched ({e:#}); continuing without them — answers come from the rule engine and retrieval");
+        }
+    }
+
+    heading("2. demo workbooks");
+    let dir = ctx.home.root().join("demo");
+    let opts = lodestar_demo::DemoOptions { end_month: end, ..Default::default() };
+    let manifest = lodestar_demo::generate(&dir, &opts)?;
+    for f in &manifest.files {
+        println!("{:<22} {:>7} rows  {}", f.file, f.rows, f.note);
+    }
+
+    heading("3. import (a re-run imports nothing: byte-identical files are recognized)");
+    let order = ["fx", "targets", "sales", "receivables", "messy_sales"];
+    let mut files: Vec<&lodestar_demo::DemoFile> = manifest.files.iter().collect();
+    files.sort_by_key(|f| order.iter().position(|k| *k == f.kind).unwrap_or(order.len()));
+    for f in files {
+        let path = f.path.to_string_lossy().to_string();
+        crate::cmd::import::run_import(ctx, args("import", &[path.as_str()])?)?;
+    }
+
+    heading(&format!("4. headline metrics {end} by country (amount, USD)"));
+    let period = end.to_string();
+    crate::cmd::metrics::run_metrics(ctx, args("metrics", &["--period", &period, "--by", "country"])?)?;
+    heading(&format!("   {end} by category (quantity)"));
+    crate::cmd::metrics::run_metrics(
+        ctx,
+        args("metrics", &["--period", &period, "--by", "category", "--measure", "quantity"])?,
+    )?;
+
+    heading(&format!("5. alerts as of {as_of}"));
+    crate::cmd::metrics::run_alerts(ctx, args("alerts", &["--as-of", &as_of])?)?;
+
+    heading("6. knowledge bases");
+    match knowledge_dir() {
+        Some(k) => {
+            let k = k.to_string_lossy().to_string();
+            crate::cmd::kb::run_kb(ctx, args("kb", &["add", k.as_str()])?)?;
+        }
+        None => println!("knowledge/ not found next to the working directory; run `lodestar kb add DIR` yourself"),
+    }
+
+    if !a.no_ask {
+        heading("7. example questions");
+        let questions = [
+            "俄罗斯本月全钢达成率多少？".to_string(),
+            format!("{} 哈萨克斯坦半钢销售额同比增长多少？", end.year),
+            "Sibir Logistics 的付款条件和逾期情况？".to_string(),
+            "11R22.5 适合哪些矿山工况？".to_string(),
+        ];
+        for q in &questions {
+            println!("\n> {q}");
+            if let Err(e) = crate::cmd::ask::run_ask(ctx, args("ask", &[q.as_str(), "--as-of", &as_of])?) {
+                println!("(could not answer: {e:#})");
+            }
+        }
+        println!("\nAsk your own: lodestar --home {} ask \"…\" --as-of {as_of}", ctx.home.root().display());
+    }
+    Ok(())
 }

@@ -1,0 +1,909 @@
+//! [`KnowledgeIndex`]: the catalogue of documents and chunks, the BM25 and vector indexes over
+//! them, hybrid search with permission filters, and persistence under one folder
+//! (`<home>/index`):
+//!
+//! - `catalog.json` — documents and chunks (the source of truth; the other two are derived);
+//! - `bm25/` — the tantivy index;
+//! - `vectors.bin` — passage embeddings (the HNSW graph is rebuilt from them at open).
+//!
+//! Opening checks that the derived indexes match the catalogue (and that the analyzer's
+//! dictionaries did not change) and rebuilds BM25 when they do not.
+
+use crate::analyzer::Analyzer;
+use crate::bm25::{Bm25, Bm25Filter};
+use crate::chunker::{chunk_markdown, ChunkOptions};
+use crate::reader::{self, SourceText};
+use crate::vector::VectorIndex;
+use crate::*;
+use lodestar_core::{EmbedKind, Embedder, KbId, Sensitivity};
+use lodestar_dict::Dictionaries;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+const CATALOG_VERSION: u32 = 1;
+/// Reciprocal-rank-fusion constant (Cormack et al.).
+pub const RRF_K: f64 = 60.0;
+/// Passages per embedder call.
+const EMBED_BATCH: usize = 16;
+/// Candidates taken from each retriever before fusion: `max(k × 5, 50)`.
+fn depth(k: usize) -> usize {
+    (k * 5).max(50)
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct DocEntry {
+    #[serde(flatten)]
+    info: DocumentInfo,
+    chunk_ids: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Catalog {
+    version: u32,
+    /// Analyzer fingerprint the BM25 index was built with.
+    analyzer: String,
+    docs: BTreeMap<String, DocEntry>,
+    chunks: HashMap<String, Chunk>,
+}
+
+/// The permission and scope filter of one search, applied inside both retrievers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// Bases requested ∩ bases granted.
+    pub kbs: Vec<KbId>,
+    /// The asker's clearance.
+    pub max_sensitivity: Sensitivity,
+    pub country: Option<String>,
+    pub customer: Option<String>,
+}
+
+impl Filter {
+    pub fn from_request(req: &SearchRequest) -> Self {
+        let wanted: Vec<KbId> = if req.kbs.is_empty() { KbId::ALL.to_vec() } else { req.kbs.clone() };
+        let kbs = wanted.into_iter().filter(|kb| req.principal.can_read_kb(*kb)).collect();
+        Self {
+            kbs,
+            max_sensitivity: req.principal.clearance,
+            country: req.country.as_ref().map(|c| c.to_ascii_uppercase()),
+            customer: req.customer.clone(),
+        }
+    }
+
+    /// Whether a chunk may be returned.
+    pub fn allows(&self, c: &Chunk) -> bool {
+        self.kbs.contains(&c.kb)
+            && c.sensitivity <= self.max_sensitivity
+            && self.country.as_ref().is_none_or(|cc| c.countries.is_empty() || c.countries.contains(cc))
+            && self.customer.as_ref().is_none_or(|id| c.customer.as_ref().is_none_or(|x| x == id))
+    }
+
+    fn bm25(&self) -> Bm25Filter {
+        Bm25Filter {
+            kbs: self.kbs.iter().map(|k| k.id().to_string()).collect(),
+            max_sensitivity: self.max_sensitivity.rank(),
+            country: self.country.clone(),
+            customer: self.customer.clone(),
+        }
+    }
+}
+
+/// The knowledge bases of one home, searchable.
+pub struct KnowledgeIndex {
+    dir: PathBuf,
+    analyzer: Arc<Analyzer>,
+    bm25: Bm25,
+    vectors: Option<VectorIndex>,
+    embedder: Option<Arc<dyn Embedder>>,
+    catalog: Catalog,
+    /// Set when the stored vectors were made by another model than the attached one.
+    stale_vectors: Option<String>,
+    chunk_opts: ChunkOptions,
+}
+
+impl std::fmt::Debug for KnowledgeIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnowledgeIndex")
+            .field("dir", &self.dir)
+            .field("docs", &self.catalog.docs.len())
+            .field("chunks", &self.catalog.chunks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
+    move |source| IndexError::Io { path: path.into(), source }
+}
+
+impl KnowledgeIndex {
+    /// Opens (creating if needed) the index stored in `dir`. With `embedder = None` search is
+    /// BM25 only; stored vectors are kept for when a model is attached again.
+    pub fn open(dir: &Path, dicts: &Dictionaries, embedder: Option<Arc<dyn Embedder>>) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let analyzer = Arc::new(Analyzer::new(dicts));
+        let cat_path = dir.join("catalog.json");
+        let catalog: Catalog = match std::fs::read(&cat_path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| IndexError::Corrupt { path: cat_path.clone(), message: e.to_string() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Catalog { version: CATALOG_VERSION, ..Default::default() }
+            }
+            Err(source) => return Err(IndexError::Io { path: cat_path, source }),
+        };
+        let bm25 = Bm25::open(&dir.join("bm25"), analyzer.clone())?;
+        let mut vectors = VectorIndex::load(&dir.join("vectors.bin"))?;
+        let mut stale_vectors = None;
+        if let (Some(e), Some(v)) = (&embedder, &vectors) {
+            if v.model() != e.name() || v.dim() != e.dim() {
+                stale_vectors = Some(v.model().to_string());
+                vectors = None;
+            }
+        }
+        if let Some(v) = &mut vectors {
+            let orphans: Vec<String> =
+                v.ids().filter(|id| !catalog.chunks.contains_key(*id)).map(str::to_string).collect();
+            for id in orphans {
+                v.remove(&id);
+            }
+        }
+        let mut ix = Self {
+            dir: dir.to_path_buf(),
+            analyzer,
+            bm25,
+            vectors,
+            embedder,
+            catalog,
+            stale_vectors,
+            chunk_opts: ChunkOptions::default(),
+        };
+        if ix.catalog.analyzer != ix.analyzer.fingerprint() || ix.bm25.num_docs() != ix.catalog.chunks.len() as u64 {
+            tracing::info!("rebuilding the BM25 index (dictionaries or index changed)");
+            ix.rebuild_bm25()?;
+            ix.save_catalog()?;
+        }
+        Ok(ix)
+    }
+
+    /// The attached embedding model, if any.
+    pub fn embedder(&self) -> Option<&Arc<dyn Embedder>> {
+        self.embedder.as_ref()
+    }
+
+    /// The analyzer (tokens of a text as the index sees them).
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// Adds files and folders (recursively: .md .txt .docx .xlsx .xls .ods .pdf). A document
+    /// whose content did not change is left alone; a changed one has exactly its chunks replaced.
+    pub fn add_paths(&mut self, paths: &[PathBuf], opts: &AddOptions) -> Result<AddReport> {
+        let mut report = AddReport::default();
+        let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
+        for p in paths {
+            if p.is_dir() {
+                let mut found = Vec::new();
+                walk(p, &mut found).map_err(io_err(p))?;
+                found.sort();
+                files.extend(found.into_iter().map(|f| (f, p.clone())));
+            } else if p.is_file() {
+                files.push((p.clone(), p.parent().map(Path::to_path_buf).unwrap_or_default()));
+            } else {
+                report.skipped.push(SkippedFile { path: p.clone(), reason: "no such file or folder".into() });
+            }
+        }
+        let mut docs = Vec::new();
+        for (file, root) in files {
+            match self.prepare(&file, &root, opts) {
+                Ok(d) => docs.push(d),
+                Err(e) => report.skipped.push(SkippedFile { path: file, reason: e.to_string() }),
+            }
+        }
+        self.apply(docs, &mut report)?;
+        Ok(report)
+    }
+
+    /// Adds one document from text already in memory (e.g. minutes written by another command).
+    /// `doc` is its id (`meeting/2026-09-07.md`); front matter in `text` is honoured.
+    pub fn add_text(&mut self, doc: &str, text: &str, opts: &AddOptions) -> Result<AddReport> {
+        let src = reader::split_front_matter(text);
+        let path = PathBuf::from(doc);
+        let prepared = self.prepare_source(&path, doc.to_string(), src, text.as_bytes(), opts)?;
+        let mut report = AddReport::default();
+        self.apply(vec![prepared], &mut report)?;
+        Ok(report)
+    }
+
+    fn prepare(&self, file: &Path, root: &Path, opts: &AddOptions) -> Result<Prepared> {
+        let bytes = std::fs::read(file).map_err(io_err(file))?;
+        let src = reader::read_bytes(file, &bytes)?;
+        let kb_hint = resolve_kb(&src, file, opts);
+        let kb = kb_hint.ok_or_else(|| IndexError::NoKb { path: file.into() })?;
+        let doc = doc_id(file, root, kb);
+        self.prepare_source(file, doc, src, &bytes, opts)
+    }
+
+    fn prepare_source(
+        &self,
+        file: &Path,
+        doc: String,
+        src: SourceText,
+        bytes: &[u8],
+        opts: &AddOptions,
+    ) -> Result<Prepared> {
+        let kb = resolve_kb(&src, file, opts).ok_or_else(|| IndexError::NoKb { path: file.into() })?;
+        let sensitivity = src
+            .meta
+            .sensitivity
+            .as_deref()
+            .and_then(|s| s.parse::<Sensitivity>().ok())
+            .or_else(|| folder_sensitivity(file))
+            .or(opts.sensitivity)
+            .unwrap_or(Sensitivity::Internal);
+        let title = src
+            .meta
+            .title
+            .clone()
+            .or_else(|| first_h1(&src.body))
+            .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| doc.clone());
+        let mut h = Sha256::new();
+        h.update(bytes);
+        h.update(format!("|{}|{}", kb.id(), sensitivity.rank()).as_bytes());
+        let content_hash = hex::encode(&h.finalize()[..12]);
+        let drafts = chunk_markdown(&src.body, &title, self.chunk_opts);
+        let mut seen: HashSet<String> = HashSet::new();
+        let customer = src.meta.customer.clone().filter(|c| !c.is_empty());
+        let mut chunks = Vec::with_capacity(drafts.len());
+        for (ordinal, d) in drafts.into_iter().enumerate() {
+            let section = d.section.join(" > ");
+            let mut id = chunk_id(&doc, &section, &d.text);
+            let mut n = 2;
+            while !seen.insert(id.clone()) {
+                id = format!("{}-{n}", chunk_id(&doc, &section, &d.text));
+                n += 1;
+            }
+            chunks.push(Chunk {
+                chunk_id: id,
+                doc: doc.clone(),
+                title: title.clone(),
+                kb,
+                sensitivity,
+                section,
+                text: d.text,
+                countries: src.meta.countries.clone(),
+                customer: customer.clone(),
+                date: src.meta.date.clone(),
+                owner: src.meta.owner.clone(),
+                ordinal,
+            });
+        }
+        let info = DocumentInfo {
+            doc: doc.clone(),
+            title,
+            kb,
+            sensitivity,
+            chunks: chunks.len(),
+            source: file.display().to_string(),
+            content_hash,
+            date: src.meta.date.clone(),
+            countries: src.meta.countries.clone(),
+            customer,
+            owner: src.meta.owner.clone(),
+        };
+        Ok(Prepared { info, chunks })
+    }
+
+    /// Writes prepared documents: only chunks that differ from the stored ones are replaced.
+    fn apply(&mut self, docs: Vec<Prepared>, report: &mut AddReport) -> Result<()> {
+        let mut to_remove: Vec<String> = Vec::new();
+        let mut to_add: Vec<Chunk> = Vec::new();
+        let mut new_entries: Vec<DocEntry> = Vec::new();
+        for p in docs {
+            let old = self.catalog.docs.get(&p.info.doc);
+            if let Some(old) = old {
+                if old.info.content_hash == p.info.content_hash && old.info.source == p.info.source {
+                    report.unchanged += 1;
+                    report.docs.push(DocOutcome {
+                        doc: p.info.doc.clone(),
+                        change: DocChange::Unchanged,
+                        chunks: old.chunk_ids.len(),
+                    });
+                    continue;
+                }
+            }
+            let old_ids: Vec<String> = old.map(|o| o.chunk_ids.clone()).unwrap_or_default();
+            let new_ids: HashSet<&str> = p.chunks.iter().map(|c| c.chunk_id.as_str()).collect();
+            for id in &old_ids {
+                let keep = new_ids.contains(id.as_str())
+                    && p.chunks.iter().any(|c| &c.chunk_id == id && self.catalog.chunks.get(id) == Some(c));
+                if !keep {
+                    to_remove.push(id.clone());
+                }
+            }
+            for c in &p.chunks {
+                if self.catalog.chunks.get(&c.chunk_id) != Some(c) {
+                    to_add.push(c.clone());
+                }
+            }
+            let change = if old.is_some() { DocChange::Updated } else { DocChange::Added };
+            match change {
+                DocChange::Added => report.added += 1,
+                _ => report.updated += 1,
+            }
+            report.docs.push(DocOutcome { doc: p.info.doc.clone(), change, chunks: p.chunks.len() });
+            new_entries.push(DocEntry { chunk_ids: p.chunks.iter().map(|c| c.chunk_id.clone()).collect(), info: p.info });
+        }
+        if new_entries.is_empty() {
+            return Ok(());
+        }
+        // Embed first: a model failure leaves the index untouched.
+        let old_texts: HashMap<String, String> =
+            to_remove.iter().filter_map(|id| self.catalog.chunks.get(id).map(|c| (id.clone(), c.embed_text()))).collect();
+        let vectors = self.embed_missing(&to_add, &old_texts)?;
+        report.chunks_embedded = vectors.len();
+        // Replaced chunks keep their id; remove from the catalogue before re-adding.
+        let mut w = self.bm25.writer()?;
+        let removed_set: HashSet<&String> = to_remove.iter().collect();
+        for id in &to_remove {
+            self.bm25.delete_chunk(&w, id);
+            self.catalog.chunks.remove(id);
+        }
+        for c in &to_add {
+            if !removed_set.contains(&c.chunk_id) && self.catalog.chunks.contains_key(&c.chunk_id) {
+                self.bm25.delete_chunk(&w, &c.chunk_id);
+            }
+        }
+        for c in &to_add {
+            self.bm25.add(&w, c)?;
+            self.catalog.chunks.insert(c.chunk_id.clone(), c.clone());
+        }
+        self.bm25.commit(&mut w)?;
+        drop(w);
+        report.chunks_removed = to_remove.iter().filter(|id| !to_add.iter().any(|c| &c.chunk_id == *id)).count();
+        report.chunks_added = to_add.len();
+        if let Some(v) = &mut self.vectors {
+            for id in &to_remove {
+                if !self.catalog.chunks.contains_key(id) {
+                    v.remove(id);
+                }
+            }
+        }
+        if !vectors.is_empty() {
+            let (model, dim) = match &self.embedder {
+                Some(e) => (e.name().to_string(), e.dim()),
+                None => unreachable!("vectors come from the embedder"),
+            };
+            let v = self.vectors.get_or_insert_with(|| VectorIndex::new(&model, dim, vectors.len()));
+            v.insert_many(&vectors)?;
+        }
+        for e in new_entries {
+            self.catalog.docs.insert(e.info.doc.clone(), e);
+        }
+        self.maybe_compact()?;
+        self.save()?;
+        Ok(())
+    }
+
+    /// Embeds the chunks whose vector is missing or whose embedded text changed.
+    fn embed_missing(&self, chunks: &[Chunk], old_texts: &HashMap<String, String>) -> Result<Vec<(String, Vec<f32>)>> {
+        let Some(e) = &self.embedder else { return Ok(Vec::new()) };
+        let need: Vec<&Chunk> = chunks
+            .iter()
+            .filter(|c| {
+                let has = self.vectors.as_ref().is_some_and(|v| v.contains(&c.chunk_id));
+                !has || old_texts.get(&c.chunk_id).is_some_and(|t| *t != c.embed_text())
+            })
+            .collect();
+        embed_chunks(e.as_ref(), &need)
+    }
+
+    fn maybe_compact(&mut self) -> Result<()> {
+        if let Some(v) = &mut self.vectors {
+            if v.dead_ratio() > 0.25 {
+                v.compact()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes documents: an exact document id, or every document under a prefix
+    /// (`product/`, or a knowledge-base id such as `product`). Returns the removed ids.
+    pub fn remove(&mut self, what: &str) -> Result<Vec<String>> {
+        let what = what.trim().trim_end_matches('/');
+        let mut ids: Vec<String> = if self.catalog.docs.contains_key(what) {
+            vec![what.to_string()]
+        } else {
+            let prefix = format!("{what}/");
+            let kb = what.parse::<KbId>().ok();
+            self.catalog
+                .docs
+                .values()
+                .filter(|d| d.info.doc.starts_with(&prefix) || Some(d.info.kb) == kb)
+                .map(|d| d.info.doc.clone())
+                .collect()
+        };
+        if ids.is_empty() {
+            return Err(IndexError::NotFound(what.to_string()));
+        }
+        ids.sort();
+        let mut w = self.bm25.writer()?;
+        for id in &ids {
+            if let Some(e) = self.catalog.docs.remove(id) {
+                for c in e.chunk_ids {
+                    self.bm25.delete_chunk(&w, &c);
+                    self.catalog.chunks.remove(&c);
+                    if let Some(v) = &mut self.vectors {
+                        v.remove(&c);
+                    }
+                }
+            }
+        }
+        self.bm25.commit(&mut w)?;
+        drop(w);
+        self.maybe_compact()?;
+        self.save()?;
+        Ok(ids)
+    }
+
+    /// Stored documents, sorted by id.
+    pub fn documents(&self) -> Vec<DocumentInfo> {
+        self.catalog.docs.values().map(|d| d.info.clone()).collect()
+    }
+
+    /// One chunk by id.
+    pub fn chunk(&self, id: &str) -> Option<&Chunk> {
+        self.catalog.chunks.get(id)
+    }
+
+    /// The chunks of one document in order.
+    pub fn chunks_of(&self, doc: &str) -> Vec<&Chunk> {
+        self.catalog
+            .docs
+            .get(doc)
+            .map(|d| d.chunk_ids.iter().filter_map(|id| self.catalog.chunks.get(id)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Rebuilds BM25 from the catalogue and, with an embedder attached, re-embeds every chunk.
+    /// `on_progress(done, total)` is called after each embedding batch.
+    pub fn rebuild(&mut self, on_progress: &mut dyn FnMut(usize, usize)) -> Result<RebuildReport> {
+        let t = Instant::now();
+        self.rebuild_bm25()?;
+        let bm25_ms = t.elapsed().as_secs_f64() * 1e3;
+        let mut embedded = 0;
+        let t = Instant::now();
+        if let Some(e) = self.embedder.clone() {
+            let mut chunks: Vec<&Chunk> = self.catalog.chunks.values().collect();
+            chunks.sort_by(|a, b| a.chunk_id.cmp(&b.chunk_id));
+            let total = chunks.len();
+            let mut fresh = VectorIndex::new(e.name(), e.dim(), total);
+            for batch in chunks.chunks(EMBED_BATCH * 4) {
+                let v = embed_chunks(e.as_ref(), batch)?;
+                embedded += v.len();
+                fresh.insert_many(&v)?;
+                on_progress(embedded, total);
+            }
+            self.vectors = Some(fresh);
+            self.stale_vectors = None;
+        }
+        let embed_ms = t.elapsed().as_secs_f64() * 1e3;
+        self.save()?;
+        Ok(RebuildReport { chunks: self.catalog.chunks.len(), embedded, bm25_ms, embed_ms })
+    }
+
+    fn rebuild_bm25(&mut self) -> Result<()> {
+        let mut w = self.bm25.writer()?;
+        self.bm25.delete_all(&mut w)?;
+        let mut chunks: Vec<&Chunk> = self.catalog.chunks.values().collect();
+        chunks.sort_by(|a, b| a.chunk_id.cmp(&b.chunk_id));
+        for c in chunks {
+            self.bm25.add(&w, c)?;
+        }
+        self.bm25.commit(&mut w)?;
+        self.catalog.analyzer = self.analyzer.fingerprint().to_string();
+        Ok(())
+    }
+
+    /// Adds chunks built elsewhere with their vectors (benchmarks, generated material); `vectors`
+    /// must be as long as `chunks` when given. Nothing is embedded.
+    pub fn add_chunks(&mut self, chunks: Vec<Chunk>, vectors: Option<(&str, Vec<Vec<f32>>)>) -> Result<AddChunksTimings> {
+        let t = Instant::now();
+        let mut w = self.bm25.writer()?;
+        for c in &chunks {
+            if self.catalog.chunks.contains_key(&c.chunk_id) {
+                self.bm25.delete_chunk(&w, &c.chunk_id);
+            }
+            self.bm25.add(&w, c)?;
+        }
+        self.bm25.commit(&mut w)?;
+        drop(w);
+        let bm25_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        if let Some((model, vecs)) = vectors {
+            if vecs.len() != chunks.len() {
+                return Err(IndexError::Invalid("one vector per chunk expected".into()));
+            }
+            let dim = vecs.first().map_or(0, Vec::len);
+            let v = self.vectors.get_or_insert_with(|| VectorIndex::new(model, dim, vecs.len()));
+            let items: Vec<(String, Vec<f32>)> = chunks.iter().map(|c| c.chunk_id.clone()).zip(vecs).collect();
+            v.insert_many(&items)?;
+        }
+        let vector_ms = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        for c in chunks {
+            let e = self.catalog.docs.entry(c.doc.clone()).or_insert_with(|| DocEntry {
+                info: DocumentInfo {
+                    doc: c.doc.clone(),
+                    title: c.title.clone(),
+                    kb: c.kb,
+                    sensitivity: c.sensitivity,
+                    chunks: 0,
+                    source: String::new(),
+                    content_hash: String::new(),
+                    date: c.date.clone(),
+                    countries: c.countries.clone(),
+                    customer: c.customer.clone(),
+                    owner: c.owner.clone(),
+                },
+                chunk_ids: Vec::new(),
+            });
+            if !e.chunk_ids.contains(&c.chunk_id) {
+                e.chunk_ids.push(c.chunk_id.clone());
+                e.info.chunks += 1;
+            }
+            self.catalog.chunks.insert(c.chunk_id.clone(), c);
+        }
+        self.save()?;
+        Ok(AddChunksTimings { bm25_ms, vector_ms, save_ms: t.elapsed().as_secs_f64() * 1e3 })
+    }
+
+    fn save(&self) -> Result<()> {
+        if let Some(v) = &self.vectors {
+            v.save(&self.dir.join("vectors.bin"))?;
+        }
+        self.save_catalog()
+    }
+
+    fn save_catalog(&self) -> Result<()> {
+        let path = self.dir.join("catalog.json");
+        let tmp = self.dir.join("catalog.json.tmp");
+        let bytes = serde_json::to_vec(&self.catalog).map_err(|e| IndexError::Invalid(e.to_string()))?;
+        std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        Ok(())
+    }
+
+    /// Counters for `index stats`.
+    pub fn stats(&self) -> IndexStats {
+        let mut by_kb = BTreeMap::new();
+        let mut by_sensitivity = BTreeMap::new();
+        for c in self.catalog.chunks.values() {
+            *by_kb.entry(c.kb.id().to_string()).or_insert(0) += 1;
+            *by_sensitivity.entry(c.sensitivity.label().to_string()).or_insert(0) += 1;
+        }
+        IndexStats {
+            documents: self.catalog.docs.len(),
+            chunks: self.catalog.chunks.len(),
+            by_kb,
+            by_sensitivity,
+            bm25_docs: self.bm25.num_docs(),
+            vectors: self.vectors.as_ref().map_or(0, |v| v.len()),
+            embedder: self.vectors.as_ref().map(|v| v.model().to_string()).or_else(|| self.stale_vectors.clone()),
+            embedder_attached: self.embedder.is_some(),
+            dir: self.dir.clone(),
+            disk_bytes: dir_size(&self.dir),
+        }
+    }
+
+    /// Hybrid search with the filters of `req` applied inside each retriever.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse> {
+        let mut warnings = Vec::new();
+        let mut embed_ms = 0.0;
+        let mut qvec = None;
+        if req.mode != SearchMode::Bm25 {
+            match (&self.embedder, &self.vectors) {
+                (None, _) => warnings.push(
+                    "no embedding model installed: BM25 only (install it with `lodestar models fetch`)".to_string(),
+                ),
+                (Some(_), None) => warnings.push(match &self.stale_vectors {
+                    Some(m) => format!("stored vectors were made by `{m}`: BM25 only until `lodestar index build`"),
+                    None => "no passage vectors in the index: BM25 only until `lodestar index build`".to_string(),
+                }),
+                (Some(e), Some(v)) => {
+                    let t = Instant::now();
+                    let mut out = e.embed(&[req.query.as_str()], EmbedKind::Query)?;
+                    embed_ms = t.elapsed().as_secs_f64() * 1e3;
+                    qvec = out.pop();
+                    let missing = self.catalog.chunks.len().saturating_sub(v.len());
+                    if missing > 0 {
+                        warnings.push(format!(
+                            "{missing} chunks have no vector yet (vector search misses them until `lodestar index build`)"
+                        ));
+                    }
+                }
+            }
+        }
+        let mut res = self.search_with_query_vector(req, qvec.as_deref())?;
+        res.embed_ms = embed_ms;
+        warnings.append(&mut res.warnings);
+        res.warnings = warnings;
+        Ok(res)
+    }
+
+    /// Search with a query vector computed elsewhere (`None`: BM25 only). Used by benchmarks to
+    /// time retrieval without the query embedding.
+    pub fn search_with_query_vector(&self, req: &SearchRequest, qvec: Option<&[f32]>) -> Result<SearchResponse> {
+        let t = Instant::now();
+        let filter = Filter::from_request(req);
+        let mut warnings = Vec::new();
+        if filter.kbs.is_empty() {
+            warnings.push("no knowledge base granted for this search".to_string());
+        }
+        let depth = depth(req.k);
+        let run_bm25 = req.mode != SearchMode::Vector;
+        let bm25_hits = if run_bm25 && !filter.kbs.is_empty() {
+            self.bm25.search(&req.query, &filter.bm25(), depth)?
+        } else {
+            Vec::new()
+        };
+        let run_vec = req.mode != SearchMode::Bm25 && qvec.is_some() && self.vectors.is_some();
+        let vec_hits = match (run_vec, qvec, &self.vectors) {
+            (true, Some(q), Some(v)) if !filter.kbs.is_empty() => {
+                let chunks = &self.catalog.chunks;
+                v.search(q, depth, &|id: &str| chunks.get(id).is_some_and(|c| filter.allows(c)))
+            }
+            _ => Vec::new(),
+        };
+        let mode = match (run_bm25, run_vec) {
+            (true, true) => SearchMode::Hybrid,
+            (false, true) => SearchMode::Vector,
+            _ => SearchMode::Bm25,
+        };
+        // Reciprocal-rank fusion.
+        let mut fused: HashMap<&str, (f64, Ranks)> = HashMap::new();
+        for (i, (id, _)) in bm25_hits.iter().enumerate() {
+            let e = fused.entry(id.as_str()).or_default();
+            e.0 += 1.0 / (RRF_K + (i + 1) as f64);
+            e.1.bm25 = Some(i + 1);
+        }
+        for (i, (id, _)) in vec_hits.iter().enumerate() {
+            let e = fused.entry(id.as_str()).or_default();
+            e.0 += 1.0 / (RRF_K + (i + 1) as f64);
+            e.1.vector = Some(i + 1);
+        }
+        let mut list: Vec<(&str, f64, Ranks)> = fused.into_iter().map(|(id, (s, r))| (id, s, r)).collect();
+        list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        if req.rerank == Rerank::Cosine {
+            if let (Some(q), Some(v)) = (qvec, &self.vectors) {
+                let n = list.len().min(20);
+                let cos = |id: &str| v.get(id).map_or(-1.0, |x| crate::vector::dot(q, x));
+                list[..n].sort_by(|a, b| cos(b.0).total_cmp(&cos(a.0)).then(a.0.cmp(b.0)));
+            }
+        }
+        let qtokens = self.analyzer.tokens(&req.query);
+        let mut hits = Vec::with_capacity(req.k);
+        for (id, score, ranks) in list {
+            if hits.len() >= req.k {
+                break;
+            }
+            let Some(c) = self.catalog.chunks.get(id) else { continue };
+            // Second line of defence: never hand out a chunk the filter refuses.
+            if !filter.allows(c) {
+                continue;
+            }
+            hits.push(Hit {
+                doc: c.doc.clone(),
+                title: c.title.clone(),
+                kb: c.kb,
+                chunk_id: c.chunk_id.clone(),
+                score,
+                ranks,
+                snippet: snippet(&c.text, &qtokens),
+                section: c.section.clone(),
+                sensitivity: c.sensitivity,
+                text: c.text.clone(),
+                countries: c.countries.clone(),
+                customer: c.customer.clone(),
+                date: c.date.clone(),
+            });
+        }
+        Ok(SearchResponse {
+            query: req.query.clone(),
+            mode: mode.as_str().to_string(),
+            hits,
+            warnings,
+            embed_ms: 0.0,
+            search_ms: t.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+}
+
+/// What `index build` did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RebuildReport {
+    pub chunks: usize,
+    pub embedded: usize,
+    pub bm25_ms: f64,
+    pub embed_ms: f64,
+}
+
+/// Time spent by [`KnowledgeIndex::add_chunks`] in each index.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct AddChunksTimings {
+    pub bm25_ms: f64,
+    pub vector_ms: f64,
+    pub save_ms: f64,
+}
+
+struct Prepared {
+    info: DocumentInfo,
+    chunks: Vec<Chunk>,
+}
+
+fn embed_chunks(e: &dyn Embedder, chunks: &[&Chunk]) -> Result<Vec<(String, Vec<f32>)>> {
+    let mut out = Vec::with_capacity(chunks.len());
+    for batch in chunks.chunks(EMBED_BATCH) {
+        let texts: Vec<String> = batch.iter().map(|c| c.embed_text()).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vecs = e.embed(&refs, EmbedKind::Passage)?;
+        if vecs.len() != batch.len() {
+            return Err(IndexError::Invalid(format!("embedder returned {} vectors for {}", vecs.len(), batch.len())));
+        }
+        out.extend(batch.iter().map(|c| c.chunk_id.clone()).zip(vecs));
+    }
+    Ok(out)
+}
+
+/// `<doc>#<12 hex digits of sha256(doc, section, text)>`.
+pub fn chunk_id(doc: &str, section: &str, text: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(doc.as_bytes());
+    h.update([0]);
+    h.update(section.as_bytes());
+    h.update([0]);
+    h.update(text.as_bytes());
+    format!("{doc}#{}", &hex::encode(h.finalize())[..12])
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            walk(&p, out)?;
+        } else if ft.is_file() && reader::is_supported(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// The knowledge base a folder name stands for (`product`, `产品知识库`, `产品`…).
+fn folder_kb(name: &str) -> Option<KbId> {
+    name.parse::<KbId>().ok()
+}
+
+fn folder_sensitivity(file: &Path) -> Option<Sensitivity> {
+    const NAMES: &[&str] = &["公开", "内部", "敏感", "机密", "public", "internal", "sensitive", "secret", "confidential"];
+    file.parent()?
+        .components()
+        .rev()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find(|n| NAMES.contains(&n.to_lowercase().as_str()))
+        .and_then(|n| n.parse().ok())
+}
+
+/// Front matter `kb:`, else the nearest knowledge-base folder, else `--kb`.
+fn resolve_kb(src: &SourceText, file: &Path, opts: &AddOptions) -> Option<KbId> {
+    src.meta
+        .kb
+        .as_deref()
+        .and_then(|k| k.parse::<KbId>().ok())
+        .or_else(|| {
+            file.parent()?.components().rev().filter_map(|c| c.as_os_str().to_str()).find_map(folder_kb)
+        })
+        .or(opts.kb)
+}
+
+/// `<kb>/<path under the knowledge-base folder>` when the file sits under one, else
+/// `<kb>/<path under the added folder>`.
+fn doc_id(file: &Path, root: &Path, kb: KbId) -> String {
+    let comps: Vec<String> = file.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    if comps.len() >= 2 {
+        for i in (0..comps.len() - 1).rev() {
+            if let Some(folder) = folder_kb(&comps[i]) {
+                return format!("{}/{}", folder.id(), comps[i + 1..].join("/"));
+            }
+        }
+    }
+    let rel = file.strip_prefix(root).ok().filter(|r| !r.as_os_str().is_empty()).unwrap_or(file);
+    let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let rel = if rel.is_empty() {
+        file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    } else {
+        rel.join("/")
+    };
+    format!("{}/{}", kb.id(), rel)
+}
+
+fn first_h1(body: &str) -> Option<String> {
+    body.lines().map(str::trim).find_map(|l| l.strip_prefix("# ").map(|h| h.trim().to_string()))
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// About 120 characters of `text` around the first query term found in it.
+pub fn snippet(text: &str, qtokens: &[String]) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars: Vec<char> = flat.chars().collect();
+    let norm: Vec<char> = crate::analyzer::normalize(&flat).chars().collect();
+    let mut terms: Vec<&String> = qtokens.iter().filter(|t| !t.contains(':') && t.chars().count() >= 2).collect();
+    terms.sort_by_key(|t| std::cmp::Reverse(t.chars().count()));
+    let mut at = 0;
+    if norm.len() == chars.len() {
+        let hay: String = norm.iter().collect();
+        for t in terms {
+            if let Some(b) = hay.find(t.as_str()) {
+                at = hay[..b].chars().count();
+                break;
+            }
+        }
+    }
+    let start = at.saturating_sub(30);
+    let end = (start + 120).min(chars.len());
+    let mut s: String = chars[start..end].iter().collect();
+    if start > 0 {
+        s.insert(0, '…');
+    }
+    if end < chars.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doc_ids_follow_kb_folders() {
+        let kb = KbId::Product;
+        assert_eq!(doc_id(Path::new("knowledge/product/spec-11r22_5.md"), Path::new("knowledge"), kb), "product/spec-11r22_5.md");
+        assert_eq!(doc_id(Path::new("/x/产品知识库/a/b.md"), Path::new("/x"), kb), "product/a/b.md");
+        assert_eq!(doc_id(Path::new("/tmp/docs/sub/a.pdf"), Path::new("/tmp/docs"), KbId::Ops), "ops/sub/a.pdf");
+        assert_eq!(doc_id(Path::new("/tmp/a.pdf"), Path::new("/tmp"), KbId::Ops), "ops/a.pdf");
+    }
+
+    #[test]
+    fn chunk_ids_are_stable_and_content_derived() {
+        let a = chunk_id("product/a.md", "参数", "文本");
+        assert_eq!(a, chunk_id("product/a.md", "参数", "文本"));
+        assert_ne!(a, chunk_id("product/a.md", "参数", "文本2"));
+        assert_ne!(a, chunk_id("product/b.md", "参数", "文本"));
+        assert!(a.starts_with("product/a.md#") && a.len() == "product/a.md#".len() + 12);
+    }
+
+    #[test]
+    fn snippet_centres_on_term() {
+        let text = format!("{}关键词在这里{}", "前".repeat(100), "后".repeat(100));
+        let s = snippet(&text, &["关键词".to_string()]);
+        assert!(s.contains("关键词"), "{s}");
+        assert!(s.starts_with('…') && s.ends_with('…'));
+    }
+}

@@ -1,0 +1,255 @@
+//! Hermetic tests on tiny random-weight models written by the tests (no downloads): loading,
+//! chat template, streaming, stop strings, determinism, the KV prefix cache, cancellation and the
+//! context-length error; the BERT embedder; the E5S1 conversion.
+
+mod common;
+
+use candle_core::quantized::GgmlDType;
+use common::*;
+use lodestar_core::model::{
+    CancelToken, ChatMessage, EmbedKind, Embedder, FinishReason, GenParams, Generator, ModelError,
+};
+use lodestar_infer::bert::{cosine, BertEmbedder};
+use lodestar_infer::{ChatOptions, GgufChat};
+use std::ops::ControlFlow;
+
+fn tiny_chat(arch: &str, ctx: u32, dtype: GgmlDType) -> (tempfile::TempDir, GgufChat) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.gguf");
+    write_tiny_gguf(&path, arch, ctx, dtype, 42);
+    let chat = GgufChat::load(&path, "tiny", &ChatOptions::default()).unwrap();
+    (dir, chat)
+}
+
+fn collect(
+    chat: &GgufChat,
+    msgs: &[ChatMessage],
+    params: &GenParams,
+) -> (lodestar_core::model::Generation, Vec<String>) {
+    let mut pieces = Vec::new();
+    let g = chat
+        .generate(msgs, params, &mut |p| {
+            pieces.push(p.to_string());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    (g, pieces)
+}
+
+fn greedy(n: usize) -> GenParams {
+    GenParams { max_tokens: n, temperature: 0.0, ..GenParams::default() }
+}
+
+#[test]
+fn loads_tiny_qwen2_and_renders_chatml() {
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
+    assert_eq!(chat.name(), "tiny");
+    assert_eq!(chat.context_length(), 256);
+    let msgs = [ChatMessage::system("be brief"), ChatMessage::user("hello")];
+    assert_eq!(
+        chat.render(&msgs),
+        "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n"
+    );
+    // "hello" is one merged token (id 259); " wx" = "Ġw" (260) + "x" (byte 0x78).
+    assert_eq!(chat.tokenizer().encode("hello wx", false).unwrap(), vec![259, 260, 0x78]);
+    assert_eq!(chat.count_tokens("hello").unwrap(), 1);
+    // The rendered prompt starts with the <|im_start|> special (262), not its characters.
+    let ids = chat.encode_prompt(&chat.render(&msgs)).unwrap();
+    assert_eq!(ids[0], 262);
+    assert_eq!(ids.iter().filter(|&&i| i == IM_END).count(), 2);
+}
+
+#[test]
+fn streaming_pieces_add_up_and_greedy_is_deterministic() {
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
+    let msgs = [ChatMessage::user("hello")];
+    let (g1, pieces) = collect(&chat, &msgs, &greedy(24));
+    assert_eq!(pieces.concat(), g1.text);
+    assert!(g1.stats.generated_tokens > 0);
+    chat.clear_cache();
+    let (g2, _) = collect(&chat, &msgs, &greedy(24));
+    assert_eq!(g1.text, g2.text);
+    // Same seed, same sampled text; sampling params are honoured.
+    let p = GenParams {
+        max_tokens: 16,
+        temperature: 0.9,
+        top_p: Some(0.95),
+        top_k: Some(40),
+        seed: 7,
+        ..GenParams::default()
+    };
+    let (s1, _) = collect(&chat, &msgs, &p);
+    let (s2, _) = collect(&chat, &msgs, &p);
+    assert_eq!(s1.text, s2.text);
+}
+
+#[test]
+fn max_tokens_gives_length_finish() {
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
+    let (g, _) = collect(&chat, &[ChatMessage::user("hello")], &greedy(5));
+    if g.stats.finish == FinishReason::Length {
+        assert_eq!(g.stats.generated_tokens, 5);
+    } else {
+        // The model ended its turn before 5 tokens.
+        assert!(g.stats.generated_tokens < 5);
+    }
+}
+
+#[test]
+fn stop_string_cuts_the_output() {
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
+    let msgs = [ChatMessage::user("hello")];
+    let (full, _) = collect(&chat, &msgs, &greedy(24));
+    let chars: Vec<char> = full.text.chars().collect();
+    assert!(chars.len() >= 6, "tiny model produced too little text: {:?}", full.text);
+    // Stop at the 4th..5th characters of the unconstrained output: the result is the text before
+    // the first occurrence of that string, and the stop string itself is not emitted.
+    let stop: String = chars[3..5].iter().collect();
+    let cut = &full.text[..full.text.find(&stop).unwrap()];
+    let p = GenParams { stop: vec![stop.clone()], ..greedy(24) };
+    let (g, pieces) = collect(&chat, &msgs, &p);
+    assert_eq!(g.text, cut);
+    assert_eq!(pieces.concat(), cut);
+    assert_eq!(g.stats.finish, FinishReason::Stop);
+}
+
+#[test]
+fn kv_prefix_cache_matches_full_recompute() {
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
+    let sys = ChatMessage::system("hello hello hello, a shared system prompt");
+    let a = chat.encode_prompt(&chat.render(&[sys.clone(), ChatMessage::user("first question")])).unwrap();
+    let b = chat.encode_prompt(&chat.render(&[sys.clone(), ChatMessage::user("second one")])).unwrap();
+    let lcp = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    assert!(lcp > 10);
+    let (_, reused_a) = chat.logits_cached(&a).unwrap();
+    assert_eq!(reused_a, 0);
+    let (cached, reused_b) = chat.logits_cached(&b).unwrap();
+    assert_eq!(reused_b, lcp);
+    let full = chat.logits_full(&b).unwrap();
+    let max_diff = cached.iter().zip(&full).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff < 1e-4, "cached vs full logits differ by {max_diff}");
+
+    // Through the Generator: the second question re-uses the system prompt's tokens and answers
+    // exactly as a fresh model would.
+    chat.clear_cache();
+    let (g1, _) = collect(&chat, &[sys.clone(), ChatMessage::user("first question")], &greedy(8));
+    assert_eq!(g1.stats.cached_tokens, 0);
+    let (g2, _) = collect(&chat, &[sys.clone(), ChatMessage::user("second one")], &greedy(8));
+    assert_eq!(g2.stats.cached_tokens, lcp);
+    assert_eq!(g2.stats.prompt_tokens, b.len());
+    chat.clear_cache();
+    let (fresh, _) = collect(&chat, &[sys, ChatMessage::user("second one")], &greedy(8));
+    assert_eq!(fresh.text, g2.text);
+}
+
+#[test]
+fn quantized_batched_prompt_matches_token_by_token() {
+    // Q8_0 weights: the prompt path (many rows) and the decode path (one row) agree closely.
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::Q8_0);
+    let ids = chat.encode_prompt("<|im_start|>user\nhello hello wow<|im_end|>\n").unwrap();
+    let full = chat.logits_full(&ids).unwrap();
+    let m = chat.model();
+    let mut cache = m.new_cache();
+    let mut inc = Vec::new();
+    for t in &ids {
+        inc = m.forward(&[*t], &mut cache).unwrap();
+    }
+    let max_diff = full.iter().zip(&inc).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff < 1e-2, "batched vs incremental differ by {max_diff}");
+}
+
+#[test]
+fn cancellation_by_token_and_by_callback() {
+    let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
+    let msgs = [ChatMessage::user("hello")];
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let p = GenParams { cancel: Some(cancel), ..greedy(20) };
+    let (g, pieces) = collect(&chat, &msgs, &p);
+    assert_eq!(g.stats.finish, FinishReason::Cancelled);
+    assert_eq!(g.stats.generated_tokens, 0);
+    assert!(pieces.is_empty());
+
+    let mut n = 0;
+    let g = chat
+        .generate(&msgs, &greedy(20), &mut |_| {
+            n += 1;
+            if n == 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(g.stats.finish, FinishReason::Cancelled);
+    assert_eq!(n, 2);
+    assert!(g.stats.generated_tokens < 20);
+}
+
+#[test]
+fn context_length_error_and_length_stop() {
+    let (_d, chat) = tiny_chat("qwen2", 48, GgmlDType::F32);
+    let long = "x".repeat(100); // 100 byte tokens + template > 48
+    let err = chat.generate(&[ChatMessage::user(long)], &greedy(4), &mut |_| ControlFlow::Continue(())).unwrap_err();
+    match err {
+        ModelError::ContextLength { needed, limit } => {
+            assert_eq!(limit, 48);
+            assert!(needed > 100);
+        }
+        other => panic!("expected a context-length error, got {other}"),
+    }
+    // A prompt that fits but leaves little room stops with Length at the context limit.
+    let prompt = "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n";
+    let n = chat.encode_prompt(prompt).unwrap().len();
+    let g = chat.generate_raw(prompt, &greedy(1000), &mut |_| ControlFlow::Continue(())).unwrap();
+    if g.stats.finish == FinishReason::Length {
+        assert!(n + g.stats.generated_tokens <= 48);
+    }
+}
+
+#[test]
+fn qwen3_and_llama_architectures_load_and_generate() {
+    for arch in ["qwen3", "llama"] {
+        let (_d, chat) = tiny_chat(arch, 128, GgmlDType::F32);
+        let (g, pieces) = collect(&chat, &[ChatMessage::user("hello")], &greedy(6));
+        assert_eq!(pieces.concat(), g.text, "{arch}");
+        // Prompt path and token-by-token path agree (checks each architecture's rotary layout).
+        let ids = chat.tokenizer().encode("hello hello wow", false).unwrap();
+        let full = chat.logits_full(&ids).unwrap();
+        let m = chat.model();
+        let mut cache = m.new_cache();
+        let mut inc = Vec::new();
+        for t in &ids {
+            inc = m.forward(&[*t], &mut cache).unwrap();
+        }
+        let d = full.iter().zip(&inc).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        assert!(d < 1e-4, "{arch}: {d}");
+    }
+    assert!(lodestar_infer::llm::Arch::parse("gpt2").is_err());
+}
+
+#[test]
+fn tiny_bert_embeds_normalized_batch_invariant_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_bert(dir.path(), 16, 3);
+    let e = BertEmbedder::load(dir.path(), "tiny-e5", &candle_core::Device::Cpu).unwrap();
+    assert_eq!(e.dim(), 16);
+    let texts = ["tyre steel", "a b c", "steel"];
+    let batch = e.embed(&texts, EmbedKind::Passage).unwrap();
+    for (t, v) in texts.iter().zip(&batch) {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+        // One at a time (no padding) equals the padded batch.
+        let single = e.embed(&[t], EmbedKind::Passage).unwrap();
+        assert!(cosine(&single[0], v) > 0.99999, "{t}");
+    }
+    // The prefix matters: query and passage vectors differ.
+    let q = e.embed(&["tyre steel"], EmbedKind::Query).unwrap();
+    assert!(cosine(&q[0], &batch[0]) < 0.99999);
+    // "passage: tyre steel" = ▁passage : ▁tyre ▁steel plus <s> </s> = 6 tokens.
+    assert_eq!(e.count_tokens("tyre steel", EmbedKind::Passage), 6);
+    // Longer than the 16 positions: embedded in windows, still a unit vector.
+    let long = "tyre steel ".repeat(20);
+    let v = e.embed(&[long.as_str()], EmbedKind::Passage).unwrap();
+    assert!((v[0].iter().map(|x| x * x).sum::<f32>().sqrt() - 1.0).abs() < 1e-5);
+}

@@ -1,0 +1,612 @@
+//! Cell cleaning (清洗): text, numbers stored as text, months and dates in every form the exports
+//! use, currencies, payment nodes and shipping states.
+//!
+//! ```
+//! use lodestar_ingest::clean::{parse_decimal_text, parse_month_text};
+//! assert_eq!(parse_decimal_text("１，２３４．５０").unwrap().to_string(), "1234.50");
+//! assert_eq!(parse_month_text("2026年9月").unwrap().to_string(), "2026-09");
+//! ```
+
+use calamine::Data;
+use chrono::{Datelike, NaiveDate};
+use lodestar_core::text::to_halfwidth;
+use lodestar_core::Month;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// Plain text of a cell, as the spreadsheet shows it (dates as `YYYY-MM-DD`).
+pub fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => float_text(*f),
+        Data::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(t) if t.time() == chrono::NaiveTime::MIN => t.date().format("%Y-%m-%d").to_string(),
+            Some(t) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            None => float_text(dt.as_f64()),
+        },
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+fn float_text(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Whether a cell holds nothing (empty, or only spaces).
+pub fn is_blank(d: &Data) -> bool {
+    match d {
+        Data::Empty => true,
+        Data::String(s) => s.chars().all(|c| c.is_whitespace()),
+        _ => false,
+    }
+}
+
+/// A name or free text as stored: half-width, trimmed, inner whitespace runs collapsed to one space.
+pub fn clean_text(s: &str) -> String {
+    let simple = s.is_ascii()
+        && !s.starts_with(|c: char| c.is_ascii_whitespace())
+        && !s.ends_with(|c: char| c.is_ascii_whitespace())
+        && !s.as_bytes().windows(2).any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
+        && !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r'));
+    if simple {
+        return s.to_string();
+    }
+    let h = to_halfwidth(s);
+    let mut out = String::with_capacity(h.len());
+    for w in h.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// The cleaned text of a cell (see [`clean_text`]).
+pub fn cell_clean(d: &Data) -> String {
+    match d {
+        Data::String(s) => clean_text(s),
+        other => cell_text(other),
+    }
+}
+
+/// A number from a cell: numeric cells as they are, text via [`parse_decimal_text`].
+pub fn cell_decimal(d: &Data) -> Option<Decimal> {
+    match d {
+        Data::Int(i) => Some(Decimal::from(*i)),
+        Data::Float(f) => float_decimal(*f),
+        Data::String(s) => parse_decimal_text(s),
+        Data::Bool(_) | Data::Empty | Data::Error(_) | Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
+            None
+        }
+    }
+}
+
+fn float_decimal(f: f64) -> Option<Decimal> {
+    if !f.is_finite() {
+        return None;
+    }
+    // f64's Display is the shortest text that round-trips, so 0.1 stays 0.1 (not 0.1000000000000000055…)
+    Decimal::from_str(&format!("{f}")).ok()
+}
+
+/// Canonical decimal text of a stored amount or quantity: no trailing zeros (`1234.50` → `1234.5`).
+pub fn decimal_string(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+const AFFIXES: &[&str] = &[
+    "US$", "USD", "RMB", "CNY", "EUR", "RUB", "KZT", "JPY", "KRW", "pcs", "PCS", "руб.", "руб", "$", "¥", "￥", "€", "₽",
+    "₸", "₩", "元", "条", "个", "只", "套",
+];
+
+/// A number written as text: full-width digits, thousands separators (`1,234.50`, `1 234,50`,
+/// `1.234,50`), a decimal comma, parentheses or a trailing minus for negatives, currency signs
+/// and units around it (`$1,200`, `1200条`), scientific notation.
+pub fn parse_decimal_text(raw: &str) -> Option<Decimal> {
+    let mut t: String = to_halfwidth(raw.trim()).trim().to_string();
+    if t.is_empty() {
+        return None;
+    }
+    let mut neg = false;
+    if t.starts_with('(') && t.ends_with(')') && t.len() >= 3 {
+        neg = true;
+        t = t[1..t.len() - 1].trim().to_string();
+    }
+    // strip currency signs / units on either side (repeat: "US$ 1,200 元")
+    loop {
+        let before = t.len();
+        for a in AFFIXES {
+            if let Some(r) = t.strip_prefix(a) {
+                t = r.trim().to_string();
+            }
+            if let Some(r) = t.strip_suffix(a) {
+                t = r.trim().to_string();
+            }
+        }
+        if t.len() == before {
+            break;
+        }
+    }
+    if let Some(r) = t.strip_prefix(['-', '−', '–']) {
+        neg = !neg;
+        t = r.trim().to_string();
+    } else if let Some(r) = t.strip_prefix('+') {
+        t = r.trim().to_string();
+    } else if let Some(r) = t.strip_suffix('-') {
+        neg = !neg;
+        t = r.trim().to_string();
+    }
+    if t.starts_with('(') && t.ends_with(')') && t.len() >= 3 {
+        neg = !neg;
+        t = t[1..t.len() - 1].trim().to_string();
+    }
+    let t: String = t.chars().filter(|c| !matches!(c, ' ' | '\'' | '_' | '\u{a0}' | '\u{202f}' | '\u{2009}')).collect();
+    if t.is_empty() || !t.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == ',') {
+        return None;
+    }
+    if t.contains(['e', 'E']) {
+        let d = Decimal::from_scientific(&t.to_ascii_lowercase()).ok()?;
+        return Some(if neg { -d } else { d });
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') {
+        return None;
+    }
+    let dots = t.matches('.').count();
+    let commas = t.matches(',').count();
+    let plain: String = match (dots, commas) {
+        (0, 0) | (1, 0) => t,
+        (_, 0) => {
+            // 1.234.567 — dots as thousands separators
+            if grouped(&t, '.') {
+                t.replace('.', "")
+            } else {
+                return None;
+            }
+        }
+        (0, 1) => {
+            if grouped(&t, ',') {
+                t.replace(',', "")
+            } else {
+                t.replace(',', ".")
+            }
+        }
+        (0, _) => {
+            if grouped(&t, ',') {
+                t.replace(',', "")
+            } else {
+                return None;
+            }
+        }
+        _ => {
+            let last_dot = t.rfind('.').unwrap_or(0);
+            let last_comma = t.rfind(',').unwrap_or(0);
+            if last_dot > last_comma && dots == 1 && grouped(&t[..last_dot], ',') {
+                t.replace(',', "")
+            } else if last_comma > last_dot && commas == 1 && grouped(&t[..last_comma], '.') {
+                t.replace('.', "").replace(',', ".")
+            } else {
+                return None;
+            }
+        }
+    };
+    let d = Decimal::from_str(&plain).ok()?;
+    Some(if neg { -d } else { d })
+}
+
+/// `1,234,567` (groups of three after the first group of one to three digits).
+fn grouped(s: &str, sep: char) -> bool {
+    let mut parts = s.split(sep);
+    let first = parts.next().unwrap_or("");
+    if first.is_empty() || first.len() > 3 || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let mut any = false;
+    for p in parts {
+        any = true;
+        if p.len() != 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    any
+}
+
+/// Day 0 of Excel's 1900 date system as chrono sees it (serial 1 = 1900-01-01 after the leap bug).
+fn excel_epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default()
+}
+
+/// An Excel date serial (days since 1899-12-30) between 1990 and 2100.
+pub fn serial_date(serial: f64) -> Option<NaiveDate> {
+    // 32874 = 1990-01-01, 73051 = 2100-01-01
+    if !(32874.0..73051.0).contains(&serial) {
+        return None;
+    }
+    excel_epoch().checked_add_days(chrono::Days::new(serial.floor() as u64))
+}
+
+fn month_word(w: &str) -> Option<u32> {
+    const EN: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const RU: [&str; 12] = ["янв", "фев", "мар", "апр", "ма", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"];
+    if w.is_ascii() {
+        if w.len() < 3 {
+            return None;
+        }
+        return EN.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1);
+    }
+    // Russian: май / мая need the two-letter stem; check the longer stems first
+    for (i, m) in RU.iter().enumerate() {
+        if i != 4 && w.starts_with(m) {
+            return Some(i as u32 + 1);
+        }
+    }
+    if w == "май" || w == "мая" {
+        return Some(5);
+    }
+    None
+}
+
+/// Year, month and (when present) day from text in any of the export forms: `2026-09`, `2026/9`,
+/// `2026.09`, `2026年9月`, `2026年9月15日`, `202609`, `20260915`, `2026-09-15 00:00:00`,
+/// `15.09.2026`, `9/15/2026`, `Sep 2026`, `September 2026`, `15 Sep 2026`, `сентябрь 2026`,
+/// and a date serial written as text (`46280`).
+pub fn parse_ymd_text(raw: &str) -> Option<(i32, u32, Option<u32>)> {
+    let mut t = to_halfwidth(raw.trim()).trim().to_lowercase();
+    if t.is_empty() {
+        return None;
+    }
+    // drop a time part
+    if t.contains(':') {
+        if let Some(i) = t.find(['t', ' ']).filter(|&i| t[i..].contains(':')) {
+            t.truncate(i);
+        }
+    }
+    let t = t.trim();
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return match t.len() {
+            6 => ym(t[..4].parse().ok()?, t[4..].parse().ok()?, None),
+            8 => ym(t[..4].parse().ok()?, t[4..6].parse().ok()?, Some(t[6..].parse().ok()?)),
+            5 => {
+                let d = serial_date(t.parse().ok()?)?;
+                Some((d.year(), d.month(), Some(d.day())))
+            }
+            _ => None,
+        };
+    }
+    if let Some(d) = t.parse::<f64>().ok().and_then(serial_date) {
+        return Some((d.year(), d.month(), Some(d.day())));
+    }
+    let dotted = t.contains('.') && !t.contains('年');
+    let mut nums: Vec<&str> = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
+    for tok in t.split(|c: char| !c.is_alphanumeric() || matches!(c, '年' | '月' | '日' | '号')) {
+        if tok.is_empty() {
+            continue;
+        }
+        if tok.bytes().all(|b| b.is_ascii_digit()) {
+            nums.push(tok);
+        } else if tok.chars().all(|c| c.is_alphabetic()) {
+            words.push(tok);
+        } else {
+            // mixed like "1st", "2026q3": only ordinals are fine
+            let digits: String = tok.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let rest = &tok[digits.len()..];
+            if !digits.is_empty() && matches!(rest, "st" | "nd" | "rd" | "th") {
+                nums.push(&tok[..digits.len()]);
+            } else {
+                return None;
+            }
+        }
+    }
+    if !words.is_empty() {
+        if words.len() != 1 {
+            return None;
+        }
+        let month = month_word(words[0])?;
+        let mut year = None;
+        let mut day = None;
+        for n in nums {
+            let v: u32 = n.parse().ok()?;
+            if n.len() == 4 {
+                year = Some(v as i32);
+            } else if year.is_none() && n.len() == 2 && day.is_some() {
+                year = Some(2000 + v as i32);
+            } else if day.is_none() && (1..=31).contains(&v) {
+                day = Some(v);
+            } else if year.is_none() && n.len() == 2 {
+                year = Some(2000 + v as i32);
+            } else {
+                return None;
+            }
+        }
+        // "Sep-26": a lone two-digit number after the month word is the year
+        if year.is_none() {
+            if let Some(d) = day.take() {
+                year = Some(2000 + d as i32);
+            }
+        }
+        return ym(year?, month, day);
+    }
+    let v: Vec<u32> = nums.iter().map(|n| n.parse::<u32>()).collect::<Result<_, _>>().ok()?;
+    let len4: Vec<bool> = nums.iter().map(|n| n.len() == 4).collect();
+    match (v.as_slice(), len4.as_slice()) {
+        ([y, m], [true, false]) => ym(*y as i32, *m, None),
+        ([m, y], [false, true]) => ym(*y as i32, *m, None),
+        ([y, m, d], [true, false, false]) => ym(*y as i32, *m, Some(*d)),
+        ([a, b, y], [false, false, true]) => {
+            // 15.09.2026 (day first) unless the first cannot be a day… or the second cannot be a month
+            if dotted || *a > 12 || *b <= 12 {
+                ym(*y as i32, *b, Some(*a))
+            } else {
+                ym(*y as i32, *a, Some(*b))
+            }
+        }
+        _ => None,
+    }
+}
+
+fn ym(year: i32, month: u32, day: Option<u32>) -> Option<(i32, u32, Option<u32>)> {
+    if !(1990..=2100).contains(&year) || !(1..=12).contains(&month) {
+        return None;
+    }
+    if let Some(d) = day {
+        NaiveDate::from_ymd_opt(year, month, d)?;
+    }
+    Some((year, month, day))
+}
+
+/// A month from text (see [`parse_ymd_text`]; a full date gives its month).
+pub fn parse_month_text(raw: &str) -> Option<Month> {
+    let (y, m, _) = parse_ymd_text(raw)?;
+    Month::new(y, m).ok()
+}
+
+/// A month from a cell: date cells, `YYYYMM` numbers, date serials, and text forms.
+pub fn cell_month(d: &Data) -> Option<Month> {
+    match d {
+        Data::DateTime(dt) => dt.as_datetime().map(|t| Month::of_date(t.date())),
+        Data::Int(i) => number_month(*i as f64),
+        Data::Float(f) => number_month(*f),
+        Data::String(s) | Data::DateTimeIso(s) => parse_month_text(s),
+        _ => None,
+    }
+}
+
+fn number_month(f: f64) -> Option<Month> {
+    if f.fract() == 0.0 && (199001.0..=210012.0).contains(&f) {
+        let i = f as i64;
+        return Month::new((i / 100) as i32, (i % 100) as u32).ok();
+    }
+    if f.fract() == 0.0 && (19900101.0..=21001231.0).contains(&f) {
+        let i = f as i64;
+        return Month::new((i / 10000) as i32, ((i / 100) % 100) as u32).ok();
+    }
+    serial_date(f).map(Month::of_date)
+}
+
+/// A calendar date from a cell (约定回款日期, 货好日期 …): date cells, serials, `YYYYMMDD`, text.
+/// A month without a day is not a date.
+pub fn cell_date(d: &Data) -> Option<NaiveDate> {
+    match d {
+        Data::DateTime(dt) => dt.as_datetime().map(|t| t.date()),
+        Data::Int(i) => number_date(*i as f64),
+        Data::Float(f) => number_date(*f),
+        Data::String(s) | Data::DateTimeIso(s) => {
+            let (y, m, day) = parse_ymd_text(s)?;
+            NaiveDate::from_ymd_opt(y, m, day?)
+        }
+        _ => None,
+    }
+}
+
+fn number_date(f: f64) -> Option<NaiveDate> {
+    if f.fract() == 0.0 && (19900101.0..=21001231.0).contains(&f) {
+        let i = f as i64;
+        return NaiveDate::from_ymd_opt((i / 10000) as i32, ((i / 100) % 100) as u32, (i % 100) as u32);
+    }
+    serial_date(f)
+}
+
+/// ISO 4217 code of a currency written as a code, a sign or a Chinese/Russian name.
+/// Empty → `None` (the caller applies the default).
+pub fn normalize_currency(raw: &str) -> Result<Option<String>, ()> {
+    let k = lodestar_core::text::norm_key(raw);
+    if k.is_empty() {
+        return Ok(None);
+    }
+    let code = match k.as_str() {
+        "usd" | "$" | "us$" | "美元" | "美金" | "us dollar" | "dollar" | "доллар" | "долл" => "USD",
+        "cny" | "rmb" | "人民币" | "元" | "¥" | "￥" | "yuan" => "CNY",
+        "rub" | "rur" | "卢布" | "俄罗斯卢布" | "₽" | "руб" | "руб." | "рубль" => "RUB",
+        "eur" | "€" | "欧元" | "euro" | "евро" => "EUR",
+        "kzt" | "坚戈" | "哈萨克斯坦坚戈" | "₸" | "тенге" => "KZT",
+        "byn" | "白俄罗斯卢布" | "白俄卢布" => "BYN",
+        "uzs" | "苏姆" | "乌兹别克斯坦苏姆" => "UZS",
+        "jpy" | "日元" | "円" => "JPY",
+        "krw" | "韩元" | "₩" => "KRW",
+        "azn" | "马纳特" => "AZN",
+        "amd" | "德拉姆" => "AMD",
+        "gel" | "拉里" => "GEL",
+        "kgs" | "索姆" => "KGS",
+        "tjs" | "索莫尼" => "TJS",
+        other if other.len() == 3 && other.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            return Ok(Some(other.to_ascii_uppercase()))
+        }
+        _ => return Err(()),
+    };
+    Ok(Some(code.to_string()))
+}
+
+/// 付款节点 in its canonical form (预付 / 发货前 / 见提单 / 发货后) when recognized, else the cleaned
+/// text. Normalizing keeps the receivable key stable across exports that spell it differently.
+pub fn normalize_payment_node(raw: &str) -> String {
+    let c = clean_text(raw);
+    let k = lodestar_core::text::norm_key(&c);
+    let canon = match k.as_str() {
+        "预付" | "预付款" | "定金" | "订金" | "预付定金" | "advance" | "prepayment" | "advance payment" | "deposit"
+        | "down payment" | "t/t in advance" | "tt in advance" | "предоплата" | "аванс" => "预付",
+        "发货前" | "发货前付款" | "出货前" | "出运前" | "装运前" | "before shipment" | "prior to shipment"
+        | "balance before shipment" | "до отгрузки" => "发货前",
+        "见提单" | "见提单付款" | "见提单副本" | "提单" | "against b/l" | "against bl" | "against b/l copy"
+        | "b/l copy" | "against copy of b/l" | "по коносаменту" => "见提单",
+        "发货后" | "发货后付款" | "出货后" | "出运后" | "装运后" | "后付" | "账期" | "after shipment"
+        | "after delivery" | "deferred" | "после отгрузки" => "发货后",
+        _ => return c,
+    };
+    canon.to_string()
+}
+
+/// 发货状态 in its canonical form (未发货 / 已订舱 / 已发货) when recognized, else the cleaned text.
+pub fn normalize_shipping_status(raw: &str) -> String {
+    let c = clean_text(raw);
+    let k = lodestar_core::text::norm_key(&c);
+    let canon = match k.as_str() {
+        "未发货" | "待发货" | "未发" | "未出运" | "未装运" | "生产中" | "备货中" | "not shipped" | "pending"
+        | "unshipped" | "in production" | "не отгружено" => "未发货",
+        "已订舱" | "订舱" | "已定舱" | "订舱中" | "booked" | "booking confirmed" | "space booked"
+        | "забронировано" => "已订舱",
+        "已发货" | "已发" | "已出运" | "已装运" | "已发运" | "shipped" | "delivered" | "in transit" | "отгружено" => {
+            "已发货"
+        }
+        _ => return c,
+    };
+    canon.to_string()
+}
+
+/// Whether a label cell marks a subtotal or total row (合计, 小计, 总计, Total, Subtotal, Grand
+/// Total, Итого).
+pub fn is_subtotal_label(s: &str) -> bool {
+    let k = lodestar_core::text::norm_key(s);
+    if k.is_empty() {
+        return false;
+    }
+    if ["合计", "小计", "总计", "汇总", "итого", "всего"].iter().any(|m| k.contains(m)) {
+        return true;
+    }
+    k.split(|c: char| !c.is_alphanumeric()).any(|w| matches!(w, "total" | "subtotal" | "totals" | "grandtotal" | "sum"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(s: &str) -> Option<String> {
+        parse_decimal_text(s).map(decimal_string)
+    }
+
+    #[test]
+    fn text_numbers() {
+        assert_eq!(dec("1234").as_deref(), Some("1234"));
+        assert_eq!(dec(" 1,234.50 ").as_deref(), Some("1234.5"));
+        assert_eq!(dec("１２，３４５．６７").as_deref(), Some("12345.67"));
+        assert_eq!(dec("1 234,50").as_deref(), Some("1234.5"));
+        assert_eq!(dec("1.234.567,8").as_deref(), Some("1234567.8"));
+        assert_eq!(dec("1.234.567").as_deref(), Some("1234567"));
+        assert_eq!(dec("12,5").as_deref(), Some("12.5"));
+        assert_eq!(dec("(1,200.00)").as_deref(), Some("-1200"));
+        assert_eq!(dec("-35").as_deref(), Some("-35"));
+        assert_eq!(dec("$1,200").as_deref(), Some("1200"));
+        assert_eq!(dec("1200条").as_deref(), Some("1200"));
+        assert_eq!(dec("USD 3,000.5").as_deref(), Some("3000.5"));
+        assert_eq!(dec("1.5E3").as_deref(), Some("1500"));
+        assert_eq!(dec("abc"), None);
+        assert_eq!(dec("12a"), None);
+        assert_eq!(dec(""), None);
+        assert_eq!(dec("1,23,4"), None);
+        assert_eq!(dec("#N/A"), None);
+    }
+
+    #[test]
+    fn float_cells_keep_their_shortest_form() {
+        assert_eq!(cell_decimal(&Data::Float(0.1)).map(decimal_string).as_deref(), Some("0.1"));
+        assert_eq!(cell_decimal(&Data::Float(1234.5)).map(decimal_string).as_deref(), Some("1234.5"));
+        assert_eq!(cell_decimal(&Data::Int(-7)).map(decimal_string).as_deref(), Some("-7"));
+    }
+
+    #[test]
+    fn month_forms() {
+        for s in [
+            "2026-09",
+            "2026/9",
+            "2026.09",
+            "2026年9月",
+            "２０２６年０９月",
+            "202609",
+            "2026-09-01",
+            "2026/9/30",
+            "2026-09-15 00:00:00",
+            "15.09.2026",
+            "9/15/2026",
+            "Sep 2026",
+            "September 2026",
+            "sep-26",
+            "15 Sep 2026",
+            "Sep 15, 2026",
+            "сентябрь 2026",
+            "09/2026",
+            "2026年9月15日",
+            "20260915",
+        ] {
+            assert_eq!(parse_month_text(s).map(|m| m.to_string()).as_deref(), Some("2026-09"), "{s}");
+        }
+        // 2026-09-15 is serial 46280: 2026-01-01 is 46023 (45658 for 2025-01-01 + 365), + 257 days to Sep 15
+        assert_eq!(parse_month_text("46280").map(|m| m.to_string()).as_deref(), Some("2026-09"));
+        assert_eq!(cell_month(&Data::Float(46280.0)).map(|m| m.to_string()).as_deref(), Some("2026-09"));
+        assert_eq!(cell_month(&Data::Int(202609)).map(|m| m.to_string()).as_deref(), Some("2026-09"));
+        for bad in ["2026-13", "abc", "Q3", "2026", "13/13/2026", "合计", "12"] {
+            assert_eq!(parse_month_text(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_forms() {
+        let d = NaiveDate::from_ymd_opt(2026, 9, 15).unwrap();
+        for s in ["2026-09-15", "2026/9/15", "2026年9月15日", "15.09.2026", "20260915", "46280", "Sep 15 2026"] {
+            assert_eq!(cell_date(&Data::String(s.into())), Some(d), "{s}");
+        }
+        assert_eq!(cell_date(&Data::Float(46280.0)), Some(d));
+        assert_eq!(cell_date(&Data::Int(20260915)), Some(d));
+        assert_eq!(cell_date(&Data::String("2026-09".into())), None, "a month is not a date");
+        assert_eq!(cell_date(&Data::String("2026-02-30".into())), None);
+    }
+
+    #[test]
+    fn currencies_nodes_states() {
+        assert_eq!(normalize_currency(" usd "), Ok(Some("USD".into())));
+        assert_eq!(normalize_currency("卢布"), Ok(Some("RUB".into())));
+        assert_eq!(normalize_currency("ＵＳＤ"), Ok(Some("USD".into())));
+        assert_eq!(normalize_currency(""), Ok(None));
+        assert_eq!(normalize_currency("dollars!"), Err(()));
+        assert_eq!(normalize_payment_node("预付款"), "预付");
+        assert_eq!(normalize_payment_node("Against B/L copy"), "见提单");
+        assert_eq!(normalize_payment_node("质保金"), "质保金");
+        assert_eq!(normalize_shipping_status(" booked "), "已订舱");
+        assert_eq!(normalize_shipping_status("已出运"), "已发货");
+    }
+
+    #[test]
+    fn subtotal_labels() {
+        for s in ["合计", "俄罗斯 小计", "Total", "Grand Total", "Sub-total", "SUBTOTAL", "Итого", "（合计）"] {
+            assert!(is_subtotal_label(s), "{s}");
+        }
+        for s in ["TotalEnergies Trading", "Sibir Logistics", "俄罗斯", ""] {
+            assert!(!is_subtotal_label(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn clean_text_trims_and_halfwidths() {
+        assert_eq!(clean_text("  Ｓｉｂｉｒ   Logistics  "), "Sibir Logistics");
+        assert_eq!(clean_text("阿尔泰运输 "), "阿尔泰运输");
+        assert_eq!(clean_text("A\tB"), "A B");
+        assert_eq!(clean_text("plain"), "plain");
+    }
+}

@@ -1,0 +1,349 @@
+//! Sheet layout (表头识别): which row holds the headers, which record kind the sheet holds, and
+//! which column is which canonical field — all from the header aliases, never from fixed positions.
+
+use crate::workbook::SheetGrid;
+use lodestar_dict::aliases::header_key;
+use lodestar_dict::HeaderAliases;
+use std::fmt;
+use std::str::FromStr;
+
+/// How many rows from the top are searched for the header row.
+pub const HEADER_SCAN_ROWS: usize = 30;
+
+/// The record kinds an export sheet can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// 销售明细
+    Sales,
+    /// 目标
+    Targets,
+    /// 合同/回款
+    Receivables,
+    /// 汇率
+    Fx,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 4] = [RecordKind::Sales, RecordKind::Targets, RecordKind::Receivables, RecordKind::Fx];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Sales => "sales",
+            RecordKind::Targets => "targets",
+            RecordKind::Receivables => "receivables",
+            RecordKind::Fx => "fx",
+        }
+    }
+
+    /// Required columns: each group needs one of its fields.
+    pub fn required(self) -> &'static [&'static [&'static str]] {
+        match self {
+            RecordKind::Sales => {
+                &[&["month"], &["country"], &["customer"], &["category"], &["spec"], &["quantity"], &["amount"]]
+            }
+            RecordKind::Targets => &[&["month"], &["country"], &["target_quantity", "target_amount"]],
+            RecordKind::Receivables => {
+                &[&["contract_no"], &["customer"], &["country"], &["payment_node"], &["due_amount"], &["due_date"]]
+            }
+            RecordKind::Fx => &[&["month"], &["currency"], &["usd_rate"]],
+        }
+    }
+
+    /// Columns whose merged cells are filled into every row of the merge (names, months, per-contract
+    /// values) — never per-row quantities or amounts.
+    pub fn fills_merged(self, field: &str) -> bool {
+        !matches!(
+            field,
+            "quantity" | "amount" | "target_quantity" | "target_amount" | "due_amount" | "paid_amount" | "usd_rate"
+                | "due_date" | "paid_date"
+        )
+    }
+
+    /// Label columns checked for 合计 / 小计 / Total markers.
+    pub fn label_fields(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::Sales => &["month", "country", "customer", "category", "spec", "owner"],
+            RecordKind::Targets => &["month", "country", "category", "customer"],
+            RecordKind::Receivables => &["contract_no", "customer", "country", "payment_node"],
+            RecordKind::Fx => &["month", "currency"],
+        }
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RecordKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match lodestar_core::text::norm_key(s).as_str() {
+            "sales" | "sale" | "销售" | "销售明细" => Ok(RecordKind::Sales),
+            "targets" | "target" | "目标" => Ok(RecordKind::Targets),
+            "receivables" | "receivable" | "回款" | "合同" | "合同/回款" | "应收" => Ok(RecordKind::Receivables),
+            "fx" | "rates" | "汇率" => Ok(RecordKind::Fx),
+            _ => Err(format!("unknown record kind `{s}` (expected sales, targets, receivables or fx)")),
+        }
+    }
+}
+
+/// A header row mapped to canonical fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub kind: RecordKind,
+    /// Index of the header row within the sheet's used range (0-based).
+    pub header_index: usize,
+    /// Absolute 0-based row of the header (Excel row = this + 1).
+    pub header_row_abs: u32,
+    /// (field, column index within the used range).
+    pub columns: Vec<(String, usize)>,
+    /// Every non-empty header text of the row, cleaned.
+    pub headers_seen: Vec<String>,
+}
+
+impl Layout {
+    pub fn col(&self, field: &str) -> Option<usize> {
+        self.columns.iter().find(|(f, _)| f == field).map(|(_, c)| *c)
+    }
+    /// Required groups none of whose fields is mapped.
+    pub fn missing_groups(&self) -> Vec<&'static [&'static str]> {
+        self.kind.required().iter().copied().filter(|g| g.iter().all(|f| self.col(f).is_none())).collect()
+    }
+}
+
+/// What the header search found for a sheet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detection {
+    /// A data sheet (possibly missing required columns: see [`Layout::missing_groups`]).
+    Data(Layout),
+    /// No recognizable data (notes, pivots, empty): the reason for the report.
+    Skip(String),
+}
+
+fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) -> (Vec<(String, usize)>, Vec<String>) {
+    let mut cols: Vec<(String, usize)> = Vec::new();
+    let mut seen = Vec::new();
+    for (i, cell) in row.iter().enumerate() {
+        let calamine::Data::String(s) = cell else {
+            continue;
+        };
+        let t = crate::clean::clean_text(s);
+        if t.is_empty() {
+            continue;
+        }
+        if let Some(f) = aliases.field_for(kind.as_str(), &t) {
+            if !cols.iter().any(|(g, _)| g == f) {
+                cols.push((f.to_string(), i));
+            }
+        }
+        seen.push(t);
+    }
+    (cols, seen)
+}
+
+fn groups_met(kind: RecordKind, cols: &[(String, usize)]) -> usize {
+    kind.required().iter().filter(|g| g.iter().any(|f| cols.iter().any(|(c, _)| c == f))).count()
+}
+
+/// Finds the header row and the record kind of a sheet. With `forced`, only that kind is tried.
+///
+/// A row qualifies as the header of a kind when it names at least half of the kind's required
+/// columns (and at least two); among qualifying (kind, row) pairs the one naming the most known
+/// columns wins, then the one meeting more required columns, then the earlier row.
+pub fn detect(sheet: &SheetGrid, aliases: &HeaderAliases, forced: Option<RecordKind>) -> Detection {
+    let kinds: Vec<RecordKind> = match forced {
+        Some(k) => vec![k],
+        None => RecordKind::ALL.to_vec(),
+    };
+    if sheet.range.is_empty() {
+        return Detection::Skip("empty sheet".into());
+    }
+    let origin = sheet.origin();
+    // (score, required met, -row) best
+    let mut best: Option<((usize, usize, i64), Layout)> = None;
+    let mut best_partial: Option<(usize, RecordKind, usize)> = None;
+    for (ri, row) in sheet.rows().take(HEADER_SCAN_ROWS).enumerate() {
+        for &kind in &kinds {
+            let (cols, seen) = map_row(row, kind, aliases);
+            if cols.is_empty() {
+                continue;
+            }
+            let met = groups_met(kind, &cols);
+            let total = kind.required().len();
+            if best_partial.is_none_or(|(m, _, _)| met > m) {
+                best_partial = Some((met, kind, total));
+            }
+            if met < 2 || met * 2 < total {
+                continue;
+            }
+            let key = (cols.len(), met, -(ri as i64));
+            if best.as_ref().is_none_or(|(k, _)| key > *k) {
+                best = Some((
+                    key,
+                    Layout {
+                        kind,
+                        header_index: ri,
+                        header_row_abs: origin.0 + ri as u32,
+                        columns: cols,
+                        headers_seen: seen,
+                    },
+                ));
+            }
+        }
+    }
+    match best {
+        Some((_, layout)) => Detection::Data(layout),
+        None => match best_partial {
+            Some((met, kind, total)) if met > 0 => Detection::Skip(format!(
+                "no header row found in the first {HEADER_SCAN_ROWS} rows (best match: {met} of {total} required {kind} columns)"
+            )),
+            _ => Detection::Skip(format!("no recognizable header in the first {HEADER_SCAN_ROWS} rows")),
+        },
+    }
+}
+
+/// The canonical (first) header spelling of a field, for messages and quarantine entries.
+pub fn label<'a>(aliases: &'a HeaderAliases, kind: RecordKind, field: &'a str) -> &'a str {
+    aliases.spellings(kind.as_str(), field).first().map(|s| s.as_str()).unwrap_or(field)
+}
+
+/// A required column the sheet lacks, with the spellings it would accept and the closest header
+/// the sheet had.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MissingColumn {
+    /// Canonical header (e.g. `规格`), alternatives joined with ` / `.
+    pub column: String,
+    /// Some accepted spellings.
+    pub expected: Vec<String>,
+    /// The sheet's header most similar to one of the accepted spellings.
+    pub nearest: Option<String>,
+}
+
+impl fmt::Display for MissingColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (expected one of: {})", self.column, self.expected.join(", "))?;
+        match &self.nearest {
+            Some(n) => write!(f, "; nearest header seen: \"{n}\""),
+            None => write!(f, "; no similar header seen"),
+        }
+    }
+}
+
+/// Describes the missing required columns of a layout.
+pub fn missing_columns(layout: &Layout, aliases: &HeaderAliases) -> Vec<MissingColumn> {
+    let mapped: Vec<String> = layout
+        .headers_seen
+        .iter()
+        .filter(|h| aliases.field_for(layout.kind.as_str(), h).is_some())
+        .cloned()
+        .collect();
+    let unmapped: Vec<&String> = layout.headers_seen.iter().filter(|h| !mapped.contains(h)).collect();
+    layout
+        .missing_groups()
+        .into_iter()
+        .map(|group| {
+            let mut expected = Vec::new();
+            let mut labels = Vec::new();
+            for f in group {
+                labels.push(label(aliases, layout.kind, f).to_string());
+                // a few Chinese spellings and a few English ones
+                let sp = aliases.spellings(layout.kind.as_str(), f);
+                let english = sp.iter().filter(|s| s.is_ascii()).take(3);
+                for s in sp.iter().filter(|s| !s.is_ascii()).take(4).chain(english) {
+                    if !expected.contains(s) {
+                        expected.push(s.clone());
+                    }
+                }
+            }
+            let mut nearest: Option<(f64, String)> = None;
+            for h in &unmapped {
+                let hk = header_key(h);
+                for f in group {
+                    for s in aliases.spellings(layout.kind.as_str(), f) {
+                        let sk = header_key(s);
+                        let mut score = strsim::normalized_levenshtein(&hk, &sk)
+                            .max(strsim::jaro_winkler(&hk, &sk) * 0.9);
+                        if !hk.is_empty() && (sk.contains(&hk) || hk.contains(&sk)) {
+                            score = score.max(0.8);
+                        }
+                        if nearest.as_ref().is_none_or(|(b, _)| score > *b) {
+                            nearest = Some((score, (*h).clone()));
+                        }
+                    }
+                }
+            }
+            MissingColumn {
+                column: labels.join(" / "),
+                expected,
+                nearest: nearest.filter(|(s, _)| *s >= 0.3).map(|(_, h)| h),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Range};
+
+    fn grid(rows: &[&[&str]]) -> SheetGrid {
+        let w = rows.iter().map(|r| r.len()).max().unwrap_or(1) as u32;
+        let mut range = Range::new((0, 0), (rows.len() as u32 - 1, w - 1));
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    range.set_value((r as u32, c as u32), Data::String(v.to_string()));
+                }
+            }
+        }
+        SheetGrid { name: "s".into(), range, merges: vec![] }
+    }
+
+    fn aliases() -> HeaderAliases {
+        lodestar_dict::Dictionaries::builtin().unwrap().header_aliases
+    }
+
+    #[test]
+    fn finds_header_below_a_title_and_detects_kind() {
+        let g = grid(&[
+            &["北辰轮胎 2026年9月销售明细"],
+            &["制表: 运营部"],
+            &[],
+            &["Month", "国家/地区", "客户名称", "产品类别", "Size", "Qty (pcs)", "Amount (USD)", "Currency"],
+            &["2026-09", "Russia", "Sibir", "TBR", "315/80R22.5", "10", "1000", "USD"],
+        ]);
+        let Detection::Data(l) = detect(&g, &aliases(), None) else { panic!("not detected") };
+        assert_eq!(l.kind, RecordKind::Sales);
+        assert_eq!(l.header_index, 3);
+        assert_eq!(l.col("spec"), Some(4));
+        assert!(l.missing_groups().is_empty());
+    }
+
+    #[test]
+    fn kinds_from_headers() {
+        let a = aliases();
+        let t = grid(&[&["月份", "国家", "品类", "目标销量(条)", "目标金额"]]);
+        assert!(matches!(detect(&t, &a, None), Detection::Data(l) if l.kind == RecordKind::Targets));
+        let fx = grid(&[&["月份", "币种", "对美元汇率"]]);
+        assert!(matches!(detect(&fx, &a, None), Detection::Data(l) if l.kind == RecordKind::Fx));
+        let r = grid(&[&["合同号", "客户", "国家", "付款节点", "应回款金额", "约定回款日期", "已回款金额"]]);
+        assert!(matches!(detect(&r, &a, None), Detection::Data(l) if l.kind == RecordKind::Receivables));
+        let notes = grid(&[&["说明"], &["本文件由系统导出"], &["行标签", "求和项:销量"]]);
+        assert!(matches!(detect(&notes, &a, None), Detection::Skip(_)));
+    }
+
+    #[test]
+    fn missing_column_names_expected_and_nearest() {
+        let g = grid(&[&["月份", "国家", "客户", "品类", "规格号码", "销量", "销售额"]]);
+        let a = aliases();
+        let Detection::Data(l) = detect(&g, &a, None) else { panic!() };
+        let m = missing_columns(&l, &a);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].column, "规格");
+        assert_eq!(m[0].nearest.as_deref(), Some("规格号码"));
+        assert!(m[0].to_string().contains("Size"));
+    }
+}

@@ -1,0 +1,723 @@
+//! The action ledger (督办台账) in SQLite: meetings, items, their history, links across meetings and
+//! the status updates that later minutes propose.
+//!
+//! Lifecycle: an item starts as 待办; `update` moves it to 进行中 / 已完成 / 延期 / 取消 with a
+//! history row (who, when, note, new deadline). Importing later minutes never duplicates an open
+//! item: an extracted item that repeats one (same type, overlapping owners, same customer, similar
+//! wording) is **linked** to it; what the minutes say about open items (已完成, 延期至…, 已到账, 取消)
+//! becomes a **proposed update**, applied only with `apply_updates` (after a person confirmed).
+
+use crate::extract::{self, masked_description, mostly_latin, Signal};
+use crate::scan::Scanner;
+use crate::text::jaccard;
+use crate::{ActionItem, FieldSource, LedgerError, NaiveDate, Status};
+use lodestar_core::Generator;
+use lodestar_dict::Dictionaries;
+use lodestar_store::rusqlite::{params, OptionalExtension, Row};
+use lodestar_store::Store;
+use serde::Serialize;
+use sha2::Digest;
+use std::collections::BTreeMap;
+
+/// Migrations of the `ledger` component (index + 1 = version); never edit a released one.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE ledger_meetings (
+    id INTEGER PRIMARY KEY,
+    meeting TEXT NOT NULL,             -- 经营分析会, 销售会, …
+    date TEXT NOT NULL,                -- ISO date of the meeting
+    file TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    imported_by TEXT NOT NULL,
+    stats TEXT
+);
+CREATE TABLE ledger_items (
+    id INTEGER PRIMARY KEY,
+    meeting_id INTEGER NOT NULL REFERENCES ledger_meetings(id),
+    seq INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    type TEXT NOT NULL,
+    country TEXT,
+    customer TEXT,
+    owners TEXT NOT NULL,              -- JSON array of names
+    owner_ids TEXT NOT NULL,           -- JSON array of staff ids
+    deadline TEXT,
+    deadline_text TEXT,
+    next_meeting INTEGER NOT NULL DEFAULT 0,
+    source TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    needs_review INTEGER NOT NULL DEFAULT 1,
+    missing TEXT NOT NULL,             -- JSON array
+    field_sources TEXT NOT NULL,       -- JSON object
+    status TEXT NOT NULL DEFAULT '待办',
+    latest_note TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX ledger_items_status ON ledger_items(status);
+CREATE TABLE ledger_history (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES ledger_items(id),
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT,
+    note TEXT,
+    new_deadline TEXT,
+    meeting_id INTEGER
+);
+CREATE TABLE ledger_links (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES ledger_items(id),
+    meeting_id INTEGER NOT NULL REFERENCES ledger_meetings(id),
+    source TEXT NOT NULL,
+    similarity REAL NOT NULL
+);
+CREATE TABLE ledger_updates (
+    id INTEGER PRIMARY KEY,
+    meeting_id INTEGER NOT NULL REFERENCES ledger_meetings(id),
+    item_id INTEGER NOT NULL REFERENCES ledger_items(id),
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    new_deadline TEXT,
+    evidence TEXT NOT NULL,
+    applied INTEGER NOT NULL DEFAULT 0
+);
+"#];
+
+/// Link threshold on masked character-bigram Jaccard when the customer is the same (tuned on
+/// `tests/eval/minutes`; see `docs/ledger.md`).
+pub const LINK_SAME_CUSTOMER: f64 = 0.05;
+/// … when neither names a customer but both name the same country.
+pub const LINK_SAME_COUNTRY: f64 = 0.15;
+/// … when neither names a customer nor a country.
+pub const LINK_NO_CONTEXT: f64 = 0.35;
+
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub file: String,
+    /// Meeting kind: 经营分析会, 销售会, …
+    pub meeting: String,
+    pub date: NaiveDate,
+    /// Apply the proposed status updates (after a person confirmed them).
+    pub apply_updates: bool,
+    /// Who imports (history and audit log).
+    pub who: String,
+}
+
+/// An extracted item that repeats an open ledger item.
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkedItem {
+    pub item: ActionItem,
+    pub linked_to: i64,
+    pub linked_description: String,
+    pub similarity: f64,
+}
+
+/// A status change that minutes propose for an open item.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProposedUpdate {
+    pub update_id: i64,
+    pub item_id: i64,
+    pub description: String,
+    pub from_status: Status,
+    pub to_status: Status,
+    pub new_deadline: Option<NaiveDate>,
+    pub evidence: String,
+}
+
+/// Counters of an import.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportStats {
+    pub lines: usize,
+    pub clauses: usize,
+    pub items: usize,
+    pub linked: usize,
+    pub updates: usize,
+    pub missing_owner: usize,
+    pub missing_deadline: usize,
+    /// Items with owner + deadline + type / all extracted items (结构化率).
+    pub structured_rate: Option<f64>,
+    pub model: Option<crate::model::ModelReport>,
+}
+
+/// What `minutes import` returns (the JSON of `lodestar minutes import --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub meeting_id: i64,
+    pub meeting: String,
+    pub date: NaiveDate,
+    pub file: String,
+    pub items: Vec<ActionItem>,
+    pub linked: Vec<LinkedItem>,
+    pub updates: Vec<ProposedUpdate>,
+    pub applied: bool,
+    pub stats: ImportStats,
+}
+
+/// One ledger row with its meeting and computed flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerItem {
+    pub id: i64,
+    pub meeting_id: i64,
+    pub meeting: String,
+    pub meeting_date: NaiveDate,
+    pub description: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub country: Option<String>,
+    pub customer: Option<String>,
+    pub owners: Vec<String>,
+    pub owner_ids: Vec<String>,
+    pub deadline: Option<NaiveDate>,
+    pub deadline_text: Option<String>,
+    pub next_meeting_checkpoint: bool,
+    pub status: Status,
+    /// 最新进展: the latest history note.
+    pub latest_note: Option<String>,
+    /// 更新时间.
+    pub updated_at: String,
+    pub created_at: String,
+    pub source: String,
+    pub confidence: f64,
+    pub needs_review: bool,
+    pub missing: Vec<String>,
+    pub field_sources: BTreeMap<String, FieldSource>,
+    /// Open with a deadline before the as-of date.
+    pub overdue: bool,
+    /// Later meetings that repeated this item.
+    pub mentions: i64,
+}
+
+/// One history row (变更记录).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub who: String,
+    pub from_status: Option<Status>,
+    pub to_status: Option<Status>,
+    pub note: Option<String>,
+    pub new_deadline: Option<NaiveDate>,
+    pub meeting_id: Option<i64>,
+}
+
+/// A meeting in the ledger.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingRow {
+    pub id: i64,
+    pub meeting: String,
+    pub date: NaiveDate,
+    pub file: String,
+    pub imported_at: String,
+}
+
+/// Filters of `ledger list`.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Country code or name.
+    pub country: Option<String>,
+    /// Staff id, name or alias.
+    pub owner: Option<String>,
+    /// Tag name or code.
+    pub item_type: Option<String>,
+    pub status: Option<Status>,
+    /// Only open items past their deadline (as of `as_of`).
+    pub overdue: bool,
+    pub meeting_id: Option<i64>,
+    /// Only items of meetings on or after this date.
+    pub since: Option<NaiveDate>,
+}
+
+/// The ledger over a store.
+pub struct Ledger<'a> {
+    store: &'a mut Store,
+}
+
+fn parse_day(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+fn status_from(s: &str) -> Status {
+    Status::parse(s).unwrap_or(Status::Todo)
+}
+
+impl<'a> Ledger<'a> {
+    /// Opens the ledger, creating its tables (component `ledger`) if needed.
+    pub fn open(store: &'a mut Store) -> Result<Self, LedgerError> {
+        store.migrate_component("ledger", MIGRATIONS)?;
+        Ok(Self { store })
+    }
+
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
+    /// Imports minutes: extracts items (rules, then the model when given), links repeats of open
+    /// items, proposes status updates and (with `apply_updates`) applies them.
+    pub fn import(
+        &mut self,
+        text: &str,
+        opts: &ImportOptions,
+        d: &Dictionaries,
+        model: Option<&dyn Generator>,
+    ) -> Result<ImportReport, LedgerError> {
+        let hash = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        let dup: Option<i64> = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT id FROM ledger_meetings WHERE content_hash = ?1 AND date = ?2",
+                params![hash, opts.date.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = dup {
+            return Err(LedgerError::Invalid(format!(
+                "these minutes were already imported as meeting {id} (same text and date); nothing changed"
+            )));
+        }
+        let analysis = extract::analyze(text, opts.date, d);
+        let (items, model_report) = match model {
+            Some(g) => {
+                let (it, rep) = crate::model::merge_with_model(analysis.items.clone(), text, opts.date, d, g);
+                (it, Some(rep))
+            }
+            None => (analysis.items.clone(), None),
+        };
+        let scanner = Scanner::new(d);
+        let types = extract::TypeRules::new(d);
+        let open = self.open_items_before()?;
+        let open_masked: Vec<String> =
+            open.iter().map(|o| masked_description(&o.description, o.meeting_date, &scanner)).collect();
+
+        // 1. where each status signal points
+        let mut targets: Vec<(usize, usize, f64)> = Vec::new(); // (signal, open index, score)
+        for (si, s) in analysis.signals.iter().enumerate() {
+            if let Some(t) = best_target(s, &open, &open_masked, &types) {
+                targets.push((si, t.0, t.1));
+            }
+        }
+        let closing: Vec<usize> = targets
+            .iter()
+            .filter(|(si, _, _)| matches!(analysis.signals[*si].to_status, Status::Done | Status::Cancelled))
+            .map(|t| t.1)
+            .collect();
+
+        // 2. links (repeats of open items)
+        let now = lodestar_store::now();
+        let tx = self.store.conn_mut().transaction()?;
+        tx.execute(
+            "INSERT INTO ledger_meetings(meeting, date, file, content_hash, imported_at, imported_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![opts.meeting, opts.date.to_string(), opts.file, hash, now, opts.who],
+        )?;
+        let meeting_id = tx.last_insert_rowid();
+        let mut stored: Vec<ActionItem> = Vec::new();
+        let mut linked: Vec<LinkedItem> = Vec::new();
+        let mut link_of_item: BTreeMap<usize, usize> = BTreeMap::new();
+        for (ix, it) in items.iter().enumerate() {
+            let masked = masked_description(&it.description, opts.date, &scanner);
+            let best = open
+                .iter()
+                .enumerate()
+                .filter(|(oi, _)| !closing.contains(oi))
+                .filter_map(|(oi, o)| link_score(it, &masked, o, &open_masked[oi]).map(|s| (oi, s)))
+                .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
+            if let Some((oi, sim)) = best {
+                let o = &open[oi];
+                tx.execute(
+                    "INSERT INTO ledger_links(item_id, meeting_id, source, similarity) VALUES (?1, ?2, ?3, ?4)",
+                    params![o.id, meeting_id, it.source, sim],
+                )?;
+                tx.execute(
+                    "INSERT INTO ledger_history(item_id, at, who, note, meeting_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![o.id, now, opts.who, format!("{} {} 再次提及：{}", opts.date, opts.meeting, it.source), meeting_id],
+                )?;
+                tx.execute(
+                    "UPDATE ledger_items SET latest_note = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![o.id, format!("{} {}：{}", opts.date, opts.meeting, it.description), now],
+                )?;
+                link_of_item.insert(ix, oi);
+                linked.push(LinkedItem {
+                    item: it.clone(),
+                    linked_to: o.id,
+                    linked_description: o.description.clone(),
+                    similarity: (sim * 1000.0).round() / 1000.0,
+                });
+                continue;
+            }
+            let mut it = it.clone();
+            tx.execute(
+                "INSERT INTO ledger_items(meeting_id, seq, description, type, country, customer, owners, owner_ids, deadline,
+                   deadline_text, next_meeting, source, confidence, needs_review, missing, field_sources, status, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15, '待办', ?16, ?16)",
+                params![
+                    meeting_id,
+                    stored.len() as i64 + 1,
+                    it.description,
+                    it.item_type,
+                    it.country,
+                    it.customer,
+                    serde_json::to_string(&it.owners)?,
+                    serde_json::to_string(&it.owner_ids)?,
+                    it.deadline.map(|d| d.to_string()),
+                    it.deadline_text,
+                    it.next_meeting_checkpoint as i64,
+                    it.source,
+                    it.confidence,
+                    serde_json::to_string(&it.missing)?,
+                    serde_json::to_string(&it.field_sources)?,
+                    now
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO ledger_history(item_id, at, who, to_status, note, new_deadline, meeting_id) VALUES (?1, ?2, ?3, '待办', ?4, ?5, ?6)",
+                params![id, now, opts.who, format!("{} {} 新增", opts.date, opts.meeting), it.deadline.map(|d| d.to_string()), meeting_id],
+            )?;
+            it.id = Some(id);
+            stored.push(it);
+        }
+
+        // 3. proposed updates, one per item (cancel > delay with date > done > delay > progress)
+        let rank = |s: Status, d: Option<NaiveDate>| match (s, d) {
+            (Status::Cancelled, _) => 5,
+            (Status::Delayed, Some(_)) => 4,
+            (Status::Done, _) => 3,
+            (Status::Delayed, None) => 2,
+            _ => 1,
+        };
+        let mut per_item: BTreeMap<usize, &Signal> = BTreeMap::new();
+        for (si, oi, _) in &targets {
+            let s = &analysis.signals[*si];
+            let better = per_item.get(oi).is_none_or(|cur| rank(s.to_status, s.new_deadline) > rank(cur.to_status, cur.new_deadline));
+            if better {
+                per_item.insert(*oi, s);
+            }
+        }
+        let mut updates = Vec::new();
+        for (oi, s) in per_item {
+            let o = &open[oi];
+            if o.status == s.to_status && (s.new_deadline.is_none() || s.new_deadline == o.deadline) {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO ledger_updates(meeting_id, item_id, from_status, to_status, new_deadline, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![meeting_id, o.id, o.status.label(), s.to_status.label(), s.new_deadline.map(|d| d.to_string()), s.evidence],
+            )?;
+            updates.push(ProposedUpdate {
+                update_id: tx.last_insert_rowid(),
+                item_id: o.id,
+                description: o.description.clone(),
+                from_status: o.status,
+                to_status: s.to_status,
+                new_deadline: s.new_deadline,
+                evidence: s.evidence.clone(),
+            });
+        }
+        let n_items = items.len();
+        let structured = items.iter().filter(|i| !i.owner_ids.is_empty() && i.deadline.is_some() && !i.item_type.is_empty()).count();
+        let stats = ImportStats {
+            lines: analysis.lines,
+            clauses: analysis.clauses,
+            items: stored.len(),
+            linked: linked.len(),
+            updates: updates.len(),
+            missing_owner: items.iter().filter(|i| i.missing.iter().any(|m| m == "owner")).count(),
+            missing_deadline: items.iter().filter(|i| i.missing.iter().any(|m| m == "deadline")).count(),
+            structured_rate: (n_items > 0).then(|| structured as f64 / n_items as f64),
+            model: model_report,
+        };
+        tx.execute("UPDATE ledger_meetings SET stats = ?2 WHERE id = ?1", params![meeting_id, serde_json::to_string(&stats)?])?;
+        tx.commit()?;
+        if opts.apply_updates {
+            for u in &updates {
+                self.apply_update(u.update_id, &opts.who)?;
+            }
+        }
+        self.store.audit(
+            &opts.who,
+            "minutes_import",
+            &serde_json::json!({"meeting_id": meeting_id, "file": opts.file, "items": stored.len(), "linked": linked.len(), "updates": updates.len(), "applied": opts.apply_updates}),
+        )?;
+        Ok(ImportReport {
+            meeting_id,
+            meeting: opts.meeting.clone(),
+            date: opts.date,
+            file: opts.file.clone(),
+            items: stored,
+            linked,
+            updates,
+            applied: opts.apply_updates,
+            stats,
+        })
+    }
+
+    /// Applies one proposed update (from `ledger_updates`), with a history row.
+    pub fn apply_update(&mut self, update_id: i64, who: &str) -> Result<LedgerItem, LedgerError> {
+        let row: Option<(i64, i64, String, Option<String>, String, i64, String, String)> = self
+            .store
+            .conn()
+            .query_row(
+                "SELECT u.item_id, u.meeting_id, u.to_status, u.new_deadline, u.evidence, u.applied, m.meeting, m.date
+                 FROM ledger_updates u JOIN ledger_meetings m ON m.id = u.meeting_id WHERE u.id = ?1",
+                [update_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+            )
+            .optional()?;
+        let Some((item_id, meeting_id, to, nd, evidence, applied, meeting, date)) = row else {
+            return Err(LedgerError::NotFound(format!("proposed update {update_id}")));
+        };
+        if applied != 0 {
+            return self.get(item_id, None);
+        }
+        let note = format!("{date} {meeting}：{evidence}");
+        let item = self.change(item_id, Some(status_from(&to)), parse_day(nd), Some(&note), who, Some(meeting_id))?;
+        self.store.conn().execute("UPDATE ledger_updates SET applied = 1 WHERE id = ?1", [update_id])?;
+        Ok(item)
+    }
+
+    /// Applies every pending proposed update of a meeting.
+    pub fn apply_pending(&mut self, meeting_id: i64, who: &str) -> Result<Vec<LedgerItem>, LedgerError> {
+        let ids: Vec<i64> = {
+            let mut st = self.store.conn().prepare("SELECT id FROM ledger_updates WHERE meeting_id = ?1 AND applied = 0 ORDER BY id")?;
+            let rows = st.query_map([meeting_id], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        ids.into_iter().map(|id| self.apply_update(id, who)).collect()
+    }
+
+    /// Changes an item's status and/or deadline with a note (`ledger update`); every change leaves a
+    /// history row.
+    pub fn update(
+        &mut self,
+        id: i64,
+        status: Option<Status>,
+        deadline: Option<NaiveDate>,
+        note: Option<&str>,
+        who: &str,
+    ) -> Result<LedgerItem, LedgerError> {
+        if status.is_none() && deadline.is_none() && note.is_none() {
+            return Err(LedgerError::Invalid("nothing to change: give --status, --deadline or --note".into()));
+        }
+        let item = self.change(id, status, deadline, note, who, None)?;
+        self.store.audit(
+            who,
+            "ledger_update",
+            &serde_json::json!({"item": id, "status": status.map(|s| s.label()), "deadline": deadline.map(|d| d.to_string()), "note": note}),
+        )?;
+        Ok(item)
+    }
+
+    fn change(
+        &mut self,
+        id: i64,
+        status: Option<Status>,
+        deadline: Option<NaiveDate>,
+        note: Option<&str>,
+        who: &str,
+        meeting_id: Option<i64>,
+    ) -> Result<LedgerItem, LedgerError> {
+        let cur = self.get(id, None)?;
+        let now = lodestar_store::now();
+        let tx = self.store.conn_mut().transaction()?;
+        let to = status.unwrap_or(cur.status);
+        tx.execute(
+            "UPDATE ledger_items SET status = ?2, deadline = COALESCE(?3, deadline), latest_note = COALESCE(?4, latest_note), updated_at = ?5 WHERE id = ?1",
+            params![id, to.label(), deadline.map(|d| d.to_string()), note, now],
+        )?;
+        tx.execute(
+            "INSERT INTO ledger_history(item_id, at, who, from_status, to_status, note, new_deadline, meeting_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![id, now, who, cur.status.label(), to.label(), note, deadline.map(|d| d.to_string()), meeting_id],
+        )?;
+        tx.commit()?;
+        self.get(id, None)
+    }
+
+    /// One item (as of `as_of` for the overdue flag; default today).
+    pub fn get(&self, id: i64, as_of: Option<NaiveDate>) -> Result<LedgerItem, LedgerError> {
+        let as_of = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+        self.store
+            .conn()
+            .query_row(&format!("{SELECT} WHERE i.id = ?1"), [id], |r| row_item(r, as_of))
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(format!("ledger item {id}")))
+    }
+
+    /// The history of an item, oldest first.
+    pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, LedgerError> {
+        let mut st = self.store.conn().prepare(
+            "SELECT at, who, from_status, to_status, note, new_deadline, meeting_id FROM ledger_history WHERE item_id = ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([id], |r| {
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                who: r.get(1)?,
+                from_status: r.get::<_, Option<String>>(2)?.map(|s| status_from(&s)),
+                to_status: r.get::<_, Option<String>>(3)?.map(|s| status_from(&s)),
+                note: r.get(4)?,
+                new_deadline: parse_day(r.get(5)?),
+                meeting_id: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Items matching a filter, as of a date (for `overdue`), in ledger order (id).
+    pub fn list(&self, f: &ListFilter, as_of: NaiveDate, d: &Dictionaries) -> Result<Vec<LedgerItem>, LedgerError> {
+        let mut st = self.store.conn().prepare(&format!("{SELECT} ORDER BY i.id"))?;
+        let rows = st.query_map([], |r| row_item(r, as_of))?;
+        let all: Vec<LedgerItem> = rows.collect::<Result<_, _>>()?;
+        let country = f.country.as_ref().map(|c| d.resolve_country(c).map(|x| x.code.clone()).unwrap_or_else(|| c.to_uppercase()));
+        let owner = f.owner.as_ref().map(|o| d.resolve_staff(o).map(|s| s.id.clone()).unwrap_or_else(|| o.clone()));
+        let tag = f.item_type.as_ref().map(|t| d.tag_by_name(t).map(|x| x.name.clone()).unwrap_or_else(|| t.clone()));
+        Ok(all
+            .into_iter()
+            .filter(|i| country.as_ref().is_none_or(|c| i.country.as_ref() == Some(c)))
+            .filter(|i| owner.as_ref().is_none_or(|o| i.owner_ids.contains(o) || i.owners.contains(o)))
+            .filter(|i| tag.as_ref().is_none_or(|t| &i.item_type == t))
+            .filter(|i| f.status.is_none_or(|s| i.status == s))
+            .filter(|i| !f.overdue || i.overdue)
+            .filter(|i| f.meeting_id.is_none_or(|m| i.meeting_id == m))
+            .filter(|i| f.since.is_none_or(|s| i.meeting_date >= s))
+            .collect())
+    }
+
+    /// All meetings, oldest first.
+    pub fn meetings(&self) -> Result<Vec<MeetingRow>, LedgerError> {
+        let mut st = self.store.conn().prepare("SELECT id, meeting, date, file, imported_at FROM ledger_meetings ORDER BY date, id")?;
+        let rows = st.query_map([], |r| {
+            Ok(MeetingRow {
+                id: r.get(0)?,
+                meeting: r.get(1)?,
+                date: parse_day(r.get(2)?).unwrap_or_default(),
+                file: r.get(3)?,
+                imported_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Proposed updates of a meeting.
+    pub fn proposed_updates(&self, meeting_id: i64) -> Result<Vec<(ProposedUpdate, bool)>, LedgerError> {
+        let mut st = self.store.conn().prepare(
+            "SELECT u.id, u.item_id, i.description, u.from_status, u.to_status, u.new_deadline, u.evidence, u.applied
+             FROM ledger_updates u JOIN ledger_items i ON i.id = u.item_id WHERE u.meeting_id = ?1 ORDER BY u.id",
+        )?;
+        let rows = st.query_map([meeting_id], |r| {
+            Ok((
+                ProposedUpdate {
+                    update_id: r.get(0)?,
+                    item_id: r.get(1)?,
+                    description: r.get(2)?,
+                    from_status: status_from(&r.get::<_, String>(3)?),
+                    to_status: status_from(&r.get::<_, String>(4)?),
+                    new_deadline: parse_day(r.get(5)?),
+                    evidence: r.get(6)?,
+                },
+                r.get::<_, i64>(7)? != 0,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn open_items_before(&self) -> Result<Vec<LedgerItem>, LedgerError> {
+        let today = chrono::Local::now().date_naive();
+        let mut st = self.store.conn().prepare(&format!("{SELECT} WHERE i.status IN ('待办', '进行中', '延期') ORDER BY i.id"))?;
+        let rows = st.query_map([], |r| row_item(r, today))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+const SELECT: &str = "SELECT i.id, i.meeting_id, m.meeting, m.date, i.description, i.type, i.country, i.customer, i.owners, i.owner_ids,
+    i.deadline, i.deadline_text, i.next_meeting, i.status, i.latest_note, i.updated_at, i.created_at, i.source, i.confidence,
+    i.needs_review, i.missing, i.field_sources,
+    (SELECT COUNT(*) FROM ledger_links l WHERE l.item_id = i.id)
+    FROM ledger_items i JOIN ledger_meetings m ON m.id = i.meeting_id";
+
+fn row_item(r: &Row, as_of: NaiveDate) -> lodestar_store::rusqlite::Result<LedgerItem> {
+    let json_vec = |s: String| serde_json::from_str::<Vec<String>>(&s).unwrap_or_default();
+    let status = status_from(&r.get::<_, String>(13)?);
+    let deadline = parse_day(r.get(10)?);
+    Ok(LedgerItem {
+        id: r.get(0)?,
+        meeting_id: r.get(1)?,
+        meeting: r.get(2)?,
+        meeting_date: parse_day(r.get(3)?).unwrap_or_default(),
+        description: r.get(4)?,
+        item_type: r.get(5)?,
+        country: r.get(6)?,
+        customer: r.get(7)?,
+        owners: json_vec(r.get(8)?),
+        owner_ids: json_vec(r.get(9)?),
+        deadline,
+        deadline_text: r.get(11)?,
+        next_meeting_checkpoint: r.get::<_, i64>(12)? != 0,
+        status,
+        latest_note: r.get(14)?,
+        updated_at: r.get(15)?,
+        created_at: r.get(16)?,
+        source: r.get(17)?,
+        confidence: r.get(18)?,
+        needs_review: r.get::<_, i64>(19)? != 0,
+        missing: json_vec(r.get(20)?),
+        field_sources: serde_json::from_str(&r.get::<_, String>(21)?).unwrap_or_default(),
+        overdue: status.is_open() && deadline.is_some_and(|d| d < as_of),
+        mentions: r.get(22)?,
+    })
+}
+
+/// Whether an extracted item repeats an open item, and how similar they are. Same type and
+/// overlapping owners (or both without owner) are required; then the customer decides the bar:
+/// same customer → [`LINK_SAME_CUSTOMER`]; no customer on either side but the same country →
+/// [`LINK_SAME_COUNTRY`]; neither → [`LINK_NO_CONTEXT`]. Texts in different scripts (an English
+/// line repeating a Chinese one) cannot be compared by bigrams, so there the fields decide alone.
+pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str) -> Option<f64> {
+    if it.item_type != o.item_type {
+        return None;
+    }
+    let owners_ok = if it.owner_ids.is_empty() && o.owner_ids.is_empty() {
+        it.owners == o.owners
+    } else {
+        it.owner_ids.iter().any(|x| o.owner_ids.contains(x))
+    };
+    if !owners_ok {
+        return None;
+    }
+    let sim = jaccard(masked, o_masked);
+    let cross_script = mostly_latin(masked) != mostly_latin(o_masked);
+    let bar = match (&it.customer, &o.customer) {
+        (Some(a), Some(b)) if a == b => LINK_SAME_CUSTOMER,
+        (None, None) => match (&it.country, &o.country) {
+            (Some(a), Some(b)) if a == b => LINK_SAME_COUNTRY,
+            (None, None) => LINK_NO_CONTEXT,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    if sim >= bar || (cross_script && (it.customer.is_some() || it.country.is_some())) {
+        Some(sim)
+    } else {
+        None
+    }
+}
+
+/// The open item a status signal talks about, with a score.
+fn best_target(s: &Signal, open: &[LedgerItem], open_masked: &[String], types: &extract::TypeRules) -> Option<(usize, f64)> {
+    let tag_name = s.tag.as_deref().and_then(|c| types.name_of(c));
+    open.iter()
+        .enumerate()
+        .filter_map(|(i, o)| {
+            let sim = jaccard(&s.masked, &open_masked[i]);
+            let owner = s.staff.iter().any(|x| o.owner_ids.contains(x));
+            let same_type = tag_name.is_some_and(|t| t == o.item_type);
+            let score = match (&s.customer, &o.customer) {
+                (Some(a), Some(b)) if a == b => 0.5 + sim + if owner { 0.2 } else { 0.0 } + if same_type { 0.3 } else { 0.0 },
+                (Some(_), _) => return None,
+                (None, _) if sim >= 0.3 || (sim >= 0.2 && owner) => sim + if owner { 0.2 } else { 0.0 },
+                _ => return None,
+            };
+            Some((i, score))
+        })
+        .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+}

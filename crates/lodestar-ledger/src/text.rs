@@ -1,0 +1,134 @@
+//! Reading minutes (.md / .txt / .docx) and the small text helpers the extractor shares.
+
+use crate::LedgerError;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+/// Light normalization for analysis: full-width ASCII forms (Ａ１：；（），) → ASCII, ideographic and
+/// no-break spaces → space. Keeps `。` and `、` (sentence and list separators) as they are.
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{3000}' | '\u{00A0}' | '\u{2007}' | '\u{202F}' => ' ',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '“' | '”' | '「' | '」' => '"',
+            _ => c,
+        })
+        .collect()
+}
+
+/// True for CJK ideographs.
+pub fn is_han(c: char) -> bool {
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF)
+}
+
+/// Character bigrams of the letters and digits of `s` (lower-cased; punctuation and spaces dropped).
+pub fn bigrams(s: &str) -> HashSet<(char, char)> {
+    let cs: Vec<char> =
+        s.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect();
+    cs.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// Character-bigram Jaccard similarity (0..1) of two texts.
+pub fn jaccard(a: &str, b: &str) -> f64 {
+    let (x, y) = (bigrams(a), bigrams(b));
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    let inter = x.intersection(&y).count();
+    inter as f64 / (x.len() + y.len() - inter) as f64
+}
+
+/// Reads minutes from a file: `.md` / `.txt` as UTF-8 text (a UTF-8 BOM is dropped), `.docx` through
+/// [`docx_text`].
+pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let bytes = std::fs::read(path).map_err(|source| LedgerError::Io { path: path.display().to_string(), source })?;
+    match ext.as_str() {
+        "docx" => docx_text(&bytes),
+        "md" | "txt" | "markdown" | "text" | "" => String::from_utf8(bytes)
+            .map(|s| s.trim_start_matches('\u{feff}').to_string())
+            .map_err(|_| LedgerError::Invalid(format!("{} is not UTF-8 text", path.display()))),
+        other => Err(LedgerError::Invalid(format!("unsupported minutes format `.{other}` (expected .md, .txt or .docx)"))),
+    }
+}
+
+/// The text of a Word document: one line per paragraph of `word/document.xml`; a table becomes
+/// Markdown-style rows (`| a | b |`, header row followed by `|---|`), so tables read like Markdown tables.
+pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
+    let bad = |m: String| LedgerError::Invalid(format!("not a readable .docx: {m}"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
+    let mut xml = String::new();
+    zip.by_name("word/document.xml")
+        .map_err(|e| bad(e.to_string()))?
+        .read_to_string(&mut xml)
+        .map_err(|e| bad(e.to_string()))?;
+    let doc = roxmltree::Document::parse(&xml).map_err(|e| bad(e.to_string()))?;
+    let mut out = String::new();
+    let body = doc.descendants().find(|n| n.has_tag_name("body")).ok_or_else(|| bad("no body".into()))?;
+    for block in body.children().filter(|n| n.is_element()) {
+        match block.tag_name().name() {
+            "p" => {
+                out.push_str(&para_text(block));
+                out.push('\n');
+            }
+            "tbl" => {
+                for (i, row) in block.children().filter(|n| n.has_tag_name("tr")).enumerate() {
+                    let cells: Vec<String> = row
+                        .children()
+                        .filter(|n| n.has_tag_name("tc"))
+                        .map(|tc| {
+                            tc.children()
+                                .filter(|n| n.has_tag_name("p"))
+                                .map(para_text)
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                                .replace('|', "/")
+                        })
+                        .collect();
+                    out.push_str(&format!("| {} |\n", cells.join(" | ")));
+                    if i == 0 {
+                        out.push_str(&format!("|{}\n", "---|".repeat(cells.len().max(1))));
+                    }
+                }
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn para_text(p: roxmltree::Node) -> String {
+    let mut s = String::new();
+    for n in p.descendants() {
+        if n.has_tag_name("t") {
+            s.push_str(n.text().unwrap_or(""));
+        } else if n.has_tag_name("tab") {
+            s.push('\t');
+        } else if n.has_tag_name("br") {
+            s.push(' ');
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_keeps_chinese_separators() {
+        assert_eq!(fold("责任人：张伟；截止：３月３１日。"), "责任人:张伟;截止:3月31日。");
+        assert_eq!(fold("陈思远、李娜（RU）"), "陈思远、李娜(RU)");
+    }
+
+    #[test]
+    fn jaccard_of_bigrams() {
+        // "abcd" → {ab, bc, cd}; "abce" → {ab, bc, ce}: 2 shared of 4 distinct → 0.5
+        assert!((jaccard("abcd", "abce") - 0.5).abs() < 1e-9);
+        assert_eq!(jaccard("", "abc"), 0.0);
+        assert!((jaccard("西伯利亚物流", "西伯利亚物流") - 1.0).abs() < 1e-9);
+    }
+}

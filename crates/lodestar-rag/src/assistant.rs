@@ -1,0 +1,497 @@
+//! The assistant (问答助手): route → rule engine and/or retrieval → prompt → guarded answer.
+
+use crate::guard::{self, Evidence};
+use crate::prompt::{self, PromptSource, DECISION_REMINDER, NO_EVIDENCE};
+use crate::render;
+use crate::route::{content_units, Route, RouteKind, Router};
+use crate::source::{Dim, Hit, MetricRequest, MetricTable, MetricsSource, Retriever};
+use crate::RagError;
+use chrono::NaiveDate;
+use lodestar_core::config::FieldSensitivity;
+use lodestar_core::text::norm_key;
+use lodestar_core::{ChatMessage, GenParams, Generator, KbId, Month, Principal, Sensitivity};
+use lodestar_dict::Dictionaries;
+use serde::Serialize;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Least share of the question's content words a chunk must contain to count as evidence.
+pub const MIN_OVERLAP: f32 = 0.4;
+/// Chunks asked from the retriever before the evidence gate.
+pub const RETRIEVE_K: usize = 8;
+
+/// Per-question options.
+#[derive(Debug, Clone)]
+pub struct AskOptions {
+    /// Who asks: retrieval and rule-engine results are filtered by this.
+    pub principal: Principal,
+    /// `--as-of`: relative periods and alerts are taken against this date.
+    pub as_of: Option<NaiveDate>,
+    /// Restrict retrieval to these knowledge bases (empty = all the principal may read).
+    pub kbs: Vec<KbId>,
+    /// Tokens the model may generate.
+    pub max_tokens: usize,
+    /// Token budget of the user turn (sources + question).
+    pub prompt_budget: usize,
+}
+
+impl Default for AskOptions {
+    fn default() -> Self {
+        Self {
+            principal: Principal::local_admin(),
+            as_of: None,
+            kbs: Vec::new(),
+            max_tokens: prompt::MAX_ANSWER_TOKENS,
+            prompt_budget: prompt::PROMPT_BUDGET,
+        }
+    }
+}
+
+/// A cited source (引用).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    pub kb: KbId,
+    pub doc: String,
+    pub title: String,
+    pub chunk_id: String,
+    pub snippet: String,
+}
+
+/// One rule-engine query and its rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolResult {
+    /// The request (kind, period, filters …) and the equivalent command line.
+    pub query: serde_json::Value,
+    pub rows: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<serde_json::Value>,
+    /// Why there are no rows (permission, engine error), if so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Milliseconds spent per stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub retrieve: f64,
+    pub prefill: f64,
+    pub decode: f64,
+    pub total: f64,
+}
+
+/// A grounded answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    pub answer: String,
+    pub citations: Vec<Citation>,
+    pub tool_results: Vec<ToolResult>,
+    pub warnings: Vec<String>,
+    /// True when the text was generated or assembled from documents: a person must approve it.
+    pub needs_review: bool,
+    pub timings_ms: Timings,
+    pub route: Route,
+    /// Time to the first streamed piece of generated text (not part of the JSON contract).
+    #[serde(skip)]
+    pub ttft_ms: Option<f64>,
+    /// The knowledge part found no evidence (or the model refused).
+    #[serde(skip)]
+    pub no_evidence: bool,
+    /// Numbers the guard flagged.
+    #[serde(skip)]
+    pub flagged: Vec<String>,
+}
+
+/// The question-answering assistant. Cheap to share: everything is behind `Arc`.
+#[derive(Clone)]
+pub struct Assistant {
+    pub dicts: Arc<Dictionaries>,
+    pub metrics: Option<Arc<dyn MetricsSource>>,
+    pub retriever: Option<Arc<dyn Retriever>>,
+    /// The chat model; `None` = metric answers and extractive knowledge answers only.
+    pub generator: Option<Arc<dyn Generator>>,
+    /// Sensitivity of data fields (config.toml `[fields]`).
+    pub fields: FieldSensitivity,
+}
+
+impl Assistant {
+    pub fn new(
+        dicts: Arc<Dictionaries>,
+        metrics: Option<Arc<dyn MetricsSource>>,
+        retriever: Option<Arc<dyn Retriever>>,
+        generator: Option<Arc<dyn Generator>>,
+    ) -> Self {
+        Self { dicts, metrics, retriever, generator, fields: FieldSensitivity::default() }
+    }
+
+    /// The month relative periods refer to: the `as_of` month capped by the latest month with
+    /// data, else the latest month with data, else the current month.
+    pub fn reference_month(&self, as_of: Option<NaiveDate>) -> Result<Month, RagError> {
+        let latest = match &self.metrics {
+            Some(m) => m.latest_month()?,
+            None => None,
+        };
+        Ok(match (as_of.map(Month::of_date), latest) {
+            (Some(a), Some(l)) => a.min(l),
+            (Some(a), None) => a,
+            (None, Some(l)) => l,
+            (None, None) => Month::of_date(chrono::Local::now().date_naive()),
+        })
+    }
+
+    /// Answers `question` (no streaming).
+    pub fn ask(&self, question: &str, opts: &AskOptions) -> Result<Answer, RagError> {
+        self.ask_streaming(question, opts, &mut |_| {})
+    }
+
+    /// Answers `question`, passing each piece of text to `on_text` as it becomes available (the
+    /// rule-engine part at once, generated text token by token). The final [`Answer::answer`] is
+    /// the guarded text, which may differ from the stream by the guard's marks.
+    pub fn ask_streaming(&self, question: &str, opts: &AskOptions, on_text: &mut dyn FnMut(&str)) -> Result<Answer, RagError> {
+        let t0 = Instant::now();
+        let reference = self.reference_month(opts.as_of)?;
+        let router = Router::new(&self.dicts);
+        let route = router.route(question, reference);
+        let mut ans = Answer {
+            answer: String::new(),
+            citations: Vec::new(),
+            tool_results: Vec::new(),
+            warnings: Vec::new(),
+            needs_review: false,
+            timings_ms: Timings::default(),
+            route: route.clone(),
+            ttft_ms: None,
+            no_evidence: false,
+            flagged: Vec::new(),
+        };
+
+        if route.kind == RouteKind::Ambiguous {
+            let (frag, cands) = route.ambiguous.clone().unwrap_or_default();
+            let mut s = format!("“{frag}”对应多个客户，请问您指的是哪一个？\n");
+            for (i, c) in cands.iter().enumerate() {
+                s.push_str(&format!("{}. {}（{}，{}，{}）\n", i + 1, c.name_zh, c.name_en, c.country, c.id));
+            }
+            s.push_str("请在问题中写明客户全称后再问一次。");
+            on_text(&s);
+            ans.answer = s;
+            ans.timings_ms.total = ms(t0);
+            return Ok(ans);
+        }
+
+        let mut parts: Vec<String> = Vec::new();
+        let mut evidence = Evidence::default();
+        evidence.add_text(question);
+
+        // 1. Rule engine.
+        if route.needs_metrics() {
+            let text = self.run_metrics(&route, reference, opts, &mut ans, &mut evidence);
+            if !text.is_empty() {
+                on_text(&text);
+                parts.push(text);
+            }
+        }
+
+        // 2. Knowledge.
+        if route.needs_knowledge() {
+            if !parts.is_empty() {
+                on_text("\n\n");
+            }
+            let text = self.answer_from_knowledge(question, &route, opts, &mut ans, &mut evidence, t0, on_text)?;
+            parts.push(text);
+        }
+
+        if route.decision_topic && !(route.needs_knowledge() && ans.no_evidence && !route.needs_metrics()) {
+            let s = format!("\n\n{DECISION_REMINDER}");
+            on_text(&s);
+            parts.push(DECISION_REMINDER.to_string());
+        }
+        ans.answer = parts.join("\n\n");
+        ans.timings_ms.total = ms(t0);
+        Ok(ans)
+    }
+
+    fn level_of(&self, group: &str) -> Sensitivity {
+        match group {
+            "receivables" => self.fields.receivables,
+            "credit" => self.fields.credit,
+            "contract" => self.fields.contract,
+            "price" => self.fields.price,
+            _ => self.fields.sales,
+        }
+    }
+
+    fn run_metrics(
+        &self,
+        route: &Route,
+        reference: Month,
+        opts: &AskOptions,
+        ans: &mut Answer,
+        evidence: &mut Evidence,
+    ) -> String {
+        let requests = route.requests(reference, opts.as_of);
+        let Some(metrics) = &self.metrics else {
+            ans.warnings.push("没有可用的业务数据（请先导入销售、目标和回款数据）".into());
+            return "没有可用的业务数据，无法计算指标（请先用 `lodestar import` 导入数据）。".into();
+        };
+        let focus_customer = route.filter(Dim::Customer).map(|f| f.code.clone());
+        let mut texts = Vec::new();
+        for req in requests {
+            let mut query = serde_json::to_value(&req).unwrap_or(serde_json::Value::Null);
+            if let serde_json::Value::Object(o) = &mut query {
+                o.insert("command".into(), serde_json::Value::String(req.command_line()));
+            }
+            let level = self.level_of(req.field_group());
+            if !opts.principal.can_see(level) {
+                let what = match req.field_group() {
+                    "receivables" => "回款与逾期",
+                    "credit" => "信用",
+                    _ => "销售",
+                };
+                let note = format!("权限不足：{what}数据为{level}级，您的权限为{}级，无法查看。", opts.principal.clearance);
+                ans.tool_results.push(ToolResult { query, rows: vec![], total: None, note: Some(note.clone()) });
+                texts.push(note);
+                continue;
+            }
+            match metrics.run(&req, &opts.principal) {
+                Ok(table) => {
+                    let (rows, total) = table_json(&table);
+                    let tr = ToolResult { query, rows, total, note: None };
+                    evidence.add_json(&serde_json::to_value(&tr).unwrap_or_default());
+                    add_request_dates(evidence, &req);
+                    let focus = match &req {
+                        MetricRequest::Sales { by, .. } if by.contains(&Dim::Customer) => focus_customer.as_deref(),
+                        _ => None,
+                    };
+                    let text = render::render(&req, &table, &route.intents, focus);
+                    // the rendered figures vouch for themselves (rounded displays of the rows)
+                    evidence.add_text(&text);
+                    texts.push(text);
+                    ans.tool_results.push(tr);
+                }
+                Err(e) => {
+                    let note = format!("规则引擎未能完成查询：{e}");
+                    ans.warnings.push(note.clone());
+                    ans.tool_results.push(ToolResult { query, rows: vec![], total: None, note: Some(note.clone()) });
+                    texts.push(note);
+                }
+            }
+        }
+        if texts.is_empty() {
+            texts.push("没有识别出可以计算的指标。".into());
+        }
+        texts.join("\n\n")
+    }
+
+    /// Keeps the hits that are evidence for the question: enough shared words, and about the
+    /// customer / spec the question names.
+    pub fn evidence_hits(&self, question: &str, route: &Route, hits: Vec<Hit>) -> Vec<Hit> {
+        let units = content_units(question);
+        let customers: Vec<&lodestar_dict::Customer> = route
+            .filters
+            .iter()
+            .filter(|f| f.dim == Dim::Customer)
+            .filter_map(|f| self.dicts.customer_by_id(&f.code))
+            .collect();
+        let specs: Vec<String> = route.specs.iter().map(|s| norm_key(s)).collect();
+        hits.into_iter()
+            .filter(|h| {
+                let hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
+                let about_customer = customers.iter().all(|c| {
+                    h.customers.iter().any(|id| id == &c.id)
+                        || c.all_names().any(|n| {
+                            let k = norm_key(n);
+                            k.chars().count() >= 3 && hay.contains(&k)
+                        })
+                });
+                let about_spec = specs.iter().all(|s| hay.contains(s.as_str()));
+                // entity mentions count double: a dossier about the named customer is evidence even
+                // when the question's wording differs
+                let mut score = prompt::overlap(&units, &hay);
+                if !customers.is_empty() && about_customer {
+                    score += 0.2;
+                }
+                about_customer && about_spec && score >= MIN_OVERLAP
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer_from_knowledge(
+        &self,
+        question: &str,
+        route: &Route,
+        opts: &AskOptions,
+        ans: &mut Answer,
+        evidence: &mut Evidence,
+        t0: Instant,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<String, RagError> {
+        let tr = Instant::now();
+        let hits = match &self.retriever {
+            Some(r) => r.search(question, &opts.principal, &opts.kbs, RETRIEVE_K)?,
+            None => {
+                ans.warnings.push("知识库索引不可用（请先运行 `lodestar index build`）".into());
+                Vec::new()
+            }
+        };
+        // Belt and braces: whatever the retriever did, nothing above the asker's clearance or
+        // outside the asked knowledge bases goes further.
+        let hits: Vec<Hit> = hits
+            .into_iter()
+            .filter(|h| opts.principal.can_read(h.kb, h.sensitivity) && (opts.kbs.is_empty() || opts.kbs.contains(&h.kb)))
+            .collect();
+        let mut hits = self.evidence_hits(question, route, hits);
+        dedup_docs(&mut hits);
+        ans.timings_ms.retrieve = ms(tr);
+        ans.needs_review = true;
+
+        if hits.is_empty() {
+            ans.no_evidence = true;
+            let s = format!("{NO_EVIDENCE}。");
+            on_text(&s);
+            return Ok(s);
+        }
+
+        let Some(generator) = &self.generator else {
+            // No chat model: quote the most relevant sentences, with their source numbers.
+            let units = content_units(question);
+            let count = prompt::estimate_tokens;
+            let mut s = String::from("未加载对话模型，以下为知识库中的相关原文摘录：\n");
+            let mut sources = Vec::new();
+            for (i, h) in hits.iter().take(prompt::MAX_SOURCES).enumerate() {
+                let (clean, removed) = prompt::sanitize(&h.text);
+                if removed {
+                    push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
+                }
+                let ex = prompt::excerpt(&clean, &units, 90, &count);
+                s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
+                sources.push(PromptSource { hit: h.clone(), excerpt: ex });
+            }
+            ans.citations = sources.iter().map(citation).collect();
+            on_text(&s);
+            return Ok(s.trim_end().to_string());
+        };
+
+        let count = |t: &str| generator.count_tokens(t).unwrap_or_else(|_| prompt::estimate_tokens(t));
+        let (user, sources) = prompt::build_user_turn(question, &hits, &count, opts.prompt_budget);
+        if hits.iter().take(prompt::MAX_SOURCES).any(|h| prompt::sanitize(&h.text).1) {
+            push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
+        }
+        for s in &sources {
+            evidence.add_text(&s.excerpt);
+            evidence.add_text(&s.hit.title);
+        }
+        let messages = [ChatMessage::system(prompt::SYSTEM_PROMPT), ChatMessage::user(user)];
+        let params = GenParams {
+            max_tokens: opts.max_tokens,
+            temperature: 0.0,
+            repeat_penalty: 1.1,
+            stop: vec!["<|im_end|>".into(), "【资料】".into()],
+            ..GenParams::default()
+        };
+        let mut first: Option<f64> = None;
+        let gen = generator
+            .generate(&messages, &params, &mut |piece| {
+                if first.is_none() && !piece.is_empty() {
+                    first = Some(ms(t0));
+                }
+                on_text(piece);
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| RagError::Model(e.to_string()))?;
+        ans.ttft_ms = first;
+        ans.timings_ms.prefill = gen.stats.prefill_ms;
+        ans.timings_ms.decode = gen.stats.decode_ms;
+        let raw = gen.text.trim().to_string();
+
+        if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
+            ans.no_evidence = true;
+            return Ok(format!("{NO_EVIDENCE}。"));
+        }
+        let report = guard::check(&raw, evidence, sources.len());
+        for f in &report.flagged {
+            ans.warnings.push(format!("未核实的数字或编号：{f}（不在工具结果或引用资料中，已在文中标记 ⟨?⟩）"));
+        }
+        ans.flagged = report.flagged.clone();
+        let cited: Vec<&PromptSource> = if report.cited.is_empty() {
+            sources.iter().collect()
+        } else {
+            report.cited.iter().filter_map(|n| sources.get(n - 1)).collect()
+        };
+        ans.citations = cited.into_iter().map(citation).collect();
+        Ok(report.text)
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: &str) {
+    if !v.iter().any(|x| x == s) {
+        v.push(s.to_string());
+    }
+}
+
+/// One chunk per document (the best), keeping rank order.
+fn dedup_docs(hits: &mut Vec<Hit>) {
+    let mut seen = std::collections::HashSet::new();
+    hits.retain(|h| seen.insert(h.doc.clone()));
+}
+
+fn citation(s: &PromptSource) -> Citation {
+    let snippet: String = s.excerpt.chars().take(160).collect();
+    Citation {
+        kb: s.hit.kb,
+        doc: s.hit.doc.clone(),
+        title: s.hit.title.clone(),
+        chunk_id: s.hit.chunk_id.clone(),
+        snippet: snippet.replace('\n', " "),
+    }
+}
+
+fn add_request_dates(e: &mut Evidence, req: &MetricRequest) {
+    match req {
+        MetricRequest::Sales { period, .. } => {
+            e.add_date(&period.to_string());
+            for m in period.months() {
+                e.add_date(&m.to_string());
+            }
+        }
+        MetricRequest::Concentration { month, .. } => e.add_date(&month.to_string()),
+        MetricRequest::Alerts { as_of, .. } => e.add_date(&as_of.to_string()),
+    }
+}
+
+fn table_json(t: &MetricTable) -> (Vec<serde_json::Value>, Option<serde_json::Value>) {
+    fn j<T: Serialize>(x: &T) -> serde_json::Value {
+        serde_json::to_value(x).unwrap_or(serde_json::Value::Null)
+    }
+    match t {
+        MetricTable::Sales { rows, total } => (rows.iter().map(j).collect(), total.as_ref().map(j)),
+        MetricTable::Concentration { row } => (vec![j(row)], None),
+        MetricTable::Alerts { rows } => (rows.iter().map(j).collect(), None),
+    }
+}
+
+fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0
+}
+
+/// Appends the question and the answer to the audit log (提问 / 回答).
+pub fn audit(store: &lodestar_store::Store, principal: &Principal, question: &str, answer: &Answer) -> Result<(), RagError> {
+    store
+        .audit(&principal.name, "question", &serde_json::json!({ "question": question }))
+        .map_err(|e| RagError::Source(e.to_string()))?;
+    let docs: Vec<&str> = answer.citations.iter().map(|c| c.doc.as_str()).collect();
+    store
+        .audit(
+            &principal.name,
+            "answer",
+            &serde_json::json!({
+                "question": question,
+                "answer": answer.answer,
+                "citations": docs,
+                "warnings": answer.warnings,
+                "needs_review": answer.needs_review,
+            }),
+        )
+        .map_err(|e| RagError::Source(e.to_string()))?;
+    Ok(())
+}

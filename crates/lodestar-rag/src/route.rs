@@ -1,0 +1,830 @@
+//! Question understanding (问题理解): which metric, which scope, which period, and whether the
+//! knowledge bases are needed.
+//!
+//! Names are found by scanning the question for every dictionary alias (countries, regions,
+//! categories, customers, staff; specs by pattern), longest match first, so `巨型工程胎` wins over
+//! `工程胎` and `Altai Trans` over `Altai`. A fragment that starts several customers' names
+//! (`Altai`, `阿尔泰`) makes the question ambiguous: the answer asks which one is meant.
+//!
+//! ```
+//! use lodestar_rag::route::{Router, Intent};
+//! let d = lodestar_dict::Dictionaries::builtin().unwrap();
+//! let r = Router::new(&d).route("俄罗斯 9 月全钢达成率多少？", lodestar_core::Month { year: 2026, month: 10 });
+//! assert!(r.intents.contains(&Intent::Achievement));
+//! assert_eq!(r.period.unwrap().period.to_string(), "2026-09");
+//! ```
+
+use crate::source::{AlertKind, Dim, Filter, Measure, MetricRequest, SortKey};
+use chrono::NaiveDate;
+use lodestar_core::text::{norm_key, to_halfwidth};
+use lodestar_core::{Month, Period};
+use lodestar_dict::{Dictionaries, NameKind};
+use regex::Regex;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+/// What the question asks (意图).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    /// 实际销量 / 销售额
+    Actual,
+    /// 达成率 / 完成率
+    Achievement,
+    /// 同比
+    Yoy,
+    /// 环比
+    Mom,
+    /// 年累计
+    Ytd,
+    /// 年度同比 / 累计同比
+    YtdYoy,
+    /// 缺口 / 差距
+    Gap,
+    /// 年度目标完成进度 / 剩余缺口
+    AnnualProgress,
+    /// 排名 / 前 N / 最好 / 最差
+    Ranking,
+    /// 贡献 / 占比
+    Contribution,
+    /// 集中度 / CR10
+    Concentration,
+    /// 逾期 / 账龄
+    Overdue,
+    /// 货好待款 / 待发货
+    ShipmentAtRisk,
+    /// 信用异常 / 超额度
+    CreditAnomaly,
+    /// 开发停滞
+    Stalled,
+}
+
+impl Intent {
+    pub fn is_alert(self) -> bool {
+        matches!(self, Intent::Overdue | Intent::ShipmentAtRisk | Intent::CreditAnomaly | Intent::Stalled)
+    }
+}
+
+/// The period a question means (期间).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PeriodSpec {
+    #[serde(serialize_with = "ser_display")]
+    pub period: Period,
+    /// Year to date through `period`'s last month (年累计).
+    pub ytd: bool,
+    /// The question named the period (else the reference month was assumed).
+    pub explicit: bool,
+}
+
+fn ser_display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl PeriodSpec {
+    /// `2026年9月`, `2026年1–9月`, `2026年第3季度`, `2026年`.
+    pub fn label(&self) -> String {
+        match (self.period, self.ytd) {
+            (p, true) => {
+                let m = p.last_month();
+                if m.month == 1 {
+                    format!("{}年1月", m.year)
+                } else {
+                    format!("{}年1–{}月", m.year, m.month)
+                }
+            }
+            (Period::Month(m), false) => format!("{}年{}月", m.year, m.month),
+            (Period::Quarter { year, quarter }, false) => format!("{year}年第{quarter}季度"),
+            (Period::Year(y), false) => format!("{y}年"),
+        }
+    }
+}
+
+/// How the question will be answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteKind {
+    /// Rule engine only.
+    Metric,
+    /// Retrieval (+ model) only.
+    Knowledge,
+    /// Both.
+    Mixed,
+    /// A name matched several customers: ask which one.
+    Ambiguous,
+}
+
+/// A candidate when a name is ambiguous.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub country: String,
+}
+
+/// The parsed question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub kind: RouteKind,
+    pub intents: Vec<Intent>,
+    pub filters: Vec<Filter>,
+    pub by: Vec<Dim>,
+    pub measure: Measure,
+    pub period: Option<PeriodSpec>,
+    pub top: Option<usize>,
+    /// 最差 / 最低 / 倒数.
+    pub ascending: bool,
+    /// The fragment that matched several customers, and who they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambiguous: Option<(String, Vec<Candidate>)>,
+    /// Spec-like codes in the question, normalized (known to the dictionary or not).
+    pub specs: Vec<String>,
+    /// The question touches price, payment terms, credit or shipping commitments.
+    pub decision_topic: bool,
+    /// The question asked for an answer in English.
+    pub english: bool,
+}
+
+impl Route {
+    pub fn needs_metrics(&self) -> bool {
+        matches!(self.kind, RouteKind::Metric | RouteKind::Mixed)
+    }
+    pub fn needs_knowledge(&self) -> bool {
+        matches!(self.kind, RouteKind::Knowledge | RouteKind::Mixed)
+    }
+    pub fn filter(&self, dim: Dim) -> Option<&Filter> {
+        self.filters.iter().find(|f| f.dim == dim)
+    }
+
+    /// The rule-engine requests this route needs (`as_of` for alerts; the reference month's last
+    /// day when the caller has none).
+    pub fn requests(&self, reference: Month, as_of: Option<NaiveDate>) -> Vec<MetricRequest> {
+        let mut out = Vec::new();
+        if !self.needs_metrics() {
+            return out;
+        }
+        let as_of = as_of.unwrap_or_else(|| reference.last_day());
+        let alert_filters: Vec<Filter> = self
+            .filters
+            .iter()
+            .filter(|f| matches!(f.dim, Dim::Customer | Dim::Country | Dim::Region | Dim::Owner))
+            .cloned()
+            .collect();
+        for (intent, kind) in [
+            (Intent::Overdue, AlertKind::Overdue),
+            (Intent::ShipmentAtRisk, AlertKind::ShipmentAtRisk),
+            (Intent::CreditAnomaly, AlertKind::CreditAnomaly),
+            (Intent::Stalled, AlertKind::StalledDevelopment),
+        ] {
+            if self.intents.contains(&intent) {
+                out.push(MetricRequest::Alerts { kind, as_of, filters: alert_filters.clone() });
+            }
+        }
+        let period = self.period.unwrap_or(PeriodSpec { period: Period::Month(reference), ytd: false, explicit: false });
+        if self.intents.contains(&Intent::Concentration) {
+            out.push(MetricRequest::Concentration {
+                month: period.period.last_month(),
+                filters: self.filters.iter().filter(|f| f.dim != Dim::Customer).cloned().collect(),
+                measure: self.measure,
+            });
+        }
+        let sales = self.intents.iter().any(|i| {
+            matches!(
+                i,
+                Intent::Actual
+                    | Intent::Achievement
+                    | Intent::Yoy
+                    | Intent::Mom
+                    | Intent::Ytd
+                    | Intent::YtdYoy
+                    | Intent::Gap
+                    | Intent::AnnualProgress
+                    | Intent::Ranking
+                    | Intent::Contribution
+            )
+        });
+        if sales {
+            let mut filters = self.filters.clone();
+            let mut by = self.by.clone();
+            if self.intents.contains(&Intent::Contribution) {
+                // 贡献 of a customer is its share of the customer's country (or of the named scope):
+                // ask for all customers of that scope and read the customer's row.
+                if let Some(pos) = filters.iter().position(|f| f.dim == Dim::Customer) {
+                    filters.remove(pos);
+                    if !by.contains(&Dim::Customer) {
+                        by.push(Dim::Customer);
+                    }
+                }
+            }
+            let sort = if self.intents.contains(&Intent::Ranking) {
+                Some(if self.intents.contains(&Intent::Achievement) {
+                    SortKey::Achievement
+                } else if self.intents.contains(&Intent::Gap) {
+                    SortKey::Gap
+                } else if self.intents.contains(&Intent::Yoy) {
+                    SortKey::Yoy
+                } else {
+                    SortKey::Actual
+                })
+            } else {
+                None
+            };
+            let ytd = period.ytd
+                || self.intents.iter().any(|i| matches!(i, Intent::Ytd | Intent::YtdYoy | Intent::AnnualProgress));
+            out.push(MetricRequest::Sales {
+                period: period.period,
+                ytd,
+                by,
+                filters,
+                measure: self.measure,
+                sort,
+                ascending: self.ascending,
+                top: self.top,
+            });
+        }
+        out
+    }
+}
+
+/// A dictionary alias to look for in questions.
+#[derive(Debug, Clone)]
+struct AliasEntry {
+    key: String,
+    dim: Dim,
+    code: String,
+}
+
+/// Routes questions with the dictionaries' alias tables (built once, reused per question).
+pub struct Router<'d> {
+    dicts: &'d Dictionaries,
+    aliases: Vec<AliasEntry>,
+    /// Fragments that begin two or more customers' names (`altai`, `阿尔泰`) → customer ids.
+    partials: Vec<(String, Vec<String>)>,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+pub(crate) fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x3040..=0x30FF | 0xAC00..=0xD7AF)
+}
+
+impl<'d> Router<'d> {
+    pub fn new(dicts: &'d Dictionaries) -> Self {
+        let mut aliases = Vec::new();
+        for (kind, dim) in [
+            (NameKind::Region, Dim::Region),
+            (NameKind::Country, Dim::Country),
+            (NameKind::Category, Dim::Category),
+            (NameKind::Customer, Dim::Customer),
+            (NameKind::Staff, Dim::Owner),
+        ] {
+            for (key, code) in dicts.alias_keys(kind) {
+                let n = key.chars().count();
+                // One-letter keys (`哈`, `俄`) only for countries; one-letter Latin keys never.
+                if n == 0 || (n == 1 && (dim != Dim::Country || !key.chars().all(is_cjk))) {
+                    continue;
+                }
+                // Two-letter Latin abbreviations (`RF`) are too easily part of other text.
+                if n <= 2 && key.chars().all(|c| c.is_ascii_alphabetic()) && dim != Dim::Category {
+                    continue;
+                }
+                aliases.push(AliasEntry { key, dim, code });
+            }
+        }
+        aliases.sort_by(|a, b| b.key.chars().count().cmp(&a.key.chars().count()).then(a.key.cmp(&b.key)));
+
+        let mut partial_map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for c in &dicts.customers {
+            for name in c.all_names() {
+                let k = norm_key(name);
+                if k.chars().all(|ch| is_cjk(ch)) {
+                    let chars: Vec<char> = k.chars().collect();
+                    for len in 3..chars.len() {
+                        partial_map.entry(chars[..len].iter().collect()).or_default().insert(c.id.clone());
+                    }
+                } else if let Some(first) = k.split_whitespace().next() {
+                    if first.chars().count() >= 4 && k.contains(' ') {
+                        partial_map.entry(first.to_string()).or_default().insert(c.id.clone());
+                    }
+                }
+            }
+        }
+        let mut partials: Vec<(String, Vec<String>)> = partial_map
+            .into_iter()
+            .filter(|(_, ids)| ids.len() >= 2)
+            .map(|(k, ids)| (k, ids.into_iter().collect()))
+            .collect();
+        partials.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
+        Self { dicts, aliases, partials }
+    }
+
+    /// Parses `question`; relative periods are taken against `reference` (the data's latest month,
+    /// or the `--as-of` month).
+    pub fn route(&self, question: &str, reference: Month) -> Route {
+        let text = norm_key(question);
+        let chars: Vec<char> = text.chars().collect();
+        let mut taken = vec![false; chars.len()];
+
+        // Specs first (they contain digits and slashes that other scanners must not see).
+        let mut specs = Vec::new();
+        let mut filters: Vec<Filter> = Vec::new();
+        for (start, end, spec) in find_specs(&chars) {
+            for t in taken.iter_mut().take(end).skip(start) {
+                *t = true;
+            }
+            if let Some(s) = self.dicts.resolve_spec(&spec) {
+                push_filter(&mut filters, Filter { dim: Dim::Spec, code: s.spec.clone(), name: s.spec.clone() });
+            }
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
+        }
+
+        // Dictionary aliases, longest first, non-overlapping.
+        let mut customer_hits: Vec<(String, Vec<String>)> = Vec::new();
+        for a in &self.aliases {
+            let key: Vec<char> = a.key.chars().collect();
+            let mut i = 0;
+            while i + key.len() <= chars.len() {
+                if chars[i..i + key.len()] == key[..] && taken[i..i + key.len()].iter().all(|t| !t) {
+                    let before_ok = i == 0 || !(is_word_char(chars[i - 1]) && is_word_char(key[0]));
+                    let after_ok = i + key.len() == chars.len()
+                        || !(is_word_char(chars[i + key.len()]) && is_word_char(key[key.len() - 1]));
+                    if before_ok && after_ok {
+                        for t in taken.iter_mut().skip(i).take(key.len()) {
+                            *t = true;
+                        }
+                        if a.dim == Dim::Customer {
+                            // An alias shared by several customers is ambiguous.
+                            let ids: Vec<String> =
+                                self.dicts.customer_candidates(&a.key).iter().map(|c| c.id.clone()).collect();
+                            customer_hits.push((a.key.clone(), if ids.is_empty() { vec![a.code.clone()] } else { ids }));
+                        } else {
+                            let name = self.display_name(a.dim, &a.code);
+                            push_filter(&mut filters, Filter { dim: a.dim, code: a.code.clone(), name });
+                        }
+                        i += key.len();
+                        continue;
+                    }
+                }
+                i += 1;
+            }
+        }
+
+        let mut ambiguous = None;
+        for (key, ids) in customer_hits {
+            if ids.len() == 1 {
+                let name = self.display_name(Dim::Customer, &ids[0]);
+                push_filter(&mut filters, Filter { dim: Dim::Customer, code: ids[0].clone(), name });
+            } else if ambiguous.is_none() {
+                ambiguous = Some((key, ids));
+            }
+        }
+        if ambiguous.is_none() && !filters.iter().any(|f| f.dim == Dim::Customer) {
+            'outer: for (frag, ids) in &self.partials {
+                let key: Vec<char> = frag.chars().collect();
+                let mut i = 0;
+                while i + key.len() <= chars.len() {
+                    if chars[i..i + key.len()] == key[..] && taken[i..i + key.len()].iter().all(|t| !t) {
+                        let before_ok = i == 0 || !(is_word_char(chars[i - 1]) && is_word_char(key[0]));
+                        let after_ok = i + key.len() == chars.len()
+                            || !(is_word_char(chars[i + key.len()]) && is_word_char(key[key.len() - 1]));
+                        if before_ok && after_ok {
+                            ambiguous = Some((frag.clone(), ids.clone()));
+                            break 'outer;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+        }
+        // A customer names its country implicitly; drop a country filter that merely repeats it.
+        let ambiguous = ambiguous.map(|(frag, ids)| {
+            let cands = ids
+                .iter()
+                .filter_map(|id| self.dicts.customer_by_id(id))
+                .map(|c| Candidate {
+                    id: c.id.clone(),
+                    name_zh: c.name_zh.clone(),
+                    name_en: c.name_en.clone(),
+                    country: self.display_name(Dim::Country, &c.country),
+                })
+                .collect::<Vec<_>>();
+            (frag, cands)
+        });
+
+        let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
+        let period = parse_period(&masked, reference);
+        let intents = detect_intents(&masked);
+        let measure = if has_any(&masked, &["销量", "数量", "条数", "多少条", "quantity", "volume", "units"]) {
+            Measure::Quantity
+        } else {
+            Measure::Amount
+        };
+        let top = parse_top(&masked);
+        let mut intents = intents;
+        if intents.iter().any(|i| i.is_alert()) {
+            // "哪些客户逾期" lists the alert rows; it is not a sales ranking
+            intents.remove(&Intent::Ranking);
+        } else if top.is_some() && !intents.is_empty() {
+            intents.insert(Intent::Ranking);
+        }
+        let ascending = has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"]);
+        let by = self.detect_by(&masked, &intents, &filters, top.is_some());
+        let knowledge = is_knowledge_question(&masked, &intents);
+        let decision_topic = has_any(
+            &masked,
+            &[
+                "价格", "报价", "定价", "调价", "降价", "折扣", "返利", "付款", "账期", "预付", "尾款", "信用", "额度", "赊销",
+                "发货", "发运", "交期", "交货", "船期", "订舱", "排产", "price", "payment", "credit", "shipping",
+            ],
+        );
+        let english = !chars.iter().any(|c| is_cjk(*c))
+            || has_any(&masked, &["in english", "英文回答", "用英文", "英语回答"]);
+
+        let metric = !intents.is_empty();
+        let kind = if ambiguous.is_some() {
+            RouteKind::Ambiguous
+        } else if metric && knowledge {
+            RouteKind::Mixed
+        } else if metric {
+            RouteKind::Metric
+        } else {
+            RouteKind::Knowledge
+        };
+        let mut intents: Vec<Intent> = intents.into_iter().collect();
+        intents.sort();
+        Route { kind, intents, filters, by, measure, period, top, ascending, ambiguous, specs, decision_topic, english }
+    }
+
+    fn display_name(&self, dim: Dim, code: &str) -> String {
+        let d = self.dicts;
+        match dim {
+            Dim::Region => d.regions.iter().find(|r| r.code == code).map(|r| r.name_zh.clone()),
+            Dim::Country => d.country_by_code(code).map(|c| c.name_zh.clone()),
+            Dim::Category => d.category_by_code(code).map(|c| c.name_zh.clone()),
+            Dim::Customer => d.customer_by_id(code).map(|c| c.display().to_string()),
+            Dim::Owner => d.staff_by_id(code).map(|s| s.name.clone()),
+            Dim::Spec => None,
+        }
+        .unwrap_or_else(|| code.to_string())
+    }
+
+    fn detect_by(&self, t: &str, intents: &BTreeSet<Intent>, filters: &[Filter], has_top: bool) -> Vec<Dim> {
+        let mut by = Vec::new();
+        let groups: [(Dim, &[&str]); 6] = [
+            (Dim::Region, &["各区域", "分区域", "按区域", "哪个区域", "各战区", "by region"]),
+            (Dim::Country, &["各国", "各个国家", "每个国家", "分国家", "按国家", "哪个国家", "哪些国家", "国家排名", "by country"]),
+            (Dim::Category, &["各品类", "分品类", "按品类", "哪个品类", "哪些品类", "品类排名", "各产品线", "by category"]),
+            (Dim::Spec, &["各规格", "分规格", "按规格", "哪个规格", "哪些规格", "规格排名", "by spec"]),
+            (
+                Dim::Customer,
+                &["各客户", "分客户", "按客户", "哪个客户", "哪些客户", "客户排名", "大客户", "家客户", "个客户", "名客户", "top客户", "by customer", "customers"],
+            ),
+            (Dim::Owner, &["各销售", "每个销售", "按销售", "哪个销售", "销售负责人排名", "业务员", "by owner"]),
+        ];
+        for (dim, words) in groups {
+            if has_any(t, words) {
+                by.push(dim);
+            }
+        }
+        if by.is_empty() && (intents.contains(&Intent::Ranking) || has_top) {
+            // "前 5 名" without a dimension word: customers within a country, else countries.
+            if t.contains("客户") || filters.iter().any(|f| f.dim == Dim::Country) {
+                by.push(Dim::Customer);
+            } else if filters.iter().any(|f| f.dim == Dim::Customer) {
+                // ranking of one customer among its peers
+                by.push(Dim::Customer);
+            } else {
+                by.push(Dim::Country);
+            }
+        }
+        by
+    }
+}
+
+fn push_filter(filters: &mut Vec<Filter>, f: Filter) {
+    if !filters.iter().any(|g| g.dim == f.dim && g.code == f.code) {
+        filters.push(f);
+    }
+}
+
+fn has_any(t: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| t.contains(w))
+}
+
+fn detect_intents(t: &str) -> BTreeSet<Intent> {
+    let mut s = BTreeSet::new();
+    let rules: [(Intent, &[&str]); 15] = [
+        (Intent::YtdYoy, &["年度同比", "累计同比", "年累计同比", "ytd yoy", "ytd同比"]),
+        (Intent::AnnualProgress, &["年度目标完成进度", "全年目标", "年度目标", "剩余缺口", "时间进度", "月均需", "run rate"]),
+        (Intent::Achievement, &["达成率", "完成率", "达成情况", "完成情况", "达成了", "完成了多少", "达标", "achievement"]),
+        (Intent::Yoy, &["同比", "去年同期", "比去年", "yoy", "year over year", "year-on-year"]),
+        (Intent::Mom, &["环比", "比上月", "较上月", "mom", "month over month"]),
+        (Intent::Ytd, &["年累计", "累计", "今年以来", "年初至今", "年初以来", "截至目前", "ytd", "year to date"]),
+        (Intent::Gap, &["缺口", "差距", "还差", "差多少", "gap", "shortfall"]),
+        (
+            Intent::Ranking,
+            &["排名", "排行", "前三", "前五", "前十", "最好", "最差", "最高", "最低", "最多", "最少", "倒数", "top", "哪个国家", "哪个客户", "哪个品类", "哪些客户", "哪些国家", "rank"],
+        ),
+        (Intent::Contribution, &["贡献", "占比", "份额", "比重", "share of", "contribution"]),
+        (Intent::Concentration, &["集中度", "cr10", "cr20", "cr5", "前十大客户占", "concentration"]),
+        (Intent::Overdue, &["逾期", "账龄", "超期", "拖欠", "欠款", "overdue", "aging"]),
+        (Intent::ShipmentAtRisk, &["货好待款", "货好未付", "待发货", "货好", "shipment at risk"]),
+        (Intent::CreditAnomaly, &["信用异常", "超额度", "超信用", "超出信用", "超过信用额度", "credit anomaly", "over limit"]),
+        (Intent::Stalled, &["开发停滞", "停滞", "长期没有进展", "没有动静", "stalled"]),
+        (
+            Intent::Actual,
+            &["销售额", "销量", "销售金额", "卖了多少", "卖了", "出货量", "营收", "收入", "业绩", "多少条", "sales", "revenue", "volume"],
+        ),
+    ];
+    for (intent, words) in rules {
+        if has_any(t, words) {
+            s.insert(intent);
+        }
+    }
+    if s.contains(&Intent::YtdYoy) {
+        s.remove(&Intent::Yoy);
+        s.insert(Intent::Ytd);
+    }
+    if s.contains(&Intent::Concentration) {
+        s.remove(&Intent::Ranking);
+        s.remove(&Intent::Contribution);
+    }
+    // "剩余缺口" is annual progress, not the month's gap.
+    if t.contains("剩余缺口") && !t.replace("剩余缺口", "").contains("缺口") {
+        s.remove(&Intent::Gap);
+    }
+    s
+}
+
+/// Words that ask for documents rather than numbers.
+fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
+    const CUES: &[&str] = &[
+        "付款条件", "付款方式", "账期", "条款", "政策", "流程", "规定", "规则", "制度", "要求", "适合", "适用", "工况", "推荐",
+        "怎么", "如何", "为什么", "是什么", "什么是", "介绍", "档案", "背景", "联系人", "负责人是谁", "保修", "质保", "三包", "理赔",
+        "索赔", "返利", "价格", "报价", "价目", "花纹", "层级", "负荷", "气压", "认证", "会议", "纪要", "决议", "督办", "展会", "培训",
+        "模板", "填写", "注意", "风险提示", "下一步", "计划", "反馈", "偏好", "信用额度", "信用等级", "审批", "权限", "订舱", "装柜",
+        "what", "how", "why", "policy", "payment terms", "warranty", "suitable", "who",
+    ];
+    if has_any(t, CUES) {
+        return true;
+    }
+    // No metric word at all: a knowledge question.
+    intents.is_empty()
+}
+
+fn parse_top(t: &str) -> Option<usize> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?:前|top\s*|最[好高大低差]的?\s*)(\d{1,2})|前([一二三四五六七八九十])").unwrap_or_else(|_| unreachable!())
+    });
+    let c = re.captures(t)?;
+    if let Some(n) = c.get(1) {
+        return n.as_str().parse().ok().filter(|n: &usize| *n > 0);
+    }
+    c.get(2).and_then(|m| cn_digit(m.as_str())).map(|n| n as usize)
+}
+
+fn cn_digit(s: &str) -> Option<u32> {
+    Some(match s {
+        "一" => 1,
+        "二" | "两" => 2,
+        "三" => 3,
+        "四" => 4,
+        "五" => 5,
+        "六" => 6,
+        "七" => 7,
+        "八" => 8,
+        "九" => 9,
+        "十" => 10,
+        "十一" => 11,
+        "十二" => 12,
+        _ => return None,
+    })
+}
+
+/// Finds tyre-spec-like codes: (start char, end char, normalized spec).
+fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?:lt|p)?\d{2,3}(?:\.\d{1,2})?\s*/\s*\d{2}(?:\.\d{1,2})?\s*(?:zr|r|-)?\s*\d{2}(?:\.\d)?c?|\d{1,2}(?:\.\d{1,2})?\s*(?:r|-)\s*\d{2}(?:\.\d)?",
+        )
+        .unwrap_or_else(|_| unreachable!())
+    });
+    let s: String = chars.iter().collect();
+    let mut out = Vec::new();
+    for m in re.find_iter(&s) {
+        let start = s[..m.start()].chars().count();
+        let len = m.as_str().chars().count();
+        let end = start + len;
+        let before = if start > 0 { Some(chars[start - 1]) } else { None };
+        let after = chars.get(end).copied();
+        if before.is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '/' || c == '-')
+            || after.is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '/')
+        {
+            continue;
+        }
+        // `1-12` style month ranges and `2026-09` are not specs: a spec with `-` has rim ≥ 15 and
+        // a width with a decimal or ≥ 10.
+        let raw = m.as_str();
+        if !raw.contains('/') && !raw.to_ascii_lowercase().contains('r') {
+            let parts: Vec<&str> = raw.split('-').map(|p| p.trim()).collect();
+            let ok = parts.len() == 2
+                && parts[1].parse::<f64>().is_ok_and(|r| r >= 15.0)
+                && parts[0].parse::<f64>().is_ok_and(|w| w >= 10.0)
+                && after != Some('月');
+            if !ok {
+                continue;
+            }
+        }
+        if let Some(norm) = lodestar_dict::spec::normalize_spec(raw) {
+            out.push((start, end, norm));
+        }
+    }
+    out
+}
+
+/// Parses explicit and relative periods (the text is already `norm_key`-ed: half-width, lower case).
+pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
+    struct Res {
+        re: Vec<(Regex, u8)>,
+    }
+    static RES: OnceLock<Res> = OnceLock::new();
+    let res = RES.get_or_init(|| {
+        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
+        Res {
+            re: vec![
+                // 0: 2026年1-9月 / 2026年1至9月
+                (p(r"(\d{4})\s*年\s*(\d{1,2})\s*(?:-|~|至|到|—|–|－)\s*(\d{1,2})\s*月"), 0),
+                // 1: 1-9月 (no year)
+                (p(r"(?:^|[^\d])(\d{1,2})\s*(?:-|~|至|到|—|–)\s*(\d{1,2})\s*月"), 1),
+                // 2: 2026年9月
+                (p(r"(\d{4})\s*年\s*(\d{1,2})\s*月"), 2),
+                // 3: 2026-09, 2026/9, 2026.09
+                (p(r"(?:^|[^\d])(\d{4})\s*[-/.]\s*(\d{1,2})(?:[^\d]|$)"), 3),
+                // 4: 202609
+                (p(r"(?:^|[^\d])(20\d{2})(0[1-9]|1[0-2])(?:[^\d]|$)"), 4),
+                // 5: 2026 Q3, 2026-q3, 2026年第三季度, 2026年三季度
+                (p(r"(\d{4})\s*(?:年\s*)?(?:-\s*)?(?:q([1-4])|第?([一二三四1-4])\s*季度)"), 5),
+                // 6: q3, 第三季度, 三季度
+                (p(r"(?:^|[^a-z])q([1-4])(?:[^\d]|$)|第?([一二三四1-4])\s*季度"), 6),
+                // 7: 2026年上半年 / 上半年
+                (p(r"(?:(\d{4})\s*年\s*)?上半年"), 7),
+                // 8: (今年|去年)? 9月
+                (p(r"(今年|去年|前年)?\s*(\d{1,2})\s*月(?:份)?"), 8),
+                // 9: 2026年 / 2026年度 / 2026 全年
+                (p(r"(?:^|[^\d])(20\d{2})\s*(?:年|全年|年度)"), 9),
+            ],
+        }
+    });
+    let year_of = |rel: Option<&str>| -> i32 {
+        match rel {
+            Some("去年") => reference.year - 1,
+            Some("前年") => reference.year - 2,
+            _ => reference.year,
+        }
+    };
+    let ytd_or_year = |year: i32| -> PeriodSpec {
+        if year == reference.year && reference.month < 12 {
+            PeriodSpec { period: Period::Month(reference), ytd: true, explicit: true }
+        } else {
+            PeriodSpec { period: Period::Year(year), ytd: false, explicit: true }
+        }
+    };
+    for (re, tag) in &res.re {
+        let Some(c) = re.captures(t) else { continue };
+        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+        let spec = match tag {
+            0 => {
+                let (y, m) = (num(1)? as i32, num(3)? as u32);
+                Month::new(y, m).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: true, explicit: true })
+            }
+            1 => {
+                let m = num(2)? as u32;
+                Month::new(reference.year, m).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: true, explicit: true })
+            }
+            2 | 3 | 4 => {
+                let (y, m) = (num(1)? as i32, num(2)? as u32);
+                Month::new(y, m).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: false, explicit: true })
+            }
+            5 => {
+                let y = num(1)? as i32;
+                let q = c.get(2).or(c.get(3)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
+                Some(PeriodSpec { period: Period::Quarter { year: y, quarter: q }, ytd: false, explicit: true })
+            }
+            6 => {
+                let q = c.get(1).or(c.get(2)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
+                let year = if t.contains("去年") { reference.year - 1 } else { reference.year };
+                Some(PeriodSpec { period: Period::Quarter { year, quarter: q }, ytd: false, explicit: true })
+            }
+            7 => {
+                let y = num(1).map(|y| y as i32).unwrap_or_else(|| if t.contains("去年") { reference.year - 1 } else { reference.year });
+                Month::new(y, 6).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: true, explicit: true })
+            }
+            8 => {
+                let m = num(2)? as u32;
+                let y = year_of(c.get(1).map(|m| m.as_str()));
+                // "3个月" is a duration, handled by the regex not matching `个`.
+                Month::new(y, m).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: false, explicit: true })
+            }
+            9 => Some(ytd_or_year(num(1)? as i32)),
+            _ => None,
+        };
+        if spec.is_some() {
+            return spec;
+        }
+    }
+    // Relative words.
+    let rel: [(&[&str], u8); 7] = [
+        (&["今年以来", "年初至今", "年初以来", "今年累计", "本年累计", "截至目前", "year to date"], 0),
+        (&["上上月", "上上个月"], 6),
+        (&["上月", "上个月", "last month"], 1),
+        (&["本月", "当月", "这个月", "this month"], 2),
+        (&["上季度", "上个季度", "上一季度", "last quarter"], 3),
+        (&["本季度", "这个季度", "当季", "this quarter"], 4),
+        (&["去年", "last year"], 5),
+    ];
+    for (words, tag) in rel {
+        if has_any(t, words) {
+            let cur_q = Period::Quarter { year: reference.year, quarter: reference.quarter() };
+            return Some(match tag {
+                0 => PeriodSpec { period: Period::Month(reference), ytd: true, explicit: true },
+                1 => PeriodSpec { period: Period::Month(reference.prev()), ytd: false, explicit: true },
+                2 => PeriodSpec { period: Period::Month(reference), ytd: false, explicit: true },
+                3 => PeriodSpec { period: cur_q.previous(), ytd: false, explicit: true },
+                4 => PeriodSpec { period: cur_q, ytd: false, explicit: true },
+                5 => {
+                    // "去年同期" is a comparison, not a period.
+                    if t.contains("去年同期") || t.contains("比去年") {
+                        continue;
+                    }
+                    PeriodSpec { period: Period::Year(reference.year - 1), ytd: false, explicit: true }
+                }
+                _ => PeriodSpec { period: Period::Month(reference.add(-2)), ytd: false, explicit: true },
+            });
+        }
+    }
+    if has_any(t, &["今年", "本年", "this year"]) {
+        return Some(ytd_or_year(reference.year));
+    }
+    None
+}
+
+/// Words that carry no meaning for evidence checks (问句虚词).
+pub(crate) const STOP_PHRASES: &[&str] = &[
+    "请问", "请", "一下", "是什么", "什么", "多少", "哪些", "哪个", "哪家", "怎么样", "怎么", "如何", "为什么", "是否", "有没有", "可以",
+    "能否", "吗", "呢", "吧", "的", "了", "和", "与", "及", "或", "是", "有", "在", "对", "给", "把", "我们", "我司", "公司", "北辰",
+    "告诉我", "介绍", "情况", "目前", "现在", "一般", "需要", "应该", "会", "要", "？", "?", "，", ",", "。", "、", "：", ":", "（", "）",
+    "(", ")", "“", "”", "\"", "！", "!",
+];
+
+/// Content units of a text for overlap checks: CJK bigrams and Latin/number words.
+pub(crate) fn content_units(text: &str) -> Vec<String> {
+    let mut t = norm_key(&to_halfwidth(text));
+    for p in STOP_PHRASES {
+        t = t.replace(p, " ");
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut cjk_run: Vec<char> = Vec::new();
+    let mut word = String::new();
+    let flush_cjk = |run: &mut Vec<char>, out: &mut Vec<String>| {
+        if run.len() == 1 {
+            out.push(run[0].to_string());
+        }
+        for w in run.windows(2) {
+            out.push(w.iter().collect());
+        }
+        run.clear();
+    };
+    for c in t.chars() {
+        if is_cjk(c) {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            cjk_run.push(c);
+        } else if c.is_alphanumeric() || matches!(c, '/' | '.' | '-') {
+            flush_cjk(&mut cjk_run, &mut out);
+            word.push(c);
+        } else {
+            flush_cjk(&mut cjk_run, &mut out);
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+        }
+    }
+    flush_cjk(&mut cjk_run, &mut out);
+    if !word.is_empty() {
+        out.push(word);
+    }
+    let mut seen = HashMap::new();
+    out.retain(|u| {
+        let u2 = u.trim_matches(|c| c == '.' || c == '-' || c == '/').to_string();
+        !u2.is_empty() && seen.insert(u2, ()).is_none()
+    });
+    out
+}

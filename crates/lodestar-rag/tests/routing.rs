@@ -1,0 +1,165 @@
+//! Routing: dictionary resolution (longest alias first, ambiguity) and periods (explicit and
+//! relative to the reference month). Expected values are read off the dictionaries by hand.
+
+use lodestar_core::{Month, Period};
+use lodestar_dict::Dictionaries;
+use lodestar_rag::route::{parse_period, Intent, RouteKind, Router};
+use lodestar_rag::source::{Dim, Measure, MetricRequest};
+
+fn dicts() -> Dictionaries {
+    Dictionaries::builtin().expect("built-in dictionaries")
+}
+
+const OCT: Month = Month { year: 2026, month: 10 };
+
+fn codes(r: &lodestar_rag::Route, dim: Dim) -> Vec<String> {
+    r.filters.iter().filter(|f| f.dim == dim).map(|f| f.code.clone()).collect()
+}
+
+#[test]
+fn country_category_and_explicit_month() {
+    let d = dicts();
+    let r = Router::new(&d).route("俄罗斯 9 月全钢达成率多少？", OCT);
+    assert_eq!(r.kind, RouteKind::Metric);
+    assert_eq!(codes(&r, Dim::Country), ["RU"]);
+    assert_eq!(codes(&r, Dim::Category), ["TBR"]);
+    assert!(r.intents.contains(&Intent::Achievement));
+    assert_eq!(r.period.unwrap().period, Period::Month(Month { year: 2026, month: 9 }));
+    assert_eq!(r.measure, Measure::Amount);
+}
+
+#[test]
+fn longest_alias_wins() {
+    let d = dicts();
+    // 巨型工程胎 is an alias of GOTR (巨胎); 工程胎 alone is OTR (中小工程胎)
+    let r = Router::new(&d).route("巨型工程胎上月销量", OCT);
+    assert_eq!(codes(&r, Dim::Category), ["GOTR"]);
+    assert_eq!(r.measure, Measure::Quantity);
+    let r = Router::new(&d).route("工程胎上月销量", OCT);
+    assert_eq!(codes(&r, Dim::Category), ["OTR"]);
+    // "Altai Trans" is a full alias of C002, so the bare-word ambiguity does not fire
+    let r = Router::new(&d).route("Altai Trans 本月销售额", OCT);
+    assert_eq!(codes(&r, Dim::Customer), ["C002"]);
+    assert_eq!(r.kind, RouteKind::Metric);
+}
+
+#[test]
+fn cyrillic_english_and_chinese_names_resolve_to_one_customer() {
+    let d = dicts();
+    for q in ["Сибирь Логистик 逾期", "Sibir Logistics 逾期", "西伯利亚物流逾期情况"] {
+        let r = Router::new(&d).route(q, OCT);
+        assert_eq!(codes(&r, Dim::Customer), ["C001"], "{q}");
+        assert!(r.intents.contains(&Intent::Overdue), "{q}");
+    }
+}
+
+#[test]
+fn ambiguous_customer_lists_candidates() {
+    let d = dicts();
+    // Altai Trans (C002, RU) and Altai Mining (C016, KZ) both start with "Altai"
+    for q in ["Altai 今年以来销售额多少？", "阿尔泰的逾期情况"] {
+        let r = Router::new(&d).route(q, OCT);
+        assert_eq!(r.kind, RouteKind::Ambiguous, "{q}");
+        let (_, cands) = r.ambiguous.clone().unwrap();
+        let ids: Vec<&str> = cands.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["C002", "C016"], "{q}");
+    }
+}
+
+#[test]
+fn staff_region_and_spec() {
+    let d = dicts();
+    let r = Router::new(&d).route("张伟负责的客户本月销售额", OCT);
+    assert_eq!(codes(&r, Dim::Owner), ["S05"]);
+    let r = Router::new(&d).route("东亚三季度缺口", OCT);
+    assert_eq!(codes(&r, Dim::Region), ["EA"]);
+    assert!(r.intents.contains(&Intent::Gap));
+    assert_eq!(r.period.unwrap().period, Period::Quarter { year: 2026, quarter: 3 });
+    // spec written loosely, normalized by the dictionary's rules
+    let r = Router::new(&d).route("上季度 315/80 r22.5 销量", OCT);
+    assert_eq!(codes(&r, Dim::Spec), ["315/80R22.5"]);
+    assert_eq!(r.period.unwrap().period, Period::Quarter { year: 2026, quarter: 3 });
+}
+
+#[test]
+fn relative_periods_against_the_reference_month() {
+    // reference 2026-10
+    let p = |t: &str| parse_period(t, OCT).map(|s| (s.period.to_string(), s.ytd));
+    assert_eq!(p("本月"), Some(("2026-10".into(), false)));
+    assert_eq!(p("上月"), Some(("2026-09".into(), false)));
+    assert_eq!(p("上个月"), Some(("2026-09".into(), false)));
+    assert_eq!(p("今年以来"), Some(("2026-10".into(), true)));
+    assert_eq!(p("年初至今"), Some(("2026-10".into(), true)));
+    assert_eq!(p("本季度"), Some(("2026-Q4".into(), false)));
+    assert_eq!(p("上季度"), Some(("2026-Q3".into(), false)));
+    assert_eq!(p("去年"), Some(("2025".into(), false)));
+    // across a year boundary: reference 2026-01 → 上月 = 2025-12, 上季度 = 2025-Q4
+    let jan = Month { year: 2026, month: 1 };
+    assert_eq!(parse_period("上月", jan).map(|s| s.period.to_string()), Some("2025-12".into()));
+    assert_eq!(parse_period("上季度", jan).map(|s| s.period.to_string()), Some("2025-Q4".into()));
+}
+
+#[test]
+fn explicit_period_forms() {
+    let p = |t: &str| parse_period(t, OCT).map(|s| (s.period.to_string(), s.ytd));
+    assert_eq!(p("2026年9月"), Some(("2026-09".into(), false)));
+    assert_eq!(p("2026-09"), Some(("2026-09".into(), false)));
+    assert_eq!(p("9月"), Some(("2026-09".into(), false)));
+    assert_eq!(p("去年9月"), Some(("2025-09".into(), false)));
+    assert_eq!(p("q3"), Some(("2026-Q3".into(), false)));
+    assert_eq!(p("三季度"), Some(("2026-Q3".into(), false)));
+    assert_eq!(p("2025年第四季度"), Some(("2025-Q4".into(), false)));
+    assert_eq!(p("1-9月"), Some(("2026-09".into(), true)));
+    assert_eq!(p("2026年1至9月"), Some(("2026-09".into(), true)));
+    assert_eq!(p("上半年"), Some(("2026-06".into(), true)));
+    assert_eq!(p("2025年"), Some(("2025".into(), false)));
+    // the current, unfinished year means year to date
+    assert_eq!(p("2026年"), Some(("2026-10".into(), true)));
+    // 去年同期 is a comparison, not a period
+    assert_eq!(p("比去年同期"), None);
+}
+
+#[test]
+fn knowledge_and_mixed_questions() {
+    let d = dicts();
+    let r = Router::new(&d).route("11R22.5 适合哪些矿山工况？", OCT);
+    assert_eq!(r.kind, RouteKind::Knowledge);
+    assert_eq!(r.specs, ["11R22.5"]);
+    let r = Router::new(&d).route("Sibir Logistics 的付款条件和逾期情况？", OCT);
+    assert_eq!(r.kind, RouteKind::Mixed);
+    assert!(r.decision_topic, "payment terms get the decision reminder");
+    let reqs = r.requests(OCT, None);
+    assert!(matches!(&reqs[0], MetricRequest::Alerts { filters, .. } if filters[0].code == "C001"));
+}
+
+#[test]
+fn ranking_contribution_and_ytd_requests() {
+    let d = dicts();
+    let r = Router::new(&d).route("各国今年以来达成率排名", OCT);
+    match &r.requests(OCT, None)[0] {
+        MetricRequest::Sales { by, ytd, sort, .. } => {
+            assert_eq!(by, &[Dim::Country]);
+            assert!(*ytd);
+            assert_eq!(*sort, Some(lodestar_rag::source::SortKey::Achievement));
+        }
+        other => panic!("{other:?}"),
+    }
+    // a customer's contribution is read from its country's customer table
+    let r = Router::new(&d).route("阿尔泰矿业9月对哈萨克斯坦的贡献", OCT);
+    match &r.requests(OCT, None)[0] {
+        MetricRequest::Sales { by, filters, .. } => {
+            assert_eq!(by, &[Dim::Customer]);
+            assert_eq!(filters.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(), ["KZ"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = Router::new(&d).route("前5大客户 2026年Q3 销售额", OCT);
+    match &r.requests(OCT, None)[0] {
+        MetricRequest::Sales { top, sort, by, .. } => {
+            assert_eq!(*top, Some(5));
+            assert!(sort.is_some());
+            assert_eq!(by, &[Dim::Customer]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
