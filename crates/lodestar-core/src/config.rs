@@ -5,7 +5,7 @@ use crate::security::Sensitivity;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     pub alerts: AlertThresholds,
@@ -63,16 +63,6 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self { bind: "127.0.0.1:8080".into() }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            alerts: AlertThresholds::default(),
-            fields: FieldSensitivity::default(),
-            server: ServerConfig::default(),
-        }
     }
 }
 

@@ -33,6 +33,7 @@ impl Month {
         Self { year: i.div_euclid(12) as i32, month: (i.rem_euclid(12) + 1) as u32 }
     }
     /// `self` shifted by `n` months (negative = earlier).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, n: i64) -> Self {
         Self::from_index(self.index() + n)
     }

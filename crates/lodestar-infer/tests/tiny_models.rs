@@ -159,6 +159,29 @@ fn quantized_batched_prompt_matches_token_by_token() {
 }
 
 #[test]
+fn dense_prompt_path_matches_quantized_kernels() {
+    // A prompt of 60 byte tokens (≥ 32 rows) takes the dense f32 path; the quantized kernels
+    // (Q8_0 weights, Q8_0-quantized activations) must give the same logits within 2% of the
+    // largest logit (8-bit activations carry about 0.4% error per product, over 2 blocks), and the
+    // same greedy token.
+    use lodestar_infer::llm::PrefillMode;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.gguf");
+    write_tiny_gguf(&path, "qwen2", 256, GgmlDType::Q8_0, 42);
+    let load = |p| GgufChat::load(&path, "tiny", &ChatOptions { prefill: Some(p), ..ChatOptions::default() }).unwrap();
+    let dense = load(PrefillMode::F32);
+    let quant = load(PrefillMode::Quantized);
+    let ids = dense.tokenizer().encode(&"steel tyre ".repeat(6), false).unwrap();
+    assert!(ids.len() >= 32);
+    let a = dense.logits_full(&ids).unwrap();
+    let b = quant.logits_full(&ids).unwrap();
+    let d = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let scale = a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!(d < 0.02 * scale, "dense vs quantized prompt logits differ by {d} (largest logit {scale})");
+    assert_eq!(lodestar_infer::llm::argmax(&a), lodestar_infer::llm::argmax(&b));
+}
+
+#[test]
 fn cancellation_by_token_and_by_callback() {
     let (_d, chat) = tiny_chat("qwen2", 256, GgmlDType::F32);
     let msgs = [ChatMessage::user("hello")];

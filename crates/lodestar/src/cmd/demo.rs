@@ -45,7 +45,7 @@ enum DemoAction {
 
 /// Parses `argv` with the argument parser of a command's `Args` type.
 fn args<A: Args + FromArgMatches>(name: &str, argv: &[&str]) -> Result<A> {
-    let cmd = A::augment_args(clap::Command::new(name.to_string()).no_binary_name(true));
+    let cmd = A::augment_args(clap::Command::new("lodestar").no_binary_name(true));
     let m = cmd.try_get_matches_from(argv).with_context(|| format!("demo step `{name} {}`", argv.join(" ")))?;
     Ok(A::from_arg_matches(&m)?)
 }
