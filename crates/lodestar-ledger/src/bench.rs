@@ -120,14 +120,22 @@ pub struct BenchReport {
     pub seconds: f64,
 }
 
+/// The evaluation set: meetings, gold items per meeting key, expected updates.
+pub type EvalSet = (Vec<EvalMeeting>, BTreeMap<String, Vec<GoldItem>>, Vec<GoldUpdate>);
+
 /// Reads the evaluation set.
-pub fn load(dir: &Path) -> Result<(Vec<EvalMeeting>, BTreeMap<String, Vec<GoldItem>>, Vec<GoldUpdate>), LedgerError> {
-    let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|source| LedgerError::Io { path: p.display().to_string(), source });
+pub fn load(dir: &Path) -> Result<EvalSet, LedgerError> {
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(&p).map_err(|source| LedgerError::Io { path: p.display().to_string(), source })
+    };
     let meetings: Vec<EvalMeeting> = serde_json::from_str(&read(dir.join("meetings.json"))?)?;
     let mut gold = BTreeMap::new();
     for m in &meetings {
-        let items: Vec<GoldItem> =
-            read(dir.join(&m.gold))?.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?;
+        let items: Vec<GoldItem> = read(dir.join(&m.gold))?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()?;
         gold.insert(m.key.clone(), items);
     }
     let updates: Vec<GoldUpdate> = match std::fs::read_to_string(dir.join("updates.jsonl")) {
@@ -172,7 +180,13 @@ pub fn run(dir: &Path, d: &Dictionaries, model: Option<&dyn Generator>) -> Resul
         let text = read_minutes(&dir.join(&m.file))?;
         let rep = ledger.import(
             &text,
-            &ImportOptions { file: m.file.clone(), meeting: m.meeting.clone(), date: m.date, apply_updates: true, who: "bench".into() },
+            &ImportOptions {
+                file: m.file.clone(),
+                meeting: m.meeting.clone(),
+                date: m.date,
+                apply_updates: true,
+                who: "bench".into(),
+            },
             d,
             model,
         )?;
@@ -184,7 +198,11 @@ pub fn run(dir: &Path, d: &Dictionaries, model: Option<&dyn Generator>) -> Resul
         let mut used = vec![false; preds.len()];
         let mut matched = 0;
         for g in &golds {
-            let hit = preds.iter().enumerate().find(|(i, p)| !used[*i] && contains_all(&p.0.source, &g.keywords)).map(|(i, _)| i);
+            let hit = preds
+                .iter()
+                .enumerate()
+                .find(|(i, p)| !used[*i] && contains_all(&p.0.source, &g.keywords))
+                .map(|(i, _)| i);
             let Some(pi) = hit else {
                 mismatches.push(Mismatch {
                     meeting: m.key.clone(),

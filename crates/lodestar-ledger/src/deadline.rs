@@ -151,8 +151,8 @@ fn weekday_in_week(week_monday: NaiveDate, wd: Weekday) -> NaiveDate {
 /// Friday of the `n`-th week of a month: the first Friday of the month plus `n − 1` weeks.
 pub fn nth_week_friday(y: i32, m: u32, n: u32) -> Option<NaiveDate> {
     let first = ymd(y, m, 1)?;
-    let offset = (Weekday::Fri.num_days_from_monday() as i64 - first.weekday().num_days_from_monday() as i64)
-        .rem_euclid(7);
+    let offset =
+        (Weekday::Fri.num_days_from_monday() as i64 - first.weekday().num_days_from_monday() as i64).rem_euclid(7);
     let f = first + Duration::days(offset + 7 * (n.max(1) as i64 - 1));
     (f.month() == m).then_some(f)
 }
@@ -185,6 +185,10 @@ struct Rules {
     next_meeting: Regex,
     asap: Regex,
     label: Regex,
+    en_week: Regex,
+    en_within: Regex,
+    en_end: Regex,
+    en_next_meeting: Regex,
 }
 
 fn rules() -> &'static Rules {
@@ -206,7 +210,11 @@ fn rules() -> &'static Rules {
             quarter: re(r"(?:Q([1-4])|[qQ]([1-4])|第?([一二三四])季度)\s*(末|底|前|内|结束前)"),
             year_end: re(r"(年底|年末|年内|今年内|本年度内|本年内|年前|上半年|下半年)"),
             next_meeting: re(r"下次(?:[\p{Han}]{0,6}?)?(?:会议|例会|周会|月会|分析会|经营会|会)(?:召开)?(?:前|之前|时)"),
-            asap: re(r"(尽快|立即|马上|即刻|立刻|持续跟进|长期跟进|ASAP|asap)"),
+            asap: re(r"(?i)(尽快|立即|马上|即刻|立刻|持续跟进|长期跟进|\basap\b|as soon as possible)"),
+            en_week: re(r"(?i)\b(this|next)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)\b"),
+            en_within: re(r"(?i)\bwithin\s+(\d{1,3}|one|two|three|four|five|six|seven|ten)\s+(working days|business days|days|weeks)\b"),
+            en_end: re(r"(?i)\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(month|year)\b"),
+            en_next_meeting: re(r"(?i)\b(?:before|by)\s+(?:the\s+)?next\s+(?:meeting|sync|weekly|call)\b"),
             label: re(r"(?i)(截止(?:日期|时间)?|截至|完成时间|期限|deadline|due)\s*[:：]?\s*$"),
         }
     })
@@ -252,11 +260,11 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
     let mut taken: Vec<(usize, usize)> = Vec::new();
     let overlaps = |taken: &Vec<(usize, usize)>, s: usize, e: usize| taken.iter().any(|&(a, b)| s < b && a < e);
     let push = |out: &mut Vec<Deadline>,
-                    taken: &mut Vec<(usize, usize)>,
-                    start: usize,
-                    end: usize,
-                    date: Option<NaiveDate>,
-                    next_meeting: bool| {
+                taken: &mut Vec<(usize, usize)>,
+                start: usize,
+                end: usize,
+                date: Option<NaiveDate>,
+                next_meeting: bool| {
         let mut e = end;
         let strength = strength(text, start, &mut e);
         taken.push((start, e));
@@ -286,7 +294,8 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         }
         let (mo, d): (u32, u32) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
         // `10 月 1–11 日` is a range in a report, not a deadline: skip when a range dash follows.
-        if after_str(text, m.end()).starts_with(['–', '-', '~', '至']) && !after_str(text, m.end()).starts_with("至今") {
+        if after_str(text, m.end()).starts_with(['–', '-', '~', '至']) && !after_str(text, m.end()).starts_with("至今")
+        {
             continue;
         }
         if let Some(date) = ymd(year_for(meeting, mo, d), mo, d) {
@@ -303,13 +312,22 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
                 continue;
             }
             let rest = after_str(text, m.end());
-            if rest.chars().next().is_some_and(|c| is_digitish(c) || c.is_alphanumeric() && c.is_ascii() || c == '%') {
+            let mut rc = rest.chars();
+            let next = rc.next();
+            let next2 = rc.next();
+            let bad_next = next.is_some_and(|c| {
+                (is_digitish(c) && (c != '.' || next2.is_some_and(|d| d.is_ascii_digit())))
+                    || (c.is_alphanumeric() && c.is_ascii())
+                    || c == '%'
+            });
+            if bad_next {
                 continue;
             }
             if dotted {
                 // `3.31` only next to a deadline word: `3.31前`, `截止 3.31`, `3.31日`.
                 let head = text[..m.start()].trim_end();
-                let ok_after = ["前", "之前", "以前", "日", "号", "截止", "完成"].iter().any(|s| rest.trim_start().starts_with(s));
+                let ok_after =
+                    ["前", "之前", "以前", "日", "号", "截止", "完成"].iter().any(|s| rest.trim_start().starts_with(s));
                 let ok_before = r.label.is_match(head) || head.ends_with('于') || head.ends_with('至');
                 if !ok_after && !ok_before {
                     continue;
@@ -377,7 +395,10 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         }
         let which = &c[1];
         // bare `月内` / `月底` must not be the tail of `3月底` (handled above) or `个月内` (within)
-        if which == "月" && before_char(text, m.start()).is_some_and(|c| c.is_ascii_digit() || c == '个' || "一二三四五六七八九十".contains(c)) {
+        if which == "月"
+            && before_char(text, m.start())
+                .is_some_and(|c| c.is_ascii_digit() || c == '个' || "一二三四五六七八九十".contains(c))
+        {
             continue;
         }
         let k = if which.starts_with('下') { 1 } else { 0 };
@@ -409,7 +430,11 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         if overlaps(&taken, m.start(), m.end()) {
             continue;
         }
-        let q = c.get(1).or(c.get(2)).map(|x| x.as_str().parse().unwrap_or(0)).or_else(|| c.get(3).and_then(|x| cn_num(x.as_str())));
+        let q = c
+            .get(1)
+            .or(c.get(2))
+            .map(|x| x.as_str().parse().unwrap_or(0))
+            .or_else(|| c.get(3).and_then(|x| cn_num(x.as_str())));
         let Some(q) = q.filter(|q| (1..=4).contains(q)) else { continue };
         let mo = q * 3;
         let y = if mo < meeting.month() { meeting.year() + 1 } else { meeting.year() };
@@ -473,7 +498,8 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
                 // `周五前`: this week's Friday, or next week's when already past
                 let after = after_str(text, m.end()).trim_start();
                 let bef = before_char(text, m.start());
-                if !(after.starts_with('前') || after.starts_with("之前") || bef == Some('每')) || bef == Some('每') {
+                if !(after.starts_with('前') || after.starts_with("之前") || bef == Some('每')) || bef == Some('每')
+                {
                     None
                 } else {
                     weekday_of(w).map(|w| {
@@ -510,6 +536,75 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
             _ => None,
         };
         push(&mut out, &mut taken, m.start(), m.end(), date, false);
+    }
+    for c in r.en_week.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let mon = monday(meeting) + Duration::days(if c[1].eq_ignore_ascii_case("next") { 7 } else { 0 });
+        let wd = match c[2].to_ascii_lowercase().as_str() {
+            "monday" => Weekday::Mon,
+            "tuesday" => Weekday::Tue,
+            "wednesday" => Weekday::Wed,
+            "thursday" => Weekday::Thu,
+            "saturday" => Weekday::Sat,
+            "sunday" => Weekday::Sun,
+            _ => Weekday::Fri,
+        };
+        push(&mut out, &mut taken, m.start(), m.end(), Some(weekday_in_week(mon, wd)), false);
+    }
+    for c in r.en_within.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let n = match c[1].to_ascii_lowercase().as_str() {
+            "one" => 1,
+            "two" => 2,
+            "three" => 3,
+            "four" => 4,
+            "five" => 5,
+            "six" => 6,
+            "seven" => 7,
+            "ten" => 10,
+            x => x.parse().unwrap_or(0),
+        };
+        let unit = c[2].to_ascii_lowercase();
+        let date = if unit.starts_with("working") || unit.starts_with("business") {
+            add_workdays(meeting, n)
+        } else if unit == "weeks" {
+            meeting + Duration::days(7 * n as i64)
+        } else {
+            meeting + Duration::days(n as i64)
+        };
+        push(&mut out, &mut taken, m.start(), m.end(), Some(date), false);
+    }
+    for c in r.en_end.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let date = if c[1].eq_ignore_ascii_case("year") {
+            ymd(meeting.year(), 12, 31)
+        } else {
+            month_end(meeting.year(), meeting.month())
+        };
+        push(&mut out, &mut taken, m.start(), m.end(), date, false);
+    }
+    for m in r.en_next_meeting.find_iter(text) {
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        taken.push((m.start(), m.end()));
+        out.push(Deadline {
+            date: None,
+            text: m.as_str().to_string(),
+            next_meeting: true,
+            start: m.start(),
+            end: m.end(),
+            strength: 1,
+        });
     }
     for m in r.next_meeting.find_iter(text) {
         if overlaps(&taken, m.start(), m.end()) {
@@ -693,6 +788,17 @@ mod tests {
         assert_eq!(resolve("顺延至2027年1月首批交付；截止：2026-09-14", MON), Some(d("2026-09-14")));
         // 前 beats a plain date
         assert_eq!(resolve("9月8日客户来访时提出，9月20日前回复", MON), Some(d("2026-09-20")));
+    }
+
+    #[test]
+    fn english_forms() {
+        // Monday 2026-11-16: next Friday = 11-27; within two weeks = 11-30
+        assert_eq!(resolve("visit the customer, due next Friday", "2026-11-16"), Some(d("2026-11-27")));
+        assert_eq!(resolve("interviews within two weeks", "2026-11-16"), Some(d("2026-11-30")));
+        assert_eq!(resolve("due 11/20.", "2026-10-19"), Some(d("2026-11-20")));
+        assert_eq!(resolve("by end of month", "2026-11-16"), Some(d("2026-11-30")));
+        assert!(pick("proposal before the next meeting", d(MON)).is_some_and(|x| x.next_meeting && x.date.is_none()));
+        assert!(pick("follow-up, ASAP", d(MON)).is_some_and(|x| x.date.is_none() && x.text == "ASAP"));
     }
 
     #[test]

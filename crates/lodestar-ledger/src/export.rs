@@ -9,22 +9,45 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The columns of the ledger sheet, in order (a contract with the people who read the file).
-pub const COLUMNS: [&str; 12] =
-    ["序号", "会议", "会议日期", "国家", "负责人", "事项类型", "客户", "事项内容", "截止日期", "状态", "最新进展", "更新时间"];
+pub const COLUMNS: [&str; 12] = [
+    "序号",
+    "会议",
+    "会议日期",
+    "国家",
+    "负责人",
+    "事项类型",
+    "客户",
+    "事项内容",
+    "截止日期",
+    "状态",
+    "最新进展",
+    "更新时间",
+];
 
 /// Sheet names.
 pub const LEDGER_SHEET: &str = "督办台账";
 pub const COUNT_SHEET: &str = "统计";
 
 fn country_name(d: &Dictionaries, c: &Option<String>) -> String {
-    c.as_deref().map(|c| d.country_by_code(c).map(|x| x.name_zh.clone()).unwrap_or_else(|| c.to_string())).unwrap_or_default()
+    c.as_deref()
+        .map(|c| d.country_by_code(c).map(|x| x.name_zh.clone()).unwrap_or_else(|| c.to_string()))
+        .unwrap_or_default()
 }
 
 /// Items sorted for the export: by country, owner, type (then id). Items without a country sort last.
 pub fn sorted(items: &[LedgerItem], d: &Dictionaries) -> Vec<LedgerItem> {
     let mut v = items.to_vec();
     v.sort_by(|a, b| {
-        let key = |i: &LedgerItem| (i.country.is_none(), country_name(d, &i.country), i.owners.is_empty(), i.owners.join("、"), i.item_type.clone(), i.id);
+        let key = |i: &LedgerItem| {
+            (
+                i.country.is_none(),
+                country_name(d, &i.country),
+                i.owners.is_empty(),
+                i.owners.join("、"),
+                i.item_type.clone(),
+                i.id,
+            )
+        };
         key(a).cmp(&key(b))
     });
     v
@@ -41,7 +64,11 @@ fn write_items(ws: &mut Worksheet, items: &[LedgerItem], d: &Dictionaries, bold:
     header(ws, &COLUMNS, bold)?;
     for (n, i) in sorted(items, d).iter().enumerate() {
         let r = n as u32 + 1;
-        let customer = i.customer.as_deref().map(|c| d.customer_by_id(c).map(|x| x.display().to_string()).unwrap_or_else(|| c.to_string())).unwrap_or_default();
+        let customer = i
+            .customer
+            .as_deref()
+            .map(|c| d.customer_by_id(c).map(|x| x.display().to_string()).unwrap_or_else(|| c.to_string()))
+            .unwrap_or_default();
         let deadline = i.deadline.map(|d| d.to_string()).or_else(|| i.deadline_text.clone()).unwrap_or_default();
         let cells: [String; 11] = [
             i.meeting.clone(),
@@ -134,9 +161,62 @@ pub fn export_review(r: &Review, d: &Dictionaries, path: &Path) -> Result<(), Le
             ws.write_string(n as u32 + 1, 1, v)?;
         }
     }
-    for (name, v) in [("逾期", &r.overdue), ("延期", &r.delayed), ("进行中", &r.open), ("已完成", &r.done), ("缺字段", &r.missing_owner_or_deadline)] {
+    for (name, v) in [
+        ("逾期", &r.overdue),
+        ("延期", &r.delayed),
+        ("进行中", &r.open),
+        ("已完成", &r.done),
+        ("缺字段", &r.missing_owner_or_deadline),
+    ] {
         write_items(wb.add_worksheet().set_name(name)?, v, d, &bold)?;
     }
     wb.save(path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{ImportOptions, Ledger, ListFilter};
+    use calamine::{open_workbook, Reader, Xlsx};
+
+    #[test]
+    fn export_has_the_contract_columns_sorted_rows_and_counts() {
+        let d = Dictionaries::builtin().unwrap();
+        let mut store = lodestar_store::Store::open_in_memory().unwrap();
+        let mut l = Ledger::open(&mut store).unwrap();
+        let text = "## 行动项\n1. 明斯克货运订单排产。责任人：郑海峰；截止：9 月 20 日。\n2. 西伯利亚物流尾款催收。责任人：张伟；截止：9 月 15 日。\n3. 喀山轮胎贸易货款催收。责任人：孙晓东；截止：9 月 30 日。\n4. 报表模板统一。责任人：谢芳；截止：月底前。\n";
+        let date = crate::parse_date("2026-09-07").unwrap();
+        l.import(
+            text,
+            &ImportOptions {
+                file: "a.md".into(),
+                meeting: "经营分析会".into(),
+                date,
+                apply_updates: false,
+                who: "t".into(),
+            },
+            &d,
+            None,
+        )
+        .unwrap();
+        let items = l.list(&ListFilter::default(), date, &d).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger.xlsx");
+        assert_eq!(export_ledger(&items, &d, &p).unwrap(), 4);
+        let mut wb: Xlsx<_> = open_workbook(&p).unwrap();
+        let sheet = wb.worksheet_range(LEDGER_SHEET).unwrap();
+        let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+        assert_eq!(rows[0], COLUMNS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        // sorted by country name (俄 U+4FC4 < 白 U+767D, so 俄罗斯 before 白俄罗斯), then owner
+        // (孙 U+5B59 < 张 U+5F20), then type; items without a country last
+        let order: Vec<(&str, &str)> = rows[1..].iter().map(|r| (r[3].as_str(), r[4].as_str())).collect();
+        assert_eq!(order, vec![("俄罗斯", "孙晓东"), ("俄罗斯", "张伟"), ("白俄罗斯", "郑海峰"), ("", "谢芳")]);
+        assert_eq!(rows[1][9], "待办");
+        assert_eq!(rows[2][8], "2026-09-15");
+        let counts = wb.worksheet_range(COUNT_SHEET).unwrap();
+        let head: Vec<String> = counts.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+        assert_eq!(head, vec!["负责人", "事项类型", "待办", "进行中", "已完成", "延期", "取消", "合计"]);
+        assert_eq!(counts.rows().count(), 5);
+    }
 }

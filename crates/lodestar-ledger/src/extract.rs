@@ -29,31 +29,168 @@ const TYPE_PRIORITY: &[&str] =
 
 /// Verbs that make a clause a task (and, right after a name, make that person its owner).
 const ACTION_VERBS: &[&str] = &[
-    "提交", "完成", "组织", "推进", "联系", "安排", "协调", "确认", "准备", "评估", "编制", "整理", "制定", "落实", "催收",
-    "催款", "沟通", "拜访", "跟进", "跟踪", "督促", "核实", "起草", "更新", "办理", "申请", "发送", "梳理", "对接", "报送",
-    "上报", "输出", "招聘", "面试", "邀请", "参加", "筹备", "收回", "签署", "签订", "签批", "通知", "锁定", "测算", "调研",
-    "走访", "培训", "巡检", "发运", "订舱", "排产", "补充", "修订", "提供", "出具", "复核", "对账", "启动", "发起", "约见",
-    "洽谈", "谈判", "报价", "寄送", "送样", "测试", "追踪", "解决", "处理", "回复", "反馈", "录入", "建立", "搭建", "设计",
-    "制作", "投放", "举办", "召开", "汇总", "给出", "拿到", "摸清", "出面", "寄出", "发布", "执行", "到现场", "查看",
-    "分析", "结清", "回访", "核对", "研究", "收集", "报名", "预订", "办", "做", "牵头", "负责", "send", "book", "prepare",
-    "collect", "visit", "recruit", "organise", "organize", "arrange", "follow", "submit", "review", "confirm",
-    "check", "contact", "negotiate", "update", "draft", "deliver", "ship", "finalize", "finalise", "report", "train",
-    "schedule", "call", "meet", "complete", "invite", "quote",
+    "提交",
+    "完成",
+    "组织",
+    "推进",
+    "联系",
+    "安排",
+    "协调",
+    "确认",
+    "准备",
+    "评估",
+    "编制",
+    "整理",
+    "制定",
+    "落实",
+    "催收",
+    "催款",
+    "沟通",
+    "拜访",
+    "跟进",
+    "跟踪",
+    "督促",
+    "核实",
+    "起草",
+    "更新",
+    "办理",
+    "申请",
+    "发送",
+    "梳理",
+    "对接",
+    "报送",
+    "上报",
+    "输出",
+    "招聘",
+    "面试",
+    "邀请",
+    "参加",
+    "筹备",
+    "收回",
+    "签署",
+    "签订",
+    "签批",
+    "通知",
+    "锁定",
+    "测算",
+    "调研",
+    "走访",
+    "培训",
+    "巡检",
+    "发运",
+    "订舱",
+    "排产",
+    "补充",
+    "修订",
+    "提供",
+    "出具",
+    "复核",
+    "对账",
+    "启动",
+    "发起",
+    "约见",
+    "洽谈",
+    "谈判",
+    "报价",
+    "寄送",
+    "送样",
+    "测试",
+    "追踪",
+    "解决",
+    "处理",
+    "回复",
+    "反馈",
+    "录入",
+    "建立",
+    "搭建",
+    "设计",
+    "制作",
+    "投放",
+    "举办",
+    "召开",
+    "汇总",
+    "给出",
+    "拿到",
+    "摸清",
+    "出面",
+    "寄出",
+    "发布",
+    "执行",
+    "到现场",
+    "查看",
+    "分析",
+    "结清",
+    "回访",
+    "核对",
+    "研究",
+    "收集",
+    "报名",
+    "预订",
+    "办",
+    "做",
+    "牵头",
+    "负责",
+    "send",
+    "book",
+    "prepare",
+    "collect",
+    "visit",
+    "recruit",
+    "organise",
+    "organize",
+    "arrange",
+    "follow",
+    "submit",
+    "review",
+    "confirm",
+    "check",
+    "contact",
+    "negotiate",
+    "update",
+    "draft",
+    "deliver",
+    "ship",
+    "finalize",
+    "finalise",
+    "report",
+    "train",
+    "schedule",
+    "call",
+    "meet",
+    "complete",
+    "invite",
+    "quote",
 ];
 
 /// Words that make a sentence an obligation even without a named owner.
-const MODALS: &[&str] = &["需", "须", "务必", "要求", "应", "请", "争取", "确保", "负责", "必须", "should", "must", "need"];
+const MODALS: &[&str] =
+    &["需", "须", "务必", "要求", "应", "请", "争取", "确保", "负责", "必须", "should", "must", "need"];
 
 /// Lines that record no action (记录备查, 暂不跟进, 仅供参考 …).
 const NON_ACTION: &[&str] = &[
-    "记录备查", "暂不跟进", "仅供参考", "备查", "知悉", "不作为行动项", "无需跟进", "暂不处理", "不作安排", "另行通知",
-    "再议", "另行讨论", "供参考", "for reference", "fyi", "no action", "for information",
+    "记录备查",
+    "暂不跟进",
+    "仅供参考",
+    "备查",
+    "知悉",
+    "不作为行动项",
+    "无需跟进",
+    "暂不处理",
+    "不作安排",
+    "另行通知",
+    "再议",
+    "另行讨论",
+    "供参考",
+    "for reference",
+    "fyi",
+    "no action",
+    "for information",
 ];
 
 /// After a name: the person reports or assists rather than owns (汇报, 配合 …).
 const NOT_OWNER_AFTER: &[&str] = &[
-    "配合", "协助", "支持", "参与", "汇报", "介绍", "通报", "提出", "提到", "认为", "表示", "指出", "强调", "反馈", "反映",
-    "说明", "审批", "签批", "已", "的",
+    "配合", "协助", "支持", "参与", "汇报", "介绍", "通报", "提出", "提到", "认为", "表示", "指出", "强调", "反馈",
+    "反映", "说明", "审批", "签批", "已", "的",
 ];
 
 /// After a name: the person owns the task (张三负责, 张三牵头, Simon to …).
@@ -66,7 +203,7 @@ const OWNER_BEFORE: &[&str] = &["由", "请", "要求", "安排", "指定", "让
 const ADVERBS: &[&str] =
     &["继续", "将", "会", "也", "再", "先", "一起", "共同", "分别", "于", "在", "尽快", "立即", "需", "要", "负责"];
 
-const DONE_BLOCKERS: &[&str] = &["继续", "剩余", "余款", "尚未", "未完成", "未到账", "等待", "待核实", "待确认"];
+const DONE_BLOCKERS: &[&str] = &["继续", "剩余", "余款", "尚未", "未完成", "未到账", "待核实", "待确认"];
 
 /// Values of an owner field that mean "nobody yet".
 const NO_OWNER: &[&str] = &["待定", "未定", "暂无", "无", "待确认", "tbd", "n/a", "-"];
@@ -110,6 +247,8 @@ pub struct Clause {
     pub heading_country: Option<String>,
     /// Table row cells: (description, owner cell, deadline cell, type cell, status cell).
     pub row: Option<RowCells>,
+    /// The clause follows a `;` in the same line (it may talk about the same customer).
+    pub after_semicolon: bool,
 }
 
 /// The cells of a table row, by role.
@@ -178,7 +317,7 @@ fn re() -> &'static Re {
     R.get_or_init(|| {
         let r = |s: &str| Regex::new(s).expect("extract regex");
         Re {
-            list_marker: r(r"^\s*(?:>\s*)?(?:[-*•+]\s*)?(?:\[[ xX]?\]\s*)?(?:\d{1,2}\s*[.、)](?:\s|[^\d])|\(\d{1,2}\)|[①-⑳]|\([一二三四五六七八九十]{1,3}\))?\s*"),
+            list_marker: r(r"^\s*(?:>\s*)?(?:[-*•+]\s*)?(?:\[[ xX]?\]\s*)?(?:\d{1,2}\s*([.、)])|\(\d{1,2}\)|[①-⑳]|\([一二三四五六七八九十]{1,3}\))?\s*"),
             md_heading: r(r"^\s*(#{1,6})\s*(.+?)\s*#*\s*$"),
             cn_heading: r(r"^\s*[一二三四五六七八九十]{1,3}\s*[、.]\s*(.+)$"),
             paren_heading: r(r"^\s*\([一二三四五六七八九十]{1,3}\)\s*(.+)$"),
@@ -203,11 +342,37 @@ fn re() -> &'static Re {
 
 fn section_of(heading: &str) -> Option<Section> {
     let h = heading.to_lowercase();
-    const REVIEW: &[&str] =
-        &["回顾", "跟踪", "落实情况", "完成情况", "进展", "上次", "上期", "前期", "上周", "updates", "follow-up", "review", "status"];
+    const REVIEW: &[&str] = &[
+        "回顾",
+        "跟踪",
+        "落实情况",
+        "完成情况",
+        "进展",
+        "上次",
+        "上期",
+        "前期",
+        "上周",
+        "updates",
+        "follow-up",
+        "review",
+        "status",
+    ];
     const ACTION: &[&str] = &[
-        "行动项", "待办", "决议", "决定", "下一步", "工作安排", "督办", "任务", "分工", "重点工作", "action", "todo", "to-do",
-        "next step", "部署",
+        "行动项",
+        "待办",
+        "决议",
+        "决定",
+        "下一步",
+        "工作安排",
+        "督办",
+        "任务",
+        "分工",
+        "重点工作",
+        "action",
+        "todo",
+        "to-do",
+        "next step",
+        "部署",
     ];
     if REVIEW.iter().any(|k| h.contains(k)) {
         Some(Section::Review)
@@ -244,7 +409,9 @@ fn columns(header: &[String]) -> Columns {
             cols.kind = Some(i);
         } else if cols.status.is_none() && has(&["状态", "进展", "完成情况", "status", "progress"]) {
             cols.status = Some(i);
-        } else if cols.deadline.is_none() && has(&["截止", "完成时间", "期限", "时限", "deadline", "due", "日期", "时间"]) {
+        } else if cols.deadline.is_none()
+            && has(&["截止", "完成时间", "期限", "时限", "deadline", "due", "日期", "时间"])
+        {
             cols.deadline = Some(i);
         } else if cols.desc.is_none()
             && has(&["事项", "内容", "任务", "行动", "工作", "议题", "action", "item", "task", "指标"])
@@ -256,9 +423,18 @@ fn columns(header: &[String]) -> Columns {
 }
 
 fn strip_marker(s: &str) -> &str {
-    match re().list_marker.find(s) {
-        Some(m) if m.start() == 0 => &s[m.end()..],
-        _ => s,
+    match re().list_marker.captures(s) {
+        Some(c) => {
+            let m = c.get(0).expect("match");
+            let rest = &s[m.end()..];
+            // `1.58亿` is a number, not a list marker
+            if c.get(1).is_some_and(|p| p.as_str() == ".") && rest.starts_with(|ch: char| ch.is_ascii_digit()) {
+                s
+            } else {
+                rest
+            }
+        }
+        None => s,
     }
 }
 
@@ -314,12 +490,18 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             if table_is_data {
                 continue;
             }
-            let get = |i: Option<usize>| i.and_then(|i| cells.get(i)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+            let get =
+                |i: Option<usize>| i.and_then(|i| cells.get(i)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let desc = get(cols.desc).unwrap_or_else(|| {
                 cells
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| Some(*i) != cols.owner && Some(*i) != cols.deadline && Some(*i) != cols.kind && Some(*i) != cols.status)
+                    .filter(|(i, _)| {
+                        Some(*i) != cols.owner
+                            && Some(*i) != cols.deadline
+                            && Some(*i) != cols.kind
+                            && Some(*i) != cols.status
+                    })
                     .map(|(_, c)| c.clone())
                     .max_by_key(|c| c.chars().count())
                     .unwrap_or_default()
@@ -341,6 +523,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                     kind: get(cols.kind),
                     status: get(cols.status),
                 }),
+                after_semicolon: false,
             });
             continue;
         }
@@ -355,7 +538,9 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             c[1].chars().count() <= 30 && !c[1].contains('。') && !c[1].contains(':') && !c[1].contains(',')
         }) {
             Some((2, c[1].to_string()))
-        } else if let Some(c) = r.paren_heading.captures(trimmed).filter(|c| c[1].chars().count() <= 30 && !c[1].contains('。')) {
+        } else if let Some(c) =
+            r.paren_heading.captures(trimmed).filter(|c| c[1].chars().count() <= 30 && !c[1].contains('。'))
+        {
             Some((3, c[1].to_string()))
         } else if let Some(c) = r.colon_heading.captures(trimmed).filter(|c| !r.meta.is_match(&format!("{}:", &c[1]))) {
             Some((5, c[1].to_string()))
@@ -369,7 +554,11 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                 && (next.starts_with('-') || next.starts_with('*') || next.starts_with('•'))
         }) {
             Some((3, c[1].to_string()))
-        } else if !first_seen && !trimmed.starts_with('-') && trimmed.chars().count() <= 60 && !trimmed.contains(':') {
+        } else if !first_seen
+            && !trimmed.starts_with('-')
+            && trimmed.chars().count() <= 40
+            && !trimmed.contains([':', ',', '。', ';'])
+        {
             Some((1, trimmed.to_string()))
         } else {
             None
@@ -396,7 +585,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             continue;
         }
         // continuation of a multi-line block (负责人：… / 完成时间：…)
-        if r.field_label.is_match(body) {
+        if r.field_label.is_match(body) && body.len() == trimmed.len() {
             if let Some(b) = last_block {
                 out[b].text.push_str("; ");
                 out[b].text.push_str(body.trim());
@@ -406,7 +595,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             }
         }
         // sentences
-        let mut pieces: Vec<String> = Vec::new();
+        let mut pieces: Vec<(String, bool)> = Vec::new();
         for sent in split_sentences(body) {
             let s = sent.trim();
             if s.is_empty() || !s.chars().any(|c| c.is_alphanumeric()) {
@@ -419,15 +608,15 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                     && sent_was_semicolon(body, s));
             if continues {
                 if let Some(p) = pieces.last_mut() {
-                    p.push_str("; ");
-                    p.push_str(s);
+                    p.0.push_str("; ");
+                    p.0.push_str(s);
                     continue;
                 }
             }
-            pieces.push(s.to_string());
+            pieces.push((s.to_string(), sent_was_semicolon(body, s)));
         }
         let start = out.len();
-        for p in pieces {
+        for (p, semi) in pieces {
             out.push(Clause {
                 line_no: ix + 1,
                 line_ix: ix,
@@ -436,6 +625,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                 section,
                 heading_country: ctx_country.clone(),
                 row: None,
+                after_semicolon: semi,
             });
         }
         last_block = if out.len() > start { Some(out.len() - 1) } else { None };
@@ -576,7 +766,8 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
     // a) labelled field
     for c in r.owner_label.captures_iter(t) {
         let m = c.get(0).expect("match");
-        if c[1].eq_ignore_ascii_case("负责") && !t[..m.start()].trim_end().is_empty() && !t[..m.start()].ends_with(';') {
+        if c[1].eq_ignore_ascii_case("负责") && !t[..m.start()].trim_end().is_empty() && !t[..m.start()].ends_with(';')
+        {
             // "张三负责：…" is handled by the name rules
             continue;
         }
@@ -589,7 +780,8 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             }
         }
         let (a, b) = (m.end(), m.end() + end);
-        let inside: Vec<usize> = staff.iter().enumerate().filter(|(_, s)| s.start >= a && s.end <= b).map(|(i, _)| i).collect();
+        let inside: Vec<usize> =
+            staff.iter().enumerate().filter(|(_, s)| s.start >= a && s.end <= b).map(|(i, _)| i).collect();
         if inside.is_empty() {
             for tok in rest[..end].split([',', '、', '/', '&', '+', ' ', '和', '及']) {
                 let tok = tok.trim().trim_matches(['(', ')']).trim();
@@ -618,8 +810,7 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             || after_raw.starts_with(" will ");
         let paren = before.rfind('(').is_some_and(|p| {
             let between = &t[p + 1..m.start];
-            !between.contains(')')
-                && between.chars().all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '及'))
+            !between.contains(')') && between.chars().all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '及'))
         }) || {
             // a later name inside the same parentheses: (陈思远、李娜)
             let p = before.rfind('(');
@@ -640,10 +831,13 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
     }
     for c in r.unknown_by.captures_iter(t) {
         let name = c[1].to_string();
-        if !staff.iter().any(|s| s.start == c.get(1).map(|x| x.start()).unwrap_or(0)) && !o.unresolved.contains(&name) {
-            if d.resolve_staff(&name).is_none() && !NO_OWNER.contains(&name.as_str()) && !name.ends_with('部') {
-                o.unresolved.push(name);
-            }
+        if !staff.iter().any(|s| s.start == c.get(1).map(|x| x.start()).unwrap_or(0))
+            && !o.unresolved.contains(&name)
+            && d.resolve_staff(&name).is_none()
+            && !NO_OWNER.contains(&name.as_str())
+            && !name.ends_with('部')
+        {
+            o.unresolved.push(name);
         }
     }
     o.explicit = !chosen.is_empty() || !o.unresolved.is_empty() || o.labelled;
@@ -659,6 +853,14 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             }
         }
     }
+    // fallback: exactly one person named in a dated task (韩工下周二出发，两周内提交报告)
+    if !o.explicit && chosen.is_empty() && !deadlines.is_empty() && has_any(t, ACTION_VERBS) {
+        let candidates: Vec<usize> = (0..staff.len()).filter(|&i| !not_owner(staff[i])).collect();
+        let distinct: std::collections::BTreeSet<&str> = candidates.iter().map(|&i| staff[i].id.as_str()).collect();
+        if distinct.len() == 1 && staff.iter().all(|m| !not_owner(m)) {
+            chosen.extend(candidates);
+        }
+    }
     // chain: 张三、李四跟进 / 刘洋和马丽… / Tina Zhou / 何佳
     let mut changed = true;
     while changed {
@@ -670,13 +872,15 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             let near = |j: usize| {
                 let (a, b) = if j < i { (staff[j], staff[i]) } else { (staff[i], staff[j]) };
                 a.end <= b.start
-                    && t[a.end..b.start].chars().all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '与' | '及' | '&' | '+' | '@'))
+                    && t[a.end..b.start]
+                        .chars()
+                        .all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '与' | '及' | '&' | '+' | '@'))
             };
-            if (i > 0 && chosen.contains(&(i - 1)) && near(i - 1)) || (chosen.contains(&(i + 1)) && near(i + 1)) {
-                if !not_owner(staff[i]) {
-                    chosen.push(i);
-                    changed = true;
-                }
+            if ((i > 0 && chosen.contains(&(i - 1)) && near(i - 1)) || (chosen.contains(&(i + 1)) && near(i + 1)))
+                && !not_owner(staff[i])
+            {
+                chosen.push(i);
+                changed = true;
             }
         }
     }
@@ -720,8 +924,10 @@ fn describe(t: &str) -> String {
     let r = re();
     let mut s = strip_marker(t).to_string();
     s = r.tag_bracket.replace_all(&s, "").to_string();
-    if let Some(x) = s.trim_start().strip_prefix("事项:") {
-        s = x.to_string();
+    for prefix in ["事项:", "会议决定:", "会议决议:", "决定:", "决议:", "会议要求:"] {
+        if let Some(x) = s.trim_start().strip_prefix(prefix) {
+            s = x.to_string();
+        }
     }
     // drop trailing field segments: "; 负责人:张三; 完成时间:…" and "责任人:张三"
     let mut parts: Vec<&str> = s.split(';').collect();
@@ -806,17 +1012,14 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
         };
         let customers: Vec<&Mention> = mentions.iter().filter(|m| m.kind == Kind::Customer).collect();
         let mut customer = customers.first().map(|m| m.id.clone());
-        let mut countries: Vec<String> = mentions
-            .iter()
-            .filter(|m| matches!(m.kind, Kind::Country | Kind::City))
-            .map(|m| m.id.clone())
-            .collect();
+        let mut countries: Vec<String> =
+            mentions.iter().filter(|m| matches!(m.kind, Kind::Country | Kind::City)).map(|m| m.id.clone()).collect();
         countries.sort();
         countries.dedup();
         // inherit the customer of the previous sentence of the same line
         if customer.is_none() && countries.is_empty() {
             if let Some((l, cu, co)) = &prev_line {
-                if *l == c.line_ix {
+                if *l == c.line_ix && c.after_semicolon {
                     customer = cu.clone();
                     if let Some(co) = co {
                         countries.push(co.clone());
@@ -897,10 +1100,13 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                 .or_else(|| {
                     r.tag_bracket.captures_iter(&t).find_map(|cap| types.code_of_name(&cap[1]).map(str::to_string))
                 });
-            let code = explicit_type
-                .clone()
-                .or(tag_code.clone())
-                .unwrap_or_else(|| if customer.is_some() { "CUST_DEV".into() } else { "OTHER".into() });
+            let code = explicit_type.clone().or(tag_code.clone()).unwrap_or_else(|| {
+                if customer.is_some() {
+                    "CUST_DEV".into()
+                } else {
+                    "OTHER".into()
+                }
+            });
             let type_name = types.name_of(&code).unwrap_or("其他管理事项").to_string();
             let description = match &c.row {
                 Some(row) => describe(&fold(&row.desc)),
@@ -962,8 +1168,11 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             a.items.push(item);
         }
         if let Some((to_status, new_deadline)) = status {
-            if !(non_action && to_status != Status::Done && to_status != Status::Cancelled) || c.section == Section::Review {
-                let mut staff: Vec<String> = mentions.iter().filter(|m| m.kind == Kind::Staff).map(|m| m.id.clone()).collect();
+            if !(non_action && to_status != Status::Done && to_status != Status::Cancelled)
+                || c.section == Section::Review
+            {
+                let mut staff: Vec<String> =
+                    mentions.iter().filter(|m| m.kind == Kind::Staff).map(|m| m.id.clone()).collect();
                 staff.extend(row_owner_mentions.iter().map(|m| m.id.clone()));
                 staff.dedup();
                 a.signals.push(Signal {
@@ -1036,12 +1245,18 @@ mod tests {
         // 张三负责 / 请张三 / English names
         assert_eq!(one("许文负责东海港湾服务提单及清关资料，本周内寄出。").owner_ids, vec!["S16"]);
         assert_eq!(one("韩星物流要求更换花纹，请金敏浩本月内提供对比资料。").owner_ids, vec!["S12"]);
-        assert_eq!(one("Kazan Tyre Trading 货款逾期，Sunny Sun to follow up，本周内拿到付款计划。").owner_ids, vec!["S06"]);
+        assert_eq!(
+            one("Kazan Tyre Trading 货款逾期，Sunny Sun to follow up，本周内拿到付款计划。").owner_ids,
+            vec!["S06"]
+        );
         // 张三、李四跟进; 配合 is not an owner
         assert_eq!(one("刘洋和马丽下周三前一起拜访客户。").owner_ids, vec!["S04", "S10"]);
         assert_eq!(one("克孜勒库姆矿山服务索赔，由吴刚牵头、曹俊配合，10 天内给出理赔方案。").owner_ids, vec!["S08"]);
         // a reporter is not an owner; the assignee is
-        assert_eq!(one("林悠提到三河建机租赁报价有异议，会议决定由高翔出面沟通，1月第一周前反馈结果。").owner_ids, vec!["S11"]);
+        assert_eq!(
+            one("林悠提到三河建机租赁报价有异议，会议决定由高翔出面沟通，1月第一周前反馈结果。").owner_ids,
+            vec!["S11"]
+        );
     }
 
     #[test]

@@ -331,7 +331,13 @@ impl<'a> Ledger<'a> {
                 )?;
                 tx.execute(
                     "INSERT INTO ledger_history(item_id, at, who, note, meeting_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![o.id, now, opts.who, format!("{} {} 再次提及：{}", opts.date, opts.meeting, it.source), meeting_id],
+                    params![
+                        o.id,
+                        now,
+                        opts.who,
+                        format!("{} {} 再次提及：{}", opts.date, opts.meeting, it.source),
+                        meeting_id
+                    ],
                 )?;
                 tx.execute(
                     "UPDATE ledger_items SET latest_note = ?2, updated_at = ?3 WHERE id = ?1",
@@ -390,7 +396,9 @@ impl<'a> Ledger<'a> {
         let mut per_item: BTreeMap<usize, &Signal> = BTreeMap::new();
         for (si, oi, _) in &targets {
             let s = &analysis.signals[*si];
-            let better = per_item.get(oi).is_none_or(|cur| rank(s.to_status, s.new_deadline) > rank(cur.to_status, cur.new_deadline));
+            let better = per_item
+                .get(oi)
+                .is_none_or(|cur| rank(s.to_status, s.new_deadline) > rank(cur.to_status, cur.new_deadline));
             if better {
                 per_item.insert(*oi, s);
             }
@@ -416,7 +424,8 @@ impl<'a> Ledger<'a> {
             });
         }
         let n_items = items.len();
-        let structured = items.iter().filter(|i| !i.owner_ids.is_empty() && i.deadline.is_some() && !i.item_type.is_empty()).count();
+        let structured =
+            items.iter().filter(|i| !i.owner_ids.is_empty() && i.deadline.is_some() && !i.item_type.is_empty()).count();
         let stats = ImportStats {
             lines: analysis.lines,
             clauses: analysis.clauses,
@@ -428,7 +437,10 @@ impl<'a> Ledger<'a> {
             structured_rate: (n_items > 0).then(|| structured as f64 / n_items as f64),
             model: model_report,
         };
-        tx.execute("UPDATE ledger_meetings SET stats = ?2 WHERE id = ?1", params![meeting_id, serde_json::to_string(&stats)?])?;
+        tx.execute(
+            "UPDATE ledger_meetings SET stats = ?2 WHERE id = ?1",
+            params![meeting_id, serde_json::to_string(&stats)?],
+        )?;
         tx.commit()?;
         if opts.apply_updates {
             for u in &updates {
@@ -455,7 +467,8 @@ impl<'a> Ledger<'a> {
 
     /// Applies one proposed update (from `ledger_updates`), with a history row.
     pub fn apply_update(&mut self, update_id: i64, who: &str) -> Result<LedgerItem, LedgerError> {
-        let row: Option<(i64, i64, String, Option<String>, String, i64, String, String)> = self
+        type Pending = (i64, i64, String, Option<String>, String, i64, String, String);
+        let row: Option<Pending> = self
             .store
             .conn()
             .query_row(
@@ -480,7 +493,10 @@ impl<'a> Ledger<'a> {
     /// Applies every pending proposed update of a meeting.
     pub fn apply_pending(&mut self, meeting_id: i64, who: &str) -> Result<Vec<LedgerItem>, LedgerError> {
         let ids: Vec<i64> = {
-            let mut st = self.store.conn().prepare("SELECT id FROM ledger_updates WHERE meeting_id = ?1 AND applied = 0 ORDER BY id")?;
+            let mut st = self
+                .store
+                .conn()
+                .prepare("SELECT id FROM ledger_updates WHERE meeting_id = ?1 AND applied = 0 ORDER BY id")?;
             let rows = st.query_map([meeting_id], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
@@ -568,7 +584,10 @@ impl<'a> Ledger<'a> {
         let mut st = self.store.conn().prepare(&format!("{SELECT} ORDER BY i.id"))?;
         let rows = st.query_map([], |r| row_item(r, as_of))?;
         let all: Vec<LedgerItem> = rows.collect::<Result<_, _>>()?;
-        let country = f.country.as_ref().map(|c| d.resolve_country(c).map(|x| x.code.clone()).unwrap_or_else(|| c.to_uppercase()));
+        let country = f
+            .country
+            .as_ref()
+            .map(|c| d.resolve_country(c).map(|x| x.code.clone()).unwrap_or_else(|| c.to_uppercase()));
         let owner = f.owner.as_ref().map(|o| d.resolve_staff(o).map(|s| s.id.clone()).unwrap_or_else(|| o.clone()));
         let tag = f.item_type.as_ref().map(|t| d.tag_by_name(t).map(|x| x.name.clone()).unwrap_or_else(|| t.clone()));
         Ok(all
@@ -585,7 +604,10 @@ impl<'a> Ledger<'a> {
 
     /// All meetings, oldest first.
     pub fn meetings(&self) -> Result<Vec<MeetingRow>, LedgerError> {
-        let mut st = self.store.conn().prepare("SELECT id, meeting, date, file, imported_at FROM ledger_meetings ORDER BY date, id")?;
+        let mut st = self
+            .store
+            .conn()
+            .prepare("SELECT id, meeting, date, file, imported_at FROM ledger_meetings ORDER BY date, id")?;
         let rows = st.query_map([], |r| {
             Ok(MeetingRow {
                 id: r.get(0)?,
@@ -623,7 +645,10 @@ impl<'a> Ledger<'a> {
 
     fn open_items_before(&self) -> Result<Vec<LedgerItem>, LedgerError> {
         let today = chrono::Local::now().date_naive();
-        let mut st = self.store.conn().prepare(&format!("{SELECT} WHERE i.status IN ('待办', '进行中', '延期') ORDER BY i.id"))?;
+        let mut st = self
+            .store
+            .conn()
+            .prepare(&format!("{SELECT} WHERE i.status IN ('待办', '进行中', '延期') ORDER BY i.id"))?;
         let rows = st.query_map([], |r| row_item(r, today))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -703,16 +728,28 @@ pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str)
 }
 
 /// The open item a status signal talks about, with a score.
-fn best_target(s: &Signal, open: &[LedgerItem], open_masked: &[String], types: &extract::TypeRules) -> Option<(usize, f64)> {
+fn best_target(
+    s: &Signal,
+    open: &[LedgerItem],
+    open_masked: &[String],
+    types: &extract::TypeRules,
+) -> Option<(usize, f64)> {
     let tag_name = s.tag.as_deref().and_then(|c| types.name_of(c));
     open.iter()
         .enumerate()
         .filter_map(|(i, o)| {
-            let sim = jaccard(&s.masked, &open_masked[i]);
+            // texts in different scripts cannot be compared by bigrams: an unknown, not a zero, similarity
+            let sim = if mostly_latin(&s.masked) != mostly_latin(&open_masked[i]) {
+                0.1
+            } else {
+                jaccard(&s.masked, &open_masked[i])
+            };
             let owner = s.staff.iter().any(|x| o.owner_ids.contains(x));
             let same_type = tag_name.is_some_and(|t| t == o.item_type);
             let score = match (&s.customer, &o.customer) {
-                (Some(a), Some(b)) if a == b => 0.5 + sim + if owner { 0.2 } else { 0.0 } + if same_type { 0.3 } else { 0.0 },
+                (Some(a), Some(b)) if a == b && (sim >= 0.1 || owner || same_type) => {
+                    0.5 + sim + if owner { 0.2 } else { 0.0 } + if same_type { 0.3 } else { 0.0 }
+                }
                 (Some(_), _) => return None,
                 (None, _) if sim >= 0.3 || (sim >= 0.2 && owner) => sim + if owner { 0.2 } else { 0.0 },
                 _ => return None,
@@ -720,4 +757,112 @@ fn best_target(s: &Signal, open: &[LedgerItem], open_masked: &[String], types: &
             Some((i, score))
         })
         .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        crate::parse_date(s).unwrap()
+    }
+
+    fn opts(date: &str) -> ImportOptions {
+        ImportOptions {
+            file: format!("{date}.md"),
+            meeting: "经营分析会".into(),
+            date: day(date),
+            apply_updates: false,
+            who: "ops".into(),
+        }
+    }
+
+    const FIRST: &str = "## 行动项\n1. 西伯利亚物流 12 万美元尾款催收。责任人：张伟；截止：9 月 15 日。\n2. 乌拉尔矿业年度框架协议谈判方案。责任人：唐志强；截止：10 月 15 日。\n3. 逾期应收清单逐户核对。责任人：冯雪；截止：9 月 11 日。\n";
+    const SECOND: &str = "## 上期事项跟踪\n- 西伯利亚物流尾款：已全部到账，关闭。\n- 乌拉尔矿业框架协议谈判方案：延期至 10 月 31 日。\n## 行动项\n1. 乌拉尔矿业框架协议谈判方案，10 月 31 日前提交审批。责任人：唐志强。\n2. 喀山轮胎贸易货款催收。责任人：孙晓东；截止：10 月 20 日。\n";
+
+    #[test]
+    fn lifecycle_keeps_a_history() {
+        let d = Dictionaries::builtin().unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let mut l = Ledger::open(&mut store).unwrap();
+        let rep = l.import(FIRST, &opts("2026-09-07"), &d, None).unwrap();
+        assert_eq!(rep.items.len(), 3);
+        let id = rep.items[0].id.unwrap();
+        assert_eq!(l.get(id, None).unwrap().status, Status::Todo);
+        l.update(id, Some(Status::InProgress), None, Some("客户确认付款计划"), "zhangwei").unwrap();
+        l.update(id, Some(Status::Delayed), Some(day("2026-09-30")), Some("客户资金紧张"), "zhangwei").unwrap();
+        let it = l.update(id, Some(Status::Done), None, Some("已到账"), "zhangwei").unwrap();
+        assert_eq!(it.status, Status::Done);
+        assert_eq!(it.deadline, Some(day("2026-09-30")));
+        assert_eq!(it.latest_note.as_deref(), Some("已到账"));
+        let h = l.history(id).unwrap();
+        // created + three changes, in order, each with who and note
+        let steps: Vec<(Option<Status>, Option<Status>)> = h.iter().map(|e| (e.from_status, e.to_status)).collect();
+        assert_eq!(
+            steps,
+            vec![
+                (None, Some(Status::Todo)),
+                (Some(Status::Todo), Some(Status::InProgress)),
+                (Some(Status::InProgress), Some(Status::Delayed)),
+                (Some(Status::Delayed), Some(Status::Done)),
+            ]
+        );
+        assert_eq!(h[2].new_deadline, Some(day("2026-09-30")));
+        assert_eq!(h[3].who, "zhangwei");
+        assert!(l.update(id, None, None, None, "x").is_err());
+        assert!(l.update(9999, Some(Status::Done), None, None, "x").is_err());
+    }
+
+    #[test]
+    fn later_minutes_link_repeats_and_propose_updates() {
+        let d = Dictionaries::builtin().unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let mut l = Ledger::open(&mut store).unwrap();
+        let first = l.import(FIRST, &opts("2026-09-07"), &d, None).unwrap();
+        let (sibir, ural) = (first.items[0].id.unwrap(), first.items[1].id.unwrap());
+        let second = l.import(SECOND, &opts("2026-10-13"), &d, None).unwrap();
+        // the repeated Ural item is linked, not duplicated; the Kazan item is new
+        assert_eq!(second.linked.len(), 1, "{:#?}", second.linked);
+        assert_eq!(second.linked[0].linked_to, ural);
+        assert_eq!(second.items.len(), 1);
+        assert_eq!(second.items[0].customer.as_deref(), Some("C010"));
+        // proposed, not applied
+        let ups: Vec<(i64, Status, Option<NaiveDate>)> =
+            second.updates.iter().map(|u| (u.item_id, u.to_status, u.new_deadline)).collect();
+        assert!(ups.contains(&(sibir, Status::Done, None)), "{ups:?}");
+        assert!(ups.contains(&(ural, Status::Delayed, Some(day("2026-10-31")))), "{ups:?}");
+        assert_eq!(l.get(sibir, None).unwrap().status, Status::Todo);
+        assert!(!second.applied);
+        // applied after confirmation
+        let applied = l.apply_pending(second.meeting_id, "ops").unwrap();
+        assert_eq!(applied.len(), 2);
+        assert_eq!(l.get(sibir, None).unwrap().status, Status::Done);
+        let u = l.get(ural, None).unwrap();
+        assert_eq!((u.status, u.deadline), (Status::Delayed, Some(day("2026-10-31"))));
+        assert_eq!(u.mentions, 1);
+        // the same file again changes nothing
+        assert!(l.import(SECOND, &opts("2026-10-13"), &d, None).is_err());
+        assert_eq!(l.list(&ListFilter::default(), day("2026-10-13"), &d).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn list_filters_and_overdue() {
+        let d = Dictionaries::builtin().unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let mut l = Ledger::open(&mut store).unwrap();
+        l.import(FIRST, &opts("2026-09-07"), &d, None).unwrap();
+        let as_of = day("2026-09-20");
+        // deadlines 09-15 and 09-11 are past on 09-20, 10-15 is not
+        let overdue = l.list(&ListFilter { overdue: true, ..Default::default() }, as_of, &d).unwrap();
+        assert_eq!(overdue.len(), 2);
+        let by_owner =
+            l.list(&ListFilter { owner: Some("David Zhang".into()), ..Default::default() }, as_of, &d).unwrap();
+        assert_eq!(by_owner.len(), 1);
+        let by_country =
+            l.list(&ListFilter { country: Some("俄罗斯".into()), ..Default::default() }, as_of, &d).unwrap();
+        assert_eq!(by_country.len(), 2);
+        let by_type =
+            l.list(&ListFilter { item_type: Some("回款风险".into()), ..Default::default() }, as_of, &d).unwrap();
+        assert_eq!(by_type.len(), 2);
+    }
 }

@@ -31,6 +31,7 @@ pub mod text;
 pub use chrono::NaiveDate;
 pub use deadline::parse_date;
 pub use ledger::{ImportOptions, ImportReport, Ledger, LedgerItem, ListFilter};
+
 pub use review::{Review, ReviewScope};
 
 use lodestar_core::Generator;
@@ -166,6 +167,11 @@ pub struct ActionItem {
     pub missing: Vec<String>,
     /// Field → `rule` | `model`.
     pub field_sources: BTreeMap<String, FieldSource>,
+}
+
+/// Today's date on this machine (the default as-of date of reviews and overdue checks).
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 /// Extracts the action items of minutes held on `meeting_date`: deterministic rules first; when a

@@ -108,9 +108,9 @@ pub fn validate(raw: &[serde_json::Value], meeting: NaiveDate, d: &Dictionaries,
                 deadline::parse_date(&s).or_else(|| deadline::pick(&fold(&s), meeting).and_then(|x| x.date))
             });
             let customer = o.get("customer").and_then(as_str).and_then(|c| {
-                d.resolve_customer(&c).map(|x| x.id.clone()).or_else(|| {
-                    scanner.scan(&fold(&c)).into_iter().find(|m| m.kind == Kind::Customer).map(|m| m.id)
-                })
+                d.resolve_customer(&c)
+                    .map(|x| x.id.clone())
+                    .or_else(|| scanner.scan(&fold(&c)).into_iter().find(|m| m.kind == Kind::Customer).map(|m| m.id))
             });
             let country = o
                 .get("country")
@@ -160,13 +160,15 @@ pub fn merge(
                 }
                 if it.customer.is_none() && m.customer.is_some() {
                     it.customer = m.customer.clone();
-                    it.customer_name = m.customer.as_deref().and_then(|c| d.customer_by_id(c)).map(|c| c.display().to_string());
+                    it.customer_name =
+                        m.customer.as_deref().and_then(|c| d.customer_by_id(c)).map(|c| c.display().to_string());
                     it.field_sources.insert("customer".into(), FieldSource::Model);
                     touched = true;
                 }
                 if it.country.is_none() && m.country.is_some() {
                     it.country = m.country.clone();
-                    it.country_name = m.country.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone());
+                    it.country_name =
+                        m.country.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone());
                     it.field_sources.insert("country".into(), FieldSource::Model);
                     touched = true;
                 }
@@ -183,7 +185,11 @@ pub fn merge(
                 else {
                     continue;
                 };
-                if sim < 0.5 || items.iter().any(|it| fold(&it.source).contains(line.trim()) || line.contains(fold(&it.source).trim())) {
+                if sim < 0.5
+                    || items
+                        .iter()
+                        .any(|it| fold(&it.source).contains(line.trim()) || line.contains(fold(&it.source).trim()))
+                {
                     continue;
                 }
                 let mut fs = BTreeMap::new();
@@ -204,7 +210,11 @@ pub fn merge(
                     country: m.country.clone(),
                     country_name: m.country.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone()),
                     customer: m.customer.clone(),
-                    customer_name: m.customer.as_deref().and_then(|c| d.customer_by_id(c)).map(|c| c.display().to_string()),
+                    customer_name: m
+                        .customer
+                        .as_deref()
+                        .and_then(|c| d.customer_by_id(c))
+                        .map(|c| c.display().to_string()),
                     owners: m.owner_ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect(),
                     owner_ids: m.owner_ids.clone(),
                     unresolved_owners: Vec::new(),
@@ -329,7 +339,8 @@ mod tests {
         let d = Dictionaries::builtin().unwrap();
         let text = "1. 西伯利亚物流尾款催收。责任人：张伟；截止：9月15日。";
         let rules = crate::extract::analyze(text, day("2026-09-07"), &d).items;
-        let (items, rep) = merge_with_model(rules.clone(), text, day("2026-09-07"), &d, &Canned("抱歉，我无法完成".into()));
+        let (items, rep) =
+            merge_with_model(rules.clone(), text, day("2026-09-07"), &d, &Canned("抱歉，我无法完成".into()));
         assert_eq!(items, rules);
         assert!(rep.error.is_some());
         assert!(parse_reply("[{\"a\": 1}").is_err());

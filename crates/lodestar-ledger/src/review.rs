@@ -76,7 +76,12 @@ fn lacks(i: &LedgerItem) -> bool {
 }
 
 impl Review {
-    pub fn build(ledger: &Ledger, scope: ReviewScope, as_of: NaiveDate, d: &Dictionaries) -> Result<Review, LedgerError> {
+    pub fn build(
+        ledger: &Ledger,
+        scope: ReviewScope,
+        as_of: NaiveDate,
+        d: &Dictionaries,
+    ) -> Result<Review, LedgerError> {
         let all_meetings = ledger.meetings()?;
         let meetings: Vec<MeetingRow> = match scope {
             ReviewScope::Latest => all_meetings.last().cloned().into_iter().collect(),
@@ -90,14 +95,20 @@ impl Review {
             ReviewScope::Since(s) => all_meetings.into_iter().filter(|m| m.date >= s).collect(),
         };
         let ids: Vec<i64> = meetings.iter().map(|m| m.id).collect();
-        let items: Vec<LedgerItem> =
-            ledger.list(&ListFilter::default(), as_of, d)?.into_iter().filter(|i| ids.contains(&i.meeting_id)).collect();
+        let items: Vec<LedgerItem> = ledger
+            .list(&ListFilter::default(), as_of, d)?
+            .into_iter()
+            .filter(|i| ids.contains(&i.meeting_id))
+            .collect();
         let pick = |b: &str| items.iter().filter(|i| bucket(i) == b).cloned().collect::<Vec<_>>();
         let unfinished: Vec<&LedgerItem> = items.iter().filter(|i| i.status.is_open()).collect();
-        let structured = items.iter().filter(|i| !i.owner_ids.is_empty() && i.deadline.is_some() && !i.item_type.is_empty()).count();
+        let structured =
+            items.iter().filter(|i| !i.owner_ids.is_empty() && i.deadline.is_some() && !i.item_type.is_empty()).count();
         let trackable = unfinished
             .iter()
-            .filter(|i| (!i.owner_ids.is_empty() || !i.owners.is_empty()) && (i.deadline.is_some() || i.next_meeting_checkpoint))
+            .filter(|i| {
+                (!i.owner_ids.is_empty() || !i.owners.is_empty()) && (i.deadline.is_some() || i.next_meeting_checkpoint)
+            })
             .count();
         let group = |keys: &dyn Fn(&LedgerItem) -> Vec<(String, String)>| -> Vec<GroupCount> {
             let mut g: BTreeMap<String, GroupCount> = BTreeMap::new();
@@ -161,7 +172,8 @@ impl Review {
     pub fn to_markdown(&self) -> String {
         let pct = |r: Option<f64>| r.map(|r| format!("{:.2}%", r * 100.0)).unwrap_or_else(|| "—".into());
         let mut s = String::new();
-        let names: Vec<String> = self.meetings.iter().map(|m| format!("{} {}（#{}）", m.date, m.meeting, m.id)).collect();
+        let names: Vec<String> =
+            self.meetings.iter().map(|m| format!("{} {}（#{}）", m.date, m.meeting, m.id)).collect();
         s.push_str(&format!("# 督办事项回顾（截至 {}）\n\n", self.as_of));
         s.push_str(&format!("会议：{}\n\n", if names.is_empty() { "（无）".into() } else { names.join("、") }));
         s.push_str(&format!(
@@ -182,7 +194,9 @@ impl Review {
                 s.push_str("（无）\n\n");
                 return;
             }
-            s.push_str("| ID | 国家 | 负责人 | 类型 | 事项 | 截止 | 状态 | 最新进展 |\n|---|---|---|---|---|---|---|---|\n");
+            s.push_str(
+                "| ID | 国家 | 负责人 | 类型 | 事项 | 截止 | 状态 | 最新进展 |\n|---|---|---|---|---|---|---|---|\n",
+            );
             for i in v {
                 s.push_str(&format!(
                     "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -203,7 +217,8 @@ impl Review {
         section(&mut s, "进行中 / 待办", &self.open);
         section(&mut s, "已完成", &self.done);
         section(&mut s, "缺负责人或截止日期", &self.missing_owner_or_deadline);
-        for (title, g) in [("按国家", &self.by_country), ("按负责人", &self.by_owner), ("按类型", &self.by_type)] {
+        for (title, g) in [("按国家", &self.by_country), ("按负责人", &self.by_owner), ("按类型", &self.by_type)]
+        {
             s.push_str(&format!("## {title}\n\n| | 合计 | 已完成 | 逾期 | 延期 | 未完成 | 取消 | 缺字段 |\n|---|---|---|---|---|---|---|---|\n"));
             for c in g.iter() {
                 s.push_str(&format!(

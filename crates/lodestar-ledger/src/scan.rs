@@ -181,11 +181,17 @@ mod tests {
         assert_eq!(ids(&s, "白俄市场"), vec![(Kind::Country, "BY".into())]);
         // "Russian-speaking" is not Russia; Latin names need word boundaries
         assert!(ids(&s, "a Russian-speaking assistant").is_empty());
-        assert_eq!(ids(&s, "@Tina Zhou — Karaganda Komir"), vec![(Kind::Staff, "S07".into()), (Kind::Customer, "C018".into())]);
+        assert_eq!(
+            ids(&s, "@Tina Zhou — Karaganda Komir"),
+            vec![(Kind::Staff, "S07".into()), (Kind::Customer, "C018".into())]
+        );
         // 3月31日 must not be Japan (日 is a one-character alias)
         assert!(ids(&s, "3月31日前").is_empty());
         // Cyrillic customer name and an acronym
-        assert_eq!(ids(&s, "ООО «Сибирь Логистик» и DPS"), vec![(Kind::Customer, "C001".into()), (Kind::Customer, "C046".into())]);
+        assert_eq!(
+            ids(&s, "ООО «Сибирь Логистик» и DPS"),
+            vec![(Kind::Customer, "C001".into()), (Kind::Customer, "C046".into())]
+        );
         assert_eq!(ids(&s, "莫斯科展会"), vec![(Kind::City, "RU".into())]);
     }
 }

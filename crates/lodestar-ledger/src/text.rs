@@ -25,8 +25,7 @@ pub fn is_han(c: char) -> bool {
 
 /// Character bigrams of the letters and digits of `s` (lower-cased; punctuation and spaces dropped).
 pub fn bigrams(s: &str) -> HashSet<(char, char)> {
-    let cs: Vec<char> =
-        s.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect();
+    let cs: Vec<char> = s.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect();
     cs.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
@@ -50,7 +49,9 @@ pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
         "md" | "txt" | "markdown" | "text" | "" => String::from_utf8(bytes)
             .map(|s| s.trim_start_matches('\u{feff}').to_string())
             .map_err(|_| LedgerError::Invalid(format!("{} is not UTF-8 text", path.display()))),
-        other => Err(LedgerError::Invalid(format!("unsupported minutes format `.{other}` (expected .md, .txt or .docx)"))),
+        other => {
+            Err(LedgerError::Invalid(format!("unsupported minutes format `.{other}` (expected .md, .txt or .docx)")))
+        }
     }
 }
 
@@ -122,6 +123,36 @@ mod tests {
     fn fold_keeps_chinese_separators() {
         assert_eq!(fold("责任人：张伟；截止：３月３１日。"), "责任人:张伟;截止:3月31日。");
         assert_eq!(fold("陈思远、李娜（RU）"), "陈思远、李娜(RU)");
+    }
+
+    #[test]
+    fn docx_paragraphs_and_tables() {
+        use std::io::Write;
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>
+<w:p><w:r><w:t>四、行动项</w:t></w:r></w:p>
+<w:p><w:r><w:t>1. 西伯利亚物流尾款催收。</w:t></w:r><w:r><w:t>责任人：张伟；截止：9月15日。</w:t></w:r></w:p>
+<w:tbl><w:tr><w:tc><w:p><w:r><w:t>事项</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>负责人</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>截止时间</w:t></w:r></w:p></w:tc></w:tr>
+<w:tr><w:tc><w:p><w:r><w:t>撒马尔罕运输发运</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>吴刚</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>本周内</w:t></w:r></w:p></w:tc></w:tr></w:tbl>
+</w:body></w:document>"#;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            z.start_file("word/document.xml", zip::write::SimpleFileOptions::default()).unwrap();
+            z.write_all(xml.as_bytes()).unwrap();
+            z.finish().unwrap();
+        }
+        let text = docx_text(buf.get_ref()).unwrap();
+        assert_eq!(
+            text,
+            "四、行动项\n1. 西伯利亚物流尾款催收。责任人：张伟；截止：9月15日。\n| 事项 | 负责人 | 截止时间 |\n|---|---|---|\n| 撒马尔罕运输发运 | 吴刚 | 本周内 |\n\n"
+        );
+        // and the extractor reads both the paragraph and the table row
+        let d = lodestar_dict::Dictionaries::builtin().unwrap();
+        let items = crate::extract(&text, crate::parse_date("2026-09-07").unwrap(), &d, None);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].owner_ids, vec!["S08"]);
+        assert!(docx_text(b"not a zip").is_err());
     }
 
     #[test]
