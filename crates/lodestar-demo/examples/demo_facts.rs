@@ -61,19 +61,25 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
         cover.entry((r.country.clone(), r.category.clone())).or_default().insert(r.month.to_string());
     }
     println!("country × category pairs with sales: {}", cover.len());
-    let missing_end: Vec<_> =
-        cover.iter().filter(|(_, ms)| !ms.contains(&end.to_string())).map(|(k, _)| format!("{}/{}", k.0, k.1)).collect();
+    let missing_end: Vec<_> = cover
+        .iter()
+        .filter(|(_, ms)| !ms.contains(&end.to_string()))
+        .map(|(k, _)| format!("{}/{}", k.0, k.1))
+        .collect();
     println!("pairs without sales in {end}: {missing_end:?}");
 
     // actual vs target for a few scopes
     let actual = |country: &str, cat: &str, m| -> (Decimal, i64) {
-        d.sales.iter().filter(|r| r.country == country && r.category == cat && r.month == m).fold(
-            (Decimal::ZERO, 0),
-            |acc, r| (acc.0 + d.amount_usd(r).unwrap_or_default(), acc.1 + r.quantity),
-        )
+        d.sales
+            .iter()
+            .filter(|r| r.country == country && r.category == cat && r.month == m)
+            .fold((Decimal::ZERO, 0), |acc, r| (acc.0 + d.amount_usd(r).unwrap_or_default(), acc.1 + r.quantity))
     };
     let target = |country: &str, cat: &str, m| {
-        d.targets.iter().find(|t| t.country == country && t.category == cat && t.month == m).map(|t| (t.target_amount, t.target_quantity))
+        d.targets
+            .iter()
+            .find(|t| t.country == country && t.category == cat && t.month == m)
+            .map(|t| (t.target_amount, t.target_quantity))
     };
     for (c, cat) in [("RU", "TBR"), ("RU", "GOTR"), ("KZ", "TBR"), ("KZ", "GOTR"), ("JP", "GOTR")] {
         for m in [end.add(-12), end.add(-1), end] {
@@ -81,9 +87,9 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
             match target(c, cat, m) {
                 Some((t, tq)) => println!(
                     "{c} {cat} {m}: actual {} USD / {q} 条, target {t} USD / {tq} 条, achievement {}, gap {}",
-                    a.round_dp(2),
+                    a.normalize(),
                     pct(a, t),
-                    (t - a).round_dp(2)
+                    (t - a).normalize()
                 ),
                 None => println!("{c} {cat} {m}: actual {} USD / {q} 条, no target", a.round_dp(2)),
             }
@@ -101,7 +107,7 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
         (a, t)
     };
     let (a, t) = ytd("RU", "TBR", end.year, end.month);
-    println!("RU TBR YTD {}: actual {} target {} achievement {}", end, a.round_dp(2), t, pct(a, t));
+    println!("RU TBR YTD {}: actual {} target {} achievement {}", end, a.normalize(), t, pct(a, t));
     let (ly, _) = ytd("RU", "TBR", end.year - 1, end.month);
     println!("RU TBR YTD last year: {} → YTD YoY {}", ly.round_dp(2), ((a / ly) - Decimal::ONE).round_dp(6));
     let full: Decimal = (1..=12)
@@ -112,7 +118,7 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
     // Region total end month vs target
     let tot_a: Decimal = d.sales.iter().filter(|r| r.month == end).filter_map(|r| d.amount_usd(r)).sum();
     let tot_t: Decimal = d.targets.iter().filter(|t| t.month == end).map(|t| t.target_amount).sum();
-    println!("region {end}: actual {} target {} achievement {}", tot_a.round_dp(2), tot_t, pct(tot_a, tot_t));
+    println!("region {end}: actual {} target {} achievement {}", tot_a.normalize(), tot_t, pct(tot_a, tot_t));
 
     // top customers end month
     let mut by_cust: BTreeMap<String, Decimal> = BTreeMap::new();
@@ -120,7 +126,7 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
         *by_cust.entry(r.customer.clone()).or_default() += d.amount_usd(r).unwrap_or_default();
     }
     let mut v: Vec<_> = by_cust.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
     println!("top customers {end} (USD):");
     for (c, a) in v.iter().take(10) {
         let name = dict.customer_by_id(c).map(|x| x.name_zh.clone()).unwrap_or_default();
@@ -137,7 +143,8 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
         91..=180 => "91-180",
         _ => ">180",
     };
-    let mut overdue: Vec<_> = d.receivables.iter().filter(|r| r.due_date < as_of && r.paid_amount < r.due_amount).collect();
+    let mut overdue: Vec<_> =
+        d.receivables.iter().filter(|r| r.due_date < as_of && r.paid_amount < r.due_amount).collect();
     overdue.sort_by_key(|r| r.due_date);
     for r in &overdue {
         let days = (as_of - r.due_date).num_days();
@@ -190,7 +197,11 @@ fn facts(d: &DemoData, dict: &Dictionaries) {
             cu.and_then(|x| x.credit_limit.as_deref()).and_then(|s| s.parse().ok()).unwrap_or_default();
         let cur = cu.map(|x| x.currency.clone()).unwrap_or_default();
         let flag = if *o > limit { "  <-- OVER LIMIT" } else { "" };
-        println!("  {c} {} outstanding {o} {cur} / limit {limit} ({}){flag}", cu.map(|x| x.name_zh.as_str()).unwrap_or(""), pct(*o, limit));
+        println!(
+            "  {c} {} outstanding {o} {cur} / limit {limit} ({}){flag}",
+            cu.map(|x| x.name_zh.as_str()).unwrap_or(""),
+            pct(*o, limit)
+        );
     }
     let buyers_end: BTreeSet<_> = d.sales.iter().filter(|r| r.month == end).map(|r| r.customer.clone()).collect();
     let anomalies: BTreeSet<_> = overdue

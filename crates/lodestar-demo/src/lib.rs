@@ -143,8 +143,15 @@ pub fn build(opts: &DemoOptions) -> Result<DemoData, DemoError> {
     let as_of = opts.end_month.last_day();
     let fx = sales::fx_table(&mut rng, first_month, opts.months);
     let sales = sales::generate(&dict, &mut rng, first_month, opts.months, &fx)?;
-    let mut data =
-        DemoData { first_month, end_month: opts.end_month, as_of, sales, targets: Vec::new(), receivables: Vec::new(), fx };
+    let mut data = DemoData {
+        first_month,
+        end_month: opts.end_month,
+        as_of,
+        sales,
+        targets: Vec::new(),
+        receivables: Vec::new(),
+        fx,
+    };
     data.targets = targets::generate(&mut rng, &data);
     data.receivables = receivables::generate(&dict, &mut rng, &data)?;
     Ok(data)
@@ -155,12 +162,13 @@ pub fn generate(out_dir: &Path, opts: &DemoOptions) -> Result<DemoManifest, Demo
     let data = build(opts)?;
     let dict = Dictionaries::builtin()?;
     std::fs::create_dir_all(out_dir).map_err(|source| DemoError::Io { path: out_dir.to_path_buf(), source })?;
-    let mut files = Vec::new();
-    files.push(write::sales(out_dir, &dict, &data)?);
-    files.push(write::targets(out_dir, &dict, &data)?);
-    files.push(write::receivables(out_dir, &dict, &data)?);
-    files.push(write::fx(out_dir, &data)?);
-    files.push(write::messy_sales(out_dir, &dict, &data)?);
+    let files = vec![
+        write::sales(out_dir, &dict, &data)?,
+        write::targets(out_dir, &dict, &data)?,
+        write::receivables(out_dir, &dict, &data)?,
+        write::fx(out_dir, &data)?,
+        write::messy_sales(out_dir, &dict, &data)?,
+    ];
     Ok(DemoManifest {
         first_month: data.first_month,
         end_month: data.end_month,

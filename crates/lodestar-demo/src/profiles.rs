@@ -99,7 +99,8 @@ pub(crate) struct Terms {
 use Anchor::{BillOfLading as Bl, GoodsReady as Gr, Signed as Sg};
 use PaymentNode::{AfterShipment as After, AgainstBl as Bol, BeforeShipment as Before, Prepay as Pre};
 
-const T_30_BL: Terms = Terms { text: "30% TT预付，70%见提单副本付款", parts: &[(Pre, 30, Sg, 7), (Bol, 70, Bl, 7)] };
+const T_30_BL: Terms =
+    Terms { text: "30% TT预付，70%见提单副本付款", parts: &[(Pre, 30, Sg, 7), (Bol, 70, Bl, 7)] };
 
 /// A customer's buying profile.
 pub(crate) struct Profile {
@@ -126,11 +127,19 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C001",
         base: 100_000.0,
         growth: 0.12,
-        mix: &[("315/80R22.5", 0.45, 1.0), ("315/70R22.5", 0.2, 0.9), ("385/65R22.5", 0.25, 0.9), ("LT235/85R16", 0.1, 0.5)],
+        mix: &[
+            ("315/80R22.5", 0.45, 1.0),
+            ("315/70R22.5", 0.2, 0.9),
+            ("385/65R22.5", 0.25, 0.9),
+            ("LT235/85R16", 0.1, 0.5),
+        ],
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "30% TT预付，70%见提单副本付款（发提单副本后7个自然日内）", parts: &[(Pre, 30, Sg, 7), (Bol, 70, Bl, 7)] },
+        terms: Terms {
+            text: "30% TT预付，70%见提单副本付款（发提单副本后7个自然日内）",
+            parts: &[(Pre, 30, Sg, 7), (Bol, 70, Bl, 7)],
+        },
     },
     Profile {
         id: "C002",
@@ -140,7 +149,10 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "30% TT预付，70%发货前付清（货好通知后10天内）", parts: &[(Pre, 30, Sg, 7), (Before, 70, Gr, 10)] },
+        terms: Terms {
+            text: "30% TT预付，70%发货前付清（货好通知后10天内）",
+            parts: &[(Pre, 30, Sg, 7), (Before, 70, Gr, 10)],
+        },
     },
     Profile {
         id: "C003",
@@ -158,7 +170,10 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "10% TT预付，90%提单日后60天TT（出口信用保险覆盖）", parts: &[(Pre, 10, Sg, 7), (After, 90, Bl, 60)] },
+        terms: Terms {
+            text: "10% TT预付，90%提单日后60天TT（出口信用保险覆盖）",
+            parts: &[(Pre, 10, Sg, 7), (After, 90, Bl, 60)],
+        },
     },
     Profile {
         id: "C004",
@@ -175,7 +190,9 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "50%预付，50%发货前付清（卢布结算）", parts: &[(Pre, 50, Sg, 7), (Before, 50, Gr, 7)] },
+        terms: Terms {
+            text: "50%预付，50%发货前付清（卢布结算）", parts: &[(Pre, 50, Sg, 7), (Before, 50, Gr, 7)]
+        },
     },
     Profile {
         id: "C005",
@@ -239,7 +256,9 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "30%预付，70%发货后30天（卢布结算）", parts: &[(Pre, 30, Sg, 7), (After, 70, Bl, 30)] },
+        terms: Terms {
+            text: "30%预付，70%发货后30天（卢布结算）", parts: &[(Pre, 30, Sg, 7), (After, 70, Bl, 30)]
+        },
     },
     Profile {
         id: "C011",
@@ -256,11 +275,19 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C012",
         base: 150_000.0,
         growth: 0.08,
-        mix: &[("385/55R22.5", 0.3, 1.0), ("385/65R22.5", 0.3, 1.0), ("315/70R22.5", 0.2, 0.8), ("315/80R22.5", 0.2, 0.8)],
+        mix: &[
+            ("385/55R22.5", 0.3, 1.0),
+            ("385/65R22.5", 0.3, 1.0),
+            ("315/70R22.5", 0.2, 0.8),
+            ("315/80R22.5", 0.2, 0.8),
+        ],
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "30% TT预付，70%货到克莱佩达/明斯克前10天付清（欧元结算）", parts: &[(Pre, 30, Sg, 7), (After, 70, Bl, 20)] },
+        terms: Terms {
+            text: "30% TT预付，70%货到克莱佩达/明斯克前10天付清（欧元结算）",
+            parts: &[(Pre, 30, Sg, 7), (After, 70, Bl, 20)],
+        },
     },
     Profile {
         id: "C013",
@@ -277,7 +304,9 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "100%提单日后90天TT（O/A 90天，出口信用保险承保）", parts: &[(After, 100, Bl, 90)] },
+        terms: Terms {
+            text: "100%提单日后90天TT（O/A 90天，出口信用保险承保）", parts: &[(After, 100, Bl, 90)]
+        },
     },
     Profile {
         id: "C015",
@@ -312,7 +341,9 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "10% TT预付，90%货到矿山验收后60天内TT", parts: &[(Pre, 10, Sg, 7), (After, 90, Bl, 90)] },
+        terms: Terms {
+            text: "10% TT预付，90%货到矿山验收后60天内TT", parts: &[(Pre, 10, Sg, 7), (After, 90, Bl, 90)]
+        },
     },
     Profile {
         id: "C017",
@@ -332,7 +363,10 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "25% TT预付，75%见提单副本付款（7个工作日内）", parts: &[(Pre, 25, Sg, 7), (Bol, 75, Bl, 9)] },
+        terms: Terms {
+            text: "25% TT预付，75%见提单副本付款（7个工作日内）",
+            parts: &[(Pre, 25, Sg, 7), (Bol, 75, Bl, 9)],
+        },
     },
     Profile {
         id: "C019",
@@ -371,7 +405,9 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "90天远期不可撤销信用证（L/C 90 days after B/L date）", parts: &[(After, 100, Bl, 90)] },
+        terms: Terms {
+            text: "90天远期不可撤销信用证（L/C 90 days after B/L date）", parts: &[(After, 100, Bl, 90)]
+        },
     },
     // ── 阿塞拜疆 AZ ──
     Profile {
@@ -389,7 +425,10 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "50% TT预付，50%见提单副本后5个工作日内付清", parts: &[(Pre, 50, Sg, 7), (Bol, 50, Bl, 7)] },
+        terms: Terms {
+            text: "50% TT预付，50%见提单副本后5个工作日内付清",
+            parts: &[(Pre, 50, Sg, 7), (Bol, 50, Bl, 7)],
+        },
     },
     Profile {
         id: "C025",
@@ -414,7 +453,13 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C026",
         base: 90_000.0,
         growth: 0.06,
-        mix: &[("205/55R16", 0.25, 1.0), ("195/65R15", 0.2, 0.9), ("225/65R17", 0.15, 0.8), ("295/80R22.5", 0.2, 0.8), ("11R22.5", 0.2, 0.7)],
+        mix: &[
+            ("205/55R16", 0.25, 1.0),
+            ("195/65R15", 0.2, 0.9),
+            ("225/65R17", 0.15, 0.8),
+            ("295/80R22.5", 0.2, 0.8),
+            ("11R22.5", 0.2, 0.7),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -445,11 +490,20 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C029",
         base: 60_000.0,
         growth: 0.10,
-        mix: &[("18.00-25", 0.35, 0.9), ("26.5R25", 0.15, 0.7), ("315/80R22.5", 0.25, 0.9), ("385/65R22.5", 0.15, 0.8), ("12R22.5", 0.1, 0.6)],
+        mix: &[
+            ("18.00-25", 0.35, 0.9),
+            ("26.5R25", 0.15, 0.7),
+            ("315/80R22.5", 0.25, 0.9),
+            ("385/65R22.5", 0.15, 0.8),
+            ("12R22.5", 0.1, 0.6),
+        ],
         lumps: &[],
         start: Some(-17),
         stop: None,
-        terms: Terms { text: "20% TT预付，80%见提单副本付款（欧元结算）", parts: &[(Pre, 20, Sg, 7), (Bol, 80, Bl, 7)] },
+        terms: Terms {
+            text: "20% TT预付，80%见提单副本付款（欧元结算）",
+            parts: &[(Pre, 20, Sg, 7), (Bol, 80, Bl, 7)],
+        },
     },
     Profile {
         id: "C030",
@@ -478,7 +532,10 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "30% TT预付，70%货物到达塔什干铁路站前付清", parts: &[(Pre, 30, Sg, 7), (After, 70, Bl, 18)] },
+        terms: Terms {
+            text: "30% TT预付，70%货物到达塔什干铁路站前付清",
+            parts: &[(Pre, 30, Sg, 7), (After, 70, Bl, 18)],
+        },
     },
     Profile {
         id: "C033",
@@ -488,7 +545,10 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "20% TT预付，80%提单日后90天TT（出口信用保险承保）", parts: &[(Pre, 20, Sg, 7), (After, 80, Bl, 90)] },
+        terms: Terms {
+            text: "20% TT预付，80%提单日后90天TT（出口信用保险承保）",
+            parts: &[(Pre, 20, Sg, 7), (After, 80, Bl, 90)],
+        },
     },
     Profile {
         id: "C034",
@@ -524,13 +584,21 @@ pub(crate) const PROFILES: &[Profile] = &[
         lumps: &[],
         start: None,
         stop: None,
-        terms: Terms { text: "100%发货前付清（货好通知后7天内，人民币结算）", parts: &[(Before, 100, Gr, 7)] },
+        terms: Terms {
+            text: "100%发货前付清（货好通知后7天内，人民币结算）", parts: &[(Before, 100, Gr, 7)]
+        },
     },
     Profile {
         id: "C037",
         base: 560_000.0,
         growth: 0.08,
-        mix: &[("36.00R51", 0.35, 0.9), ("27.00R49", 0.3, 1.0), ("23.5-25", 0.15, 0.8), ("14.00-24", 0.1, 0.7), ("12.00R24", 0.1, 0.7)],
+        mix: &[
+            ("36.00R51", 0.35, 0.9),
+            ("27.00R49", 0.3, 1.0),
+            ("23.5-25", 0.15, 0.8),
+            ("14.00-24", 0.1, 0.7),
+            ("12.00R24", 0.1, 0.7),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -551,7 +619,14 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C039",
         base: 330_000.0,
         growth: 0.09,
-        mix: &[("315/80R22.5", 0.25, 1.0), ("12.00R20", 0.2, 0.9), ("205/55R16", 0.15, 0.8), ("195/65R15", 0.15, 0.8), ("225/65R17", 0.15, 0.7), ("10.00R20", 0.1, 0.6)],
+        mix: &[
+            ("315/80R22.5", 0.25, 1.0),
+            ("12.00R20", 0.2, 0.9),
+            ("205/55R16", 0.15, 0.8),
+            ("195/65R15", 0.15, 0.8),
+            ("225/65R17", 0.15, 0.7),
+            ("10.00R20", 0.1, 0.6),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -572,7 +647,12 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C042",
         base: 150_000.0,
         growth: 0.08,
-        mix: &[("11R22.5", 0.45, 1.0), ("295/80R22.5", 0.25, 0.9), ("245/70R19.5", 0.15, 0.8), ("195/75R16C", 0.15, 0.9)],
+        mix: &[
+            ("11R22.5", 0.45, 1.0),
+            ("295/80R22.5", 0.25, 0.9),
+            ("245/70R19.5", 0.15, 0.8),
+            ("195/75R16C", 0.15, 0.9),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -582,7 +662,13 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C043",
         base: 330_000.0,
         growth: 0.10,
-        mix: &[("20.5-25", 0.25, 1.0), ("17.5R25", 0.2, 0.9), ("23.5-25", 0.2, 0.8), ("12-16.5", 0.1, 0.8), ("27.00R49", 0.25, 0.85)],
+        mix: &[
+            ("20.5-25", 0.25, 1.0),
+            ("17.5R25", 0.2, 0.9),
+            ("23.5-25", 0.2, 0.8),
+            ("12-16.5", 0.1, 0.8),
+            ("27.00R49", 0.25, 0.85),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -593,7 +679,13 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C045",
         base: 160_000.0,
         growth: 0.12,
-        mix: &[("315/80R22.5", 0.35, 1.0), ("12R22.5", 0.2, 0.9), ("295/80R22.5", 0.15, 0.8), ("385/65R22.5", 0.15, 0.8), ("215/65R16C", 0.15, 0.7)],
+        mix: &[
+            ("315/80R22.5", 0.35, 1.0),
+            ("12R22.5", 0.2, 0.9),
+            ("295/80R22.5", 0.15, 0.8),
+            ("385/65R22.5", 0.15, 0.8),
+            ("215/65R16C", 0.15, 0.7),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -603,7 +695,13 @@ pub(crate) const PROFILES: &[Profile] = &[
         id: "C046",
         base: 420_000.0,
         growth: 0.07,
-        mix: &[("18.00-25", 0.3, 1.0), ("26.5R25", 0.2, 0.9), ("12R22.5", 0.15, 0.8), ("315/80R22.5", 0.1, 0.7), ("27.00R49", 0.25, 0.85)],
+        mix: &[
+            ("18.00-25", 0.3, 1.0),
+            ("26.5R25", 0.2, 0.9),
+            ("12R22.5", 0.15, 0.8),
+            ("315/80R22.5", 0.1, 0.7),
+            ("27.00R49", 0.25, 0.85),
+        ],
         lumps: &[],
         start: None,
         stop: None,
@@ -643,7 +741,14 @@ pub(crate) const SCRIPTED_SALES: &[ScriptedSale] = &[
     ScriptedSale {
         customer: "C044",
         offset: -8,
-        lines: &[("185/65R15", 8), ("195/65R15", 8), ("205/55R16", 8), ("225/45R18", 8), ("225/60R17", 8), ("225/65R17", 8)],
+        lines: &[
+            ("185/65R15", 8),
+            ("195/65R15", 8),
+            ("205/55R16", 8),
+            ("225/45R18", 8),
+            ("225/60R17", 8),
+            ("225/65R17", 8),
+        ],
         replace: true,
     },
     ScriptedSale { customer: "C020", offset: -1, lines: &[("315/80R22.5", 12), ("385/65R22.5", 8)], replace: true },

@@ -47,7 +47,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2026-06-30",
         ready: "2026-07-15",
         status: Shipped,
-        parts: &[(Pre, 126_000, "2026-07-07", 126_000, "2026-07-06"), (Bol, 294_000, "2026-07-28", 294_000, "2026-09-03")],
+        parts: &[
+            (Pre, 126_000, "2026-07-07", 126_000, "2026-07-06"),
+            (Bol, 294_000, "2026-07-28", 294_000, "2026-09-03"),
+        ],
     },
     Scripted {
         no: 115,
@@ -57,7 +60,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2026-03-20",
         ready: "2026-06-15",
         status: Shipped,
-        parts: &[(Pre, 36_000, "2026-03-27", 36_000, "2026-03-26"), (After, 84_000, "2026-07-28", 84_000, "2026-09-12")],
+        parts: &[
+            (Pre, 36_000, "2026-03-27", 36_000, "2026-03-26"),
+            (After, 84_000, "2026-07-28", 84_000, "2026-09-12"),
+        ],
     },
     Scripted {
         no: 207,
@@ -67,7 +73,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2026-05-20",
         ready: "2026-07-07",
         status: Shipped,
-        parts: &[(Pre, 72_000, "2026-05-27", 72_000, "2026-05-27"), (Before, 168_000, "2026-07-14", 168_000, "2026-07-19")],
+        parts: &[
+            (Pre, 72_000, "2026-05-27", 72_000, "2026-05-27"),
+            (Before, 168_000, "2026-07-14", 168_000, "2026-07-19"),
+        ],
     },
     Scripted {
         no: 390,
@@ -151,7 +160,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2026-05-28",
         ready: "2026-06-24",
         status: Shipped,
-        parts: &[(Pre, 104_000, "2026-06-04", 104_000, "2026-06-04"), (After, 416_000, "2026-08-20", 300_000, "2026-09-15")],
+        parts: &[
+            (Pre, 104_000, "2026-06-04", 104_000, "2026-06-04"),
+            (After, 416_000, "2026-08-20", 300_000, "2026-09-15"),
+        ],
     },
     Scripted {
         no: 392,
@@ -172,7 +184,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2026-03-30",
         ready: "2026-05-05",
         status: Shipped,
-        parts: &[(Pre, 2_880_000, "2026-04-06", 2_880_000, "2026-04-06"), (After, 6_720_000, "2026-06-20", 4_000_000, "2026-07-15")],
+        parts: &[
+            (Pre, 2_880_000, "2026-04-06", 2_880_000, "2026-04-06"),
+            (After, 6_720_000, "2026-06-20", 4_000_000, "2026-07-15"),
+        ],
     },
     Scripted {
         no: 88,
@@ -200,7 +215,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2025-08-20",
         ready: "2025-10-10",
         status: Shipped,
-        parts: &[(Pre, 86_400, "2025-08-27", 86_400, "2025-08-26"), (After, 201_600, "2025-12-20", 115_200, "2026-02-10")],
+        parts: &[
+            (Pre, 86_400, "2025-08-27", 86_400, "2025-08-26"),
+            (After, 201_600, "2025-12-20", 115_200, "2026-02-10"),
+        ],
     },
     Scripted {
         no: 77,
@@ -251,7 +269,10 @@ const SCRIPTED: &[Scripted] = &[
         signed: "2026-09-18",
         ready: "2026-10-20",
         status: Booked,
-        parts: &[(Pre, 7_200_000, "2026-09-25", 7_200_000, "2026-09-24"), (Before, 7_200_000, "2026-10-27", 3_000_000, "2026-10-29")],
+        parts: &[
+            (Pre, 7_200_000, "2026-09-25", 7_200_000, "2026-09-24"),
+            (Before, 7_200_000, "2026-10-27", 3_000_000, "2026-10-29"),
+        ],
     },
     // ── credit limit: 阿尔泰矿业's November lot of giant tyres, booked, 90 % open → above 1,500,000 USD ──
     Scripted {
@@ -337,7 +358,11 @@ pub(crate) fn generate(
         let mut left = *amount;
         let parts = profile.terms.parts;
         for (i, (node, pct, anchor, days)) in parts.iter().enumerate() {
-            let due_amount = if i + 1 == parts.len() { left } else { cents(amount.to_f64().unwrap_or(0.0) * f64::from(*pct) / 100.0) };
+            let due_amount = if i + 1 == parts.len() {
+                left
+            } else {
+                cents(amount.to_f64().unwrap_or(0.0) * f64::from(*pct) / 100.0)
+            };
             left -= due_amount;
             let mut due = match anchor {
                 Anchor::Signed => signed,

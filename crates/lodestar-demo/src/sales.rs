@@ -43,7 +43,9 @@ fn rate(fx: &[FxRate], month: Month, currency: &str) -> Decimal {
 /// catalogue with a list price.
 pub(crate) fn check_profiles(dict: &Dictionaries) -> Result<(), DemoError> {
     for p in PROFILES {
-        let c = dict.customer_by_id(p.id).ok_or_else(|| DemoError::Profile(format!("customer {} not in customers.csv", p.id)))?;
+        let c = dict
+            .customer_by_id(p.id)
+            .ok_or_else(|| DemoError::Profile(format!("customer {} not in customers.csv", p.id)))?;
         if dict.country_by_code(&c.country).is_none() {
             return Err(DemoError::Profile(format!("customer {} has unknown country {}", p.id, c.country)));
         }

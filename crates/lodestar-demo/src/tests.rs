@@ -158,8 +158,10 @@ fn every_sales_row_resolves_through_the_builtin_dictionaries() {
         let line = i + 2;
         let month = text(&r[0]);
         let country = dict.resolve_country(&text(&r[1])).unwrap_or_else(|| panic!("line {line}: country {:?}", r[1]));
-        let customer = dict.resolve_customer(&text(&r[2])).unwrap_or_else(|| panic!("line {line}: customer {:?}", r[2]));
-        let category = dict.resolve_category(&text(&r[3])).unwrap_or_else(|| panic!("line {line}: category {:?}", r[3]));
+        let customer =
+            dict.resolve_customer(&text(&r[2])).unwrap_or_else(|| panic!("line {line}: customer {:?}", r[2]));
+        let category =
+            dict.resolve_category(&text(&r[3])).unwrap_or_else(|| panic!("line {line}: category {:?}", r[3]));
         let spec = dict.resolve_spec(&text(&r[4])).unwrap_or_else(|| panic!("line {line}: spec {:?}", r[4]));
         assert_eq!(spec.spec, text(&r[4]), "line {line}: specs are written in canonical form");
         assert_eq!(spec.category, category.code, "line {line}: {} is not {}", spec.spec, category.name_zh);
@@ -374,8 +376,12 @@ fn receivables_stage_shipments_waiting_for_payment_and_credit_anomalies() {
     let over: Vec<&str> = outstanding
         .iter()
         .filter(|(c, o)| {
-            let limit: Decimal =
-                dict.customer_by_id(c).and_then(|x| x.credit_limit.clone()).unwrap_or_default().parse().unwrap_or_default();
+            let limit: Decimal = dict
+                .customer_by_id(c)
+                .and_then(|x| x.credit_limit.clone())
+                .unwrap_or_default()
+                .parse()
+                .unwrap_or_default();
             **o > limit
         })
         .map(|(c, _)| *c)
@@ -411,7 +417,13 @@ fn targets_cover_the_end_year_and_achievement_varies() {
         assert!(t.target_amount > Decimal::ZERO && t.target_quantity > 0);
         if let Some(a) = actual.get(&(t.country.clone(), t.category.clone(), t.month)) {
             let ach = *a / t.target_amount;
-            assert!(ach > Decimal::new(70, 2) && ach < Decimal::new(125, 2), "{} {} {}: {ach}", t.month, t.country, t.category);
+            assert!(
+                ach > Decimal::new(70, 2) && ach < Decimal::new(125, 2),
+                "{} {} {}: {ach}",
+                t.month,
+                t.country,
+                t.category
+            );
             lo = lo.min(ach);
             hi = hi.max(ach);
         }
@@ -449,12 +461,16 @@ fn messy_workbook_has_every_listed_mess() {
     }
     assert!(hdr.iter().any(|x| x.ends_with(' ')), "a header with a trailing space");
     let all: Vec<&Data> = g.iter().flatten().collect();
-    let strings: Vec<String> = all.iter().filter_map(|d| if let Data::String(s) = d { Some(s.clone()) } else { None }).collect();
+    let strings: Vec<String> =
+        all.iter().filter_map(|d| if let Data::String(s) = d { Some(s.clone()) } else { None }).collect();
     let has = |s: &str| strings.iter().any(|x| x == s);
     assert!(g.iter().any(|r| text(&r[2]) == "小计"), "subtotal rows");
     assert!(g.iter().any(|r| text(&r[0]) == "合计"), "total row");
     assert!(g[3..].iter().any(|r| r.iter().all(|c| matches!(c, Data::Empty))), "blank rows between data");
-    assert!(strings.iter().any(|s| !s.is_empty() && s.chars().all(|c| ('０'..='９').contains(&c))), "full-width digits");
+    assert!(
+        strings.iter().any(|s| !s.is_empty() && s.chars().all(|c| ('０'..='９').contains(&c))),
+        "full-width digits"
+    );
     assert!(
         strings.iter().any(|s| s.contains(',') && s.replace([',', '.'], "").chars().all(|c| c.is_ascii_digit())),
         "thousands separators"
@@ -535,4 +551,19 @@ fn messy_workbook_carries_the_same_end_month_figures_as_sales() {
     assert_eq!((unresolved, bad), (1, 3));
     assert_eq!(data_rows, m.files[4].rows);
     assert_eq!(messy, clean);
+}
+
+#[test]
+fn other_windows_generate_too() {
+    for (end, months) in [(Month { year: 2025, month: 12 }, 12), (Month { year: 2027, month: 3 }, 36)] {
+        let dir = tempfile::tempdir().unwrap();
+        let m = generate(dir.path(), &DemoOptions { end_month: end, months, seed: 3 }).unwrap();
+        assert_eq!(m.first_month, end.add(-(months as i64 - 1)));
+        assert_eq!(m.as_of, end.last_day());
+        let data = build(&DemoOptions { end_month: end, months, seed: 3 }).unwrap();
+        assert!(data.sales.iter().all(|r| r.month >= m.first_month && r.month <= end));
+        // the scripted receivables move with the as-of date: Sibir's balance is still 36 days late
+        let sibir = data.receivables.iter().find(|r| r.customer == "C001" && r.contract_no.ends_with("-0455")).unwrap();
+        assert!(sibir.node == PaymentNode::Prepay || (m.as_of - sibir.due_date).num_days() == 36);
+    }
 }

@@ -73,7 +73,8 @@ pub(crate) fn sales(out_dir: &Path, dict: &Dictionaries, data: &DemoData) -> Res
     let money = Format::new().set_num_format("#,##0.00");
     let ws = wb.add_worksheet();
     ws.set_name(SHEET).map_err(&e)?;
-    header(ws, 0, &["月份", "国家", "客户", "品类", "规格", "销量", "销售额", "币种", "销售负责人"], &bold).map_err(&e)?;
+    header(ws, 0, &["月份", "国家", "客户", "品类", "规格", "销量", "销售额", "币种", "销售负责人"], &bold)
+        .map_err(&e)?;
     for (i, r) in data.sales.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, r.month.to_string()).map_err(&e)?;
@@ -306,7 +307,7 @@ fn messy_category(code: &str, i: usize) -> &'static str {
 
 fn messy_spec(spec: &str, i: usize) -> String {
     match spec {
-        "315/80R22.5" if i % 2 == 0 => "315/80 r22.5".into(),
+        "315/80R22.5" if i.is_multiple_of(2) => "315/80 r22.5".into(),
         "12.00R24" => "12.00r24".into(),
         "17.5-25" => "１７．５－２５".into(),
         "205/55R16" if i % 2 == 1 => "205/55 R16".into(),
@@ -444,8 +445,13 @@ pub(crate) fn messy_sales(out_dir: &Path, dict: &Dictionaries, data: &DemoData) 
     let title = format!("北辰轮胎北部战区 {}年{}月销售明细（ERP导出，未经整理）", end.year, end.month);
     ws.merge_range(0, 0, 0, 8, &title, &bold).map_err(&e)?;
     // row 1 stays blank
-    header(ws, 2, &["Month ", "国家/地区", "Customer", "产品类别", "规格型号", "数量（条）", "销售金额", "Curr.", "业务员 "], &bold)
-        .map_err(&e)?;
+    header(
+        ws,
+        2,
+        &["Month ", "国家/地区", "Customer", "产品类别", "规格型号", "数量（条）", "销售金额", "Curr.", "业务员 "],
+        &bold,
+    )
+    .map_err(&e)?;
     let mut row: u32 = 3;
     let mut i = 0usize;
     let (mut total_q, mut total_a) = (0i64, Decimal::ZERO);
@@ -459,7 +465,12 @@ pub(crate) fn messy_sales(out_dir: &Path, dict: &Dictionaries, data: &DemoData) 
                     1 => ws.write_string(row, 0, format!("{}年{}月", m.year, m.month)).map(|_| ()),
                     2 => ws.write_number(row, 0, f64::from(m.year as u32 * 100 + m.month)).map(|_| ()),
                     3 => ws
-                        .write_datetime_with_format(row, 0, excel_date(m.first_day() + chrono::Duration::days(14)).map_err(&e)?, &date_fmt)
+                        .write_datetime_with_format(
+                            row,
+                            0,
+                            excel_date(m.first_day() + chrono::Duration::days(14)).map_err(&e)?,
+                            &date_fmt,
+                        )
                         .map(|_| ()),
                     4 => ws.write_number(row, 0, excel_serial(m.first_day()) as f64).map(|_| ()),
                     _ => ws.write_string(row, 0, m.to_string()).map(|_| ()),
