@@ -291,7 +291,8 @@ pub fn alerts(
     if !see_receivables {
         let need = f.receivables.max(f.contract);
         for g in ["overdue", "shipment_at_risk"] {
-            out.withheld.push(Withheld { group: g.into(), reason: forbidden(principal, need, "回款与合同数据") });
+            out.withheld
+                .push(Withheld { group: g.into(), reason: forbidden(principal, need, "回款与合同数据") });
         }
     }
     if !see_credit {
@@ -301,10 +302,10 @@ pub fn alerts(
         });
     }
     if !see_sales {
-        out.withheld.push(Withheld {
-            group: "stalled_development".into(),
-            reason: forbidden(principal, f.sales, "销售数据"),
-        });
+        out.withheld
+            .push(Withheld {
+                group: "stalled_development".into(), reason: forbidden(principal, f.sales, "销售数据")
+            });
     }
     if !see_receivables && !see_credit && !see_sales {
         return Ok(out);
@@ -419,7 +420,10 @@ fn overdue(
         });
     }
     out.overdue.sort_by(|a, b| {
-        b.days_overdue.cmp(&a.days_overdue).then_with(|| a.contract_no.cmp(&b.contract_no)).then(a.due_date.cmp(&b.due_date))
+        b.days_overdue
+            .cmp(&a.days_overdue)
+            .then_with(|| a.contract_no.cmp(&b.contract_no))
+            .then(a.due_date.cmp(&b.due_date))
     });
     for b in out.overdue_buckets.values_mut() {
         let mut usd = Decimal::ZERO;
@@ -498,8 +502,9 @@ fn shipment(
             thresholds: thresholds.clone(),
         });
     }
-    out.shipment_at_risk
-        .sort_by(|a, b| a.days_to_goods_ready.cmp(&b.days_to_goods_ready).then_with(|| a.contract_no.cmp(&b.contract_no)));
+    out.shipment_at_risk.sort_by(|a, b| {
+        a.days_to_goods_ready.cmp(&b.days_to_goods_ready).then_with(|| a.contract_no.cmp(&b.contract_no))
+    });
 }
 
 /// Customers (canonical id, or raw name) with sales rows in `month`.
@@ -526,7 +531,8 @@ fn credit(
 ) -> Result<()> {
     let th = &config.alerts;
     // outstanding per customer and currency
-    let mut outstanding: BTreeMap<String, (CustomerRef, Option<Customer>, BTreeMap<String, Decimal>)> = BTreeMap::new();
+    type PerCustomer = (CustomerRef, Option<Customer>, BTreeMap<String, Decimal>);
+    let mut outstanding: BTreeMap<String, PerCustomer> = BTreeMap::new();
     for i in inst {
         if i.paid >= i.due {
             continue;
@@ -555,7 +561,9 @@ fn credit(
             let mut usd = Decimal::ZERO;
             let mut used = Vec::new();
             let mut missing = Vec::new();
-            for (cur, a) in by_cur.iter().map(|(c, a)| (c.clone(), *a)).chain(std::iter::once((lcur.clone(), Decimal::ZERO))) {
+            for (cur, a) in
+                by_cur.iter().map(|(c, a)| (c.clone(), *a)).chain(std::iter::once((lcur.clone(), Decimal::ZERO)))
+            {
                 match fx.rate(&cur, as_of_month) {
                     Some((r, m)) => {
                         usd += a * r;
@@ -579,7 +587,12 @@ fn credit(
             let lr = fx.rate(&lcur, as_of_month).map(|x| x.0).unwrap_or(Decimal::ONE);
             used.sort();
             used.dedup();
-            (usd, "USD".to_string(), limit * lr, Some(format!("币种不同，均按对美元汇率折算后比较：{}", used.join("; "))))
+            (
+                usd,
+                "USD".to_string(),
+                limit * lr,
+                Some(format!("币种不同，均按对美元汇率折算后比较：{}", used.join("; "))),
+            )
         };
         if amount > limit_cmp {
             out.credit_anomaly.push(CreditAlert {
@@ -626,7 +639,11 @@ fn credit(
         });
     }
     out.credit_anomaly.sort_by(|a, b| {
-        a.customer.id.cmp(&b.customer.id).then_with(|| a.rule.id.cmp(&b.rule.id)).then_with(|| a.contract_no.cmp(&b.contract_no))
+        a.customer
+            .id
+            .cmp(&b.customer.id)
+            .then_with(|| a.rule.id.cmp(&b.rule.id))
+            .then_with(|| a.contract_no.cmp(&b.contract_no))
     });
     Ok(())
 }
@@ -670,8 +687,7 @@ fn mentions(
     let keys: Vec<(String, Vec<String>)> = customers
         .iter()
         .map(|c| {
-            let mut names: Vec<String> =
-                c.all_names().map(norm_key).filter(|n| n.chars().count() >= 3).collect();
+            let mut names: Vec<String> = c.all_names().map(norm_key).filter(|n| n.chars().count() >= 3).collect();
             names.push(norm_key(&c.id));
             (c.id.clone(), names)
         })
@@ -723,7 +739,9 @@ fn stalled(
     };
     // sales: the month's last day, capped at the as-of date
     {
-        let mut st = store.conn().prepare("SELECT customer, country, MAX(month) FROM sales_active GROUP BY customer, country")?;
+        let mut st = store
+            .conn()
+            .prepare("SELECT customer, country, MAX(month) FROM sales_active GROUP BY customer, country")?;
         let mut rows = st.query([])?;
         let as_of_month = Month::of_date(as_of);
         while let Some(r) = rows.next()? {
@@ -775,7 +793,12 @@ fn stalled(
         }
         out.stalled_development.push(StalledAlert {
             rule: rule("stalled_development", desc.clone()),
-            customer: CustomerRef { id: c.id.clone(), name_zh: c.name_zh.clone(), name_en: c.name_en.clone(), resolved: true },
+            customer: CustomerRef {
+                id: c.id.clone(),
+                name_zh: c.name_zh.clone(),
+                name_en: c.name_en.clone(),
+                resolved: true,
+            },
             status: c.status.label().to_string(),
             last_activity: la.map(|x| x.0),
             last_activity_kind: la.map(|x| x.1.to_string()),

@@ -86,11 +86,8 @@ pub fn generate(path: &Path, rows: usize, dicts: &Dictionaries) -> Result<Genera
             let qty = 1 + rng.below(200);
             let cents = 10_000 + rng.below(5_000_000);
             let rub = rng.below(10) == 0;
-            let (amount, cur) = if rub {
-                (Decimal::new(cents as i64 * 90, 2), "RUB")
-            } else {
-                (Decimal::new(cents as i64, 2), "USD")
-            };
+            let (amount, cur) =
+                if rub { (Decimal::new(cents as i64 * 90, 2), "RUB") } else { (Decimal::new(cents as i64, 2), "USD") };
             st.execute(params![batch, m, country, customer, category, spec, qty.to_string(), amount.to_string(), cur])?;
         }
     }

@@ -88,10 +88,15 @@ struct TargetFact {
 
 #[derive(Debug, Clone)]
 enum CustRes {
-    One { id: u32, owner: u32 },
+    One {
+        id: u32,
+        owner: u32,
+    },
     /// Several dictionary customers share the name: pick by the row's country.
     Many(Vec<(String, u32, u32)>),
-    Unresolved { id: u32 },
+    Unresolved {
+        id: u32,
+    },
 }
 
 /// Load-time name resolution with a cache per distinct raw value.
@@ -516,8 +521,7 @@ impl MetricsEngine {
     pub fn load_months(store: &Store, dicts: &Dictionaries, months: Option<&[Month]>) -> Result<Self> {
         let conn = store.conn();
         let mut r = Resolver::new(dicts);
-        let latest: Option<String> =
-            conn.query_row("SELECT MAX(month) FROM sales_active", [], |row| row.get(0))?;
+        let latest: Option<String> = conn.query_row("SELECT MAX(month) FROM sales_active", [], |row| row.get(0))?;
         let latest = match latest {
             Some(s) => Some(s.parse::<Month>().map_err(|_| MetricsError::BadValue {
                 table: "sales".into(),
@@ -548,10 +552,19 @@ impl MetricsEngine {
         );
         let month_strs: Vec<String> = months.map(|ms| ms.iter().map(|m| m.to_string()).collect()).unwrap_or_default();
         if months.is_some() {
+            // When the needed months are a large share of the data's span, a full scan beats the
+            // month index (`+month` keeps SQLite off the index); for a few months the index wins.
+            let span: (Option<String>, Option<String>) =
+                conn.query_row("SELECT MIN(month), MAX(month) FROM sales_active", [], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let scan =
+                match (span.0.and_then(|m| m.parse::<Month>().ok()), span.1.and_then(|m| m.parse::<Month>().ok())) {
+                    (Some(a), Some(b)) => (month_strs.len() as i64) * 10 >= (b.index() - a.index() + 1) * 3,
+                    _ => false,
+                };
             if month_strs.is_empty() {
                 sql.push_str(" WHERE 0");
             } else {
-                sql.push_str(" WHERE month IN (");
+                sql.push_str(if scan { " WHERE +month IN (" } else { " WHERE month IN (" });
                 sql.push_str(&vec!["?"; month_strs.len()].join(","));
                 sql.push(')');
             }
@@ -586,11 +599,9 @@ impl MetricsEngine {
                 e.1 += amount;
             }
         }
-        let mut facts: Vec<Fact> = agg
-            .into_iter()
-            .map(|((month, ids, cur), (qty, amount))| Fact { month, ids, cur, qty, amount })
-            .collect();
-        facts.sort_by(|a, b| (a.month, a.ids, a.cur).cmp(&(b.month, b.ids, b.cur)));
+        let mut facts: Vec<Fact> =
+            agg.into_iter().map(|((month, ids, cur), (qty, amount))| Fact { month, ids, cur, qty, amount }).collect();
+        facts.sort_by_key(|f| (f.month, f.ids, f.cur));
 
         // targets
         let mut targets = Vec::new();
@@ -621,8 +632,16 @@ impl MetricsEngine {
                 };
                 let qty_t = text(row.get_ref(5)?);
                 let amt_t = text(row.get_ref(6)?);
-                let qty = if qty_t.trim().is_empty() { None } else { Some(dec_field(row.get_ref(5)?, "targets", id, "target_quantity")?) };
-                let amount = if amt_t.trim().is_empty() { None } else { Some(dec_field(row.get_ref(6)?, "targets", id, "target_amount")?) };
+                let qty = if qty_t.trim().is_empty() {
+                    None
+                } else {
+                    Some(dec_field(row.get_ref(5)?, "targets", id, "target_quantity")?)
+                };
+                let amount = if amt_t.trim().is_empty() {
+                    None
+                } else {
+                    Some(dec_field(row.get_ref(6)?, "targets", id, "target_amount")?)
+                };
                 let cur = r.currency(&text(row.get_ref(7)?));
                 targets.push(TargetFact {
                     month,
@@ -727,11 +746,13 @@ impl MetricsEngine {
             let (ids, code, name) = match code {
                 Some((code, name)) => (cat.ix.get(&format!("c:{code}")).copied().into_iter().collect(), code, name),
                 None => {
-                    let key = norm_key(match dim {
-                        Dim::Spec => lodestar_dict::spec::normalize_spec(value).unwrap_or_else(|| value.clone()),
-                        _ => value.clone(),
-                    }
-                    .as_str());
+                    let key = norm_key(
+                        match dim {
+                            Dim::Spec => lodestar_dict::spec::normalize_spec(value).unwrap_or_else(|| value.clone()),
+                            _ => value.clone(),
+                        }
+                        .as_str(),
+                    );
                     match cat.ix.get(&format!("r:{key}")) {
                         Some(&i) => (vec![i], value.trim().to_string(), value.trim().to_string()),
                         None => {
@@ -781,7 +802,11 @@ impl MetricsEngine {
         let mut v = Vec::new();
         for i in 0..64u16 {
             if bits & (1u64 << i) != 0 {
-                v.push(if i == 63 { "…".to_string() } else { self.currencies.get(i as usize).cloned().unwrap_or_default() });
+                v.push(if i == 63 {
+                    "…".to_string()
+                } else {
+                    self.currencies.get(i as usize).cloned().unwrap_or_default()
+                });
             }
         }
         v.join(", ")
@@ -797,13 +822,7 @@ impl MetricsEngine {
 
     /// Sums targets per scope key for the windows (period, YTD, full year), choosing per
     /// (month, country) the coarsest target grain that covers the needed dimensions.
-    fn target_sums(
-        &self,
-        measure: Measure,
-        by: &[Dim],
-        filters: &Filters,
-        period: &Period,
-    ) -> Result<TargetSums> {
+    fn target_sums(&self, measure: Measure, by: &[Dim], filters: &Filters, period: &Period) -> Result<TargetSums> {
         let last = period.last_month();
         let mut needed: BTreeSet<Dim> = by.iter().copied().collect();
         needed.extend(filters.dims());
@@ -855,7 +874,9 @@ impl MetricsEngine {
         }
         let chosen: HashMap<(i32, u32), u8> = avail
             .iter()
-            .filter_map(|(k, &bits)| [0u8, 1, 2, 3].into_iter().find(|&g| bits & (1 << g) != 0 && allowed_grain(g)).map(|g| (*k, g)))
+            .filter_map(|(k, &bits)| {
+                [0u8, 1, 2, 3].into_iter().find(|&g| bits & (1 << g) != 0 && allowed_grain(g)).map(|g| (*k, g))
+            })
             .collect();
         let mut coarse: [BTreeSet<u32>; NT] = Default::default();
         for ((month, country), _) in avail.iter().filter(|(k, _)| !chosen.contains_key(k)) {
@@ -870,7 +891,8 @@ impl MetricsEngine {
         for t in &self.targets {
             let mk = mask(t.month);
             let Some(v) = tval(t) else { continue };
-            if mk == 0 || chosen.get(&(t.month, t.ids[Dim::Country.index()])) != Some(&t.grain) || !filters.pass(&t.ids) {
+            if mk == 0 || chosen.get(&(t.month, t.ids[Dim::Country.index()])) != Some(&t.grain) || !filters.pass(&t.ids)
+            {
                 continue;
             }
             let (val, bits) = match measure {
@@ -880,9 +902,9 @@ impl MetricsEngine {
             };
             let key = key_of(&t.ids, by);
             let e = by_key.entry(key).or_default();
-            for w in 0..NT {
+            for (w, slot) in e.iter_mut().enumerate() {
                 if mk & (1 << w) != 0 {
-                    e[w].get_or_insert_with(Money::default).add(val, bits);
+                    slot.get_or_insert_with(Money::default).add(val, bits);
                 }
             }
         }
@@ -987,9 +1009,12 @@ impl MetricsEngine {
         let tg_total = self.target_sums(q.measure, &[], &filters, &period)?;
 
         // rows: scopes with sales in the period or a target for it
-        let mut keys: BTreeSet<Key> =
-            groups.iter().filter(|(_, a)| a.w[W_CUR].any).map(|(k, _)| *k).collect();
+        let mut keys: BTreeSet<Key> = groups.iter().filter(|(_, a)| a.w[W_CUR].any).map(|(k, _)| *k).collect();
         keys.extend(tg.by_key.iter().filter(|(_, t)| t[T_CUR].is_some()).map(|(k, _)| *k));
+        if by.is_empty() {
+            // the only scope would repeat the total row
+            keys.clear();
+        }
 
         let cmp_w = match q.compare {
             Compare::SameMonthLastYear => W_LY,
@@ -1011,7 +1036,8 @@ impl MetricsEngine {
             .map(|k| {
                 let acc = groups.get(k).unwrap_or(&empty_acc);
                 let t = tg.by_key.get(k).unwrap_or(&empty_t);
-                let scope = Scope { dims: by.iter().enumerate().map(|(i, d)| self.cats[d.index()].part(*d, k[i])).collect() };
+                let scope =
+                    Scope { dims: by.iter().enumerate().map(|(i, d)| self.cats[d.index()].part(*d, k[i])).collect() };
                 let mut row = self.build_row(scope, acc, t, &tg.reasons(&acc.countries), &period, q.measure);
                 self.contribution(&mut row, acc, cmp_w, &total_actual, &total_cmp);
                 row
@@ -1090,7 +1116,9 @@ impl MetricsEngine {
             Measure::Quantity => None,
             Measure::Amount if self.has_fx => Some("USD".to_string()),
             Measure::Amount => match &actual {
-                Ok(a) => a.cur.or(target.as_ref().ok().and_then(|t| t.cur)).map(|c| self.currencies[c as usize].clone()),
+                Ok(a) => {
+                    a.cur.or(target.as_ref().ok().and_then(|t| t.cur)).map(|c| self.currencies[c as usize].clone())
+                }
                 Err(_) => None,
             },
         };
@@ -1199,9 +1227,8 @@ impl MetricsEngine {
                 Some(tv) if tv <= Decimal::ZERO => (None, Some("合计实际为 0 或负数，无法计算集中度".to_string())),
                 Some(tv) => (sum.checked_div(tv).map(|v| v.normalize()), None),
             };
-            let reason = reason.or_else(|| {
-                (top.len() < n).then(|| format!("范围内只有 {} 个客户，CR{n} 为全部客户之和", top.len()))
-            });
+            let reason = reason
+                .or_else(|| (top.len() < n).then(|| format!("范围内只有 {} 个客户，CR{n} 为全部客户之和", top.len())));
             ratios.push(ConcentrationRatio { n, share, customers_counted: top.len(), reason });
         }
         Ok(Concentration {

@@ -29,10 +29,10 @@ pub mod render;
 mod types;
 
 pub use alerts::{alerts, Alerts};
-pub use engine::MetricsEngine;
-pub use types::*;
 /// Dates of the alert rules (re-exported so callers need not depend on chrono).
 pub use chrono::NaiveDate;
+pub use engine::MetricsEngine;
+pub use types::*;
 
 use lodestar_core::Sensitivity;
 

@@ -127,7 +127,13 @@ fn scope_text(row: &MetricRow) -> Vec<String> {
     row.scope
         .dims
         .iter()
-        .map(|p| if p.code.is_empty() || p.code == p.name_zh { p.name_zh.clone() } else { format!("{} {}", p.name_zh, p.code) })
+        .map(|p| {
+            if p.code.is_empty() || p.code == p.name_zh {
+                p.name_zh.clone()
+            } else {
+                format!("{} {}", p.name_zh, p.code)
+            }
+        })
         .collect()
 }
 
@@ -341,9 +347,15 @@ fn xerr(path: &Path) -> impl Fn(rust_xlsxwriter::XlsxError) -> MetricsError + '_
 }
 
 /// Writes one metric table on a worksheet: header row, frozen pane, number formats.
-fn write_sheet(ws: &mut rust_xlsxwriter::Worksheet, t: &MetricTable) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+fn write_sheet(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    t: &MetricTable,
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::Format;
-    let bold = Format::new().set_bold().set_background_color(rust_xlsxwriter::Color::RGB(0xDDEBF7)).set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
+    let bold = Format::new()
+        .set_bold()
+        .set_background_color(rust_xlsxwriter::Color::RGB(0xDDEBF7))
+        .set_border_bottom(rust_xlsxwriter::FormatBorder::Thin);
     let money_f = Format::new().set_num_format("#,##0.00");
     let qty_f = Format::new().set_num_format("#,##0");
     let pct_f = Format::new().set_num_format("0.00%");
@@ -376,7 +388,7 @@ fn write_sheet(ws: &mut rust_xlsxwriter::Worksheet, t: &MetricTable) -> std::res
     for (ri, r) in t.rows.iter().chain(std::iter::once(&t.total)).enumerate() {
         let row = ri as u32 + 1;
         if r.scope.dims.is_empty() {
-            ws.write_string_with_format(0 + row, if t.by.is_empty() { 0 } else { 1 }, "合计", &total_f)?;
+            ws.write_string_with_format(row, if t.by.is_empty() { 0 } else { 1 }, "合计", &total_f)?;
         } else {
             for (i, p) in r.scope.dims.iter().enumerate() {
                 let cc = i as u16 * 3;
@@ -404,7 +416,10 @@ fn write_sheet(ws: &mut rust_xlsxwriter::Worksheet, t: &MetricTable) -> std::res
     Ok(())
 }
 
-fn write_notes(ws: &mut rust_xlsxwriter::Worksheet, extra: &[String]) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
+fn write_notes(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    extra: &[String],
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
     let bold = rust_xlsxwriter::Format::new().set_bold();
     ws.set_name("口径")?;
     ws.write_string_with_format(0, 0, "指标", &bold)?;
@@ -530,8 +545,15 @@ pub fn alerts_text(a: &Alerts) -> String {
         let _ = writeln!(
             out,
             "  - {} {}（{}）合同 {} {}：逾期 {} {}，{} 天（到期 {}）",
-            o.customer.id, o.customer.name_zh, o.country, o.contract_no, o.payment_node,
-            money(o.overdue_amount, true), o.currency, o.days_overdue, o.due_date
+            o.customer.id,
+            o.customer.name_zh,
+            o.country,
+            o.contract_no,
+            o.payment_node,
+            money(o.overdue_amount, true),
+            o.currency,
+            o.days_overdue,
+            o.due_date
         );
     }
     let _ = writeln!(out, "\n货好待款 shipment_at_risk（{} 条）", a.shipment_at_risk.len());
@@ -544,8 +566,15 @@ pub fn alerts_text(a: &Alerts) -> String {
         let _ = writeln!(
             out,
             "  - {} {} 合同 {} {}（{}）：缺款 {} {}，{}（{}）",
-            s.customer.id, s.customer.name_zh, s.contract_no, s.payment_node, s.shipping_status,
-            money(s.missing_amount, true), s.currency, when, s.goods_ready_date
+            s.customer.id,
+            s.customer.name_zh,
+            s.contract_no,
+            s.payment_node,
+            s.shipping_status,
+            money(s.missing_amount, true),
+            s.currency,
+            when,
+            s.goods_ready_date
         );
     }
     let _ = writeln!(out, "\n信用异常 credit_anomaly（{} 条）", a.credit_anomaly.len());
@@ -566,12 +595,21 @@ pub fn alerts_text(a: &Alerts) -> String {
                 c.currency
             ),
         };
-        let _ = writeln!(out, "  - {} {}：{}{}", c.customer.id, c.customer.name_zh, detail, c.note.as_ref().map(|n| format!("（{n}）")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "  - {} {}：{}{}",
+            c.customer.id,
+            c.customer.name_zh,
+            detail,
+            c.note.as_ref().map(|n| format!("（{n}）")).unwrap_or_default()
+        );
     }
     let _ = writeln!(out, "\n开发停滞 stalled_development（{} 条）", a.stalled_development.len());
     for s in &a.stalled_development {
         let last = match (s.last_activity, s.days_since_activity) {
-            (Some(d), Some(n)) => format!("最近活动 {d}（{}），已 {n} 天", s.last_activity_kind.clone().unwrap_or_default()),
+            (Some(d), Some(n)) => {
+                format!("最近活动 {d}（{}），已 {n} 天", s.last_activity_kind.clone().unwrap_or_default())
+            }
             _ => "没有任何活动记录".into(),
         };
         let _ = writeln!(out, "  - {} {}：{}", s.customer.id, s.customer.name_zh, last);

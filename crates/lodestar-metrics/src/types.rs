@@ -123,7 +123,9 @@ impl FromStr for SortKey {
             "actual" | "实际" | "销售额" => Ok(SortKey::Actual),
             "achievement" | "达成率" | "达成" => Ok(SortKey::Achievement),
             "gap" | "缺口" => Ok(SortKey::Gap),
-            _ => Err(crate::MetricsError::Invalid(format!("unknown sort key `{s}` (expected actual, achievement, gap)"))),
+            _ => {
+                Err(crate::MetricsError::Invalid(format!("unknown sort key `{s}` (expected actual, achievement, gap)")))
+            }
         }
     }
 }

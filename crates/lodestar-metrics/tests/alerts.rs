@@ -13,6 +13,7 @@ fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn inst<'a>(
     contract: &'a str,
     customer: &'a str,
@@ -44,9 +45,31 @@ fn inst<'a>(
 fn fixture() -> lodestar_store::Store {
     let s = store();
     let mut rows = vec![
-        inst("BC-001", "西伯利亚物流", "RU", "USD", "预付", "10000", "2026-09-10", "4000", Some("2026-10-05"), "未发货"),
+        inst(
+            "BC-001",
+            "西伯利亚物流",
+            "RU",
+            "USD",
+            "预付",
+            "10000",
+            "2026-09-10",
+            "4000",
+            Some("2026-10-05"),
+            "未发货",
+        ),
         inst("BC-002", "Sibir Logistics", "RU", "USD", "见提单", "50000", "2026-05-01", "0", None, "未发货"),
-        inst("BC-003", "阿尔泰运输", "RU", "USD", "发货前", "20000", "2026-10-20", "20000", Some("2026-10-01"), "未发货"),
+        inst(
+            "BC-003",
+            "阿尔泰运输",
+            "RU",
+            "USD",
+            "发货前",
+            "20000",
+            "2026-10-20",
+            "20000",
+            Some("2026-10-01"),
+            "未发货",
+        ),
         inst("BC-004", "阿尔泰运输", "RU", "USD", "发货后", "600000", "2026-12-01", "0", None, "已发货"),
         inst("BC-005", "伏尔加卡车服务", "RU", "USD", "发货后", "300000", "2026-11-01", "0", None, "已发货"),
         inst("BC-006", "草原物流", "KZ", "USD", "预付", "5000", "2025-12-01", "0", Some("2026-09-01"), "已订舱"),
@@ -86,8 +109,11 @@ fn overdue_days_amounts_and_buckets() {
     // overdue: BC-001 (due 09-10, 20 days, 10000 − 4000 = 6000), BC-002 (due 05-01: May 31 + Jun 30 +
     // Jul 31 + Aug 31 + 29 = 152 days, 50000), BC-006 (due 2025-12-01: 31+31+28+31+30+31+30+31+31+29
     // = 303 days, 5000), BC-007 (due 09-29, 1 day, 100). BC-003/009 are paid, BC-004/005/008 not yet due.
-    let got: Vec<(&str, i64, Decimal, &str)> =
-        a.overdue.iter().map(|o| (o.contract_no.as_str(), o.days_overdue, o.overdue_amount, o.bucket.as_str())).collect();
+    let got: Vec<(&str, i64, Decimal, &str)> = a
+        .overdue
+        .iter()
+        .map(|o| (o.contract_no.as_str(), o.days_overdue, o.overdue_amount, o.bucket.as_str()))
+        .collect();
     assert_eq!(
         got,
         [
@@ -137,7 +163,8 @@ fn credit_anomalies() {
     // C004 300000 USD vs 25,000,000 RUB × 0.011 = 275000 USD → over, converted with a note.
     // C001 outstanding 6000 + 50000 + 700 = 56700 < 800000: fine.
     // overdue > 90 days while buying in 2026-09: BC-002 (C001, 152 days), BC-006 (C017, 303 days).
-    let got: Vec<(&str, &str)> = a.credit_anomaly.iter().map(|c| (c.customer.id.as_str(), c.rule.id.as_str())).collect();
+    let got: Vec<(&str, &str)> =
+        a.credit_anomaly.iter().map(|c| (c.customer.id.as_str(), c.rule.id.as_str())).collect();
     assert_eq!(
         got,
         [
@@ -171,7 +198,7 @@ fn credit_without_fx_is_noted_not_guessed() {
 #[test]
 fn stalled_development() {
     let a = alerts(&fixture(), &dicts(), as_of(), &Config::default(), &Principal::local_admin()).unwrap();
-    // 开发中 in the dictionary: C006, C009, C014, C020, C021, C024, C031, C035.
+    // 开发中 in the fixture dictionary: C006, C009, C014, C020, C021, C024, C031, C035.
     // C006 paid on 2026-09-15 (15 days) → active; C020 is named by a ledger item of 2026-09-20 → active;
     // C009's last sale is 2026-07 → counted as 2026-07-31 → 61 days > 30 → stalled;
     // the other five have no activity at all → stalled (listed first, by id).

@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use lodestar_core::{Period, Principal, Role, Sensitivity};
-use lodestar_metrics::{Compare, Dim, Measure, MetricQuery, MetricRow, MetricTable, MetricsEngine, MetricsError, SortKey};
+use lodestar_metrics::{
+    Compare, Dim, Measure, MetricQuery, MetricRow, MetricTable, MetricsEngine, MetricsError, SortKey,
+};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
@@ -80,7 +82,8 @@ fn fixture_a() -> lodestar_store::Store {
         t.push((month.clone(), "KZ", None, if m == 9 { "2000" } else { "1000" }));
     }
     t.push(("2026-09".into(), "RU", Some("半钢"), "0"));
-    let rows: Vec<Target<'_>> = t.iter().map(|(m, c, k, a)| (m.as_str(), *c, *k, None, None, Some(*a), "USD")).collect();
+    let rows: Vec<Target<'_>> =
+        t.iter().map(|(m, c, k, a)| (m.as_str(), *c, *k, None, None, Some(*a), "USD")).collect();
     add_targets(&s, &rows);
     s
 }
@@ -386,6 +389,8 @@ fn region_owner_spec_dimensions_and_quantity() {
     qq.measure = Measure::Quantity;
     let t = e.query(&qq).unwrap();
     assert_eq!(t.unit.as_deref(), Some("条"));
+    // no grouping: only the total row
+    assert!(t.rows.is_empty());
     exact(t.total.actual, "50");
     // no quantity targets were set → null with reason
     assert_eq!(t.total.target, None);
@@ -449,7 +454,8 @@ fn unknown_filter_value_is_an_error_with_suggestions() {
 #[test]
 fn clearance_below_sales_is_refused() {
     let mut query = q("2026-09", vec![]);
-    query.principal = Principal { name: "guest".into(), role: Role::Viewer, clearance: Sensitivity::Public, kbs: vec![] };
+    query.principal =
+        Principal { name: "guest".into(), role: Role::Viewer, clearance: Sensitivity::Public, kbs: vec![] };
     let err = engine_a().query(&query).unwrap_err();
     assert!(matches!(err, MetricsError::Forbidden { .. }));
     assert!(err.to_string().contains("内部"), "{err}");
@@ -577,7 +583,10 @@ fn xlsx_outputs_are_written() {
     let dir = tempfile::tempdir().unwrap();
     let e = engine_a();
     let s = render::summary(&e, "2026-09".parse().unwrap(), &Principal::local_admin()).unwrap();
-    assert_eq!(s.sheets.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["按国家", "按品类", "按客户", "国家×品类×客户"]);
+    assert_eq!(
+        s.sheets.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["按国家", "按品类", "按客户", "国家×品类×客户"]
+    );
     // the pivot has one row per (country, category, customer) with sales: C001, C002, C016, C017
     assert_eq!(s.sheets[3].1.rows.len(), 4);
     let p = dir.path().join("summary.xlsx");

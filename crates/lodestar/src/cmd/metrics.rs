@@ -168,7 +168,11 @@ pub fn run_summary(ctx: &Ctx, args: SummaryArgs) -> Result<()> {
     let s = render::summary(&engine, period, &principal)?;
     render::write_summary_xlsx(&s, &args.out)?;
     if let Ok(store) = ctx.store() {
-        let _ = store.audit(&principal.name, "export", &serde_json::json!({"kind": "summary", "period": s.period, "file": args.out.display().to_string()}));
+        let _ = store.audit(
+            &principal.name,
+            "export",
+            &serde_json::json!({"kind": "summary", "period": s.period, "file": args.out.display().to_string()}),
+        );
     }
     if ctx.json {
         ctx.print_json(&serde_json::json!({
@@ -198,7 +202,8 @@ pub fn run_alerts(ctx: &Ctx, args: AlertsArgs) -> Result<()> {
     let config = ctx.config()?;
     let principal = ctx.principal(&store)?;
     let as_of = match &args.as_of {
-        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").with_context(|| format!("--as-of `{s}` is not YYYY-MM-DD"))?,
+        Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .with_context(|| format!("--as-of `{s}` is not YYYY-MM-DD"))?,
         None => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .ok()
