@@ -7,7 +7,7 @@
 
 pub use rust_xlsxwriter;
 
-use crate::{import_file, IngestError, ImportOptions};
+use crate::{import_file, ImportOptions, IngestError};
 use lodestar_dict::Dictionaries;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde::Serialize;
@@ -54,7 +54,7 @@ fn thousands(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -71,11 +71,8 @@ pub fn write_messy_sales_workbook(path: &Path, rows: usize, dicts: &Dictionaries
     let mut rng = Lcg(0x5EED_2026);
     let countries: Vec<Vec<String>> =
         dicts.countries.iter().map(|c| c.all_names().map(|s| s.to_string()).collect()).collect();
-    let customers: Vec<(Vec<String>, String)> = dicts
-        .customers
-        .iter()
-        .map(|c| (c.all_names().map(|s| s.to_string()).collect(), c.country.clone()))
-        .collect();
+    let customers: Vec<(Vec<String>, String)> =
+        dicts.customers.iter().map(|c| (c.all_names().map(|s| s.to_string()).collect(), c.country.clone())).collect();
     let categories: Vec<Vec<String>> =
         dicts.categories.iter().map(|c| c.all_names().map(|s| s.to_string()).collect()).collect();
     let specs: Vec<String> = dicts.specs.iter().map(|s| s.spec.clone()).collect();
@@ -102,7 +99,7 @@ pub fn write_messy_sales_workbook(path: &Path, rows: usize, dicts: &Dictionaries
     }
     let mut r: u32 = 4;
     for i in 0..rows {
-        if i > 0 && i % 500 == 0 {
+        if i > 0 && i.is_multiple_of(500) {
             // a subtotal row and a blank row every 500 data rows
             ws.write_string(r, 1, "小计").map_err(xerr)?;
             ws.write_number(r, 5, 12345.0).map_err(xerr)?;
@@ -133,15 +130,15 @@ pub fn write_messy_sales_workbook(path: &Path, rows: usize, dicts: &Dictionaries
             .map(|p| &countries[p])
             .unwrap_or(&countries[0]);
         let mut country = country_names[rng.below(country_names.len())].clone();
-        if i % 11 == 0 {
+        if i.is_multiple_of(11) {
             country.push_str("  ");
         }
         ws.write_string(r, 1, &country).map_err(xerr)?;
-        let customer = if i % 997 == 0 {
+        let customer = if i.is_multiple_of(997) {
             format!("新客户{}", i % 7)
         } else {
             let n = &cust_names[rng.below(cust_names.len())];
-            if i % 13 == 0 {
+            if i.is_multiple_of(13) {
                 format!(" {n} ")
             } else {
                 n.clone()
@@ -166,15 +163,15 @@ pub fn write_messy_sales_workbook(path: &Path, rows: usize, dicts: &Dictionaries
             _ => ws.write_string(r, 5, format!("{qty} ")).map_err(xerr).map(|_| ())?,
         }
         let cents = qty * (8_000 + rng.below(40_000) as u64);
-        if i % 1999 == 0 {
+        if i.is_multiple_of(1999) {
             ws.write_string(r, 6, "待定").map_err(xerr)?; // a bad amount: goes to the quarantine
-        } else if i % 3 == 0 {
+        } else if i.is_multiple_of(3) {
             ws.write_string(r, 6, format!("{}.{:02}", thousands(cents / 100), cents % 100)).map_err(xerr)?;
         } else {
             ws.write_number(r, 6, cents as f64 / 100.0).map_err(xerr)?;
         }
-        ws.write_string(r, 7, if i % 9 == 0 { "usd" } else { "USD" }).map_err(xerr)?;
-        if !owners.is_empty() && i % 2 == 0 {
+        ws.write_string(r, 7, if i.is_multiple_of(9) { "usd" } else { "USD" }).map_err(xerr)?;
+        if !owners.is_empty() && i.is_multiple_of(2) {
             ws.write_string(r, 8, &owners[rng.below(owners.len())]).map_err(xerr)?;
         }
         r += 1;

@@ -51,12 +51,7 @@ pub fn is_blank(d: &Data) -> bool {
 
 /// A name or free text as stored: half-width, trimmed, inner whitespace runs collapsed to one space.
 pub fn clean_text(s: &str) -> String {
-    let simple = s.is_ascii()
-        && !s.starts_with(|c: char| c.is_ascii_whitespace())
-        && !s.ends_with(|c: char| c.is_ascii_whitespace())
-        && !s.as_bytes().windows(2).any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
-        && !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r'));
-    if simple {
+    if is_clean(s) {
         return s.to_string();
     }
     let h = to_halfwidth(s);
@@ -68,6 +63,28 @@ pub fn clean_text(s: &str) -> String {
         out.push_str(w);
     }
     out
+}
+
+/// Whether `s` is already clean: no full-width forms or special spaces, no leading, trailing,
+/// doubled or non-space whitespace (one pass, no allocation).
+fn is_clean(s: &str) -> bool {
+    let mut prev_space = true; // a leading space is not clean
+    for c in s.chars() {
+        match c {
+            ' ' => {
+                if prev_space {
+                    return false;
+                }
+                prev_space = true;
+            }
+            '\u{3000}' | '\u{FF01}'..='\u{FF5E}' | '。' | '、' | '\u{00A0}' | '\u{2007}' | '\u{202F}' => {
+                return false
+            }
+            c if c.is_whitespace() => return false,
+            _ => prev_space = false,
+        }
+    }
+    !prev_space || s.is_empty()
 }
 
 /// The cleaned text of a cell (see [`clean_text`]).
@@ -84,9 +101,12 @@ pub fn cell_decimal(d: &Data) -> Option<Decimal> {
         Data::Int(i) => Some(Decimal::from(*i)),
         Data::Float(f) => float_decimal(*f),
         Data::String(s) => parse_decimal_text(s),
-        Data::Bool(_) | Data::Empty | Data::Error(_) | Data::DateTime(_) | Data::DateTimeIso(_) | Data::DurationIso(_) => {
-            None
-        }
+        Data::Bool(_)
+        | Data::Empty
+        | Data::Error(_)
+        | Data::DateTime(_)
+        | Data::DateTimeIso(_)
+        | Data::DurationIso(_) => None,
     }
 }
 
@@ -104,8 +124,8 @@ pub fn decimal_string(d: Decimal) -> String {
 }
 
 const AFFIXES: &[&str] = &[
-    "US$", "USD", "RMB", "CNY", "EUR", "RUB", "KZT", "JPY", "KRW", "pcs", "PCS", "руб.", "руб", "$", "¥", "￥", "€", "₽",
-    "₸", "₩", "元", "条", "个", "只", "套",
+    "US$", "USD", "RMB", "CNY", "EUR", "RUB", "KZT", "JPY", "KRW", "pcs", "PCS", "руб.", "руб", "$", "¥", "￥", "€",
+    "₽", "₸", "₩", "元", "条", "个", "只", "套",
 ];
 
 /// A number written as text: full-width digits, thousands separators (`1,234.50`, `1 234,50`,
@@ -415,9 +435,16 @@ fn number_date(f: f64) -> Option<NaiveDate> {
     serial_date(f)
 }
 
+/// A currency text that is neither a code nor a known name or sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownCurrency;
+
 /// ISO 4217 code of a currency written as a code, a sign or a Chinese/Russian name.
 /// Empty → `None` (the caller applies the default).
-pub fn normalize_currency(raw: &str) -> Result<Option<String>, ()> {
+pub fn normalize_currency(raw: &str) -> Result<Option<String>, UnknownCurrency> {
+    if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Ok(Some(raw.to_string()));
+    }
     let k = lodestar_core::text::norm_key(raw);
     if k.is_empty() {
         return Ok(None);
@@ -440,7 +467,7 @@ pub fn normalize_currency(raw: &str) -> Result<Option<String>, ()> {
         other if other.len() == 3 && other.bytes().all(|b| b.is_ascii_alphabetic()) => {
             return Ok(Some(other.to_ascii_uppercase()))
         }
-        _ => return Err(()),
+        _ => return Err(UnknownCurrency),
     };
     Ok(Some(code.to_string()))
 }
@@ -451,14 +478,50 @@ pub fn normalize_payment_node(raw: &str) -> String {
     let c = clean_text(raw);
     let k = lodestar_core::text::norm_key(&c);
     let canon = match k.as_str() {
-        "预付" | "预付款" | "定金" | "订金" | "预付定金" | "advance" | "prepayment" | "advance payment" | "deposit"
-        | "down payment" | "t/t in advance" | "tt in advance" | "предоплата" | "аванс" => "预付",
-        "发货前" | "发货前付款" | "出货前" | "出运前" | "装运前" | "before shipment" | "prior to shipment"
-        | "balance before shipment" | "до отгрузки" => "发货前",
-        "见提单" | "见提单付款" | "见提单副本" | "提单" | "against b/l" | "against bl" | "against b/l copy"
-        | "b/l copy" | "against copy of b/l" | "по коносаменту" => "见提单",
-        "发货后" | "发货后付款" | "出货后" | "出运后" | "装运后" | "后付" | "账期" | "after shipment"
-        | "after delivery" | "deferred" | "после отгрузки" => "发货后",
+        "预付"
+        | "预付款"
+        | "定金"
+        | "订金"
+        | "预付定金"
+        | "advance"
+        | "prepayment"
+        | "advance payment"
+        | "deposit"
+        | "down payment"
+        | "t/t in advance"
+        | "tt in advance"
+        | "предоплата"
+        | "аванс" => "预付",
+        "发货前"
+        | "发货前付款"
+        | "出货前"
+        | "出运前"
+        | "装运前"
+        | "before shipment"
+        | "prior to shipment"
+        | "balance before shipment"
+        | "до отгрузки" => "发货前",
+        "见提单"
+        | "见提单付款"
+        | "见提单副本"
+        | "提单"
+        | "against b/l"
+        | "against bl"
+        | "against b/l copy"
+        | "b/l copy"
+        | "against copy of b/l"
+        | "по коносаменту" => "见提单",
+        "发货后"
+        | "发货后付款"
+        | "出货后"
+        | "出运后"
+        | "装运后"
+        | "后付"
+        | "账期"
+        | "after shipment"
+        | "after delivery"
+        | "deferred"
+        | "после отгрузки" => "发货后",
         _ => return c,
     };
     canon.to_string()
@@ -469,10 +532,21 @@ pub fn normalize_shipping_status(raw: &str) -> String {
     let c = clean_text(raw);
     let k = lodestar_core::text::norm_key(&c);
     let canon = match k.as_str() {
-        "未发货" | "待发货" | "未发" | "未出运" | "未装运" | "生产中" | "备货中" | "not shipped" | "pending"
-        | "unshipped" | "in production" | "не отгружено" => "未发货",
-        "已订舱" | "订舱" | "已定舱" | "订舱中" | "booked" | "booking confirmed" | "space booked"
-        | "забронировано" => "已订舱",
+        "未发货"
+        | "待发货"
+        | "未发"
+        | "未出运"
+        | "未装运"
+        | "生产中"
+        | "备货中"
+        | "not shipped"
+        | "pending"
+        | "unshipped"
+        | "in production"
+        | "не отгружено" => "未发货",
+        "已订舱" | "订舱" | "已定舱" | "订舱中" | "booked" | "booking confirmed" | "space booked" | "забронировано" => {
+            "已订舱"
+        }
         "已发货" | "已发" | "已出运" | "已装运" | "已发运" | "shipped" | "delivered" | "in transit" | "отгружено" => {
             "已发货"
         }
@@ -484,6 +558,22 @@ pub fn normalize_shipping_status(raw: &str) -> String {
 /// Whether a label cell marks a subtotal or total row (合计, 小计, 总计, Total, Subtotal, Grand
 /// Total, Итого).
 pub fn is_subtotal_label(s: &str) -> bool {
+    // fast path for plain ASCII labels (most cells): word match without allocating
+    if s.is_ascii() {
+        return s
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| ["total", "subtotal", "totals", "grandtotal", "sum"].iter().any(|m| w.eq_ignore_ascii_case(m)));
+    }
+    // CJK markers have no full-width forms; only Latin/Cyrillic text needs the normalized key
+    if ["合计", "小计", "总计", "汇总"].iter().any(|m| s.contains(m)) {
+        return true;
+    }
+    let latin_or_cyrillic = |c: char| {
+        c.is_ascii_alphabetic() || ('\u{0400}'..='\u{04FF}').contains(&c) || ('\u{FF21}'..='\u{FF5A}').contains(&c)
+    };
+    if !s.chars().any(latin_or_cyrillic) {
+        return false;
+    }
     let k = lodestar_core::text::norm_key(s);
     if k.is_empty() {
         return false;
@@ -584,7 +674,7 @@ mod tests {
         assert_eq!(normalize_currency("卢布"), Ok(Some("RUB".into())));
         assert_eq!(normalize_currency("ＵＳＤ"), Ok(Some("USD".into())));
         assert_eq!(normalize_currency(""), Ok(None));
-        assert_eq!(normalize_currency("dollars!"), Err(()));
+        assert_eq!(normalize_currency("dollars!"), Err(UnknownCurrency));
         assert_eq!(normalize_payment_node("预付款"), "预付");
         assert_eq!(normalize_payment_node("Against B/L copy"), "见提单");
         assert_eq!(normalize_payment_node("质保金"), "质保金");
@@ -594,7 +684,8 @@ mod tests {
 
     #[test]
     fn subtotal_labels() {
-        for s in ["合计", "俄罗斯 小计", "Total", "Grand Total", "Sub-total", "SUBTOTAL", "Итого", "（合计）"] {
+        for s in ["合计", "俄罗斯 小计", "Total", "Grand Total", "Sub-total", "SUBTOTAL", "Итого", "（合计）"]
+        {
             assert!(is_subtotal_label(s), "{s}");
         }
         for s in ["TotalEnergies Trading", "Sibir Logistics", "俄罗斯", ""] {
@@ -608,5 +699,10 @@ mod tests {
         assert_eq!(clean_text("阿尔泰运输 "), "阿尔泰运输");
         assert_eq!(clean_text("A\tB"), "A B");
         assert_eq!(clean_text("plain"), "plain");
+        assert_eq!(clean_text("西伯利亚物流"), "西伯利亚物流");
+        assert_eq!(clean_text("西伯利亚、物流"), "西伯利亚,物流");
+        assert_eq!(clean_text("a  b"), "a b");
+        assert_eq!(clean_text(" "), "");
+        assert_eq!(clean_text(""), "");
     }
 }

@@ -68,14 +68,16 @@ struct ListTable {
     rows: Vec<(usize, Vec<String>)>,
 }
 
+/// (score, sheet index, header row index, list, field → column)
+type HeaderHit = (usize, usize, usize, DictList, HashMap<String, usize>);
+
 fn read_list(path: &Path, dicts: &Dictionaries) -> Result<ListTable, IngestError> {
     let bytes = std::fs::read(path)
         .map_err(|e| IngestError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
     let sheets = workbook::read_sheets(&bytes, &workbook::extension(path))
         .map_err(|f| IngestError::Unreadable { path: path.display().to_string(), reason: f.0 })?;
     let aliases = &dicts.header_aliases;
-    // (score, sheet index, header row index, list, cols)
-    let mut best: Option<(usize, usize, usize, DictList, HashMap<String, usize>)> = None;
+    let mut best: Option<HeaderHit> = None;
     for (si, sheet) in sheets.iter().enumerate() {
         for (ri, row) in sheet.rows().take(crate::layout::HEADER_SCAN_ROWS).enumerate() {
             for list in [DictList::Customers, DictList::Staff] {
@@ -234,7 +236,9 @@ fn import_customers(
         }
         if hits.len() > 1 {
             let ids: Vec<&str> = hits.iter().map(|&i| all[i].id.as_str()).collect();
-            report.warnings.push(format!("row {line}: `{key}` matches several customers ({}) — skipped", ids.join(", ")));
+            report
+                .warnings
+                .push(format!("row {line}: `{key}` matches several customers ({}) — skipped", ids.join(", ")));
             continue;
         }
         let (idx, is_new) = match hits.first() {
@@ -278,7 +282,9 @@ fn import_customers(
             match dicts.resolve_country(country) {
                 Some(k) => c.country = k.code.clone(),
                 None => {
-                    report.warnings.push(format!("row {line}: country `{country}` is not in the country dictionary; kept as written"));
+                    report.warnings.push(format!(
+                        "row {line}: country `{country}` is not in the country dictionary; kept as written"
+                    ));
                     c.country = country.to_string();
                 }
             }
@@ -288,7 +294,9 @@ fn import_customers(
             match dicts.resolve_staff(owner) {
                 Some(s) => c.owner = s.id.clone(),
                 None => {
-                    report.warnings.push(format!("row {line}: owner `{owner}` is not in the staff list; kept as written"));
+                    report
+                        .warnings
+                        .push(format!("row {line}: owner `{owner}` is not in the staff list; kept as written"));
                     c.owner = owner.to_string();
                 }
             }
@@ -297,21 +305,27 @@ fn import_customers(
         if !status.is_empty() {
             match CustomerStatus::parse(status) {
                 Some(s) => c.status = s,
-                None => report.warnings.push(format!("row {line}: status `{status}` is not 开发中 / 合作中 / 暂停; left as it was")),
+                None => report
+                    .warnings
+                    .push(format!("row {line}: status `{status}` is not 开发中 / 合作中 / 暂停; left as it was")),
             }
         }
         let credit = get(t, row, "credit_limit");
         if !credit.is_empty() {
             match clean::parse_decimal_text(credit) {
                 Some(d) => c.credit_limit = Some(clean::decimal_string(d)),
-                None => report.warnings.push(format!("row {line}: credit limit `{credit}` is not a number; left as it was")),
+                None => {
+                    report.warnings.push(format!("row {line}: credit limit `{credit}` is not a number; left as it was"))
+                }
             }
         }
         let currency = get(t, row, "currency");
         match clean::normalize_currency(currency) {
             Ok(Some(cur)) => c.currency = cur,
             Ok(None) => {}
-            Err(()) => report.warnings.push(format!("row {line}: currency `{currency}` not recognized; left as it was")),
+            Err(clean::UnknownCurrency) => {
+                report.warnings.push(format!("row {line}: currency `{currency}` not recognized; left as it was"))
+            }
         }
         let rating = get(t, row, "rating");
         if !rating.is_empty() {
@@ -320,10 +334,18 @@ fn import_customers(
         let after = c.clone();
         if is_new {
             report.added += 1;
-            report.changes.push(DictChange { id: after.id.clone(), name: after.display().to_string(), action: "added".into() });
+            report.changes.push(DictChange {
+                id: after.id.clone(),
+                name: after.display().to_string(),
+                action: "added".into(),
+            });
         } else if after != before {
             report.updated += 1;
-            report.changes.push(DictChange { id: after.id.clone(), name: after.display().to_string(), action: "updated".into() });
+            report.changes.push(DictChange {
+                id: after.id.clone(),
+                name: after.display().to_string(),
+                action: "updated".into(),
+            });
         } else {
             report.unchanged += 1;
         }
@@ -333,7 +355,12 @@ fn import_customers(
     Ok(report)
 }
 
-fn import_staff(dicts: &Dictionaries, t: &ListTable, file: &str, dict_dir: &Path) -> Result<DictImportReport, IngestError> {
+fn import_staff(
+    dicts: &Dictionaries,
+    t: &ListTable,
+    file: &str,
+    dict_dir: &Path,
+) -> Result<DictImportReport, IngestError> {
     let mut all: Vec<Staff> = dicts.staff.clone();
     let mut report = DictImportReport {
         file: file.to_string(),
@@ -396,7 +423,9 @@ fn import_staff(dicts: &Dictionaries, t: &ListTable, file: &str, dict_dir: &Path
                 match dicts.resolve_country(c) {
                     Some(k) => codes.push(k.code.clone()),
                     None => {
-                        report.warnings.push(format!("row {line}: country `{c}` is not in the country dictionary; kept as written"));
+                        report.warnings.push(format!(
+                            "row {line}: country `{c}` is not in the country dictionary; kept as written"
+                        ));
                         codes.push(c.to_string());
                     }
                 }
@@ -409,7 +438,11 @@ fn import_staff(dicts: &Dictionaries, t: &ListTable, file: &str, dict_dir: &Path
             report.changes.push(DictChange { id: after.id.clone(), name: after.name.clone(), action: "added".into() });
         } else if after != before {
             report.updated += 1;
-            report.changes.push(DictChange { id: after.id.clone(), name: after.name.clone(), action: "updated".into() });
+            report.changes.push(DictChange {
+                id: after.id.clone(),
+                name: after.name.clone(),
+                action: "updated".into(),
+            });
         } else {
             report.unchanged += 1;
         }
@@ -444,7 +477,9 @@ pub fn check_names(store: &Store, dicts: &Dictionaries) -> Result<DictCheckRepor
     for n in store.distinct_names()? {
         let (ok, kind, list) = match n.field.as_str() {
             "country" => (dicts.resolve_country(&n.name).is_some(), NameKind::Country, &mut out.unresolved.countries),
-            "customer" => (dicts.resolve_customer(&n.name).is_some(), NameKind::Customer, &mut out.unresolved.customers),
+            "customer" => {
+                (dicts.resolve_customer(&n.name).is_some(), NameKind::Customer, &mut out.unresolved.customers)
+            }
             "category" => {
                 (dicts.resolve_category(&n.name).is_some(), NameKind::Category, &mut out.unresolved.categories)
             }
@@ -457,7 +492,11 @@ pub fn check_names(store: &Store, dicts: &Dictionaries) -> Result<DictCheckRepor
         }
         out.names += 1;
         out.rows += n.rows as u64;
-        list.push(crate::UnresolvedName { suggestions: dicts.suggest(kind, &n.name, 3), name: n.name, rows: n.rows as u64 });
+        list.push(crate::UnresolvedName {
+            suggestions: dicts.suggest(kind, &n.name, 3),
+            name: n.name,
+            rows: n.rows as u64,
+        });
     }
     for list in [
         &mut out.unresolved.countries,

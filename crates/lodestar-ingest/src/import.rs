@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
+use std::sync::mpsc;
 
 /// Options of one import.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +133,8 @@ pub fn import_file(
 ) -> Result<ImportReport, IngestError> {
     let bytes = std::fs::read(path)
         .map_err(|e| IngestError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    let file_name =
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
     let hash = hex::encode(Sha256::digest(&bytes));
 
     if let Some(prev) = store.find_batch_by_hash(&hash)? {
@@ -160,11 +162,12 @@ pub fn import_file(
         .map_err(|f| IngestError::Unreadable { path: path.display().to_string(), reason: f.0 })?;
     drop(bytes);
 
-    let mut cleaner = Cleaner::new(dicts, &file_name);
-    let mut outcomes = Vec::with_capacity(sheets.len());
+    // every sheet's layout first: a data sheet missing a required column stops the file before
+    // anything is written
+    let mut plans: Vec<Result<Layout, String>> = Vec::with_capacity(sheets.len());
     for sheet in &sheets {
         match layout::detect(sheet, &dicts.header_aliases, opts.kind) {
-            Detection::Skip(why) => outcomes.push(SheetOutcome::skipped(&sheet.name, why)),
+            Detection::Skip(why) => plans.push(Err(why)),
             Detection::Data(l) => {
                 let missing = layout::missing_columns(&l, &dicts.header_aliases);
                 if !missing.is_empty() {
@@ -177,148 +180,271 @@ pub fn import_file(
                         seen: l.headers_seen.clone(),
                     });
                 }
-                outcomes.push(cleaner.sheet(sheet, &l));
+                plans.push(Ok(l));
             }
         }
     }
-    drop(sheets);
 
-    let mut tx = store.import_tx()?;
-    let batch = tx.insert_batch(&NewBatch {
-        file_name: &file_name,
-        file_path: path.to_str(),
-        content_hash: &hash,
-        imported_by: &opts.actor,
+    // clean on this thread, write on another: the two overlap, and the writer owns the one
+    // transaction of the file (dropped without commit = rolled back)
+    let meta = BatchMeta {
+        file_name: file_name.clone(),
+        file_path: path.to_str().map(String::from),
+        hash,
+        actor: opts.actor.clone(),
         append: opts.append,
-    })?;
-    for o in &mut outcomes {
-        write_sheet(&mut tx, batch, o, opts.append)?;
-    }
-    let mut report = ImportReport {
-        batch_id: Some(batch),
-        file: file_name.clone(),
-        duplicate: false,
-        imported: 0,
-        quarantined: 0,
-        replaced: 0,
-        rows_read: 0,
-        sheets: outcomes.into_iter().map(|o| o.report).collect(),
-        unresolved: cleaner.unresolved_report(),
-        content_hash: hash,
     };
-    for s in &report.sheets {
-        report.imported += s.imported;
-        report.quarantined += s.quarantined;
-        report.replaced += s.replaced;
-        report.rows_read += s.rows_read;
-    }
-    let json = serde_json::to_string(&report).map_err(|e| IngestError::Invalid(e.to_string()))?;
-    tx.finish_batch(
-        batch,
-        BatchCounts {
-            rows_read: report.rows_read as i64,
-            rows_imported: report.imported as i64,
-            rows_replaced: report.replaced as i64,
-            rows_quarantined: report.quarantined as i64,
-        },
-        &json,
-    )?;
-    tx.audit(
-        &opts.actor,
-        "import",
-        &serde_json::json!({
-            "batch_id": batch, "file": file_name, "imported": report.imported, "quarantined": report.quarantined,
-            "replaced": report.replaced, "append": opts.append, "duplicate": false,
-        }),
-    )?;
-    tx.commit()?;
-    Ok(report)
+    std::thread::scope(|scope| {
+        let (out, inbox) = mpsc::sync_channel::<Msg>(8);
+        let writer = scope.spawn(move || write_batch(store, inbox, meta));
+        let mut cleaner = Cleaner::new(dicts, &file_name);
+        let mut sheet_reports = Vec::with_capacity(sheets.len());
+        let mut sent = true;
+        for (i, (sheet, plan)) in sheets.iter().zip(plans).enumerate() {
+            match plan {
+                Err(why) => sheet_reports.push(skipped_report(&sheet.name, why)),
+                Ok(l) => match cleaner.sheet(sheet, &l, i, &out) {
+                    Some(r) => sheet_reports.push(r),
+                    None => {
+                        sent = false;
+                        break;
+                    }
+                },
+            }
+        }
+        if sent {
+            let report = ImportReport {
+                batch_id: None,
+                file: file_name.clone(),
+                duplicate: false,
+                imported: 0,
+                quarantined: 0,
+                replaced: 0,
+                rows_read: 0,
+                sheets: sheet_reports,
+                unresolved: cleaner.unresolved_report(),
+                content_hash: String::new(),
+            };
+            // a failed send means the writer stopped; its error comes from join below
+            let _ = out.send(Msg::Finish(Box::new(report)));
+        }
+        drop(out);
+        writer.join().unwrap_or_else(|_| Err(IngestError::Invalid("the import writer panicked".into())))
+    })
 }
 
-fn write_sheet(
-    tx: &mut lodestar_store::imports::ImportTx<'_>,
-    batch: i64,
-    o: &mut SheetOutcome,
-    append: bool,
-) -> Result<(), IngestError> {
-    let months: Vec<String> = o.report.months.clone();
-    match &o.rows {
-        Rows::None => {}
-        Rows::Sales(rows) => {
-            if !append {
-                o.report.replaced += tx.supersede_months("sales", batch, &months)? as u64;
-            }
-            for r in rows {
-                tx.insert_sales(batch, r)?;
-            }
-        }
-        Rows::Targets(rows) => {
-            if !append {
-                o.report.replaced += tx.supersede_months("targets", batch, &months)? as u64;
-            }
-            for r in rows {
-                tx.insert_target(batch, r)?;
-            }
-        }
-        Rows::Receivables(rows) => {
-            for r in rows {
-                o.report.replaced += tx.upsert_receivable(batch, r)? as u64;
-            }
-        }
-        Rows::Fx(rows) => {
-            for r in rows {
-                o.report.replaced += tx.upsert_fx(batch, r)? as u64;
-            }
-        }
-    }
-    for q in &o.quarantine {
-        tx.insert_quarantine(batch, q)?;
-    }
-    Ok(())
+/// What the cleaner hands the writer, in order.
+enum Msg {
+    /// A chunk of rows of sheet `.0`.
+    Rows(usize, Rows),
+    Quarantine(Vec<NewQuarantine>),
+    /// Sheet `.0` is complete: replace the months it covers (sales, targets) unless appending.
+    SheetDone(usize, RecordKind, Vec<String>),
+    /// Every sheet is done: the report without the writer's numbers.
+    Finish(Box<ImportReport>),
 }
+
+struct BatchMeta {
+    file_name: String,
+    file_path: Option<String>,
+    hash: String,
+    actor: String,
+    append: bool,
+}
+
+/// The writer: one transaction for the batch, its rows, replacements, quarantine and audit entry.
+fn write_batch(store: &mut Store, inbox: mpsc::Receiver<Msg>, meta: BatchMeta) -> Result<ImportReport, IngestError> {
+    let tx = store.import_tx()?;
+    let batch = tx.insert_batch(&NewBatch {
+        file_name: &meta.file_name,
+        file_path: meta.file_path.as_deref(),
+        content_hash: &meta.hash,
+        imported_by: &meta.actor,
+        append: meta.append,
+    })?;
+    let mut replaced: BTreeMap<usize, u64> = BTreeMap::new();
+    for msg in inbox {
+        match msg {
+            Msg::Rows(sheet, rows) => {
+                let n = replaced.entry(sheet).or_default();
+                match rows {
+                    Rows::Sales(v) => tx.insert_sales_rows(batch, &v)?,
+                    Rows::Targets(v) => {
+                        for r in &v {
+                            tx.insert_target(batch, r)?;
+                        }
+                    }
+                    Rows::Receivables(v) => {
+                        for r in &v {
+                            *n += tx.upsert_receivable(batch, r)? as u64;
+                        }
+                    }
+                    Rows::Fx(v) => {
+                        for r in &v {
+                            *n += tx.upsert_fx(batch, r)? as u64;
+                        }
+                    }
+                }
+            }
+            Msg::Quarantine(v) => {
+                for q in &v {
+                    tx.insert_quarantine(batch, q)?;
+                }
+            }
+            Msg::SheetDone(sheet, kind, months) => {
+                // rows of this batch are never replaced by it, so replacing after inserting is exact
+                let table = match kind {
+                    RecordKind::Sales => "sales",
+                    RecordKind::Targets => "targets",
+                    _ => continue,
+                };
+                if !meta.append {
+                    *replaced.entry(sheet).or_default() += tx.supersede_months(table, batch, &months)? as u64;
+                }
+            }
+            Msg::Finish(report) => {
+                let mut report = *report;
+                report.batch_id = Some(batch);
+                report.content_hash = meta.hash.clone();
+                for (i, s) in report.sheets.iter_mut().enumerate() {
+                    s.replaced = replaced.get(&i).copied().unwrap_or(0);
+                    report.imported += s.imported;
+                    report.quarantined += s.quarantined;
+                    report.replaced += s.replaced;
+                    report.rows_read += s.rows_read;
+                }
+                let json = serde_json::to_string(&report).map_err(|e| IngestError::Invalid(e.to_string()))?;
+                tx.finish_batch(
+                    batch,
+                    BatchCounts {
+                        rows_read: report.rows_read as i64,
+                        rows_imported: report.imported as i64,
+                        rows_replaced: report.replaced as i64,
+                        rows_quarantined: report.quarantined as i64,
+                    },
+                    &json,
+                )?;
+                tx.audit(
+                    &meta.actor,
+                    "import",
+                    &serde_json::json!({
+                        "batch_id": batch, "file": meta.file_name, "imported": report.imported,
+                        "quarantined": report.quarantined, "replaced": report.replaced, "append": meta.append,
+                        "duplicate": false,
+                    }),
+                )?;
+                tx.commit()?;
+                return Ok(report);
+            }
+        }
+    }
+    Err(IngestError::Invalid("the import stopped before it finished; nothing was stored".into()))
+}
+
+/// Rows per message from the cleaner to the writer.
+const CHUNK: usize = 4096;
 
 enum Rows {
-    None,
     Sales(Vec<SalesRecord>),
     Targets(Vec<TargetRecord>),
     Receivables(Vec<ReceivableRecord>),
     Fx(Vec<FxRecord>),
 }
 
-struct SheetOutcome {
-    report: SheetReport,
-    rows: Rows,
-    quarantine: Vec<NewQuarantine>,
+impl Rows {
+    fn empty(kind: RecordKind) -> Self {
+        match kind {
+            RecordKind::Sales => Rows::Sales(Vec::with_capacity(CHUNK)),
+            RecordKind::Targets => Rows::Targets(Vec::new()),
+            RecordKind::Receivables => Rows::Receivables(Vec::new()),
+            RecordKind::Fx => Rows::Fx(Vec::new()),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Rows::Sales(v) => v.len(),
+            Rows::Targets(v) => v.len(),
+            Rows::Receivables(v) => v.len(),
+            Rows::Fx(v) => v.len(),
+        }
+    }
 }
 
-impl SheetOutcome {
-    fn skipped(sheet: &str, why: String) -> Self {
-        SheetOutcome {
-            report: SheetReport {
-                sheet: sheet.to_string(),
-                kind: None,
-                header_row: None,
-                rows_read: 0,
-                imported: 0,
-                replaced: 0,
-                quarantined: 0,
-                quarantine_reasons: BTreeMap::new(),
-                skipped_rows: 0,
-                subtotal_rows: 0,
-                blank_rows: 0,
-                months: Vec::new(),
-                status: "skipped".into(),
-                skip_reason: Some(why),
-            },
-            rows: Rows::None,
-            quarantine: Vec::new(),
-        }
+fn skipped_report(sheet: &str, why: String) -> SheetReport {
+    SheetReport {
+        sheet: sheet.to_string(),
+        kind: None,
+        header_row: None,
+        rows_read: 0,
+        imported: 0,
+        replaced: 0,
+        quarantined: 0,
+        quarantine_reasons: BTreeMap::new(),
+        skipped_rows: 0,
+        subtotal_rows: 0,
+        blank_rows: 0,
+        months: Vec::new(),
+        status: "skipped".into(),
+        skip_reason: Some(why),
+    }
+}
+
+/// Canonical field ids (indexes into a sheet's column table), named as in header_aliases.toml.
+mod f {
+    pub const MONTH: usize = 0;
+    pub const COUNTRY: usize = 1;
+    pub const CUSTOMER: usize = 2;
+    pub const CATEGORY: usize = 3;
+    pub const SPEC: usize = 4;
+    pub const QUANTITY: usize = 5;
+    pub const AMOUNT: usize = 6;
+    pub const CURRENCY: usize = 7;
+    pub const OWNER: usize = 8;
+    pub const TARGET_QUANTITY: usize = 9;
+    pub const TARGET_AMOUNT: usize = 10;
+    pub const CONTRACT_NO: usize = 11;
+    pub const CONTRACT_AMOUNT: usize = 12;
+    pub const PAYMENT_TERMS: usize = 13;
+    pub const PAYMENT_NODE: usize = 14;
+    pub const DUE_AMOUNT: usize = 15;
+    pub const DUE_DATE: usize = 16;
+    pub const PAID_AMOUNT: usize = 17;
+    pub const PAID_DATE: usize = 18;
+    pub const GOODS_READY_DATE: usize = 19;
+    pub const SHIPPING_STATUS: usize = 20;
+    pub const USD_RATE: usize = 21;
+    pub const NAMES: [&str; 22] = [
+        "month",
+        "country",
+        "customer",
+        "category",
+        "spec",
+        "quantity",
+        "amount",
+        "currency",
+        "owner",
+        "target_quantity",
+        "target_amount",
+        "contract_no",
+        "contract_amount",
+        "payment_terms",
+        "payment_node",
+        "due_amount",
+        "due_date",
+        "paid_amount",
+        "paid_date",
+        "goods_ready_date",
+        "shipping_status",
+        "usd_rate",
+    ];
+    pub fn id(name: &str) -> Option<usize> {
+        NAMES.iter().position(|n| *n == name)
     }
 }
 
 /// A problem with one cell that sends its row to the quarantine.
 struct Bad {
-    field: &'static str,
+    field: usize,
     raw: String,
     reason: &'static str,
 }
@@ -333,6 +459,7 @@ struct Cleaner<'a> {
     /// raw spec text → (stored form, known to the catalogue)
     spec: HashMap<String, (String, bool)>,
     month_text: HashMap<String, Option<Month>>,
+    month_strings: Vec<(Month, String)>,
     unresolved: [BTreeMap<String, u64>; 4],
     receivable_keys: HashSet<(String, String, Option<String>)>,
     fx_keys: HashSet<(String, String)>,
@@ -347,7 +474,8 @@ const U_CATEGORY: usize = 3;
 struct RowView<'a> {
     cells: &'a [Data],
     abs_row: u32,
-    layout: &'a Layout,
+    /// field id → column index within the used range
+    cols: &'a [Option<usize>; f::NAMES.len()],
     sheet: &'a SheetGrid,
     fill: &'a HashMap<(u32, u32), (u32, u32)>,
     origin_col: u32,
@@ -356,8 +484,8 @@ struct RowView<'a> {
 const EMPTY: Data = Data::Empty;
 
 impl<'a> RowView<'a> {
-    fn get(&self, field: &str) -> &'a Data {
-        let Some(c) = self.layout.col(field) else {
+    fn get(&self, field: usize) -> &'a Data {
+        let Some(c) = self.cols[field] else {
             return &EMPTY;
         };
         let d = self.cells.get(c).unwrap_or(&EMPTY);
@@ -367,6 +495,9 @@ impl<'a> RowView<'a> {
             }
         }
         d
+    }
+    fn has(&self, field: usize) -> bool {
+        self.cols[field].is_some()
     }
 }
 
@@ -380,13 +511,16 @@ impl<'a> Cleaner<'a> {
             category_ok: HashMap::new(),
             spec: HashMap::new(),
             month_text: HashMap::new(),
+            month_strings: Vec::new(),
             unresolved: Default::default(),
             receivable_keys: HashSet::new(),
             fx_keys: HashSet::new(),
         }
     }
 
-    fn sheet(&mut self, sheet: &SheetGrid, l: &Layout) -> SheetOutcome {
+    /// Cleans one data sheet, sending its rows to the writer in chunks. `None` when the writer
+    /// has stopped (its error is the import's error).
+    fn sheet(&mut self, sheet: &SheetGrid, l: &Layout, idx: usize, out: &mpsc::SyncSender<Msg>) -> Option<SheetReport> {
         let origin = sheet.origin();
         // merged cells of key columns: (row, col) → top-left of the merge
         let mut fill: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
@@ -403,32 +537,35 @@ impl<'a> Cleaner<'a> {
                 }
             }
         }
-        let mut report = SheetOutcome::skipped(&sheet.name, String::new()).report;
+        let mut report = skipped_report(&sheet.name, String::new());
         report.kind = Some(l.kind);
         report.header_row = Some(l.header_row_abs + 1);
         report.status = "imported".into();
         report.skip_reason = None;
         let mut months: BTreeSet<String> = BTreeSet::new();
         let mut quarantine = Vec::new();
-        let mut rows = match l.kind {
-            RecordKind::Sales => Rows::Sales(Vec::new()),
-            RecordKind::Targets => Rows::Targets(Vec::new()),
-            RecordKind::Receivables => Rows::Receivables(Vec::new()),
-            RecordKind::Fx => Rows::Fx(Vec::new()),
-        };
+        let mut rows = Rows::empty(l.kind);
+        let mut cols = [None; f::NAMES.len()];
+        let mut mapped: Vec<usize> = Vec::new();
+        for (field, c) in &l.columns {
+            if let Some(id) = f::id(field) {
+                cols[id] = Some(*c);
+                mapped.push(id);
+            }
+        }
+        let labels: Vec<usize> = l.kind.label_fields().iter().filter_map(|n| f::id(n)).collect();
         for (i, cells) in sheet.rows().enumerate().skip(l.header_index + 1) {
             let abs_row = origin.0 + i as u32;
-            let row = RowView { cells, abs_row, layout: l, sheet, fill: &fill, origin_col: origin.1 };
+            let row = RowView { cells, abs_row, cols: &cols, sheet, fill: &fill, origin_col: origin.1 };
             report.rows_read += 1;
-            if l.columns.iter().all(|(f, _)| is_blank(row.get(f))) {
+            if mapped.iter().all(|&f| is_blank(row.get(f))) {
                 report.blank_rows += 1;
                 continue;
             }
-            let labels = l.kind.label_fields();
             let labelled_total =
-                labels.iter().any(|f| matches!(row.get(f), Data::String(s) if clean::is_subtotal_label(s)));
+                labels.iter().any(|&f| matches!(row.get(f), Data::String(s) if clean::is_subtotal_label(s)));
             let unlabelled_total = matches!(l.kind, RecordKind::Sales | RecordKind::Targets)
-                && labels.iter().all(|f| is_blank(row.get(f)));
+                && labels.iter().all(|&f| is_blank(row.get(f)));
             if labelled_total || unlabelled_total {
                 report.subtotal_rows += 1;
                 continue;
@@ -436,7 +573,9 @@ impl<'a> Cleaner<'a> {
             let row_no = abs_row as i64 + 1;
             let result = match &mut rows {
                 Rows::Sales(v) => self.sales(&row, &sheet.name, row_no).map(|r| {
-                    months.insert(r.month.clone());
+                    if !months.contains(&r.month) {
+                        months.insert(r.month.clone());
+                    }
                     v.push(r)
                 }),
                 Rows::Targets(v) => self.target(&row, &sheet.name, row_no).map(|r| {
@@ -448,18 +587,24 @@ impl<'a> Cleaner<'a> {
                     months.insert(r.month.clone());
                     v.push(r)
                 }),
-                Rows::None => Ok(()),
             };
             match result {
-                Ok(()) => report.imported += 1,
+                Ok(()) => {
+                    report.imported += 1;
+                    if rows.len() >= CHUNK {
+                        let full = std::mem::replace(&mut rows, Rows::empty(l.kind));
+                        out.send(Msg::Rows(idx, full)).ok()?;
+                    }
+                }
                 Err(bad) => {
                     report.quarantined += 1;
                     *report.quarantine_reasons.entry(bad.reason.to_string()).or_default() += 1;
-                    let header = l
-                        .col(bad.field)
+                    let header = cols[bad.field]
                         .and_then(|c| sheet.range.get_value((l.header_row_abs, origin.1 + c as u32)))
                         .map(cell_clean)
-                        .unwrap_or_else(|| layout::label(&self.dicts.header_aliases, l.kind, bad.field).to_string());
+                        .unwrap_or_else(|| {
+                            layout::label(&self.dicts.header_aliases, l.kind, f::NAMES[bad.field]).to_string()
+                        });
                     quarantine.push(NewQuarantine {
                         file: self.file.clone(),
                         sheet: Some(sheet.name.clone()),
@@ -474,10 +619,17 @@ impl<'a> Cleaner<'a> {
         }
         report.skipped_rows = report.subtotal_rows + report.blank_rows;
         report.months = months.into_iter().collect();
-        SheetOutcome { report, rows, quarantine }
+        if rows.len() > 0 {
+            out.send(Msg::Rows(idx, rows)).ok()?;
+        }
+        if !quarantine.is_empty() {
+            out.send(Msg::Quarantine(quarantine)).ok()?;
+        }
+        out.send(Msg::SheetDone(idx, l.kind, report.months.clone())).ok()?;
+        Some(report)
     }
 
-    fn text(&self, row: &RowView<'_>, field: &'static str) -> Result<String, Bad> {
+    fn text(&self, row: &RowView<'_>, field: usize) -> Result<String, Bad> {
         let d = row.get(field);
         let t = cell_clean(d);
         if t.is_empty() {
@@ -486,7 +638,7 @@ impl<'a> Cleaner<'a> {
         Ok(t)
     }
 
-    fn opt_text(&self, row: &RowView<'_>, field: &'static str) -> Option<String> {
+    fn opt_text(&self, row: &RowView<'_>, field: usize) -> Option<String> {
         let t = cell_clean(row.get(field));
         if t.is_empty() {
             None
@@ -495,7 +647,7 @@ impl<'a> Cleaner<'a> {
         }
     }
 
-    fn month(&mut self, row: &RowView<'_>, field: &'static str) -> Result<String, Bad> {
+    fn month(&mut self, row: &RowView<'_>, field: usize) -> Result<String, Bad> {
         let d = row.get(field);
         if is_blank(d) {
             return Err(Bad { field, raw: String::new(), reason: reason::MISSING_VALUE });
@@ -511,18 +663,36 @@ impl<'a> Cleaner<'a> {
             },
             other => cell_month(other),
         };
-        m.map(|m| m.to_string()).ok_or_else(|| Bad { field, raw: clean::cell_text(d), reason: reason::BAD_MONTH })
+        m.map(|m| self.month_string(m)).ok_or_else(|| Bad {
+            field,
+            raw: clean::cell_text(d),
+            reason: reason::BAD_MONTH,
+        })
     }
 
-    fn number(&self, row: &RowView<'_>, field: &'static str) -> Result<String, Bad> {
+    /// `YYYY-MM` text of a month (formatted once per distinct month).
+    fn month_string(&mut self, m: Month) -> String {
+        if let Some((_, s)) = self.month_strings.iter().find(|(k, _)| *k == m) {
+            return s.clone();
+        }
+        let s = m.to_string();
+        self.month_strings.push((m, s.clone()));
+        s
+    }
+
+    fn number(&self, row: &RowView<'_>, field: usize) -> Result<String, Bad> {
         let d = row.get(field);
         if is_blank(d) {
             return Err(Bad { field, raw: String::new(), reason: reason::MISSING_VALUE });
         }
-        cell_decimal(d).map(decimal_string).ok_or_else(|| Bad { field, raw: clean::cell_text(d), reason: reason::BAD_NUMBER })
+        cell_decimal(d).map(decimal_string).ok_or_else(|| Bad {
+            field,
+            raw: clean::cell_text(d),
+            reason: reason::BAD_NUMBER,
+        })
     }
 
-    fn opt_number(&self, row: &RowView<'_>, field: &'static str) -> Result<Option<String>, Bad> {
+    fn opt_number(&self, row: &RowView<'_>, field: usize) -> Result<Option<String>, Bad> {
         if is_blank(row.get(field)) {
             Ok(None)
         } else {
@@ -530,7 +700,7 @@ impl<'a> Cleaner<'a> {
         }
     }
 
-    fn opt_date(&self, row: &RowView<'_>, field: &'static str) -> Result<Option<String>, Bad> {
+    fn opt_date(&self, row: &RowView<'_>, field: usize) -> Result<Option<String>, Bad> {
         let d = row.get(field);
         if is_blank(d) {
             return Ok(None);
@@ -549,7 +719,7 @@ impl<'a> Cleaner<'a> {
         }
     }
 
-    fn currency(&self, row: &RowView<'_>, field: &'static str, default: Option<&str>) -> Result<String, Bad> {
+    fn currency(&self, row: &RowView<'_>, field: usize, default: Option<&str>) -> Result<String, Bad> {
         let d = row.get(field);
         match clean::normalize_currency(&clean::cell_text(d)) {
             Ok(Some(c)) => Ok(c),
@@ -557,7 +727,7 @@ impl<'a> Cleaner<'a> {
                 Some(c) => Ok(c.to_string()),
                 None => Err(Bad { field, raw: String::new(), reason: reason::MISSING_VALUE }),
             },
-            Err(()) => Err(Bad { field, raw: clean::cell_text(d), reason: reason::BAD_CURRENCY }),
+            Err(clean::UnknownCurrency) => Err(Bad { field, raw: clean::cell_text(d), reason: reason::BAD_CURRENCY }),
         }
     }
 
@@ -595,8 +765,7 @@ impl<'a> Cleaner<'a> {
     fn flag(&mut self, names: &[(usize, &str)]) -> Option<String> {
         let mut flags: Vec<&str> = Vec::new();
         for &(which, name) in names {
-            let ok = if which == U_SPEC { self.spec.get(name).is_none_or(|v| v.1) } else { self.check(which, name) };
-            if !ok {
+            if !self.check(which, name) {
                 flags.push(["country", "customer", "spec", "category"][which]);
                 *self.unresolved[which].entry(name.to_string()).or_default() += 1;
             }
@@ -609,22 +778,22 @@ impl<'a> Cleaner<'a> {
     }
 
     fn sales(&mut self, row: &RowView<'_>, sheet: &str, row_no: i64) -> Result<SalesRecord, Bad> {
-        let month = self.month(row, "month")?;
-        let country = self.text(row, "country")?;
-        let customer = self.text(row, "customer")?;
-        let category = self.text(row, "category")?;
-        let spec_raw = self.text(row, "spec")?;
-        let quantity = self.number(row, "quantity")?;
-        let amount = self.number(row, "amount")?;
-        let currency = self.currency(row, "currency", Some("USD"))?;
-        let owner = self.opt_text(row, "owner");
+        let month = self.month(row, f::MONTH)?;
+        let country = self.text(row, f::COUNTRY)?;
+        let customer = self.text(row, f::CUSTOMER)?;
+        let category = self.text(row, f::CATEGORY)?;
+        let spec_raw = self.text(row, f::SPEC)?;
+        let quantity = self.number(row, f::QUANTITY)?;
+        let amount = self.number(row, f::AMOUNT)?;
+        let currency = self.currency(row, f::CURRENCY, Some("USD"))?;
+        let owner = self.opt_text(row, f::OWNER);
         let (spec, known) = self.spec(&spec_raw);
         let mut unresolved = self.flag(&[(U_COUNTRY, &country), (U_CUSTOMER, &customer), (U_CATEGORY, &category)]);
         if !known {
             *self.unresolved[U_SPEC].entry(spec.clone()).or_default() += 1;
             unresolved = Some(match unresolved {
                 Some(u) => format!("{u},spec"),
-                None => "spec".to_string(),
+                None => f::SPEC.to_string(),
             });
         }
         Ok(SalesRecord {
@@ -644,17 +813,17 @@ impl<'a> Cleaner<'a> {
     }
 
     fn target(&mut self, row: &RowView<'_>, sheet: &str, row_no: i64) -> Result<TargetRecord, Bad> {
-        let month = self.month(row, "month")?;
-        let country = self.text(row, "country")?;
-        let category = self.opt_text(row, "category");
-        let customer = self.opt_text(row, "customer");
-        let target_quantity = self.opt_number(row, "target_quantity")?;
-        let target_amount = self.opt_number(row, "target_amount")?;
+        let month = self.month(row, f::MONTH)?;
+        let country = self.text(row, f::COUNTRY)?;
+        let category = self.opt_text(row, f::CATEGORY);
+        let customer = self.opt_text(row, f::CUSTOMER);
+        let target_quantity = self.opt_number(row, f::TARGET_QUANTITY)?;
+        let target_amount = self.opt_number(row, f::TARGET_AMOUNT)?;
         if target_quantity.is_none() && target_amount.is_none() {
-            let field = if row.layout.col("target_quantity").is_some() { "target_quantity" } else { "target_amount" };
+            let field = if row.has(f::TARGET_QUANTITY) { f::TARGET_QUANTITY } else { f::TARGET_AMOUNT };
             return Err(Bad { field, raw: String::new(), reason: reason::MISSING_VALUE });
         }
-        let currency = self.currency(row, "currency", Some("USD"))?;
+        let currency = self.currency(row, f::CURRENCY, Some("USD"))?;
         let mut names: Vec<(usize, &str)> = vec![(U_COUNTRY, &country)];
         if let Some(c) = &category {
             names.push((U_CATEGORY, c));
@@ -678,23 +847,23 @@ impl<'a> Cleaner<'a> {
     }
 
     fn receivable(&mut self, row: &RowView<'_>, sheet: &str, row_no: i64) -> Result<ReceivableRecord, Bad> {
-        let contract_no = self.text(row, "contract_no")?;
-        let customer = self.text(row, "customer")?;
-        let country = self.text(row, "country")?;
-        let currency = self.currency(row, "currency", Some("USD"))?;
-        let contract_amount = self.opt_number(row, "contract_amount")?;
-        let payment_terms = self.opt_text(row, "payment_terms");
-        let payment_node = clean::normalize_payment_node(&self.text(row, "payment_node")?);
-        let due_amount = self.number(row, "due_amount")?;
-        let due_date = self.opt_date(row, "due_date")?;
-        let paid_amount = self.opt_number(row, "paid_amount")?.unwrap_or_else(|| "0".to_string());
-        let paid_date = self.opt_date(row, "paid_date")?;
-        let goods_ready_date = self.opt_date(row, "goods_ready_date")?;
-        let shipping_status = self.opt_text(row, "shipping_status").map(|s| clean::normalize_shipping_status(&s));
+        let contract_no = self.text(row, f::CONTRACT_NO)?;
+        let customer = self.text(row, f::CUSTOMER)?;
+        let country = self.text(row, f::COUNTRY)?;
+        let currency = self.currency(row, f::CURRENCY, Some("USD"))?;
+        let contract_amount = self.opt_number(row, f::CONTRACT_AMOUNT)?;
+        let payment_terms = self.opt_text(row, f::PAYMENT_TERMS);
+        let payment_node = clean::normalize_payment_node(&self.text(row, f::PAYMENT_NODE)?);
+        let due_amount = self.number(row, f::DUE_AMOUNT)?;
+        let due_date = self.opt_date(row, f::DUE_DATE)?;
+        let paid_amount = self.opt_number(row, f::PAID_AMOUNT)?.unwrap_or_else(|| "0".to_string());
+        let paid_date = self.opt_date(row, f::PAID_DATE)?;
+        let goods_ready_date = self.opt_date(row, f::GOODS_READY_DATE)?;
+        let shipping_status = self.opt_text(row, f::SHIPPING_STATUS).map(|s| clean::normalize_shipping_status(&s));
         let key = (contract_no.clone(), payment_node.clone(), due_date.clone());
         if !self.receivable_keys.insert(key) {
             return Err(Bad {
-                field: "contract_no",
+                field: f::CONTRACT_NO,
                 raw: format!("{contract_no} / {payment_node} / {}", due_date.as_deref().unwrap_or("")),
                 reason: reason::DUPLICATE_KEY,
             });
@@ -721,11 +890,11 @@ impl<'a> Cleaner<'a> {
     }
 
     fn fx(&mut self, row: &RowView<'_>) -> Result<FxRecord, Bad> {
-        let month = self.month(row, "month")?;
-        let currency = self.currency(row, "currency", None)?;
-        let usd_rate = self.number(row, "usd_rate")?;
+        let month = self.month(row, f::MONTH)?;
+        let currency = self.currency(row, f::CURRENCY, None)?;
+        let usd_rate = self.number(row, f::USD_RATE)?;
         if !self.fx_keys.insert((month.clone(), currency.clone())) {
-            return Err(Bad { field: "currency", raw: format!("{month} {currency}"), reason: reason::DUPLICATE_KEY });
+            return Err(Bad { field: f::CURRENCY, raw: format!("{month} {currency}"), reason: reason::DUPLICATE_KEY });
         }
         Ok(FxRecord { month, currency, usd_rate })
     }

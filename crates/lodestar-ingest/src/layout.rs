@@ -55,8 +55,15 @@ impl RecordKind {
     pub fn fills_merged(self, field: &str) -> bool {
         !matches!(
             field,
-            "quantity" | "amount" | "target_quantity" | "target_amount" | "due_amount" | "paid_amount" | "usd_rate"
-                | "due_date" | "paid_date"
+            "quantity"
+                | "amount"
+                | "target_quantity"
+                | "target_amount"
+                | "due_amount"
+                | "paid_amount"
+                | "usd_rate"
+                | "due_date"
+                | "paid_date"
         )
     }
 
@@ -83,7 +90,9 @@ impl FromStr for RecordKind {
         match lodestar_core::text::norm_key(s).as_str() {
             "sales" | "sale" | "销售" | "销售明细" => Ok(RecordKind::Sales),
             "targets" | "target" | "目标" => Ok(RecordKind::Targets),
-            "receivables" | "receivable" | "回款" | "合同" | "合同/回款" | "应收" => Ok(RecordKind::Receivables),
+            "receivables" | "receivable" | "回款" | "合同" | "合同/回款" | "应收" => {
+                Ok(RecordKind::Receivables)
+            }
             "fx" | "rates" | "汇率" => Ok(RecordKind::Fx),
             _ => Err(format!("unknown record kind `{s}` (expected sales, targets, receivables or fx)")),
         }
@@ -234,12 +243,8 @@ impl fmt::Display for MissingColumn {
 
 /// Describes the missing required columns of a layout.
 pub fn missing_columns(layout: &Layout, aliases: &HeaderAliases) -> Vec<MissingColumn> {
-    let mapped: Vec<String> = layout
-        .headers_seen
-        .iter()
-        .filter(|h| aliases.field_for(layout.kind.as_str(), h).is_some())
-        .cloned()
-        .collect();
+    let mapped: Vec<String> =
+        layout.headers_seen.iter().filter(|h| aliases.field_for(layout.kind.as_str(), h).is_some()).cloned().collect();
     let unmapped: Vec<&String> = layout.headers_seen.iter().filter(|h| !mapped.contains(h)).collect();
     layout
         .missing_groups()
@@ -264,8 +269,8 @@ pub fn missing_columns(layout: &Layout, aliases: &HeaderAliases) -> Vec<MissingC
                 for f in group {
                     for s in aliases.spellings(layout.kind.as_str(), f) {
                         let sk = header_key(s);
-                        let mut score = strsim::normalized_levenshtein(&hk, &sk)
-                            .max(strsim::jaro_winkler(&hk, &sk) * 0.9);
+                        let mut score =
+                            strsim::normalized_levenshtein(&hk, &sk).max(strsim::jaro_winkler(&hk, &sk) * 0.9);
                         if !hk.is_empty() && (sk.contains(&hk) || hk.contains(&sk)) {
                             score = score.max(0.8);
                         }

@@ -44,11 +44,34 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
         _ => calamine::open_workbook_auto_from_rs(cursor).map_err(|e| fail(&e))?,
     };
     let names = book.sheet_names();
+    if let Sheets::Xlsx(x) = &mut book {
+        // The merged regions sit at the end of each sheet's XML, so finding them is a second full
+        // pass over it: do that pass on a second reader in parallel with reading the cells.
+        return std::thread::scope(|scope| {
+            let merges = scope.spawn(|| -> Vec<Vec<Dimensions>> {
+                let second: Result<calamine::Xlsx<_>, _> = calamine::open_workbook_from_rs(Cursor::new(bytes));
+                match second {
+                    Ok(mut y) => names.iter().map(|n| y.merge_cells_by_sheet_name(n).unwrap_or_default()).collect(),
+                    Err(_) => vec![Vec::new(); names.len()],
+                }
+            });
+            let mut ranges = Vec::with_capacity(names.len());
+            for name in &names {
+                ranges.push(x.worksheet_range(name).map_err(|e| ReadFailure(format!("sheet \"{name}\": {e}")))?);
+            }
+            let merges = merges.join().unwrap_or_else(|_| vec![Vec::new(); names.len()]);
+            Ok(names
+                .iter()
+                .zip(ranges)
+                .zip(merges)
+                .map(|((name, range), merges)| SheetGrid { name: name.clone(), range, merges })
+                .collect())
+        });
+    }
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let range = book.worksheet_range(&name).map_err(|e| ReadFailure(format!("sheet \"{name}\": {e}")))?;
         let merges = match &mut book {
-            Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             _ => Vec::new(),
         };
@@ -67,7 +90,8 @@ fn read_csv(bytes: &[u8]) -> Result<SheetGrid, ReadFailure> {
         .map_err(|_| ReadFailure("CSV file is not UTF-8 text (save it as CSV UTF-8)".into()))?
         .trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or("");
-    let delim = [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let delim =
+        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
     let mut rdr =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delim).from_reader(text.as_bytes());
     let mut rows: Vec<Vec<String>> = Vec::new();

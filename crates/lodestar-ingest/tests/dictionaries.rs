@@ -20,10 +20,42 @@ fn unresolved_customer_is_reported_then_repaired_by_dict_import() {
         &[sheet(
             "销售",
             vec![
-                vec![C::S("月份"), C::S("国家"), C::S("客户"), C::S("品类"), C::S("规格"), C::S("销量"), C::S("销售额")],
-                vec![C::S("2026-09"), C::S("俄罗斯"), C::S("Новый Клиент"), C::S("全钢"), C::S("315/80R22.5"), C::N(4.0), C::N(400.0)],
-                vec![C::S("2026-09"), C::S("俄罗斯"), C::S("Новый Клиент"), C::S("全钢"), C::S("11R22.5"), C::N(2.0), C::N(200.0)],
-                vec![C::S("2026-09"), C::S("俄罗斯"), C::S("西伯利亚物流"), C::S("全钢"), C::S("11R22.5"), C::N(1.0), C::N(100.0)],
+                vec![
+                    C::S("月份"),
+                    C::S("国家"),
+                    C::S("客户"),
+                    C::S("品类"),
+                    C::S("规格"),
+                    C::S("销量"),
+                    C::S("销售额"),
+                ],
+                vec![
+                    C::S("2026-09"),
+                    C::S("俄罗斯"),
+                    C::S("Новый Клиент"),
+                    C::S("全钢"),
+                    C::S("315/80R22.5"),
+                    C::N(4.0),
+                    C::N(400.0),
+                ],
+                vec![
+                    C::S("2026-09"),
+                    C::S("俄罗斯"),
+                    C::S("Новый Клиент"),
+                    C::S("全钢"),
+                    C::S("11R22.5"),
+                    C::N(2.0),
+                    C::N(200.0),
+                ],
+                vec![
+                    C::S("2026-09"),
+                    C::S("俄罗斯"),
+                    C::S("西伯利亚物流"),
+                    C::S("全钢"),
+                    C::S("11R22.5"),
+                    C::N(1.0),
+                    C::N(100.0),
+                ],
             ],
         )],
     );
@@ -36,7 +68,10 @@ fn unresolved_customer_is_reported_then_repaired_by_dict_import() {
 
     let before = check_names(&store, &d0).unwrap();
     assert_eq!(before.unresolved.customers.len(), 1);
-    assert_eq!((before.unresolved.customers[0].name.as_str(), before.unresolved.customers[0].rows), ("Новый Клиент", 2));
+    assert_eq!(
+        (before.unresolved.customers[0].name.as_str(), before.unresolved.customers[0].rows),
+        ("Новый Клиент", 2)
+    );
     assert_eq!(before.names, 1);
 
     // the user's list: a new customer whose local name is the unresolved spelling, and an update of an
@@ -91,7 +126,13 @@ fn staff_list_from_a_workbook_with_header_aliases() {
             vec![
                 vec![C::S("人员名单")],
                 vec![C::S("Name"), C::S("Aliases"), C::S("Position"), C::S("Dept"), C::S("负责国家")],
-                vec![C::S("赵一鸣"), C::S("Yiming Zhao;赵经理"), C::S("销售代表"), C::S("销售部"), C::S("俄罗斯;Kazakhstan")],
+                vec![
+                    C::S("赵一鸣"),
+                    C::S("Yiming Zhao;赵经理"),
+                    C::S("销售代表"),
+                    C::S("销售部"),
+                    C::S("俄罗斯;Kazakhstan"),
+                ],
                 vec![C::S("李娜"), C::E, C::S("高级国家经理"), C::E, C::E],
             ],
         )],

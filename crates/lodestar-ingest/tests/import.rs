@@ -33,9 +33,9 @@ fn messy_sales() -> Sheet {
     let mut s = sheet(
         "Sales 2026-09",
         vec![
-            vec![C::S("北辰轮胎 2026年9月 销售明细")],                                 // row 1
-            vec![],                                                                       // row 2
-            SALES_HEADER.to_vec(),                                                        // row 3
+            vec![C::S("北辰轮胎 2026年9月 销售明细")], // row 1
+            vec![],                                    // row 2
+            SALES_HEADER.to_vec(),                     // row 3
             vec![
                 C::D(2026, 9, 1, "yyyy-mm"),
                 C::S("Russia "),
@@ -67,7 +67,7 @@ fn messy_sales() -> Sheet {
                 C::S("USD"),
             ], // row 6
             vec![C::E, C::E, C::S("小计"), C::E, C::E, C::N(1355.0), C::N(16735.0)], // row 7
-            vec![],                                                                   // row 8
+            vec![],                                    // row 8
             vec![
                 C::S("Sep 2026"),
                 C::S("KZ"),
@@ -78,15 +78,7 @@ fn messy_sales() -> Sheet {
                 C::S("abc"),
                 C::S("USD"),
             ], // row 9: bad amount
-            vec![
-                C::S("2026/9"),
-                C::S("哈萨克斯坦"),
-                C::S("Sibir"),
-                C::S("TBR"),
-                C::S("12.00r24"),
-                C::E,
-                C::S("100"),
-            ], // row 10: quantity missing
+            vec![C::S("2026/9"), C::S("哈萨克斯坦"), C::S("Sibir"), C::S("TBR"), C::S("12.00r24"), C::E, C::S("100")], // row 10: quantity missing
             vec![C::S("2026-13"), C::S("Russia"), C::S("Sibir"), C::S("TBR"), C::S("12.00R24"), C::S("1"), C::S("1")], // row 11
             vec![
                 C::S("2026-09"),
@@ -161,9 +153,7 @@ fn messy_sales_rows_are_cleaned_value_by_value() {
     let q = store.quarantine_list(r.batch_id).unwrap();
     let q: Vec<(i64, String, String, String, String)> = q
         .into_iter()
-        .map(|e| {
-            (e.row.unwrap(), e.sheet.unwrap(), e.column.unwrap(), e.raw_value.unwrap_or_default(), e.reason)
-        })
+        .map(|e| (e.row.unwrap(), e.sheet.unwrap(), e.column.unwrap(), e.raw_value.unwrap_or_default(), e.reason))
         .collect();
     assert_eq!(
         q,
@@ -271,7 +261,8 @@ fn pivot_sheet() -> Sheet {
 #[test]
 fn sheet_kinds_are_detected_from_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let f = book(dir.path(), "mixed.xlsx", &[targets_sheet(), receivables_sheet(0.0), fx_sheet("0.0105"), pivot_sheet()]);
+    let f =
+        book(dir.path(), "mixed.xlsx", &[targets_sheet(), receivables_sheet(0.0), fx_sheet("0.0105"), pivot_sheet()]);
     let mut store = Store::open_in_memory().unwrap();
     let r = import_file(&mut store, &dicts(), &f, &opts()).unwrap();
     let kinds: Vec<(&str, Option<RecordKind>, &str)> =
@@ -361,17 +352,18 @@ fn byte_identical_file_imports_nothing() {
 }
 
 fn sales_export(name: &'static str, rows: &[(&'static str, &'static str, f64)]) -> Sheet {
-    let mut out = vec![vec![
-        C::S("月份"),
-        C::S("国家"),
-        C::S("客户"),
-        C::S("品类"),
-        C::S("规格"),
-        C::S("销量"),
-        C::S("销售额"),
-    ]];
+    let mut out =
+        vec![vec![C::S("月份"), C::S("国家"), C::S("客户"), C::S("品类"), C::S("规格"), C::S("销量"), C::S("销售额")]];
     for &(m, cust, q) in rows {
-        out.push(vec![C::S(m), C::S("俄罗斯"), C::S(cust), C::S("全钢"), C::S("315/80R22.5"), C::N(q), C::N(q * 100.0)]);
+        out.push(vec![
+            C::S(m),
+            C::S("俄罗斯"),
+            C::S(cust),
+            C::S("全钢"),
+            C::S("315/80R22.5"),
+            C::N(q),
+            C::N(q * 100.0),
+        ]);
     }
     sheet(name, out)
 }
@@ -401,7 +393,11 @@ fn newer_export_replaces_the_months_it_covers_and_undo_restores() {
     let active = "SELECT month, customer, quantity FROM sales_active ORDER BY month, customer";
     assert_eq!(
         rows(&store, active),
-        vec![v(&["2026-08", "西伯利亚物流", "10"]), v(&["2026-09", "西伯利亚物流", "25"]), v(&["2026-10", "阿尔泰运输", "40"])]
+        vec![
+            v(&["2026-08", "西伯利亚物流", "10"]),
+            v(&["2026-09", "西伯利亚物流", "25"]),
+            v(&["2026-10", "阿尔泰运输", "40"])
+        ]
     );
     // v1 cannot be undone while v2 replaced part of it
     assert!(store.undo_batch(r1.batch_id.unwrap(), "admin").is_err());
@@ -409,7 +405,12 @@ fn newer_export_replaces_the_months_it_covers_and_undo_restores() {
     assert_eq!((u.deleted, u.restored), (2, 2));
     assert_eq!(
         rows(&store, active),
-        vec![v(&["2026-08", "西伯利亚物流", "10"]), v(&["2026-09", "阿尔泰运输", "30"]), v(&["2026-09", "西伯利亚物流", "20"])]
+        // (SQLite orders text by code point: 西 U+897F before 阿 U+963F)
+        vec![
+            v(&["2026-08", "西伯利亚物流", "10"]),
+            v(&["2026-09", "西伯利亚物流", "20"]),
+            v(&["2026-09", "阿尔泰运输", "30"])
+        ]
     );
     // after the undo, the same file can be imported again
     let r3 = import_file(&mut store, &d, &v2, &opts()).unwrap();
@@ -467,8 +468,24 @@ fn missing_required_column_fails_with_expected_and_nearest_names() {
     let s = sheet(
         "销售明细",
         vec![
-            vec![C::S("月份"), C::S("国家"), C::S("客户"), C::S("品类"), C::S("规格号码"), C::S("销量"), C::S("销售额")],
-            vec![C::S("2026-09"), C::S("俄罗斯"), C::S("西伯利亚物流"), C::S("全钢"), C::S("315/80R22.5"), C::N(1.0), C::N(2.0)],
+            vec![
+                C::S("月份"),
+                C::S("国家"),
+                C::S("客户"),
+                C::S("品类"),
+                C::S("规格号码"),
+                C::S("销量"),
+                C::S("销售额"),
+            ],
+            vec![
+                C::S("2026-09"),
+                C::S("俄罗斯"),
+                C::S("西伯利亚物流"),
+                C::S("全钢"),
+                C::S("315/80R22.5"),
+                C::N(1.0),
+                C::N(2.0),
+            ],
         ],
     );
     let f = book(dir.path(), "bad.xlsx", &[messy_sales(), s]);

@@ -184,6 +184,8 @@ impl Store {
     /// Starts the transaction of one file's import.
     pub fn import_tx(&mut self) -> Result<ImportTx<'_>> {
         self.ensure_import_schema()?;
+        // a large page cache keeps a big import's index pages in memory until commit
+        self.conn.pragma_update(None, "cache_size", -65536)?;
         let tx = self.conn.transaction()?;
         Ok(ImportTx { tx })
     }
@@ -323,6 +325,9 @@ impl Store {
     }
 }
 
+const SALES_INSERT: &str = "INSERT INTO sales(batch_id, month, country, customer, category, spec, quantity, amount, currency, owner, sheet, row_no, unresolved)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
 const BATCH_SELECT: &str = "SELECT id, file_name, file_path, content_hash, imported_at, imported_by, append, rows_read, rows_imported, rows_replaced, rows_quarantined, undone_at FROM import_batches";
 
 fn batch_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchInfo> {
@@ -378,27 +383,31 @@ impl ImportTx<'_> {
         Ok(n)
     }
 
-    pub fn insert_sales(&self, batch: i64, r: &SalesRecord) -> Result<()> {
-        let mut st = self.tx.prepare_cached(
-            "INSERT INTO sales(batch_id, month, country, customer, category, spec, quantity, amount, currency, owner, sheet, row_no, unresolved)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?;
-        st.execute(params![
-            batch,
-            r.month,
-            r.country,
-            r.customer,
-            r.category,
-            r.spec,
-            r.quantity,
-            r.amount,
-            r.currency,
-            r.owner,
-            r.sheet,
-            r.row_no,
-            r.unresolved
-        ])?;
+    /// Inserts many sales rows with one prepared statement.
+    pub fn insert_sales_rows(&self, batch: i64, rows: &[SalesRecord]) -> Result<()> {
+        let mut st = self.tx.prepare_cached(SALES_INSERT)?;
+        for r in rows {
+            st.execute(params![
+                batch,
+                r.month,
+                r.country,
+                r.customer,
+                r.category,
+                r.spec,
+                r.quantity,
+                r.amount,
+                r.currency,
+                r.owner,
+                r.sheet,
+                r.row_no,
+                r.unresolved
+            ])?;
+        }
         Ok(())
+    }
+
+    pub fn insert_sales(&self, batch: i64, r: &SalesRecord) -> Result<()> {
+        self.insert_sales_rows(batch, std::slice::from_ref(r))
     }
 
     pub fn insert_target(&self, batch: i64, r: &TargetRecord) -> Result<()> {
@@ -479,17 +488,7 @@ impl ImportTx<'_> {
             "INSERT INTO quarantine(batch_id, file, sheet, row_no, column_name, raw_value, reason, kind, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
-        st.execute(params![
-            batch,
-            q.file,
-            q.sheet,
-            q.row_no,
-            q.column_name,
-            q.raw_value,
-            q.reason,
-            q.kind,
-            now()
-        ])?;
+        st.execute(params![batch, q.file, q.sheet, q.row_no, q.column_name, q.raw_value, q.reason, q.kind, now()])?;
         Ok(())
     }
 
@@ -568,7 +567,8 @@ mod tests {
     }
 
     fn active(s: &Store) -> Vec<(String, String, String)> {
-        let mut st = s.conn().prepare("SELECT month, customer, quantity FROM sales_active ORDER BY month, customer").unwrap();
+        let mut st =
+            s.conn().prepare("SELECT month, customer, quantity FROM sales_active ORDER BY month, customer").unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
     }
 
@@ -654,7 +654,10 @@ mod tests {
             .collect();
         assert_eq!(paid, vec!["100".to_string(), "100".to_string()]);
         s.undo_batch(ids[1], "admin").unwrap();
-        let n: i64 = s.conn().query_row("SELECT COUNT(*) FROM receivables_active WHERE paid_amount = '0'", [], |r| r.get(0)).unwrap();
+        let n: i64 = s
+            .conn()
+            .query_row("SELECT COUNT(*) FROM receivables_active WHERE paid_amount = '0'", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 2);
     }
 

@@ -357,7 +357,9 @@ pub fn run_dict(ctx: &Ctx, args: DictArgs) -> Result<()> {
             print_unresolved("spec", &r.unresolved.specs);
             print_unresolved("category", &r.unresolved.categories);
             print_unresolved("owner", &r.unresolved.owners);
-            println!("add them with `lodestar dict import FILE` (names are resolved at query time, so history is repaired)");
+            println!(
+                "add them with `lodestar dict import FILE` (names are resolved at query time, so history is repaired)"
+            );
             Ok(())
         }
     }
