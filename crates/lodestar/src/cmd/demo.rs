@@ -65,11 +65,7 @@ fn knowledge_dir() -> Option<PathBuf> {
 pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     if let Some(DemoAction::Generate { out, end_month, months }) = a.action {
         let out = out.unwrap_or_else(|| ctx.home.root().join("demo"));
-        let opts = lodestar_demo::DemoOptions {
-            end_month: end_month.parse::<Month>()?,
-            months,
-            ..Default::default()
-        };
+        let opts = lodestar_demo::DemoOptions { end_month: end_month.parse::<Month>()?, months, ..Default::default() };
         let manifest = lodestar_demo::generate(&out, &opts)?;
         if ctx.json {
             return ctx.print_json(&manifest);
