@@ -45,6 +45,9 @@ pub struct IndexBenchReport {
     /// Hybrid search as a user with clearance 内部 and two knowledge bases (filters active).
     pub filtered_search_p50_ms: f64,
     pub filtered_search_p95_ms: f64,
+    /// Each retriever alone (administrator), p95.
+    pub bm25_search_p95_ms: f64,
+    pub vector_search_p95_ms: f64,
     /// Embedding throughput on a sample (None without a model).
     pub embed_passages_per_s: Option<f64>,
     pub embed_model: Option<String>,
@@ -70,9 +73,46 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "矿山", "工况", "花纹", "耐磨", "抗刺扎", "干线", "驱动轮", "转向轮", "预付", "尾款", "见提单", "逾期", "信用额度",
-    "订舱", "货好", "排产", "质保", "索赔", "翻新", "胎压", "车队", "经销商", "达成率", "同比", "缺口", "返利", "展会",
-    "培训", "冬季", "港口", "露天矿", "载重", "层级", "轮辋", "交期", "价格", "客户", "回款", "合同", "发运",
+    "矿山",
+    "工况",
+    "花纹",
+    "耐磨",
+    "抗刺扎",
+    "干线",
+    "驱动轮",
+    "转向轮",
+    "预付",
+    "尾款",
+    "见提单",
+    "逾期",
+    "信用额度",
+    "订舱",
+    "货好",
+    "排产",
+    "质保",
+    "索赔",
+    "翻新",
+    "胎压",
+    "车队",
+    "经销商",
+    "达成率",
+    "同比",
+    "缺口",
+    "返利",
+    "展会",
+    "培训",
+    "冬季",
+    "港口",
+    "露天矿",
+    "载重",
+    "层级",
+    "轮辋",
+    "交期",
+    "价格",
+    "客户",
+    "回款",
+    "合同",
+    "发运",
 ];
 
 fn synth_chunks(dicts: &Dictionaries, n: usize, rng: &mut Rng) -> Vec<Chunk> {
@@ -104,7 +144,11 @@ fn synth_chunks(dicts: &Dictionaries, n: usize, rng: &mut Rng) -> Vec<Chunk> {
                 sensitivity: Sensitivity::ALL[rng.below(4)],
                 section: format!("第 {} 节", i % 8),
                 text,
-                countries: if countries.is_empty() { vec![] } else { vec![countries[rng.below(countries.len())].to_string()] },
+                countries: if countries.is_empty() {
+                    vec![]
+                } else {
+                    vec![countries[rng.below(countries.len())].to_string()]
+                },
                 customer,
                 date: None,
                 owner: None,
@@ -131,9 +175,14 @@ pub fn run_index_bench(
 ) -> Result<IndexBenchReport> {
     let mut rng = Rng(opts.seed.max(1));
     let chunks = synth_chunks(dicts, opts.chunks, &mut rng);
+    // Clustered vectors (topics + noise), like real sentence embeddings, rather than uniform noise
+    // on the sphere (on which every distance is ≈ 1 and no index can navigate).
+    let centres: Vec<Vec<f32>> =
+        (0..opts.chunks.div_ceil(100).max(1)).map(|_| (0..opts.dim).map(|_| rng.unit()).collect()).collect();
     let vectors: Vec<Vec<f32>> = (0..chunks.len())
         .map(|_| {
-            let mut v: Vec<f32> = (0..opts.dim).map(|_| rng.unit()).collect();
+            let c = &centres[rng.below(centres.len())];
+            let mut v: Vec<f32> = c.iter().map(|x| x + 0.6 * rng.unit()).collect();
             crate::vector::normalize(&mut v);
             v
         })
@@ -159,11 +208,12 @@ pub fn run_index_bench(
         clearance: Sensitivity::Internal,
         kbs: vec![KbId::Product, KbId::Policy],
     };
-    let time = |p: &Principal| -> Result<Vec<f64>> {
+    let time = |p: &Principal, mode: crate::SearchMode| -> Result<Vec<f64>> {
         let mut ms = Vec::with_capacity(queries.len());
         for (i, (q, v)) in queries.iter().enumerate() {
             let mut req = SearchRequest::new(q.clone(), p.clone());
             req.k = 10;
+            req.mode = mode;
             let t = Instant::now();
             let res = ix.search_with_query_vector(&req, Some(v))?;
             let el = t.elapsed().as_secs_f64() * 1e3;
@@ -175,8 +225,10 @@ pub fn run_index_bench(
         ms.sort_by(f64::total_cmp);
         Ok(ms)
     };
-    let all = time(&admin)?;
-    let filtered = time(&user)?;
+    let all = time(&admin, crate::SearchMode::Hybrid)?;
+    let filtered = time(&user, crate::SearchMode::Hybrid)?;
+    let bm25_only = time(&admin, crate::SearchMode::Bm25)?;
+    let vector_only = time(&admin, crate::SearchMode::Vector)?;
     let (embed_passages_per_s, embed_model) = match embedder {
         Some(e) if !embed_texts.is_empty() => {
             let refs: Vec<&str> = embed_texts.iter().map(String::as_str).collect();
@@ -206,6 +258,8 @@ pub fn run_index_bench(
         search_p95_ms: percentile(&all, 0.95),
         filtered_search_p50_ms: percentile(&filtered, 0.5),
         filtered_search_p95_ms: percentile(&filtered, 0.95),
+        bm25_search_p95_ms: percentile(&bm25_only, 0.95),
+        vector_search_p95_ms: percentile(&vector_only, 0.95),
         embed_passages_per_s,
         embed_model,
         reopen_s,

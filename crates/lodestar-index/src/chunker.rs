@@ -30,7 +30,10 @@ pub struct DraftChunk {
 enum Unit {
     Text(String),
     /// A table row with its header (header line + separator line).
-    Row { header: String, row: String },
+    Row {
+        header: String,
+        row: String,
+    },
 }
 
 /// Splits a Markdown body into chunks. `title` is dropped from the front of section paths when
@@ -252,7 +255,8 @@ mod tests {
 
     #[test]
     fn headings_make_sections_and_h1_title_is_dropped() {
-        let md = "# 产品说明\n\n概述一句。\n\n## 技术参数\n\n参数一句。\n\n### 轮辋\n\n轮辋一句。\n\n## 卖点\n\n卖点一句。";
+        let md =
+            "# 产品说明\n\n概述一句。\n\n## 技术参数\n\n参数一句。\n\n### 轮辋\n\n轮辋一句。\n\n## 卖点\n\n卖点一句。";
         let c = chunk_markdown(md, "产品说明", ChunkOptions::default());
         let secs: Vec<String> = c.iter().map(|c| c.section.join(" > ")).collect();
         assert_eq!(secs, vec!["", "技术参数", "技术参数 > 轮辋", "卖点"]);

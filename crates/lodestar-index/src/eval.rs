@@ -50,7 +50,9 @@ impl EvalQuestion {
     fn principal(&self) -> Principal {
         match &self.as_user {
             None => Principal::local_admin(),
-            Some(a) => Principal { name: "eval".into(), role: Role::Viewer, clearance: a.clearance, kbs: a.kbs.clone() },
+            Some(a) => {
+                Principal { name: "eval".into(), role: Role::Viewer, clearance: a.clearance, kbs: a.kbs.clone() }
+            }
         }
     }
     fn scored(&self) -> bool {
@@ -67,8 +69,8 @@ pub fn load_questions(path: &Path) -> Result<Vec<EvalQuestion>> {
         if l.is_empty() || l.starts_with("//") {
             continue;
         }
-        let q: EvalQuestion = serde_json::from_str(l)
-            .map_err(|e| IndexError::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let q: EvalQuestion =
+            serde_json::from_str(l).map_err(|e| IndexError::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
         out.push(q);
     }
     Ok(out)
@@ -147,8 +149,7 @@ fn run_mode(
         let res = ix.search_with_query_vector(&req, if mode == SearchMode::Bm25 { None } else { qv.as_deref() })?;
         if q.expect_none_above || q.as_user.is_some() {
             r.permission_checks += 1;
-            r.permission_violations +=
-                res.hits.iter().filter(|h| !principal.can_read(h.kb, h.sensitivity)).count();
+            r.permission_violations += res.hits.iter().filter(|h| !principal.can_read(h.kb, h.sensitivity)).count();
         }
         if !q.scored() {
             continue;
@@ -174,7 +175,7 @@ fn run_mode(
             r10 += 1.0;
             mrr += 1.0 / k as f64;
         }
-        if !rank.is_some_and(|k| k <= 5) {
+        if rank.is_none_or(|k| k > 5) {
             r.misses_at_5.push(q.id.clone());
         }
     }

@@ -74,10 +74,18 @@ impl Filter {
 
     /// Whether a chunk may be returned.
     pub fn allows(&self, c: &Chunk) -> bool {
-        self.kbs.contains(&c.kb)
-            && c.sensitivity <= self.max_sensitivity
-            && self.country.as_ref().is_none_or(|cc| c.countries.is_empty() || c.countries.contains(cc))
-            && self.customer.as_ref().is_none_or(|id| c.customer.as_ref().is_none_or(|x| x == id))
+        self.check(c.kb, c.sensitivity, &c.countries, c.customer.as_deref())
+    }
+
+    fn allows_meta(&self, m: &SlotMeta) -> bool {
+        self.check(m.kb, m.sensitivity, &m.countries, m.customer.as_deref())
+    }
+
+    fn check(&self, kb: KbId, level: Sensitivity, countries: &[String], customer: Option<&str>) -> bool {
+        self.kbs.contains(&kb)
+            && level <= self.max_sensitivity
+            && self.country.as_ref().is_none_or(|cc| countries.is_empty() || countries.contains(cc))
+            && self.customer.as_deref().is_none_or(|id| customer.is_none_or(|x| x == id))
     }
 
     fn bm25(&self) -> Bm25Filter {
@@ -87,6 +95,21 @@ impl Filter {
             country: self.country.clone(),
             customer: self.customer.clone(),
         }
+    }
+}
+
+/// What the vector filter needs of a chunk, stored per HNSW slot.
+#[derive(Debug, Clone)]
+struct SlotMeta {
+    kb: KbId,
+    sensitivity: Sensitivity,
+    countries: Vec<String>,
+    customer: Option<String>,
+}
+
+impl SlotMeta {
+    fn of(c: &Chunk) -> Self {
+        Self { kb: c.kb, sensitivity: c.sensitivity, countries: c.countries.clone(), customer: c.customer.clone() }
     }
 }
 
@@ -100,6 +123,8 @@ pub struct KnowledgeIndex {
     catalog: Catalog,
     /// Set when the stored vectors were made by another model than the attached one.
     stale_vectors: Option<String>,
+    /// Filter metadata per vector slot (kept in step with `vectors` by `sync_slots`).
+    slot_meta: Vec<Option<SlotMeta>>,
     chunk_opts: ChunkOptions,
 }
 
@@ -156,8 +181,10 @@ impl KnowledgeIndex {
             embedder,
             catalog,
             stale_vectors,
+            slot_meta: Vec::new(),
             chunk_opts: ChunkOptions::default(),
         };
+        ix.sync_slots();
         if ix.catalog.analyzer != ix.analyzer.fingerprint() || ix.bm25.num_docs() != ix.catalog.chunks.len() as u64 {
             tracing::info!("rebuilding the BM25 index (dictionaries or index changed)");
             ix.rebuild_bm25()?;
@@ -333,14 +360,17 @@ impl KnowledgeIndex {
                 _ => report.updated += 1,
             }
             report.docs.push(DocOutcome { doc: p.info.doc.clone(), change, chunks: p.chunks.len() });
-            new_entries.push(DocEntry { chunk_ids: p.chunks.iter().map(|c| c.chunk_id.clone()).collect(), info: p.info });
+            new_entries
+                .push(DocEntry { chunk_ids: p.chunks.iter().map(|c| c.chunk_id.clone()).collect(), info: p.info });
         }
         if new_entries.is_empty() {
             return Ok(());
         }
         // Embed first: a model failure leaves the index untouched.
-        let old_texts: HashMap<String, String> =
-            to_remove.iter().filter_map(|id| self.catalog.chunks.get(id).map(|c| (id.clone(), c.embed_text()))).collect();
+        let old_texts: HashMap<String, String> = to_remove
+            .iter()
+            .filter_map(|id| self.catalog.chunks.get(id).map(|c| (id.clone(), c.embed_text())))
+            .collect();
         let vectors = self.embed_missing(&to_add, &old_texts)?;
         report.chunks_embedded = vectors.len();
         // Replaced chunks keep their id; remove from the catalogue before re-adding.
@@ -508,7 +538,11 @@ impl KnowledgeIndex {
 
     /// Adds chunks built elsewhere with their vectors (benchmarks, generated material); `vectors`
     /// must be as long as `chunks` when given. Nothing is embedded.
-    pub fn add_chunks(&mut self, chunks: Vec<Chunk>, vectors: Option<(&str, Vec<Vec<f32>>)>) -> Result<AddChunksTimings> {
+    pub fn add_chunks(
+        &mut self,
+        chunks: Vec<Chunk>,
+        vectors: Option<(&str, Vec<Vec<f32>>)>,
+    ) -> Result<AddChunksTimings> {
         let t = Instant::now();
         let mut w = self.bm25.writer()?;
         for c in &chunks {
@@ -559,7 +593,19 @@ impl KnowledgeIndex {
         Ok(AddChunksTimings { bm25_ms, vector_ms, save_ms: t.elapsed().as_secs_f64() * 1e3 })
     }
 
-    fn save(&self) -> Result<()> {
+    /// Refreshes the per-slot filter metadata after the vectors or the catalogue changed.
+    fn sync_slots(&mut self) {
+        let chunks = &self.catalog.chunks;
+        self.slot_meta = match &self.vectors {
+            Some(v) => {
+                v.slot_ids().iter().map(|id| id.as_ref().and_then(|id| chunks.get(id)).map(SlotMeta::of)).collect()
+            }
+            None => Vec::new(),
+        };
+    }
+
+    fn save(&mut self) -> Result<()> {
+        self.sync_slots();
         if let Some(v) = &self.vectors {
             v.save(&self.dir.join("vectors.bin"))?;
         }
@@ -651,8 +697,10 @@ impl KnowledgeIndex {
         let run_vec = req.mode != SearchMode::Bm25 && qvec.is_some() && self.vectors.is_some();
         let vec_hits = match (run_vec, qvec, &self.vectors) {
             (true, Some(q), Some(v)) if !filter.kbs.is_empty() => {
-                let chunks = &self.catalog.chunks;
-                v.search(q, depth, &|id: &str| chunks.get(id).is_some_and(|c| filter.allows(c)))
+                let meta = &self.slot_meta;
+                v.search_slots(q, depth, &|s: usize| {
+                    meta.get(s).and_then(Option::as_ref).is_some_and(|m| filter.allows_meta(m))
+                })
             }
             _ => Vec::new(),
         };
@@ -662,15 +710,18 @@ impl KnowledgeIndex {
             _ => SearchMode::Bm25,
         };
         // Reciprocal-rank fusion.
+        let qtokens = self.analyzer.tokens(&req.query);
+        let exact = !self.analyzer.codes(&req.query).is_empty() || qtokens.iter().any(|t| t.starts_with("cust:"));
+        let (wb, wv) = fusion_weights(exact);
         let mut fused: HashMap<&str, (f64, Ranks)> = HashMap::new();
         for (i, (id, _)) in bm25_hits.iter().enumerate() {
             let e = fused.entry(id.as_str()).or_default();
-            e.0 += 1.0 / (RRF_K + (i + 1) as f64);
+            e.0 += wb / (RRF_K + (i + 1) as f64);
             e.1.bm25 = Some(i + 1);
         }
         for (i, (id, _)) in vec_hits.iter().enumerate() {
             let e = fused.entry(id.as_str()).or_default();
-            e.0 += 1.0 / (RRF_K + (i + 1) as f64);
+            e.0 += wv / (RRF_K + (i + 1) as f64);
             e.1.vector = Some(i + 1);
         }
         let mut list: Vec<(&str, f64, Ranks)> = fused.into_iter().map(|(id, (s, r))| (id, s, r)).collect();
@@ -682,7 +733,6 @@ impl KnowledgeIndex {
                 list[..n].sort_by(|a, b| cos(b.0).total_cmp(&cos(a.0)).then(a.0.cmp(b.0)));
             }
         }
-        let qtokens = self.analyzer.tokens(&req.query);
         let mut hits = Vec::with_capacity(req.k);
         for (id, score, ranks) in list {
             if hits.len() >= req.k {
@@ -717,6 +767,23 @@ impl KnowledgeIndex {
             embed_ms: 0.0,
             search_ms: t.elapsed().as_secs_f64() * 1e3,
         })
+    }
+}
+
+/// Weights of the BM25 and vector lists in the fusion. A query naming a code (tyre spec,
+/// contract number) or a customer is an exact-match query: both lists count fully. Otherwise
+/// (paraphrases, policy questions) BM25 counts 0.7 — measured on `tests/eval/retrieval.jsonl`
+/// with multilingual-e5-small: BM25 weight 1.0 / 0.7 / 0.5 / 0.3 on plain queries gave hybrid
+/// recall@5 0.967 / 0.984 / 0.984 / 1.0 and MRR 0.942 / 0.949 / 0.934 / 0.932.
+pub const FUSION_WEIGHTS_EXACT: (f64, f64) = (1.0, 1.0);
+/// See [`FUSION_WEIGHTS_EXACT`].
+pub const FUSION_WEIGHTS_PLAIN: (f64, f64) = (0.7, 1.0);
+
+fn fusion_weights(exact: bool) -> (f64, f64) {
+    if exact {
+        FUSION_WEIGHTS_EXACT
+    } else {
+        FUSION_WEIGHTS_PLAIN
     }
 }
 
@@ -791,7 +858,8 @@ fn folder_kb(name: &str) -> Option<KbId> {
 }
 
 fn folder_sensitivity(file: &Path) -> Option<Sensitivity> {
-    const NAMES: &[&str] = &["公开", "内部", "敏感", "机密", "public", "internal", "sensitive", "secret", "confidential"];
+    const NAMES: &[&str] =
+        &["公开", "内部", "敏感", "机密", "public", "internal", "sensitive", "secret", "confidential"];
     file.parent()?
         .components()
         .rev()
@@ -806,9 +874,7 @@ fn resolve_kb(src: &SourceText, file: &Path, opts: &AddOptions) -> Option<KbId> 
         .kb
         .as_deref()
         .and_then(|k| k.parse::<KbId>().ok())
-        .or_else(|| {
-            file.parent()?.components().rev().filter_map(|c| c.as_os_str().to_str()).find_map(folder_kb)
-        })
+        .or_else(|| file.parent()?.components().rev().filter_map(|c| c.as_os_str().to_str()).find_map(folder_kb))
         .or(opts.kb)
 }
 
@@ -884,7 +950,10 @@ mod tests {
     #[test]
     fn doc_ids_follow_kb_folders() {
         let kb = KbId::Product;
-        assert_eq!(doc_id(Path::new("knowledge/product/spec-11r22_5.md"), Path::new("knowledge"), kb), "product/spec-11r22_5.md");
+        assert_eq!(
+            doc_id(Path::new("knowledge/product/spec-11r22_5.md"), Path::new("knowledge"), kb),
+            "product/spec-11r22_5.md"
+        );
         assert_eq!(doc_id(Path::new("/x/产品知识库/a/b.md"), Path::new("/x"), kb), "product/a/b.md");
         assert_eq!(doc_id(Path::new("/tmp/docs/sub/a.pdf"), Path::new("/tmp/docs"), KbId::Ops), "ops/sub/a.pdf");
         assert_eq!(doc_id(Path::new("/tmp/a.pdf"), Path::new("/tmp"), KbId::Ops), "ops/a.pdf");

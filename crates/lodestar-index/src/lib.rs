@@ -104,7 +104,8 @@ impl SearchMode {
     }
 }
 
-/// Optional re-scoring of the fused list (重排). Off by default: see the crate README figures.
+/// Optional re-scoring of the fused list (重排). Off by default: on the evaluation set, re-sorting
+/// the fused top 20 by e5 cosine gave recall@1 0.885 / MRR 0.927 against 0.918 / 0.949 without.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rerank {
@@ -162,7 +163,8 @@ pub struct Hit {
     pub title: String,
     pub kb: KbId,
     pub chunk_id: String,
-    /// Fused score: Σ 1 / (60 + rank) over the retrievers that found the chunk.
+    /// Fused score: Σ w / (60 + rank) over the retrievers that found the chunk (weights in
+    /// [`index::FUSION_WEIGHTS_PLAIN`] / [`index::FUSION_WEIGHTS_EXACT`]).
     pub score: f64,
     pub ranks: Ranks,
     /// About 120 characters of the chunk around the first query term.

@@ -29,8 +29,7 @@ fn fnv(s: &[char]) -> u64 {
 impl FakeEmbedder {
     /// The vector of one text (the `kind` prefix is ignored).
     pub fn vector(&self, text: &str) -> Vec<f32> {
-        let chars: Vec<char> =
-            crate::analyzer::normalize(text).chars().filter(|c| c.is_alphanumeric()).collect();
+        let chars: Vec<char> = crate::analyzer::normalize(text).chars().filter(|c| c.is_alphanumeric()).collect();
         let mut v = vec![0f32; self.dim];
         for w in chars.windows(1).chain(chars.windows(2)) {
             let h = fnv(w);

@@ -14,7 +14,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 /// Below this many allowed vectors the search is an exact scan (exact and fast enough).
-pub const EXACT_SCAN_MAX: usize = 4096;
+pub const EXACT_SCAN_MAX: usize = 16_384;
 const MAGIC: &[u8; 6] = b"LVEC01";
 
 /// Cosine distance on normalized vectors, clamped at 0 (hnsw_rs's `DistDot` asserts on rounding).
@@ -69,7 +69,11 @@ pub struct VectorIndex {
 
 impl std::fmt::Debug for VectorIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VectorIndex").field("model", &self.model).field("dim", &self.dim).field("len", &self.len()).finish()
+        f.debug_struct("VectorIndex")
+            .field("model", &self.model)
+            .field("dim", &self.dim)
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -161,8 +165,11 @@ impl VectorIndex {
 
     /// Rebuilds slots and graph without the tombstones.
     pub fn compact(&mut self) -> Result<()> {
-        let items: Vec<(String, Vec<f32>)> =
-            self.slot_of.iter().map(|(id, &s)| (id.clone(), self.data[s * self.dim..(s + 1) * self.dim].to_vec())).collect();
+        let items: Vec<(String, Vec<f32>)> = self
+            .slot_of
+            .iter()
+            .map(|(id, &s)| (id.clone(), self.data[s * self.dim..(s + 1) * self.dim].to_vec()))
+            .collect();
         let mut fresh = VectorIndex::new(&self.model, self.dim, items.len());
         fresh.m = self.m;
         fresh.ef_construction = self.ef_construction;
@@ -180,32 +187,53 @@ impl VectorIndex {
         }
     }
 
+    /// Slot → chunk id (`None` = removed); slots are what [`VectorIndex::search_slots`] filters on.
+    pub fn slot_ids(&self) -> &[Option<String>] {
+        &self.slots
+    }
+
     /// Nearest `k` chunk ids by cosine similarity among those `allow` accepts.
     pub fn search(&self, query: &[f32], k: usize, allow: &dyn Fn(&str) -> bool) -> Vec<(String, f32)> {
+        let slots = &self.slots;
+        self.search_slots(query, k, &|s: usize| slots[s].as_deref().is_some_and(allow))
+    }
+
+    /// Like [`VectorIndex::search`] with the filter on slot numbers (no id lookups: the fast path).
+    pub fn search_slots(&self, query: &[f32], k: usize, allow: &dyn Fn(usize) -> bool) -> Vec<(String, f32)> {
         if k == 0 || query.len() != self.dim || self.slot_of.is_empty() {
             return Vec::new();
         }
         let mut q = query.to_vec();
         normalize(&mut q);
-        let allowed: Vec<usize> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(s, id)| id.as_deref().filter(|id| allow(id)).map(|_| s))
-            .collect();
-        if allowed.is_empty() {
+        let mut mask = vec![false; self.slots.len()];
+        let mut allowed = 0usize;
+        for (s, id) in self.slots.iter().enumerate() {
+            if id.is_some() && allow(s) {
+                mask[s] = true;
+                allowed += 1;
+            }
+        }
+        if allowed == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(usize, f32)> = if allowed.len() <= EXACT_SCAN_MAX {
-            allowed.iter().map(|&s| (s, dot(&q, &self.data[s * self.dim..(s + 1) * self.dim]))).collect()
-        } else {
-            let filter = SlotFilter(&allowed);
-            let ef = (k * 2).max(64);
-            self.hnsw
-                .search_filter(&q, k, ef, Some(&filter as &dyn FilterT))
-                .into_iter()
-                .map(|n| (n.d_id, 1.0 - n.distance))
+        let mut scored: Vec<(usize, f32)> = if allowed <= EXACT_SCAN_MAX {
+            mask.iter()
+                .enumerate()
+                .filter(|(_, &m)| m)
+                .map(|(s, _)| (s, dot(&q, &self.data[s * self.dim..(s + 1) * self.dim])))
                 .collect()
+        } else {
+            let ef = (k * 2).max(64);
+            if allowed == self.slots.len() {
+                // Everything allowed and no tombstones: the unfiltered graph search.
+                self.hnsw.search_filter(&q, k, ef, None)
+            } else {
+                let filter = SlotFilter(&mask);
+                self.hnsw.search_filter(&q, k, ef, Some(&filter as &dyn FilterT))
+            }
+            .into_iter()
+            .map(|n| (n.d_id, 1.0 - n.distance))
+            .collect()
         };
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         scored.truncate(k);
@@ -286,11 +314,11 @@ impl VectorIndex {
     }
 }
 
-struct SlotFilter<'a>(&'a [usize]);
+struct SlotFilter<'a>(&'a [bool]);
 
 impl FilterT for SlotFilter<'_> {
     fn hnsw_filter(&self, id: &usize) -> bool {
-        self.0.binary_search(id).is_ok()
+        self.0.get(*id).copied().unwrap_or(false)
     }
 }
 

@@ -33,7 +33,12 @@ fn corpus(src: &Path) {
         write(
             src,
             &format!("policy/level-{i}.md"),
-            &doc("policy", &format!("回款说明 {sens}"), sens, "## 付款\n\n合同 BC-RU-2026-0815 的尾款 70% 见提单副本付款，预付 30%。"),
+            &doc(
+                "policy",
+                &format!("回款说明 {sens}"),
+                sens,
+                "## 付款\n\n合同 BC-RU-2026-0815 的尾款 70% 见提单副本付款，预付 30%。",
+            ),
         );
     }
     write(
@@ -166,7 +171,7 @@ fn raising_sensitivity_in_front_matter_hides_unchanged_text() {
     let home = tempfile::tempdir().unwrap();
     let p = write(src.path(), "ops/memo.md", &doc("ops", "备忘", "公开", "## 内容\n\n展会报价底线为指导价的 92%。"));
     let mut ix = KnowledgeIndex::open(home.path(), &dicts(), None).unwrap();
-    ix.add_paths(&[p.clone()], &AddOptions::default()).unwrap();
+    ix.add_paths(std::slice::from_ref(&p), &AddOptions::default()).unwrap();
     let viewer = user(Sensitivity::Public, vec![]);
     assert_eq!(ix.search(&SearchRequest::new("报价底线", viewer.clone())).unwrap().hits.len(), 1);
     std::fs::write(&p, doc("ops", "备忘", "机密", "## 内容\n\n展会报价底线为指导价的 92%。")).unwrap();

@@ -10,8 +10,8 @@ pub use index::IndexRetriever;
 #[cfg(feature = "metrics")]
 mod engine {
     use crate::source::{
-        AlertKind, AlertRow, ConcentrationRow, Dim, Filter, Measure, MetricRequest, MetricRow, MetricTable, MetricsSource,
-        ScopeKey, SortKey,
+        AlertKind, AlertRow, ConcentrationRow, Dim, Filter, Measure, MetricRequest, MetricRow, MetricTable,
+        MetricsSource, ScopeKey, SortKey,
     };
     use crate::RagError;
     use lodestar_core::config::Config;
@@ -69,7 +69,12 @@ mod engine {
                 .scope
                 .dims
                 .iter()
-                .map(|p| ScopeKey { dim: back(p.dim), code: p.code.clone(), name_zh: p.name_zh.clone(), name_en: p.name_en.clone() })
+                .map(|p| ScopeKey {
+                    dim: back(p.dim),
+                    code: p.code.clone(),
+                    name_zh: p.name_zh.clone(),
+                    name_en: p.name_en.clone(),
+                })
                 .collect(),
             actual: r.actual,
             target: r.target,
@@ -133,7 +138,8 @@ mod engine {
         /// Loads the engine over `store` (all months), with the home's config (thresholds and
         /// field sensitivities).
         pub fn load(store: Store, dicts: Arc<Dictionaries>, config: Config) -> Result<Self, RagError> {
-            let engine = lm::MetricsEngine::load(&store, &dicts).map_err(err)?.with_field_sensitivity(config.fields.clone());
+            let engine =
+                lm::MetricsEngine::load(&store, &dicts).map_err(err)?.with_field_sensitivity(config.fields.clone());
             Ok(Self { engine, store: Mutex::new(store), dicts, config })
         }
 
@@ -147,10 +153,9 @@ mod engine {
             filters.iter().all(|f| match f.dim {
                 Dim::Customer => f.code == customer,
                 Dim::Country => country.as_deref() == Some(f.code.as_str()),
-                Dim::Region => country
-                    .as_deref()
-                    .and_then(|c| self.dicts.country_by_code(c))
-                    .is_some_and(|c| c.region == f.code),
+                Dim::Region => {
+                    country.as_deref().and_then(|c| self.dicts.country_by_code(c)).is_some_and(|c| c.region == f.code)
+                }
                 Dim::Owner => cust.is_some_and(|c| c.owner == f.code),
                 _ => true,
             })
@@ -194,7 +199,7 @@ mod engine {
                     if let Some(n) = top {
                         rows.truncate(*n);
                     }
-                    Ok(MetricTable::Sales { rows, total: Some(row(&t.total)) })
+                    Ok(MetricTable::Sales { rows, total: Some(Box::new(row(&t.total))) })
                 }
                 MetricRequest::Concentration { month, filters, measure: m } => {
                     let mut q = lm::ConcentrationQuery::new(Period::Month(*month));
@@ -266,7 +271,10 @@ mod engine {
                                         days: Some(s.days_to_goods_ready),
                                         bucket: String::new(),
                                         due_date: s.goods_ready_date.to_string(),
-                                        detail: format!("{}，{}，货好日期 {}", s.payment_node, s.shipping_status, s.goods_ready_date),
+                                        detail: format!(
+                                            "{}，{}，货好日期 {}",
+                                            s.payment_node, s.shipping_status, s.goods_ready_date
+                                        ),
                                     });
                                 }
                             }

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 /// Least share of the question's content words a chunk must contain to count as evidence.
 pub const MIN_OVERLAP: f32 = 0.4;
+/// Overlap above which a model's refusal is overruled by quoting the passages.
+pub const STRONG_OVERLAP: f32 = 0.6;
 /// Chunks asked from the retriever before the evidence gate.
 pub const RETRIEVE_K: usize = 8;
 
@@ -100,6 +102,9 @@ pub struct Answer {
     /// Numbers the guard flagged.
     #[serde(skip)]
     pub flagged: Vec<String>,
+    /// Token counts and timings of the generation, when the model ran.
+    #[serde(skip)]
+    pub gen_stats: Option<lodestar_core::GenStats>,
 }
 
 /// The question-answering assistant. Cheap to share: everything is behind `Arc`.
@@ -147,7 +152,12 @@ impl Assistant {
     /// Answers `question`, passing each piece of text to `on_text` as it becomes available (the
     /// rule-engine part at once, generated text token by token). The final [`Answer::answer`] is
     /// the guarded text, which may differ from the stream by the guard's marks.
-    pub fn ask_streaming(&self, question: &str, opts: &AskOptions, on_text: &mut dyn FnMut(&str)) -> Result<Answer, RagError> {
+    pub fn ask_streaming(
+        &self,
+        question: &str,
+        opts: &AskOptions,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Answer, RagError> {
         let t0 = Instant::now();
         let reference = self.reference_month(opts.as_of)?;
         let router = Router::new(&self.dicts);
@@ -163,6 +173,7 @@ impl Assistant {
             ttft_ms: None,
             no_evidence: false,
             flagged: Vec::new(),
+            gen_stats: None,
         };
 
         if route.kind == RouteKind::Ambiguous {
@@ -247,7 +258,8 @@ impl Assistant {
                     "credit" => "信用",
                     _ => "销售",
                 };
-                let note = format!("权限不足：{what}数据为{level}级，您的权限为{}级，无法查看。", opts.principal.clearance);
+                let note =
+                    format!("权限不足：{what}数据为{level}级，您的权限为{}级，无法查看。", opts.principal.clearance);
                 ans.tool_results.push(ToolResult { query, rows: vec![], total: None, note: Some(note.clone()) });
                 texts.push(note);
                 continue;
@@ -286,6 +298,13 @@ impl Assistant {
     /// customer / spec the question names.
     pub fn evidence_hits(&self, question: &str, route: &Route, hits: Vec<Hit>) -> Vec<Hit> {
         let units = content_units(question);
+        // Stretches of the question made of CJK text (e.g. `巴西`, `高铁票价`): each must show up in
+        // the chunk at least in part, so a question about something the bases never mention is not
+        // answered from a chunk that merely shares its generic words (`经销商`).
+        let segments: Vec<Vec<String>> = crate::route::content_segments(question)
+            .into_iter()
+            .filter(|seg| seg.iter().any(|u| u.chars().count() >= 2 && u.chars().all(crate::route::is_cjk)))
+            .collect();
         let customers: Vec<&lodestar_dict::Customer> = route
             .filters
             .iter()
@@ -310,7 +329,8 @@ impl Assistant {
                 if !customers.is_empty() && about_customer {
                     score += 0.2;
                 }
-                about_customer && about_spec && score >= MIN_OVERLAP
+                let segments_ok = segments.iter().all(|seg| seg.iter().any(|u| hay.contains(u.as_str())));
+                about_customer && about_spec && segments_ok && score >= MIN_OVERLAP
             })
             .collect()
     }
@@ -338,10 +358,11 @@ impl Assistant {
         // outside the asked knowledge bases goes further.
         let hits: Vec<Hit> = hits
             .into_iter()
-            .filter(|h| opts.principal.can_read(h.kb, h.sensitivity) && (opts.kbs.is_empty() || opts.kbs.contains(&h.kb)))
+            .filter(|h| {
+                opts.principal.can_read(h.kb, h.sensitivity) && (opts.kbs.is_empty() || opts.kbs.contains(&h.kb))
+            })
             .collect();
-        let mut hits = self.evidence_hits(question, route, hits);
-        dedup_docs(&mut hits);
+        let hits = self.evidence_hits(question, route, hits);
         ans.timings_ms.retrieve = ms(tr);
         ans.needs_review = true;
 
@@ -353,23 +374,9 @@ impl Assistant {
         }
 
         let Some(generator) = &self.generator else {
-            // No chat model: quote the most relevant sentences, with their source numbers.
-            let units = content_units(question);
-            let count = prompt::estimate_tokens;
-            let mut s = String::from("未加载对话模型，以下为知识库中的相关原文摘录：\n");
-            let mut sources = Vec::new();
-            for (i, h) in hits.iter().take(prompt::MAX_SOURCES).enumerate() {
-                let (clean, removed) = prompt::sanitize(&h.text);
-                if removed {
-                    push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
-                }
-                let ex = prompt::excerpt(&clean, &units, 90, &count);
-                s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
-                sources.push(PromptSource { hit: h.clone(), excerpt: ex });
-            }
-            ans.citations = sources.iter().map(citation).collect();
+            let s = quote_passages(question, &hits, "未加载对话模型，以下为知识库中的相关原文摘录：", ans);
             on_text(&s);
-            return Ok(s.trim_end().to_string());
+            return Ok(s);
         };
 
         let count = |t: &str| generator.count_tokens(t).unwrap_or_else(|_| prompt::estimate_tokens(t));
@@ -402,9 +409,23 @@ impl Assistant {
         ans.ttft_ms = first;
         ans.timings_ms.prefill = gen.stats.prefill_ms;
         ans.timings_ms.decode = gen.stats.decode_ms;
+        ans.gen_stats = Some(gen.stats.clone());
         let raw = gen.text.trim().to_string();
 
         if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
+            // The model found nothing in sources the retrieval gate judged strong evidence: small
+            // models refuse answerable questions, so quote the passages instead of refusing.
+            let units = content_units(question);
+            let best = hits
+                .iter()
+                .map(|h| prompt::overlap(&units, &format!("{} {} {}", h.title, h.section, h.text)))
+                .fold(0.0, f32::max);
+            if best >= STRONG_OVERLAP {
+                ans.warnings.push("模型未能依据资料作答，改为列出相关原文摘录".into());
+                let s = quote_passages(question, &hits, "以下为知识库中的相关原文摘录：", ans);
+                on_text(&format!("\n{s}"));
+                return Ok(s);
+            }
             ans.no_evidence = true;
             return Ok(format!("{NO_EVIDENCE}。"));
         }
@@ -423,16 +444,29 @@ impl Assistant {
     }
 }
 
+/// The extractive answer: the most relevant sentences of the top sources, numbered and cited.
+fn quote_passages(question: &str, hits: &[Hit], lead: &str, ans: &mut Answer) -> String {
+    let units = content_units(question);
+    let count = prompt::estimate_tokens;
+    let mut s = format!("{lead}\n");
+    let mut sources = Vec::new();
+    for (i, h) in hits.iter().take(prompt::MAX_SOURCES).enumerate() {
+        let (clean, removed) = prompt::sanitize(&h.text);
+        if removed {
+            push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
+        }
+        let ex = prompt::excerpt(&clean, &units, 90, &count);
+        s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
+        sources.push(PromptSource { hit: h.clone(), excerpt: ex });
+    }
+    ans.citations = sources.iter().map(citation).collect();
+    s.trim_end().to_string()
+}
+
 fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_string());
     }
-}
-
-/// One chunk per document (the best), keeping rank order.
-fn dedup_docs(hits: &mut Vec<Hit>) {
-    let mut seen = std::collections::HashSet::new();
-    hits.retain(|h| seen.insert(h.doc.clone()));
 }
 
 fn citation(s: &PromptSource) -> Citation {
@@ -464,7 +498,7 @@ fn table_json(t: &MetricTable) -> (Vec<serde_json::Value>, Option<serde_json::Va
         serde_json::to_value(x).unwrap_or(serde_json::Value::Null)
     }
     match t {
-        MetricTable::Sales { rows, total } => (rows.iter().map(j).collect(), total.as_ref().map(j)),
+        MetricTable::Sales { rows, total } => (rows.iter().map(j).collect(), total.as_deref().map(j)),
         MetricTable::Concentration { row } => (vec![j(row)], None),
         MetricTable::Alerts { rows } => (rows.iter().map(j).collect(), None),
     }
@@ -475,7 +509,12 @@ fn ms(t: Instant) -> f64 {
 }
 
 /// Appends the question and the answer to the audit log (提问 / 回答).
-pub fn audit(store: &lodestar_store::Store, principal: &Principal, question: &str, answer: &Answer) -> Result<(), RagError> {
+pub fn audit(
+    store: &lodestar_store::Store,
+    principal: &Principal,
+    question: &str,
+    answer: &Answer,
+) -> Result<(), RagError> {
     store
         .audit(&principal.name, "question", &serde_json::json!({ "question": question }))
         .map_err(|e| RagError::Source(e.to_string()))?;

@@ -50,7 +50,8 @@ pub fn load_cases(text: &str) -> Result<Vec<QaCase>, RagError> {
         if l.is_empty() || l.starts_with("//") {
             continue;
         }
-        let c: QaCase = serde_json::from_str(l).map_err(|e| RagError::Invalid(format!("qa.jsonl line {}: {e}", i + 1)))?;
+        let c: QaCase =
+            serde_json::from_str(l).map_err(|e| RagError::Invalid(format!("qa.jsonl line {}: {e}", i + 1)))?;
         out.push(c);
     }
     Ok(out)
@@ -182,7 +183,8 @@ pub fn aggregate(model: Option<String>, scores: Vec<CaseScore>) -> QaReport {
     let metric_cases: Vec<&CaseScore> = scores.iter().filter(|s| is_metric(s)).collect();
     let knowledge = |s: &CaseScore| matches!(s.category.as_str(), "knowledge" | "mixed" | "injection");
     let refusal_cases: Vec<&CaseScore> = scores.iter().filter(|s| s.refusal_expected).collect();
-    let answerable: Vec<&CaseScore> = scores.iter().filter(|s| s.category == "knowledge" && !s.refusal_expected).collect();
+    let answerable: Vec<&CaseScore> =
+        scores.iter().filter(|s| s.category == "knowledge" && !s.refusal_expected).collect();
     let amb: Vec<&CaseScore> = scores.iter().filter(|s| s.candidates_ok.is_some()).collect();
     QaReport {
         model,
@@ -227,7 +229,10 @@ mod tests {
 
     #[test]
     fn cases_parse_with_defaults() {
-        let c = load_cases("// comment\n{\"id\":\"m1\",\"category\":\"metric\",\"question\":\"q\",\"as_of\":\"2026-10-31\"}\n").unwrap();
+        let c = load_cases(
+            "// comment\n{\"id\":\"m1\",\"category\":\"metric\",\"question\":\"q\",\"as_of\":\"2026-10-31\"}\n",
+        )
+        .unwrap();
         assert_eq!(c.len(), 1);
         assert!(c[0].expect_numbers.is_empty());
         assert!(load_cases("{bad").is_err());

@@ -176,7 +176,12 @@ pub(crate) fn tokenize(text: &str) -> Vec<Span> {
             }
             Token::Code(s.to_uppercase())
         } else if let Some(t) = c.name("range") {
-            let s: String = t.as_str().chars().filter(|c| !c.is_whitespace()).map(|c| if "–—~～".contains(c) { '-' } else { c }).collect();
+            let s: String = t
+                .as_str()
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| if "–—~～".contains(c) { '-' } else { c })
+                .collect();
             let (a, b) = s.split_once('-').unwrap_or((&s, ""));
             let u = c.name("runit").map(|u| u.as_str());
             match (parse_number(a, u), parse_number(b, u)) {
@@ -273,8 +278,7 @@ impl Evidence {
                 // small whole numbers must match exactly
                 return scaled == a;
             }
-            scaled.round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero) == a
-                || scaled == a
+            scaled.round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero) == a || scaled == a
         })
     }
 

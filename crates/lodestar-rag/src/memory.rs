@@ -64,7 +64,10 @@ impl MemoryRetriever {
         let (fm, body) = front_matter(text);
         let kb = fm.kb.unwrap_or(default_kb);
         let title = fm.title.clone().unwrap_or_else(|| {
-            body.lines().find(|l| l.starts_with("# ")).map(|l| l.trim_start_matches("# ").to_string()).unwrap_or(doc.into())
+            body.lines()
+                .find(|l| l.starts_with("# "))
+                .map(|l| l.trim_start_matches("# ").to_string())
+                .unwrap_or(doc.into())
         });
         let sensitivity = fm.sensitivity.unwrap_or(Sensitivity::Internal);
         let mut section = String::new();
@@ -146,7 +149,9 @@ impl Retriever for MemoryRetriever {
                 (s > 0.0).then_some((s, c))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.hit.chunk_id.cmp(&b.1.hit.chunk_id)));
+        scored.sort_by(|a, b| {
+            b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.hit.chunk_id.cmp(&b.1.hit.chunk_id))
+        });
         Ok(scored
             .into_iter()
             .take(k)

@@ -68,10 +68,7 @@ fn change_words(d: Decimal) -> String {
 }
 
 fn reason(row: &MetricRow, field: &str) -> Option<String> {
-    row.reasons
-        .get(field)
-        .or_else(|| row.reasons.get(field.trim_start_matches("ytd_")))
-        .cloned()
+    row.reasons.get(field).or_else(|| row.reasons.get(field.trim_start_matches("ytd_"))).cloned()
 }
 
 /// Which figures a route asks to see.
@@ -266,7 +263,9 @@ impl View<'_> {
             },
             Col::Gap => match self.gap() {
                 Some(d) if d > Decimal::ZERO => format!("{p}缺口 {} {unit}", fmt_measure(d, m)),
-                Some(d) if d < Decimal::ZERO => format!("{p}超额完成 {} {unit}（缺口 {}）", fmt_measure(-d, m), fmt_measure(d, m)),
+                Some(d) if d < Decimal::ZERO => {
+                    format!("{p}超额完成 {} {unit}（缺口 {}）", fmt_measure(-d, m), fmt_measure(d, m))
+                }
                 Some(_) => format!("{p}缺口为 0"),
                 None => null(&format!("{p}缺口"), "gap"),
             },
@@ -349,7 +348,10 @@ fn definitions(cols: &[Col], ytd: bool, sort: Option<SortKey>, ascending: bool) 
             SortKey::Gap => "缺口",
             SortKey::Yoy => "同比",
         };
-        d.push(format!("排名按{key}{}，并列同名次，无数据的行不参与排名", if ascending { "从低到高" } else { "从高到低" }));
+        d.push(format!(
+            "排名按{key}{}，并列同名次，无数据的行不参与排名",
+            if ascending { "从低到高" } else { "从高到低" }
+        ));
     }
     d
 }
@@ -367,15 +369,23 @@ fn period_text(period: &Period, ytd: bool) -> String {
 }
 
 /// Renders one request's rows as Chinese text (sentence + table + 口径).
-pub fn render(request: &MetricRequest, table: &MetricTable, intents: &[Intent], focus_customer: Option<&str>) -> String {
+pub fn render(
+    request: &MetricRequest,
+    table: &MetricTable,
+    intents: &[Intent],
+    focus_customer: Option<&str>,
+) -> String {
     match (request, table) {
-        (MetricRequest::Sales { period, ytd, by, filters, measure, sort, ascending, .. }, MetricTable::Sales { rows, total }) => {
+        (
+            MetricRequest::Sales { period, ytd, by, filters, measure, sort, ascending, .. },
+            MetricTable::Sales { rows, total },
+        ) => {
             let cols = columns(intents, *sort);
             let when = period_text(period, *ytd);
             let scope = scope_text(filters);
             let mut out = String::new();
             if by.is_empty() || rows.is_empty() && total.is_some() {
-                let row = total.as_ref().or(rows.first());
+                let row = total.as_deref().or(rows.first());
                 let Some(row) = row else {
                     return format!("{scope} {when}没有{}数据。", measure.label());
                 };
@@ -384,7 +394,8 @@ pub fn render(request: &MetricRequest, table: &MetricTable, intents: &[Intent], 
                 out.push_str(&format!("{scope} {when}{}：{}。", measure.label(), parts.join("，")));
             } else {
                 let label_dims: Vec<&str> = by.iter().map(|d| d.label()).collect();
-                let focus_row = focus_customer.and_then(|id| rows.iter().find(|r| r.code_of(Dim::Customer) == Some(id)));
+                let focus_row =
+                    focus_customer.and_then(|id| rows.iter().find(|r| r.code_of(Dim::Customer) == Some(id)));
                 if let Some(r) = focus_row {
                     let v = View { row: r, ytd: *ytd, measure: *measure };
                     let parts: Vec<String> = cols.iter().filter_map(|c| v.phrase(*c)).collect();
@@ -483,12 +494,19 @@ pub fn render(request: &MetricRequest, table: &MetricTable, intents: &[Intent], 
             out.push_str("\n口径：CR10 = 前 10 大客户销售额合计 / 全部客户销售额合计（CR20 同理）。");
             out
         }
-        (MetricRequest::Alerts { kind, as_of, filters }, MetricTable::Alerts { rows }) => render_alerts(*kind, as_of, filters, rows),
+        (MetricRequest::Alerts { kind, as_of, filters }, MetricTable::Alerts { rows }) => {
+            render_alerts(*kind, as_of, filters, rows)
+        }
         _ => "规则引擎返回的结果与查询不匹配。".to_string(),
     }
 }
 
-fn render_alerts(kind: AlertKind, as_of: &chrono::NaiveDate, filters: &[crate::source::Filter], rows: &[AlertRow]) -> String {
+fn render_alerts(
+    kind: AlertKind,
+    as_of: &chrono::NaiveDate,
+    filters: &[crate::source::Filter],
+    rows: &[AlertRow],
+) -> String {
     let scope = scope_text(filters);
     let def = match kind {
         AlertKind::Overdue => "逾期 = 约定回款日期早于截止日且未付清，逾期金额 = 应回款 − 已回款，逾期天数 = 截止日 − 约定回款日期",
@@ -529,10 +547,16 @@ fn render_alerts(kind: AlertKind, as_of: &chrono::NaiveDate, filters: &[crate::s
         AlertKind::CreditAnomaly => ("超额/逾期金额", "逾期天数"),
         AlertKind::StalledDevelopment => ("—", "未活动天数"),
     };
-    out.push_str(&format!("| 客户 | 国家 | 合同号 | {amount_h} | 币种 | {days_h} | 说明 |\n|---|---|---|---|---|---|---|\n"));
+    out.push_str(&format!(
+        "| 客户 | 国家 | 合同号 | {amount_h} | 币种 | {days_h} | 说明 |\n|---|---|---|---|---|---|---|\n"
+    ));
     for r in rows.iter().take(15) {
         let name = if r.customer_name.is_empty() { r.customer.clone() } else { r.customer_name.clone() };
-        let detail = if r.bucket.is_empty() { r.detail.clone() } else { format!("{} {}", r.bucket, r.detail).trim().to_string() };
+        let detail = if r.bucket.is_empty() {
+            r.detail.clone()
+        } else {
+            format!("{} {}", r.bucket, r.detail).trim().to_string()
+        };
         out.push_str(&format!(
             "| {name} | {} | {} | {} | {} | {} | {} |\n",
             r.country,
@@ -584,13 +608,18 @@ mod tests {
         };
         // 1,156,300 / 1,200,000 = 0.96358333… → 96.36%
         let row = MetricRow {
-            scope: vec![ScopeKey { dim: Dim::Country, code: "RU".into(), name_zh: "俄罗斯".into(), name_en: String::new() }],
+            scope: vec![ScopeKey {
+                dim: Dim::Country,
+                code: "RU".into(),
+                name_zh: "俄罗斯".into(),
+                name_en: String::new(),
+            }],
             actual: Some(Decimal::from(1_156_300)),
             target: Some(Decimal::from(1_200_000)),
             achievement: Some(Decimal::from(1_156_300) / Decimal::from(1_200_000)),
             ..Default::default()
         };
-        let t = MetricTable::Sales { rows: vec![], total: Some(row) };
+        let t = MetricTable::Sales { rows: vec![], total: Some(Box::new(row)) };
         let s = render(&req, &t, &[Intent::Achievement], None);
         assert!(s.contains("俄罗斯 · 全钢 2026年9月销售额"), "{s}");
         assert!(s.contains("实际销售额 1,156,300.00 美元"), "{s}");
@@ -613,7 +642,7 @@ mod tests {
         };
         let mut row = MetricRow { actual: Some(Decimal::from(120)), ..Default::default() };
         row.reasons.insert("achievement".into(), "没有目标".into());
-        let t = MetricTable::Sales { rows: vec![], total: Some(row) };
+        let t = MetricTable::Sales { rows: vec![], total: Some(Box::new(row)) };
         let s = render(&req, &t, &[Intent::Achievement], None);
         assert!(s.contains("达成率无法计算（没有目标）"), "{s}");
         assert!(s.contains("实际销量 120 条"), "{s}");

@@ -181,7 +181,8 @@ impl Route {
                 out.push(MetricRequest::Alerts { kind, as_of, filters: alert_filters.clone() });
             }
         }
-        let period = self.period.unwrap_or(PeriodSpec { period: Period::Month(reference), ytd: false, explicit: false });
+        let period =
+            self.period.unwrap_or(PeriodSpec { period: Period::Month(reference), ytd: false, explicit: false });
         if self.intents.contains(&Intent::Concentration) {
             out.push(MetricRequest::Concentration {
                 month: period.period.last_month(),
@@ -300,7 +301,7 @@ impl<'d> Router<'d> {
         for c in &dicts.customers {
             for name in c.all_names() {
                 let k = norm_key(name);
-                if k.chars().all(|ch| is_cjk(ch)) {
+                if k.chars().all(is_cjk) {
                     let chars: Vec<char> = k.chars().collect();
                     for len in 3..chars.len() {
                         partial_map.entry(chars[..len].iter().collect()).or_default().insert(c.id.clone());
@@ -361,7 +362,8 @@ impl<'d> Router<'d> {
                             // An alias shared by several customers is ambiguous.
                             let ids: Vec<String> =
                                 self.dicts.customer_candidates(&a.key).iter().map(|c| c.id.clone()).collect();
-                            customer_hits.push((a.key.clone(), if ids.is_empty() { vec![a.code.clone()] } else { ids }));
+                            customer_hits
+                                .push((a.key.clone(), if ids.is_empty() { vec![a.code.clone()] } else { ids }));
                         } else {
                             let name = self.display_name(a.dim, &a.code);
                             push_filter(&mut filters, Filter { dim: a.dim, code: a.code.clone(), name });
@@ -432,19 +434,44 @@ impl<'d> Router<'d> {
         } else if top.is_some() && !intents.is_empty() {
             intents.insert(Intent::Ranking);
         }
-        let ascending = has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"]);
+        let ascending =
+            has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"]);
         let by = self.detect_by(&masked, &intents, &filters, top.is_some());
         let knowledge = is_knowledge_question(&masked, &intents);
         let decision_topic = has_any(
             &masked,
             &[
-                "价格", "报价", "定价", "调价", "降价", "折扣", "返利", "付款", "账期", "预付", "尾款", "信用", "额度", "赊销",
-                "发货", "发运", "交期", "交货", "船期", "订舱", "排产", "price", "payment", "credit", "shipping",
+                "价格", "报价", "定价", "调价", "降价", "折扣", "返利", "付款", "账期", "预付", "尾款", "信用", "额度",
+                "赊销", "发货", "发运", "交期", "交货", "船期", "订舱", "排产", "price", "payment", "credit",
+                "shipping",
             ],
         );
-        let english = !chars.iter().any(|c| is_cjk(*c))
-            || has_any(&masked, &["in english", "英文回答", "用英文", "英语回答"]);
+        let english =
+            !chars.iter().any(|c| is_cjk(*c)) || has_any(&masked, &["in english", "英文回答", "用英文", "英语回答"]);
 
+        let how = has_any(
+            &masked,
+            &[
+                "怎样",
+                "怎么办",
+                "如何",
+                "怎么处理",
+                "会怎样",
+                "规定",
+                "流程",
+                "政策",
+                "可以吗",
+                "能否",
+                "是否可以",
+                "为什么",
+                "是什么意思",
+                "what happens",
+                "how",
+            ],
+        );
+        if how && period.is_none() && filters.is_empty() {
+            intents.clear();
+        }
         let metric = !intents.is_empty();
         let kind = if ambiguous.is_some() {
             RouteKind::Ambiguous
@@ -477,12 +504,32 @@ impl<'d> Router<'d> {
         let mut by = Vec::new();
         let groups: [(Dim, &[&str]); 6] = [
             (Dim::Region, &["各区域", "分区域", "按区域", "哪个区域", "各战区", "by region"]),
-            (Dim::Country, &["各国", "各个国家", "每个国家", "分国家", "按国家", "哪个国家", "哪些国家", "国家排名", "by country"]),
-            (Dim::Category, &["各品类", "分品类", "按品类", "哪个品类", "哪些品类", "品类排名", "各产品线", "by category"]),
+            (
+                Dim::Country,
+                &["各国", "各个国家", "每个国家", "分国家", "按国家", "哪个国家", "哪些国家", "国家排名", "by country"],
+            ),
+            (
+                Dim::Category,
+                &["各品类", "分品类", "按品类", "哪个品类", "哪些品类", "品类排名", "各产品线", "by category"],
+            ),
             (Dim::Spec, &["各规格", "分规格", "按规格", "哪个规格", "哪些规格", "规格排名", "by spec"]),
             (
                 Dim::Customer,
-                &["各客户", "分客户", "按客户", "哪个客户", "哪些客户", "客户排名", "大客户", "家客户", "个客户", "名客户", "top客户", "by customer", "customers"],
+                &[
+                    "各客户",
+                    "分客户",
+                    "按客户",
+                    "哪个客户",
+                    "哪些客户",
+                    "客户排名",
+                    "大客户",
+                    "家客户",
+                    "个客户",
+                    "名客户",
+                    "top客户",
+                    "by customer",
+                    "customers",
+                ],
             ),
             (Dim::Owner, &["各销售", "每个销售", "按销售", "哪个销售", "销售负责人排名", "业务员", "by owner"]),
         ];
@@ -520,25 +567,68 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
     let mut s = BTreeSet::new();
     let rules: [(Intent, &[&str]); 15] = [
         (Intent::YtdYoy, &["年度同比", "累计同比", "年累计同比", "ytd yoy", "ytd同比"]),
-        (Intent::AnnualProgress, &["年度目标完成进度", "全年目标", "年度目标", "剩余缺口", "时间进度", "月均需", "run rate"]),
-        (Intent::Achievement, &["达成率", "完成率", "达成情况", "完成情况", "达成了", "完成了多少", "达标", "achievement"]),
+        (
+            Intent::AnnualProgress,
+            &["年度目标完成进度", "全年目标", "年度目标", "剩余缺口", "时间进度", "月均需", "run rate"],
+        ),
+        (
+            Intent::Achievement,
+            &["达成率", "完成率", "达成情况", "完成情况", "达成了", "完成了多少", "达标", "achievement"],
+        ),
         (Intent::Yoy, &["同比", "去年同期", "比去年", "yoy", "year over year", "year-on-year"]),
         (Intent::Mom, &["环比", "比上月", "较上月", "mom", "month over month"]),
         (Intent::Ytd, &["年累计", "累计", "今年以来", "年初至今", "年初以来", "截至目前", "ytd", "year to date"]),
         (Intent::Gap, &["缺口", "差距", "还差", "差多少", "gap", "shortfall"]),
         (
             Intent::Ranking,
-            &["排名", "排行", "前三", "前五", "前十", "最好", "最差", "最高", "最低", "最多", "最少", "倒数", "top", "哪个国家", "哪个客户", "哪个品类", "哪些客户", "哪些国家", "rank"],
+            &[
+                "排名",
+                "排行",
+                "前三",
+                "前五",
+                "前十",
+                "最好",
+                "最差",
+                "最高",
+                "最低",
+                "最多",
+                "最少",
+                "倒数",
+                "top",
+                "哪个国家",
+                "哪个客户",
+                "哪个品类",
+                "哪些客户",
+                "哪些国家",
+                "rank",
+            ],
         ),
         (Intent::Contribution, &["贡献", "占比", "份额", "比重", "share of", "contribution"]),
         (Intent::Concentration, &["集中度", "cr10", "cr20", "cr5", "前十大客户占", "concentration"]),
         (Intent::Overdue, &["逾期", "账龄", "超期", "拖欠", "欠款", "overdue", "aging"]),
         (Intent::ShipmentAtRisk, &["货好待款", "货好未付", "待发货", "货好", "shipment at risk"]),
-        (Intent::CreditAnomaly, &["信用异常", "超额度", "超信用", "超出信用", "超过信用额度", "credit anomaly", "over limit"]),
+        (
+            Intent::CreditAnomaly,
+            &["信用异常", "超额度", "超信用", "超出信用", "超过信用额度", "credit anomaly", "over limit"],
+        ),
         (Intent::Stalled, &["开发停滞", "停滞", "长期没有进展", "没有动静", "stalled"]),
         (
             Intent::Actual,
-            &["销售额", "销量", "销售金额", "卖了多少", "卖了", "出货量", "营收", "收入", "业绩", "多少条", "sales", "revenue", "volume"],
+            &[
+                "销售额",
+                "销量",
+                "销售金额",
+                "卖了多少",
+                "卖了",
+                "出货量",
+                "营收",
+                "收入",
+                "业绩",
+                "多少条",
+                "sales",
+                "revenue",
+                "volume",
+            ],
         ),
     ];
     for (intent, words) in rules {
@@ -564,11 +654,72 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
 /// Words that ask for documents rather than numbers.
 fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
     const CUES: &[&str] = &[
-        "付款条件", "付款方式", "账期", "条款", "政策", "流程", "规定", "规则", "制度", "要求", "适合", "适用", "工况", "推荐",
-        "怎么", "如何", "为什么", "是什么", "什么是", "介绍", "档案", "背景", "联系人", "负责人是谁", "保修", "质保", "三包", "理赔",
-        "索赔", "返利", "价格", "报价", "价目", "花纹", "层级", "负荷", "气压", "认证", "会议", "纪要", "决议", "督办", "展会", "培训",
-        "模板", "填写", "注意", "风险提示", "下一步", "计划", "反馈", "偏好", "信用额度", "信用等级", "审批", "权限", "订舱", "装柜",
-        "what", "how", "why", "policy", "payment terms", "warranty", "suitable", "who",
+        "付款条件",
+        "付款方式",
+        "账期",
+        "条款",
+        "政策",
+        "流程",
+        "规定",
+        "规则",
+        "制度",
+        "要求",
+        "适合",
+        "适用",
+        "工况",
+        "推荐",
+        "怎么",
+        "如何",
+        "为什么",
+        "是什么",
+        "什么是",
+        "介绍",
+        "档案",
+        "背景",
+        "联系人",
+        "负责人是谁",
+        "保修",
+        "质保",
+        "三包",
+        "理赔",
+        "索赔",
+        "返利",
+        "价格",
+        "报价",
+        "价目",
+        "花纹",
+        "层级",
+        "负荷",
+        "气压",
+        "认证",
+        "会议",
+        "纪要",
+        "决议",
+        "督办",
+        "展会",
+        "培训",
+        "模板",
+        "填写",
+        "注意",
+        "风险提示",
+        "下一步",
+        "计划",
+        "反馈",
+        "偏好",
+        "信用额度",
+        "信用等级",
+        "审批",
+        "权限",
+        "订舱",
+        "装柜",
+        "what",
+        "how",
+        "why",
+        "policy",
+        "payment terms",
+        "warranty",
+        "suitable",
+        "who",
     ];
     if has_any(t, CUES) {
         return true;
@@ -580,7 +731,8 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
 fn parse_top(t: &str) -> Option<usize> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        Regex::new(r"(?:前|top\s*|最[好高大低差]的?\s*)(\d{1,2})|前([一二三四五六七八九十])").unwrap_or_else(|_| unreachable!())
+        Regex::new(r"(?:前|top\s*|最[好高大低差]的?\s*)(\d{1,2})|前([一二三四五六七八九十])")
+            .unwrap_or_else(|_| unreachable!())
     });
     let c = re.captures(t)?;
     if let Some(n) = c.get(1) {
@@ -706,24 +858,36 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
             }
             1 => {
                 let m = num(2)? as u32;
-                Month::new(reference.year, m).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: true, explicit: true })
+                Month::new(reference.year, m).ok().map(|m| PeriodSpec {
+                    period: Period::Month(m),
+                    ytd: true,
+                    explicit: true,
+                })
             }
-            2 | 3 | 4 => {
+            2..=4 => {
                 let (y, m) = (num(1)? as i32, num(2)? as u32);
                 Month::new(y, m).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: false, explicit: true })
             }
             5 => {
                 let y = num(1)? as i32;
-                let q = c.get(2).or(c.get(3)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
+                let q =
+                    c.get(2).or(c.get(3)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
                 Some(PeriodSpec { period: Period::Quarter { year: y, quarter: q }, ytd: false, explicit: true })
             }
             6 => {
-                let q = c.get(1).or(c.get(2)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
+                let q =
+                    c.get(1).or(c.get(2)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
                 let year = if t.contains("去年") { reference.year - 1 } else { reference.year };
                 Some(PeriodSpec { period: Period::Quarter { year, quarter: q }, ytd: false, explicit: true })
             }
             7 => {
-                let y = num(1).map(|y| y as i32).unwrap_or_else(|| if t.contains("去年") { reference.year - 1 } else { reference.year });
+                let y = num(1).map(|y| y as i32).unwrap_or_else(|| {
+                    if t.contains("去年") {
+                        reference.year - 1
+                    } else {
+                        reference.year
+                    }
+                });
                 Month::new(y, 6).ok().map(|m| PeriodSpec { period: Period::Month(m), ytd: true, explicit: true })
             }
             8 => {
@@ -777,18 +941,104 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
 
 /// Words that carry no meaning for evidence checks (问句虚词).
 pub(crate) const STOP_PHRASES: &[&str] = &[
-    "请问", "请", "一下", "是什么", "什么", "多少", "哪些", "哪个", "哪家", "怎么样", "怎么", "如何", "为什么", "是否", "有没有", "可以",
-    "能否", "吗", "呢", "吧", "的", "了", "和", "与", "及", "或", "是", "有", "在", "对", "给", "把", "我们", "我司", "公司", "北辰",
-    "告诉我", "介绍", "情况", "目前", "现在", "一般", "需要", "应该", "会", "要", "？", "?", "，", ",", "。", "、", "：", ":", "（", "）",
-    "(", ")", "“", "”", "\"", "！", "!",
+    "请问",
+    "请",
+    "一下",
+    "是什么",
+    "什么",
+    "多少",
+    "哪些",
+    "哪个",
+    "哪家",
+    "怎么样",
+    "怎么",
+    "如何",
+    "为什么",
+    "是否",
+    "有没有",
+    "可以",
+    "能否",
+    "吗",
+    "呢",
+    "吧",
+    "的",
+    "了",
+    "和",
+    "与",
+    "及",
+    "或",
+    "是",
+    "有",
+    "在",
+    "对",
+    "给",
+    "把",
+    "我们",
+    "我司",
+    "公司",
+    "北辰",
+    "告诉我",
+    "介绍",
+    "情况",
+    "目前",
+    "现在",
+    "一般",
+    "需要",
+    "应该",
+    "会",
+    "要",
+    "？",
+    "?",
+    "，",
+    ",",
+    "。",
+    "、",
+    "：",
+    ":",
+    "（",
+    "）",
+    "(",
+    ")",
+    "“",
+    "”",
+    "\"",
+    "！",
+    "!",
+    "多久",
+    "多长时间",
+    "多长",
+    "什么时候",
+    "何时",
+    "哪里",
+    "哪儿",
+    "谁",
+    "怎样",
+    "怎么办",
+    "会",
+    "处理",
+    "几",
 ];
 
 /// Content units of a text for overlap checks: CJK bigrams and Latin/number words.
 pub(crate) fn content_units(text: &str) -> Vec<String> {
+    let mut seen = HashMap::new();
+    content_segments(text).into_iter().flatten().filter(|u| seen.insert(u.clone(), ()).is_none()).collect()
+}
+
+/// The content units grouped by the stretch of text (between question words) they came from:
+/// `北辰在巴西有哪些经销商` → `[[巴西], [经销, 销商]]`.
+pub fn content_segments(text: &str) -> Vec<Vec<String>> {
     let mut t = norm_key(&to_halfwidth(text));
-    for p in STOP_PHRASES {
+    // longest first, so `什么时候` goes before `什么` can split it
+    let mut stops: Vec<&str> = STOP_PHRASES.to_vec();
+    stops.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
+    for p in stops {
         t = t.replace(p, " ");
     }
+    t.split_whitespace().map(segment_units).filter(|v| !v.is_empty()).collect()
+}
+
+fn segment_units(t: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut cjk_run: Vec<char> = Vec::new();
     let mut word = String::new();
@@ -821,10 +1071,6 @@ pub(crate) fn content_units(text: &str) -> Vec<String> {
     if !word.is_empty() {
         out.push(word);
     }
-    let mut seen = HashMap::new();
-    out.retain(|u| {
-        let u2 = u.trim_matches(|c| c == '.' || c == '-' || c == '/').to_string();
-        !u2.is_empty() && seen.insert(u2, ()).is_none()
-    });
+    out.retain(|u| !u.trim_matches(|c| c == '.' || c == '-' || c == '/').is_empty());
     out
 }

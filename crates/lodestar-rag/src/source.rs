@@ -171,7 +171,10 @@ impl MetricRequest {
                 if !by.is_empty() {
                     s.push_str(&format!(" --by {}", by.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(",")));
                 }
-                s.push_str(&format!(" --measure {}", if *measure == Measure::Quantity { "quantity" } else { "amount" }));
+                s.push_str(&format!(
+                    " --measure {}",
+                    if *measure == Measure::Quantity { "quantity" } else { "amount" }
+                ));
                 s.push_str(&filt(filters));
                 if let Some(k) = sort {
                     let k = match k {
@@ -270,7 +273,11 @@ impl MetricRow {
         if self.scope.is_empty() {
             "合计".to_string()
         } else {
-            self.scope.iter().map(|k| if k.name_zh.is_empty() { k.code.as_str() } else { &k.name_zh }).collect::<Vec<_>>().join(" · ")
+            self.scope
+                .iter()
+                .map(|k| if k.name_zh.is_empty() { k.code.as_str() } else { &k.name_zh })
+                .collect::<Vec<_>>()
+                .join(" · ")
         }
     }
     pub fn code_of(&self, dim: Dim) -> Option<&str> {
@@ -317,7 +324,7 @@ pub struct AlertRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "table", rename_all = "snake_case")]
 pub enum MetricTable {
-    Sales { rows: Vec<MetricRow>, total: Option<MetricRow> },
+    Sales { rows: Vec<MetricRow>, total: Option<Box<MetricRow>> },
     Concentration { row: ConcentrationRow },
     Alerts { rows: Vec<AlertRow> },
 }

@@ -76,14 +76,19 @@ impl MetricsSource for FakeMetrics {
             MetricRequest::Sales { .. } => MetricTable::Sales {
                 rows: vec![],
                 // 1,156,300 / 1,200,000 = 0.963583… → 96.36%
-                total: Some(MetricRow {
-                    scope: vec![ScopeKey { dim: lodestar_rag::source::Dim::Country, code: "RU".into(), name_zh: "俄罗斯".into(), name_en: "Russia".into() }],
+                total: Some(Box::new(MetricRow {
+                    scope: vec![ScopeKey {
+                        dim: lodestar_rag::source::Dim::Country,
+                        code: "RU".into(),
+                        name_zh: "俄罗斯".into(),
+                        name_en: "Russia".into(),
+                    }],
                     actual: Some(Decimal::from(1_156_300)),
                     target: Some(Decimal::from(1_200_000)),
                     achievement: Some(Decimal::from(1_156_300) / Decimal::from(1_200_000)),
                     gap: Some(Decimal::from(43_700)),
                     ..Default::default()
-                }),
+                })),
             },
             MetricRequest::Alerts { .. } => MetricTable::Alerts {
                 rows: vec![AlertRow {
@@ -216,7 +221,7 @@ fn planted_injection_never_reaches_the_model_and_cannot_vouch_for_numbers() {
     let g = FakeGen::new("该客户信用额度为 999 万美元。");
     let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
     let ans = a.ask("巴库运输集团的信用额度是多少？", &AskOptions::default()).unwrap();
-    let seen = g.seen.lock().unwrap();
+    let seen = g.seen.lock().unwrap().clone();
     let prompt = &seen[0];
     assert_eq!(prompt[0].content, SYSTEM_PROMPT, "system prompt is fixed (cached prefix)");
     assert!(!prompt[1].content.contains("999"), "{}", prompt[1].content);
@@ -224,7 +229,11 @@ fn planted_injection_never_reaches_the_model_and_cannot_vouch_for_numbers() {
     assert!(prompt[1].content.contains("400,000"));
     // the obeyed figure is flagged, since the removed line cannot vouch for it
     assert!(ans.answer.contains("999 万⟨?⟩"), "{}", ans.answer);
+    // a question that retrieves the letter itself: the line is removed and the user is told
+    let ans = a.ask("巴库运输集团来函希望确认什么价格？", &AskOptions::default()).unwrap();
     assert!(ans.warnings.iter().any(|w| w.contains("提示注入")), "{:?}", ans.warnings);
+    let seen = g.seen.lock().unwrap();
+    assert!(seen.iter().all(|m| !m[1].content.contains("999")));
 }
 
 #[test]
@@ -257,8 +266,22 @@ fn as_of_sets_the_reference_month() {
     // data through 2026-10, as of 2026-08-15 → 上月 = 2026-07
     let opts = AskOptions { as_of: chrono::NaiveDate::from_ymd_opt(2026, 8, 15), ..AskOptions::default() };
     a.ask("俄罗斯上月销售额", &opts).unwrap();
-    match &m.runs.lock().unwrap()[0] {
+    let runs = m.runs.lock().unwrap();
+    match &runs[0] {
         MetricRequest::Sales { period, .. } => assert_eq!(period.to_string(), "2026-07"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_model_refusal_over_strong_evidence_falls_back_to_quoted_passages() {
+    // small models refuse answerable questions; the retrieval gate found the warranty chunk
+    let g = FakeGen::new(NO_EVIDENCE);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
+    let ans = a.ask("全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert_eq!(g.calls(), 1);
+    assert!(!ans.answer.contains(NO_EVIDENCE), "{}", ans.answer);
+    assert!(ans.answer.contains("36 个月") || ans.answer.contains("3 年"), "{}", ans.answer);
+    assert_eq!(ans.citations[0].doc, "policy/warranty-policy.md");
+    assert!(ans.warnings.iter().any(|w| w.contains("原文摘录")));
 }

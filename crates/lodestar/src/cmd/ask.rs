@@ -3,9 +3,9 @@
 
 use crate::Ctx;
 use anyhow::{Context, Result};
-use lodestar_metrics::NaiveDate;
 use lodestar_core::{Generator, KbId, Principal, Role, Sensitivity};
 use lodestar_dict::Dictionaries;
+use lodestar_metrics::NaiveDate;
 use lodestar_rag::adapters::{EngineSource, IndexRetriever};
 use lodestar_rag::{AskOptions, Assistant, MetricsSource, Retriever, Router};
 use lodestar_store::Store;
@@ -35,6 +35,9 @@ pub struct AskArgs {
     /// CPU threads for the model (default: all cores)
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Token budget for the sources and question in the prompt (time to first token grows with it)
+    #[arg(long, default_value_t = lodestar_rag::prompt::PROMPT_BUDGET)]
+    pub budget: usize,
 }
 
 fn parse_date(s: &str) -> Result<NaiveDate> {
@@ -48,7 +51,13 @@ struct Parts {
     warnings: Vec<String>,
 }
 
-fn open_parts(home_db: &Path, index_dir: &Path, dicts: &Arc<Dictionaries>, config: &lodestar_core::config::Config, models_dir: &Path) -> Result<Parts> {
+fn open_parts(
+    home_db: &Path,
+    index_dir: &Path,
+    dicts: &Arc<Dictionaries>,
+    config: &lodestar_core::config::Config,
+    models_dir: &Path,
+) -> Result<Parts> {
     let mut warnings = Vec::new();
     let store = Store::open(home_db)?;
     let metrics: Option<Arc<dyn MetricsSource>> = if store.latest_sales_month()?.is_some() {
@@ -62,7 +71,9 @@ fn open_parts(home_db: &Path, index_dir: &Path, dicts: &Arc<Dictionaries>, confi
         let ix = lodestar_index::KnowledgeIndex::open(index_dir, dicts, embedder)?;
         Some(Arc::new(IndexRetriever::new(ix)))
     } else {
-        warnings.push("no knowledge index yet: knowledge questions cannot be answered (run `lodestar kb add knowledge/`)".into());
+        warnings.push(
+            "no knowledge index yet: knowledge questions cannot be answered (run `lodestar kb add knowledge/`)".into(),
+        );
         None
     };
     Ok(Parts { metrics, retriever, warnings })
@@ -96,7 +107,8 @@ pub fn run_ask(ctx: &Ctx, args: AskArgs) -> Result<()> {
             Err(e) => notes.push(format!("chat model not available ({e:#}): quoting passages instead")),
         }
     }
-    let opts = AskOptions { principal: principal.clone(), as_of, kbs, ..AskOptions::default() };
+    let opts =
+        AskOptions { principal: principal.clone(), as_of, kbs, prompt_budget: args.budget, ..AskOptions::default() };
     let stream = !ctx.json && !args.no_stream;
     let mut out = std::io::stdout();
     let ans = assistant.ask_streaming(&args.question, &opts, &mut |piece| {
@@ -161,6 +173,9 @@ pub struct BenchQaArgs {
     /// CPU threads for the model (default: all cores)
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Token budget for the sources and question in the prompt
+    #[arg(long, default_value_t = lodestar_rag::prompt::PROMPT_BUDGET)]
+    pub budget: usize,
 }
 
 fn repo_path(rel: &str) -> Option<PathBuf> {
@@ -248,7 +263,12 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
     let mut scores = Vec::new();
     for (i, c) in cases.iter().enumerate() {
         let principal: Principal = store.principal(c.user.as_deref())?;
-        let opts = AskOptions { principal, as_of: Some(parse_date(&c.as_of)?), ..AskOptions::default() };
+        let opts = AskOptions {
+            principal,
+            as_of: Some(parse_date(&c.as_of)?),
+            prompt_budget: args.budget,
+            ..AskOptions::default()
+        };
         let ans = assistant.ask(&c.question, &opts)?;
         let s = lodestar_rag::eval::score(c, &ans);
         if !ctx.json {

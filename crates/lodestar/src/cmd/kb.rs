@@ -201,7 +201,14 @@ pub fn run_index(ctx: &Ctx, args: IndexArgs) -> Result<()> {
                 return ctx.print_json(&st);
             }
             println!("index {}", st.dir.display());
-            println!("documents {}  chunks {}  bm25 {}  vectors {} ({})", st.documents, st.chunks, st.bm25_docs, st.vectors, st.embedder.as_deref().unwrap_or("none"));
+            println!(
+                "documents {}  chunks {}  bm25 {}  vectors {} ({})",
+                st.documents,
+                st.chunks,
+                st.bm25_docs,
+                st.vectors,
+                st.embedder.as_deref().unwrap_or("none")
+            );
             for (k, n) in &st.by_kb {
                 println!("  {k:9} {n}");
             }
@@ -266,7 +273,13 @@ pub fn run_search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     for w in &res.warnings {
         eprintln!("warning: {w}");
     }
-    println!("mode {} · {} hits · {:.1} ms (+{:.1} ms query embedding)", res.mode, res.hits.len(), res.search_ms, res.embed_ms);
+    println!(
+        "mode {} · {} hits · {:.1} ms (+{:.1} ms query embedding)",
+        res.mode,
+        res.hits.len(),
+        res.search_ms,
+        res.embed_ms
+    );
     let r = |x: Option<usize>| x.map_or("-".to_string(), |v| v.to_string());
     for (i, h) in res.hits.iter().enumerate() {
         println!(
@@ -293,6 +306,10 @@ pub struct BenchRetrievalArgs {
     /// Evaluation set (default: tests/eval/retrieval.jsonl)
     #[arg(long)]
     eval: Option<PathBuf>,
+    /// Keep the bench index in DIR and reuse it on the next run (unchanged documents are not
+    /// re-embedded); default: a temporary home removed afterwards
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
 }
 
 /// Finds `rel` in the current directory or its ancestors, else in the source tree.
@@ -324,18 +341,23 @@ fn temp_home(tag: &str) -> Result<TempHome> {
 }
 
 pub fn run_bench_retrieval(ctx: &Ctx, args: BenchRetrievalArgs) -> Result<()> {
-    let knowledge = args.knowledge.or_else(|| locate("knowledge")).context("knowledge/ folder not found (use --knowledge)")?;
-    let eval = args.eval.or_else(|| locate("tests/eval/retrieval.jsonl")).context("tests/eval/retrieval.jsonl not found (use --eval)")?;
+    let knowledge =
+        args.knowledge.or_else(|| locate("knowledge")).context("knowledge/ folder not found (use --knowledge)")?;
+    let eval = args
+        .eval
+        .or_else(|| locate("tests/eval/retrieval.jsonl"))
+        .context("tests/eval/retrieval.jsonl not found (use --eval)")?;
     let questions = load_questions(&eval)?;
     let home = temp_home("bench-retrieval")?;
+    let index_dir = args.keep.clone().unwrap_or_else(|| home.0.join("index"));
     let dicts = ctx.dicts()?;
     let (emb, why) = open_embedder(ctx);
-    let mut ix = KnowledgeIndex::open(&home.0.join("index"), &dicts, emb.clone())?;
+    let mut ix = KnowledgeIndex::open(&index_dir, &dicts, emb.clone())?;
     if !ctx.json {
         eprintln!("indexing {} (embedder: {}) …", knowledge.display(), emb.as_ref().map_or("none", |e| e.name()));
     }
     let t = std::time::Instant::now();
-    let add = ix.add_paths(&[knowledge.clone()], &AddOptions::default())?;
+    let add = ix.add_paths(std::slice::from_ref(&knowledge), &AddOptions::default())?;
     let index_s = t.elapsed().as_secs_f64();
     let t = std::time::Instant::now();
     let rep = evaluate(&ix, &questions)?;
@@ -365,9 +387,12 @@ pub fn run_bench_retrieval(ctx: &Ctx, args: BenchRetrievalArgs) -> Result<()> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    println!("{} questions, {} documents, {} chunks (indexed in {:.1} s)", rep.questions, st.documents, st.chunks, index_s);
+    println!(
+        "{} questions, {} documents, {} chunks (indexed in {:.1} s)",
+        rep.questions, st.documents, st.chunks, index_s
+    );
     println!("{:14} {:>6} {:>6} {:>6} {:>6}  perm.violations", "retriever", "R@1", "R@5", "R@10", "MRR");
-    let mut row = |name: &str, m: Option<&lodestar_index::eval::ModeReport>| match m {
+    let row = |name: &str, m: Option<&lodestar_index::eval::ModeReport>| match m {
         Some(m) => println!(
             "{name:14} {:>6.3} {:>6.3} {:>6.3} {:>6.3}  {}",
             m.recall_at_1, m.recall_at_5, m.recall_at_10, m.mrr, m.permission_violations
@@ -423,7 +448,10 @@ pub fn run_bench_index(ctx: &Ctx, args: BenchIndexArgs) -> Result<()> {
     println!("BM25 indexing   {:>10.0} chunks/s ({:.1} s)", rep.bm25_chunks_per_s, rep.bm25_index_s);
     println!("HNSW indexing   {:>10.0} chunks/s ({:.1} s)", rep.hnsw_chunks_per_s, rep.hnsw_index_s);
     println!("persist {:.1} s, reopen {:.1} s", rep.persist_s, rep.reopen_s);
-    println!("search (admin)     p50 {:.2} ms  p95 {:.2} ms  ({} queries, query embedding excluded)", rep.search_p50_ms, rep.search_p95_ms, rep.queries);
+    println!(
+        "search (admin)     p50 {:.2} ms  p95 {:.2} ms  ({} queries, query embedding excluded)",
+        rep.search_p50_ms, rep.search_p95_ms, rep.queries
+    );
     println!("search (filtered)  p50 {:.2} ms  p95 {:.2} ms", rep.filtered_search_p50_ms, rep.filtered_search_p95_ms);
     match (rep.embed_passages_per_s, &rep.embed_model) {
         (Some(p), Some(m)) => println!("embedding ({m}) {p:.1} passages/s"),
