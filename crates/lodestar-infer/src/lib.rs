@@ -31,6 +31,7 @@ pub mod e5s1;
 pub mod error;
 pub mod llm;
 pub mod manifest;
+pub mod qmm;
 pub mod sampler;
 pub mod store;
 pub mod template;
