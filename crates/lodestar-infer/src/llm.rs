@@ -82,20 +82,35 @@ impl PrefillMode {
 /// Prompt chunks with fewer rows than this always use the quantized kernels.
 const DENSE_MIN_ROWS: usize = 32;
 
-/// A linear layer with quantized weight and optional f32 bias.
+/// A linear layer with quantized weight and optional f32 bias. On the CPU, single rows
+/// (decoding) always go through our kernels over the compact blocks (`qmm`); prompt rows go
+/// through ours for Q5_0 and through candle's (repacked, faster for many rows) for the k-quants.
 struct Linear {
-    w: QMatMul,
-    qt: Arc<QTensor>,
+    own: Option<crate::qmm::QWeights>,
+    candle: Option<(QMatMul, Arc<QTensor>)>,
     b: Option<Tensor>,
     dense: std::sync::OnceLock<Tensor>,
-    /// Our AVX2 path for Q5_0 weights (candle multiplies those with a scalar loop).
-    q5: Option<crate::qmm::Q5Matrix>,
 }
 
 impl Linear {
     fn new(w: Arc<QTensor>, b: Option<Tensor>) -> Result<Self> {
-        let q5 = if w.device().is_cpu() { crate::qmm::Q5Matrix::from_qtensor(&w)? } else { None };
-        Ok(Self { w: QMatMul::from_arc(w.clone())?, qt: w, b, dense: std::sync::OnceLock::new(), q5 })
+        let own = crate::qmm::QWeights::from_qtensor(&w)?;
+        let candle = match &own {
+            Some(o) if o.owns_copy() => None,
+            _ => Some((QMatMul::from_arc(w.clone())?, w)),
+        };
+        Ok(Self { own, candle, b, dense: std::sync::OnceLock::new() })
+    }
+
+    fn dequantized(&self, device: &Device) -> Result<Tensor> {
+        Ok(match (&self.own, &self.candle) {
+            (_, Some((_, qt))) => qt.dequantize(device)?,
+            (Some(q), None) => {
+                let (n, k) = q.shape();
+                Tensor::from_vec(q.dequantize(), (n, k), device)?
+            }
+            (None, None) => return Err(InferError::Format("linear layer without weights".into())),
+        })
     }
 
     fn forward(&self, x: &Tensor, mode: PrefillMode) -> Result<Tensor> {
@@ -103,38 +118,53 @@ impl Linear {
         let rows = x.elem_count() / k;
         let cpu = x.device().is_cpu();
         let dense = rows >= DENSE_MIN_ROWS && cpu && mode != PrefillMode::Quantized;
-        let y = if let (Some(q5), false) = (&self.q5, dense) {
-            let mut od = x.dims().to_vec();
-            let flat: Vec<f32> = x.flatten_all()?.to_vec1()?;
-            let y = q5.matmul(&flat, rows);
-            if let Some(last) = od.last_mut() {
-                *last = q5.rows();
-            }
-            Tensor::from_vec(y, od, x.device())?
-        } else if dense {
+        let mut od = x.dims().to_vec();
+        let y = if dense {
             let w = match mode {
                 PrefillMode::F32Cached => match self.dense.get() {
                     Some(w) => w.clone(),
                     None => {
-                        let w = self.qt.dequantize(x.device())?;
+                        let w = self.dequantized(x.device())?;
                         let _ = self.dense.set(w.clone());
                         w
                     }
                 },
-                _ => self.qt.dequantize(x.device())?,
+                _ => self.dequantized(x.device())?,
             };
-            let mut od = x.dims().to_vec();
             let y = x.reshape((rows, k))?.matmul(&w.t()?)?;
             if let Some(last) = od.last_mut() {
                 *last = y.dim(1)?;
             }
             y.reshape(od)?
         } else {
-            self.w.forward(x)?
+            match (&self.own, &self.candle) {
+                (Some(q), c) if cpu && (rows == 1 || c.is_none()) => {
+                    let flat: Vec<f32> = x.flatten_all()?.to_vec1()?;
+                    let y = q.matmul(&flat, rows);
+                    if let Some(last) = od.last_mut() {
+                        *last = q.shape().0;
+                    }
+                    Tensor::from_vec(y, od, x.device())?
+                }
+                (_, Some((w, _))) => w.forward(x)?,
+                (_, None) => return Err(InferError::Format("linear layer without weights".into())),
+            }
         };
         Ok(match &self.b {
             Some(b) => y.broadcast_add(b)?,
             None => y,
+        })
+    }
+
+    /// Row `i` of the weight as f32 (embedding lookup for a tied output layer).
+    fn row(&self, i: usize, device: &Device) -> Result<Tensor> {
+        Ok(match (&self.own, &self.candle) {
+            (Some(q), _) => Tensor::new(q.row_f32(i), device)?,
+            (None, Some((_, qt))) => {
+                let ids = Tensor::new(&[i as u32], device)?;
+                qt.embedding(&ids)?.squeeze(0)?
+            }
+            (None, None) => return Err(InferError::Format("linear layer without weights".into())),
         })
     }
 }
@@ -151,6 +181,20 @@ struct Block {
     gate: Linear,
     up: Linear,
     down: Linear,
+}
+
+/// Where token embeddings are read from.
+enum EmbedTable {
+    Tied(Arc<Linear>),
+    Separate(Arc<Linear>),
+}
+
+impl EmbedTable {
+    fn table(&self) -> &Linear {
+        match self {
+            EmbedTable::Tied(l) | EmbedTable::Separate(l) => l,
+        }
+    }
 }
 
 /// Keys and values of one sequence for every layer, in preallocated buffers that grow by doubling.
@@ -219,11 +263,11 @@ impl KvCache {
 /// A loaded GGUF chat model.
 pub struct LlmModel {
     pub cfg: LlmConfig,
-    embed: Arc<QTensor>,
-    embed_f32: Option<Tensor>,
+    /// Token embeddings: the same weights as the output layer when the model ties them.
+    embed: EmbedTable,
     blocks: Vec<Block>,
     norm: Tensor,
-    output: QMatMul,
+    output: Arc<Linear>,
     cos: Tensor,
     sin: Tensor,
     device: Device,
@@ -299,12 +343,14 @@ impl LlmModel {
             ))
         };
         let has = |name: &str| content.tensor_infos.contains_key(name);
-        let embed = get("token_embd.weight")?;
+        let embed_q = get("token_embd.weight")?;
         let norm = get("output_norm.weight")?.dequantize(device)?;
-        let output = if has("output.weight") {
-            QMatMul::from_arc(get("output.weight")?)?
+        let (output, embed) = if has("output.weight") {
+            let out = Arc::new(Linear::new(get("output.weight")?, None)?);
+            (out, EmbedTable::Separate(Arc::new(Linear::new(embed_q, None)?)))
         } else {
-            QMatMul::from_arc(embed.clone())?
+            let out = Arc::new(Linear::new(embed_q, None)?);
+            (out.clone(), EmbedTable::Tied(out))
         };
         let mut blocks = Vec::with_capacity(cfg.n_layer);
         for i in 0..cfg.n_layer {
@@ -340,17 +386,10 @@ impl LlmModel {
                 down,
             });
         }
-        // Quantized embedding lookup needs rows made of whole blocks; otherwise keep f32.
-        let embed_f32 = if !cfg.n_embd.is_multiple_of(embed.dtype().block_size()) || !device.is_cpu() {
-            Some(embed.dequantize(device)?)
-        } else {
-            None
-        };
         let (cos, sin) = rope_tables(cfg.head_dim, cfg.rope_theta, cfg.context_length, device)?;
         Ok(Self {
             cfg,
             embed,
-            embed_f32,
             blocks,
             norm,
             output,
@@ -386,12 +425,9 @@ impl LlmModel {
         if pos + t > self.cfg.context_length {
             return Err(InferError::ContextLength { needed: pos + t, limit: self.cfg.context_length });
         }
-        let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = match &self.embed_f32 {
-            Some(e) => e.index_select(&ids, 0)?,
-            None => self.embed.embedding(&ids)?,
-        }
-        .unsqueeze(0)?; // (1, t, d)
+        let rows =
+            tokens.iter().map(|&id| self.embed.table().row(id as usize, &self.device)).collect::<Result<Vec<_>>>()?;
+        let mut x = Tensor::stack(&rows, 0)?.unsqueeze(0)?; // (1, t, d)
         let cos = self.cos.narrow(0, pos, t)?;
         let sin = self.sin.narrow(0, pos, t)?;
         let mask = if t > 1 { Some(causal_mask(t, pos, &self.device)?) } else { None };
@@ -449,7 +485,7 @@ impl LlmModel {
         cache.tokens.extend_from_slice(tokens);
         let last = x.narrow(1, t - 1, 1)?;
         let last = candle_nn::ops::rms_norm(&last, &self.norm, eps)?;
-        let logits = self.output.forward(&last)?;
+        let logits = self.output.forward(&last, PrefillMode::Quantized)?;
         Ok(logits.flatten_all()?)
     }
 }

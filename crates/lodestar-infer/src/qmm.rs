@@ -15,6 +15,7 @@
 //! tests compare the AVX2 kernel against.
 
 use crate::error::{InferError, Result};
+use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K, BlockQ8_0, GgmlType};
 use candle_core::quantized::{GgmlDType, QTensor};
 use half::f16;
 
@@ -310,6 +311,15 @@ impl Q5Matrix {
         &self.scales[i * kb..(i + 1) * kb]
     }
 
+    /// The weights as f32, row-major `n × k`.
+    pub fn dequantize(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.n * self.k);
+        for (b, d) in self.blocks.iter().zip(&self.scales) {
+            out.extend(unpack_q5(b).iter().map(|&v| v as f32 * d));
+        }
+        out
+    }
+
     /// `x` is `m` rows of `k` f32 values; returns `m` rows of `n` values (x · Wᵀ).
     pub fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
@@ -348,6 +358,200 @@ impl Q5Matrix {
             }
         });
         out
+    }
+}
+
+/// A k-quant (or Q8_0) weight matrix multiplied with candle's own SIMD dot products on the
+/// compact blocks. candle 0.11's x86 path repacks Q4_K into expanded tiles on first use, which
+/// doubles the resident weights and slows single-row decoding (more bytes per weight);
+/// llama.cpp multiplies the compact blocks, and so do we: activations are quantized to the
+/// type's dot-product format once per call, and (row tile × 4-column) work items are spread
+/// over candle's thread pool.
+///
+/// The blocks are not copied: they are read in place from the tensor's CPU storage (which is a
+/// vector of the same block type), so candle's repacked copy for prompt rows and this compact
+/// view for single rows share one set of weights.
+pub struct KMatrix<T: GgmlType> {
+    qt: std::sync::Arc<QTensor>,
+    n: usize,
+    k: usize,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: GgmlType> KMatrix<T> {
+    fn new(qt: std::sync::Arc<QTensor>, n: usize, k: usize) -> Result<Option<Self>> {
+        let nb = n * k / T::BLCK_SIZE;
+        let ok = match qt.data()? {
+            std::borrow::Cow::Borrowed(b) => {
+                b.len() == nb * std::mem::size_of::<T>()
+                    && (b.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+            }
+            std::borrow::Cow::Owned(_) => false,
+        };
+        Ok(ok.then_some(Self { qt, n, k, _t: std::marker::PhantomData }))
+    }
+
+    fn blocks(&self) -> &[T] {
+        match self.qt.data() {
+            // SAFETY: checked in `new`: the storage is borrowed, aligned for `T` and holds exactly
+            // n·k/BLCK_SIZE blocks of this `repr(C)` type; it lives as long as `self.qt`.
+            Ok(std::borrow::Cow::Borrowed(b)) => unsafe {
+                std::slice::from_raw_parts(b.as_ptr() as *const T, b.len() / std::mem::size_of::<T>())
+            },
+            _ => unreachable!("CPU quantized storage is borrowed (checked at construction)"),
+        }
+    }
+
+    fn row_of<'a>(&self, blocks: &'a [T], i: usize) -> &'a [T] {
+        let kb = self.k / T::BLCK_SIZE;
+        &blocks[i * kb..(i + 1) * kb]
+    }
+
+    fn dequantize(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.n * self.k];
+        T::to_float(self.blocks(), &mut out);
+        out
+    }
+
+    fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
+        let (n, k) = (self.n, self.k);
+        assert_eq!(x.len(), m * k, "{:?} matmul: input is not {m}×{k}", T::DTYPE);
+        let kb = k / T::BLCK_SIZE;
+        let mut xq: Vec<T::VecDotType> = (0..m * kb).map(|_| T::VecDotType::zeros()).collect();
+        for r in 0..m {
+            T::VecDotType::from_float(&x[r * k..(r + 1) * k], &mut xq[r * kb..(r + 1) * kb]);
+        }
+        let mut out = vec![0f32; m * n];
+        let out_ptr = out.as_mut_ptr() as usize;
+        let xq = &xq;
+        let blocks = self.blocks();
+        let row_tiles = m.div_ceil(ROW_TILE);
+        let col_groups = n.div_ceil(COL_GROUP);
+        let pool = candle_core::utils::barrier_pool();
+        pool.execute_chunked(row_tiles * col_groups, |range| {
+            // SAFETY: each (r, c) of `out` is written by exactly one work item.
+            let put = |r: usize, c: usize, v: f32| unsafe { *(out_ptr as *mut f32).add(r * n + c) = v };
+            for item in range {
+                let (tile, group) = (item / col_groups, item % col_groups);
+                let r0 = tile * ROW_TILE;
+                let r1 = m.min(r0 + ROW_TILE);
+                let c0 = group * COL_GROUP;
+                let c1 = n.min(c0 + COL_GROUP);
+                let mut c = c0;
+                while c + 4 <= c1 {
+                    let (w0, w1, w2, w3) = (
+                        self.row_of(blocks, c),
+                        self.row_of(blocks, c + 1),
+                        self.row_of(blocks, c + 2),
+                        self.row_of(blocks, c + 3),
+                    );
+                    for r in r0..r1 {
+                        let y = &xq[r * kb..(r + 1) * kb];
+                        let (a, b, cc, d) = T::vec_dot_4(k, w0, w1, w2, w3, y);
+                        put(r, c, a);
+                        put(r, c + 1, b);
+                        put(r, c + 2, cc);
+                        put(r, c + 3, d);
+                    }
+                    c += 4;
+                }
+                while c < c1 {
+                    let w = self.row_of(blocks, c);
+                    for r in r0..r1 {
+                        put(r, c, T::vec_dot(k, w, &xq[r * kb..(r + 1) * kb]));
+                    }
+                    c += 1;
+                }
+            }
+        });
+        out
+    }
+}
+
+/// Weights we multiply ourselves on the CPU.
+pub enum QWeights {
+    Q5_0(Q5Matrix),
+    Q4K(KMatrix<BlockQ4K>),
+    Q6K(KMatrix<BlockQ6K>),
+    Q8_0(KMatrix<BlockQ8_0>),
+}
+
+impl QWeights {
+    /// A 2-D CPU tensor of a supported type (Q5_0 copied, Q4_K / Q6_K / Q8_0 viewed in place);
+    /// `None` otherwise.
+    pub fn from_qtensor(qt: &std::sync::Arc<QTensor>) -> Result<Option<Self>> {
+        if !qt.device().is_cpu() || qt.shape().rank() != 2 {
+            return Ok(None);
+        }
+        let (n, k) = qt.shape().dims2()?;
+        let dtype = qt.dtype();
+        if !k.is_multiple_of(dtype.block_size()) {
+            return Ok(None);
+        }
+        Ok(match dtype {
+            GgmlDType::Q5_0 => Q5Matrix::from_qtensor(qt)?.map(QWeights::Q5_0),
+            GgmlDType::Q4K => KMatrix::new(qt.clone(), n, k)?.map(QWeights::Q4K),
+            GgmlDType::Q6K => KMatrix::new(qt.clone(), n, k)?.map(QWeights::Q6K),
+            GgmlDType::Q8_0 => KMatrix::new(qt.clone(), n, k)?.map(QWeights::Q8_0),
+            _ => None,
+        })
+    }
+
+    /// (outputs, inputs).
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            QWeights::Q5_0(m) => (m.n, m.k),
+            QWeights::Q4K(m) => (m.n, m.k),
+            QWeights::Q6K(m) => (m.n, m.k),
+            QWeights::Q8_0(m) => (m.n, m.k),
+        }
+    }
+
+    /// `m` rows of inputs → `m` rows of outputs.
+    pub fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
+        match self {
+            QWeights::Q5_0(w) => w.matmul(x, m),
+            QWeights::Q4K(w) => w.matmul(x, m),
+            QWeights::Q6K(w) => w.matmul(x, m),
+            QWeights::Q8_0(w) => w.matmul(x, m),
+        }
+    }
+
+    /// Row `i` as f32 (an embedding lookup).
+    pub fn row_f32(&self, i: usize) -> Vec<f32> {
+        fn one<T: GgmlType>(w: &KMatrix<T>, i: usize) -> Vec<f32> {
+            let mut out = vec![0f32; w.k];
+            T::to_float(w.row_of(w.blocks(), i), &mut out);
+            out
+        }
+        match self {
+            QWeights::Q5_0(w) => {
+                let kb = w.k / QK;
+                let mut out = Vec::with_capacity(w.k);
+                for b in i * kb..(i + 1) * kb {
+                    out.extend(unpack_q5(&w.blocks[b]).iter().map(|&v| v as f32 * w.scales[b]));
+                }
+                out
+            }
+            QWeights::Q4K(w) => one(w, i),
+            QWeights::Q6K(w) => one(w, i),
+            QWeights::Q8_0(w) => one(w, i),
+        }
+    }
+
+    /// Row-major f32 copy of the weights.
+    pub fn dequantize(&self) -> Vec<f32> {
+        match self {
+            QWeights::Q5_0(w) => w.dequantize(),
+            QWeights::Q4K(w) => w.dequantize(),
+            QWeights::Q6K(w) => w.dequantize(),
+            QWeights::Q8_0(w) => w.dequantize(),
+        }
+    }
+
+    /// Whether the weights are a private copy (Q5_0) rather than a view of the tensor.
+    pub fn owns_copy(&self) -> bool {
+        matches!(self, QWeights::Q5_0(_))
     }
 }
 
@@ -410,10 +614,45 @@ mod tests {
         }
     }
 
+    /// Our tiled product over candle's dot kernels equals candle's own product (which repacks
+    /// Q4_K and Q6_K into its x86 tiles) and a plain f32 product with the dequantized weights.
+    #[test]
+    fn k_quant_products_match_candle() {
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K, GgmlDType::Q8_0, GgmlDType::Q5_0] {
+            for m in [1usize, 5, 21] {
+                let (n, k) = (38, 512);
+                let mut s = 17u64;
+                let w: Vec<f32> = (0..n * k).map(|_| lcg(&mut s)).collect();
+                let qt = std::sync::Arc::new(
+                    QTensor::quantize(&Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap(), dtype).unwrap(),
+                );
+                let ours = QWeights::from_qtensor(&qt).unwrap().expect("supported type");
+                assert_eq!(ours.shape(), (n, k));
+                let wd = ours.dequantize();
+                let x: Vec<f32> = (0..m * k).map(|_| lcg(&mut s)).collect();
+                let got = ours.matmul(&x, m);
+                let xt = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap();
+                let qmm = candle_core::quantized::QMatMul::from_arc(qt.clone()).unwrap();
+                let theirs: Vec<f32> =
+                    candle_core::Module::forward(&qmm, &xt).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+                for r in 0..m {
+                    for c in 0..n {
+                        let (a, b) = (got[r * n + c], theirs[r * n + c]);
+                        assert!((a - b).abs() <= 1e-3 * b.abs().max(1.0), "{dtype:?} m={m} ({r},{c}): {a} vs {b}");
+                        let e: f32 = (0..k).map(|i| x[r * k + i] * wd[c * k + i]).sum();
+                        assert!((a - e).abs() <= 0.03 * e.abs().max(1.0), "{dtype:?} ({r},{c}): {a} vs f32 {e}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn other_types_are_not_taken() {
         let t = Tensor::zeros((4, 256), candle_core::DType::F32, &Device::Cpu).unwrap();
         let q = QTensor::quantize(&t, GgmlDType::Q4K).unwrap();
         assert!(Q5Matrix::from_qtensor(&q).unwrap().is_none());
+        let q = std::sync::Arc::new(QTensor::quantize(&t, GgmlDType::Q4_1).unwrap());
+        assert!(QWeights::from_qtensor(&q).unwrap().is_none());
     }
 }
