@@ -22,6 +22,19 @@ pub const MIN_OVERLAP: f32 = 0.4;
 pub const STRONG_OVERLAP: f32 = 0.6;
 /// Chunks asked from the retriever before the evidence gate.
 pub const RETRIEVE_K: usize = 8;
+/// Words that name the kind of answer wanted rather than its topic; a question segment made only
+/// of them need not appear in the evidence.
+const GENERIC_ASK_WORDS: &[&str] = &[
+    "措施", "办法", "方法", "方案", "情况", "内容", "原因", "安排", "要求", "规定", "步骤", "做法", "建议", "意见",
+    "结论", "重点", "进展", "变化", "影响", "问题", "事项", "决定", "举措", "打算", "计划", "提出", "采取", "做出",
+    "给出", "说明", "介绍", "有关", "相关", "包括", "需要", "具体",
+];
+/// Weight of the (relative) retrieval score when ordering evidence (see `evidence_hits`).
+pub const RANK_WEIGHT: f32 = 0.3;
+/// Bonus for a document dated in a month the question names.
+pub const MONTH_BONUS: f32 = 0.3;
+/// How far below the best evidence score a chunk may be and still be given to the model / cited.
+pub const EVIDENCE_MARGIN: f32 = 0.25;
 
 /// Per-question options.
 #[derive(Debug, Clone)]
@@ -207,7 +220,12 @@ impl Assistant {
             if !parts.is_empty() {
                 on_text("\n\n");
             }
-            let text = self.answer_from_knowledge(question, &route, opts, &mut ans, &mut evidence, t0, on_text)?;
+            let kq = if route.kind == RouteKind::Mixed {
+                knowledge_part(&router, question, reference)
+            } else {
+                question.to_string()
+            };
+            let text = self.answer_from_knowledge(&kq, &route, opts, &mut ans, &mut evidence, t0, on_text)?;
             parts.push(text);
         }
 
@@ -294,8 +312,13 @@ impl Assistant {
         texts.join("\n\n")
     }
 
-    /// Keeps the hits that are evidence for the question: enough shared words, and about the
-    /// customer / spec the question names.
+    /// Keeps the hits that are evidence for the question (enough shared words, about the customer
+    /// / spec the question names), best first, and drops those far below the best.
+    ///
+    /// Order: the share of the question's words a chunk covers (plus a bonus when it is about the
+    /// named customer) plus [`RANK_WEIGHT`] × its retrieval score relative to the top hit. Fused
+    /// retrieval scores of the first hits are nearly equal (reciprocal ranks), so word coverage
+    /// decides between them; a chunk more than [`EVIDENCE_MARGIN`] below the best is not cited.
     pub fn evidence_hits(&self, question: &str, route: &Route, hits: Vec<Hit>) -> Vec<Hit> {
         let units = content_units(question);
         // Stretches of the question made of CJK text (e.g. `巴西`, `高铁票价`): each must show up in
@@ -304,6 +327,8 @@ impl Assistant {
         let segments: Vec<Vec<String>> = crate::route::content_segments(question)
             .into_iter()
             .filter(|seg| seg.iter().any(|u| u.chars().count() >= 2 && u.chars().all(crate::route::is_cjk)))
+            // `措施`, `情况`: words naming the kind of answer wanted, not its topic
+            .filter(|seg| !seg.iter().all(|u| GENERIC_ASK_WORDS.contains(&u.as_str())))
             .collect();
         let customers: Vec<&lodestar_dict::Customer> = route
             .filters
@@ -312,8 +337,11 @@ impl Assistant {
             .filter_map(|f| self.dicts.customer_by_id(&f.code))
             .collect();
         let specs: Vec<String> = route.specs.iter().map(|s| norm_key(s)).collect();
-        hits.into_iter()
-            .filter(|h| {
+        let top = hits.iter().map(|h| h.score).fold(0f32, f32::max);
+        let months = question_months(question);
+        let mut kept: Vec<(Hit, f32)> = hits
+            .into_iter()
+            .filter_map(|h| {
                 let hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
                 let about_customer = customers.iter().all(|c| {
                     h.customers.iter().any(|id| id == &c.id)
@@ -330,9 +358,66 @@ impl Assistant {
                     score += 0.2;
                 }
                 let segments_ok = segments.iter().all(|seg| seg.iter().any(|u| hay.contains(u.as_str())));
-                about_customer && about_spec && segments_ok && score >= MIN_OVERLAP
+                tracing::debug!(
+                    doc = %h.doc, section = %h.section, fused = h.score, overlap = score,
+                    segments_ok, about_customer, about_spec, "evidence gate"
+                );
+                let ok = about_customer && about_spec && segments_ok && score >= MIN_OVERLAP;
+                let rank = if top > 0.0 { h.score / top } else { 0.0 };
+                // `9月经营分析会`: a document dated in the month the question names comes first
+                let dated = !months.is_empty() && months.iter().any(|m| doc_in_month(&h.doc, &h.title, *m));
+                ok.then(|| (h, score + RANK_WEIGHT * rank + if dated { MONTH_BONUS } else { 0.0 }))
             })
+            .collect();
+        kept.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+        let best = kept.first().map(|k| k.1).unwrap_or(0.0);
+        let mut seen_text = std::collections::HashSet::new();
+        kept.into_iter()
+            .filter(|(h, v)| *v >= best - EVIDENCE_MARGIN && seen_text.insert(norm_key(&h.text)))
+            .map(|(h, _)| h)
             .collect()
+    }
+
+    /// Are all the question's mentions of its routed customers glued to a following CJK word
+    /// (`阿拉木图轮胎` in `阿拉木图轮胎展`), rather than standing as a name?
+    fn customer_match_is_embedded(&self, question: &str, route: &Route) -> bool {
+        const PARTICLES: &str = "的在是有和与及、，。？！：；还都也要给对从向把被将能会该为了吗呢么";
+        let q: Vec<char> = question.chars().collect();
+        let customers: Vec<&lodestar_dict::Customer> = route
+            .filters
+            .iter()
+            .filter(|f| f.dim == Dim::Customer)
+            .filter_map(|f| self.dicts.customer_by_id(&f.code))
+            .collect();
+        if customers.is_empty() {
+            return false;
+        }
+        customers.iter().all(|c| {
+            let mut found = false;
+            let mut all_embedded = true;
+            for name in c.all_names().filter(|n| n.chars().count() >= 2) {
+                let n: Vec<char> = name.chars().collect();
+                if n.iter().any(|ch| !crate::route::is_cjk(*ch)) {
+                    // a Latin or Cyrillic name is a name
+                    if question.to_lowercase().contains(&name.to_lowercase()) {
+                        found = true;
+                        all_embedded = false;
+                    }
+                    continue;
+                }
+                for i in 0..q.len().saturating_sub(n.len() - 1) {
+                    if q[i..i + n.len()] == n[..] {
+                        found = true;
+                        let next = q.get(i + n.len());
+                        let glued = next.is_some_and(|ch| crate::route::is_cjk(*ch) && !PARTICLES.contains(*ch));
+                        if !glued {
+                            all_embedded = false;
+                        }
+                    }
+                }
+            }
+            found && all_embedded
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -362,7 +447,15 @@ impl Assistant {
                 opts.principal.can_read(h.kb, h.sensitivity) && (opts.kbs.is_empty() || opts.kbs.contains(&h.kb))
             })
             .collect();
-        let hits = self.evidence_hits(question, route, hits);
+        let mut hits_ev = self.evidence_hits(question, route, hits.clone());
+        if hits_ev.is_empty() && self.customer_match_is_embedded(question, route) {
+            // `阿拉木图轮胎展`: a customer alias inside a longer word is weak evidence that the
+            // question is about that customer; look again without requiring it.
+            let mut loose = route.clone();
+            loose.filters.retain(|f| f.dim != Dim::Customer);
+            hits_ev = self.evidence_hits(question, &loose, hits);
+        }
+        let hits = hits_ev;
         ans.timings_ms.retrieve = ms(tr);
         ans.needs_review = true;
 
@@ -444,6 +537,80 @@ impl Assistant {
     }
 }
 
+/// Months named in the question (`9月`, `2026年9月`, `九月` not included).
+fn question_months(q: &str) -> Vec<u32> {
+    let c: Vec<char> = q.chars().collect();
+    let mut out = Vec::new();
+    for i in 0..c.len() {
+        if c[i] != '月' {
+            continue;
+        }
+        let mut j = i;
+        while j > 0 && c[j - 1] == ' ' {
+            j -= 1;
+        }
+        let end = j;
+        while j > 0 && c[j - 1].is_ascii_digit() {
+            j -= 1;
+        }
+        if j < end && end - j <= 2 {
+            // `1-9月` is a range, not a month of a document
+            if j > 0 && matches!(c[j - 1], '-' | '–' | '~' | '至') {
+                continue;
+            }
+            if let Ok(m) = c[j..end].iter().collect::<String>().parse::<u32>() {
+                if (1..=12).contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Is the document dated in month `m` (path `…2026-09…` or title `…9月…`)?
+fn doc_in_month(doc: &str, title: &str, m: u32) -> bool {
+    let in_path = doc.contains(&format!("-{m:02}-")) || doc.contains(&format!("-{m:02}."));
+    let t: String = title.chars().filter(|c| *c != ' ').collect();
+    let tc: Vec<char> = t.chars().collect();
+    let ms: Vec<char> = format!("{m}月").chars().collect();
+    let in_title = (0..tc.len().saturating_sub(ms.len() - 1))
+        .any(|i| tc[i..i + ms.len()] == ms[..] && (i == 0 || !tc[i - 1].is_ascii_digit()));
+    in_path || in_title
+}
+
+/// The part of a mixed question to search the knowledge bases with: its clauses that are not
+/// metric questions on their own (`俄罗斯9月全钢达成率多少？9月经营分析会提出了什么措施？` → the
+/// second clause). The whole question when it has a single clause or every clause is a metric.
+fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for c in question.chars() {
+        cur.push(c);
+        if matches!(c, '？' | '?' | '。' | '；' | ';' | '！' | '!') {
+            clauses.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.trim().is_empty() {
+        clauses.push(cur);
+    }
+    if clauses.len() < 2 {
+        return question.to_string();
+    }
+    let kept: Vec<&String> = clauses
+        .iter()
+        .filter(|c| {
+            let r = router.route(c, reference);
+            !(r.needs_metrics() && !r.needs_knowledge())
+        })
+        .collect();
+    if kept.is_empty() {
+        question.to_string()
+    } else {
+        kept.into_iter().map(|s| s.trim()).collect::<Vec<_>>().join("")
+    }
+}
+
 /// The extractive answer: the most relevant sentences of the top sources, numbered and cited.
 fn quote_passages(question: &str, hits: &[Hit], lead: &str, ans: &mut Answer) -> String {
     let units = content_units(question);
@@ -455,7 +622,7 @@ fn quote_passages(question: &str, hits: &[Hit], lead: &str, ans: &mut Answer) ->
         if removed {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
-        let ex = prompt::excerpt(&clean, &units, 90, &count);
+        let ex = prompt::excerpt_for(&clean, question, &units, 90, &count);
         s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
         sources.push(PromptSource { hit: h.clone(), excerpt: ex });
     }

@@ -119,53 +119,222 @@ pub fn overlap(question_units: &[String], text: &str) -> f32 {
     hits as f32 / question_units.len() as f32
 }
 
+/// A piece of a chunk for excerpting: a sentence, a table header or a table row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Sentence,
+    /// A table's header row.
+    Header,
+    /// A data row, with the index of its header piece (if the table has one).
+    Row(Option<usize>),
+}
+
+fn is_table_line(l: &str) -> bool {
+    l.starts_with('|')
+}
+
+fn is_separator_row(l: &str) -> bool {
+    is_table_line(l) && l.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
+}
+
+/// Parses `400`, `400 万`, `1.5 亿`, `5,000` into a number (万 = 10⁴, 亿 = 10⁸).
+fn numbers_with_units(text: &str) -> Vec<f64> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == ',') {
+                i += 1;
+            }
+            let raw: String = chars[start..i].iter().filter(|c| **c != ',').collect();
+            let Ok(mut v) = raw.parse::<f64>() else { continue };
+            let mut j = i;
+            while j < chars.len() && chars[j] == ' ' {
+                j += 1;
+            }
+            match chars.get(j) {
+                Some('万') => v *= 1e4,
+                Some('亿') => v *= 1e8,
+                _ => {}
+            }
+            out.push(v);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Does a table cell state a numeric range (`300 万 – 600 万`, `≤ 10 万`, `> 50 万`) holding one
+/// of `values`?
+fn cell_range_holds(cell: &str, values: &[f64]) -> bool {
+    let c = cell.trim();
+    let nums = numbers_with_units(c);
+    let Some(&first) = nums.first() else { return false };
+    // the unit written once after a range applies to both ends: `10-50 万`
+    let scale_first = |a: f64, b: f64| {
+        if a < b / 1000.0 && c.contains('万') && !c[..c.find(['–', '-', '~', '至']).unwrap_or(0)].contains('万') {
+            a * 1e4
+        } else {
+            a
+        }
+    };
+    let lo_hi = if nums.len() >= 2 && c.contains(['–', '-', '~', '至']) {
+        Some((scale_first(first, nums[1]), nums[1]))
+    } else if c.starts_with(['≤', '<', '＜']) || c.contains("以下") || c.contains("以内") {
+        Some((f64::MIN, first))
+    } else if c.starts_with(['≥', '>', '＞']) || c.contains("以上") {
+        Some((first, f64::MAX))
+    } else {
+        None
+    };
+    match lo_hi {
+        Some((lo, hi)) => values.iter().any(|v| *v >= lo && *v <= hi),
+        None => false,
+    }
+}
+
+/// The CJK bigrams just before the question word (`展位号是多少` → `展位`, `位号`): what is asked.
+fn focus_units(question: &str) -> Vec<String> {
+    const MARKERS: &[&str] = &["是多少", "多少", "是什么", "什么", "是哪", "哪些", "哪个", "哪家", "几"];
+    let q: Vec<char> = question.chars().collect();
+    let text: String = q.iter().collect();
+    let mut out = Vec::new();
+    for m in MARKERS {
+        if let Some(pos) = text.find(m) {
+            let before: Vec<char> = text[..pos].chars().collect();
+            let mut run: Vec<char> =
+                before.iter().rev().take_while(|c| is_cjk(**c)).take(4).copied().collect::<Vec<_>>();
+            run.reverse();
+            while run.first().is_some_and(|c| "的是为了在".contains(*c)) {
+                run.remove(0);
+            }
+            while run.last().is_some_and(|c| "的是为".contains(*c)) {
+                run.pop();
+            }
+            for w in run.windows(2) {
+                out.push(w.iter().collect::<String>());
+            }
+            break;
+        }
+    }
+    out
+}
+
 /// Cuts `text` to the sentences most related to the question, in their original order, within
-/// `max_tokens` (estimated by `count`).
+/// `max_tokens` (estimated by `count`). Table rows are scored together with their header and,
+/// when the question names a value, by whether a cell equals it or states a range holding it;
+/// a kept row brings its header along.
 pub fn excerpt(text: &str, question_units: &[String], max_tokens: usize, count: &dyn Fn(&str) -> usize) -> String {
+    excerpt_for(text, "", question_units, max_tokens, count)
+}
+
+/// [`excerpt`] with the question's own text (for table cell matching).
+pub fn excerpt_for(
+    text: &str,
+    question: &str,
+    question_units: &[String],
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> String {
     if count(text) <= max_tokens {
         return text.trim().to_string();
     }
-    // split into sentences / lines
-    let mut sents: Vec<String> = Vec::new();
+    // split into sentences / table lines
+    let mut sents: Vec<(String, Piece)> = Vec::new();
+    let mut header: Option<usize> = None;
+    let mut in_table = false;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() {
+            in_table = false;
             continue;
         }
+        if is_table_line(line) {
+            if is_separator_row(line) {
+                continue;
+            }
+            if !in_table {
+                in_table = true;
+                header = Some(sents.len());
+                sents.push((line.to_string(), Piece::Header));
+            } else {
+                sents.push((line.to_string(), Piece::Row(header)));
+            }
+            continue;
+        }
+        in_table = false;
         let mut cur = String::new();
         for c in line.chars() {
             cur.push(c);
             if matches!(c, '。' | '；' | '！' | '？') {
-                sents.push(std::mem::take(&mut cur));
+                sents.push((std::mem::take(&mut cur), Piece::Sentence));
             }
         }
         if !cur.trim().is_empty() {
-            sents.push(cur);
+            sents.push((cur, Piece::Sentence));
         }
     }
+    let q_values = numbers_with_units(question);
+    let q_words: Vec<String> = question
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '.')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let focus = focus_units(question);
+    let hits_in = |s: &str| {
+        let t = lodestar_core::text::norm_key(s);
+        let base = question_units.iter().filter(|u| t.contains(u.as_str())).count() as f32;
+        // the thing asked about (`展位` in `展位号是多少`) counts extra
+        base + if focus.iter().any(|u| t.contains(u.as_str())) { 1.5 } else { 0.0 }
+    };
     let mut scored: Vec<(usize, f32)> = sents
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let t = lodestar_core::text::norm_key(s);
-            let hits = question_units.iter().filter(|u| t.contains(u.as_str())).count() as f32;
-            // headings carry context cheaply; prefer earlier sentences on ties
-            (i, hits + if s.starts_with('#') { 0.5 } else { 0.0 } - i as f32 * 0.001)
+        .map(|(i, (s, kind))| {
+            let own = hits_in(s);
+            let v = match kind {
+                Piece::Sentence => own + if s.starts_with('#') { 0.5 } else { 0.0 },
+                Piece::Header => own,
+                Piece::Row(h) => {
+                    let head = h.map(|h| hits_in(&sents[h].0)).unwrap_or(0.0);
+                    let cells: Vec<&str> = s.trim_matches('|').split('|').map(str::trim).collect();
+                    let exact = cells.iter().any(|c| {
+                        let c = c.to_ascii_lowercase();
+                        !c.is_empty() && q_words.iter().any(|w| *w == c)
+                    });
+                    let range = !q_values.is_empty() && cells.iter().any(|c| cell_range_holds(c, &q_values));
+                    own + 0.5 * head + if exact { 2.0 } else { 0.0 } + if range { 2.0 } else { 0.0 }
+                }
+            };
+            // prefer earlier pieces on ties
+            (i, v - i as f32 * 0.001)
         })
         .collect();
     scored.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
     let mut keep: Vec<usize> = Vec::new();
     let mut used = 0;
     for (i, _) in scored {
-        let n = count(&sents[i]) + 1;
+        if keep.contains(&i) {
+            continue;
+        }
+        let mut add = vec![i];
+        if let Piece::Row(Some(h)) = sents[i].1 {
+            if !keep.contains(&h) {
+                add.push(h);
+            }
+        }
+        let n: usize = add.iter().map(|&j| count(&sents[j].0) + 1).sum();
         if used + n > max_tokens {
             continue;
         }
         used += n;
-        keep.push(i);
+        keep.extend(add);
     }
     keep.sort_unstable();
-    keep.into_iter().map(|i| sents[i].trim().to_string()).collect::<Vec<_>>().join("\n")
+    keep.into_iter().map(|i| sents[i].0.trim().to_string()).collect::<Vec<_>>().join("\n")
 }
 
 /// Builds the user turn: numbered sources, then the question. `count` measures tokens (the
@@ -193,7 +362,7 @@ pub fn build_user_turn(
         let share = remaining / (n - i).max(1);
         let room = share.saturating_sub(count(&header) + 4);
         let (clean, _) = sanitize(&h.text);
-        let ex = excerpt(&clean, &units, room, count);
+        let ex = excerpt_for(&clean, question, &units, room, count);
         let block = format!("{header}{ex}\n\n");
         remaining = remaining.saturating_sub(count(&block));
         body.push_str(&block);
@@ -241,6 +410,29 @@ mod tests {
         let (turn, sources) = build_user_turn("信用额度是多少", &hits, &estimate_tokens, PROMPT_BUDGET);
         assert_eq!(sources.len(), MAX_SOURCES);
         assert!(estimate_tokens(&turn) <= PROMPT_BUDGET + 20, "{}", estimate_tokens(&turn));
+    }
+
+    #[test]
+    fn a_table_row_is_picked_by_its_value_and_keeps_its_header() {
+        let t = "返利按年度回款额计。返利以实际回款额计算。逾期回款不计入。\n\n| 档位 | 年度回款额 | 返利比例 |\n|---|---|---|\n| 一档 | 100 万 – 300 万 | 1.0% |\n| 二档 | 300 万 – 600 万 | 1.5% |\n| 三档 | 600 万以上 | 2.0% |\n\n说明：返利在次年一季度结算，以财务部核定金额为准，不得提前向客户承诺。另：返利不可冲抵货款。";
+        let q = "年度回款 400 万美元的返利比例是多少？";
+        let ex = excerpt_for(t, q, &content_units(q), 30, &estimate_tokens);
+        assert!(ex.contains("| 二档 | 300 万 – 600 万 | 1.5% |"), "{ex}");
+        assert!(ex.contains("| 档位 | 年度回款额 | 返利比例 |"), "{ex}");
+        assert!(!ex.contains("一档"), "{ex}");
+        let t2 = "| 信用等级 | 标准付款条件 |\n|---|---|\n| A | 30 天账期 |\n| B | 见提单付款 |\n| C | 50% 预付，50% 发货前付清 |\n| D | 100% 预付 |\n说明：开发中客户首单一律按 C 级条件执行；日本客户可用远期信用证；俄罗斯客户须锁定汇率，汇率损失由客户承担。";
+        let q2 = "信用等级为 C 的客户标准付款条件是什么？";
+        let ex2 = excerpt_for(t2, q2, &content_units(q2), 30, &estimate_tokens);
+        assert!(ex2.contains("50% 预付"), "{ex2}");
+    }
+
+    #[test]
+    fn ranges_with_units() {
+        assert!(cell_range_holds("10 万 – 50 万", &[300_000.0]));
+        assert!(cell_range_holds("10-50 万", &[300_000.0]));
+        assert!(!cell_range_holds("≤ 10 万", &[300_000.0]));
+        assert!(cell_range_holds("> 50 万", &[600_000.0]));
+        assert!(!cell_range_holds("1.5%", &[400.0]));
     }
 
     #[test]

@@ -285,3 +285,49 @@ fn a_model_refusal_over_strong_evidence_falls_back_to_quoted_passages() {
     assert_eq!(ans.citations[0].doc, "policy/warranty-policy.md");
     assert!(ans.warnings.iter().any(|w| w.contains("原文摘录")));
 }
+
+const EXPO: &str = "---\nkb: ops\ntitle: 2026 阿拉木图中亚国际轮胎与汽配展参展方案\nsensitivity: 内部\n---\n# 参展方案\n## 展会信息\n| 项目 | 内容 |\n|---|---|\n| 时间 | 2026 年 9 月 16 日—18 日 |\n| 地点 | 阿拉木图国际展览中心 10 号馆 |\n| 展位 | 10-B12，光地 54 m² |\n";
+const SEPT_MINUTES: &str = "---\nkb: meeting\ntitle: 2026年9月经营分析会纪要\nsensitivity: 内部\n---\n# 9月经营分析会纪要\n## 会议决定\n经营分析会决定：俄罗斯全钢第四季度加开两个促销批次，巨胎产能优先保障矿山客户。\n";
+const APRIL_MINUTES: &str = "---\nkb: meeting\ntitle: 2026年4月经营分析会纪要\nsensitivity: 内部\n---\n# 4月经营分析会纪要\n## 会议决定\n经营分析会决定：哈萨克斯坦半钢加大经销商返利宣传。\n";
+const REBATE: &str = "---\nkb: policy\ntitle: 经销商年度返利政策\nsensitivity: 内部\n---\n# 返利政策\n## 返利档位（按年度回款额，美元）\n返利按年度回款额计算，逾期超过 60 天的回款不计入返利基数。返利在次年一季度以货款抵扣方式兑现，不以现金支付。年度目标达成率低于 80% 的，返利比例减半。返利申请须附回款明细并经财务部核对。\n\n| 档位 | 全钢 + 半钢年度回款额 | 返利比例 |\n|---|---|---|\n| 一档 | 100 万 – 300 万 | 1.0% |\n| 二档 | 300 万 – 600 万 | 1.5% |\n| 三档 | 600 万以上 | 2.0% |\n\n说明：返利档位按自然年计算，年中新签约经销商按实际合作月数折算档位门槛，折算办法见附件二。返利不得提前向客户承诺，口径以财务部年终核定为准。\n";
+
+fn kb_more() -> Arc<MemoryRetriever> {
+    let mut r = MemoryRetriever::new();
+    r.add_markdown("customer/C001-sibir-logistics.md", SIBIR, KbId::Customer);
+    r.add_markdown("ops/tradeshow-almaty-2026.md", EXPO, KbId::Ops);
+    r.add_markdown("meeting/2026-09-07-jingying-fenxihui-jiyao.md", SEPT_MINUTES, KbId::Meeting);
+    r.add_markdown("meeting/2026-04-02-jingying-fenxihui-jiyao.md", APRIL_MINUTES, KbId::Meeting);
+    r.add_markdown("policy/rebate-policy.md", REBATE, KbId::Policy);
+    Arc::new(r)
+}
+
+#[test]
+fn a_customer_alias_inside_a_longer_word_does_not_block_the_answer() {
+    // `阿拉木图轮胎` is an alias of customer C019, but `阿拉木图轮胎展` is a trade show.
+    let a = Assistant::new(dicts(), None, Some(kb_more()), None);
+    let ans = a.ask("2026 阿拉木图轮胎展的展位号是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains("10-B12"), "{}", ans.answer);
+    assert_eq!(ans.citations[0].doc, "ops/tradeshow-almaty-2026.md");
+    // a question that names the customer as a name still requires evidence about it
+    let ans = a.ask("阿拉木图轮胎之家的展位号是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains(NO_EVIDENCE), "{}", ans.answer);
+}
+
+#[test]
+fn a_mixed_question_searches_with_its_knowledge_clause_and_prefers_the_named_month() {
+    let m = Arc::new(FakeMetrics::default());
+    let a = Assistant::new(dicts(), Some(m.clone()), Some(kb_more()), None);
+    let ans = a.ask("俄罗斯9月全钢达成率多少？9月经营分析会提出了什么措施？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains("达成率 96.36%"), "{}", ans.answer);
+    assert!(ans.answer.contains("促销批次"), "{}", ans.answer);
+    assert_eq!(ans.citations[0].doc, "meeting/2026-09-07-jingying-fenxihui-jiyao.md", "{:?}", ans.citations);
+    assert!(ans.citations.iter().all(|c| !c.doc.contains("2026-04")), "{:?}", ans.citations);
+}
+
+#[test]
+fn the_excerpt_picks_the_table_row_whose_range_holds_the_asked_value() {
+    let a = Assistant::new(dicts(), None, Some(kb_more()), None);
+    let ans = a.ask("年度回款 400 万美元的经销商返利比例是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains("1.5%"), "{}", ans.answer);
+    assert!(ans.answer.contains("返利比例"), "the header comes with the row: {}", ans.answer);
+}

@@ -276,14 +276,23 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
                 && s.forbidden_found.is_empty()
                 && s.refused == s.refusal_expected
                 && s.candidates_ok != Some(false);
+            let off_gold: Vec<&str> = ans
+                .citations
+                .iter()
+                .filter(|ct| !c.gold_docs.is_empty() && !c.gold_docs.iter().any(|g| g == &ct.doc))
+                .map(|ct| ct.doc.as_str())
+                .collect();
             eprintln!(
-                "[{:>2}/{}] {} {:<5} {:<12} {:>7.0} ms{}{}",
+                "[{:>2}/{}] {} {:<5} {:<12} {:>7.0} ms  cites {}/{}{}{}{}",
                 i + 1,
                 cases.len(),
                 if ok { "✓" } else { "✗" },
                 c.id,
                 c.category,
                 ans.timings_ms.total,
+                s.citations_in_gold,
+                s.citations,
+                if off_gold.is_empty() { String::new() } else { format!("  off-gold: {}", off_gold.join(" ")) },
                 if s.missing.is_empty() { String::new() } else { format!("  missing: {}", s.missing.join(" / ")) },
                 if s.flagged.is_empty() { String::new() } else { format!("  flagged: {}", s.flagged.join(" ")) },
             );
