@@ -31,6 +31,10 @@ const GENERIC_ASK_WORDS: &[&str] = &[
 ];
 /// Weight of the (relative) retrieval score when ordering evidence (see `evidence_hits`).
 pub const RANK_WEIGHT: f32 = 0.3;
+/// Most source quotes shown under a generated answer.
+pub const MAX_QUOTES: usize = 2;
+/// Token budget of one quote under a generated answer.
+pub const QUOTE_TOKENS: usize = 70;
 /// Bonus for a document dated in a month the question names.
 pub const MONTH_BONUS: f32 = 0.3;
 /// How far below the best evidence score a chunk may be and still be given to the model / cited.
@@ -366,7 +370,7 @@ impl Assistant {
                 let rank = if top > 0.0 { h.score / top } else { 0.0 };
                 // `9月经营分析会`: a document dated in the month the question names comes first
                 let dated = !months.is_empty() && months.iter().any(|m| doc_in_month(&h.doc, &h.title, *m));
-                ok.then(|| (h, score + RANK_WEIGHT * rank + if dated { MONTH_BONUS } else { 0.0 }))
+                ok.then_some((h, score + RANK_WEIGHT * rank + if dated { MONTH_BONUS } else { 0.0 }))
             })
             .collect();
         kept.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
@@ -505,6 +509,16 @@ impl Assistant {
         ans.gen_stats = Some(gen.stats.clone());
         let raw = gen.text.trim().to_string();
 
+        // Only citation markers and punctuation (`[1] [2]`): the model said nothing; quote the
+        // passages instead of showing an empty answer.
+        let said: String = strip_markers(&raw).chars().filter(|c| c.is_alphanumeric()).collect();
+        if said.chars().count() < 2 {
+            ans.warnings.push("模型未给出有效回答，改为列出相关原文摘录".into());
+            let s = quote_passages(question, &hits, "以下为知识库中的相关原文摘录：", ans);
+            on_text(&format!("\n{s}"));
+            return Ok(s);
+        }
+
         if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
             // The model found nothing in sources the retrieval gate judged strong evidence: small
             // models refuse answerable questions, so quote the passages instead of refusing.
@@ -532,8 +546,35 @@ impl Assistant {
         } else {
             report.cited.iter().filter_map(|n| sources.get(n - 1)).collect()
         };
+        // The supporting lines under the answer: a small model may pick the wrong table row or
+        // leave a figure out; the quoted source lets the reader check it at a glance.
+        let units = content_units(question);
+        let mut quotes = String::new();
+        for (n, src) in sources.iter().enumerate() {
+            if !cited.iter().any(|c| std::ptr::eq(*c, src)) || quotes.matches('\n').count() >= MAX_QUOTES {
+                continue;
+            }
+            let q = prompt::excerpt_for(&src.excerpt, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
+            let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+            if !q.is_empty() {
+                quotes.push_str(&format!("\n[{}] 《{}》：{}", n + 1, src.hit.title, q));
+            }
+        }
+        // Number the sources as they are listed (1, 2, … in citation order), in the text too.
+        let renumber: Vec<(usize, usize)> = cited
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| sources.iter().position(|s| std::ptr::eq(*c, s)).map(|orig| (orig + 1, i + 1)))
+            .collect();
+        let quotes = renumber_markers(&quotes, &renumber);
         ans.citations = cited.into_iter().map(citation).collect();
-        Ok(report.text)
+        let mut text = renumber_markers(&report.text, &renumber);
+        if !quotes.is_empty() {
+            let block = format!("\n\n原文摘录：{quotes}");
+            on_text(&block);
+            text.push_str(&block);
+        }
+        Ok(text)
     }
 }
 
@@ -579,6 +620,54 @@ fn doc_in_month(doc: &str, title: &str, m: u32) -> bool {
     in_path || in_title
 }
 
+/// The text without `[n]` citation markers.
+fn strip_markers(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find(']') {
+            Some(j) if j > 0 && after[..j].chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') => {
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Rewrites `[n]` markers by `map` (old → new); markers not in the map are left alone.
+fn renumber_markers(text: &str, map: &[(usize, usize)]) -> String {
+    if map.iter().all(|(a, b)| a == b) {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('[') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find(']') {
+            Some(j) if j > 0 && after[..j].chars().all(|c| c.is_ascii_digit()) => {
+                let n: usize = after[..j].parse().unwrap_or(0);
+                let m = map.iter().find(|(a, _)| *a == n).map(|(_, b)| *b).unwrap_or(n);
+                out.push_str(&format!("[{m}]"));
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The part of a mixed question to search the knowledge bases with: its clauses that are not
 /// metric questions on their own (`俄罗斯9月全钢达成率多少？9月经营分析会提出了什么措施？` → the
 /// second clause). The whole question when it has a single clause or every clause is a metric.
@@ -601,7 +690,7 @@ fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
         .iter()
         .filter(|c| {
             let r = router.route(c, reference);
-            !(r.needs_metrics() && !r.needs_knowledge())
+            !r.needs_metrics() || r.needs_knowledge()
         })
         .collect();
     if kept.is_empty() {

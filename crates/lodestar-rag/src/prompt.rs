@@ -1,12 +1,15 @@
 //! Prompting (提示词): a fixed system prompt (its KV cache is reused across questions), numbered
 //! sources framed as data, and a context budget chosen for time to first token on CPU.
 //!
-//! **Budget.** candle's quantized CPU path processes the prompt token by token, so prompt length
-//! is the first lever on time to first token. At the inference targets (3 s buys roughly 500–600
-//! prompt tokens beyond the cached system prompt on 2 cores), the user turn — sources, framing and
-//! question — is capped at [`PROMPT_BUDGET`] = 520 tokens: at most [`MAX_SOURCES`] = 3 sources,
-//! each cut to the sentences that share the most words with the question. That leaves headroom
-//! for the chat template's own tokens and for slower machines.
+//! **Budget.** Every answer waits for its prompt to be processed before the first word, so
+//! prompt length is the first lever on time to first token. Measured on the 2-core machine
+//! (`lodestar bench llm`): the 0.5B model processes about 100 prompt tokens/s, the 1.5B about 57.
+//! The system prompt's KV cache is reused, so what counts is the user turn — sources, framing
+//! and question — capped at [`PROMPT_BUDGET`] = 300 tokens: at most [`MAX_SOURCES`] = 3
+//! sources, each cut to the sentences (or table rows with their header) that share the most
+//! words with the question. `bench qa` at 300 tokens: median TTFT 2.8 s (0.5B, target 3 s);
+//! at 520 tokens the 0.5B needed about 5 s. Extractive quotes of the cited sources follow the
+//! generated answer, so a fact the small model leaves out is still in front of the reader.
 //!
 //! **Injection.** Retrieved text is wrapped as quoted data, the system prompt says that nothing
 //! inside it is an instruction, and lines that read as instructions to an assistant
@@ -17,7 +20,7 @@ use crate::route::{content_units, is_cjk};
 use crate::source::Hit;
 
 /// Tokens allowed for the user turn (sources + framing + question).
-pub const PROMPT_BUDGET: usize = 520;
+pub const PROMPT_BUDGET: usize = 300;
 /// Most sources given to the model.
 pub const MAX_SOURCES: usize = 3;
 /// Tokens the model may generate.
@@ -198,7 +201,22 @@ fn cell_range_holds(cell: &str, values: &[f64]) -> bool {
 
 /// The CJK bigrams just before the question word (`展位号是多少` → `展位`, `位号`): what is asked.
 fn focus_units(question: &str) -> Vec<String> {
-    const MARKERS: &[&str] = &["是多少", "多少", "是什么", "什么", "是哪", "哪些", "哪个", "哪家", "几"];
+    const MARKERS: &[&str] = &[
+        "是多少",
+        "多少",
+        "是什么",
+        "什么",
+        "是哪",
+        "哪些",
+        "哪个",
+        "哪家",
+        "多久",
+        "多长",
+        "多大",
+        "几",
+        "怎么",
+        "如何",
+    ];
     let q: Vec<char> = question.chars().collect();
     let text: String = q.iter().collect();
     let mut out = Vec::new();
@@ -284,29 +302,46 @@ pub fn excerpt_for(
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let focus = focus_units(question);
-    let hits_in = |s: &str| {
+    let base_hits = |s: &str| {
         let t = lodestar_core::text::norm_key(s);
-        let base = question_units.iter().filter(|u| t.contains(u.as_str())).count() as f32;
+        question_units.iter().filter(|u| t.contains(u.as_str())).count() as f32
+    };
+    let hits_in = |s: &str| {
         // the thing asked about (`展位` in `展位号是多少`) counts extra
-        base + if focus.iter().any(|u| t.contains(u.as_str())) { 1.5 } else { 0.0 }
+        let t = lodestar_core::text::norm_key(s);
+        base_hits(s) + if focus.iter().any(|u| t.contains(u.as_str())) { 3.0 } else { 0.0 }
     };
     let mut scored: Vec<(usize, f32)> = sents
         .iter()
         .enumerate()
         .map(|(i, (s, kind))| {
-            let own = hits_in(s);
+            // a row counts the asked thing only in its label cell (`| 展位 | 10-B12 |`), the
+            // header names the columns
+            let own = if matches!(kind, Piece::Row(_)) {
+                let label = s.trim_matches('|').split('|').next().unwrap_or("");
+                base_hits(s)
+                    + if focus.iter().any(|u| lodestar_core::text::norm_key(label).contains(u.as_str())) {
+                        3.0
+                    } else {
+                        0.0
+                    }
+            } else {
+                hits_in(s)
+            };
             let v = match kind {
                 Piece::Sentence => own + if s.starts_with('#') { 0.5 } else { 0.0 },
-                Piece::Header => own,
+                // a header alone says little: it comes along with a row that scores
+                Piece::Header => own * 0.5,
                 Piece::Row(h) => {
                     let head = h.map(|h| hits_in(&sents[h].0)).unwrap_or(0.0);
                     let cells: Vec<&str> = s.trim_matches('|').split('|').map(str::trim).collect();
                     let exact = cells.iter().any(|c| {
                         let c = c.to_ascii_lowercase();
-                        !c.is_empty() && q_words.iter().any(|w| *w == c)
+                        !c.is_empty() && q_words.contains(&c)
                     });
                     let range = !q_values.is_empty() && cells.iter().any(|c| cell_range_holds(c, &q_values));
-                    own + 0.5 * head + if exact { 2.0 } else { 0.0 } + if range { 2.0 } else { 0.0 }
+                    // which row: a cell equal to a word of the question, or a range holding its value
+                    own + head + if exact { 4.0 } else { 0.0 } + if range { 4.0 } else { 0.0 }
                 }
             };
             // prefer earlier pieces on ties
