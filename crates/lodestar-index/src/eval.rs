@@ -106,7 +106,8 @@ pub struct EvalReport {
     pub questions: usize,
 }
 
-/// Runs every question in each mode. Query vectors are embedded once per question.
+/// Runs every question in each mode, with results collapsed by document as `lodestar search`
+/// shows them ([`crate::SEARCH_PER_DOC`]). Query vectors are embedded once per question.
 pub fn evaluate(ix: &KnowledgeIndex, questions: &[EvalQuestion]) -> Result<EvalReport> {
     let qvecs: Vec<Option<Vec<f32>>> = match ix.embedder() {
         Some(e) => {
@@ -134,6 +135,7 @@ fn run_mode(
     mode: SearchMode,
     rerank: Rerank,
 ) -> Result<ModeReport> {
+    let per_doc = Some(crate::SEARCH_PER_DOC);
     let mut r = ModeReport::default();
     let (mut r1, mut r5, mut r10, mut mrr) = (0.0, 0.0, 0.0, 0.0);
     let mut kinds: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -146,6 +148,7 @@ fn run_mode(
         req.rerank = rerank;
         req.country = q.country.clone();
         req.customer = q.customer.clone();
+        req.per_doc = per_doc;
         let res = ix.search_with_query_vector(&req, if mode == SearchMode::Bm25 { None } else { qv.as_deref() })?;
         if q.expect_none_above || q.as_user.is_some() {
             r.permission_checks += 1;

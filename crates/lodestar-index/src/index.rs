@@ -4,7 +4,8 @@
 //!
 //! - `catalog.json` — documents and chunks (the source of truth; the other two are derived);
 //! - `bm25/` — the tantivy index;
-//! - `vectors.bin` — passage embeddings (the HNSW graph is rebuilt from them at open).
+//! - `vectors.bin` — passage embeddings; `vectors.hnsw.graph` / `.data` — the HNSW graph, reloaded at
+//!   open when `vectors.graph.ok` matches (else rebuilt from the vectors).
 //!
 //! Opening checks that the derived indexes match the catalogue (and that the analyzer's
 //! dictionaries did not change) and rebuilds BM25 when they do not.
@@ -712,7 +713,7 @@ impl KnowledgeIndex {
         // Reciprocal-rank fusion.
         let qtokens = self.analyzer.tokens(&req.query);
         let exact = !self.analyzer.codes(&req.query).is_empty() || qtokens.iter().any(|t| t.starts_with("cust:"));
-        let (wb, wv) = fusion_weights(exact);
+        let (wb, wv) = fusion_weights(exact, cross_language(&req.query));
         let mut fused: HashMap<&str, (f64, Ranks)> = HashMap::new();
         for (i, (id, _)) in bm25_hits.iter().enumerate() {
             let e = fused.entry(id.as_str()).or_default();
@@ -732,6 +733,23 @@ impl KnowledgeIndex {
                 let cos = |id: &str| v.get(id).map_or(-1.0, |x| crate::vector::dot(q, x));
                 list[..n].sort_by(|a, b| cos(b.0).total_cmp(&cos(a.0)).then(a.0.cmp(b.0)));
             }
+        }
+        // Collapse by document: a document's chunks beyond `per_doc` wait behind other documents.
+        if let Some(m) = req.per_doc {
+            let mut per: HashMap<&str, usize> = HashMap::new();
+            let (mut first, mut later) = (Vec::with_capacity(list.len()), Vec::new());
+            for item in list {
+                let doc = self.catalog.chunks.get(item.0).map_or("", |c| c.doc.as_str());
+                let n = per.entry(doc).or_default();
+                *n += 1;
+                if *n <= m.max(1) {
+                    first.push(item);
+                } else {
+                    later.push(item);
+                }
+            }
+            first.extend(later);
+            list = first;
         }
         let mut hits = Vec::with_capacity(req.k);
         for (id, score, ranks) in list {
@@ -779,12 +797,29 @@ pub const FUSION_WEIGHTS_EXACT: (f64, f64) = (1.0, 1.0);
 /// See [`FUSION_WEIGHTS_EXACT`].
 pub const FUSION_WEIGHTS_PLAIN: (f64, f64) = (0.7, 1.0);
 
-fn fusion_weights(exact: bool) -> (f64, f64) {
-    if exact {
+/// Weights for a query in a Latin-script language (English) without any CJK character: the
+/// knowledge bases are written in Chinese, so BM25 can match only the codes and names in it,
+/// while the multilingual embedding matches across languages.
+pub const FUSION_WEIGHTS_CROSS_LANGUAGE: (f64, f64) = (0.3, 1.0);
+
+fn fusion_weights(exact: bool, cross_language: bool) -> (f64, f64) {
+    if cross_language {
+        FUSION_WEIGHTS_CROSS_LANGUAGE
+    } else if exact {
         FUSION_WEIGHTS_EXACT
     } else {
         FUSION_WEIGHTS_PLAIN
     }
+}
+
+/// A question in a Latin-script language (`Who has to approve a credit limit…`): no CJK
+/// character and at least three words of letters.
+fn cross_language(query: &str) -> bool {
+    let cjk = query.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c));
+    let words = query.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 2).count();
+    !cjk && words >= 3
+        && query.chars().filter(|c| c.is_ascii_alphabetic()).count() * 2
+            > query.chars().filter(|c| c.is_alphabetic()).count()
 }
 
 /// What `index build` did.

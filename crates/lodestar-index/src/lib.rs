@@ -115,6 +115,10 @@ pub enum Rerank {
     Cosine,
 }
 
+/// Chunks of one document shown before other documents' hits in `lodestar search` (and in the
+/// retrieval evaluation, for every mode alike).
+pub const SEARCH_PER_DOC: usize = 1;
+
 /// One search (检索请求). Filters apply before ranking.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
@@ -131,6 +135,9 @@ pub struct SearchRequest {
     pub customer: Option<String>,
     pub mode: SearchMode,
     pub rerank: Rerank,
+    /// At most this many chunks of one document before the other documents' hits (the rest of
+    /// its chunks follow them); `None` = rank chunks as they come.
+    pub per_doc: Option<usize>,
 }
 
 impl SearchRequest {
@@ -145,6 +152,7 @@ impl SearchRequest {
             customer: None,
             mode: SearchMode::Hybrid,
             rerank: Rerank::None,
+            per_doc: None,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! large candidate sets and an exact scan for small ones, both restricted to the chunks a filter
 //! allows *during* the search.
 //!
-//! Persistence: vectors are stored in `vectors.bin` (model name, dimension, chunk id + f32s); the
-//! graph is rebuilt from them when the index opens (hnsw_rs has no deletion, and rebuilding a
-//! knowledge-base-sized graph takes well under a second). Removed chunks are tombstoned and
-//! skipped by the filter until the next rebuild.
+//! Persistence: vectors are stored in `vectors.bin` (model name, dimension, then per graph slot:
+//! chunk id + f32s, tombstones included so graph ids stay valid), and the HNSW graph is dumped
+//! beside it (`vectors.hnsw.graph` / `.data`, hnsw_rs's own format) with a marker file naming the
+//! slot count it belongs to. At open the dumped graph is reloaded when the marker matches (at
+//! 50,000 chunks rebuilding took 60–110 s on 2 cores); otherwise it is rebuilt from the vectors.
+//! Removed chunks are tombstoned and skipped by the filter until the next compaction.
 
 use crate::{IndexError, Result};
 use hnsw_rs::prelude::{Distance, FilterT, Hnsw};
@@ -16,6 +18,10 @@ use std::path::Path;
 /// Below this many allowed vectors the search is an exact scan (exact and fast enough).
 pub const EXACT_SCAN_MAX: usize = 16_384;
 const MAGIC: &[u8; 6] = b"LVEC01";
+/// Slot-ordered format (graph ids stay valid across save and load).
+const MAGIC2: &[u8; 6] = b"LVEC02";
+/// Basename of the dumped graph files beside `vectors.bin`.
+const GRAPH_BASENAME: &str = "vectors";
 
 /// Cosine distance on normalized vectors, clamped at 0 (hnsw_rs's `DistDot` asserts on rounding).
 #[derive(Debug, Clone, Copy, Default)]
@@ -65,6 +71,8 @@ pub struct VectorIndex {
     /// Graph parameters.
     m: usize,
     ef_construction: usize,
+    /// Whether the graph was reloaded from its dump (rather than rebuilt) at load.
+    graph_reloaded: bool,
 }
 
 impl std::fmt::Debug for VectorIndex {
@@ -89,7 +97,13 @@ impl VectorIndex {
             hnsw: Hnsw::new(m, capacity.max(1024), 16, ef_construction, CosineDistance),
             m,
             ef_construction,
+            graph_reloaded: false,
         }
+    }
+
+    /// Whether the graph was reloaded from its dump at load (rather than rebuilt).
+    pub fn graph_reloaded(&self) -> bool {
+        self.graph_reloaded
     }
 
     pub fn model(&self) -> &str {
@@ -240,19 +254,19 @@ impl VectorIndex {
         scored.into_iter().filter_map(|(s, sc)| self.slots[s].clone().map(|id| (id, sc))).collect()
     }
 
-    /// Writes `vectors.bin` (atomically: temp file + rename).
+    /// Writes `vectors.bin` (atomically: temp file + rename) and dumps the graph beside it.
     pub fn save(&self, path: &Path) -> Result<()> {
         let io = |source| IndexError::Io { path: path.into(), source };
         let tmp = path.with_extension("bin.tmp");
         let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-        let mut ids: Vec<(&String, &usize)> = self.slot_of.iter().collect();
-        ids.sort();
-        w.write_all(MAGIC).map_err(io)?;
+        w.write_all(MAGIC2).map_err(io)?;
         w.write_all(&(self.dim as u32).to_le_bytes()).map_err(io)?;
         w.write_all(&(self.model.len() as u32).to_le_bytes()).map_err(io)?;
         w.write_all(self.model.as_bytes()).map_err(io)?;
-        w.write_all(&(ids.len() as u64).to_le_bytes()).map_err(io)?;
-        for (id, &s) in ids {
+        w.write_all(&(self.slots.len() as u64).to_le_bytes()).map_err(io)?;
+        for (s, id) in self.slots.iter().enumerate() {
+            // a tombstone is written with an empty id (its vector is kept: the graph links it)
+            let id = id.as_deref().unwrap_or("");
             w.write_all(&(id.len() as u32).to_le_bytes()).map_err(io)?;
             w.write_all(id.as_bytes()).map_err(io)?;
             for x in &self.data[s * self.dim..(s + 1) * self.dim] {
@@ -261,11 +275,26 @@ impl VectorIndex {
         }
         w.flush().map_err(io)?;
         drop(w);
+        // The old marker goes first: a crash between here and the new marker means a rebuild.
+        let marker = graph_marker_path(path);
+        let _ = std::fs::remove_file(&marker);
         std::fs::rename(&tmp, path).map_err(io)?;
+        if let Some(dir) = path.parent() {
+            use hnsw_rs::api::AnnT;
+            if self.hnsw.file_dump(dir, GRAPH_BASENAME).is_ok() {
+                std::fs::write(&marker, self.marker_text())
+                    .map_err(|source| IndexError::Io { path: marker, source })?;
+            }
+        }
         Ok(())
     }
 
-    /// Reads `vectors.bin` and rebuilds the graph; `Ok(None)` when the file does not exist.
+    fn marker_text(&self) -> String {
+        ix_marker(self.slots.len(), self.dim, &self.model)
+    }
+
+    /// Reads `vectors.bin`; reloads the dumped graph when its marker matches, else rebuilds it.
+    /// `Ok(None)` when the file does not exist.
     pub fn load(path: &Path) -> Result<Option<Self>> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -276,9 +305,11 @@ impl VectorIndex {
         let mut r = std::io::Cursor::new(bytes.as_slice());
         let mut magic = [0u8; 6];
         r.read_exact(&mut magic).map_err(|_| corrupt("truncated header"))?;
-        if &magic != MAGIC {
-            return Err(corrupt("not a lodestar vector file"));
-        }
+        let slot_ordered = match &magic {
+            m if m == MAGIC2 => true,
+            m if m == MAGIC => false,
+            _ => return Err(corrupt("not a lodestar vector file")),
+        };
         let mut u32b = [0u8; 4];
         let mut u64b = [0u8; 8];
         let mut read_u32 = |r: &mut std::io::Cursor<&[u8]>| -> Result<u32> {
@@ -295,7 +326,7 @@ impl VectorIndex {
             return Err(corrupt("implausible dimension or count"));
         }
         let model = String::from_utf8_lossy(&name).into_owned();
-        let mut items = Vec::with_capacity(n);
+        let mut items: Vec<(String, Vec<f32>)> = Vec::with_capacity(n);
         let mut fb = vec![0u8; dim * 4];
         for _ in 0..n {
             let id_len = read_u32(&mut r)? as usize;
@@ -308,10 +339,48 @@ impl VectorIndex {
             let v: Vec<f32> = fb.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
             items.push((String::from_utf8_lossy(&id).into_owned(), v));
         }
+        if slot_ordered {
+            let mut ix = VectorIndex::new(&model, dim, n);
+            if std::fs::read_to_string(graph_marker_path(path)).ok().as_deref() == Some(&ix_marker(n, dim, &model)) {
+                if let Some(h) = path.parent().and_then(load_graph) {
+                    for (s, (id, v)) in items.into_iter().enumerate() {
+                        ix.data.extend_from_slice(&v);
+                        if id.is_empty() {
+                            ix.slots.push(None);
+                        } else {
+                            ix.slot_of.insert(id.clone(), s);
+                            ix.slots.push(Some(id));
+                        }
+                    }
+                    ix.hnsw = h;
+                    ix.graph_reloaded = true;
+                    return Ok(Some(ix));
+                }
+            }
+            items.retain(|(id, _)| !id.is_empty());
+            ix.insert_many(&items)?;
+            return Ok(Some(ix));
+        }
         let mut ix = VectorIndex::new(&model, dim, n);
         ix.insert_many(&items)?;
         Ok(Some(ix))
     }
+}
+
+fn ix_marker(slots: usize, dim: usize, model: &str) -> String {
+    format!("slots={slots} dim={dim} model={model}\n")
+}
+
+fn graph_marker_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("graph.ok")
+}
+
+/// Reloads the dumped graph. hnsw_rs ties the graph's lifetime to its loader, which is leaked
+/// (a few bytes, once per index open) so the graph can live as long as the index.
+fn load_graph(dir: &Path) -> Option<Hnsw<'static, f32, CosineDistance>> {
+    let io: &'static mut hnsw_rs::hnswio::HnswIo =
+        Box::leak(Box::new(hnsw_rs::hnswio::HnswIo::new(dir, GRAPH_BASENAME)));
+    io.load_hnsw::<f32, CosineDistance>().ok()
 }
 
 struct SlotFilter<'a>(&'a [bool]);
@@ -376,5 +445,23 @@ mod tests {
         let back = VectorIndex::load(&p).unwrap().unwrap();
         assert_eq!(back.len(), n);
         assert_eq!(back.search(&q, 1, &|_| true)[0].0, "c10");
+        // the graph came back from its dump, and a tombstone survives the round trip
+        assert!(dir.path().join("vectors.graph.ok").exists());
+        assert!(back.graph_reloaded());
+        let mut back = back;
+        assert!(back.remove("c10"));
+        back.save(&p).unwrap();
+        let again = VectorIndex::load(&p).unwrap().unwrap();
+        assert_eq!(again.len(), n - 1);
+        assert!(!again.contains("c10"));
+        let top = &again.search(&q, 1, &|_| true)[0].0;
+        assert_ne!(top, "c10");
+        // the same hits whether the graph was reloaded or rebuilt from the vectors
+        let same_even = again.search(&items[12].1, 5, &even);
+        std::fs::remove_file(dir.path().join("vectors.graph.ok")).unwrap();
+        let rebuilt = VectorIndex::load(&p).unwrap().unwrap();
+        assert!(!rebuilt.graph_reloaded());
+        assert_eq!(rebuilt.search(&items[12].1, 1, &even)[0].0, same_even[0].0);
+        assert_eq!(same_even[0].0, "c12");
     }
 }

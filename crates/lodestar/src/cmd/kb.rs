@@ -243,6 +243,9 @@ pub struct SearchArgs {
     /// Re-sort the fused top 20 by e5 cosine (measured; off by default)
     #[arg(long)]
     rerank: bool,
+    /// Chunks of one document listed before other documents' hits (0 = no collapsing)
+    #[arg(long, default_value_t = lodestar_index::SEARCH_PER_DOC)]
+    per_doc: usize,
 }
 
 pub fn run_search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
@@ -266,6 +269,7 @@ pub fn run_search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     req.customer = args.customer;
     req.mode = mode;
     req.rerank = if args.rerank { Rerank::Cosine } else { Rerank::None };
+    req.per_doc = (args.per_doc > 0).then_some(args.per_doc);
     let res = ix.search(&req)?;
     if ctx.json {
         return ctx.print_json(&res);
