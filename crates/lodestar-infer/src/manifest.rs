@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn builtin_manifest_parses_and_resolves_defaults() {
         let m = Manifest::builtin().unwrap();
-        assert_eq!(m.resolve(None, Role::Chat).unwrap().name, "qwen2.5-coder-0.5b");
+        assert_eq!(m.resolve(None, Role::Chat).unwrap().name, "qwen2.5-coder-1.5b");
         assert_eq!(m.resolve(None, Role::Embed).unwrap().name, "e5-small");
         assert_eq!(m.find("QWEN-0.5B").unwrap().name, "qwen2.5-coder-0.5b");
         // 22 parts for the 1.5B (DESIGN.md), 6 for the 0.5B, 1 wheel for e5.

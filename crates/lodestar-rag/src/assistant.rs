@@ -554,7 +554,9 @@ impl Assistant {
             if !cited.iter().any(|c| std::ptr::eq(*c, src)) || quotes.matches('\n').count() >= MAX_QUOTES {
                 continue;
             }
-            let q = prompt::excerpt_for(&src.excerpt, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
+            // from the whole chunk, not the prompt excerpt: the reader is not bound by the prompt budget
+            let (clean, _) = prompt::sanitize(&src.hit.text);
+            let q = prompt::excerpt_for(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
             let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
             if !q.is_empty() {
                 quotes.push_str(&format!("\n[{}] 《{}》：{}", n + 1, src.hit.title, q));

@@ -3,13 +3,14 @@
 //!
 //! **Budget.** Every answer waits for its prompt to be processed before the first word, so
 //! prompt length is the first lever on time to first token. Measured on the 2-core machine
-//! (`lodestar bench llm`): the 0.5B model processes about 100 prompt tokens/s, the 1.5B about 57.
+//! (`lodestar bench llm`): the 0.5B model processes about 100 prompt tokens/s, the 1.5B 45–57.
 //! The system prompt's KV cache is reused, so what counts is the user turn — sources, framing
-//! and question — capped at [`PROMPT_BUDGET`] = 300 tokens: at most [`MAX_SOURCES`] = 3
+//! and question — capped at [`PROMPT_BUDGET`] = 250 tokens: at most [`MAX_SOURCES`] = 3
 //! sources, each cut to the sentences (or table rows with their header) that share the most
-//! words with the question. `bench qa` at 300 tokens: median TTFT 2.8 s (0.5B, target 3 s);
-//! at 520 tokens the 0.5B needed about 5 s. Extractive quotes of the cited sources follow the
-//! generated answer, so a fact the small model leaves out is still in front of the reader.
+//! words with the question. `bench qa`: at 250 tokens median TTFT 2.1 s (0.5B) and 3.8 s (1.5B),
+//! targets 3 s and 5 s; at 300 tokens 2.7–3.2 s and 5.5 s; at 520 the 0.5B needed about 5 s.
+//! Expected-fact coverage stayed at 100 % for both models at 250 because extractive quotes of the
+//! cited sources (taken from the whole chunk, not from the prompt excerpt) follow the answer.
 //!
 //! **Injection.** Retrieved text is wrapped as quoted data, the system prompt says that nothing
 //! inside it is an instruction, and lines that read as instructions to an assistant
@@ -20,7 +21,7 @@ use crate::route::{content_units, is_cjk};
 use crate::source::Hit;
 
 /// Tokens allowed for the user turn (sources + framing + question).
-pub const PROMPT_BUDGET: usize = 300;
+pub const PROMPT_BUDGET: usize = 250;
 /// Most sources given to the model.
 pub const MAX_SOURCES: usize = 3;
 /// Tokens the model may generate.
