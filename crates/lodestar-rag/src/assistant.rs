@@ -494,12 +494,24 @@ impl Assistant {
             ..GenParams::default()
         };
         let mut first: Option<f64> = None;
+        // Hold back a leading run of bare citation markers (`[2]`) until real text follows, so a
+        // marker-only output (replaced by quotes below) never reaches the reader's stream.
+        let mut held = String::new();
+        let mut flowing = false;
         let gen = generator
             .generate(&messages, &params, &mut |piece| {
                 if first.is_none() && !piece.is_empty() {
                     first = Some(ms(t0));
                 }
-                on_text(piece);
+                if flowing {
+                    on_text(piece);
+                } else {
+                    held.push_str(piece);
+                    if strip_markers(&held).chars().any(|c| c.is_alphanumeric()) {
+                        flowing = true;
+                        on_text(&std::mem::take(&mut held));
+                    }
+                }
                 ControlFlow::Continue(())
             })
             .map_err(|e| RagError::Model(e.to_string()))?;
@@ -558,7 +570,12 @@ impl Assistant {
             let (clean, _) = prompt::sanitize(&src.hit.text);
             let q = prompt::excerpt_for(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
             let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-            if !q.is_empty() {
+            // the answer already says it (the model copied the source): no need to repeat it
+            let q_units = content_units(&q);
+            let said = norm_key(&report.text);
+            let repeated = !q_units.is_empty()
+                && q_units.iter().filter(|u| said.contains(u.as_str())).count() * 5 >= q_units.len() * 4;
+            if !q.is_empty() && !repeated {
                 quotes.push_str(&format!("\n[{}] 《{}》：{}", n + 1, src.hit.title, q));
             }
         }
