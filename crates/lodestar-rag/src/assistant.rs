@@ -4,7 +4,7 @@ use crate::guard::{self, Evidence};
 use crate::prompt::{self, PromptSource, DECISION_REMINDER, NO_EVIDENCE};
 use crate::render;
 use crate::route::{content_units, Route, RouteKind, Router};
-use crate::source::{Dim, Hit, MetricRequest, MetricTable, MetricsSource, Retriever};
+use crate::source::{AlertKind, Dim, Hit, MetricRequest, MetricTable, MetricsSource, Retriever};
 use crate::RagError;
 use chrono::NaiveDate;
 use lodestar_core::config::FieldSensitivity;
@@ -229,8 +229,23 @@ impl Assistant {
             } else {
                 question.to_string()
             };
-            let text = self.answer_from_knowledge(&kq, &route, opts, &mut ans, &mut evidence, t0, on_text)?;
-            parts.push(text);
+            // the rule engine gave figures (not only a permission note)
+            let metric_answered = !parts.is_empty() && ans.tool_results.iter().any(|t| t.note.is_none());
+            let refusal = format!("{NO_EVIDENCE}。");
+            // the rule engine answered: a mixed route's empty knowledge part adds nothing
+            let mut pass = |t: &str| {
+                if !(metric_answered && t == refusal) {
+                    on_text(t)
+                }
+            };
+            let text = self.answer_from_knowledge(&kq, &route, opts, &mut ans, &mut evidence, t0, &mut pass)?;
+            if metric_answered && ans.no_evidence && text == refusal {
+                ans.no_evidence = false;
+                // nothing generated: the deterministic rule-engine text needs no review
+                ans.needs_review = false;
+            } else {
+                parts.push(text);
+            }
         }
 
         if route.decision_topic && !(route.needs_knowledge() && ans.no_evidence && !route.needs_metrics()) {
@@ -287,7 +302,17 @@ impl Assistant {
                 continue;
             }
             match metrics.run(&req, &opts.principal) {
-                Ok(table) => {
+                Ok(mut table) => {
+                    if let (MetricRequest::Alerts { kind: AlertKind::Overdue, .. }, MetricTable::Alerts { rows }) =
+                        (&req, &mut table)
+                    {
+                        if let Some(n) = route.min_overdue_days {
+                            rows.retain(|r| r.days.is_some_and(|d| d >= n));
+                            if let serde_json::Value::Object(o) = &mut query {
+                                o.insert("min_days".into(), serde_json::json!(n));
+                            }
+                        }
+                    }
                     let (rows, total) = table_json(&table);
                     let tr = ToolResult { query, rows, total, note: None };
                     evidence.add_json(&serde_json::to_value(&tr).unwrap_or_default());

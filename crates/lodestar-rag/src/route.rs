@@ -144,6 +144,9 @@ pub struct Route {
     pub decision_topic: bool,
     /// The question asked for an answer in English.
     pub english: bool,
+    /// `逾期超过 90 天` / `90 天以上`: keep overdue items with at least this many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_overdue_days: Option<i64>,
 }
 
 impl Route {
@@ -484,7 +487,22 @@ impl<'d> Router<'d> {
         };
         let mut intents: Vec<Intent> = intents.into_iter().collect();
         intents.sort();
-        Route { kind, intents, filters, by, measure, period, top, ascending, ambiguous, specs, decision_topic, english }
+        let min_overdue_days = overdue_threshold(question);
+        Route {
+            kind,
+            intents,
+            filters,
+            by,
+            measure,
+            period,
+            top,
+            ascending,
+            ambiguous,
+            specs,
+            decision_topic,
+            english,
+            min_overdue_days,
+        }
     }
 
     fn display_name(&self, dim: Dim, code: &str) -> String {
@@ -1031,6 +1049,40 @@ pub(crate) fn content_units(text: &str) -> Vec<String> {
 
 /// The content units grouped by the stretch of text (between question words) they came from:
 /// `北辰在巴西有哪些经销商` → `[[巴西], [经销, 销商]]`.
+/// A days threshold on overdue items: `超过 90 天` / `大于90天` / `多于 60 天` → more than N days
+/// (N + 1); `90 天以上` / `90天及以上` / `不少于 30 天` → at least N days.
+pub fn overdue_threshold(question: &str) -> Option<i64> {
+    let q: String = to_halfwidth(question).chars().filter(|c| !c.is_whitespace()).collect();
+    let c: Vec<char> = q.chars().collect();
+    for i in 0..c.len() {
+        if !c[i].is_ascii_digit() || (i > 0 && c[i - 1].is_ascii_digit()) {
+            continue;
+        }
+        let mut j = i;
+        while j < c.len() && c[j].is_ascii_digit() {
+            j += 1;
+        }
+        if c.get(j) != Some(&'天') {
+            continue;
+        }
+        let n: i64 = c[i..j].iter().collect::<String>().parse().ok()?;
+        let before: String = c[i.saturating_sub(3)..i].iter().collect();
+        let after: String = c[j + 1..(j + 4).min(c.len())].iter().collect();
+        if before.ends_with("超过") || before.ends_with("大于") || before.ends_with("多于") || before.ends_with('>')
+        {
+            return Some(n + 1);
+        }
+        if after.starts_with("以上")
+            || after.starts_with("及以上")
+            || before.ends_with("不少于")
+            || before.ends_with('≥')
+        {
+            return Some(n);
+        }
+    }
+    None
+}
+
 pub fn content_segments(text: &str) -> Vec<Vec<String>> {
     let mut t = norm_key(&to_halfwidth(text));
     // longest first, so `什么时候` goes before `什么` can split it

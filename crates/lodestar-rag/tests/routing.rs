@@ -163,3 +163,15 @@ fn ranking_contribution_and_ytd_requests() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn overdue_day_thresholds_are_read_from_the_question() {
+    use lodestar_rag::route::overdue_threshold;
+    // "more than 90 days" keeps 91 and up; "90 days and above" keeps 90 and up
+    assert_eq!(overdue_threshold("哪些客户逾期超过90天？"), Some(91));
+    assert_eq!(overdue_threshold("逾期 超过 90 天的合同"), Some(91));
+    assert_eq!(overdue_threshold("逾期60天以上的客户有哪些"), Some(60));
+    assert_eq!(overdue_threshold("逾期３０天及以上"), Some(30));
+    assert_eq!(overdue_threshold("俄罗斯逾期情况"), None);
+    assert_eq!(overdue_threshold("货好后 15 天款项仍未到齐会怎样处理？"), None);
+}
