@@ -613,6 +613,14 @@ impl Assistant {
         let quotes = renumber_markers(&quotes, &renumber);
         ans.citations = cited.into_iter().map(citation).collect();
         let mut text = renumber_markers(&report.text, &renumber);
+        // A model that answered and then also wrote the refusal sentence contradicts itself: the
+        // evidence gate found sources, so drop the refusal and keep the answer (flags included).
+        if text.contains(NO_EVIDENCE) {
+            let rest = text.replace(&format!("{NO_EVIDENCE}。"), "").replace(NO_EVIDENCE, "");
+            if strip_markers(&rest).chars().filter(|c| c.is_alphanumeric()).count() >= 8 {
+                text = rest.trim().to_string();
+            }
+        }
         if !quotes.is_empty() {
             let block = format!("\n\n原文摘录：{quotes}");
             on_text(&block);

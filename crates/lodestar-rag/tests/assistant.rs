@@ -331,3 +331,14 @@ fn the_excerpt_picks_the_table_row_whose_range_holds_the_asked_value() {
     assert!(ans.answer.contains("1.5%"), "{}", ans.answer);
     assert!(ans.answer.contains("返利比例"), "the header comes with the row: {}", ans.answer);
 }
+
+#[test]
+fn an_answer_that_also_writes_the_refusal_keeps_the_answer_only() {
+    let g = FakeGen::new("全钢胎质保期为 3 年 [1]。知识库中没有找到相关资料。");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(!ans.answer.contains(NO_EVIDENCE), "{}", ans.answer);
+    assert!(ans.answer.contains("全钢胎质保期为 3 年"), "{}", ans.answer);
+    assert!(!ans.no_evidence);
+    assert_eq!(ans.citations.len(), 1);
+}
