@@ -672,18 +672,19 @@ fn doc_in_month(doc: &str, title: &str, m: u32) -> bool {
     in_path || in_title
 }
 
-/// The text without `[n]` citation markers.
-fn strip_markers(text: &str) -> String {
+/// Rewrites each `[…]` whose inside `f` accepts with what `f` returns; other text is kept.
+fn rewrite_markers(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(i) = rest.find('[') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
-        match after.find(']') {
-            Some(j) if j > 0 && after[..j].chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') => {
+        match after.find(']').filter(|&j| j > 0).and_then(|j| f(&after[..j]).map(|r| (j, r))) {
+            Some((j, r)) => {
+                out.push_str(&r);
                 rest = &after[j + 1..];
             }
-            _ => {
+            None => {
                 out.push('[');
                 rest = after;
             }
@@ -693,31 +694,20 @@ fn strip_markers(text: &str) -> String {
     out
 }
 
+/// The text without `[n]` / `[1, 2]` citation markers.
+fn strip_markers(text: &str) -> String {
+    rewrite_markers(text, |m| m.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ').then(String::new))
+}
+
 /// Rewrites `[n]` markers by `map` (old → new); markers not in the map are left alone.
 fn renumber_markers(text: &str, map: &[(usize, usize)]) -> String {
     if map.iter().all(|(a, b)| a == b) {
         return text.to_string();
     }
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find('[') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        match after.find(']') {
-            Some(j) if j > 0 && after[..j].chars().all(|c| c.is_ascii_digit()) => {
-                let n: usize = after[..j].parse().unwrap_or(0);
-                let m = map.iter().find(|(a, _)| *a == n).map(|(_, b)| *b).unwrap_or(n);
-                out.push_str(&format!("[{m}]"));
-                rest = &after[j + 1..];
-            }
-            _ => {
-                out.push('[');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    rewrite_markers(text, |m| {
+        let n: usize = m.chars().all(|c| c.is_ascii_digit()).then(|| m.parse().ok()).flatten()?;
+        Some(format!("[{}]", map.iter().find(|(a, _)| *a == n).map_or(n, |(_, b)| *b)))
+    })
 }
 
 /// The part of a mixed question to search the knowledge bases with: its clauses that are not

@@ -303,38 +303,35 @@ pub fn excerpt_for(
         .map(|w| w.to_ascii_lowercase())
         .collect();
     let focus = focus_units(question);
-    let base_hits = |s: &str| {
-        let t = lodestar_core::text::norm_key(s);
+    // question words found in `text`, plus 3 when the asked thing (`展位` in `展位号是多少`)
+    // appears in `label` (default: the whole text)
+    let hits = |text: &str, label: Option<&str>| {
+        let t = lodestar_core::text::norm_key(text);
+        let l = label.map(lodestar_core::text::norm_key);
+        let f = l.as_deref().unwrap_or(&t);
         question_units.iter().filter(|u| t.contains(u.as_str())).count() as f32
+            + if focus.iter().any(|u| f.contains(u.as_str())) { 3.0 } else { 0.0 }
     };
-    let hits_in = |s: &str| {
-        // the thing asked about (`展位` in `展位号是多少`) counts extra
-        let t = lodestar_core::text::norm_key(s);
-        base_hits(s) + if focus.iter().any(|u| t.contains(u.as_str())) { 3.0 } else { 0.0 }
-    };
+    // a row counts the asked thing only in its label cell (`| 展位 | 10-B12 |`), the header
+    // names the columns
+    let own: Vec<f32> = sents
+        .iter()
+        .map(|(s, kind)| match kind {
+            Piece::Row(_) => hits(s, Some(s.trim_matches('|').split('|').next().unwrap_or(""))),
+            _ => hits(s, None),
+        })
+        .collect();
     let mut scored: Vec<(usize, f32)> = sents
         .iter()
         .enumerate()
         .map(|(i, (s, kind))| {
-            // a row counts the asked thing only in its label cell (`| 展位 | 10-B12 |`), the
-            // header names the columns
-            let own = if matches!(kind, Piece::Row(_)) {
-                let label = s.trim_matches('|').split('|').next().unwrap_or("");
-                base_hits(s)
-                    + if focus.iter().any(|u| lodestar_core::text::norm_key(label).contains(u.as_str())) {
-                        3.0
-                    } else {
-                        0.0
-                    }
-            } else {
-                hits_in(s)
-            };
+            let mine = own[i];
             let v = match kind {
-                Piece::Sentence => own + if s.starts_with('#') { 0.5 } else { 0.0 },
+                Piece::Sentence => mine + if s.starts_with('#') { 0.5 } else { 0.0 },
                 // a header alone says little: it comes along with a row that scores
-                Piece::Header => own * 0.5,
+                Piece::Header => mine * 0.5,
                 Piece::Row(h) => {
-                    let head = h.map(|h| hits_in(&sents[h].0)).unwrap_or(0.0);
+                    let head = h.map(|h| own[h]).unwrap_or(0.0);
                     let cells: Vec<&str> = s.trim_matches('|').split('|').map(str::trim).collect();
                     let exact = cells.iter().any(|c| {
                         let c = c.to_ascii_lowercase();
@@ -342,7 +339,7 @@ pub fn excerpt_for(
                     });
                     let range = !q_values.is_empty() && cells.iter().any(|c| cell_range_holds(c, &q_values));
                     // which row: a cell equal to a word of the question, or a range holding its value
-                    own + head + if exact { 4.0 } else { 0.0 } + if range { 4.0 } else { 0.0 }
+                    mine + head + if exact { 4.0 } else { 0.0 } + if range { 4.0 } else { 0.0 }
                 }
             };
             // prefer earlier pieces on ties
