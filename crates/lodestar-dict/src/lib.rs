@@ -12,10 +12,12 @@
 //! ```
 
 pub mod aliases;
+pub mod glossary;
 pub mod model;
 pub mod spec;
 
 pub use aliases::HeaderAliases;
+pub use glossary::{Glossary, GlossaryEntry};
 pub use model::*;
 
 use lodestar_core::text::norm_key;
@@ -44,6 +46,7 @@ pub mod builtin {
     pub const STAFF: &str = include_str!("../../../dictionaries/staff.csv");
     pub const TAGS: &str = include_str!("../../../dictionaries/tags.csv");
     pub const HEADER_ALIASES: &str = include_str!("../../../dictionaries/header_aliases.toml");
+    pub const GLOSSARY: &str = include_str!("../../../dictionaries/glossary.csv");
 }
 
 /// What kind of name a lookup or suggestion is about.
@@ -69,6 +72,8 @@ pub struct Dictionaries {
     pub staff: Vec<Staff>,
     pub tags: Vec<Tag>,
     pub header_aliases: HeaderAliases,
+    /// English → Chinese terms for searching Chinese documents with English questions.
+    pub glossary: Glossary,
     region_ix: HashMap<String, usize>,
     country_ix: HashMap<String, usize>,
     category_ix: HashMap<String, usize>,
@@ -89,6 +94,7 @@ impl Dictionaries {
             staff: model::parse_staff(builtin::STAFF, "staff.csv")?,
             tags: model::parse_tags(builtin::TAGS, "tags.csv")?,
             header_aliases: HeaderAliases::parse(builtin::HEADER_ALIASES, "header_aliases.toml")?,
+            glossary: Glossary::parse(builtin::GLOSSARY, "glossary.csv")?,
             ..Default::default()
         };
         d.reindex();
@@ -96,8 +102,9 @@ impl Dictionaries {
     }
 
     /// Built-in dictionaries overlaid with a home's `dictionaries/` folder: `customers.csv`,
-    /// `staff.csv`, `countries.csv`, `specs.csv`, `categories.csv` (entries with the same key replace
-    /// built-in ones, new keys are added) and `header_aliases.toml` (spellings are added).
+    /// `staff.csv`, `countries.csv`, `specs.csv`, `categories.csv`, `glossary.csv` (entries with the
+    /// same key replace built-in ones, new keys are added) and `header_aliases.toml` (spellings are
+    /// added).
     pub fn load(dir: &Path) -> Result<Self, DictError> {
         let mut d = Self::builtin()?;
         let read = |name: &str| -> Result<Option<String>, DictError> {
@@ -125,6 +132,9 @@ impl Dictionaries {
         }
         if let Some(s) = read("header_aliases.toml")? {
             d.header_aliases.merge(HeaderAliases::parse(&s, "header_aliases.toml")?);
+        }
+        if let Some(s) = read("glossary.csv")? {
+            d.glossary.merge(Glossary::parse(&s, "glossary.csv")?);
         }
         d.reindex();
         Ok(d)

@@ -199,6 +199,9 @@ pub struct SearchResponse {
     pub embed_ms: f64,
     /// Time spent retrieving, fusing and filtering, excluding the query embedding (ms).
     pub search_ms: f64,
+    /// Chinese terms the glossary added to the BM25 query of an English question.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expanded_terms: Vec<String>,
 }
 
 /// How `add_paths` decides what it cannot read from the documents themselves.

@@ -198,3 +198,44 @@ fn folder_name_and_flags_give_kb_and_sensitivity() {
     let note = docs.iter().find(|d| d.doc == "ops/note.txt").expect("flag kb");
     assert_eq!(note.sensitivity, Sensitivity::Sensitive);
 }
+
+#[test]
+fn english_question_finds_chinese_policy_through_the_glossary() {
+    let src = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        "policy/credit.md",
+        &doc(
+            "policy",
+            "信用管理办法",
+            "内部",
+            "## 额度审批\n\n超过 50 万美元的信用额度由总经理审批，财务部在 5 个工作日内答复。",
+        ),
+    );
+    write(
+        src.path(),
+        "policy/storage.md",
+        &doc("policy", "港口费用规定", "内部", "## 滞港\n\n货到港后客户未提货产生的滞港费和仓储费由客户承担。"),
+    );
+    // A third document sharing none of the words, so BM25 has something to leave out.
+    write(src.path(), "ops/training.md", &doc("ops", "新人培训", "公开", "## 安排\n\n新员工第一周学习产品知识。"));
+    let mut ix = KnowledgeIndex::open(home.path(), &dicts(), None).unwrap();
+    ix.add_paths(&[src.path().to_path_buf()], &AddOptions::default()).unwrap();
+    let admin = Principal::local_admin();
+    // Without the glossary the English words match nothing in these Chinese documents.
+    let res = ix
+        .search(&SearchRequest::new("Who approves credit limits, and within how many working days?", admin.clone()))
+        .unwrap();
+    assert!(res.expanded_terms.iter().any(|t| t == "信用额度"), "{:?}", res.expanded_terms);
+    assert!(res.expanded_terms.iter().any(|t| t == "工作日"), "{:?}", res.expanded_terms);
+    assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("policy/credit.md"));
+    assert!(res.hits.iter().all(|h| h.doc != "ops/training.md"), "{:?}", res.hits);
+    let res =
+        ix.search(&SearchRequest::new("Who pays the demurrage and storage fees at the port?", admin.clone())).unwrap();
+    assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("policy/storage.md"));
+    // A Chinese question is not expanded.
+    let res = ix.search(&SearchRequest::new("信用额度谁审批", admin)).unwrap();
+    assert!(res.expanded_terms.is_empty());
+    assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("policy/credit.md"));
+}

@@ -284,6 +284,9 @@ pub fn run_search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
         res.search_ms,
         res.embed_ms
     );
+    if !res.expanded_terms.is_empty() {
+        println!("English question: BM25 also searched {}", res.expanded_terms.join(" "));
+    }
     let r = |x: Option<usize>| x.map_or("-".to_string(), |v| v.to_string());
     for (i, h) in res.hits.iter().enumerate() {
         println!(
