@@ -106,21 +106,34 @@ impl Glossary {
     /// The Chinese terms of the English phrases found in `text`, in order of appearance, each
     /// once. Longest match first: `credit limit` wins over `credit` and `limit`.
     pub fn expand(&self, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for e in self.phrases(text) {
+            for z in &e.zh {
+                if !out.contains(z) {
+                    out.push(z.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The glossary entries of the English phrases found in `text`, in order of appearance
+    /// (longest match first, each entry once).
+    pub fn phrases(&self, text: &str) -> Vec<&GlossaryEntry> {
         let words: Vec<String> = text
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '\''))
             .map(|w| w.trim_matches('\'').to_ascii_lowercase())
             .filter(|w| !w.is_empty())
             .collect();
-        let mut out: Vec<String> = Vec::new();
+        let mut out: Vec<&GlossaryEntry> = Vec::new();
         let mut i = 0;
         while i < words.len() {
             let mut matched = 0;
             for n in (1..=MAX_PHRASE_WORDS.min(words.len() - i)).rev() {
                 if let Some(&e) = lookup(&self.index, &words[i..i + n]) {
-                    for z in &self.entries[e].zh {
-                        if !out.contains(z) {
-                            out.push(z.clone());
-                        }
+                    let entry = &self.entries[e];
+                    if !out.iter().any(|x| std::ptr::eq(*x, entry)) {
+                        out.push(entry);
                     }
                     matched = n;
                     break;
@@ -130,6 +143,17 @@ impl Glossary {
         }
         out
     }
+}
+
+/// A question written in a Latin-script language (`Who has to approve a credit limit…`): no CJK
+/// character, at least three words of two or more letters, and mostly ASCII letters. The
+/// knowledge bases are Chinese, so such a question needs the glossary to be matched word for word.
+pub fn is_latin_question(text: &str) -> bool {
+    let cjk = text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c));
+    let words = text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 2).count();
+    !cjk && words >= 3
+        && text.chars().filter(|c| c.is_ascii_alphabetic()).count() * 2
+            > text.chars().filter(|c| c.is_alphabetic()).count()
 }
 
 /// The phrase with its words lower-cased and joined by one space.

@@ -6,7 +6,7 @@
 //! `{"id": "q01", "q": "…", "gold_docs": ["product/spec-11r22_5.md"], "kind": "spec",
 //!   "as": {"clearance": "内部"}, "expect_none_above": true}`.
 
-use crate::{IndexError, KnowledgeIndex, Rerank, Result, SearchMode, SearchRequest};
+use crate::{Fusion, IndexError, KnowledgeIndex, Rerank, Result, SearchMode, SearchRequest};
 use lodestar_core::{EmbedKind, KbId, Principal, Role, Sensitivity};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -103,6 +103,8 @@ pub struct EvalReport {
     pub vector: Option<ModeReport>,
     /// Hybrid followed by e5 cosine re-sorting of the fused top 20 (measured, not the default).
     pub hybrid_rerank: Option<ModeReport>,
+    /// Hybrid with reciprocal-rank fusion instead of score fusion (measured, not the default).
+    pub hybrid_rrf: Option<ModeReport>,
     pub questions: usize,
 }
 
@@ -113,19 +115,20 @@ pub fn evaluate(ix: &KnowledgeIndex, questions: &[EvalQuestion]) -> Result<EvalR
         Some(e) => {
             let mut v = Vec::with_capacity(questions.len());
             for q in questions {
-                v.push(e.embed(&[q.q.as_str()], EmbedKind::Query)?.pop());
+                v.push(e.embed(&[ix.vector_query_text(&q.q).as_str()], EmbedKind::Query)?.pop());
             }
             v
         }
         None => vec![None; questions.len()],
     };
     let has_vec = ix.embedder().is_some() && ix.stats().vectors > 0;
-    let hybrid = run_mode(ix, questions, &qvecs, SearchMode::Hybrid, Rerank::None)?;
-    let bm25 = run_mode(ix, questions, &qvecs, SearchMode::Bm25, Rerank::None)?;
-    let vector = if has_vec { Some(run_mode(ix, questions, &qvecs, SearchMode::Vector, Rerank::None)?) } else { None };
-    let hybrid_rerank =
-        if has_vec { Some(run_mode(ix, questions, &qvecs, SearchMode::Hybrid, Rerank::Cosine)?) } else { None };
-    Ok(EvalReport { hybrid, bm25, vector, hybrid_rerank, questions: questions.len() })
+    let run = |mode, rerank, fusion| run_mode(ix, questions, &qvecs, mode, rerank, fusion);
+    let hybrid = run(SearchMode::Hybrid, Rerank::None, Fusion::Score)?;
+    let bm25 = run(SearchMode::Bm25, Rerank::None, Fusion::Score)?;
+    let vector = if has_vec { Some(run(SearchMode::Vector, Rerank::None, Fusion::Score)?) } else { None };
+    let hybrid_rerank = if has_vec { Some(run(SearchMode::Hybrid, Rerank::Cosine, Fusion::Score)?) } else { None };
+    let hybrid_rrf = if has_vec { Some(run(SearchMode::Hybrid, Rerank::None, Fusion::Rrf)?) } else { None };
+    Ok(EvalReport { hybrid, bm25, vector, hybrid_rerank, hybrid_rrf, questions: questions.len() })
 }
 
 fn run_mode(
@@ -134,6 +137,7 @@ fn run_mode(
     qvecs: &[Option<Vec<f32>>],
     mode: SearchMode,
     rerank: Rerank,
+    fusion: Fusion,
 ) -> Result<ModeReport> {
     let per_doc = Some(crate::SEARCH_PER_DOC);
     let mut r = ModeReport::default();
@@ -146,6 +150,7 @@ fn run_mode(
         req.kbs = q.kbs.clone();
         req.mode = mode;
         req.rerank = rerank;
+        req.fusion = fusion;
         req.country = q.country.clone();
         req.customer = q.customer.clone();
         req.per_doc = per_doc;

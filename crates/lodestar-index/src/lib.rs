@@ -4,7 +4,7 @@
 //! [`reader`] (md / txt / docx / xlsx / pdf → text + front matter) → [`chunker`] (heading-aware
 //! chunks, table rows keep their header) → [`analyzer`] (jieba + dictionary terms + whole codes such
 //! as `315/80R22.5` and `BC-RU-2026-0815`) → [`bm25`] (tantivy) and [`vector`] (HNSW over e5
-//! passage embeddings) → [`index::KnowledgeIndex`] (reciprocal-rank fusion, permission filters,
+//! passage embeddings) → [`index::KnowledgeIndex`] (score fusion, permission filters,
 //! persistence under the home's `index/` folder) → [`eval`] (recall@k / MRR on an evaluation set).
 //!
 //! Invariant: **retrieval never returns a chunk above the asker's clearance or outside the
@@ -115,6 +115,18 @@ pub enum Rerank {
     Cosine,
 }
 
+/// How the BM25 and vector lists are combined (检索融合).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fusion {
+    /// Convex combination of min-max normalized scores (see [`index::FUSION_ALPHA_PLAIN`]).
+    #[default]
+    Score,
+    /// Weighted reciprocal-rank fusion, Σ w / (60 + rank) (see [`index::RRF_WEIGHTS_PLAIN`]);
+    /// measured beside the default by `lodestar bench retrieval`.
+    Rrf,
+}
+
 /// Chunks of one document shown before other documents' hits in `lodestar search` (and in the
 /// retrieval evaluation, for every mode alike).
 pub const SEARCH_PER_DOC: usize = 1;
@@ -135,6 +147,8 @@ pub struct SearchRequest {
     pub customer: Option<String>,
     pub mode: SearchMode,
     pub rerank: Rerank,
+    /// How the two retrievers' lists are combined.
+    pub fusion: Fusion,
     /// At most this many chunks of one document before the other documents' hits (the rest of
     /// its chunks follow them); `None` = rank chunks as they come.
     pub per_doc: Option<usize>,
@@ -152,6 +166,7 @@ impl SearchRequest {
             customer: None,
             mode: SearchMode::Hybrid,
             rerank: Rerank::None,
+            fusion: Fusion::Score,
             per_doc: None,
         }
     }
@@ -171,8 +186,9 @@ pub struct Hit {
     pub title: String,
     pub kb: KbId,
     pub chunk_id: String,
-    /// Fused score: Σ w / (60 + rank) over the retrievers that found the chunk (weights in
-    /// [`index::FUSION_WEIGHTS_PLAIN`] / [`index::FUSION_WEIGHTS_EXACT`]).
+    /// Fused score: with [`Fusion::Score`] (default) `alpha × bm25 + (1 − alpha) × vector` in 0..1,
+    /// each min-max normalized over its result list (alpha in [`index::FUSION_ALPHA_PLAIN`] /
+    /// [`index::FUSION_ALPHA_EXACT`]); with [`Fusion::Rrf`] Σ w / (60 + rank).
     pub score: f64,
     pub ranks: Ranks,
     /// About 120 characters of the chunk around the first query term.

@@ -341,15 +341,55 @@ impl Assistant {
         texts.join("\n\n")
     }
 
+    /// The glossary phrases of an English question (`Who approves credit limits?`), each as its
+    /// Chinese terms (normalized); `None` for a Chinese question or when the glossary knows none.
+    fn english_phrases(&self, question: &str) -> Option<Vec<Vec<String>>> {
+        if !lodestar_dict::glossary::is_latin_question(question) {
+            return None;
+        }
+        let groups: Vec<Vec<String>> = self
+            .dicts
+            .glossary
+            .phrases(question)
+            .into_iter()
+            .map(|e| e.zh.iter().map(|z| norm_key(z)).collect())
+            .collect();
+        (!groups.is_empty()).then_some(groups)
+    }
+
+    /// The question's content units for picking excerpts: for an English question, those of the
+    /// Chinese terms of its glossary phrases (plus its codes, e.g. `40.00r57`).
+    fn question_units(&self, question: &str) -> Vec<String> {
+        let units = content_units(question);
+        if !lodestar_dict::glossary::is_latin_question(question) {
+            return units;
+        }
+        let zh = self.dicts.glossary.expand(question);
+        if zh.is_empty() {
+            return units;
+        }
+        let mut out = content_units(&zh.join(" "));
+        for u in units {
+            let code = u.chars().any(|c| c.is_ascii_digit()) && u.chars().any(|c| c.is_alphabetic());
+            if code && !out.contains(&u) {
+                out.push(u);
+            }
+        }
+        out
+    }
+
     /// Keeps the hits that are evidence for the question (enough shared words, about the customer
     /// / spec the question names), best first, and drops those far below the best.
     ///
     /// Order: the share of the question's words a chunk covers (plus a bonus when it is about the
-    /// named customer) plus [`RANK_WEIGHT`] × its retrieval score relative to the top hit. Fused
-    /// retrieval scores of the first hits are nearly equal (reciprocal ranks), so word coverage
-    /// decides between them; a chunk more than [`EVIDENCE_MARGIN`] below the best is not cited.
+    /// named customer) plus [`RANK_WEIGHT`] × its retrieval score relative to the top hit, so word
+    /// coverage decides between closely ranked chunks; a chunk more than [`EVIDENCE_MARGIN`] below
+    /// the best is not cited.
     pub fn evidence_hits(&self, question: &str, route: &Route, hits: Vec<Hit>) -> Vec<Hit> {
         let units = content_units(question);
+        // An English question: coverage is counted over its glossary phrases, each met by any of
+        // its Chinese terms (`credit limit` → 信用额度 / 额度 / 限额).
+        let english = self.english_phrases(question);
         // Stretches of the question made of CJK text (e.g. `巴西`, `高铁票价`): each must show up in
         // the chunk at least in part, so a question about something the bases never mention is not
         // answered from a chunk that merely shares its generic words (`经销商`).
@@ -382,7 +422,13 @@ impl Assistant {
                 let about_spec = specs.iter().all(|s| hay.contains(s.as_str()));
                 // entity mentions count double: a dossier about the named customer is evidence even
                 // when the question's wording differs
-                let mut score = prompt::overlap(&units, &hay);
+                let mut score = match &english {
+                    Some(groups) => {
+                        groups.iter().filter(|alts| alts.iter().any(|a| hay.contains(a.as_str()))).count() as f32
+                            / groups.len() as f32
+                    }
+                    None => prompt::overlap(&units, &hay),
+                };
                 if !customers.is_empty() && about_customer {
                     score += 0.2;
                 }
@@ -496,13 +542,20 @@ impl Assistant {
         }
 
         let Some(generator) = &self.generator else {
-            let s = quote_passages(question, &hits, "未加载对话模型，以下为知识库中的相关原文摘录：", ans);
+            let s = quote_passages(
+                question,
+                &self.question_units(question),
+                &hits,
+                "未加载对话模型，以下为知识库中的相关原文摘录：",
+                ans,
+            );
             on_text(&s);
             return Ok(s);
         };
 
         let count = |t: &str| generator.count_tokens(t).unwrap_or_else(|_| prompt::estimate_tokens(t));
-        let (user, sources) = prompt::build_user_turn(question, &hits, &count, opts.prompt_budget);
+        let (user, sources) =
+            prompt::build_user_turn(question, &self.question_units(question), &hits, &count, opts.prompt_budget);
         if hits.iter().take(prompt::MAX_SOURCES).any(|h| prompt::sanitize(&h.text).1) {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
@@ -551,7 +604,8 @@ impl Assistant {
         let said: String = strip_markers(&raw).chars().filter(|c| c.is_alphanumeric()).collect();
         if said.chars().count() < 2 {
             ans.warnings.push("模型未给出有效回答，改为列出相关原文摘录".into());
-            let s = quote_passages(question, &hits, "以下为知识库中的相关原文摘录：", ans);
+            let s =
+                quote_passages(question, &self.question_units(question), &hits, "以下为知识库中的相关原文摘录：", ans);
             on_text(&format!("\n{s}"));
             return Ok(s);
         }
@@ -559,14 +613,20 @@ impl Assistant {
         if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
             // The model found nothing in sources the retrieval gate judged strong evidence: small
             // models refuse answerable questions, so quote the passages instead of refusing.
-            let units = content_units(question);
+            let units = self.question_units(question);
             let best = hits
                 .iter()
                 .map(|h| prompt::overlap(&units, &format!("{} {} {}", h.title, h.section, h.text)))
                 .fold(0.0, f32::max);
             if best >= STRONG_OVERLAP {
                 ans.warnings.push("模型未能依据资料作答，改为列出相关原文摘录".into());
-                let s = quote_passages(question, &hits, "以下为知识库中的相关原文摘录：", ans);
+                let s = quote_passages(
+                    question,
+                    &self.question_units(question),
+                    &hits,
+                    "以下为知识库中的相关原文摘录：",
+                    ans,
+                );
                 on_text(&format!("\n{s}"));
                 return Ok(s);
             }
@@ -585,7 +645,7 @@ impl Assistant {
         };
         // The supporting lines under the answer: a small model may pick the wrong table row or
         // leave a figure out; the quoted source lets the reader check it at a glance.
-        let units = content_units(question);
+        let units = self.question_units(question);
         let mut quotes = String::new();
         for (n, src) in sources.iter().enumerate() {
             if !cited.iter().any(|c| std::ptr::eq(*c, src)) || quotes.matches('\n').count() >= MAX_QUOTES {
@@ -743,8 +803,7 @@ fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
 }
 
 /// The extractive answer: the most relevant sentences of the top sources, numbered and cited.
-fn quote_passages(question: &str, hits: &[Hit], lead: &str, ans: &mut Answer) -> String {
-    let units = content_units(question);
+fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, ans: &mut Answer) -> String {
     let count = prompt::estimate_tokens;
     let mut s = format!("{lead}\n");
     let mut sources = Vec::new();
@@ -753,7 +812,7 @@ fn quote_passages(question: &str, hits: &[Hit], lead: &str, ans: &mut Answer) ->
         if removed {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
-        let ex = prompt::excerpt_for(&clean, question, &units, 90, &count);
+        let ex = prompt::excerpt_for(&clean, question, units, 90, &count);
         s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
         sources.push(PromptSource { hit: h.clone(), excerpt: ex });
     }

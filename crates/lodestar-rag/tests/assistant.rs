@@ -342,3 +342,38 @@ fn an_answer_that_also_writes_the_refusal_keeps_the_answer_only() {
     assert!(!ans.no_evidence);
     assert_eq!(ans.citations.len(), 1);
 }
+
+/// What the knowledge index does for an English question: BM25 also searches the Chinese terms
+/// of its glossary phrases (here on top of the in-memory retriever).
+struct GlossaryRetriever {
+    inner: Arc<MemoryRetriever>,
+    dicts: Arc<lodestar_dict::Dictionaries>,
+}
+
+impl lodestar_rag::Retriever for GlossaryRetriever {
+    fn search(
+        &self,
+        query: &str,
+        principal: &Principal,
+        kbs: &[KbId],
+        k: usize,
+    ) -> Result<Vec<lodestar_rag::Hit>, RagError> {
+        let q = format!("{query} {}", self.dicts.glossary.expand(query).join(" "));
+        self.inner.search(&q, principal, kbs, k)
+    }
+}
+
+#[test]
+fn an_english_question_is_answered_from_chinese_sources_through_the_glossary() {
+    let r = Arc::new(GlossaryRetriever { inner: kb_more(), dicts: dicts() });
+    let a = Assistant::new(dicts(), None, Some(r), None);
+    let ans =
+        a.ask("When is the annual dealer rebate paid, and can it be paid in cash?", &AskOptions::default()).unwrap();
+    assert!(!ans.answer.contains(NO_EVIDENCE), "{}", ans.answer);
+    assert_eq!(ans.citations.first().map(|c| c.doc.as_str()), Some("policy/rebate-policy.md"), "{:?}", ans.citations);
+    // the quoted line is the one about paying out, picked through the Chinese terms
+    assert!(ans.answer.contains("不以现金支付"), "{}", ans.answer);
+    // an English question the sources do not cover is still refused
+    let ans = a.ask("What time does the staff canteen open on Saturdays?", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains(NO_EVIDENCE), "{}", ans.answer);
+}

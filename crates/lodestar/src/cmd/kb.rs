@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use lodestar_core::{Embedder, KbId, Principal, Sensitivity};
 use lodestar_index::bench::{run_index_bench, IndexBenchOptions};
 use lodestar_index::eval::{evaluate, load_questions};
-use lodestar_index::{AddOptions, KnowledgeIndex, Rerank, SearchMode, SearchRequest};
+use lodestar_index::{AddOptions, Fusion, KnowledgeIndex, Rerank, SearchMode, SearchRequest};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -243,6 +243,10 @@ pub struct SearchArgs {
     /// Re-sort the fused top 20 by e5 cosine (measured; off by default)
     #[arg(long)]
     rerank: bool,
+    /// How BM25 and vector results are combined: score (default; normalized scores) or rrf
+    /// (reciprocal ranks)
+    #[arg(long, default_value = "score")]
+    fusion: String,
     /// Chunks of one document listed before other documents' hits (0 = no collapsing)
     #[arg(long, default_value_t = lodestar_index::SEARCH_PER_DOC)]
     per_doc: usize,
@@ -269,6 +273,11 @@ pub fn run_search(ctx: &Ctx, args: SearchArgs) -> Result<()> {
     req.customer = args.customer;
     req.mode = mode;
     req.rerank = if args.rerank { Rerank::Cosine } else { Rerank::None };
+    req.fusion = match args.fusion.as_str() {
+        "score" => Fusion::Score,
+        "rrf" => Fusion::Rrf,
+        f => anyhow::bail!("unknown fusion `{f}` (score, rrf)"),
+    };
     req.per_doc = (args.per_doc > 0).then_some(args.per_doc);
     let res = ix.search(&req)?;
     if ctx.json {
@@ -379,6 +388,7 @@ pub fn run_bench_retrieval(ctx: &Ctx, args: BenchRetrievalArgs) -> Result<()> {
         "bm25": rep.bm25,
         "vector": rep.vector,
         "hybrid_rerank": rep.hybrid_rerank,
+        "hybrid_rrf": rep.hybrid_rrf,
         "questions": rep.questions,
         "documents": st.documents,
         "chunks": st.chunks,
@@ -410,6 +420,7 @@ pub fn run_bench_retrieval(ctx: &Ctx, args: BenchRetrievalArgs) -> Result<()> {
     row("bm25", Some(&rep.bm25));
     row("vector", rep.vector.as_ref());
     row("hybrid+rerank", rep.hybrid_rerank.as_ref());
+    row("hybrid (RRF)", rep.hybrid_rrf.as_ref());
     Ok(())
 }
 
