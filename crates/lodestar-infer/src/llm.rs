@@ -138,7 +138,7 @@ impl Linear {
             y.reshape(od)?
         } else {
             match (&self.own, &self.candle) {
-                (Some(q), c) if cpu && (rows == 1 || c.is_none()) => {
+                (Some(q), c) if cpu && (rows == 1 || c.is_none() || q.handles_prompts()) => {
                     let flat: Vec<f32> = x.flatten_all()?.to_vec1()?;
                     let y = q.matmul(&flat, rows);
                     if let Some(last) = od.last_mut() {

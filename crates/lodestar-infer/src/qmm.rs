@@ -20,6 +20,8 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use half::f16;
 
 const QK: usize = 32;
+/// Rows from which Q4_K / Q6_K products use the repacked tiles rather than row dot products.
+const TILED_MIN_ROWS: usize = 2;
 
 /// One Q5_0 block as stored in GGUF: f16 scale, 32 high bits, 32 low nibbles.
 #[repr(C)]
@@ -375,6 +377,8 @@ pub struct KMatrix<T: GgmlType> {
     qt: std::sync::Arc<QTensor>,
     n: usize,
     k: usize,
+    /// Q4_K / Q6_K weights repacked for prompt-sized products (made on first use).
+    tiled: std::sync::OnceLock<Option<crate::ktile::TiledK>>,
     _t: std::marker::PhantomData<T>,
 }
 
@@ -388,7 +392,7 @@ impl<T: GgmlType> KMatrix<T> {
             }
             std::borrow::Cow::Owned(_) => false,
         };
-        Ok(ok.then_some(Self { qt, n, k, _t: std::marker::PhantomData }))
+        Ok(ok.then_some(Self { qt, n, k, tiled: std::sync::OnceLock::new(), _t: std::marker::PhantomData }))
     }
 
     fn blocks(&self) -> &[T] {
@@ -413,9 +417,35 @@ impl<T: GgmlType> KMatrix<T> {
         out
     }
 
+    /// Whether prompt-sized products go through [`crate::ktile`] (Q4_K / Q6_K on AVX2).
+    fn tiles_prompts(&self) -> bool {
+        matches!(T::DTYPE, GgmlDType::Q4K | GgmlDType::Q6K) && crate::ktile::TiledK::available()
+    }
+
+    fn tiled(&self) -> Option<&crate::ktile::TiledK> {
+        self.tiled
+            .get_or_init(|| {
+                let raw = match self.qt.data() {
+                    Ok(std::borrow::Cow::Borrowed(b)) => b,
+                    _ => return None,
+                };
+                match T::DTYPE {
+                    GgmlDType::Q4K => crate::ktile::TiledK::from_q4k(raw, self.n, self.k),
+                    GgmlDType::Q6K => crate::ktile::TiledK::from_q6k(raw, self.n, self.k),
+                    _ => None,
+                }
+            })
+            .as_ref()
+    }
+
     fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
         assert_eq!(x.len(), m * k, "{:?} matmul: input is not {m}×{k}", T::DTYPE);
+        if m >= TILED_MIN_ROWS && self.tiles_prompts() {
+            if let Some(t) = self.tiled() {
+                return t.matmul(x, m);
+            }
+        }
         let kb = k / T::BLCK_SIZE;
         let mut xq: Vec<T::VecDotType> = (0..m * kb).map(|_| T::VecDotType::zeros()).collect();
         for r in 0..m {
@@ -552,6 +582,16 @@ impl QWeights {
     /// Whether the weights are a private copy (Q5_0) rather than a view of the tensor.
     pub fn owns_copy(&self) -> bool {
         matches!(self, QWeights::Q5_0(_))
+    }
+
+    /// Whether prompt-sized products are ours too (Q5_0 always; Q4_K / Q6_K on AVX2).
+    pub fn handles_prompts(&self) -> bool {
+        match self {
+            QWeights::Q5_0(_) => true,
+            QWeights::Q4K(w) => w.tiles_prompts(),
+            QWeights::Q6K(w) => w.tiles_prompts(),
+            QWeights::Q8_0(_) => false,
+        }
     }
 }
 

@@ -1,0 +1,542 @@
+//! Prompt-sized products of Q4_K / Q6_K weights (the bulk of a Q4_K_M GGUF) on AVX2.
+//!
+//! The weights are repacked once (on the first prompt) into tiles of 16 output rows × one
+//! 256-value super-block: quants interleaved so one 32-byte load holds 4 consecutive quants of 8
+//! rows, sub-block scales and minimums as i16 laid out for `madd`. Activations are quantized per
+//! row to Q8_K (as llama.cpp and the decode path do). The kernel multiplies a tile against 4
+//! activation rows:
+//!
+//! * `maddubs` (u8 quants × i8 activations → i16 pairs) results are **summed in i16** over a
+//!   sub-block (Q4_K: 8 products ≤ 8 · 2 · 15 · 127 = 30,480; Q6_K: 2 products ≤ 2 · 2 · 63 · 127
+//!   = 32,004, both below 32,767), then scaled by the integer sub-block scale with one `madd`
+//!   into an i32 kept over the whole super-block — llama.cpp's integer arithmetic, where candle's
+//!   repacked kernel widens after every product and scales each sub-block in f32;
+//! * the Q4_K minimums (and the Q6_K +32 storage offset) come off through the activations' block
+//!   sums, also as integers; floats appear once per super-block (`d_w · d_a`);
+//! * work is blocked so a group of weight tiles stays in L2 while a chunk of activation rows
+//!   passes over it, and spread over candle's barrier thread pool.
+//!
+//! `lodestar bench llm`, 1.5B Q4_K_M, 2 threads: prefill 59–64 → 84–89 tok/s (512 / 1024 tokens).
+
+use half::f16;
+
+const QK_K: usize = 256;
+/// Output rows per tile.
+pub const TILE_N: usize = 16;
+/// Activation rows per kernel call.
+const MT: usize = 4;
+/// Bytes of one GGUF block.
+const Q4K_BYTES: usize = 144;
+const Q6K_BYTES: usize = 210;
+
+/// One Q4_K super-block for 16 rows.
+#[repr(C, align(32))]
+struct TileQ4K {
+    /// Super-block scale and minimum scale per row.
+    d: [f32; TILE_N],
+    dmin: [f32; TILE_N],
+    /// 6-bit sub-block scales per sub-block (8 of 32 values), each row's twice (the two i16
+    /// halves of its 32-bit lane, for `madd`).
+    sc: [[i16; 2 * TILE_N]; 8],
+    /// 6-bit sub-block minimums in pairs: [pair j][row][mn(2j), mn(2j + 1)].
+    mn: [[i16; 2 * TILE_N]; 4],
+    /// [group of 8 values (32)][row (16)][4 bytes]: byte j = q[8g + j] | q[8g + j + 4] << 4.
+    qs: [u8; QK_K / 8 * TILE_N * 4],
+}
+
+/// One Q6_K super-block for 16 rows.
+#[repr(C, align(32))]
+struct TileQ6K {
+    d: [f32; TILE_N],
+    /// 8-bit signed sub-block scales (16 of 16 values), each row's twice.
+    sc: [[i16; 2 * TILE_N]; 16],
+    /// The same scales in pairs: [pair j][row][sc(2j), sc(2j + 1)] (for the +32 offset term).
+    scp: [[i16; 2 * TILE_N]; 8],
+    /// [group of 4 values (64)][row (16)][4 bytes]: the unsigned 6-bit quants (value + 32).
+    qs: [u8; QK_K / 4 * TILE_N * 4],
+}
+
+/// One row block of activations quantized like ggml's `block_q8_K` (and candle's `BlockQ8K`):
+/// `q = round(-127 / max · x)` where `max` is the value of largest magnitude, `d = 1 / iscale`, and
+/// the sums of each 16 quants.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct BlockQ8K {
+    d: f32,
+    qs: [i8; QK_K],
+    bsums: [i16; QK_K / 16],
+    /// Sums of each 32 quants (|sum| ≤ 32 · 128).
+    bsum32: [i16; QK_K / 32],
+}
+
+impl BlockQ8K {
+    fn zeros() -> Self {
+        Self { d: 0.0, qs: [0; QK_K], bsums: [0; QK_K / 16], bsum32: [0; QK_K / 32] }
+    }
+
+    /// Quantizes `x` (a multiple of 256 values) into `out`.
+    pub fn quantize(x: &[f32], out: &mut [BlockQ8K]) {
+        for (xs, y) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
+            let (mut max, mut amax) = (0f32, 0f32);
+            for &v in xs {
+                if v.abs() > amax {
+                    amax = v.abs();
+                    max = v;
+                }
+            }
+            if amax == 0.0 {
+                *y = Self::zeros();
+                continue;
+            }
+            let iscale = -127.0 / max;
+            for (q, &v) in y.qs.iter_mut().zip(xs) {
+                *q = (iscale * v).round().clamp(-128.0, 127.0) as i8;
+            }
+            for (j, b) in y.bsums.iter_mut().enumerate() {
+                *b = y.qs[j * 16..(j + 1) * 16].iter().map(|&q| q as i16).sum();
+            }
+            for j in 0..QK_K / 32 {
+                y.bsum32[j] = y.bsums[2 * j] + y.bsums[2 * j + 1];
+            }
+            y.d = 1.0 / iscale;
+        }
+    }
+
+    /// The values the quants stand for.
+    pub fn dequantize(blocks: &[BlockQ8K]) -> Vec<f32> {
+        blocks.iter().flat_map(|b| b.qs.iter().map(move |&q| q as f32 * b.d)).collect()
+    }
+}
+
+enum Tiles {
+    Q4K(Vec<TileQ4K>),
+    Q6K(Vec<TileQ6K>),
+}
+
+/// Q4_K or Q6_K weights (n outputs × k inputs) repacked into tiles.
+pub struct TiledK {
+    n: usize,
+    k: usize,
+    tiles: Tiles,
+}
+
+fn f16_at(b: &[u8], at: usize) -> f32 {
+    f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
+}
+
+/// ggml's 6-bit scale / min of sub-block `j` of a Q4_K super-block.
+fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
+    if j < 4 {
+        (s[j] & 63, s[j + 4] & 63)
+    } else {
+        ((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4), (s[j + 4] >> 4) | ((s[j] >> 6) << 4))
+    }
+}
+
+impl TiledK {
+    /// Repacks raw GGUF Q4_K blocks (`n · k / 256` blocks of 144 bytes, row-major).
+    pub fn from_q4k(raw: &[u8], n: usize, k: usize) -> Option<Self> {
+        let kb = k / QK_K;
+        if !k.is_multiple_of(QK_K) || raw.len() != n * kb * Q4K_BYTES {
+            return None;
+        }
+        let n_tiles = n.div_ceil(TILE_N);
+        let mut tiles = Vec::with_capacity(n_tiles * kb);
+        for t in 0..n_tiles {
+            for b in 0..kb {
+                let mut tile = TileQ4K {
+                    d: [0.0; TILE_N],
+                    dmin: [0.0; TILE_N],
+                    sc: [[0; 2 * TILE_N]; 8],
+                    mn: [[0; 2 * TILE_N]; 4],
+                    qs: [0; QK_K / 8 * TILE_N * 4],
+                };
+                for r in 0..TILE_N {
+                    let row = t * TILE_N + r;
+                    if row >= n {
+                        break;
+                    }
+                    let blk = &raw[(row * kb + b) * Q4K_BYTES..][..Q4K_BYTES];
+                    tile.d[r] = f16_at(blk, 0);
+                    tile.dmin[r] = f16_at(blk, 2);
+                    let scales = &blk[4..16];
+                    let qs = &blk[16..144];
+                    for sub in 0..8 {
+                        let (sc, mn) = scale_min_k4(sub, scales);
+                        tile.sc[sub][2 * r] = sc as i16;
+                        tile.sc[sub][2 * r + 1] = sc as i16;
+                        tile.mn[sub / 2][2 * r + sub % 2] = mn as i16;
+                    }
+                    // value p: chunk p/64, low nibble for the first 32 of the chunk, high after
+                    let val = |p: usize| -> u8 {
+                        let (c, i) = (p / 64, p % 64);
+                        if i < 32 {
+                            qs[c * 32 + i] & 0x0F
+                        } else {
+                            qs[c * 32 + i - 32] >> 4
+                        }
+                    };
+                    for g in 0..QK_K / 8 {
+                        for j in 0..4 {
+                            tile.qs[(g * TILE_N + r) * 4 + j] = val(g * 8 + j) | (val(g * 8 + j + 4) << 4);
+                        }
+                    }
+                }
+                tiles.push(tile);
+            }
+        }
+        Some(Self { n, k, tiles: Tiles::Q4K(tiles) })
+    }
+
+    /// Repacks raw GGUF Q6_K blocks (`n · k / 256` blocks of 210 bytes, row-major).
+    pub fn from_q6k(raw: &[u8], n: usize, k: usize) -> Option<Self> {
+        let kb = k / QK_K;
+        if !k.is_multiple_of(QK_K) || raw.len() != n * kb * Q6K_BYTES {
+            return None;
+        }
+        let n_tiles = n.div_ceil(TILE_N);
+        let mut tiles = Vec::with_capacity(n_tiles * kb);
+        for t in 0..n_tiles {
+            for b in 0..kb {
+                let mut tile = TileQ6K {
+                    d: [0.0; TILE_N],
+                    sc: [[0; 2 * TILE_N]; 16],
+                    scp: [[0; 2 * TILE_N]; 8],
+                    qs: [0; QK_K / 4 * TILE_N * 4],
+                };
+                for r in 0..TILE_N {
+                    let row = t * TILE_N + r;
+                    if row >= n {
+                        break;
+                    }
+                    let blk = &raw[(row * kb + b) * Q6K_BYTES..][..Q6K_BYTES];
+                    let (ql, qh, sc) = (&blk[0..128], &blk[128..192], &blk[192..208]);
+                    tile.d[r] = f16_at(blk, 208);
+                    for (s, &v) in sc.iter().enumerate() {
+                        let v = (v as i8) as i16;
+                        tile.sc[s][2 * r] = v;
+                        tile.sc[s][2 * r + 1] = v;
+                        tile.scp[s / 2][2 * r + s % 2] = v;
+                    }
+                    // ggml's layout: halves of 128 values, quarters of 32; value p's scale is p/16
+                    let val = |p: usize| -> u8 {
+                        let (half, q, l) = (p / 128, (p % 128) / 32, p % 32);
+                        let (ql, qh) = (&ql[half * 64..], &qh[half * 32..]);
+                        let low = match q {
+                            0 => ql[l] & 0x0F,
+                            1 => ql[l + 32] & 0x0F,
+                            2 => ql[l] >> 4,
+                            _ => ql[l + 32] >> 4,
+                        };
+                        low | (((qh[l] >> (2 * q)) & 3) << 4)
+                    };
+                    for g in 0..QK_K / 4 {
+                        for j in 0..4 {
+                            tile.qs[(g * TILE_N + r) * 4 + j] = val(g * 4 + j);
+                        }
+                    }
+                }
+                tiles.push(tile);
+            }
+        }
+        Some(Self { n, k, tiles: Tiles::Q6K(tiles) })
+    }
+
+    /// Bytes held by the tiles.
+    pub fn bytes(&self) -> usize {
+        match &self.tiles {
+            Tiles::Q4K(t) => t.len() * std::mem::size_of::<TileQ4K>(),
+            Tiles::Q6K(t) => t.len() * std::mem::size_of::<TileQ6K>(),
+        }
+    }
+
+    /// Whether this CPU can run the kernels (AVX2 + FMA).
+    pub fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+            *HAS.get_or_init(|| {
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// `m` rows of `x` (m × k, row-major) times the weights → m × n. Needs [`TiledK::available`].
+    pub fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
+        let (n, k) = (self.n, self.k);
+        assert_eq!(x.len(), m * k, "tiled matmul: input is not {m}×{k}");
+        assert!(Self::available(), "tiled k-quant kernels need AVX2 and FMA");
+        let kb = k / QK_K;
+        let pool = candle_core::utils::barrier_pool();
+        // Activations to Q8_K, rows spread over the pool.
+        let mut xq: Vec<BlockQ8K> = (0..m * kb).map(|_| BlockQ8K::zeros()).collect();
+        let xq_ptr = xq.as_mut_ptr() as usize;
+        pool.execute_chunked(m, |range| {
+            for r in range {
+                // SAFETY: each row's blocks are written by exactly one work item.
+                let dst = unsafe { std::slice::from_raw_parts_mut((xq_ptr as *mut BlockQ8K).add(r * kb), kb) };
+                BlockQ8K::quantize(&x[r * k..(r + 1) * k], dst);
+            }
+        });
+        let mut out = vec![0f32; m * n];
+        let n_tiles = n.div_ceil(TILE_N);
+        // Blocking: a chunk of activation rows (~128 KiB of Q8_K) against a group of tiles
+        // (~96 KiB), both meant to stay in L2 while the kernel walks them.
+        let row_bytes = kb * std::mem::size_of::<BlockQ8K>();
+        let tile_bytes = kb
+            * match &self.tiles {
+                Tiles::Q4K(_) => std::mem::size_of::<TileQ4K>(),
+                Tiles::Q6K(_) => std::mem::size_of::<TileQ6K>(),
+            };
+        let m_chunk = ((128 << 10) / row_bytes.max(1)).clamp(MT, 256) / MT * MT;
+        let n_group = ((96 << 10) / tile_bytes.max(1)).clamp(1, 16);
+        let m_chunks = m.div_ceil(m_chunk);
+        let n_groups = n_tiles.div_ceil(n_group);
+        let out_ptr = out.as_mut_ptr() as usize;
+        let xq = &xq;
+        pool.execute_chunked(m_chunks * n_groups, |range| {
+            for item in range {
+                let (mc, ng) = (item / n_groups, item % n_groups);
+                let (r0, r1) = (mc * m_chunk, m.min((mc + 1) * m_chunk));
+                let (t0, t1) = (ng * n_group, n_tiles.min((ng + 1) * n_group));
+                let mut r = r0;
+                while r < r1 {
+                    let rows = MT.min(r1 - r);
+                    let acts: [&[BlockQ8K]; MT] =
+                        std::array::from_fn(|i| &xq[(r + i.min(rows - 1)) * kb..(r + i.min(rows - 1) + 1) * kb]);
+                    for t in t0..t1 {
+                        let mut acc = [[0f32; TILE_N]; MT];
+                        // SAFETY: AVX2 + FMA checked above; the tile slices hold `kb` tiles.
+                        unsafe {
+                            match &self.tiles {
+                                Tiles::Q4K(v) => avx2::q4k(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
+                                Tiles::Q6K(v) => avx2::q6k(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
+                            }
+                        }
+                        let cols = TILE_N.min(n - t * TILE_N);
+                        for (i, a) in acc.iter().enumerate().take(rows) {
+                            // SAFETY: (row r + i, columns of tile t) belong to this work item only.
+                            let dst = unsafe {
+                                std::slice::from_raw_parts_mut(
+                                    (out_ptr as *mut f32).add((r + i) * n + t * TILE_N),
+                                    cols,
+                                )
+                            };
+                            dst.copy_from_slice(&a[..cols]);
+                        }
+                    }
+                    r += rows;
+                }
+            }
+        });
+        out
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+    use core::arch::x86_64::*;
+
+    #[inline(always)]
+    unsafe fn bcast4(qs: &[i8], off: usize) -> __m256i {
+        _mm256_set1_epi32(std::ptr::read_unaligned(qs.as_ptr().add(off) as *const i32))
+    }
+
+    #[inline(always)]
+    unsafe fn bcast_pair(v: &[i16], j: usize) -> __m256i {
+        _mm256_set1_epi32(std::ptr::read_unaligned(v.as_ptr().add(2 * j) as *const i32))
+    }
+
+    #[inline(always)]
+    unsafe fn half(v: &[i16; 2 * TILE_N], h: usize) -> __m256i {
+        _mm256_load_si256(v.as_ptr().add(h * TILE_N) as *const __m256i)
+    }
+
+    /// Tiles of one column block (all super-blocks) against `MT` activation rows, one 8-row half
+    /// of the tile at a time (sharing broadcasts across both halves measured slower: register
+    /// spills). Integer sums are scaled by the integer sub-block scales and kept in i32 over a
+    /// super-block (≤ 8 · 2 · 30,480 · 63 < 2^31); floats only once per super-block.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn q4k(tiles: &[TileQ4K], acts: &[&[BlockQ8K]; MT], acc: &mut [[f32; TILE_N]; MT]) {
+        let mask = _mm256_set1_epi8(0x0F);
+        for h in 0..2 {
+            let mut sum = [_mm256_setzero_ps(); MT];
+            for (b, tile) in tiles.iter().enumerate() {
+                let a: [&BlockQ8K; MT] = std::array::from_fn(|i| &acts[i][b]);
+                let mut isum = [_mm256_setzero_si256(); MT];
+                for sub in 0..8 {
+                    let mut s16 = [_mm256_setzero_si256(); MT];
+                    for g4 in 0..4 {
+                        let g = sub * 4 + g4;
+                        let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
+                        let lo = _mm256_and_si256(w, mask);
+                        let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
+                        for i in 0..MT {
+                            let al = bcast4(&a[i].qs, g * 8);
+                            let ah = bcast4(&a[i].qs, g * 8 + 4);
+                            s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(lo, al));
+                            s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(hi, ah));
+                        }
+                    }
+                    let sc = half(&tile.sc[sub], h);
+                    for i in 0..MT {
+                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
+                    }
+                }
+                let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
+                let dmin = _mm256_load_ps(tile.dmin.as_ptr().add(h * 8));
+                for i in 0..MT {
+                    // Σ_sub min · Σa over the sub-block, as integers
+                    let mut imin = _mm256_setzero_si256();
+                    for j in 0..4 {
+                        imin = _mm256_add_epi32(
+                            imin,
+                            _mm256_madd_epi16(half(&tile.mn[j], h), bcast_pair(&a[i].bsum32, j)),
+                        );
+                    }
+                    let da = _mm256_set1_ps(a[i].d);
+                    sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), sum[i]);
+                    sum[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmin, da), sum[i]);
+                }
+            }
+            for i in 0..MT {
+                _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]);
+            }
+        }
+    }
+
+    /// Q6_K: pairs of products summed in i16 (≤ 2 · 2 · 63 · 127), scaled by the signed sub-block
+    /// scales into i32 over a super-block (≤ 16 · 2 · 2 · 32,004 · 128 < 2^31); the +32 storage
+    /// offset comes off as 32 · Σ scale · Σa.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn q6k(tiles: &[TileQ6K], acts: &[&[BlockQ8K]; MT], acc: &mut [[f32; TILE_N]; MT]) {
+        for h in 0..2 {
+            let mut sum = [_mm256_setzero_ps(); MT];
+            for (b, tile) in tiles.iter().enumerate() {
+                let a: [&BlockQ8K; MT] = std::array::from_fn(|i| &acts[i][b]);
+                let mut isum = [_mm256_setzero_si256(); MT];
+                for sub in 0..16 {
+                    let sc = half(&tile.sc[sub], h);
+                    for pair in 0..2 {
+                        let mut s16 = [_mm256_setzero_si256(); MT];
+                        for g4 in pair * 2..pair * 2 + 2 {
+                            let g = sub * 4 + g4;
+                            let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
+                            for i in 0..MT {
+                                let x = bcast4(&a[i].qs, g * 4);
+                                s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, x));
+                            }
+                        }
+                        for i in 0..MT {
+                            isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
+                        }
+                    }
+                }
+                let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
+                for i in 0..MT {
+                    let mut off = _mm256_setzero_si256();
+                    for j in 0..8 {
+                        off =
+                            _mm256_add_epi32(off, _mm256_madd_epi16(half(&tile.scp[j], h), bcast_pair(&a[i].bsums, j)));
+                    }
+                    let v = _mm256_sub_epi32(isum[i], _mm256_slli_epi32(off, 5));
+                    sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(a[i].d)), sum[i]);
+                }
+            }
+            for i in 0..MT {
+                _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod avx2 {
+    use super::*;
+    pub(super) unsafe fn q4k(_: &[TileQ4K], _: &[&[BlockQ8K]; MT], _: &mut [[f32; TILE_N]; MT]) {
+        unreachable!("available() is false off x86_64")
+    }
+    pub(super) unsafe fn q6k(_: &[TileQ6K], _: &[&[BlockQ8K]; MT], _: &mut [[f32; TILE_N]; MT]) {
+        unreachable!("available() is false off x86_64")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use candle_core::{Device, Tensor};
+
+    fn lcg(seed: &mut u64) -> f32 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*seed >> 33) as f32 / (1u64 << 31) as f32) * 2.0 - 1.0
+    }
+
+    /// The tiled product equals a direct integer computation of the same Q8_K-quantized rows
+    /// (dequantized weights × dequantized activations, in f64) up to f32 rounding, for row and
+    /// column counts that are not multiples of the tile sizes.
+    #[test]
+    fn tiled_products_equal_the_dequantized_q8k_product() {
+        if !TiledK::available() {
+            println!("SKIP: no AVX2/FMA on this CPU");
+            return;
+        }
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+            // m = 4 with constant weights and activations: every quant at its extreme, the worst
+            // case for the i16 / i32 sums
+            for (m, extreme) in [(1usize, false), (3, false), (4, false), (9, false), (4, true)] {
+                let (n, k) = (37, 512);
+                let mut s = 5u64;
+                // rows of different magnitudes so the scales and minimums differ
+                let w: Vec<f32> = (0..n * k)
+                    .map(|i| {
+                        if extreme {
+                            if (i / 2) % 2 == 0 {
+                                2.0
+                            } else {
+                                -2.0
+                            }
+                        } else {
+                            lcg(&mut s) * (1.0 + (i / k) as f32 * 0.1)
+                        }
+                    })
+                    .collect();
+                let qt = QTensor::quantize(&Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap(), dtype).unwrap();
+                let raw = qt.data().unwrap().to_vec();
+                let tiled = match dtype {
+                    GgmlDType::Q4K => TiledK::from_q4k(&raw, n, k),
+                    _ => TiledK::from_q6k(&raw, n, k),
+                }
+                .expect("tiles");
+                let wd: Vec<f32> = qt.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+                let x: Vec<f32> = (0..m * k).map(|_| if extreme { -3.0 } else { lcg(&mut s) }).collect();
+                let got = tiled.matmul(&x, m);
+                for r in 0..m {
+                    // the activations as the kernel sees them: Q8_K-quantized, dequantized
+                    let mut q = vec![BlockQ8K::zeros(); k / QK_K];
+                    BlockQ8K::quantize(&x[r * k..(r + 1) * k], &mut q);
+                    let xd = BlockQ8K::dequantize(&q);
+                    for c in 0..n {
+                        let want: f64 = (0..k).map(|i| xd[i] as f64 * wd[c * k + i] as f64).sum();
+                        let g = got[r * n + c] as f64;
+                        assert!(
+                            (g - want).abs() <= 1e-4 * want.abs().max(1.0),
+                            "{dtype:?} m={m} ({r},{c}): {g} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_sizes_are_refused() {
+        assert!(TiledK::from_q4k(&[0u8; 100], 1, 256).is_none());
+        assert!(TiledK::from_q6k(&[0u8; Q6K_BYTES], 1, 200).is_none());
+    }
+}
