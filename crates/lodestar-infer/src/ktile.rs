@@ -312,9 +312,17 @@ impl TiledK {
                         let mut acc = [[0f32; TILE_N]; MT];
                         // SAFETY: AVX2 + FMA checked above; the tile slices hold `kb` tiles.
                         unsafe {
-                            match &self.tiles {
-                                Tiles::Q4K(v) => avx2::q4k(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
-                                Tiles::Q6K(v) => avx2::q6k(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
+                            if rows == 1 {
+                                let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
+                                match &self.tiles {
+                                    Tiles::Q4K(v) => avx2::q4k::<1>(&v[t * kb..(t + 1) * kb], &[acts[0]], one),
+                                    Tiles::Q6K(v) => avx2::q6k::<1>(&v[t * kb..(t + 1) * kb], &[acts[0]], one),
+                                }
+                            } else {
+                                match &self.tiles {
+                                    Tiles::Q4K(v) => avx2::q4k::<MT>(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
+                                    Tiles::Q6K(v) => avx2::q6k::<MT>(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
+                                }
                             }
                         }
                         let cols = TILE_N.min(n - t * TILE_N);
@@ -357,26 +365,26 @@ mod avx2 {
         _mm256_load_si256(v.as_ptr().add(h * TILE_N) as *const __m256i)
     }
 
-    /// Tiles of one column block (all super-blocks) against `MT` activation rows, one 8-row half
+    /// Tiles of one column block (all super-blocks) against `M` activation rows, one 8-row half
     /// of the tile at a time (sharing broadcasts across both halves measured slower: register
     /// spills). Integer sums are scaled by the integer sub-block scales and kept in i32 over a
     /// super-block (≤ 8 · 2 · 30,480 · 63 < 2^31); floats only once per super-block.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn q4k(tiles: &[TileQ4K], acts: &[&[BlockQ8K]; MT], acc: &mut [[f32; TILE_N]; MT]) {
+    pub(super) unsafe fn q4k<const M: usize>(tiles: &[TileQ4K], acts: &[&[BlockQ8K]; M], acc: &mut [[f32; TILE_N]; M]) {
         let mask = _mm256_set1_epi8(0x0F);
         for h in 0..2 {
-            let mut sum = [_mm256_setzero_ps(); MT];
+            let mut sum = [_mm256_setzero_ps(); M];
             for (b, tile) in tiles.iter().enumerate() {
-                let a: [&BlockQ8K; MT] = std::array::from_fn(|i| &acts[i][b]);
-                let mut isum = [_mm256_setzero_si256(); MT];
+                let a: [&BlockQ8K; M] = std::array::from_fn(|i| &acts[i][b]);
+                let mut isum = [_mm256_setzero_si256(); M];
                 for sub in 0..8 {
-                    let mut s16 = [_mm256_setzero_si256(); MT];
+                    let mut s16 = [_mm256_setzero_si256(); M];
                     for g4 in 0..4 {
                         let g = sub * 4 + g4;
                         let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
                         let lo = _mm256_and_si256(w, mask);
                         let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
-                        for i in 0..MT {
+                        for i in 0..M {
                             let al = bcast4(&a[i].qs, g * 8);
                             let ah = bcast4(&a[i].qs, g * 8 + 4);
                             s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(lo, al));
@@ -384,13 +392,13 @@ mod avx2 {
                         }
                     }
                     let sc = half(&tile.sc[sub], h);
-                    for i in 0..MT {
+                    for i in 0..M {
                         isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
                     }
                 }
                 let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
                 let dmin = _mm256_load_ps(tile.dmin.as_ptr().add(h * 8));
-                for i in 0..MT {
+                for i in 0..M {
                     // Σ_sub min · Σa over the sub-block, as integers
                     let mut imin = _mm256_setzero_si256();
                     for j in 0..4 {
@@ -404,7 +412,7 @@ mod avx2 {
                     sum[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmin, da), sum[i]);
                 }
             }
-            for i in 0..MT {
+            for i in 0..M {
                 _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]);
             }
         }
@@ -414,31 +422,31 @@ mod avx2 {
     /// scales into i32 over a super-block (≤ 16 · 2 · 2 · 32,004 · 128 < 2^31); the +32 storage
     /// offset comes off as 32 · Σ scale · Σa.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn q6k(tiles: &[TileQ6K], acts: &[&[BlockQ8K]; MT], acc: &mut [[f32; TILE_N]; MT]) {
+    pub(super) unsafe fn q6k<const M: usize>(tiles: &[TileQ6K], acts: &[&[BlockQ8K]; M], acc: &mut [[f32; TILE_N]; M]) {
         for h in 0..2 {
-            let mut sum = [_mm256_setzero_ps(); MT];
+            let mut sum = [_mm256_setzero_ps(); M];
             for (b, tile) in tiles.iter().enumerate() {
-                let a: [&BlockQ8K; MT] = std::array::from_fn(|i| &acts[i][b]);
-                let mut isum = [_mm256_setzero_si256(); MT];
+                let a: [&BlockQ8K; M] = std::array::from_fn(|i| &acts[i][b]);
+                let mut isum = [_mm256_setzero_si256(); M];
                 for sub in 0..16 {
                     let sc = half(&tile.sc[sub], h);
                     for pair in 0..2 {
-                        let mut s16 = [_mm256_setzero_si256(); MT];
+                        let mut s16 = [_mm256_setzero_si256(); M];
                         for g4 in pair * 2..pair * 2 + 2 {
                             let g = sub * 4 + g4;
                             let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
-                            for i in 0..MT {
+                            for i in 0..M {
                                 let x = bcast4(&a[i].qs, g * 4);
                                 s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, x));
                             }
                         }
-                        for i in 0..MT {
+                        for i in 0..M {
                             isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
                         }
                     }
                 }
                 let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
-                for i in 0..MT {
+                for i in 0..M {
                     let mut off = _mm256_setzero_si256();
                     for j in 0..8 {
                         off =
@@ -448,7 +456,7 @@ mod avx2 {
                     sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(a[i].d)), sum[i]);
                 }
             }
-            for i in 0..MT {
+            for i in 0..M {
                 _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]);
             }
         }
@@ -458,10 +466,10 @@ mod avx2 {
 #[cfg(not(target_arch = "x86_64"))]
 mod avx2 {
     use super::*;
-    pub(super) unsafe fn q4k(_: &[TileQ4K], _: &[&[BlockQ8K]; MT], _: &mut [[f32; TILE_N]; MT]) {
+    pub(super) unsafe fn q4k<const M: usize>(_: &[TileQ4K], _: &[&[BlockQ8K]; M], _: &mut [[f32; TILE_N]; M]) {
         unreachable!("available() is false off x86_64")
     }
-    pub(super) unsafe fn q6k(_: &[TileQ6K], _: &[&[BlockQ8K]; MT], _: &mut [[f32; TILE_N]; MT]) {
+    pub(super) unsafe fn q6k<const M: usize>(_: &[TileQ6K], _: &[&[BlockQ8K]; M], _: &mut [[f32; TILE_N]; M]) {
         unreachable!("available() is false off x86_64")
     }
 }

@@ -96,7 +96,24 @@ enum BenchCommand {
     Qa(cmd::ask::BenchQaArgs),
 }
 
+/// Keeps large freed blocks in the heap for reuse. Each layer of a prompt allocates activation
+/// buffers of tens of MB; glibc's default returns blocks over 32 MB (dynamic threshold) to the OS
+/// and maps fresh, zeroed pages for the next one — page faults that cost 1.5B prefill 11 %
+/// (`bench llm`, 1,024 tokens, 2 threads: 81.5 → 90–93 tok/s, same peak RSS).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only sets allocator thresholds; called first thing, before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() {
+    tune_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LODESTAR_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
