@@ -556,6 +556,7 @@ impl Assistant {
         let count = |t: &str| generator.count_tokens(t).unwrap_or_else(|_| prompt::estimate_tokens(t));
         let (user, sources) =
             prompt::build_user_turn(question, &self.question_units(question), &hits, &count, opts.prompt_budget);
+        tracing::debug!(prompt = %user, "user turn");
         if hits.iter().take(prompt::MAX_SOURCES).any(|h| prompt::sanitize(&h.text).1) {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }

@@ -387,12 +387,18 @@ pub fn build_user_turn(
     let mut sources = Vec::new();
     let mut body = String::new();
     for (i, h) in hits.iter().take(MAX_SOURCES).enumerate() {
-        let header = if h.section.is_empty() || h.section == h.title {
+        // the section path starts with the document's own heading (often the title again, with
+        // every alias of a customer): its last part is enough next to the title
+        let section = h.section.rsplit(" > ").next().unwrap_or("").trim();
+        let header = if section.is_empty() || section == h.title {
             format!("[{}] 《{}》\n", i + 1, h.title)
         } else {
-            format!("[{}] 《{}》 {}\n", i + 1, h.title, h.section)
+            format!("[{}] 《{}》 {}\n", i + 1, h.title, section)
         };
-        let share = remaining / (n - i).max(1);
+        // the best source (evidence comes best first) gets a double share: its answer row with
+        // the table header must fit rather than the header alone
+        let weights_left = (n - i) + usize::from(i == 0);
+        let share = remaining * (1 + usize::from(i == 0)) / weights_left.max(1);
         let room = share.saturating_sub(count(&header) + 4);
         let (clean, _) = sanitize(&h.text);
         let ex = excerpt_for(&clean, question, units, room, count);
@@ -481,5 +487,28 @@ mod tests {
         // the cached prefix must not depend on the question
         assert!(SYSTEM_PROMPT.contains(NO_EVIDENCE));
         assert!(!SYSTEM_PROMPT.contains('{'));
+    }
+
+    #[test]
+    fn source_headers_show_the_last_section_part_only() {
+        let mut h = hit("信用额度 400,000 美元，等级 B。");
+        h.section =
+            "客户档案：巴库运输集团（Baku Transport Group LLC / ООО «Баку Транспорт Групп»） > 信用与付款条件".into();
+        let q = "巴库运输集团的信用额度是多少？";
+        let (turn, _) = build_user_turn(q, &content_units(q), &[h], &estimate_tokens, PROMPT_BUDGET);
+        assert!(turn.contains("[1] 《客户档案：巴库运输集团》 信用与付款条件\n"), "{turn}");
+        assert!(!turn.contains("LLC"), "the alias list of the heading is not repeated: {turn}");
+    }
+
+    #[test]
+    fn the_best_source_gets_twice_the_room_of_the_next() {
+        // two sources of the same long text: with equal shares their excerpts would be about as
+        // long; the first (best) one gets 2/3 of the room, the second what is left (about 1/3)
+        let text = "信用额度按年度评审一次。".repeat(30);
+        let q = "信用额度多久评审？";
+        let (_, sources) =
+            build_user_turn(q, &content_units(q), &[hit(&text), hit(&text)], &estimate_tokens, PROMPT_BUDGET);
+        let (a, b) = (estimate_tokens(&sources[0].excerpt), estimate_tokens(&sources[1].excerpt));
+        assert!(b > 0 && a as f32 >= 1.5 * b as f32, "first {a} tokens, second {b}");
     }
 }
