@@ -239,3 +239,43 @@ fn english_question_finds_chinese_policy_through_the_glossary() {
     assert!(res.expanded_terms.is_empty());
     assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("policy/credit.md"));
 }
+
+#[test]
+fn a_named_code_brings_its_own_document_first_in_hybrid_search() {
+    let src = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    // The guide matches the question's words best; the spec sheet is about the spec (its title
+    // carries the code) and words its body a little differently.
+    write(
+        src.path(),
+        "product/guide.md",
+        &doc("product", "矿山花纹选型指南", "公开", "## 选型\n\n矿山花纹选型看路况，矿山花纹推荐耐切割配方。"),
+    );
+    write(
+        src.path(),
+        "product/spec-315.md",
+        &doc("product", "315/80R22.5 驱动轮 BD177", "公开", "## 卖点\n\n矿山花纹耐切割，矿区短途重载，选型看路况。"),
+    );
+    write(src.path(), "ops/training.md", &doc("ops", "新人培训", "公开", "## 安排\n\n新员工第一周学习产品知识。"));
+    let emb: Arc<dyn lodestar_core::Embedder> = Arc::new(FakeEmbedder::default());
+    let mut ix = KnowledgeIndex::open(home.path(), &dicts(), Some(emb)).unwrap();
+    ix.add_paths(&[src.path().to_path_buf()], &AddOptions::default()).unwrap();
+    let q = "315/80R22.5 矿山花纹选型";
+    let mut req = SearchRequest::new(q, Principal::local_admin());
+    req.per_doc = Some(1);
+    let hybrid = ix.search(&req).unwrap();
+    assert_eq!(hybrid.mode, "hybrid");
+    assert_eq!(
+        hybrid.hits[0].doc,
+        "product/spec-315.md",
+        "{:?}",
+        hybrid.hits.iter().map(|h| &h.doc).collect::<Vec<_>>()
+    );
+    // BM25 alone goes by the words: the guide first.
+    req.mode = SearchMode::Bm25;
+    assert_eq!(ix.search(&req).unwrap().hits[0].doc, "product/guide.md");
+    // The same question without the code: the guide first in hybrid search too.
+    let mut plain = SearchRequest::new("矿山花纹选型", Principal::local_admin());
+    plain.per_doc = Some(1);
+    assert_eq!(ix.search(&plain).unwrap().hits[0].doc, "product/guide.md");
+}
