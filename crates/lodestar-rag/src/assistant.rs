@@ -586,7 +586,7 @@ impl Assistant {
                     on_text(piece);
                 } else {
                     held.push_str(piece);
-                    if strip_markers(&held).chars().any(|c| c.is_alphanumeric()) {
+                    if says_something(&held) {
                         flowing = true;
                         on_text(&std::mem::take(&mut held));
                     }
@@ -756,6 +756,17 @@ fn rewrite_markers(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
 }
 
 /// The text without `[n]` / `[1, 2]` citation markers.
+/// Whether streamed text holds more than citation markers — a marker still being streamed
+/// (`[1` before its `]`) counts as a marker.
+fn says_something(held: &str) -> bool {
+    let t = strip_markers(held);
+    let t = match t.rfind('[') {
+        Some(i) if t[i + 1..].chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') => &t[..i],
+        _ => t.as_str(),
+    };
+    t.chars().any(|c| c.is_alphanumeric())
+}
+
 fn strip_markers(text: &str) -> String {
     rewrite_markers(text, |m| m.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ').then(String::new))
 }

@@ -15,11 +15,16 @@ use std::sync::{Arc, Mutex};
 struct FakeGen {
     reply: String,
     seen: Mutex<Vec<Vec<ChatMessage>>>,
+    /// Stream one character per token (as a model splits `[1]` into `[`, `1`, `]`).
+    by_char: bool,
 }
 
 impl FakeGen {
     fn new(reply: &str) -> Arc<Self> {
-        Arc::new(Self { reply: reply.into(), seen: Mutex::new(Vec::new()) })
+        Arc::new(Self { reply: reply.into(), seen: Mutex::new(Vec::new()), by_char: false })
+    }
+    fn char_by_char(reply: &str) -> Arc<Self> {
+        Arc::new(Self { reply: reply.into(), seen: Mutex::new(Vec::new()), by_char: true })
     }
     fn calls(&self) -> usize {
         self.seen.lock().unwrap().len()
@@ -43,8 +48,14 @@ impl Generator for FakeGen {
         on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Generation, ModelError> {
         self.seen.lock().unwrap().push(messages.to_vec());
-        for piece in self.reply.split_inclusive('，') {
-            let _ = on_token(piece);
+        if self.by_char {
+            for c in self.reply.chars() {
+                let _ = on_token(&c.to_string());
+            }
+        } else {
+            for piece in self.reply.split_inclusive('，') {
+                let _ = on_token(piece);
+            }
         }
         Ok(Generation {
             text: self.reply.clone(),
@@ -376,4 +387,21 @@ fn an_english_question_is_answered_from_chinese_sources_through_the_glossary() {
     // an English question the sources do not cover is still refused
     let ans = a.ask("What time does the staff canteen open on Saturdays?", &AskOptions::default()).unwrap();
     assert!(ans.answer.contains(NO_EVIDENCE), "{}", ans.answer);
+}
+
+#[test]
+fn a_marker_only_reply_streamed_token_by_token_never_reaches_the_stream() {
+    let g = FakeGen::char_by_char("[1]");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
+    let mut streamed = String::new();
+    let ans = a.ask_streaming("全钢胎质保期是多久？", &AskOptions::default(), &mut |t| streamed.push_str(t)).unwrap();
+    assert_eq!(g.calls(), 1);
+    assert!(!streamed.contains("[1\n") && !streamed.starts_with("[1"), "{streamed:?}");
+    assert!(ans.answer.contains("3 年"), "the quotes replace it: {}", ans.answer);
+    // a real answer streamed the same way still flows, markers included
+    let g = FakeGen::char_by_char("[1] 全钢胎质保期为 3 年。");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let mut streamed = String::new();
+    a.ask_streaming("全钢胎质保期是多久？", &AskOptions::default(), &mut |t| streamed.push_str(t)).unwrap();
+    assert!(streamed.starts_with("[1] 全钢胎质保期为 3 年"), "{streamed:?}");
 }
