@@ -619,6 +619,12 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "哪些客户",
                 "哪些国家",
                 "rank",
+                "which country",
+                "which countries",
+                "which customer",
+                "highest",
+                "best selling",
+                "best-selling",
             ],
         ),
         (Intent::Contribution, &["贡献", "占比", "份额", "比重", "share of", "contribution"]),
@@ -653,6 +659,12 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
         if has_any(t, words) {
             s.insert(intent);
         }
+    }
+    // `How much did Kazakhstan sell`, `tyres sold`: whole words only (`resell` is a policy word).
+    static SELL: OnceLock<Regex> = OnceLock::new();
+    let sell = SELL.get_or_init(|| Regex::new(r"\b(?:sell|sells|sold|selling)\b").unwrap_or_else(|_| unreachable!()));
+    if sell.is_match(t) {
+        s.insert(Intent::Actual);
     }
     if s.contains(&Intent::YtdYoy) {
         s.remove(&Intent::Yoy);
@@ -734,20 +746,21 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
         "权限",
         "订舱",
         "装柜",
-        "what",
-        "how",
         "why",
         "policy",
         "payment terms",
         "warranty",
         "suitable",
-        "who",
     ];
     if has_any(t, CUES) {
         return true;
     }
+    // English question words ask for knowledge only without a metric in the question: `What was
+    // the October sales amount` is a metric question (as `销售额是多少` is), `How much` / `How
+    // many` ask for figures.
+    let english_how = t.contains("how") && !t.contains("how much") && !t.contains("how many");
     // No metric word at all: a knowledge question.
-    intents.is_empty()
+    english_how || intents.is_empty()
 }
 
 fn parse_top(t: &str) -> Option<usize> {

@@ -175,3 +175,29 @@ fn overdue_day_thresholds_are_read_from_the_question() {
     assert_eq!(overdue_threshold("俄罗斯逾期情况"), None);
     assert_eq!(overdue_threshold("货好后 15 天款项仍未到齐会怎样处理？"), None);
 }
+
+#[test]
+fn english_questions_route_like_their_chinese_counterparts() {
+    let d = dicts();
+    let router = Router::new(&d);
+    // `What was … sales` asks for a figure, as `销售额是多少` does: no knowledge search beside it.
+    for q in ["What was the October 2026 sales amount of Kazakhstan?", "How much did Kazakhstan sell in October 2026?"]
+    {
+        let r = router.route(q, OCT);
+        assert_eq!(r.kind, RouteKind::Metric, "{q}");
+        assert_eq!(codes(&r, Dim::Country), ["KZ"], "{q}");
+        assert!(r.intents.contains(&Intent::Actual), "{q}");
+    }
+    let r = router.route("Which country had the highest sales in October 2026?", OCT);
+    assert!(r.intents.contains(&Intent::Ranking));
+    // `resell` is not `sell`; `who` / `how` ask for documents
+    for q in [
+        "Goods are ready but unpaid after two months - can we resell the tyres?",
+        "Who has to approve a customer credit limit above 500,000 USD?",
+        "How is the annual dealer rebate paid out?",
+    ] {
+        let r = router.route(q, OCT);
+        assert!(r.needs_knowledge(), "{q}: {:?}", r.kind);
+        assert!(!r.intents.contains(&Intent::Actual), "{q}");
+    }
+}
