@@ -838,6 +838,8 @@ fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
 
 /// Parses explicit and relative periods (the text is already `norm_key`-ed: half-width, lower case).
 pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
+    let english = english_dates(t);
+    let t = english.as_str();
     struct Res {
         re: Vec<(Regex, u8)>,
     }
@@ -974,6 +976,37 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
     None
 }
 
+/// Rewrites English dates into the Chinese forms the period patterns read: `September 2026` /
+/// `Sep. 2026` / `2026 September` → `2026年9月`, a full month name alone (`in October`) → `10月`,
+/// `Q3 2026` → `2026 q3`, `in 2026` / `for 2026` / `FY2026` → `2026年`, `first half` → `上半年`.
+/// `may` alone is left alone (a verb more often than a month).
+fn english_dates(t: &str) -> String {
+    static RES: OnceLock<[Regex; 5]> = OnceLock::new();
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let res = RES.get_or_init(|| {
+        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
+        let m = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+        [
+            p(&format!(r"\b{m}\.?\s*,?\s*(20\d{{2}})\b")),
+            p(&format!(r"\b(20\d{{2}})\s*,?\s*{m}\b")),
+            p(r"\b(january|february|march|april|june|july|august|september|sept|october|november|december)\b"),
+            p(r"\bq([1-4])\s*,?\s*(20\d{2})\b"),
+            p(r"\b(?:in|for|of|during|year|fy)\s*(20\d{2})\b"),
+        ]
+    });
+    let lower = t.to_lowercase();
+    if !lower.chars().any(|c| c.is_ascii_alphabetic()) {
+        return t.to_string();
+    }
+    let month_no = |name: &str| MONTHS.iter().position(|m| name.starts_with(m)).map_or(0, |i| i + 1);
+    let out = res[0].replace_all(&lower, |c: &regex::Captures| format!("{}年{}月", &c[2], month_no(&c[1])));
+    let out = res[1].replace_all(&out, |c: &regex::Captures| format!("{}年{}月", &c[1], month_no(&c[2])));
+    let out = res[2].replace_all(&out, |c: &regex::Captures| format!("{}月", month_no(&c[1])));
+    let out = res[3].replace_all(&out, |c: &regex::Captures| format!("{} q{}", &c[2], &c[1]));
+    let out = res[4].replace_all(&out, |c: &regex::Captures| format!(" {}年", &c[1]));
+    out.replace("first half", "上半年").replace("h1 ", "上半年 ")
+}
+
 /// Words that carry no meaning for evidence checks (问句虚词).
 pub(crate) const STOP_PHRASES: &[&str] = &[
     "请问",
@@ -1065,6 +1098,23 @@ pub(crate) fn content_units(text: &str) -> Vec<String> {
 /// A days threshold on overdue items: `超过 90 天` / `大于90天` / `多于 60 天` → more than N days
 /// (N + 1); `90 天以上` / `90天及以上` / `不少于 30 天` → at least N days.
 pub fn overdue_threshold(question: &str) -> Option<i64> {
+    // English: `more than 90 days`, `over 60 days` (exclusive); `90+ days`, `at least 90 days`,
+    // `90 days or more` (inclusive)
+    static EN: OnceLock<[Regex; 2]> = OnceLock::new();
+    let en = EN.get_or_init(|| {
+        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
+        [
+            p(r"\b(?:more than|over|above|longer than|greater than|beyond)\s*(\d+)\s*days?\b"),
+            p(r"(?:\bat least\s*(\d+)\s*days?\b|\b(\d+)\s*\+\s*days?\b|\b(\d+)\s*days?\s*(?:or more|or longer|and (?:more|above|longer)|plus)\b)"),
+        ]
+    });
+    let lower = question.to_lowercase();
+    if let Some(c) = en[0].captures(&lower) {
+        return c[1].parse::<i64>().ok().map(|n| n + 1);
+    }
+    if let Some(c) = en[1].captures(&lower) {
+        return c.get(1).or(c.get(2)).or(c.get(3)).and_then(|m| m.as_str().parse().ok());
+    }
     let q: String = to_halfwidth(question).chars().filter(|c| !c.is_whitespace()).collect();
     let c: Vec<char> = q.chars().collect();
     for i in 0..c.len() {

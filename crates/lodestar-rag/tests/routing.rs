@@ -201,3 +201,24 @@ fn english_questions_route_like_their_chinese_counterparts() {
         assert!(!r.intents.contains(&Intent::Actual), "{q}");
     }
 }
+
+#[test]
+fn english_dates_and_day_thresholds() {
+    use lodestar_rag::route::overdue_threshold;
+    let month = |t: &str| parse_period(t, OCT).map(|p| p.period);
+    let m = |year, month| Some(Period::Month(Month { year, month }));
+    assert_eq!(month("achievement of Russia in September 2026"), m(2026, 9));
+    assert_eq!(month("sales Sep. 2025"), m(2025, 9));
+    assert_eq!(month("sales 2025 December"), m(2025, 12));
+    assert_eq!(month("Kazakhstan sales in October"), m(2026, 10));
+    assert_eq!(month("Kazakhstan sales in Q3 2026"), Some(Period::Quarter { year: 2026, quarter: 3 }));
+    assert_eq!(month("total sales for 2025"), Some(Period::Year(2025)));
+    // `may` is a verb here, and a bare number is not a year
+    assert_eq!(month("may we ship 2000 tyres"), None);
+    assert_eq!(overdue_threshold("Which customers are overdue more than 90 days?"), Some(91));
+    assert_eq!(overdue_threshold("receivables over 60 days"), Some(61));
+    assert_eq!(overdue_threshold("overdue 90+ days"), Some(90));
+    assert_eq!(overdue_threshold("at least 30 days overdue"), Some(30));
+    assert_eq!(overdue_threshold("overdue 180 days or more"), Some(180));
+    assert_eq!(overdue_threshold("overdue receivables"), None);
+}
