@@ -424,7 +424,21 @@ impl<'d> Router<'d> {
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
         let period = parse_period(&masked, reference);
         let intents = detect_intents(&masked);
-        let measure = if has_any(&masked, &["销量", "数量", "条数", "多少条", "quantity", "volume", "units"]) {
+        let measure = if has_any(
+            &masked,
+            &[
+                "销量",
+                "数量",
+                "条数",
+                "多少条",
+                "quantity",
+                "volume",
+                "units",
+                "how many tyres",
+                "how many tires",
+                "pieces",
+            ],
+        ) {
             Measure::Quantity
         } else {
             Measure::Amount
@@ -452,8 +466,9 @@ impl<'d> Router<'d> {
         let english =
             !chars.iter().any(|c| is_cjk(*c)) || has_any(&masked, &["in english", "英文回答", "用英文", "英语回答"]);
 
+        // `how much` / `how many` ask for figures
         let how = has_any(
-            &masked,
+            &masked.replace("how much", " ").replace("how many", " "),
             &[
                 "怎样",
                 "怎么办",
@@ -470,6 +485,10 @@ impl<'d> Router<'d> {
                 "是什么意思",
                 "what happens",
                 "how",
+                "can we",
+                "may we",
+                "are we allowed",
+                "is it allowed",
             ],
         );
         if how && period.is_none() && filters.is_empty() {
@@ -587,14 +606,26 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
         (Intent::YtdYoy, &["年度同比", "累计同比", "年累计同比", "ytd yoy", "ytd同比"]),
         (
             Intent::AnnualProgress,
-            &["年度目标完成进度", "全年目标", "年度目标", "剩余缺口", "时间进度", "月均需", "run rate"],
+            &[
+                "年度目标完成进度",
+                "全年目标",
+                "年度目标",
+                "剩余缺口",
+                "时间进度",
+                "月均需",
+                "run rate",
+                "annual target",
+                "full-year target",
+                "full year target",
+                "target progress",
+            ],
         ),
         (
             Intent::Achievement,
             &["达成率", "完成率", "达成情况", "完成情况", "达成了", "完成了多少", "达标", "achievement"],
         ),
         (Intent::Yoy, &["同比", "去年同期", "比去年", "yoy", "year over year", "year-on-year"]),
-        (Intent::Mom, &["环比", "比上月", "较上月", "mom", "month over month"]),
+        (Intent::Mom, &["环比", "比上月", "较上月", "mom", "month over month", "month-on-month", "month on month"]),
         (Intent::Ytd, &["年累计", "累计", "今年以来", "年初至今", "年初以来", "截至目前", "ytd", "year to date"]),
         (Intent::Gap, &["缺口", "差距", "还差", "差多少", "gap", "shortfall"]),
         (
@@ -630,10 +661,28 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
         (Intent::Contribution, &["贡献", "占比", "份额", "比重", "share of", "contribution"]),
         (Intent::Concentration, &["集中度", "cr10", "cr20", "cr5", "前十大客户占", "concentration"]),
         (Intent::Overdue, &["逾期", "账龄", "超期", "拖欠", "欠款", "overdue", "aging"]),
-        (Intent::ShipmentAtRisk, &["货好待款", "货好未付", "待发货", "货好", "shipment at risk"]),
+        (
+            Intent::ShipmentAtRisk,
+            &["货好待款", "货好未付", "待发货", "货好", "shipment at risk", "goods ready", "ready but unpaid"],
+        ),
         (
             Intent::CreditAnomaly,
-            &["信用异常", "超额度", "超信用", "超出信用", "超过信用额度", "credit anomaly", "over limit"],
+            &[
+                "信用异常",
+                "超额度",
+                "超信用",
+                "超出信用",
+                "超过信用额度",
+                "credit anomaly",
+                "over limit",
+                "exceed their credit",
+                "exceeds its credit",
+                "exceeding their credit",
+                "over their credit limit",
+                "over the credit limit",
+                "above their credit limit",
+                "credit limit exceeded",
+            ],
         ),
         (Intent::Stalled, &["开发停滞", "停滞", "长期没有进展", "没有动静", "stalled"]),
         (

@@ -190,6 +190,22 @@ fn english_questions_route_like_their_chinese_counterparts() {
     }
     let r = router.route("Which country had the highest sales in October 2026?", OCT);
     assert!(r.intents.contains(&Intent::Ranking));
+    for (q, intent) in [
+        ("Month-on-month change of Russia sales in October 2026", Intent::Mom),
+        ("Annual target progress of the northern region", Intent::AnnualProgress),
+        ("Which shipments are goods ready but unpaid?", Intent::ShipmentAtRisk),
+        ("Which customers exceed their credit limit?", Intent::CreditAnomaly),
+    ] {
+        let r = router.route(q, OCT);
+        assert!(r.intents.contains(&intent), "{q}: {:?}", r.intents);
+        assert_eq!(r.kind, RouteKind::Metric, "{q}");
+    }
+    let r = router.route("How many customers are overdue?", OCT);
+    assert_eq!(r.kind, RouteKind::Metric);
+    assert!(r.intents.contains(&Intent::Overdue));
+    let r = router.route("How many tyres did we sell to Uzbekistan in October 2026?", OCT);
+    assert_eq!(r.measure, Measure::Quantity);
+    assert_eq!(codes(&r, Dim::Country), ["UZ"]);
     // `resell` is not `sell`; `who` / `how` ask for documents
     for q in [
         "Goods are ready but unpaid after two months - can we resell the tyres?",
