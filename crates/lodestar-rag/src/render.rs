@@ -346,6 +346,7 @@ fn definitions(cols: &[Col], ytd: bool, sort: Option<SortKey>, ascending: bool) 
             SortKey::Actual => "实际",
             SortKey::Achievement => "达成率",
             SortKey::Gap => "缺口",
+            SortKey::Yoy if ytd => "年度同比",
             SortKey::Yoy => "同比",
         };
         d.push(format!(
@@ -380,7 +381,26 @@ pub fn render(
             MetricRequest::Sales { period, ytd, by, filters, measure, sort, ascending, .. },
             MetricTable::Sales { rows, total },
         ) => {
-            let cols = columns(intents, *sort);
+            let mut cols = columns(intents, *sort);
+            if *ytd {
+                // a year-to-date figure is compared with last year's year-to-date figure
+                for c in cols.iter_mut() {
+                    *c = match *c {
+                        Col::LastYear => Col::YtdLastYear,
+                        Col::Yoy => Col::YtdYoy,
+                        other => other,
+                    };
+                }
+                let mut seen = Vec::new();
+                cols.retain(|c| {
+                    if seen.contains(c) {
+                        false
+                    } else {
+                        seen.push(*c);
+                        true
+                    }
+                });
+            }
             let when = period_text(period, *ytd);
             let scope = scope_text(filters);
             let mut out = String::new();
@@ -408,7 +428,7 @@ pub fn render(
                     let key = match sort {
                         Some(SortKey::Achievement) => v.phrase(Col::Achievement),
                         Some(SortKey::Gap) => v.phrase(Col::Gap),
-                        Some(SortKey::Yoy) => v.phrase(Col::Yoy),
+                        Some(SortKey::Yoy) => v.phrase(if *ytd { Col::YtdYoy } else { Col::Yoy }),
                         _ => v.phrase(Col::Actual),
                     }
                     .unwrap_or_default();

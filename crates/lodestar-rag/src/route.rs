@@ -576,8 +576,17 @@ impl<'d> Router<'d> {
             }
         }
         if by.is_empty() && (intents.contains(&Intent::Ranking) || has_top) {
-            // "前 5 名" without a dimension word: customers within a country, else countries.
-            if t.contains("客户") || filters.iter().any(|f| f.dim == Dim::Country) {
+            // "前 5 名" without a dimension word: the dimension named in the question (`前五的规格`,
+            // `top 5 specs`), else customers within a country, else countries.
+            let spec_named = filters.iter().any(|f| f.dim == Dim::Spec);
+            let cat_named = filters.iter().any(|f| f.dim == Dim::Category);
+            if !spec_named && has_any(t, &["规格", "spec"]) {
+                by.push(Dim::Spec);
+            } else if !cat_named && has_any(t, &["品类", "categor"]) {
+                by.push(Dim::Category);
+            } else if has_any(t, &["销售负责人", "业务员", "sales rep", "salesperson"]) {
+                by.push(Dim::Owner);
+            } else if t.contains("客户") || filters.iter().any(|f| f.dim == Dim::Country) {
                 by.push(Dim::Customer);
             } else if filters.iter().any(|f| f.dim == Dim::Customer) {
                 // ranking of one customer among its peers

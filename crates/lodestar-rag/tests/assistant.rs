@@ -98,6 +98,13 @@ impl MetricsSource for FakeMetrics {
                     target: Some(Decimal::from(1_200_000)),
                     achievement: Some(Decimal::from(1_156_300) / Decimal::from(1_200_000)),
                     gap: Some(Decimal::from(43_700)),
+                    // month: 1,156,300 / 1,000,000 − 1 = 15.63 %; year to date: 9,000,000 /
+                    // 8,000,000 − 1 = 12.50 %
+                    last_year: Some(Decimal::from(1_000_000)),
+                    yoy: Some(Decimal::from(156_300) / Decimal::from(1_000_000)),
+                    ytd_actual: Some(Decimal::from(9_000_000)),
+                    ytd_last_year: Some(Decimal::from(8_000_000)),
+                    ytd_yoy: Some(Decimal::from(1) / Decimal::from(8)),
                     ..Default::default()
                 })),
             },
@@ -404,4 +411,18 @@ fn a_marker_only_reply_streamed_token_by_token_never_reaches_the_stream() {
     let mut streamed = String::new();
     a.ask_streaming("全钢胎质保期是多久？", &AskOptions::default(), &mut |t| streamed.push_str(t)).unwrap();
     assert!(streamed.starts_with("[1] 全钢胎质保期为 3 年"), "{streamed:?}");
+}
+
+#[test]
+fn a_year_to_date_question_compares_year_to_date_figures() {
+    let m = Arc::new(FakeMetrics::default());
+    let a = Assistant::new(dicts(), Some(m), None, None);
+    let ans = a.ask("今年以来俄罗斯销售额同比", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains("年累计实际销售额 9,000,000.00"), "{}", ans.answer);
+    assert!(ans.answer.contains("去年同期累计 8,000,000.00"), "{}", ans.answer);
+    assert!(ans.answer.contains("年度同比增长 12.50%"), "{}", ans.answer);
+    assert!(!ans.answer.contains("15.63%"), "the month's change is not the year's: {}", ans.answer);
+    // the month's question keeps the month's comparison
+    let ans = a.ask("俄罗斯10月销售额同比", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains("同比增长 15.63%"), "{}", ans.answer);
 }

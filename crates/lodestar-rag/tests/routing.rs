@@ -238,3 +238,19 @@ fn english_dates_and_day_thresholds() {
     assert_eq!(overdue_threshold("overdue 180 days or more"), Some(180));
     assert_eq!(overdue_threshold("overdue receivables"), None);
 }
+
+#[test]
+fn a_ranking_groups_by_the_dimension_the_question_names() {
+    let d = dicts();
+    let router = Router::new(&d);
+    for (q, dim) in [
+        ("上月销量前五的规格", Dim::Spec),
+        ("Top 5 specs by quantity last month", Dim::Spec),
+        ("10月销售额前三的品类", Dim::Category),
+        ("俄罗斯10月销售额前五", Dim::Customer),
+        ("10月销售额前五", Dim::Country),
+    ] {
+        let r = router.route(q, OCT);
+        assert_eq!(r.by, vec![dim], "{q}");
+    }
+}
