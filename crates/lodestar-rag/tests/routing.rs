@@ -195,6 +195,7 @@ fn english_questions_route_like_their_chinese_counterparts() {
         ("Annual target progress of the northern region", Intent::AnnualProgress),
         ("Which shipments are goods ready but unpaid?", Intent::ShipmentAtRisk),
         ("Which customers exceed their credit limit?", Intent::CreditAnomaly),
+        ("Uzbekistan sales versus target in October 2026", Intent::Achievement),
     ] {
         let r = router.route(q, OCT);
         assert!(r.intents.contains(&intent), "{q}: {:?}", r.intents);
