@@ -423,7 +423,7 @@ impl<'d> Router<'d> {
 
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
         let period = parse_period(&masked, reference);
-        let intents = detect_intents(&masked);
+        let intents = detect_intents(&without_first_quarters(&masked));
         let measure = if has_any(
             &masked,
             &[
@@ -836,7 +836,15 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
     english_how || intents.is_empty()
 }
 
+/// The text without `前三季度`-style periods (January to the end of a quarter), which are not a
+/// top-3 ranking.
+fn without_first_quarters(t: &str) -> String {
+    let t = t.replace("个季度", "季度");
+    ["前一季度", "前二季度", "前两季度", "前三季度"].iter().fold(t, |t, p| t.replace(p, " "))
+}
+
 fn parse_top(t: &str) -> Option<usize> {
+    let t = &without_first_quarters(t);
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(r"(?:前|top\s*|最[好高大低差]的?\s*)(\d{1,2})|前([一二三四五六七八九十])")
@@ -913,6 +921,24 @@ fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
 pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
     let english = english_dates(t);
     let t = english.as_str();
+    // 前三季度 / 去年前两个季度: January through the end of that quarter, year to date
+    static FIRST_QUARTERS: OnceLock<Regex> = OnceLock::new();
+    let fq = FIRST_QUARTERS.get_or_init(|| {
+        Regex::new(r"(?:(\d{4})\s*年\s*)?前\s*([一二两三1-3])\s*个?\s*季度").unwrap_or_else(|_| unreachable!())
+    });
+    if let Some(c) = fq.captures(t) {
+        let q = c.get(2).map(|m| m.as_str()).and_then(|s| s.parse::<u32>().ok().or_else(|| cn_digit(s)));
+        let year = c.get(1).and_then(|m| m.as_str().parse::<i32>().ok()).unwrap_or_else(|| {
+            if t.contains("去年") {
+                reference.year - 1
+            } else {
+                reference.year
+            }
+        });
+        if let Some(m) = q.and_then(|q| Month::new(year, q * 3).ok()) {
+            return Some(PeriodSpec { period: Period::Month(m), ytd: true, explicit: true });
+        }
+    }
     struct Res {
         re: Vec<(Regex, u8)>,
     }

@@ -255,3 +255,20 @@ fn a_ranking_groups_by_the_dimension_the_question_names() {
         assert_eq!(r.by, vec![dim], "{q}");
     }
 }
+
+#[test]
+fn first_quarters_are_a_period_not_a_top_three() {
+    let d = dicts();
+    let router = Router::new(&d);
+    let r = router.route("前三季度哈萨克斯坦销售额", OCT);
+    let p = r.period.unwrap();
+    // January–September 2026, year to date through September
+    assert_eq!((p.period, p.ytd), (Period::Month(Month { year: 2026, month: 9 }), true));
+    assert!(!r.intents.contains(&Intent::Ranking), "{:?}", r.intents);
+    assert!(r.top.is_none());
+    let r = router.route("去年前两个季度俄罗斯达成率", OCT);
+    assert_eq!(r.period.unwrap().period, Period::Month(Month { year: 2025, month: 6 }));
+    // a real top three beside it still counts
+    let r = router.route("前三季度各国家销售额排名前三", OCT);
+    assert_eq!(r.top, Some(3));
+}
