@@ -147,6 +147,10 @@ pub struct Route {
     /// `逾期超过 90 天` / `90 天以上`: keep overdue items with at least this many days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_overdue_days: Option<i64>,
+    /// `最近三个月` / `last 3 months` / `今年每个月`: one figure per month, ending with the
+    /// period's last month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each_month: Option<u32>,
 }
 
 impl Route {
@@ -236,6 +240,22 @@ impl Route {
             };
             let ytd = period.ytd
                 || self.intents.iter().any(|i| matches!(i, Intent::Ytd | Intent::YtdYoy | Intent::AnnualProgress));
+            if let (Some(n), None, false) = (self.each_month, sort, ytd) {
+                let last = period.period.last_month();
+                for back in (0..n).rev() {
+                    out.push(MetricRequest::Sales {
+                        period: Period::Month(last.add(-(back as i64))),
+                        ytd: false,
+                        by: by.clone(),
+                        filters: filters.clone(),
+                        measure: self.measure,
+                        sort: None,
+                        ascending: false,
+                        top: None,
+                    });
+                }
+                return out;
+            }
             out.push(MetricRequest::Sales {
                 period: period.period,
                 ytd,
@@ -507,6 +527,12 @@ impl<'d> Router<'d> {
         let mut intents: Vec<Intent> = intents.into_iter().collect();
         intents.sort();
         let min_overdue_days = overdue_threshold(question);
+        let each_month = each_month(&masked, period.as_ref(), reference);
+        // the months are listed one by one, not summed from January
+        let period = match (each_month, period) {
+            (Some(_), Some(p)) => Some(PeriodSpec { ytd: false, ..p }),
+            (_, p) => p,
+        };
         Route {
             kind,
             intents,
@@ -521,6 +547,7 @@ impl<'d> Router<'d> {
             decision_topic,
             english,
             min_overdue_days,
+            each_month,
         }
     }
 
@@ -834,6 +861,38 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
     let english_how = t.contains("how") && !t.contains("how much") && !t.contains("how many");
     // No metric word at all: a knowledge question.
     english_how || intents.is_empty()
+}
+
+/// `最近三个月` / `近 3 个月` / `过去三个月` / `last 3 months` → 3 (at most 12); `每个月` / `逐月` /
+/// `each month` / `monthly` over a year → the months from January to that year's last month.
+fn each_month(t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<u32> {
+    static RE: OnceLock<[Regex; 2]> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
+        [
+            p(r"(?:最近|近|过去)\s*([一二两三四五六七八九十]|十[一二]|\d{1,2})\s*个\s*月"),
+            p(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|twelve)\s+months\b"),
+        ]
+    });
+    let word = |w: &str| match w {
+        "two" => Some(2),
+        "three" => Some(3),
+        "four" => Some(4),
+        "five" => Some(5),
+        "six" => Some(6),
+        "twelve" => Some(12),
+        _ => w.parse().ok().or_else(|| cn_digit(w)),
+    };
+    for r in re.iter() {
+        if let Some(c) = r.captures(t) {
+            return word(&c[1]).filter(|n| (2..=12).contains(n));
+        }
+    }
+    if has_any(t, &["每个月", "每月", "逐月", "各月", "分月", "each month", "monthly", "month by month"]) {
+        let last = period.map(|p| p.period.last_month()).unwrap_or(reference);
+        return (last.month >= 2).then_some(last.month);
+    }
+    None
 }
 
 /// The text without `前三季度`-style periods (January to the end of a quarter), which are not a

@@ -272,3 +272,24 @@ fn first_quarters_are_a_period_not_a_top_three() {
     let r = router.route("前三季度各国家销售额排名前三", OCT);
     assert_eq!(r.top, Some(3));
 }
+
+#[test]
+fn the_last_months_are_asked_one_by_one() {
+    let d = dicts();
+    let router = Router::new(&d);
+    let months = |q: &str| -> Vec<String> {
+        router
+            .route(q, OCT)
+            .requests(OCT, None)
+            .into_iter()
+            .filter_map(|r| match r {
+                MetricRequest::Sales { period, ytd: false, .. } => Some(period.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(months("最近三个月俄罗斯销售额"), ["2026-08", "2026-09", "2026-10"]);
+    assert_eq!(months("Russia sales over the last 3 months"), ["2026-08", "2026-09", "2026-10"]);
+    assert_eq!(months("今年每个月哈萨克斯坦的销售额").len(), 10);
+    assert_eq!(months("俄罗斯10月销售额"), ["2026-10"]);
+}
