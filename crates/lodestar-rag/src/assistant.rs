@@ -338,6 +338,15 @@ impl Assistant {
         if texts.is_empty() {
             texts.push("没有识别出可以计算的指标。".into());
         }
+        // One month after another (`最近三个月`): a definitions line (口径) said by the next block
+        // too is said once, at the end.
+        let n = texts.len();
+        for i in 0..n.saturating_sub(1) {
+            let later: Vec<String> = texts[i + 1..].iter().flat_map(|t| t.lines().map(str::to_string)).collect();
+            let kept: Vec<&str> =
+                texts[i].lines().filter(|l| !(l.starts_with("口径：") && later.iter().any(|x| x == l))).collect();
+            texts[i] = kept.join("\n");
+        }
         texts.join("\n\n")
     }
 

@@ -426,3 +426,23 @@ fn a_year_to_date_question_compares_year_to_date_figures() {
     let ans = a.ask("俄罗斯10月销售额同比", &AskOptions::default()).unwrap();
     assert!(ans.answer.contains("同比增长 15.63%"), "{}", ans.answer);
 }
+
+#[test]
+fn the_last_three_months_are_answered_month_by_month_with_one_definitions_line() {
+    let m = Arc::new(FakeMetrics::default());
+    let a = Assistant::new(dicts(), Some(m.clone()), None, None);
+    let ans = a.ask("最近三个月俄罗斯达成率", &AskOptions::default()).unwrap();
+    let months: Vec<String> = m
+        .runs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|r| match r {
+            MetricRequest::Sales { period, .. } => Some(period.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(months, ["2026-08", "2026-09", "2026-10"]);
+    assert_eq!(ans.answer.matches("达成率 96.36%").count(), 3, "{}", ans.answer);
+    assert_eq!(ans.answer.matches("口径：").count(), 1, "{}", ans.answer);
+}
