@@ -650,13 +650,16 @@ impl KnowledgeIndex {
     /// appended, which carries it across languages better than the multilingual embedding alone
     /// (English questions of the eval set: vector recall@5 0.4 → 1.0).
     pub fn vector_query_text(&self, query: &str) -> String {
+        with_terms(query, &self.expansion(query))
+    }
+
+    /// The Chinese terms the glossary gives an English question (none for any other question).
+    fn expansion(&self, query: &str) -> Vec<String> {
         if cross_language(query) {
-            let ex = self.glossary.expand(query);
-            if !ex.is_empty() {
-                return format!("{query} {}", ex.join(" "));
-            }
+            self.glossary.expand(query)
+        } else {
+            Vec::new()
         }
-        query.to_string()
     }
 
     /// Hybrid search with the filters of `req` applied inside each retriever.
@@ -708,9 +711,8 @@ impl KnowledgeIndex {
         // An English question against Chinese documents: BM25 also looks for the Chinese terms
         // of the English phrases the glossary knows.
         let cross = cross_language(&req.query);
-        let expansion = if cross { self.glossary.expand(&req.query) } else { Vec::new() };
-        let bm25_query =
-            if expansion.is_empty() { req.query.clone() } else { format!("{} {}", req.query, expansion.join(" ")) };
+        let expansion = self.expansion(&req.query);
+        let bm25_query = with_terms(&req.query, &expansion);
         let bm25_hits = if run_bm25 && !filter.kbs.is_empty() {
             self.bm25.search(&bm25_query, &filter.bm25(), depth)?
         } else {
@@ -733,28 +735,26 @@ impl KnowledgeIndex {
         };
         // Score fusion (convex combination of min-max normalized scores).
         let qtokens = self.analyzer.tokens(&bm25_query);
-        let exact = !self.analyzer.codes(&req.query).is_empty() || qtokens.iter().any(|t| t.starts_with("cust:"));
-        let fused = match req.fusion {
-            Fusion::Score => fuse(&bm25_hits, &vec_hits, fusion_alpha(exact, cross, !expansion.is_empty())),
-            Fusion::Rrf => fuse_rrf(&bm25_hits, &vec_hits, rrf_weights(exact, cross, !expansion.is_empty())),
+        let qcodes = self.analyzer.codes(&req.query);
+        let exact = !qcodes.is_empty() || qtokens.iter().any(|t| t.starts_with("cust:"));
+        let kind = QueryKind::of(exact, cross, !expansion.is_empty());
+        let mut fused = match req.fusion {
+            Fusion::Score => fuse(&bm25_hits, &vec_hits, kind.alpha()),
+            Fusion::Rrf => fuse_rrf(&bm25_hits, &vec_hits, kind.rrf_weights()),
         };
-        let mut fused = fused;
         // Exact-match path for codes: a question naming a tyre spec or contract number ranks the
         // chunks that carry that code (in their text or their document's title) first.
-        if req.fusion == Fusion::Score && mode == SearchMode::Hybrid {
-            let qcodes = self.analyzer.codes(&req.query);
-            if !qcodes.is_empty() {
-                for (id, e) in fused.iter_mut() {
-                    if let Some(c) = self.catalog.chunks.get(*id) {
-                        let named = |t: &str| {
-                            let have = self.analyzer.codes(t);
-                            qcodes.iter().any(|q| have.contains(q))
-                        };
-                        if named(&c.title) {
-                            e.0 += CODE_BONUS_TITLE;
-                        } else if named(&c.text) {
-                            e.0 += CODE_BONUS_TEXT;
-                        }
+        if req.fusion == Fusion::Score && mode == SearchMode::Hybrid && !qcodes.is_empty() {
+            let named = |t: &str| {
+                let have = self.analyzer.codes(t);
+                qcodes.iter().any(|q| have.contains(q))
+            };
+            for (id, e) in fused.iter_mut() {
+                if let Some(c) = self.catalog.chunks.get(*id) {
+                    if named(&c.title) {
+                        e.0 += CODE_BONUS_TITLE;
+                    } else if named(&c.text) {
+                        e.0 += CODE_BONUS_TEXT;
                     }
                 }
             }
@@ -850,14 +850,49 @@ pub const CODE_BONUS_TITLE: f64 = 0.5;
 /// … of a chunk that mentions the code in its text only.
 pub const CODE_BONUS_TEXT: f64 = 0.15;
 
-fn fusion_alpha(exact: bool, cross_language: bool, expanded: bool) -> f64 {
-    if cross_language && expanded {
-        FUSION_ALPHA_GLOSSARY
-    } else if exact && !cross_language {
-        FUSION_ALPHA_EXACT
-    } else {
-        FUSION_ALPHA_PLAIN
+/// What a question is for the fusion: it decides BM25's share under either fusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueryKind {
+    /// Paraphrases, policy questions.
+    Plain,
+    /// A code (tyre spec, contract number) or a customer named, in a Chinese question.
+    Exact,
+    /// An English question whose phrases the glossary turned into Chinese terms.
+    Glossary,
+}
+
+impl QueryKind {
+    /// English without any glossary phrase is plain: BM25 can match only its names and codes.
+    fn of(exact: bool, cross_language: bool, expanded: bool) -> Self {
+        if cross_language && expanded {
+            QueryKind::Glossary
+        } else if exact && !cross_language {
+            QueryKind::Exact
+        } else {
+            QueryKind::Plain
+        }
     }
+
+    fn alpha(self) -> f64 {
+        match self {
+            QueryKind::Plain => FUSION_ALPHA_PLAIN,
+            QueryKind::Exact => FUSION_ALPHA_EXACT,
+            QueryKind::Glossary => FUSION_ALPHA_GLOSSARY,
+        }
+    }
+
+    fn rrf_weights(self) -> (f64, f64) {
+        match self {
+            QueryKind::Plain => RRF_WEIGHTS_PLAIN,
+            QueryKind::Exact => RRF_WEIGHTS_EXACT,
+            QueryKind::Glossary => RRF_WEIGHTS_GLOSSARY,
+        }
+    }
+}
+
+#[cfg(test)]
+fn fusion_alpha(exact: bool, cross_language: bool, expanded: bool) -> f64 {
+    QueryKind::of(exact, cross_language, expanded).alpha()
 }
 
 /// Reciprocal-rank-fusion constant (Cormack et al.).
@@ -869,30 +904,40 @@ pub const RRF_WEIGHTS_EXACT: (f64, f64) = (1.0, 1.0);
 /// … for an English question the glossary expanded.
 pub const RRF_WEIGHTS_GLOSSARY: (f64, f64) = (1.0, 0.35);
 
-fn rrf_weights(exact: bool, cross_language: bool, expanded: bool) -> (f64, f64) {
-    if cross_language && expanded {
-        RRF_WEIGHTS_GLOSSARY
-    } else if exact && !cross_language {
-        RRF_WEIGHTS_EXACT
+/// `query` followed by `terms` (the query itself when there are none).
+fn with_terms(query: &str, terms: &[String]) -> String {
+    if terms.is_empty() {
+        query.to_string()
     } else {
-        RRF_WEIGHTS_PLAIN
+        format!("{query} {}", terms.join(" "))
     }
+}
+
+/// Sums each chunk's contributions from the two ranked lists (`bm25(rank, score)`,
+/// `vector(rank, score)`, ranks from 0) and records its rank in each.
+fn combine<'a>(
+    bm25: &'a [(String, f32)],
+    vec: &'a [(String, f32)],
+    from_bm25: impl Fn(usize, f32) -> f64,
+    from_vec: impl Fn(usize, f32) -> f64,
+) -> HashMap<&'a str, (f64, Ranks)> {
+    let mut fused: HashMap<&str, (f64, Ranks)> = HashMap::new();
+    for (i, (id, s)) in bm25.iter().enumerate() {
+        let e = fused.entry(id.as_str()).or_default();
+        e.0 += from_bm25(i, *s);
+        e.1.bm25 = Some(i + 1);
+    }
+    for (i, (id, s)) in vec.iter().enumerate() {
+        let e = fused.entry(id.as_str()).or_default();
+        e.0 += from_vec(i, *s);
+        e.1.vector = Some(i + 1);
+    }
+    fused
 }
 
 /// Weighted reciprocal-rank fusion: Σ w / (60 + rank).
 fn fuse_rrf<'a>(bm25: &'a [(String, f32)], vec: &'a [(String, f32)], w: (f64, f64)) -> HashMap<&'a str, (f64, Ranks)> {
-    let mut fused: HashMap<&str, (f64, Ranks)> = HashMap::new();
-    for (i, (id, _)) in bm25.iter().enumerate() {
-        let e = fused.entry(id.as_str()).or_default();
-        e.0 += w.0 / (RRF_K + (i + 1) as f64);
-        e.1.bm25 = Some(i + 1);
-    }
-    for (i, (id, _)) in vec.iter().enumerate() {
-        let e = fused.entry(id.as_str()).or_default();
-        e.0 += w.1 / (RRF_K + (i + 1) as f64);
-        e.1.vector = Some(i + 1);
-    }
-    fused
+    combine(bm25, vec, |i, _| w.0 / (RRF_K + (i + 1) as f64), |i, _| w.1 / (RRF_K + (i + 1) as f64))
 }
 
 /// Fuses the two ranked lists: each score min-max normalized over its list (a list whose scores
@@ -904,18 +949,7 @@ fn fuse<'a>(bm25: &'a [(String, f32)], vec: &'a [(String, f32)], alpha: f64) -> 
         move |s: f32| if hi - lo > 1e-9 { (s as f64 - lo) / (hi - lo) } else { 1.0 }
     }
     let (nb, nv) = (norm(bm25), norm(vec));
-    let mut fused: HashMap<&str, (f64, Ranks)> = HashMap::new();
-    for (i, (id, s)) in bm25.iter().enumerate() {
-        let e = fused.entry(id.as_str()).or_default();
-        e.0 += alpha * nb(*s);
-        e.1.bm25 = Some(i + 1);
-    }
-    for (i, (id, s)) in vec.iter().enumerate() {
-        let e = fused.entry(id.as_str()).or_default();
-        e.0 += (1.0 - alpha) * nv(*s);
-        e.1.vector = Some(i + 1);
-    }
-    fused
+    combine(bm25, vec, |_, s| alpha * nb(s), |_, s| (1.0 - alpha) * nv(s))
 }
 
 /// What `index build` did.

@@ -133,112 +133,109 @@ fn scale_min_k4(j: usize, s: &[u8]) -> (u8, u8) {
     }
 }
 
+/// The tiles of raw GGUF blocks (`n · k / 256` blocks of `block_bytes`, row-major): one per
+/// 16 rows × super-block, each row's block written into it by `fill(tile, row in tile, block)`;
+/// rows past `n` stay as `empty` made them. `None` when the sizes do not match.
+fn pack<T>(
+    raw: &[u8],
+    n: usize,
+    k: usize,
+    block_bytes: usize,
+    empty: impl Fn() -> T,
+    fill: impl Fn(&mut T, usize, &[u8]),
+) -> Option<Vec<T>> {
+    let kb = k / QK_K;
+    if !k.is_multiple_of(QK_K) || raw.len() != n * kb * block_bytes {
+        return None;
+    }
+    let n_tiles = n.div_ceil(TILE_N);
+    let mut tiles = Vec::with_capacity(n_tiles * kb);
+    for t in 0..n_tiles {
+        for b in 0..kb {
+            let mut tile = empty();
+            for r in 0..TILE_N.min(n - t * TILE_N) {
+                fill(&mut tile, r, &raw[((t * TILE_N + r) * kb + b) * block_bytes..][..block_bytes]);
+            }
+            tiles.push(tile);
+        }
+    }
+    Some(tiles)
+}
+
 impl TiledK {
     /// Repacks raw GGUF Q4_K blocks (`n · k / 256` blocks of 144 bytes, row-major).
     pub fn from_q4k(raw: &[u8], n: usize, k: usize) -> Option<Self> {
-        let kb = k / QK_K;
-        if !k.is_multiple_of(QK_K) || raw.len() != n * kb * Q4K_BYTES {
-            return None;
-        }
-        let n_tiles = n.div_ceil(TILE_N);
-        let mut tiles = Vec::with_capacity(n_tiles * kb);
-        for t in 0..n_tiles {
-            for b in 0..kb {
-                let mut tile = TileQ4K {
-                    d: [0.0; TILE_N],
-                    dmin: [0.0; TILE_N],
-                    sc: [[0; 2 * TILE_N]; 8],
-                    mn: [[0; 2 * TILE_N]; 4],
-                    qs: [0; QK_K / 8 * TILE_N * 4],
-                };
-                for r in 0..TILE_N {
-                    let row = t * TILE_N + r;
-                    if row >= n {
-                        break;
-                    }
-                    let blk = &raw[(row * kb + b) * Q4K_BYTES..][..Q4K_BYTES];
-                    tile.d[r] = f16_at(blk, 0);
-                    tile.dmin[r] = f16_at(blk, 2);
-                    let scales = &blk[4..16];
-                    let qs = &blk[16..144];
-                    for sub in 0..8 {
-                        let (sc, mn) = scale_min_k4(sub, scales);
-                        tile.sc[sub][2 * r] = sc as i16;
-                        tile.sc[sub][2 * r + 1] = sc as i16;
-                        tile.mn[sub / 2][2 * r + sub % 2] = mn as i16;
-                    }
-                    // value p: chunk p/64, low nibble for the first 32 of the chunk, high after
-                    let val = |p: usize| -> u8 {
-                        let (c, i) = (p / 64, p % 64);
-                        if i < 32 {
-                            qs[c * 32 + i] & 0x0F
-                        } else {
-                            qs[c * 32 + i - 32] >> 4
-                        }
-                    };
-                    for g in 0..QK_K / 8 {
-                        for j in 0..4 {
-                            tile.qs[(g * TILE_N + r) * 4 + j] = val(g * 8 + j) | (val(g * 8 + j + 4) << 4);
-                        }
-                    }
-                }
-                tiles.push(tile);
+        let empty = || TileQ4K {
+            d: [0.0; TILE_N],
+            dmin: [0.0; TILE_N],
+            sc: [[0; 2 * TILE_N]; 8],
+            mn: [[0; 2 * TILE_N]; 4],
+            qs: [0; QK_K / 8 * TILE_N * 4],
+        };
+        let tiles = pack(raw, n, k, Q4K_BYTES, empty, |tile, r, blk| {
+            tile.d[r] = f16_at(blk, 0);
+            tile.dmin[r] = f16_at(blk, 2);
+            let scales = &blk[4..16];
+            let qs = &blk[16..144];
+            for sub in 0..8 {
+                let (sc, mn) = scale_min_k4(sub, scales);
+                tile.sc[sub][2 * r] = sc as i16;
+                tile.sc[sub][2 * r + 1] = sc as i16;
+                tile.mn[sub / 2][2 * r + sub % 2] = mn as i16;
             }
-        }
+            // value p: chunk p/64, low nibble for the first 32 of the chunk, high after
+            let val = |p: usize| -> u8 {
+                let (c, i) = (p / 64, p % 64);
+                if i < 32 {
+                    qs[c * 32 + i] & 0x0F
+                } else {
+                    qs[c * 32 + i - 32] >> 4
+                }
+            };
+            for g in 0..QK_K / 8 {
+                for j in 0..4 {
+                    tile.qs[(g * TILE_N + r) * 4 + j] = val(g * 8 + j) | (val(g * 8 + j + 4) << 4);
+                }
+            }
+        })?;
         Some(Self { n, k, tiles: Tiles::Q4K(tiles) })
     }
 
     /// Repacks raw GGUF Q6_K blocks (`n · k / 256` blocks of 210 bytes, row-major).
     pub fn from_q6k(raw: &[u8], n: usize, k: usize) -> Option<Self> {
-        let kb = k / QK_K;
-        if !k.is_multiple_of(QK_K) || raw.len() != n * kb * Q6K_BYTES {
-            return None;
-        }
-        let n_tiles = n.div_ceil(TILE_N);
-        let mut tiles = Vec::with_capacity(n_tiles * kb);
-        for t in 0..n_tiles {
-            for b in 0..kb {
-                let mut tile = TileQ6K {
-                    d: [0.0; TILE_N],
-                    sc: [[0; 2 * TILE_N]; 16],
-                    scp: [[0; 2 * TILE_N]; 8],
-                    qs: [0; QK_K / 4 * TILE_N * 4],
-                };
-                for r in 0..TILE_N {
-                    let row = t * TILE_N + r;
-                    if row >= n {
-                        break;
-                    }
-                    let blk = &raw[(row * kb + b) * Q6K_BYTES..][..Q6K_BYTES];
-                    let (ql, qh, sc) = (&blk[0..128], &blk[128..192], &blk[192..208]);
-                    tile.d[r] = f16_at(blk, 208);
-                    for (s, &v) in sc.iter().enumerate() {
-                        let v = (v as i8) as i16;
-                        tile.sc[s][2 * r] = v;
-                        tile.sc[s][2 * r + 1] = v;
-                        tile.scp[s / 2][2 * r + s % 2] = v;
-                    }
-                    // ggml's layout: halves of 128 values, quarters of 32; value p's scale is p/16
-                    let val = |p: usize| -> u8 {
-                        let (half, q, l) = (p / 128, (p % 128) / 32, p % 32);
-                        let (ql, qh) = (&ql[half * 64..], &qh[half * 32..]);
-                        let low = match q {
-                            0 => ql[l] & 0x0F,
-                            1 => ql[l + 32] & 0x0F,
-                            2 => ql[l] >> 4,
-                            _ => ql[l + 32] >> 4,
-                        };
-                        low | (((qh[l] >> (2 * q)) & 3) << 4)
-                    };
-                    for g in 0..QK_K / 4 {
-                        for j in 0..4 {
-                            tile.qs[(g * TILE_N + r) * 4 + j] = val(g * 4 + j);
-                        }
-                    }
-                }
-                tiles.push(tile);
+        let empty = || TileQ6K {
+            d: [0.0; TILE_N],
+            sc: [[0; 2 * TILE_N]; 16],
+            scp: [[0; 2 * TILE_N]; 8],
+            qs: [0; QK_K / 4 * TILE_N * 4],
+        };
+        let tiles = pack(raw, n, k, Q6K_BYTES, empty, |tile, r, blk| {
+            let (ql, qh, sc) = (&blk[0..128], &blk[128..192], &blk[192..208]);
+            tile.d[r] = f16_at(blk, 208);
+            for (s, &v) in sc.iter().enumerate() {
+                let v = (v as i8) as i16;
+                tile.sc[s][2 * r] = v;
+                tile.sc[s][2 * r + 1] = v;
+                tile.scp[s / 2][2 * r + s % 2] = v;
             }
-        }
+            // ggml's layout: halves of 128 values, quarters of 32; value p's scale is p/16
+            let val = |p: usize| -> u8 {
+                let (half, q, l) = (p / 128, (p % 128) / 32, p % 32);
+                let (ql, qh) = (&ql[half * 64..], &qh[half * 32..]);
+                let low = match q {
+                    0 => ql[l] & 0x0F,
+                    1 => ql[l + 32] & 0x0F,
+                    2 => ql[l] >> 4,
+                    _ => ql[l + 32] >> 4,
+                };
+                low | (((qh[l] >> (2 * q)) & 3) << 4)
+            };
+            for g in 0..QK_K / 4 {
+                for j in 0..4 {
+                    tile.qs[(g * TILE_N + r) * 4 + j] = val(g * 4 + j);
+                }
+            }
+        })?;
         Some(Self { n, k, tiles: Tiles::Q6K(tiles) })
     }
 

@@ -549,22 +549,17 @@ impl Assistant {
             on_text(&s);
             return Ok(s);
         }
+        // what excerpts and quotes are picked by
+        let units = self.question_units(question);
 
         let Some(generator) = &self.generator else {
-            let s = quote_passages(
-                question,
-                &self.question_units(question),
-                &hits,
-                "未加载对话模型，以下为知识库中的相关原文摘录：",
-                ans,
-            );
+            let s = quote_passages(question, &units, &hits, "未加载对话模型，以下为知识库中的相关原文摘录：", ans);
             on_text(&s);
             return Ok(s);
         };
 
         let count = |t: &str| generator.count_tokens(t).unwrap_or_else(|_| prompt::estimate_tokens(t));
-        let (user, sources) =
-            prompt::build_user_turn(question, &self.question_units(question), &hits, &count, opts.prompt_budget);
+        let (user, sources) = prompt::build_user_turn(question, &units, &hits, &count, opts.prompt_budget);
         tracing::debug!(prompt = %user, "user turn");
         if hits.iter().take(prompt::MAX_SOURCES).any(|h| prompt::sanitize(&h.text).1) {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
@@ -614,8 +609,7 @@ impl Assistant {
         let said: String = strip_markers(&raw).chars().filter(|c| c.is_alphanumeric()).collect();
         if said.chars().count() < 2 {
             ans.warnings.push("模型未给出有效回答，改为列出相关原文摘录".into());
-            let s =
-                quote_passages(question, &self.question_units(question), &hits, "以下为知识库中的相关原文摘录：", ans);
+            let s = quote_passages(question, &units, &hits, "以下为知识库中的相关原文摘录：", ans);
             on_text(&format!("\n{s}"));
             return Ok(s);
         }
@@ -623,20 +617,13 @@ impl Assistant {
         if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
             // The model found nothing in sources the retrieval gate judged strong evidence: small
             // models refuse answerable questions, so quote the passages instead of refusing.
-            let units = self.question_units(question);
             let best = hits
                 .iter()
                 .map(|h| prompt::overlap(&units, &format!("{} {} {}", h.title, h.section, h.text)))
                 .fold(0.0, f32::max);
             if best >= STRONG_OVERLAP {
                 ans.warnings.push("模型未能依据资料作答，改为列出相关原文摘录".into());
-                let s = quote_passages(
-                    question,
-                    &self.question_units(question),
-                    &hits,
-                    "以下为知识库中的相关原文摘录：",
-                    ans,
-                );
+                let s = quote_passages(question, &units, &hits, "以下为知识库中的相关原文摘录：", ans);
                 on_text(&format!("\n{s}"));
                 return Ok(s);
             }
@@ -655,7 +642,6 @@ impl Assistant {
         };
         // The supporting lines under the answer: a small model may pick the wrong table row or
         // leave a figure out; the quoted source lets the reader check it at a glance.
-        let units = self.question_units(question);
         let mut quotes = String::new();
         for (n, src) in sources.iter().enumerate() {
             if !cited.iter().any(|c| std::ptr::eq(*c, src)) || quotes.matches('\n').count() >= MAX_QUOTES {
@@ -764,20 +750,25 @@ fn rewrite_markers(text: &str, f: impl Fn(&str) -> Option<String>) -> String {
     out
 }
 
-/// The text without `[n]` / `[1, 2]` citation markers.
+/// The inside of a citation marker: `1`, `1, 2`.
+fn is_marker_body(m: &str) -> bool {
+    m.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ')
+}
+
 /// Whether streamed text holds more than citation markers — a marker still being streamed
 /// (`[1` before its `]`) counts as a marker.
 fn says_something(held: &str) -> bool {
     let t = strip_markers(held);
     let t = match t.rfind('[') {
-        Some(i) if t[i + 1..].chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ') => &t[..i],
+        Some(i) if is_marker_body(&t[i + 1..]) => &t[..i],
         _ => t.as_str(),
     };
     t.chars().any(|c| c.is_alphanumeric())
 }
 
+/// The text without `[n]` / `[1, 2]` citation markers.
 fn strip_markers(text: &str) -> String {
-    rewrite_markers(text, |m| m.chars().all(|c| c.is_ascii_digit() || c == ',' || c == ' ').then(String::new))
+    rewrite_markers(text, |m| is_marker_body(m).then(String::new))
 }
 
 /// Rewrites `[n]` markers by `map` (old → new); markers not in the map are left alone.

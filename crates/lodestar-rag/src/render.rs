@@ -92,7 +92,10 @@ enum Col {
     Rank,
 }
 
-fn columns(intents: &[Intent], sort: Option<SortKey>) -> Vec<Col> {
+/// The columns shown for `intents`; a year-to-date figure is compared with last year's
+/// year-to-date figure (`ytd`).
+fn columns(intents: &[Intent], sort: Option<SortKey>, ytd: bool) -> Vec<Col> {
+    let (last_year, yoy) = if ytd { (Col::YtdLastYear, Col::YtdYoy) } else { (Col::LastYear, Col::Yoy) };
     let mut cols = vec![Col::Actual];
     let add = |c: Col, cols: &mut Vec<Col>| {
         if !cols.contains(&c) {
@@ -110,8 +113,8 @@ fn columns(intents: &[Intent], sort: Option<SortKey>) -> Vec<Col> {
                 add(Col::Gap, &mut cols);
             }
             Intent::Yoy => {
-                add(Col::LastYear, &mut cols);
-                add(Col::Yoy, &mut cols);
+                add(last_year, &mut cols);
+                add(yoy, &mut cols);
             }
             Intent::Mom => {
                 add(Col::PrevMonth, &mut cols);
@@ -141,8 +144,8 @@ fn columns(intents: &[Intent], sort: Option<SortKey>) -> Vec<Col> {
             add(Col::Gap, &mut cols);
         }
         Some(SortKey::Yoy) => {
-            add(Col::LastYear, &mut cols);
-            add(Col::Yoy, &mut cols);
+            add(last_year, &mut cols);
+            add(yoy, &mut cols);
         }
         _ => {}
     }
@@ -381,26 +384,7 @@ pub fn render(
             MetricRequest::Sales { period, ytd, by, filters, measure, sort, ascending, .. },
             MetricTable::Sales { rows, total },
         ) => {
-            let mut cols = columns(intents, *sort);
-            if *ytd {
-                // a year-to-date figure is compared with last year's year-to-date figure
-                for c in cols.iter_mut() {
-                    *c = match *c {
-                        Col::LastYear => Col::YtdLastYear,
-                        Col::Yoy => Col::YtdYoy,
-                        other => other,
-                    };
-                }
-                let mut seen = Vec::new();
-                cols.retain(|c| {
-                    if seen.contains(c) {
-                        false
-                    } else {
-                        seen.push(*c);
-                        true
-                    }
-                });
-            }
+            let cols = columns(intents, *sort, *ytd);
             let when = period_text(period, *ytd);
             let scope = scope_text(filters);
             let mut out = String::new();

@@ -898,8 +898,15 @@ fn each_month(t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<
 /// The text without `前三季度`-style periods (January to the end of a quarter), which are not a
 /// top-3 ranking.
 fn without_first_quarters(t: &str) -> String {
-    let t = t.replace("个季度", "季度");
-    ["前一季度", "前二季度", "前两季度", "前三季度"].iter().fold(t, |t, p| t.replace(p, " "))
+    first_quarters().replace_all(t, " ").into_owned()
+}
+
+/// `前三季度` / `2025年前两个季度`: year (optional) and number of quarters.
+fn first_quarters() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?:(\d{4})\s*年\s*)?前\s*([一二两三1-3])\s*个?\s*季度").unwrap_or_else(|_| unreachable!())
+    })
 }
 
 fn parse_top(t: &str) -> Option<usize> {
@@ -981,11 +988,7 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
     let english = english_dates(t);
     let t = english.as_str();
     // 前三季度 / 去年前两个季度: January through the end of that quarter, year to date
-    static FIRST_QUARTERS: OnceLock<Regex> = OnceLock::new();
-    let fq = FIRST_QUARTERS.get_or_init(|| {
-        Regex::new(r"(?:(\d{4})\s*年\s*)?前\s*([一二两三1-3])\s*个?\s*季度").unwrap_or_else(|_| unreachable!())
-    });
-    if let Some(c) = fq.captures(t) {
+    if let Some(c) = first_quarters().captures(t) {
         let q = c.get(2).map(|m| m.as_str()).and_then(|s| s.parse::<u32>().ok().or_else(|| cn_digit(s)));
         let year = c.get(1).and_then(|m| m.as_str().parse::<i32>().ok()).unwrap_or_else(|| {
             if t.contains("去年") {
