@@ -227,6 +227,24 @@ impl KvCache {
         self.layers.iter().flatten().map(|(k, v)| (k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes()).sum()
     }
 
+    /// Runs `f` over `layer`'s key and value buffers read in place on the CPU, laid out
+    /// (kv head, position, dim) with room for `cap` positions.
+    fn with_layer<R>(&self, layer: usize, f: impl FnOnce(&[f32], &[f32], usize) -> R) -> Result<R> {
+        let Some((kb, vb)) = &self.layers[layer] else {
+            return Err(InferError::Format("kv cache layer missing".into()));
+        };
+        let cap = kb.dim(2)?;
+        let (ks, kl) = kb.storage_and_layout();
+        let (vs, vl) = vb.storage_and_layout();
+        match (&*ks, &*vs) {
+            (candle_core::Storage::Cpu(k), candle_core::Storage::Cpu(v)) => {
+                let (k, v) = (k.as_slice::<f32>()?, v.as_slice::<f32>()?);
+                Ok(f(&k[kl.start_offset()..], &v[vl.start_offset()..], cap))
+            }
+            _ => Err(InferError::Format("kv cache is not on the CPU".into())),
+        }
+    }
+
     /// Appends `k`, `v` of shape (1, n_kv, t, hd) for `layer` at the current length and returns
     /// views of all cached positions.
     fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -275,6 +293,31 @@ pub struct LlmModel {
     pub prefill: PrefillMode,
     /// Round queries, keys and values to f16 as llama.cpp's f16 KV cache does.
     pub f16_attn: bool,
+    /// Norm weights, biases and rotary tables as plain vectors for [`LlmModel::forward_one`]
+    /// (made on the first decoded token; `None` where that path does not apply).
+    raw: std::sync::OnceLock<Option<RawParams>>,
+    /// Whether single tokens take the plain-vector path (`LODESTAR_DECODE=tensor` turns it off).
+    pub raw_decode: bool,
+}
+
+/// The small f32 parameters of one block as vectors.
+struct RawBlock {
+    attn_norm: Vec<f32>,
+    ffn_norm: Vec<f32>,
+    q_bias: Option<Vec<f32>>,
+    k_bias: Option<Vec<f32>>,
+    v_bias: Option<Vec<f32>>,
+    o_bias: Option<Vec<f32>>,
+    q_norm: Option<Vec<f32>>,
+    k_norm: Option<Vec<f32>>,
+}
+
+/// Everything [`LlmModel::forward_one`] reads besides the quantized weights.
+struct RawParams {
+    blocks: Vec<RawBlock>,
+    norm: Vec<f32>,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
 }
 
 fn md_usize(md: &HashMap<String, gguf_file::Value>, key: &str) -> Result<usize> {
@@ -398,6 +441,8 @@ impl LlmModel {
             device: device.clone(),
             prefill: PrefillMode::from_env(),
             f16_attn: std::env::var("LODESTAR_F16_ATTN").map(|v| v != "0").unwrap_or(true),
+            raw: std::sync::OnceLock::new(),
+            raw_decode: std::env::var("LODESTAR_DECODE").map(|v| v != "tensor").unwrap_or(true),
         })
     }
 
@@ -412,8 +457,131 @@ impl LlmModel {
     /// Runs `tokens` (appended after the cache's current positions) and returns the logits of the
     /// last token as a vector. Appends to the cache.
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        if let ([token], true) = (tokens, self.raw_decode) {
+            if let Some(raw) = self.raw_params()? {
+                return self.forward_one(*token, cache, raw);
+            }
+        }
         let logits = self.forward_tensor(tokens, cache)?;
         Ok(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+    }
+
+    /// Like [`Self::forward`] but always through the tensor path (the reference the single-token
+    /// path is checked against).
+    pub fn forward_reference(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        let logits = self.forward_tensor(tokens, cache)?;
+        Ok(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+    }
+
+    /// Whether a single decoded token takes the plain-vector path ([`Self::forward_one`]): on
+    /// the CPU when every weight type has our kernels (Q5_0, Q8_0, Q4_K, Q6_K).
+    pub fn decodes_plain(&self) -> Result<bool> {
+        Ok(self.raw_decode && self.raw_params()?.is_some())
+    }
+
+    /// The plain-vector parameters, when every weight is multiplied by our CPU kernels.
+    fn raw_params(&self) -> Result<Option<&RawParams>> {
+        if let Some(r) = self.raw.get() {
+            return Ok(r.as_ref());
+        }
+        let own = |l: &Linear| l.own.is_some();
+        let applies = self.device.is_cpu()
+            && own(&self.output)
+            && own(self.embed.table())
+            && self.blocks.iter().all(|b| [&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down].into_iter().all(own));
+        let made = if applies {
+            let v = |t: &Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?) };
+            let ov = |t: &Option<Tensor>| -> Result<Option<Vec<f32>>> { t.as_ref().map(v).transpose() };
+            let blocks = self
+                .blocks
+                .iter()
+                .map(|b| {
+                    Ok(RawBlock {
+                        attn_norm: v(&b.attn_norm)?,
+                        ffn_norm: v(&b.ffn_norm)?,
+                        q_bias: ov(&b.q.b)?,
+                        k_bias: ov(&b.k.b)?,
+                        v_bias: ov(&b.v.b)?,
+                        o_bias: ov(&b.o.b)?,
+                        q_norm: ov(&b.q_norm)?,
+                        k_norm: ov(&b.k_norm)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Some(RawParams { blocks, norm: v(&self.norm)?, cos: v(&self.cos)?, sin: v(&self.sin)? })
+        } else {
+            None
+        };
+        let _ = self.raw.set(made);
+        Ok(self.raw.get().and_then(|r| r.as_ref()))
+    }
+
+    /// One decoded token on the CPU with plain vectors: the same arithmetic as
+    /// [`Self::forward_tensor`] for one row (RMS norm, rotary, f16-rounded attention, SwiGLU)
+    /// without building a tensor per operation, reading the KV cache in place, and spreading the
+    /// attention heads over the thread pool. Appends to the cache; returns the logits.
+    fn forward_one(&self, token: u32, cache: &mut KvCache, raw: &RawParams) -> Result<Vec<f32>> {
+        let pos = cache.len();
+        if pos + 1 > self.cfg.context_length {
+            return Err(InferError::ContextLength { needed: pos + 1, limit: self.cfg.context_length });
+        }
+        let (nh, nkv, hd) = (self.cfg.n_head, self.cfg.n_kv_head, self.cfg.head_dim);
+        let eps = self.cfg.rms_eps as f32;
+        let mut x = own(self.embed.table())?.row_f32(token as usize);
+        let half = hd / 2;
+        let (cos, sin) = (&raw.cos[pos * half..(pos + 1) * half], &raw.sin[pos * half..(pos + 1) * half]);
+        let interleaved = self.cfg.arch == Arch::Llama;
+        let scale = (1.0 / (hd as f64).sqrt()) as f32;
+        let kv_len = pos + 1;
+        for (li, (b, rb)) in self.blocks.iter().zip(&raw.blocks).enumerate() {
+            let h = rms_norm_vec(&x, &rb.attn_norm, eps);
+            let mut q = own(&b.q)?.matmul(&h, 1);
+            let mut k = own(&b.k)?.matmul(&h, 1);
+            let mut v = own(&b.v)?.matmul(&h, 1);
+            add_bias(&mut q, &rb.q_bias);
+            add_bias(&mut k, &rb.k_bias);
+            add_bias(&mut v, &rb.v_bias);
+            if let (Some(qn), Some(kn)) = (&rb.q_norm, &rb.k_norm) {
+                for head in q.chunks_exact_mut(hd) {
+                    let n = rms_norm_vec(head, qn, eps);
+                    head.copy_from_slice(&n);
+                }
+                for head in k.chunks_exact_mut(hd) {
+                    let n = rms_norm_vec(head, kn, eps);
+                    head.copy_from_slice(&n);
+                }
+            }
+            for head in q.chunks_exact_mut(hd).chain(k.chunks_exact_mut(hd)) {
+                rope_vec(head, cos, sin, interleaved);
+            }
+            if self.f16_attn {
+                for t in q.iter_mut().chain(k.iter_mut()).chain(v.iter_mut()) {
+                    *t = half::f16::from_f32(*t).to_f32();
+                }
+            }
+            let kt = Tensor::from_vec(k, (1, nkv, 1, hd), &self.device)?;
+            let vt = Tensor::from_vec(v, (1, nkv, 1, hd), &self.device)?;
+            cache.append(li, &kt, &vt)?;
+            let y = cache.with_layer(li, |kc, vc, cap| attend_one(&q, kc, vc, cap, kv_len, nh, nkv, hd, scale))?;
+            let mut o = own(&b.o)?.matmul(&y, 1);
+            add_bias(&mut o, &rb.o_bias);
+            for (a, b) in x.iter_mut().zip(&o) {
+                *a += b;
+            }
+            let h = rms_norm_vec(&x, &rb.ffn_norm, eps);
+            let g = own(&b.gate)?.matmul(&h, 1);
+            let u = own(&b.up)?.matmul(&h, 1);
+            // candle's silu: x / (1 + e^(−x)).
+            let a: Vec<f32> = g.iter().zip(&u).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect();
+            let d = own(&b.down)?.matmul(&a, 1);
+            for (a, b) in x.iter_mut().zip(&d) {
+                *a += b;
+            }
+        }
+        cache.len = pos + 1;
+        cache.tokens.push(token);
+        let last = rms_norm_vec(&x, &raw.norm, eps);
+        Ok(own(&self.output)?.matmul(&last, 1))
     }
 
     fn forward_tensor(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
@@ -520,6 +688,115 @@ fn rope_tables(head_dim: usize, theta: f32, positions: usize, device: &Device) -
         }
     }
     Ok((Tensor::from_vec(cos, (positions, half), device)?, Tensor::from_vec(sin, (positions, half), device)?))
+}
+
+/// The CPU weights of a linear layer (present wherever [`LlmModel::forward_one`] runs).
+fn own(l: &Linear) -> Result<&crate::qmm::QWeights> {
+    l.own.as_ref().ok_or_else(|| InferError::Format("linear layer without CPU weights".into()))
+}
+
+/// candle's RMS norm of one row: `x / sqrt(mean(x²) + eps) · w`.
+fn rms_norm_vec(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let sum2: f32 = x.iter().map(|v| v * v).sum();
+    let m = (sum2 / x.len() as f32 + eps).sqrt();
+    x.iter().zip(w).map(|(v, w)| v / m * w).collect()
+}
+
+fn add_bias(y: &mut [f32], b: &Option<Vec<f32>>) {
+    if let Some(b) = b {
+        for (y, b) in y.iter_mut().zip(b) {
+            *y += b;
+        }
+    }
+}
+
+/// Rotary embedding of one head at one position, as candle's `rope` (halves) or `rope_i`
+/// (interleaved pairs).
+fn rope_vec(x: &mut [f32], cos: &[f32], sin: &[f32], interleaved: bool) {
+    let half = x.len() / 2;
+    for i in 0..half {
+        let (i1, i2) = if interleaved { (2 * i, 2 * i + 1) } else { (i, i + half) };
+        let (a, b) = (x[i1], x[i2]);
+        x[i1] = a * cos[i] - b * sin[i];
+        x[i2] = a * sin[i] + b * cos[i];
+    }
+}
+
+/// Dot product in eight independent lanes (vectorized by the compiler).
+fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Attention of one query position over `kv_len` cached positions: `q` holds `nh` heads, the
+/// caches are laid out (kv head, position < `cap`, dim). The query heads that share a kv head
+/// are taken together, so each cached key and value row is read once for all of them; the kv
+/// groups (or, with a single group, the heads) are spread over the thread pool.
+#[allow(clippy::too_many_arguments)]
+fn attend_one(
+    q: &[f32],
+    kc: &[f32],
+    vc: &[f32],
+    cap: usize,
+    kv_len: usize,
+    nh: usize,
+    nkv: usize,
+    hd: usize,
+    scale: f32,
+) -> Vec<f32> {
+    let rep = nh / nkv;
+    // Work items: (kv group, a run of its query heads).
+    let splits = if nkv >= 2 { 1 } else { rep };
+    let per = rep / splits;
+    let mut y = vec![0f32; nh * hd];
+    let y_ptr = y.as_mut_ptr() as usize;
+    candle_core::utils::barrier_pool().execute_chunked(nkv * splits, |items| {
+        let mut p = vec![0f32; per * kv_len];
+        for item in items {
+            let (g, part) = (item / splits, item % splits);
+            let h0 = g * rep + part * per;
+            let qs = &q[h0 * hd..(h0 + per) * hd];
+            let (kg, vg) = (&kc[g * cap * hd..], &vc[g * cap * hd..]);
+            for j in 0..kv_len {
+                let kj = &kg[j * hd..(j + 1) * hd];
+                for r in 0..per {
+                    p[r * kv_len + j] = dot_lanes(&qs[r * hd..(r + 1) * hd], kj) * scale;
+                }
+            }
+            for row in p.chunks_exact_mut(kv_len) {
+                let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+                let mut sum = 0f32;
+                for s in row.iter_mut() {
+                    *s = (*s - max).exp();
+                    sum += *s;
+                }
+                for s in row.iter_mut() {
+                    *s /= sum;
+                }
+            }
+            // SAFETY: this item writes only the outputs of heads h0 … h0 + per, and `y`
+            // outlives the pool call.
+            let out = unsafe { std::slice::from_raw_parts_mut((y_ptr as *mut f32).add(h0 * hd), per * hd) };
+            for j in 0..kv_len {
+                let vj = &vg[j * hd..(j + 1) * hd];
+                for (r, o) in out.chunks_exact_mut(hd).enumerate() {
+                    let w = p[r * kv_len + j];
+                    for (o, v) in o.iter_mut().zip(vj) {
+                        *o += w * v;
+                    }
+                }
+            }
+        }
+    });
+    y
 }
 
 /// Index of the largest value (first on ties).

@@ -15,7 +15,7 @@
 //! tests compare the AVX2 kernel against.
 
 use crate::error::{InferError, Result};
-use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K, BlockQ8_0, GgmlType};
+use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K, GgmlType};
 use candle_core::quantized::{GgmlDType, QTensor};
 use half::f16;
 
@@ -46,15 +46,86 @@ impl BlockQ8 {
     const ZERO: BlockQ8 = BlockQ8 { d: 0, qs: [0; QK] };
 }
 
+/// A Q5_0 block repacked for the AVX2 kernel (the scale is kept apart as f32): the low nibbles
+/// as stored, and the 32 high bits reordered so that one 32-bit broadcast and one byte mask test
+/// them: GGUF's bit `j` (value `j`) becomes bit `(j % 4) · 8 + j / 4`, i.e. byte `j % 4` of the
+/// word, which is the byte a broadcast puts at vector byte `j`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Q5Packed {
+    qs: [u8; 16],
+    qh: u32,
+}
+const _: () = assert!(std::mem::size_of::<Q5Packed>() == 20);
+
+/// `QH_SPREAD[i][byte]`: where the 8 bits of byte `i` of GGUF's `qh` go in [`Q5Packed::qh`]
+/// (bit `j` → bit `(j % 4) · 8 + j / 4`).
+static QH_SPREAD: [[u32; 256]; 4] = {
+    let mut t = [[0u32; 256]; 4];
+    let mut i = 0;
+    while i < 4 {
+        let mut byte = 0;
+        while byte < 256 {
+            let mut r = 0u32;
+            let mut bit = 0;
+            while bit < 8 {
+                if byte >> bit & 1 == 1 {
+                    let j = i * 8 + bit;
+                    r |= 1 << ((j % 4) * 8 + j / 4);
+                }
+                bit += 1;
+            }
+            t[i][byte] = r;
+            byte += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+impl Q5Packed {
+    fn from_gguf(b: &BlockQ5) -> Self {
+        // One table lookup per byte of `qh` (the load repacks millions of blocks).
+        let qh = b.qh.iter().enumerate().fold(0u32, |r, (i, &byte)| r | QH_SPREAD[i][byte as usize]);
+        Self { qs: b.qs, qh }
+    }
+    /// The 32 signed 5-bit values (−16 … 15).
+    fn values(&self) -> [i8; QK] {
+        let bit = |j: usize| ((self.qh >> ((j % 4) * 8 + j / 4)) & 1) as u8;
+        let mut out = [0i8; QK];
+        for j in 0..16 {
+            out[j] = ((self.qs[j] & 0x0F) | (bit(j) << 4)) as i8 - 16;
+            out[j + 16] = ((self.qs[j] >> 4) | (bit(j + 16) << 4)) as i8 - 16;
+        }
+        out
+    }
+}
+
 /// 32 quantized activations, aligned for one AVX2 load.
 #[repr(C, align(32))]
 #[derive(Clone, Copy)]
-struct Q8Lane([i8; QK]);
+pub struct Q8Lane([i8; QK]);
+
+/// Eight i32 lanes, aligned for one AVX2 load.
+#[repr(C, align(32))]
+#[derive(Clone, Copy)]
+struct I32Lane([i32; 8]);
+
+/// One activation row quantized to Q8_0: values, f32 scales, and per block the eight i32 lane
+/// sums of `16 · y` (lane `l` covers values `4l … 4l+3`) that turn the unsigned product
+/// `Σ (w + 16) · y` of a Q5_0 block back into the signed `Σ w · y` lane for lane.
+#[derive(Clone, Copy)]
+pub struct Act<'a> {
+    q: &'a [Q8Lane],
+    d: &'a [f32],
+    c: &'a [I32Lane],
+}
 
 /// Activation rows quantized to Q8_0, stored as values and f32 scales side by side.
 struct Q8Rows {
     qs: Vec<Q8Lane>,
     d: Vec<f32>,
+    c: Vec<I32Lane>,
     kb: usize,
 }
 
@@ -64,22 +135,28 @@ impl Q8Rows {
         let mut tmp = vec![BlockQ8::ZERO; kb];
         let mut qs = Vec::with_capacity(m * kb);
         let mut d = Vec::with_capacity(m * kb);
+        let mut c = Vec::with_capacity(m * kb);
         for r in 0..m {
             quantize_q8_0(&x[r * k..(r + 1) * k], &mut tmp);
             for b in &tmp {
                 qs.push(Q8Lane(b.qs));
                 d.push(f16::from_bits(b.d).to_f32());
+                let mut lanes = [0i32; 8];
+                for (l, v) in lanes.iter_mut().enumerate() {
+                    *v = 16 * b.qs[4 * l..4 * l + 4].iter().map(|&q| q as i32).sum::<i32>();
+                }
+                c.push(I32Lane(lanes));
             }
         }
-        Self { qs, d, kb }
+        Self { qs, d, c, kb }
     }
-    fn row(&self, r: usize) -> (&[Q8Lane], &[f32]) {
-        (&self.qs[r * self.kb..(r + 1) * self.kb], &self.d[r * self.kb..(r + 1) * self.kb])
+    fn row(&self, r: usize) -> Act<'_> {
+        let s = r * self.kb..(r + 1) * self.kb;
+        Act { q: &self.qs[s.clone()], d: &self.d[s.clone()], c: &self.c[s] }
     }
 }
 
-/// Quantizes `xs` (a multiple of 32 long) to Q8_0 the way llama.cpp's x86 `quantize_row_q8_0`
-/// does: scale = max|x| / 127 stored as f16, values multiplied by 127 / max|x| and rounded to
+/// Quantizes `xs` to Q8_0 blocks like llama.cpp's AVX2 `quantize_row_q8_0`: `d = max|x| / 127`,
 /// nearest, ties to even (`_mm256_round_ps`).
 pub fn quantize_q8_0(xs: &[f32], ys: &mut [BlockQ8]) {
     debug_assert_eq!(xs.len(), ys.len() * QK);
@@ -120,7 +197,7 @@ pub fn dot_q5_0_q8_0_scalar(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{BlockQ5, Q8Lane};
+    use super::{Act, Q5Packed, Q8Lane};
     use std::arch::x86_64::*;
 
     #[inline(always)]
@@ -131,73 +208,93 @@ mod avx2 {
         _mm_cvtss_f32(r)
     }
 
-    /// The 32 values of a Q5_0 block as signed bytes in one register (llama.cpp's
-    /// `bytes_from_nibbles_32` + `bytes_from_bits_32`).
+    /// The 32 values of a repacked Q5_0 block plus 16, as unsigned bytes 0 … 31: nibbles with
+    /// bit 4 set where the high bit is (one broadcast, one mask test; see [`Q5Packed`]).
     #[inline(always)]
-    unsafe fn unpack(b: &BlockQ5) -> __m256i {
+    unsafe fn unpack(b: &Q5Packed) -> __m256i {
         let tmp = _mm_loadu_si128(b.qs.as_ptr() as *const __m128i);
         let qx = _mm256_and_si256(_mm256_set1_epi8(0x0F), _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp));
-        let qh = i32::from_le_bytes(b.qh);
-        let shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0);
-        let mut bits = _mm256_shuffle_epi8(_mm256_set1_epi32(qh), shuf);
-        bits = _mm256_or_si256(bits, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-        bits = _mm256_cmpeq_epi8(bits, _mm256_set1_epi64x(-1));
-        // High bit clear → value − 16 (0xF0 | nibble as i8); set → nibble.
-        let hi = _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8));
-        _mm256_or_si256(qx, hi)
+        // Byte j tests bit j / 4 (of byte j % 4 of the broadcast word).
+        let mask =
+            _mm256_set_epi64x(0x8080808040404040u64 as i64, 0x2020202010101010, 0x0808080804040404, 0x0202020201010101);
+        let h = _mm256_and_si256(_mm256_set1_epi32(b.qh as i32), mask);
+        let h = _mm256_and_si256(_mm256_cmpeq_epi8(h, mask), _mm256_set1_epi8(0x10));
+        _mm256_or_si256(qx, h)
     }
 
-    /// Integer dot of 32 signed bytes, as 8 f32 partial sums.
+    /// `Σ w · y` of one block as 8 f32 lane sums: the unsigned product of `w + 16` minus the
+    /// activation's `16 · y` lane sums — the same integers as llama.cpp's signed product.
     #[inline(always)]
-    unsafe fn mul_sum(x: __m256i, ax: __m256i, y: &Q8Lane) -> __m256 {
-        let qy = _mm256_load_si256(y.0.as_ptr() as *const __m256i);
-        let sy = _mm256_sign_epi8(qy, x);
-        let dot = _mm256_maddubs_epi16(ax, sy);
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), dot))
+    unsafe fn mul_sum(u: __m256i, y: Act<'_>, i: usize) -> __m256 {
+        let qy = _mm256_load_si256(y.q.get_unchecked(i).0.as_ptr() as *const __m256i);
+        let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(u, qy), _mm256_set1_epi16(1));
+        let c = _mm256_load_si256(y.c.get_unchecked(i).0.as_ptr() as *const __m256i);
+        _mm256_cvtepi32_ps(_mm256_sub_epi32(dot, c))
+    }
+
+    /// `Σ w · y` of one Q8_0 weight block as 8 f32 lane sums (llama.cpp's sign trick:
+    /// `maddubs(|w|, sign(y, w))`).
+    #[inline(always)]
+    unsafe fn mul_sum8(w: &Q8Lane, y: Act<'_>, i: usize) -> __m256 {
+        let qw = _mm256_load_si256(w.0.as_ptr() as *const __m256i);
+        let qy = _mm256_load_si256(y.q.get_unchecked(i).0.as_ptr() as *const __m256i);
+        let dot = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qy, qw));
+        _mm256_cvtepi32_ps(_mm256_madd_epi16(dot, _mm256_set1_epi16(1)))
+    }
+
+    /// One Q8_0 weight row against one activation row.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_q8(x: &[Q8Lane], xd: &[f32], y: Act<'_>) -> f32 {
+        // One accumulator, blocks in order, as llama.cpp's `ggml_vec_dot_q8_0_q8_0`.
+        let mut acc = _mm256_setzero_ps();
+        for i in 0..x.len() {
+            let d = _mm256_set1_ps(*xd.get_unchecked(i) * *y.d.get_unchecked(i));
+            acc = _mm256_fmadd_ps(d, mul_sum8(x.get_unchecked(i), y, i), acc);
+        }
+        hsum(acc)
+    }
+
+    /// One Q8_0 weight row against four activation rows.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot4_q8(x: &[Q8Lane], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        let mut a = [_mm256_setzero_ps(); 4];
+        for i in 0..x.len() {
+            let w = x.get_unchecked(i);
+            let dx = *xd.get_unchecked(i);
+            for (r, acc) in a.iter_mut().enumerate() {
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[r].d.get_unchecked(i)), mul_sum8(w, y[r], i), *acc);
+            }
+        }
+        a.map(|v| hsum(v))
     }
 
     /// One weight row (`x`, scales `xd`) against one activation row.
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn dot(x: &[BlockQ5], xd: &[f32], y: &[Q8Lane], yd: &[f32]) -> f32 {
+    pub unsafe fn dot(x: &[Q5Packed], xd: &[f32], y: Act<'_>) -> f32 {
+        // One accumulator, blocks in order: the same float operations as llama.cpp's
+        // `ggml_vec_dot_q5_0_q8_0` (two accumulators were 3 % faster but round differently,
+        // which flipped a greedy choice at a near-tie).
         let mut acc = _mm256_setzero_ps();
         for i in 0..x.len() {
-            let qx = unpack(x.get_unchecked(i));
-            let ax = _mm256_sign_epi8(qx, qx);
-            let d = _mm256_set1_ps(*xd.get_unchecked(i) * *yd.get_unchecked(i));
-            acc = _mm256_fmadd_ps(d, mul_sum(qx, ax, y.get_unchecked(i)), acc);
+            let u = unpack(x.get_unchecked(i));
+            let d = _mm256_set1_ps(*xd.get_unchecked(i) * *y.d.get_unchecked(i));
+            acc = _mm256_fmadd_ps(d, mul_sum(u, y, i), acc);
         }
         hsum(acc)
     }
 
     /// One weight row against four activation rows.
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn dot4(x: &[BlockQ5], xd: &[f32], y: [(&[Q8Lane], &[f32]); 4]) -> [f32; 4] {
+    pub unsafe fn dot4(x: &[Q5Packed], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         let (mut a0, mut a1, mut a2, mut a3) =
             (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
         for i in 0..x.len() {
-            let qx = unpack(x.get_unchecked(i));
-            let ax = _mm256_sign_epi8(qx, qx);
+            let u = unpack(x.get_unchecked(i));
             let dx = *xd.get_unchecked(i);
-            a0 = _mm256_fmadd_ps(
-                _mm256_set1_ps(dx * *y[0].1.get_unchecked(i)),
-                mul_sum(qx, ax, y[0].0.get_unchecked(i)),
-                a0,
-            );
-            a1 = _mm256_fmadd_ps(
-                _mm256_set1_ps(dx * *y[1].1.get_unchecked(i)),
-                mul_sum(qx, ax, y[1].0.get_unchecked(i)),
-                a1,
-            );
-            a2 = _mm256_fmadd_ps(
-                _mm256_set1_ps(dx * *y[2].1.get_unchecked(i)),
-                mul_sum(qx, ax, y[2].0.get_unchecked(i)),
-                a2,
-            );
-            a3 = _mm256_fmadd_ps(
-                _mm256_set1_ps(dx * *y[3].1.get_unchecked(i)),
-                mul_sum(qx, ax, y[3].0.get_unchecked(i)),
-                a3,
-            );
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[0].d.get_unchecked(i)), mul_sum(u, y[0], i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[1].d.get_unchecked(i)), mul_sum(u, y[1], i), a1);
+            a2 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[2].d.get_unchecked(i)), mul_sum(u, y[2], i), a2);
+            a3 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[3].d.get_unchecked(i)), mul_sum(u, y[3], i), a3);
         }
         [hsum(a0), hsum(a1), hsum(a2), hsum(a3)]
     }
@@ -219,60 +316,130 @@ fn has_avx2() -> bool {
     }
 }
 
-/// Dot product of a Q5_0 row and a Q8_0 row (AVX2 when the CPU has it).
+/// Dot product of a Q5_0 row and a Q8_0 row through the matrix kernel (AVX2 when the CPU has
+/// it, else the scalar sums over the repacked blocks).
 pub fn dot_q5_0_q8_0(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        let xd: Vec<f32> = x.iter().map(|b| f16::from_bits(b.d).to_f32()).collect();
-        let yq: Vec<Q8Lane> = y.iter().map(|b| Q8Lane(b.qs)).collect();
-        let yd: Vec<f32> = y.iter().map(|b| f16::from_bits(b.d).to_f32()).collect();
-        // SAFETY: the CPU supports the enabled features (checked at run time); equal lengths.
-        return unsafe { avx2::dot(x, &xd, &yq, &yd) };
+    let xp: Vec<Q5Packed> = x.iter().map(Q5Packed::from_gguf).collect();
+    let xd: Vec<f32> = x.iter().map(|b| f16::from_bits(b.d).to_f32()).collect();
+    let mut rows = Q8Rows { qs: Vec::new(), d: Vec::new(), c: Vec::new(), kb: y.len() };
+    for b in y {
+        rows.qs.push(Q8Lane(b.qs));
+        rows.d.push(f16::from_bits(b.d).to_f32());
+        let mut lanes = [0i32; 8];
+        for (l, v) in lanes.iter_mut().enumerate() {
+            *v = 16 * b.qs[4 * l..4 * l + 4].iter().map(|&q| q as i32).sum::<i32>();
+        }
+        rows.c.push(I32Lane(lanes));
     }
-    dot_q5_0_q8_0_scalar(x, y)
+    Q5Packed::dot1(&xp, &xd, rows.row(0))
 }
 
-fn unpack_lane(y: &[Q8Lane], yd: &[f32]) -> Vec<BlockQ8> {
-    y.iter().zip(yd).map(|(q, d)| BlockQ8 { d: f16::from_f32(*d).to_bits(), qs: q.0 }).collect()
+/// A block of 32 weights as the matrix kernels keep it (scales apart, as f32).
+pub trait LaneBlock: Copy + Send + Sync + 'static {
+    /// The GGUF type this block holds.
+    const DTYPE: GgmlDType;
+    /// The 32 signed values.
+    fn values(&self) -> [i8; QK];
+    /// One GGUF block's bytes → the block and its scale.
+    fn from_gguf(raw: &[u8]) -> (Self, f32);
+    /// One weight row (scales `xd`) against one activation row.
+    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32;
+    /// One weight row against four activation rows.
+    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4];
 }
 
-fn dot1(x: &[BlockQ5], xd: &[f32], y: (&[Q8Lane], &[f32])) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
-        return unsafe { avx2::dot(x, xd, y.0, y.1) };
+/// The same integer sums as the kernels, one value at a time (the fallback without AVX2).
+fn dot_lanes_scalar<B: LaneBlock>(x: &[B], xd: &[f32], y: Act<'_>) -> f32 {
+    let mut sum = 0f32;
+    for i in 0..x.len() {
+        let v = x[i].values();
+        let s: i32 = v.iter().zip(y.q[i].0.iter()).map(|(&a, &b)| a as i32 * b as i32).sum();
+        sum += s as f32 * xd[i] * y.d[i];
     }
-    let _ = xd;
-    dot_q5_0_q8_0_scalar(x, &unpack_lane(y.0, y.1))
+    sum
 }
 
-fn dot4(x: &[BlockQ5], xd: &[f32], y: [(&[Q8Lane], &[f32]); 4]) -> [f32; 4] {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
-        return unsafe { avx2::dot4(x, xd, y) };
+impl LaneBlock for Q5Packed {
+    const DTYPE: GgmlDType = GgmlDType::Q5_0;
+    fn from_gguf(c: &[u8]) -> (Self, f32) {
+        let b = BlockQ5 {
+            d: u16::from_le_bytes([c[0], c[1]]),
+            qh: [c[2], c[3], c[4], c[5]],
+            qs: std::array::from_fn(|i| c[6 + i]),
+        };
+        (Q5Packed::from_gguf(&b), f16::from_bits(b.d).to_f32())
     }
-    y.map(|r| dot1(x, xd, r))
+    fn values(&self) -> [i8; QK] {
+        Q5Packed::values(self)
+    }
+    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { avx2::dot(x, xd, y) };
+        }
+        dot_lanes_scalar(x, xd, y)
+    }
+    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { avx2::dot4(x, xd, y) };
+        }
+        y.map(|r| dot_lanes_scalar(x, xd, r))
+    }
 }
 
-/// A Q5_0 weight matrix of `n` rows (outputs) by `k` columns (inputs), in GGUF's layout.
-pub struct Q5Matrix {
-    blocks: Vec<BlockQ5>,
+impl LaneBlock for Q8Lane {
+    const DTYPE: GgmlDType = GgmlDType::Q8_0;
+    fn from_gguf(c: &[u8]) -> (Self, f32) {
+        (Q8Lane(std::array::from_fn(|i| c[2 + i] as i8)), f16::from_bits(u16::from_le_bytes([c[0], c[1]])).to_f32())
+    }
+    fn values(&self) -> [i8; QK] {
+        self.0
+    }
+    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { avx2::dot_q8(x, xd, y) };
+        }
+        dot_lanes_scalar(x, xd, y)
+    }
+    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { avx2::dot4_q8(x, xd, y) };
+        }
+        y.map(|r| dot_lanes_scalar(x, xd, r))
+    }
+}
+
+/// A Q5_0 or Q8_0 weight matrix of `n` rows (outputs) by `k` columns (inputs), in GGUF's row
+/// order, copied into the kernels' layout: 32-value blocks with their scales apart as f32.
+pub struct LaneMatrix<B: LaneBlock> {
+    blocks: Vec<B>,
     /// Block scales as f32.
     scales: Vec<f32>,
     n: usize,
     k: usize,
 }
 
+/// Q5_0 weights (every 896-wide tensor of Qwen2.5-0.5B's Q4_K_M file).
+pub type Q5Matrix = LaneMatrix<Q5Packed>;
+/// Q8_0 weights (the tied token-embedding / output layer of Qwen2.5-0.5B's Q4_K_M file).
+pub type Q8Matrix = LaneMatrix<Q8Lane>;
+
 /// Activation rows per tile (kept in L1 while a weight row passes over them).
 const ROW_TILE: usize = 16;
 /// Weight rows per work item.
 const COL_GROUP: usize = 8;
 
-impl Q5Matrix {
-    /// Copies the blocks of a 2-D Q5_0 tensor; `None` for any other type or shape.
+impl<B: LaneBlock> LaneMatrix<B> {
+    /// Copies the blocks of a 2-D tensor of `B`'s type; `None` for any other type or shape.
     pub fn from_qtensor(qt: &QTensor) -> Result<Option<Self>> {
-        if qt.dtype() != GgmlDType::Q5_0 || qt.shape().rank() != 2 {
+        if qt.dtype() != B::DTYPE || qt.shape().rank() != 2 {
             return Ok(None);
         }
         let (n, k) = qt.shape().dims2()?;
@@ -281,19 +448,11 @@ impl Q5Matrix {
         }
         let bytes = qt.data()?;
         let nb = n * k / QK;
-        if bytes.len() != nb * std::mem::size_of::<BlockQ5>() {
-            return Err(InferError::Format(format!("Q5_0 tensor of {n}×{k} has {} bytes", bytes.len())));
+        let size = B::DTYPE.type_size();
+        if bytes.len() != nb * size {
+            return Err(InferError::Format(format!("{:?} tensor of {n}×{k} has {} bytes", B::DTYPE, bytes.len())));
         }
-        let blocks = bytes
-            .chunks_exact(22)
-            .map(|c| BlockQ5 {
-                d: u16::from_le_bytes([c[0], c[1]]),
-                qh: [c[2], c[3], c[4], c[5]],
-                qs: c[6..22].try_into().expect("16 bytes"),
-            })
-            .collect();
-        let blocks: Vec<BlockQ5> = blocks;
-        let scales = blocks.iter().map(|b| f16::from_bits(b.d).to_f32()).collect();
+        let (blocks, scales) = bytes.chunks_exact(size).map(B::from_gguf).unzip();
         Ok(Some(Self { blocks, scales, n, k }))
     }
 
@@ -304,7 +463,7 @@ impl Q5Matrix {
         self.k
     }
 
-    fn row(&self, i: usize) -> &[BlockQ5] {
+    fn row(&self, i: usize) -> &[B] {
         let kb = self.k / QK;
         &self.blocks[i * kb..(i + 1) * kb]
     }
@@ -313,11 +472,20 @@ impl Q5Matrix {
         &self.scales[i * kb..(i + 1) * kb]
     }
 
+    /// Row `i` as f32.
+    pub fn row_f32(&self, i: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.k);
+        for (b, d) in self.row(i).iter().zip(self.row_scales(i)) {
+            out.extend(b.values().iter().map(|&v| v as f32 * d));
+        }
+        out
+    }
+
     /// The weights as f32, row-major `n × k`.
     pub fn dequantize(&self) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.n * self.k);
         for (b, d) in self.blocks.iter().zip(&self.scales) {
-            out.extend(unpack_q5(b).iter().map(|&v| v as f32 * d));
+            out.extend(b.values().iter().map(|&v| v as f32 * d));
         }
         out
     }
@@ -325,7 +493,7 @@ impl Q5Matrix {
     /// `x` is `m` rows of `k` f32 values; returns `m` rows of `n` values (x · Wᵀ).
     pub fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
-        assert_eq!(x.len(), m * k, "Q5_0 matmul: input is not {m}×{k}");
+        assert_eq!(x.len(), m * k, "{:?} matmul: input is not {m}×{k}", B::DTYPE);
         let xq = Q8Rows::new(x, m, k);
         let mut out = vec![0f32; m * n];
         let out_ptr = out.as_mut_ptr() as usize;
@@ -346,14 +514,14 @@ impl Q5Matrix {
                     // SAFETY: each (r, c) of `out` is written by exactly one work item.
                     let put = |r: usize, v: f32| unsafe { *(out_ptr as *mut f32).add(r * n + c) = v };
                     while r + 4 <= r1 {
-                        let v = dot4(w, wd, [xq.row(r), xq.row(r + 1), xq.row(r + 2), xq.row(r + 3)]);
+                        let v = B::dot4(w, wd, [xq.row(r), xq.row(r + 1), xq.row(r + 2), xq.row(r + 3)]);
                         for (i, v) in v.into_iter().enumerate() {
                             put(r + i, v);
                         }
                         r += 4;
                     }
                     while r < r1 {
-                        put(r, dot1(w, wd, xq.row(r)));
+                        put(r, B::dot1(w, wd, xq.row(r)));
                         r += 1;
                     }
                 }
@@ -503,7 +671,7 @@ pub enum QWeights {
     Q5_0(Q5Matrix),
     Q4K(KMatrix<BlockQ4K>),
     Q6K(KMatrix<BlockQ6K>),
-    Q8_0(KMatrix<BlockQ8_0>),
+    Q8_0(Q8Matrix),
 }
 
 impl QWeights {
@@ -522,7 +690,7 @@ impl QWeights {
             GgmlDType::Q5_0 => Q5Matrix::from_qtensor(qt)?.map(QWeights::Q5_0),
             GgmlDType::Q4K => KMatrix::new(qt.clone(), n, k)?.map(QWeights::Q4K),
             GgmlDType::Q6K => KMatrix::new(qt.clone(), n, k)?.map(QWeights::Q6K),
-            GgmlDType::Q8_0 => KMatrix::new(qt.clone(), n, k)?.map(QWeights::Q8_0),
+            GgmlDType::Q8_0 => Q8Matrix::from_qtensor(qt)?.map(QWeights::Q8_0),
             _ => None,
         })
     }
@@ -555,17 +723,10 @@ impl QWeights {
             out
         }
         match self {
-            QWeights::Q5_0(w) => {
-                let kb = w.k / QK;
-                let mut out = Vec::with_capacity(w.k);
-                for b in i * kb..(i + 1) * kb {
-                    out.extend(unpack_q5(&w.blocks[b]).iter().map(|&v| v as f32 * w.scales[b]));
-                }
-                out
-            }
+            QWeights::Q5_0(w) => w.row_f32(i),
             QWeights::Q4K(w) => one(w, i),
             QWeights::Q6K(w) => one(w, i),
-            QWeights::Q8_0(w) => one(w, i),
+            QWeights::Q8_0(w) => w.row_f32(i),
         }
     }
 
@@ -581,7 +742,7 @@ impl QWeights {
 
     /// Whether the weights are a private copy (Q5_0) rather than a view of the tensor.
     pub fn owns_copy(&self) -> bool {
-        matches!(self, QWeights::Q5_0(_))
+        matches!(self, QWeights::Q5_0(_) | QWeights::Q8_0(_))
     }
 
     /// Whether prompt-sized products are ours too (Q5_0 always; Q4_K / Q6_K on AVX2).
@@ -590,7 +751,7 @@ impl QWeights {
             QWeights::Q5_0(_) => true,
             QWeights::Q4K(w) => w.tiles_prompts(),
             QWeights::Q6K(w) => w.tiles_prompts(),
-            QWeights::Q8_0(_) => false,
+            QWeights::Q8_0(_) => true,
         }
     }
 }
@@ -615,14 +776,30 @@ mod tests {
     #[test]
     fn avx2_dot_equals_integer_reference() {
         let (qt, _) = q5_tensor(3, 896, 7);
+        // The GGUF blocks as stored (the reference reads them unpacked bit by bit).
+        let bytes = qt.data().unwrap();
+        let gguf: Vec<BlockQ5> = bytes
+            .chunks_exact(22)
+            .map(|c| BlockQ5 {
+                d: u16::from_le_bytes([c[0], c[1]]),
+                qh: [c[2], c[3], c[4], c[5]],
+                qs: c[6..22].try_into().unwrap(),
+            })
+            .collect();
         let m = Q5Matrix::from_qtensor(&qt).unwrap().unwrap();
         let mut s = 11u64;
         let x: Vec<f32> = (0..896).map(|_| lcg(&mut s) * 3.0).collect();
         let mut xq = vec![BlockQ8::ZERO; 896 / QK];
         quantize_q8_0(&x, &mut xq);
+        let kb = 896 / QK;
         for r in 0..3 {
-            let fast = dot_q5_0_q8_0(m.row(r), &xq);
-            let slow = dot_q5_0_q8_0_scalar(m.row(r), &xq);
+            let row = &gguf[r * kb..(r + 1) * kb];
+            // The repacked blocks hold the same values as the GGUF ones.
+            for (p, g) in m.row(r).iter().zip(row) {
+                assert_eq!(p.values(), unpack_q5(g));
+            }
+            let fast = dot_q5_0_q8_0(row, &xq);
+            let slow = dot_q5_0_q8_0_scalar(row, &xq);
             assert!((fast - slow).abs() <= 1e-4 * slow.abs().max(1.0), "row {r}: {fast} vs {slow}");
         }
     }

@@ -252,6 +252,34 @@ fn qwen3_and_llama_architectures_load_and_generate() {
 }
 
 #[test]
+fn plain_vector_decoding_matches_the_tensor_path() {
+    // Q8_0 weights: every layer has our CPU kernels, so single tokens take the plain-vector path
+    // (own RMS norm, rotary, f16-rounded attention over the cache read in place). It must give
+    // the tensor path's logits, token after token, for each architecture's layout (qwen2 biases,
+    // qwen3 q/k norms, llama interleaved rotary), with a cache that grows past its first 64 slots.
+    for arch in ["qwen2", "qwen3", "llama"] {
+        let (_d, chat) = tiny_chat(arch, 256, GgmlDType::Q8_0);
+        let m = chat.model();
+        assert!(m.decodes_plain().unwrap(), "{arch}: the plain path should apply to Q8_0 weights");
+        let ids = chat.tokenizer().encode("steel tyre hello wow", false).unwrap();
+        let (mut fast, mut slow) = (m.new_cache(), m.new_cache());
+        m.forward(&ids, &mut fast).unwrap();
+        m.forward_reference(&ids, &mut slow).unwrap();
+        let mut next = ids[0];
+        for step in 0..80 {
+            let a = m.forward(&[next], &mut fast).unwrap();
+            let b = m.forward_reference(&[next], &mut slow).unwrap();
+            let scale = b.iter().fold(0.0f32, |s, x| s.max(x.abs()));
+            let d = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(d <= 1e-4 * scale.max(1.0), "{arch} step {step}: logits differ by {d} (largest {scale})");
+            next = lodestar_infer::llm::argmax(&b);
+        }
+        assert_eq!(fast.len(), slow.len());
+        assert_eq!(fast.tokens, slow.tokens);
+    }
+}
+
+#[test]
 fn tiny_bert_embeds_normalized_batch_invariant_vectors() {
     let dir = tempfile::tempdir().unwrap();
     write_tiny_bert(dir.path(), 16, 3);
