@@ -156,6 +156,61 @@ pub fn is_latin_question(text: &str) -> bool {
             > text.chars().filter(|c| c.is_alphabetic()).count()
 }
 
+/// Chinese forms of the English dates in a question (`July 2026` → `2026 年 7 月`, `7月`;
+/// `Q3 2026` → `2026 年第三季度`, `三季度`), as the knowledge documents write them in titles and
+/// headings. `May` counts only before a year (it is also a verb).
+pub fn english_dates(text: &str) -> Vec<String> {
+    const MONTHS: [(&str, &str); 12] = [
+        ("jan", "january"),
+        ("feb", "february"),
+        ("mar", "march"),
+        ("apr", "april"),
+        ("may", "may"),
+        ("jun", "june"),
+        ("jul", "july"),
+        ("aug", "august"),
+        ("sep", "september"),
+        ("oct", "october"),
+        ("nov", "november"),
+        ("dec", "december"),
+    ];
+    const QUARTERS: [&str; 4] = ["一", "二", "三", "四"];
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let year_at = |i: usize| -> Option<u32> {
+        words.get(i).filter(|w| w.len() == 4).and_then(|w| w.parse::<u32>().ok()).filter(|y| (1990..2100).contains(y))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    for (i, w) in words.iter().enumerate() {
+        let year = year_at(i + 1);
+        let month = MONTHS.iter().position(|(short, full)| w == short || w == full || (w == "sept" && *short == "sep"));
+        if let Some(m) = month {
+            // `may` alone is a verb
+            if m == 4 && year.is_none() {
+                continue;
+            }
+            if let Some(y) = year {
+                push(format!("{y} 年 {} 月", m + 1));
+            }
+            push(format!("{}月", m + 1));
+        } else if let Some(q) = ["q1", "q2", "q3", "q4"].iter().position(|x| x == w) {
+            if let Some(y) = year {
+                push(format!("{y} 年第{}季度", QUARTERS[q]));
+            }
+            push(format!("{}季度", QUARTERS[q]));
+        }
+    }
+    out
+}
+
 /// The phrase with its words lower-cased and joined by one space.
 fn phrase_key(p: &str) -> String {
     p.split_whitespace().map(|w| w.to_ascii_lowercase()).collect::<Vec<_>>().join(" ")
@@ -209,6 +264,21 @@ fn base_forms(w: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn english_dates_become_the_documents_forms() {
+        assert_eq!(english_dates("Why was July 2026 weak?"), vec!["2026 年 7 月".to_string(), "7月".to_string()]);
+        assert_eq!(english_dates("sales in Sept."), vec!["9月".to_string()]);
+        assert_eq!(
+            english_dates("Q3 2026 versus Q2"),
+            vec!["2026 年第三季度".to_string(), "三季度".to_string(), "二季度".to_string()]
+        );
+        // `may` is a month only before a year
+        assert!(english_dates("Who may approve a discount?").is_empty());
+        assert_eq!(english_dates("May 2025 shipments"), vec!["2025 年 5 月".to_string(), "5月".to_string()]);
+        // a number that is not a year is not taken as one
+        assert_eq!(english_dates("March 12"), vec!["3月".to_string()]);
+    }
     use super::*;
 
     const SAMPLE: &str = "en,zh\n# payment\ncredit limit,信用额度|授信额度\ncredit,信用\nlimit,限额\napprove,审批|批准\npolicy,政策\nship,发运\nworking day,工作日\n";

@@ -15,10 +15,12 @@ pub mod aliases;
 pub mod glossary;
 pub mod model;
 pub mod spec;
+pub mod synonyms;
 
 pub use aliases::HeaderAliases;
 pub use glossary::{Glossary, GlossaryEntry};
 pub use model::*;
+pub use synonyms::{SynonymEntry, Synonyms};
 
 use lodestar_core::text::norm_key;
 use std::collections::{BTreeMap, HashMap};
@@ -47,6 +49,7 @@ pub mod builtin {
     pub const TAGS: &str = include_str!("../../../dictionaries/tags.csv");
     pub const HEADER_ALIASES: &str = include_str!("../../../dictionaries/header_aliases.toml");
     pub const GLOSSARY: &str = include_str!("../../../dictionaries/glossary.csv");
+    pub const SYNONYMS: &str = include_str!("../../../dictionaries/synonyms.csv");
 }
 
 /// What kind of name a lookup or suggestion is about.
@@ -74,6 +77,8 @@ pub struct Dictionaries {
     pub header_aliases: HeaderAliases,
     /// English → Chinese terms for searching Chinese documents with English questions.
     pub glossary: Glossary,
+    /// Colloquial Chinese → the documents' wording, for searching.
+    pub synonyms: Synonyms,
     region_ix: HashMap<String, usize>,
     country_ix: HashMap<String, usize>,
     category_ix: HashMap<String, usize>,
@@ -95,6 +100,7 @@ impl Dictionaries {
             tags: model::parse_tags(builtin::TAGS, "tags.csv")?,
             header_aliases: HeaderAliases::parse(builtin::HEADER_ALIASES, "header_aliases.toml")?,
             glossary: Glossary::parse(builtin::GLOSSARY, "glossary.csv")?,
+            synonyms: Synonyms::parse(builtin::SYNONYMS, "synonyms.csv")?,
             ..Default::default()
         };
         d.reindex();
@@ -102,7 +108,7 @@ impl Dictionaries {
     }
 
     /// Built-in dictionaries overlaid with a home's `dictionaries/` folder: `customers.csv`,
-    /// `staff.csv`, `countries.csv`, `specs.csv`, `categories.csv`, `glossary.csv` (entries with the
+    /// `staff.csv`, `countries.csv`, `specs.csv`, `categories.csv`, `glossary.csv`, `synonyms.csv` (entries with the
     /// same key replace built-in ones, new keys are added) and `header_aliases.toml` (spellings are
     /// added).
     pub fn load(dir: &Path) -> Result<Self, DictError> {
@@ -135,6 +141,9 @@ impl Dictionaries {
         }
         if let Some(s) = read("glossary.csv")? {
             d.glossary.merge(Glossary::parse(&s, "glossary.csv")?);
+        }
+        if let Some(s) = read("synonyms.csv")? {
+            d.synonyms.merge(Synonyms::parse(&s, "synonyms.csv")?);
         }
         d.reindex();
         Ok(d)
