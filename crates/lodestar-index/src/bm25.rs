@@ -15,6 +15,8 @@ use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocumen
 const TOKENIZER: &str = "lodestar";
 /// Weight of a term match in the title / section path relative to the body.
 const HEAD_BOOST: f32 = 1.5;
+/// Weight of a code term (tyre size, contract number) in the query against the other words.
+pub const CODE_BOOST: f32 = 3.0;
 /// Marker term for "no country" / "no customer" so that filters can keep general material.
 pub const NONE_TERM: &str = "_none";
 
@@ -143,17 +145,24 @@ impl Bm25 {
         if terms.is_empty() || filter.kbs.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
+        let codes: std::collections::HashSet<String> = self.analyzer.codes(query).into_iter().collect();
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for t in &terms {
+            // A code the question names (tyre size, contract number) is what it is about: it
+            // outweighs the common words around it even in a long chunk (a whole spec table).
+            let boost = if codes.contains(t) { CODE_BOOST } else { 1.0 };
             should.push((
                 Occur::Should,
-                Box::new(TermQuery::new(Term::from_field_text(f.body, t), IndexRecordOption::WithFreqs)),
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(Term::from_field_text(f.body, t), IndexRecordOption::WithFreqs)),
+                    boost,
+                )),
             ));
             should.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(
                     Box::new(TermQuery::new(Term::from_field_text(f.head, t), IndexRecordOption::WithFreqs)),
-                    HEAD_BOOST,
+                    HEAD_BOOST * boost,
                 )),
             ));
         }

@@ -128,6 +128,7 @@ pub struct KnowledgeIndex {
     chunk_opts: ChunkOptions,
     /// English → Chinese terms added to the BM25 query of an English question.
     glossary: lodestar_dict::Glossary,
+    synonyms: lodestar_dict::Synonyms,
 }
 
 impl std::fmt::Debug for KnowledgeIndex {
@@ -186,6 +187,7 @@ impl KnowledgeIndex {
             slot_meta: Vec::new(),
             chunk_opts: ChunkOptions::default(),
             glossary: dicts.glossary.clone(),
+            synonyms: dicts.synonyms.clone(),
         };
         ix.sync_slots();
         if ix.catalog.analyzer != ix.analyzer.fingerprint() || ix.bm25.num_docs() != ix.catalog.chunks.len() as u64 {
@@ -650,15 +652,25 @@ impl KnowledgeIndex {
     /// appended, which carries it across languages better than the multilingual embedding alone
     /// (English questions of the eval set: vector recall@5 0.4 → 1.0).
     pub fn vector_query_text(&self, query: &str) -> String {
-        with_terms(query, &self.expansion(query))
+        if cross_language(query) {
+            with_terms(query, &self.expansion(query))
+        } else {
+            query.to_string()
+        }
     }
 
     /// The Chinese terms the glossary gives an English question (none for any other question).
     fn expansion(&self, query: &str) -> Vec<String> {
         if cross_language(query) {
-            self.glossary.expand(query)
+            let mut terms = self.glossary.expand(query);
+            for d in lodestar_dict::glossary::english_dates(query) {
+                if !terms.contains(&d) {
+                    terms.push(d);
+                }
+            }
+            terms
         } else {
-            Vec::new()
+            self.synonyms.expand(query)
         }
     }
 

@@ -279,3 +279,74 @@ fn a_named_code_brings_its_own_document_first_in_hybrid_search() {
     plain.per_doc = Some(1);
     assert_eq!(ix.search(&plain).unwrap().hits[0].doc, "product/guide.md");
 }
+
+#[test]
+fn colloquial_chinese_dates_in_english_and_named_codes_reach_the_right_chunk() {
+    let src = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        "product/loader.md",
+        &doc("product", "装载机轮胎选型", "公开", "## 选型\n\n装载机作业推荐 L3 花纹。"),
+    );
+    write(src.path(), "ops/other.md", &doc("ops", "展会物料", "公开", "## 物料\n\n展台需要准备轮胎样品和海报。"));
+    // Two monthly reports alike but for the month; the August one repeats the question's words.
+    write(
+        src.path(),
+        "meeting/2026-07.md",
+        &doc("meeting", "北部战区 2026 年 7 月经营分析报告", "内部", "## 问题\n\n达成率偏低。"),
+    );
+    write(
+        src.path(),
+        "meeting/2026-08.md",
+        &doc(
+            "meeting",
+            "北部战区 2026 年 8 月经营分析报告",
+            "内部",
+            "## 问题\n\n达成率偏低，主要问题是发运延误和回款问题。",
+        ),
+    );
+    // A long table naming many sizes once each, and short chunks full of the question's other word.
+    let mut table = String::from(
+        "## 产品线\n\n| 规格 | 吨位 | 车型 | 花纹深度 | 额定负荷 | 标准轮辋 |\n|---|---|---|---|---|---|\n",
+    );
+    for (i, s) in ["59/80R63", "53/80R63", "50/80R57", "46/90R57", "40.00R57", "37.00R57", "36.00R51", "33.00R51"]
+        .iter()
+        .enumerate()
+    {
+        table.push_str(&format!(
+            "| {s} | {} 吨 | 自卸车 CAT 79{i}F、Komatsu 9{i}0E | {} mm | 约 {},500 kg | {i}/5.0 |\n",
+            100 + 30 * i,
+            60 + 4 * i,
+            30 + 9 * i
+        ));
+    }
+    write(src.path(), "product/guide.md", &doc("product", "巨胎选型指南", "公开", &table));
+    for i in 0..4 {
+        write(
+            src.path(),
+            &format!("product/short-{i}.md"),
+            &doc(
+                "product",
+                &format!("规格说明 {i}"),
+                "公开",
+                &format!("## 简介\n\n用于 {} 吨级矿卡，吨级覆盖中型矿山。", 90 + i),
+            ),
+        );
+    }
+    let mut ix = KnowledgeIndex::open(home.path(), &dicts(), None).unwrap();
+    ix.add_paths(&[src.path().to_path_buf()], &AddOptions::default()).unwrap();
+    let admin = Principal::local_admin();
+    // 铲车 is not in any document; synonyms.csv adds the documents' 装载机.
+    let res = ix.search(&SearchRequest::new("铲车用啥花纹", admin.clone())).unwrap();
+    assert!(res.expanded_terms.iter().any(|t| t == "装载机"), "{:?}", res.expanded_terms);
+    assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("product/loader.md"), "{:?}", res.hits);
+    // `July 2026` is searched as the reports write it: 2026 年 7 月.
+    let res =
+        ix.search(&SearchRequest::new("What were the main problems in the July 2026 report?", admin.clone())).unwrap();
+    assert!(res.expanded_terms.iter().any(|t| t == "2026 年 7 月"), "{:?}", res.expanded_terms);
+    assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("meeting/2026-07.md"), "{:?}", res.hits);
+    // The size the question names outweighs the common word in short chunks.
+    let res = ix.search(&SearchRequest::new("53/80R63 多少吨级", admin)).unwrap();
+    assert_eq!(res.hits.first().map(|h| h.doc.as_str()), Some("product/guide.md"), "{:?}", res.hits);
+}

@@ -417,10 +417,28 @@ impl Assistant {
         let specs: Vec<String> = route.specs.iter().map(|s| norm_key(s)).collect();
         let top = hits.iter().map(|h| h.score).fold(0f32, f32::max);
         let months = question_months(question);
+        // A Chinese question in colloquial wording (`铲车`, `放炮`): a chunk in the documents'
+        // wording (`装载机`, `爆破`, from `synonyms.csv`) covers that word too.
+        let colloquial: Vec<(String, Vec<String>)> = if english.is_none() {
+            self.dicts
+                .synonyms
+                .matches(question)
+                .into_iter()
+                .map(|e| (norm_key(&e.term), e.canonical.iter().map(|c| norm_key(c)).collect()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut kept: Vec<(Hit, f32)> = hits
             .into_iter()
             .filter_map(|h| {
-                let hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
+                let mut hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
+                for (term, canonical) in &colloquial {
+                    if !hay.contains(term.as_str()) && canonical.iter().any(|c| hay.contains(c.as_str())) {
+                        hay.push(' ');
+                        hay.push_str(term);
+                    }
+                }
                 let about_customer = customers.iter().all(|c| {
                     h.customers.iter().any(|id| id == &c.id)
                         || c.all_names().any(|n| {

@@ -446,3 +446,32 @@ fn the_last_three_months_are_answered_month_by_month_with_one_definitions_line()
     assert_eq!(ans.answer.matches("达成率 96.36%").count(), 3, "{}", ans.answer);
     assert_eq!(ans.answer.matches("口径：").count(), 1, "{}", ans.answer);
 }
+
+#[test]
+fn colloquial_wording_meets_the_documents_wording_at_the_evidence_gate() {
+    // `铲车` / `放炮` are what people say; the policy says 装载机 / 爆破 (synonyms.csv). Without
+    // the synonyms the chunk shares one of the question's three words (索赔: 1/3 < the 0.4 the
+    // gate asks) and the question would be refused; with them it is evidence.
+    let hit = lodestar_rag::source::Hit {
+        kb: KbId::Policy,
+        doc: "policy/warranty-policy.md".into(),
+        title: "质保政策".into(),
+        chunk_id: "w1".into(),
+        section: "除外责任".into(),
+        text: "装载机轮胎因超载或路面尖石造成的爆破，不属于质量问题，不予索赔。".into(),
+        sensitivity: Sensitivity::Internal,
+        score: 1.0,
+        customers: vec![],
+    };
+    let q = "铲车放炮了能索赔吗";
+    let month = Month { year: 2026, month: 10 };
+    let with = dicts();
+    let route = lodestar_rag::route::Router::new(&with).route(q, month);
+    let a = Assistant::new(with.clone(), None, None, None);
+    assert_eq!(a.evidence_hits(q, &route, vec![hit.clone()]).len(), 1, "synonyms: the chunk is evidence");
+    let mut bare = lodestar_dict::Dictionaries::builtin().unwrap();
+    bare.synonyms = Default::default();
+    let bare = Arc::new(bare);
+    let b = Assistant::new(bare, None, None, None);
+    assert!(b.evidence_hits(q, &route, vec![hit]).is_empty(), "without synonyms the gate refuses");
+}
