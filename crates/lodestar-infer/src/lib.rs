@@ -32,6 +32,7 @@ pub mod error;
 pub mod ktile;
 pub mod llm;
 pub mod manifest;
+pub mod q5tile;
 pub mod qmm;
 pub mod sampler;
 pub mod store;

@@ -43,7 +43,12 @@ pub struct BlockQ8 {
 const _: () = assert!(std::mem::size_of::<BlockQ8>() == 34);
 
 impl BlockQ8 {
-    const ZERO: BlockQ8 = BlockQ8 { d: 0, qs: [0; QK] };
+    pub(crate) const ZERO: BlockQ8 = BlockQ8 { d: 0, qs: [0; QK] };
+
+    /// The quants and the scale as f32.
+    pub(crate) fn parts(&self) -> ([i8; QK], f32) {
+        (self.qs, f16::from_bits(self.d).to_f32())
+    }
 }
 
 /// A Q5_0 block repacked for the AVX2 kernel (the scale is kept apart as f32): the low nibbles
@@ -424,6 +429,8 @@ pub struct LaneMatrix<B: LaneBlock> {
     scales: Vec<f32>,
     n: usize,
     k: usize,
+    /// Q5_0 weights repacked for prompt-sized products (made on first use).
+    tiled: std::sync::OnceLock<Option<crate::q5tile::TiledQ5>>,
 }
 
 /// Q5_0 weights (every 896-wide tensor of Qwen2.5-0.5B's Q4_K_M file).
@@ -453,7 +460,7 @@ impl<B: LaneBlock> LaneMatrix<B> {
             return Err(InferError::Format(format!("{:?} tensor of {n}×{k} has {} bytes", B::DTYPE, bytes.len())));
         }
         let (blocks, scales) = bytes.chunks_exact(size).map(B::from_gguf).unzip();
-        Ok(Some(Self { blocks, scales, n, k }))
+        Ok(Some(Self { blocks, scales, n, k, tiled: std::sync::OnceLock::new() }))
     }
 
     pub fn rows(&self) -> usize {
@@ -467,7 +474,8 @@ impl<B: LaneBlock> LaneMatrix<B> {
         let kb = self.k / QK;
         &self.blocks[i * kb..(i + 1) * kb]
     }
-    fn row_scales(&self, i: usize) -> &[f32] {
+    /// The block scales of row `i`.
+    pub fn row_scales(&self, i: usize) -> &[f32] {
         let kb = self.k / QK;
         &self.scales[i * kb..(i + 1) * kb]
     }
@@ -490,8 +498,31 @@ impl<B: LaneBlock> LaneMatrix<B> {
         out
     }
 
-    /// `x` is `m` rows of `k` f32 values; returns `m` rows of `n` values (x · Wᵀ).
+    /// The Q5_0 tiles for prompt rows (see [`crate::q5tile`]), made on first use; `None` for
+    /// other types or without AVX2.
+    pub fn tiled(&self) -> Option<&crate::q5tile::TiledQ5> {
+        if B::DTYPE != GgmlDType::Q5_0 || !crate::q5tile::TiledQ5::available() {
+            return None;
+        }
+        self.tiled
+            .get_or_init(|| crate::q5tile::TiledQ5::from_blocks(&self.blocks, &self.scales, self.n, self.k))
+            .as_ref()
+    }
+
+    /// `x` is `m` rows of `k` f32 values; returns `m` rows of `n` values (x · Wᵀ). Two or more
+    /// rows of Q5_0 go through the tiles (when the CPU has AVX2), one row through the compact
+    /// blocks.
     pub fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
+        if m >= TILED_MIN_ROWS {
+            if let Some(t) = self.tiled() {
+                return t.matmul(x, m);
+            }
+        }
+        self.matmul_rowwise(x, m)
+    }
+
+    /// The product through the row-at-a-time kernels, whatever the number of rows.
+    pub fn matmul_rowwise(&self, x: &[f32], m: usize) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
         assert_eq!(x.len(), m * k, "{:?} matmul: input is not {m}×{k}", B::DTYPE);
         let xq = Q8Rows::new(x, m, k);
