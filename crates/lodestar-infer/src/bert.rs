@@ -13,12 +13,78 @@ use std::path::Path;
 struct Lin {
     wt: Tensor,
     b: Tensor,
+    /// The same weights as 4-bit blocks in integer tiles, when they are exactly Q4_0 values
+    /// (the e5 weights converted from the E5S1 file are), on an AVX2 CPU.
+    q: Option<(crate::q5tile::TiledQ5, Vec<f32>)>,
 }
 
 impl Lin {
+    /// `wt` is the (in, out) transposed weight, `b` the bias.
+    fn new(wt: Tensor, b: Tensor, quantize: bool) -> Result<Self> {
+        let q = if quantize && wt.device().is_cpu() && crate::q5tile::TiledQ5::available() {
+            let (k, n) = wt.dims2()?;
+            let w: Vec<f32> = wt.t()?.contiguous()?.flatten_all()?.to_vec1()?;
+            match q4_blocks(&w, k) {
+                Some((vals, scales)) => crate::q5tile::TiledQ5::from_values(&vals, &scales, n, k)
+                    .map(|t| (t, b.to_vec1::<f32>().unwrap_or_default())),
+                None => None,
+            }
+        } else {
+            None
+        };
+        Ok(Self { wt, b, q })
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some((t, bias)) = &self.q {
+            let (rows, _) = x.dims2()?;
+            let flat: Vec<f32> = x.flatten_all()?.to_vec1()?;
+            let mut y = t.matmul(&flat, rows);
+            let n = bias.len();
+            for row in y.chunks_exact_mut(n) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+            }
+            return Ok(Tensor::from_vec(y, (rows, n), x.device())?);
+        }
         Ok(x.matmul(&self.wt)?.broadcast_add(&self.b)?)
     }
+}
+
+/// The rows of `w` (row-major, `k` columns) as Q4_0 blocks — 32 integers in −8 … 7 and a scale —
+/// when every block is exactly that (`w = d · q`), as in weights dequantized from a Q4_0 file;
+/// `None` otherwise.
+fn q4_blocks(w: &[f32], k: usize) -> Option<(Vec<[i8; 32]>, Vec<f32>)> {
+    if k == 0 || !k.is_multiple_of(32) || !w.len().is_multiple_of(k) {
+        return None;
+    }
+    let mut vals = Vec::with_capacity(w.len() / 32);
+    let mut scales = Vec::with_capacity(w.len() / 32);
+    for blk in w.chunks_exact(32) {
+        let amax = blk.iter().fold(0f32, |m, v| m.max(v.abs()));
+        if amax == 0.0 {
+            vals.push([0i8; 32]);
+            scales.push(0.0);
+            continue;
+        }
+        // The largest magnitude is |q| · |d| for some |q| in 1 … 8, and ggml's scale may be
+        // negative (`d = max / −8`): try each.
+        let found = (1..=8).rev().flat_map(|m| [amax / m as f32, -amax / m as f32]).find_map(|d| {
+            let mut q = [0i8; 32];
+            for (o, &v) in q.iter_mut().zip(blk) {
+                let r = (v / d).round();
+                if !(-8.0..=7.0).contains(&r) || r * d != v {
+                    return None;
+                }
+                *o = r as i8;
+            }
+            Some((q, d))
+        })?;
+        vals.push(found.0);
+        scales.push(found.1);
+    }
+    Some((vals, scales))
 }
 
 struct Layer {
@@ -48,6 +114,16 @@ pub struct BertEmbedder {
 impl BertEmbedder {
     /// Loads `model.safetensors`, `config.json` and `tokenizer.json` from `dir`.
     pub fn load(dir: &Path, name: &str, device: &Device) -> Result<Self> {
+        // Integer kernels for weights that are exactly 4-bit blocks (`LODESTAR_E5_QUANT=0`: f32).
+        let quantize = std::env::var("LODESTAR_E5_QUANT").map(|v| v != "0").unwrap_or(true);
+        Self::load_opts(dir, name, device, quantize)
+    }
+
+    /// Like [`Self::load`]; `quantize` chooses the integer kernels for linear layers whose weights
+    /// are exactly Q4_0 blocks (as the e5 weights converted from the E5S1 file are): activations
+    /// quantized to 8 bits per 32 values, products summed as integers (see [`crate::q5tile`]).
+    /// Other weights, and CPUs without AVX2, use the f32 product.
+    pub fn load_opts(dir: &Path, name: &str, device: &Device, quantize: bool) -> Result<Self> {
         let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| InferError::io(dir.join(f), e));
         let config: BertConfig =
             serde_json::from_str(&read("config.json")?).map_err(|e| InferError::Format(format!("config.json: {e}")))?;
@@ -62,19 +138,21 @@ impl BertEmbedder {
                 .and_then(|t| t.to_dtype(DType::F32))
                 .map_err(|e| InferError::Format(format!("{}: tensor {n}: {e}", st.display())))
         };
-        let lin = |p: &str| -> Result<Lin> {
-            Ok(Lin { wt: get(&format!("{p}.weight"))?.t()?.contiguous()?, b: get(&format!("{p}.bias"))? })
+        let lin_q = |p: &str, quantize: bool| -> Result<Lin> {
+            Lin::new(get(&format!("{p}.weight"))?.t()?.contiguous()?, get(&format!("{p}.bias"))?, quantize)
         };
+        let lin = |p: &str| lin_q(p, quantize);
         let ln =
             |p: &str| -> Result<(Tensor, Tensor)> { Ok((get(&format!("{p}.weight"))?, get(&format!("{p}.bias"))?)) };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for l in 0..config.num_hidden_layers {
             let p = format!("encoder.layer.{l}");
-            let q = lin(&format!("{p}.attention.self.query"))?;
-            let k = lin(&format!("{p}.attention.self.key"))?;
-            let v = lin(&format!("{p}.attention.self.value"))?;
+            let q = lin_q(&format!("{p}.attention.self.query"), false)?;
+            let k = lin_q(&format!("{p}.attention.self.key"), false)?;
+            let v = lin_q(&format!("{p}.attention.self.value"), false)?;
             // One fused (h, 3h) projection for q, k, v.
-            let qkv = Lin { wt: Tensor::cat(&[&q.wt, &k.wt, &v.wt], 1)?, b: Tensor::cat(&[&q.b, &k.b, &v.b], 0)? };
+            let qkv =
+                Lin::new(Tensor::cat(&[&q.wt, &k.wt, &v.wt], 1)?, Tensor::cat(&[&q.b, &k.b, &v.b], 0)?, quantize)?;
             layers.push(Layer {
                 qkv,
                 ao: lin(&format!("{p}.attention.output.dense"))?,
@@ -96,6 +174,11 @@ impl BertEmbedder {
             device: device.clone(),
             batch_size: 32,
         })
+    }
+
+    /// How many linear layers run on the integer kernels.
+    pub fn integer_linears(&self) -> usize {
+        self.layers.iter().map(|l| [&l.qkv, &l.ao, &l.fi, &l.fo].iter().filter(|x| x.q.is_some()).count()).sum()
     }
 
     fn prefix(kind: EmbedKind) -> &'static str {

@@ -68,8 +68,20 @@ pub struct TiledQ5 {
 impl TiledQ5 {
     /// Repacks `n` rows of `k / 32` blocks (`blocks`, scales `scales`, row-major).
     pub fn from_blocks<B: LaneBlock>(blocks: &[B], scales: &[f32], n: usize, k: usize) -> Option<Self> {
+        let values: Vec<[i8; QK]> = blocks.iter().map(|b| b.values()).collect();
+        Self::from_values(&values, scales, n, k)
+    }
+
+    /// Repacks `n` rows of `k / 32` blocks given as signed values in −16 … 15 (a Q4_0 block's
+    /// −8 … 7 fits) with their scales, row-major. `None` when the sizes do not match or a value
+    /// is out of range.
+    pub fn from_values(blocks: &[[i8; QK]], scales: &[f32], n: usize, k: usize) -> Option<Self> {
         let kb = k / QK;
-        if !k.is_multiple_of(QK) || blocks.len() != n * kb || scales.len() != n * kb {
+        if !k.is_multiple_of(QK)
+            || blocks.len() != n * kb
+            || scales.len() != n * kb
+            || blocks.iter().flatten().any(|v| !(-16..=15).contains(v))
+        {
             return None;
         }
         let n_tiles = n.div_ceil(TILE_N);
@@ -80,7 +92,7 @@ impl TiledQ5 {
                 for r in 0..TILE_N.min(n - t * TILE_N) {
                     let row = t * TILE_N + r;
                     tile.d[r] = scales[row * kb + b];
-                    let v = blocks[row * kb + b].values();
+                    let v = blocks[row * kb + b];
                     for g in 0..QK / 4 {
                         for j in 0..4 {
                             tile.qs[(g * TILE_N + r) * 4 + j] = (v[g * 4 + j] as i16 + 16) as u8;

@@ -165,6 +165,17 @@ impl Q8Rows {
 /// nearest, ties to even (`_mm256_round_ps`).
 pub fn quantize_q8_0(xs: &[f32], ys: &mut [BlockQ8]) {
     debug_assert_eq!(xs.len(), ys.len() * QK);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 checked at run time; `xs` holds 32 values per output block.
+        unsafe { avx2::quantize_q8_0(xs, ys) };
+        return;
+    }
+    quantize_q8_0_scalar(xs, ys)
+}
+
+/// [`quantize_q8_0`] one value at a time (the reference the AVX2 version is tested against).
+pub fn quantize_q8_0_scalar(xs: &[f32], ys: &mut [BlockQ8]) {
     for (chunk, y) in xs.chunks_exact(QK).zip(ys.iter_mut()) {
         let amax = chunk.iter().fold(0f32, |a, x| a.max(x.abs()));
         let d = amax / 127.0;
@@ -235,6 +246,40 @@ mod avx2 {
         let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(u, qy), _mm256_set1_epi16(1));
         let c = _mm256_load_si256(y.c.get_unchecked(i).0.as_ptr() as *const __m256i);
         _mm256_cvtepi32_ps(_mm256_sub_epi32(dot, c))
+    }
+
+    /// llama.cpp's AVX2 `quantize_row_q8_0`: per 32 values `d = max|x| / 127`, `q = round(x ·
+    /// 127 / max|x|)` to nearest, ties to even.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn quantize_q8_0(xs: &[f32], ys: &mut [super::BlockQ8]) {
+        let sign = _mm256_set1_ps(-0.0);
+        for (chunk, y) in xs.chunks_exact(32).zip(ys.iter_mut()) {
+            let p = chunk.as_ptr();
+            let v =
+                [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)), _mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24))];
+            let mut m = _mm256_andnot_ps(sign, v[0]);
+            for x in &v[1..] {
+                m = _mm256_max_ps(m, _mm256_andnot_ps(sign, *x));
+            }
+            let m4 = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
+            let m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            let m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+            let amax = _mm_cvtss_f32(m4);
+            y.d = half::f16::from_f32(amax / 127.0).to_bits();
+            let id = _mm256_set1_ps(if amax != 0.0 { 127.0 / amax } else { 0.0 });
+            let q: [__m256i; 4] = std::array::from_fn(|i| {
+                _mm256_cvtps_epi32(_mm256_round_ps(
+                    _mm256_mul_ps(v[i], id),
+                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+                ))
+            });
+            // i32 → i16 → i8 with the lanes put back in order (packs work per 128-bit half).
+            let a = _mm256_packs_epi32(q[0], q[1]);
+            let b = _mm256_packs_epi32(q[2], q[3]);
+            let c = _mm256_packs_epi16(a, b);
+            let c = _mm256_permutevar8x32_epi32(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256(y.qs.as_mut_ptr() as *mut __m256i, c);
+        }
     }
 
     /// `Σ w · y` of one Q8_0 weight block as 8 f32 lane sums (llama.cpp's sign trick:
@@ -802,6 +847,21 @@ mod tests {
         let w: Vec<f32> = (0..n * k).map(|_| lcg(&mut s)).collect();
         let t = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
         (QTensor::quantize(&t, GgmlDType::Q5_0).unwrap(), w)
+    }
+
+    #[test]
+    fn avx2_quantization_equals_the_scalar_one() {
+        let mut s = 23u64;
+        // Varied magnitudes, exact halves (ties) and an all-zero block.
+        let mut x: Vec<f32> = (0..32 * 9).map(|i| lcg(&mut s) * (1 + i % 7) as f32).collect();
+        x[40] = 0.5 * x.iter().skip(32).take(32).fold(0f32, |m, v| m.max(v.abs())) / 127.0 * 3.0;
+        x[256..288].iter_mut().for_each(|v| *v = 0.0);
+        let (mut a, mut b) = (vec![BlockQ8::ZERO; 9], vec![BlockQ8::ZERO; 9]);
+        quantize_q8_0(&x, &mut a);
+        quantize_q8_0_scalar(&x, &mut b);
+        for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+            assert_eq!((p.d, p.qs), (q.d, q.qs), "block {i}");
+        }
     }
 
     #[test]

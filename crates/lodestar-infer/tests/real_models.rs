@@ -151,6 +151,9 @@ fn e5_embeddings_match_reference() {
     let batch = e.embed_texts(&texts, EmbedKind::Passage).expect("batch");
     for (t, b) in texts.iter().zip(&batch) {
         let single = e.embed_texts(&[t], EmbedKind::Passage).expect("single");
-        assert!(cosine(&single[0], b) > 0.99999, "batching changed {t:?}");
+        // The linear layers quantize activations per row to 8 bits: the same text in a padded
+        // batch or alone differs by that rounding only (measured worst cosine 0.99997; f32 path
+        // 0.9999999), while padding leaking into attention moves vectors to cosine ≈ 0.85.
+        assert!(cosine(&single[0], b) > 0.9999, "batching changed {t:?}: {}", cosine(&single[0], b));
     }
 }

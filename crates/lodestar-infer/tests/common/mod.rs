@@ -140,6 +140,13 @@ pub fn write_tiny_gguf(path: &Path, arch: &str, ctx: u32, dtype: GgmlDType, seed
 /// Writes a tiny BERT (HF names) with `config.json` and a unigram `tokenizer.json` into `dir`.
 /// Hidden 16, 2 layers, 2 heads, intermediate 32, `max_pos` positions.
 pub fn write_tiny_bert(dir: &Path, max_pos: usize, seed: u64) {
+    write_tiny_bert_opts(dir, max_pos, seed, false)
+}
+
+/// A tiny BERT; with `q4` its linear weights are exact Q4_0 blocks (`d · q`, `q` in −8 … 7, `d`
+/// an f16 value, 32 values per block along the input) and its widths multiples of 32, as the
+/// integer kernels need.
+pub fn write_tiny_bert_opts(dir: &Path, max_pos: usize, seed: u64, q4: bool) {
     use lodestar_infer::tokenizer::UnigramTokenizer;
     let pieces: Vec<String> =
         ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁query", ":", "▁passage", "▁tyre", "▁steel", "▁a", "b", "c"]
@@ -148,7 +155,7 @@ pub fn write_tiny_bert(dir: &Path, max_pos: usize, seed: u64) {
             .collect();
     let scores: Vec<f32> = (0..pieces.len()).map(|i| if i < 4 { 0.0 } else { -1.0 - i as f32 * 0.1 }).collect();
     let tok = UnigramTokenizer::new(pieces.clone(), scores, (0, 2, 1, 3), vec![(9, vec![32])]).unwrap();
-    let (h, ff, layers, vocab) = (16usize, 32usize, 2usize, pieces.len());
+    let (h, ff, layers, vocab) = if q4 { (32usize, 64usize, 2usize, pieces.len()) } else { (16, 32, 2, pieces.len()) };
     let mut rng = Prng::new(seed);
     let dev = Device::Cpu;
     let mut t: HashMap<String, Tensor> = HashMap::new();
@@ -174,7 +181,16 @@ pub fn write_tiny_bert(dir: &Path, max_pos: usize, seed: u64) {
             ("intermediate.dense", ff, h),
             ("output.dense", h, ff),
         ] {
-            let w = Tensor::from_vec(rng.vec(o * i, 0.3), (o, i), &dev).unwrap();
+            let mut wv = rng.vec(o * i, 0.3);
+            if q4 {
+                for blk in wv.chunks_mut(32) {
+                    let d = half::f16::from_f32(0.3 / 8.0 * (1.0 + blk[0].abs())).to_f32();
+                    for v in blk.iter_mut() {
+                        *v = ((*v / 0.3 * 8.0).round().clamp(-8.0, 7.0)) * d;
+                    }
+                }
+            }
+            let w = Tensor::from_vec(wv, (o, i), &dev).unwrap();
             let b = Tensor::from_vec(rng.vec(o, 0.05), o, &dev).unwrap();
             t.insert(format!("{p}.{n}.weight"), w);
             t.insert(format!("{p}.{n}.bias"), b);
