@@ -291,7 +291,9 @@ pub struct LlmModel {
     device: Device,
     /// How prompt chunks are multiplied (see [`PrefillMode`]).
     pub prefill: PrefillMode,
-    /// Round queries, keys and values to f16 as llama.cpp's f16 KV cache does.
+    /// Round queries, keys and values to f16 as llama.cpp's f16 KV cache does, and the attention
+    /// probabilities as its non-flash attention does before multiplying the f16 values (1.5B
+    /// greedy references: 1 → 2 of 3 identical texts; 0.5B: 3 of 3 either way).
     pub f16_attn: bool,
     /// Norm weights, biases and rotary tables as plain vectors for [`LlmModel::forward_one`]
     /// (made on the first decoded token; `None` where that path does not apply).
@@ -562,7 +564,8 @@ impl LlmModel {
             let kt = Tensor::from_vec(k, (1, nkv, 1, hd), &self.device)?;
             let vt = Tensor::from_vec(v, (1, nkv, 1, hd), &self.device)?;
             cache.append(li, &kt, &vt)?;
-            let y = cache.with_layer(li, |kc, vc, cap| attend_one(&q, kc, vc, cap, kv_len, nh, nkv, hd, scale))?;
+            let y = cache
+                .with_layer(li, |kc, vc, cap| attend_one(&q, kc, vc, cap, kv_len, nh, nkv, hd, scale, self.f16_attn))?;
             let mut o = own(&b.o)?.matmul(&y, 1);
             add_bias(&mut o, &rb.o_bias);
             for (a, b) in x.iter_mut().zip(&o) {
@@ -639,6 +642,8 @@ impl LlmModel {
                 None => att,
             };
             let att = candle_nn::ops::softmax_last_dim(&att)?;
+            // llama.cpp multiplies the f16 values by the probabilities converted to f16 too.
+            let att = if self.f16_attn { round_f16(&att)? } else { att };
             let y = att.matmul(&v_all.contiguous()?)?; // (1, nkv, rep*t, hd)
             let y = y.reshape((1, nh, t, hd))?.transpose(1, 2)?.reshape((1, t, nh * hd))?;
             let y = b.o.forward(&y, mode)?;
@@ -751,6 +756,7 @@ fn attend_one(
     nkv: usize,
     hd: usize,
     scale: f32,
+    f16_probs: bool,
 ) -> Vec<f32> {
     let rep = nh / nkv;
     // Work items: (kv group, a run of its query heads).
@@ -780,6 +786,9 @@ fn attend_one(
                 }
                 for s in row.iter_mut() {
                     *s /= sum;
+                    if f16_probs {
+                        *s = half::f16::from_f32(*s).to_f32();
+                    }
                 }
             }
             // SAFETY: this item writes only the outputs of heads h0 … h0 + per, and `y`
