@@ -206,6 +206,21 @@ impl Assistant {
             return Ok(ans);
         }
 
+        // A figure for an area the dictionaries do not know would silently be the whole region's.
+        if route.needs_metrics() && !route.unknown_scopes.is_empty() {
+            let words = route.unknown_scopes.iter().map(|w| format!("“{w}”")).collect::<Vec<_>>().join("、");
+            let groups = self.dicts.regions.iter().map(|r| r.name_zh.as_str()).collect::<Vec<_>>().join("、");
+            let s = format!(
+                "{words}不是区域字典里的范围（区域分组：{groups}；国家见 dictionaries/countries.csv），按它统计会得到全区数字。\n\
+                 请在问题中写明国家（例如“哈萨克斯坦、乌兹别克斯坦”）后再问一次，或在 dictionaries/regions.csv 中增加这个分组。"
+            );
+            on_text(&s);
+            ans.answer = s;
+            ans.warnings.push(format!("unknown area: {}", route.unknown_scopes.join(", ")));
+            ans.timings_ms.total = ms(t0);
+            return Ok(ans);
+        }
+
         let mut parts: Vec<String> = Vec::new();
         let mut evidence = Evidence::default();
         evidence.add_text(question);

@@ -151,6 +151,10 @@ pub struct Route {
     /// period's last month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub each_month: Option<u32>,
+    /// Area words no dictionary knows (`中亚` in `中亚区域销售额`): a figure for them would be
+    /// the whole region's, so the question is sent back instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_scopes: Vec<String>,
 }
 
 impl Route {
@@ -533,6 +537,7 @@ impl<'d> Router<'d> {
             (Some(_), Some(p)) => Some(PeriodSpec { ytd: false, ..p }),
             (_, p) => p,
         };
+        let unknown_scopes = unknown_scopes(&chars, &taken);
         Route {
             kind,
             intents,
@@ -548,6 +553,7 @@ impl<'d> Router<'d> {
             english,
             min_overdue_days,
             each_month,
+            unknown_scopes,
         }
     }
 
@@ -865,6 +871,44 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
 
 /// `最近三个月` / `近 3 个月` / `过去三个月` / `last 3 months` → 3 (at most 12); `每个月` / `逐月` /
 /// `each month` / `monthly` over a year → the months from January to that year's last month.
+/// Words naming an area (`中亚区域`, `高加索地区`, `远东片区`) whose name no dictionary alias
+/// covered (`taken`): the 2–4 Han characters before 区域 / 地区 / 片区 / 大区 / 五国 / 三国.
+fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
+    const SUFFIXES: [&str; 6] = ["区域", "地区", "片区", "大区", "五国", "三国"];
+    // Words that qualify the area rather than name one.
+    const GENERIC: [&str; 9] = ["北部", "整个", "所有", "各个", "其他", "其它", "重点", "主要", "负责"];
+    let mut out: Vec<String> = Vec::new();
+    for suffix in SUFFIXES {
+        let suf: Vec<char> = suffix.chars().collect();
+        let mut i = 0;
+        while i + suf.len() <= chars.len() {
+            if chars[i..i + suf.len()] != suf[..] || taken[i..i + suf.len()].iter().any(|&t| t) {
+                i += 1;
+                continue;
+            }
+            // Time words and particles end the name (`10月份中亚区域` → 中亚).
+            const STOP: &str = "月份年季度周的在和与及对给从今去本上下这那哪些个各全该每";
+            let mut start = i;
+            while start > 0
+                && i - start < 4
+                && is_cjk(chars[start - 1])
+                && !taken[start - 1]
+                && !STOP.contains(chars[start - 1])
+            {
+                start -= 1;
+            }
+            // a name right before the suffix that a dictionary matched (`独联体区域`) is known
+            let known = start == i || (i > 0 && taken[i - 1]);
+            let word: String = chars[start..i].iter().collect();
+            if !known && word.chars().count() >= 2 && !GENERIC.contains(&word.as_str()) && !out.contains(&word) {
+                out.push(word);
+            }
+            i += suf.len();
+        }
+    }
+    out
+}
+
 fn each_month(t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<u32> {
     static RE: OnceLock<[Regex; 2]> = OnceLock::new();
     let re = RE.get_or_init(|| {

@@ -475,3 +475,17 @@ fn colloquial_wording_meets_the_documents_wording_at_the_evidence_gate() {
     let b = Assistant::new(bare, None, None, None);
     assert!(b.evidence_hits(q, &route, vec![hit]).is_empty(), "without synonyms the gate refuses");
 }
+
+#[test]
+fn a_figure_for_an_unknown_area_is_not_given() {
+    let m = Arc::new(FakeMetrics::default());
+    let a = Assistant::new(dicts(), Some(m.clone()), Some(kb()), None);
+    let ans = a.ask("10月份中亚区域销售额是多少", &AskOptions::default()).unwrap();
+    assert!(ans.answer.contains("“中亚”不是区域字典里的范围"), "{}", ans.answer);
+    assert!(ans.answer.contains("独联体"), "{}", ans.answer);
+    assert!(ans.tool_results.is_empty());
+    assert!(m.runs.lock().unwrap().is_empty(), "the rule engine was not asked");
+    // A known group is answered.
+    let ans = a.ask("独联体 9 月全钢达成率多少？", &AskOptions::default()).unwrap();
+    assert!(!ans.tool_results.is_empty(), "{}", ans.answer);
+}

@@ -293,3 +293,21 @@ fn the_last_months_are_asked_one_by_one() {
     assert_eq!(months("今年每个月哈萨克斯坦的销售额").len(), 10);
     assert_eq!(months("俄罗斯10月销售额"), ["2026-10"]);
 }
+
+#[test]
+fn an_area_no_dictionary_knows_is_reported_not_summed_as_the_whole_region() {
+    let d = dicts();
+    let router = Router::new(&d);
+    let r = router.route("10月份中亚区域销售额是多少", OCT);
+    assert_eq!(r.unknown_scopes, vec!["中亚".to_string()]);
+    assert!(codes(&r, Dim::Region).is_empty() && codes(&r, Dim::Country).is_empty());
+    let r = router.route("高加索地区今年的销量", OCT);
+    assert_eq!(r.unknown_scopes, vec!["高加索".to_string()]);
+    // Known groups and generic qualifiers are not reported.
+    for q in
+        ["独联体区域10月销售额", "东亚地区9月达成率", "北部战区10月销售额", "各区域9月销售额", "哈萨克斯坦地区的销量"]
+    {
+        let r = router.route(q, OCT);
+        assert!(r.unknown_scopes.is_empty(), "{q}: {:?}", r.unknown_scopes);
+    }
+}
