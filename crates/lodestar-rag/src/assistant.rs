@@ -353,6 +353,10 @@ impl Assistant {
         if texts.is_empty() {
             texts.push("没有识别出可以计算的指标。".into());
         }
+        if let Some((y, q)) = route.quarter_so_far {
+            let note = format!("{y}年第{q}季度的数据截至 {}年{}月，以下为已有月份：", reference.year, reference.month);
+            texts.insert(0, note);
+        }
         // One month after another (`最近三个月`): a definitions line (口径) said by the next block
         // too is said once, at the end.
         let n = texts.len();

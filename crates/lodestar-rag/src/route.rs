@@ -155,6 +155,10 @@ pub struct Route {
     /// the whole region's, so the question is sent back instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknown_scopes: Vec<String>,
+    /// The question asked for this quarter (year, quarter), which the data covers only up to
+    /// the reference month: its months so far are answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarter_so_far: Option<(i32, u32)>,
 }
 
 impl Route {
@@ -531,12 +535,26 @@ impl<'d> Router<'d> {
         let mut intents: Vec<Intent> = intents.into_iter().collect();
         intents.sort();
         let min_overdue_days = overdue_threshold(question);
-        let each_month = each_month(&masked, period.as_ref(), reference);
+        let mut each_month = each_month(&masked, period.as_ref(), reference);
         // the months are listed one by one, not summed from January
-        let period = match (each_month, period) {
+        let mut period = match (each_month, period) {
             (Some(_), Some(p)) => Some(PeriodSpec { ytd: false, ..p }),
             (_, p) => p,
         };
+        // The quarter of the latest data, not yet complete (`四季度销售额` with data up to
+        // October): its months so far, rather than an error for months not imported yet.
+        let mut quarter_so_far = None;
+        if let (None, Some(PeriodSpec { period: Period::Quarter { year, quarter }, .. })) = (each_month, &period) {
+            let first = (*quarter - 1) * 3 + 1;
+            if *year == reference.year && (first..first + 2).contains(&reference.month) {
+                quarter_so_far = Some((*year, *quarter));
+                let n = reference.month - first + 1;
+                if n > 1 {
+                    each_month = Some(n);
+                }
+                period = Some(PeriodSpec { period: Period::Month(reference), ytd: false, explicit: true });
+            }
+        }
         let unknown_scopes = unknown_scopes(&chars, &taken);
         Route {
             kind,
@@ -554,6 +572,7 @@ impl<'d> Router<'d> {
             min_overdue_days,
             each_month,
             unknown_scopes,
+            quarter_so_far,
         }
     }
 

@@ -311,3 +311,26 @@ fn an_area_no_dictionary_knows_is_reported_not_summed_as_the_whole_region() {
         assert!(r.unknown_scopes.is_empty(), "{q}: {:?}", r.unknown_scopes);
     }
 }
+
+#[test]
+fn the_quarter_of_the_latest_data_means_its_months_so_far() {
+    let d = dicts();
+    let router = Router::new(&d);
+    // Data up to October: Q4 so far is October alone.
+    let r = router.route("四季度销售额", OCT);
+    assert_eq!(r.period.unwrap().period, Period::Month(OCT));
+    assert_eq!(r.each_month, None);
+    assert_eq!(r.quarter_so_far, Some((2026, 4)));
+    // Data up to November: October and November, one by one.
+    let nov = Month { year: 2026, month: 11 };
+    let r = router.route("本季度俄罗斯销售额", nov);
+    assert_eq!(r.period.unwrap().period, Period::Month(nov));
+    assert_eq!(r.each_month, Some(2));
+    // A complete quarter stays a quarter.
+    let r = router.route("三季度销售额", OCT);
+    assert_eq!(r.period.unwrap().period, Period::Quarter { year: 2026, quarter: 3 });
+    assert_eq!(r.quarter_so_far, None);
+    let dec = Month { year: 2026, month: 12 };
+    let r = router.route("四季度销售额", dec);
+    assert_eq!(r.period.unwrap().period, Period::Quarter { year: 2026, quarter: 4 });
+}
