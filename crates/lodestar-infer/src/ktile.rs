@@ -24,7 +24,7 @@ const QK_K: usize = 256;
 /// Output rows per tile.
 pub const TILE_N: usize = 16;
 /// Activation rows per kernel call.
-const MT: usize = 4;
+pub(crate) const MT: usize = 4;
 /// Bytes of one GGUF block.
 const Q4K_BYTES: usize = 144;
 const Q6K_BYTES: usize = 210;
@@ -268,78 +268,117 @@ impl TiledK {
         assert_eq!(x.len(), m * k, "tiled matmul: input is not {m}×{k}");
         assert!(Self::available(), "tiled k-quant kernels need AVX2 and FMA");
         let kb = k / QK_K;
-        let pool = candle_core::utils::barrier_pool();
-        // Activations to Q8_K, rows spread over the pool.
-        let mut xq: Vec<BlockQ8K> = (0..m * kb).map(|_| BlockQ8K::zeros()).collect();
-        let xq_ptr = xq.as_mut_ptr() as usize;
-        pool.execute_chunked(m, |range| {
-            for r in range {
-                // SAFETY: each row's blocks are written by exactly one work item.
-                let dst = unsafe { std::slice::from_raw_parts_mut((xq_ptr as *mut BlockQ8K).add(r * kb), kb) };
-                BlockQ8K::quantize(&x[r * k..(r + 1) * k], dst);
-            }
-        });
-        let mut out = vec![0f32; m * n];
-        let n_tiles = n.div_ceil(TILE_N);
-        // Blocking: a chunk of activation rows (~128 KiB of Q8_K) against a group of tiles
-        // (~96 KiB), both meant to stay in L2 while the kernel walks them.
-        let row_bytes = kb * std::mem::size_of::<BlockQ8K>();
         let tile_bytes = kb
             * match &self.tiles {
                 Tiles::Q4K(_) => std::mem::size_of::<TileQ4K>(),
                 Tiles::Q6K(_) => std::mem::size_of::<TileQ6K>(),
             };
-        let m_chunk = ((128 << 10) / row_bytes.max(1)).clamp(MT, 256) / MT * MT;
-        let n_group = ((96 << 10) / tile_bytes.max(1)).clamp(1, 16);
-        let m_chunks = m.div_ceil(m_chunk);
-        let n_groups = n_tiles.div_ceil(n_group);
-        let out_ptr = out.as_mut_ptr() as usize;
-        let xq = &xq;
-        pool.execute_chunked(m_chunks * n_groups, |range| {
-            for item in range {
-                let (mc, ng) = (item / n_groups, item % n_groups);
-                let (r0, r1) = (mc * m_chunk, m.min((mc + 1) * m_chunk));
-                let (t0, t1) = (ng * n_group, n_tiles.min((ng + 1) * n_group));
-                let mut r = r0;
-                while r < r1 {
-                    let rows = MT.min(r1 - r);
-                    let acts: [&[BlockQ8K]; MT] =
-                        std::array::from_fn(|i| &xq[(r + i.min(rows - 1)) * kb..(r + i.min(rows - 1) + 1) * kb]);
-                    for t in t0..t1 {
-                        let mut acc = [[0f32; TILE_N]; MT];
-                        // SAFETY: AVX2 + FMA checked above; the tile slices hold `kb` tiles.
-                        unsafe {
-                            if rows == 1 {
-                                let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
-                                match &self.tiles {
-                                    Tiles::Q4K(v) => avx2::q4k::<1>(&v[t * kb..(t + 1) * kb], &[acts[0]], one),
-                                    Tiles::Q6K(v) => avx2::q6k::<1>(&v[t * kb..(t + 1) * kb], &[acts[0]], one),
-                                }
-                            } else {
-                                match &self.tiles {
-                                    Tiles::Q4K(v) => avx2::q4k::<MT>(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
-                                    Tiles::Q6K(v) => avx2::q6k::<MT>(&v[t * kb..(t + 1) * kb], &acts, &mut acc),
-                                }
-                            }
+        // Activation chunks of ~128 KiB of Q8_K, groups of at most 16 tiles.
+        let blocking = Blocking { row_budget: 128 << 10, tile_bytes, max_group: 16 };
+        tiled_product::<BlockQ8K, TILE_N>(
+            x,
+            m,
+            n,
+            kb,
+            BlockQ8K::zeros,
+            BlockQ8K::quantize,
+            blocking,
+            |t, acts, rows, acc| {
+                let tiles = t * kb..(t + 1) * kb;
+                // SAFETY: AVX2 + FMA checked above; the tile slices and activation rows hold `kb` blocks.
+                unsafe {
+                    if rows == 1 {
+                        let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
+                        match &self.tiles {
+                            Tiles::Q4K(v) => avx2::q4k::<1>(&v[tiles], &[acts[0]], one),
+                            Tiles::Q6K(v) => avx2::q6k::<1>(&v[tiles], &[acts[0]], one),
                         }
-                        let cols = TILE_N.min(n - t * TILE_N);
-                        for (i, a) in acc.iter().enumerate().take(rows) {
-                            // SAFETY: (row r + i, columns of tile t) belong to this work item only.
-                            let dst = unsafe {
-                                std::slice::from_raw_parts_mut(
-                                    (out_ptr as *mut f32).add((r + i) * n + t * TILE_N),
-                                    cols,
-                                )
-                            };
-                            dst.copy_from_slice(&a[..cols]);
+                    } else {
+                        match &self.tiles {
+                            Tiles::Q4K(v) => avx2::q4k::<MT>(&v[tiles], acts, acc),
+                            Tiles::Q6K(v) => avx2::q6k::<MT>(&v[tiles], acts, acc),
                         }
                     }
-                    r += rows;
                 }
-            }
-        });
-        out
+            },
+        )
     }
+}
+
+/// How [`tiled_product`] blocks its work.
+pub(crate) struct Blocking {
+    /// Bytes of quantized activation rows per chunk (meant to stay in L2).
+    pub row_budget: usize,
+    /// Bytes of one tile column block (all its blocks along `k`).
+    pub tile_bytes: usize,
+    /// Most tiles per group (a group is ~96 KiB).
+    pub max_group: usize,
+}
+
+/// The product shared by the repacked kernels ([`TiledK`], [`crate::q5tile::TiledQ5`]): the `m`
+/// rows of `x` are quantized into `kb` blocks each by `quantize` (rows spread over candle's thread
+/// pool); then chunks of activation rows are walked against groups of tiles, both meant to stay in
+/// L2, work items spread over the pool. `kernel(tile, acts, rows, acc)` multiplies the tile
+/// column block `tile` (`TN` outputs) with [`MT`] activation rows of which the first `rows` are
+/// real (the others repeat the last) into `acc`. Returns m × n.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tiled_product<A: Send + Sync, const TN: usize>(
+    x: &[f32],
+    m: usize,
+    n: usize,
+    kb: usize,
+    zero: impl Fn() -> A,
+    quantize: impl Fn(&[f32], &mut [A]) + Sync,
+    blocking: Blocking,
+    kernel: impl Fn(usize, &[&[A]; MT], usize, &mut [[f32; TN]; MT]) + Sync,
+) -> Vec<f32> {
+    let k = x.len() / m.max(1);
+    let pool = candle_core::utils::barrier_pool();
+    let mut xq: Vec<A> = (0..m * kb).map(|_| zero()).collect();
+    let xq_ptr = xq.as_mut_ptr() as usize;
+    pool.execute_chunked(m, |range| {
+        for r in range {
+            // SAFETY: each row's blocks are written by exactly one work item.
+            let dst = unsafe { std::slice::from_raw_parts_mut((xq_ptr as *mut A).add(r * kb), kb) };
+            quantize(&x[r * k..(r + 1) * k], dst);
+        }
+    });
+    let mut out = vec![0f32; m * n];
+    let n_tiles = n.div_ceil(TN);
+    let row_bytes = kb * std::mem::size_of::<A>();
+    let m_chunk = (blocking.row_budget / row_bytes.max(1)).clamp(MT, 256) / MT * MT;
+    let n_group = ((96 << 10) / blocking.tile_bytes.max(1)).clamp(1, blocking.max_group);
+    let m_chunks = m.div_ceil(m_chunk);
+    let n_groups = n_tiles.div_ceil(n_group);
+    let out_ptr = out.as_mut_ptr() as usize;
+    let xq = &xq;
+    pool.execute_chunked(m_chunks * n_groups, |range| {
+        for item in range {
+            let (mc, ng) = (item / n_groups, item % n_groups);
+            let (r0, r1) = (mc * m_chunk, m.min((mc + 1) * m_chunk));
+            let (t0, t1) = (ng * n_group, n_tiles.min((ng + 1) * n_group));
+            let mut r = r0;
+            while r < r1 {
+                let rows = MT.min(r1 - r);
+                let acts: [&[A]; MT] =
+                    std::array::from_fn(|i| &xq[(r + i.min(rows - 1)) * kb..(r + i.min(rows - 1) + 1) * kb]);
+                for t in t0..t1 {
+                    let mut acc = [[0f32; TN]; MT];
+                    kernel(t, &acts, rows, &mut acc);
+                    let cols = TN.min(n - t * TN);
+                    for (i, a) in acc.iter().enumerate().take(rows) {
+                        // SAFETY: (row r + i, columns of tile t) belong to this work item only.
+                        let dst = unsafe {
+                            std::slice::from_raw_parts_mut((out_ptr as *mut f32).add((r + i) * n + t * TN), cols)
+                        };
+                        dst.copy_from_slice(&a[..cols]);
+                    }
+                }
+                r += rows;
+            }
+        }
+    });
+    out
 }
 
 #[cfg(target_arch = "x86_64")]

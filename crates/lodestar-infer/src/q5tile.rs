@@ -14,13 +14,12 @@
 //! The tiles take 36 bytes per 32 weights (the compact blocks kept for decoding take 24):
 //! about 285 MB more for the 0.5B model, made on its first prompt.
 
+use crate::ktile::{tiled_product, Blocking, MT};
 use crate::qmm::LaneBlock;
 
 const QK: usize = 32;
 /// Output rows per tile.
 pub const TILE_N: usize = 8;
-/// Activation rows per kernel call.
-const MT: usize = 4;
 
 /// One 32-value block of 8 rows.
 #[repr(C, align(32))]
@@ -121,67 +120,29 @@ impl TiledQ5 {
         assert_eq!(x.len(), m * k, "tiled Q5_0 matmul: input is not {m}×{k}");
         assert!(Self::available(), "tiled Q5_0 kernel needs AVX2 and FMA");
         let kb = k / QK;
-        let pool = candle_core::utils::barrier_pool();
-        let mut xq = vec![ActQ8::ZERO; m * kb];
-        let xq_ptr = xq.as_mut_ptr() as usize;
-        pool.execute_chunked(m, |range| {
-            for r in range {
-                // SAFETY: each row's blocks are written by exactly one work item.
-                let dst = unsafe { std::slice::from_raw_parts_mut((xq_ptr as *mut ActQ8).add(r * kb), kb) };
-                ActQ8::quantize(&x[r * k..(r + 1) * k], dst);
-            }
-        });
-        let mut out = vec![0f32; m * n];
-        let n_tiles = n.div_ceil(TILE_N);
-        // Blocking: a chunk of activation rows (~64 KiB) against a group of tiles (~96 KiB), both
-        // meant to stay in L2 while the kernel walks them.
-        let row_bytes = kb * std::mem::size_of::<ActQ8>();
-        let tile_bytes = kb * std::mem::size_of::<TileQ5>();
-        let m_chunk = ((64 << 10) / row_bytes.max(1)).clamp(MT, 256) / MT * MT;
-        let n_group = ((96 << 10) / tile_bytes.max(1)).clamp(1, 64);
-        let m_chunks = m.div_ceil(m_chunk);
-        let n_groups = n_tiles.div_ceil(n_group);
-        let out_ptr = out.as_mut_ptr() as usize;
-        let xq = &xq;
-        pool.execute_chunked(m_chunks * n_groups, |range| {
-            for item in range {
-                let (mc, ng) = (item / n_groups, item % n_groups);
-                let (r0, r1) = (mc * m_chunk, m.min((mc + 1) * m_chunk));
-                let (t0, t1) = (ng * n_group, n_tiles.min((ng + 1) * n_group));
-                let mut r = r0;
-                while r < r1 {
-                    let rows = MT.min(r1 - r);
-                    let acts: [&[ActQ8]; MT] =
-                        std::array::from_fn(|i| &xq[(r + i.min(rows - 1)) * kb..(r + i.min(rows - 1) + 1) * kb]);
-                    for t in t0..t1 {
-                        let mut acc = [[0f32; TILE_N]; MT];
-                        let tiles = &self.tiles[t * kb..(t + 1) * kb];
-                        // SAFETY: AVX2 + FMA checked above; `tiles` and each act row hold `kb` blocks.
-                        unsafe {
-                            if rows == 1 {
-                                let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
-                                avx2::q5::<1>(tiles, &[acts[0]], one);
-                            } else {
-                                avx2::q5::<MT>(tiles, &acts, &mut acc);
-                            }
-                        }
-                        let cols = TILE_N.min(n - t * TILE_N);
-                        for (i, a) in acc.iter().enumerate().take(rows) {
-                            // SAFETY: (row r + i, columns of tile t) belong to this work item only.
-                            let dst = unsafe {
-                                std::slice::from_raw_parts_mut(
-                                    (out_ptr as *mut f32).add((r + i) * n + t * TILE_N),
-                                    cols,
-                                )
-                            };
-                            dst.copy_from_slice(&a[..cols]);
-                        }
+        // Activation chunks of ~64 KiB, groups of at most 64 tiles.
+        let blocking = Blocking { row_budget: 64 << 10, tile_bytes: kb * std::mem::size_of::<TileQ5>(), max_group: 64 };
+        tiled_product::<ActQ8, TILE_N>(
+            x,
+            m,
+            n,
+            kb,
+            || ActQ8::ZERO,
+            ActQ8::quantize,
+            blocking,
+            |t, acts, rows, acc| {
+                let tiles = &self.tiles[t * kb..(t + 1) * kb];
+                // SAFETY: AVX2 + FMA checked above; `tiles` and each activation row hold `kb` blocks.
+                unsafe {
+                    if rows == 1 {
+                        let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
+                        avx2::q5::<1>(tiles, &[acts[0]], one);
+                    } else {
+                        avx2::q5::<MT>(tiles, acts, acc);
                     }
-                    r += rows;
                 }
-            }
-        });
-        out
+            },
+        )
     }
 }
 
