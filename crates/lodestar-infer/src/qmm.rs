@@ -138,22 +138,21 @@ impl Q8Rows {
     fn new(x: &[f32], m: usize, k: usize) -> Self {
         let kb = k / QK;
         let mut tmp = vec![BlockQ8::ZERO; kb];
-        let mut qs = Vec::with_capacity(m * kb);
-        let mut d = Vec::with_capacity(m * kb);
-        let mut c = Vec::with_capacity(m * kb);
+        let mut rows =
+            Self { qs: Vec::with_capacity(m * kb), d: Vec::with_capacity(m * kb), c: Vec::with_capacity(m * kb), kb };
         for r in 0..m {
             quantize_q8_0(&x[r * k..(r + 1) * k], &mut tmp);
-            for b in &tmp {
-                qs.push(Q8Lane(b.qs));
-                d.push(f16::from_bits(b.d).to_f32());
-                let mut lanes = [0i32; 8];
-                for (l, v) in lanes.iter_mut().enumerate() {
-                    *v = 16 * b.qs[4 * l..4 * l + 4].iter().map(|&q| q as i32).sum::<i32>();
-                }
-                c.push(I32Lane(lanes));
-            }
+            tmp.iter().for_each(|b| rows.push(b));
         }
-        Self { qs, d, c, kb }
+        rows
+    }
+
+    /// Appends one quantized block (values, scale, and its `16 · y` lane sums).
+    fn push(&mut self, b: &BlockQ8) {
+        self.qs.push(Q8Lane(b.qs));
+        self.d.push(f16::from_bits(b.d).to_f32());
+        self.c
+            .push(I32Lane(std::array::from_fn(|l| 16 * b.qs[4 * l..4 * l + 4].iter().map(|&q| q as i32).sum::<i32>())));
     }
     fn row(&self, r: usize) -> Act<'_> {
         let s = r * self.kb..(r + 1) * self.kb;
@@ -372,15 +371,7 @@ pub fn dot_q5_0_q8_0(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
     let xp: Vec<Q5Packed> = x.iter().map(Q5Packed::from_gguf).collect();
     let xd: Vec<f32> = x.iter().map(|b| f16::from_bits(b.d).to_f32()).collect();
     let mut rows = Q8Rows { qs: Vec::new(), d: Vec::new(), c: Vec::new(), kb: y.len() };
-    for b in y {
-        rows.qs.push(Q8Lane(b.qs));
-        rows.d.push(f16::from_bits(b.d).to_f32());
-        let mut lanes = [0i32; 8];
-        for (l, v) in lanes.iter_mut().enumerate() {
-            *v = 16 * b.qs[4 * l..4 * l + 4].iter().map(|&q| q as i32).sum::<i32>();
-        }
-        rows.c.push(I32Lane(lanes));
-    }
+    y.iter().for_each(|b| rows.push(b));
     Q5Packed::dot1(&xp, &xd, rows.row(0))
 }
 
@@ -392,10 +383,37 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
     fn values(&self) -> [i8; QK];
     /// One GGUF block's bytes → the block and its scale.
     fn from_gguf(raw: &[u8]) -> (Self, f32);
+    /// The AVX2 kernel for one weight row (scales `xd`) against one activation row.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C; all slices hold `x.len()` blocks.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32;
+    /// The AVX2 kernel for one weight row against four activation rows.
+    ///
+    /// # Safety
+    /// As [`LaneBlock::avx2_dot1`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4];
+
     /// One weight row (scales `xd`) against one activation row.
-    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32;
+    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { Self::avx2_dot1(x, xd, y) };
+        }
+        dot_lanes_scalar(x, xd, y)
+    }
     /// One weight row against four activation rows.
-    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4];
+    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { Self::avx2_dot4(x, xd, y) };
+        }
+        y.map(|r| dot_lanes_scalar(x, xd, r))
+    }
 }
 
 /// The same integer sums as the kernels, one value at a time (the fallback without AVX2).
@@ -422,21 +440,13 @@ impl LaneBlock for Q5Packed {
     fn values(&self) -> [i8; QK] {
         Q5Packed::values(self)
     }
-    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
-            return unsafe { avx2::dot(x, xd, y) };
-        }
-        dot_lanes_scalar(x, xd, y)
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
+        avx2::dot(x, xd, y)
     }
-    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
-            return unsafe { avx2::dot4(x, xd, y) };
-        }
-        y.map(|r| dot_lanes_scalar(x, xd, r))
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        avx2::dot4(x, xd, y)
     }
 }
 
@@ -448,21 +458,13 @@ impl LaneBlock for Q8Lane {
     fn values(&self) -> [i8; QK] {
         self.0
     }
-    fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
-            return unsafe { avx2::dot_q8(x, xd, y) };
-        }
-        dot_lanes_scalar(x, xd, y)
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
+        avx2::dot_q8(x, xd, y)
     }
-    fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
-            return unsafe { avx2::dot4_q8(x, xd, y) };
-        }
-        y.map(|r| dot_lanes_scalar(x, xd, r))
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        avx2::dot4_q8(x, xd, y)
     }
 }
 
