@@ -32,39 +32,12 @@ pub struct Glossary {
 impl Glossary {
     /// Parses `glossary.csv` text.
     pub fn parse(text: &str, file: &str) -> Result<Self, DictError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|source| DictError::Csv { file: file.into(), source })?.clone();
-        let col = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
-        let (Some(en_col), Some(zh_col)) = (col("en"), col("zh")) else {
-            return Err(DictError::Row {
-                file: file.into(),
-                line: 1,
-                message: "header must name `en` and `zh`".into(),
-            });
-        };
         let mut g = Glossary::default();
-        for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|source| DictError::Csv { file: file.into(), source })?;
-            let en = rec.get(en_col).unwrap_or("").trim();
-            let zh: Vec<String> = rec
-                .get(zh_col)
-                .unwrap_or("")
-                .split(['|', ';', '；'])
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect();
-            if en.is_empty() && zh.is_empty() {
-                continue;
-            }
+        for (line, en, zh) in term_lists(text, file, ("en", "zh"), &['|', ';', '；'])? {
             if en.is_empty() || zh.is_empty() {
-                let line = rec.position().map_or(i + 2, |p| p.line() as usize);
                 return Err(DictError::Row { file: file.into(), line, message: "needs both `en` and `zh`".into() });
             }
-            g.insert(GlossaryEntry { en: en.to_string(), zh });
+            g.insert(GlossaryEntry { en, zh });
         }
         Ok(g)
     }
@@ -143,6 +116,41 @@ impl Glossary {
         }
         out
     }
+}
+
+/// The rows of a two-column term file (`glossary.csv`, `synonyms.csv`): header naming the
+/// columns `cols` (key, list), `#` comment lines, the list split on `seps`. Each row as (line,
+/// key, list items), trimmed, empty items dropped; rows with both sides empty are skipped, a row
+/// with one side empty is returned for the caller to report.
+pub(crate) fn term_lists(
+    text: &str,
+    file: &str,
+    cols: (&str, &str),
+    seps: &[char],
+) -> Result<Vec<(usize, String, Vec<String>)>, DictError> {
+    let mut rdr =
+        csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).comment(Some(b'#')).from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|source| DictError::Csv { file: file.into(), source })?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
+    let (Some(k_col), Some(l_col)) = (col(cols.0), col(cols.1)) else {
+        return Err(DictError::Row {
+            file: file.into(),
+            line: 1,
+            message: format!("header must name `{}` and `{}`", cols.0, cols.1),
+        });
+    };
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|source| DictError::Csv { file: file.into(), source })?;
+        let key = rec.get(k_col).unwrap_or("").trim().to_string();
+        let list: Vec<String> =
+            rec.get(l_col).unwrap_or("").split(seps).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        if key.is_empty() && list.is_empty() {
+            continue;
+        }
+        out.push((rec.position().map_or(i + 2, |p| p.line() as usize), key, list));
+    }
+    Ok(out)
 }
 
 /// A question written in a Latin-script language (`Who has to approve a credit limit…`): no CJK

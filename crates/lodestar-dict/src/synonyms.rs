@@ -28,43 +28,17 @@ pub struct Synonyms {
 impl Synonyms {
     /// Parses `synonyms.csv` text.
     pub fn parse(text: &str, file: &str) -> Result<Self, DictError> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|source| DictError::Csv { file: file.into(), source })?.clone();
-        let col = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
-        let (Some(t_col), Some(c_col)) = (col("term"), col("canonical")) else {
-            return Err(DictError::Row {
-                file: file.into(),
-                line: 1,
-                message: "header must name `term` and `canonical`".into(),
-            });
-        };
         let mut s = Synonyms::default();
-        for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|source| DictError::Csv { file: file.into(), source })?;
-            let term = rec.get(t_col).unwrap_or("").trim();
-            let canonical: Vec<String> = rec
-                .get(c_col)
-                .unwrap_or("")
-                .split('|')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty() && s != term)
-                .collect();
-            if term.is_empty() && canonical.is_empty() {
-                continue;
-            }
+        for (line, term, mut canonical) in crate::glossary::term_lists(text, file, ("term", "canonical"), &['|'])? {
+            canonical.retain(|c| *c != term);
             if term.is_empty() || canonical.is_empty() {
-                let line = rec.position().map_or(i + 2, |p| p.line() as usize);
                 return Err(DictError::Row {
                     file: file.into(),
                     line,
                     message: "needs a `term` and at least one other `canonical` term".into(),
                 });
             }
-            s.insert(SynonymEntry { term: term.to_string(), canonical });
+            s.insert(SynonymEntry { term, canonical });
         }
         Ok(s)
     }
