@@ -35,6 +35,11 @@ impl Lin {
         Ok(Self { wt, b, q })
     }
 
+    /// The integer tiles and the bias, when this layer runs on them.
+    fn tiles(&self) -> Option<(&crate::q5tile::TiledQ5, &[f32])> {
+        self.q.as_ref().map(|(t, b)| (t, b.as_slice()))
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         if let Some((t, bias)) = &self.q {
             let (rows, _) = x.dims2()?;
@@ -109,6 +114,9 @@ pub struct BertEmbedder {
     device: Device,
     /// Texts per forward pass.
     pub batch_size: usize,
+    /// Pack a batch's sequences without padding and run the plain-slice forward pass when every
+    /// linear layer is on the integer tiles (default); `false` pads them through candle's tensors.
+    pub pack_sequences: bool,
 }
 
 impl BertEmbedder {
@@ -173,6 +181,7 @@ impl BertEmbedder {
             layers,
             device: device.clone(),
             batch_size: 32,
+            pack_sequences: true,
         })
     }
 
@@ -241,6 +250,101 @@ impl BertEmbedder {
         Ok(mean.to_vec2::<f32>()?)
     }
 
+    /// Whether every linear layer runs on the integer tiles (then [`Self::forward_packed`] can run).
+    fn all_integer(&self) -> bool {
+        self.layers.iter().all(|l| [&l.qkv, &l.ao, &l.fi, &l.fo].iter().all(|x| x.q.is_some()))
+    }
+
+    /// Like [`Self::forward_batch`], with the sequences packed one after another instead of
+    /// padded (every row is a real token: linear layers and layer norms never see padding, and
+    /// attention runs per sequence over its own keys only). Layer norms, attention and GELU work
+    /// on plain slices over the thread pool, without tensor copies. Needs [`Self::all_integer`].
+    fn forward_packed(&self, seqs: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let h = self.config.hidden_size;
+        let nh = self.config.num_attention_heads;
+        let hd = h / nh;
+        let eps = self.config.layer_norm_eps as f32;
+        let mut starts = Vec::with_capacity(seqs.len() + 1);
+        starts.push(0usize);
+        for s in seqs {
+            starts.push(starts.last().copied().unwrap_or(0) + s.len());
+        }
+        let t = starts.last().copied().unwrap_or(0);
+        if t == 0 {
+            return Ok(vec![vec![0f32; h]; seqs.len()]);
+        }
+        let ids: Vec<u32> = seqs.iter().flatten().copied().collect();
+        let positions: Vec<u32> = seqs.iter().flat_map(|s| 0..s.len() as u32).collect();
+        let ids = Tensor::from_vec(ids, (t,), &self.device)?;
+        let positions = Tensor::from_vec(positions, (t,), &self.device)?;
+        let x = self.word.index_select(&ids, 0)?;
+        let x = (x + self.pos.index_select(&positions, 0)?)?.broadcast_add(&self.typ.narrow(0, 0, 1)?)?;
+        let x = candle_nn::ops::layer_norm(&x, &self.eln.0, &self.eln.1, eps)?;
+        let mut x: Vec<f32> = x.flatten_all()?.to_vec1()?;
+        let scale = 1.0 / (hd as f32).sqrt();
+        let rows_per_item = 16;
+        for ly in &self.layers {
+            fn tiles(l: &Lin) -> Result<(&crate::q5tile::TiledQ5, &[f32])> {
+                l.tiles().ok_or_else(|| InferError::Format("e5: layer without integer tiles".into()))
+            }
+            let ((qkv_w, qkv_b), (ao_w, ao_b), (fi_w, fi_b), (fo_w, fo_b)) =
+                (tiles(&ly.qkv)?, tiles(&ly.ao)?, tiles(&ly.fi)?, tiles(&ly.fo)?);
+            let (aln_g, aln_b) = (ly.aln.0.to_vec1::<f32>()?, ly.aln.1.to_vec1::<f32>()?);
+            let (oln_g, oln_b) = (ly.oln.0.to_vec1::<f32>()?, ly.oln.1.to_vec1::<f32>()?);
+            // q, k and v of every token: (t, 3h).
+            let mut qkv = qkv_w.matmul(&x, t);
+            crate::vmath::par_rows(&mut qkv, 3 * h, rows_per_item, |_, part| {
+                for row in part.chunks_exact_mut(3 * h) {
+                    row.iter_mut().zip(qkv_b).for_each(|(v, b)| *v += b);
+                }
+            });
+            let ctx = attend_packed(&qkv, &starts, h, nh, hd, scale);
+            // x ← LN(x + ctx·Wo + bo)
+            let mut a = ao_w.matmul(&ctx, t);
+            crate::vmath::par_rows(&mut a, h, rows_per_item, |r0, part| {
+                for (i, row) in part.chunks_exact_mut(h).enumerate() {
+                    let xr = &x[(r0 + i) * h..(r0 + i + 1) * h];
+                    for ((v, b), xv) in row.iter_mut().zip(ao_b).zip(xr) {
+                        *v += b + xv;
+                    }
+                    layer_norm_row(row, &aln_g, &aln_b, eps);
+                }
+            });
+            x = a;
+            // x ← LN(x + gelu(x·Wi + bi)·Wo + bo)
+            let mut m = fi_w.matmul(&x, t);
+            crate::vmath::par_rows(&mut m, fi_b.len(), rows_per_item, |_, part| {
+                for row in part.chunks_exact_mut(fi_b.len()) {
+                    row.iter_mut().zip(fi_b).for_each(|(v, b)| *v += b);
+                    crate::vmath::gelu_in_place(row);
+                }
+            });
+            let mut f = fo_w.matmul(&m, t);
+            crate::vmath::par_rows(&mut f, h, rows_per_item, |r0, part| {
+                for (i, row) in part.chunks_exact_mut(h).enumerate() {
+                    let xr = &x[(r0 + i) * h..(r0 + i + 1) * h];
+                    for ((v, b), xv) in row.iter_mut().zip(fo_b).zip(xr) {
+                        *v += b + xv;
+                    }
+                    layer_norm_row(row, &oln_g, &oln_b, eps);
+                }
+            });
+            x = f;
+        }
+        Ok(starts
+            .windows(2)
+            .map(|w| {
+                let mut mean = vec![0f32; h];
+                for row in x[w[0] * h..w[1] * h].chunks_exact(h) {
+                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                }
+                let n = (w[1] - w[0]).max(1) as f32;
+                mean.iter_mut().for_each(|m| *m /= n);
+                mean
+            })
+            .collect())
+    }
+
     /// Embeds `texts`, returning L2-normalized vectors.
     pub fn embed_texts(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>> {
         let h = self.config.hidden_size;
@@ -268,7 +372,11 @@ impl BertEmbedder {
         let mut wsum = vec![0f32; texts.len()];
         for batch in order.chunks(self.batch_size.max(1)) {
             let seqs: Vec<Vec<u32>> = batch.iter().map(|&w| windows[w].1.clone()).collect();
-            let pooled = self.forward_batch(&seqs)?;
+            let pooled = if self.pack_sequences && self.all_integer() {
+                self.forward_packed(&seqs)?
+            } else {
+                self.forward_batch(&seqs)?
+            };
             for (&w, p) in batch.iter().zip(pooled) {
                 let (ti, _, wt) = &windows[w];
                 for (a, v) in acc[*ti].iter_mut().zip(p) {
@@ -299,20 +407,183 @@ impl Embedder for BertEmbedder {
     }
 }
 
-/// erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7, below f32 rounding of the
-/// activations). candle's `gelu_erf` calls the pure-Rust `libm` erf, which took 16 % of e5
-/// embedding time on 2 cores.
-fn erf(x: f32) -> f32 {
-    const P: f32 = 0.327_591_1;
-    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_8, -1.453_152_1, 1.061_405_4];
-    let ax = x.abs();
-    let t = 1.0 / (1.0 + P * ax);
-    let poly = ((((A[4] * t + A[3]) * t + A[2]) * t + A[1]) * t + A[0]) * t;
-    let y = 1.0 - poly * (-ax * ax).exp();
-    if x < 0.0 {
-        -y
-    } else {
-        y
+/// Layer normalization of one row: `(v − mean) / √(var + eps) · g + b`, population variance.
+fn layer_norm_row(v: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
+    let n = v.len() as f32;
+    let mean = v.iter().sum::<f32>() / n;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+    let inv = 1.0 / (var + eps).sqrt();
+    for ((x, g), b) in v.iter_mut().zip(g).zip(b) {
+        *x = (*x - mean) * inv * g + b;
+    }
+}
+
+/// Self-attention of packed sequences (`starts`: the first row of each, then the total) over
+/// `qkv` rows laid out [q | k | v] (heads of `hd` inside each): each (sequence, head) is one
+/// work item on the thread pool. Returns the context rows (t, h).
+fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, scale: f32) -> Vec<f32> {
+    let t = starts.last().copied().unwrap_or(0);
+    let n_seq = starts.len().saturating_sub(1);
+    let mut ctx = vec![0f32; t * h];
+    let ctx_ptr = ctx.as_mut_ptr() as usize;
+    candle_core::utils::barrier_pool().execute_chunked(n_seq * nh, |items| {
+        let (mut p, mut kt, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+        for item in items {
+            let (s, head) = (item / nh, item % nh);
+            let (r0, r1) = (starts[s], starts[s + 1]);
+            let len = r1 - r0;
+            // This head's keys transposed (hd × lp, zero past `len`) and values (len × hd),
+            // contiguous, so the blocks below read unit-stride runs of 8.
+            let lp = len.div_ceil(LW) * LW;
+            kt.clear();
+            kt.resize(hd * lp, 0f32);
+            vs.resize(len * hd, 0f32);
+            for j in 0..len {
+                let row = &qkv[(r0 + j) * 3 * h..][..3 * h];
+                for d in 0..hd {
+                    kt[d * lp + j] = row[h + head * hd + d];
+                }
+                vs[j * hd..(j + 1) * hd].copy_from_slice(&row[2 * h + head * hd..][..hd]);
+            }
+            p.resize(RB * lp, 0f32);
+            let mut i0 = r0;
+            while i0 < r1 {
+                let rows = RB.min(r1 - i0);
+                // Scores of `rows` queries (scaled), RB × 8 accumulators per block of keys.
+                let q: [&[f32]; RB] = std::array::from_fn(|r| &qkv[(i0 + r.min(rows - 1)) * 3 * h + head * hd..][..hd]);
+                block_scores(&q, &kt, lp, scale, &mut p);
+                for r in 0..rows {
+                    let pr = &mut p[r * lp..r * lp + len];
+                    let max = pr.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    pr.iter_mut().for_each(|v| *v -= max);
+                    crate::vmath::exp_in_place(pr);
+                    let inv = 1.0 / pr.iter().sum::<f32>();
+                    pr.iter_mut().for_each(|v| *v *= inv);
+                }
+                // Context: RB rows × 8 dims per register block, over the keys.
+                for d0 in (0..hd).step_by(LW) {
+                    let w = LW.min(hd - d0);
+                    let acc = block_context(&p, lp, &vs, len, hd, d0);
+                    for (r, a) in acc.iter().enumerate().take(rows) {
+                        // SAFETY: this item alone writes head `head` of the rows of sequence
+                        // `s`, and `ctx` outlives the pool call.
+                        let out = unsafe {
+                            std::slice::from_raw_parts_mut((ctx_ptr as *mut f32).add((i0 + r) * h + head * hd + d0), w)
+                        };
+                        out.copy_from_slice(&a[..w]);
+                    }
+                }
+                i0 += rows;
+            }
+        }
+    });
+    ctx
+}
+
+/// Query rows per attention block.
+const RB: usize = 4;
+/// Keys (or value dimensions) per register.
+const LW: usize = 8;
+
+/// `p[r][j] = scale · q[r] · k[j]` for the RB query rows against every key of `kt` (the keys
+/// transposed: hd × lp, lp a multiple of 8).
+fn block_scores(q: &[&[f32]; RB], kt: &[f32], lp: usize, scale: f32, p: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::ktile::TiledK::available() {
+        // SAFETY: AVX2 + FMA checked; `kt` holds hd × lp values, `p` RB × lp, `q` rows hd each.
+        unsafe { avx2_attn::scores(q, kt, lp, scale, p) };
+        return;
+    }
+    block_scores_scalar(q, kt, lp, scale, p)
+}
+
+fn block_scores_scalar(q: &[&[f32]; RB], kt: &[f32], lp: usize, scale: f32, p: &mut [f32]) {
+    let hd = q[0].len();
+    for j0 in (0..lp).step_by(LW) {
+        let mut acc = [[0f32; LW]; RB];
+        for d in 0..hd {
+            for r in 0..RB {
+                for l in 0..LW {
+                    acc[r][l] += q[r][d] * kt[d * lp + j0 + l];
+                }
+            }
+        }
+        for r in 0..RB {
+            for l in 0..LW {
+                p[r * lp + j0 + l] = acc[r][l] * scale;
+            }
+        }
+    }
+}
+
+/// `Σ_j p[r][j] · v[j][d0 … d0 + 8]` for the RB rows (values past `hd` are 0).
+fn block_context(p: &[f32], lp: usize, vs: &[f32], len: usize, hd: usize, d0: usize) -> [[f32; LW]; RB] {
+    let w = LW.min(hd - d0);
+    #[cfg(target_arch = "x86_64")]
+    if w == LW && crate::ktile::TiledK::available() {
+        // SAFETY: AVX2 + FMA checked; `vs` holds len × hd values with d0 + 8 ≤ hd, `p` RB × lp.
+        return unsafe { avx2_attn::context(p, lp, vs, len, hd, d0) };
+    }
+    block_context_scalar(p, lp, vs, len, hd, d0)
+}
+
+fn block_context_scalar(p: &[f32], lp: usize, vs: &[f32], len: usize, hd: usize, d0: usize) -> [[f32; LW]; RB] {
+    let w = LW.min(hd - d0);
+    let mut acc = [[0f32; LW]; RB];
+    for j in 0..len {
+        for r in 0..RB {
+            let pj = p[r * lp + j];
+            for l in 0..w {
+                acc[r][l] += pj * vs[j * hd + d0 + l];
+            }
+        }
+    }
+    acc
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2_attn {
+    use super::{LW, RB};
+    use core::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn scores(q: &[&[f32]; RB], kt: &[f32], lp: usize, scale: f32, p: &mut [f32]) {
+        let hd = q[0].len();
+        for j0 in (0..lp).step_by(LW) {
+            let mut acc = [_mm256_setzero_ps(); RB];
+            for d in 0..hd {
+                let k = _mm256_loadu_ps(kt.as_ptr().add(d * lp + j0));
+                for r in 0..RB {
+                    acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(*q[r].get_unchecked(d)), k, acc[r]);
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * lp + j0), _mm256_mul_ps(*a, _mm256_set1_ps(scale)));
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn context(
+        p: &[f32],
+        lp: usize,
+        vs: &[f32],
+        len: usize,
+        hd: usize,
+        d0: usize,
+    ) -> [[f32; LW]; RB] {
+        let mut acc = [_mm256_setzero_ps(); RB];
+        for j in 0..len {
+            let v = _mm256_loadu_ps(vs.as_ptr().add(j * hd + d0));
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * lp + j)), v, *a);
+            }
+        }
+        let mut out = [[0f32; LW]; RB];
+        for (o, a) in out.iter_mut().zip(acc) {
+            _mm256_storeu_ps(o.as_mut_ptr(), a);
+        }
+        out
     }
 }
 
@@ -328,9 +599,7 @@ fn gelu_erf(t: &Tensor) -> Result<Tensor> {
             let (s, e) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
             // SAFETY: chunks are disjoint ranges of `v`, which outlives the pool call.
             let part = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(s), e - s) };
-            for x in part {
-                *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
-            }
+            crate::vmath::gelu_in_place(part);
         }
     });
     Ok(Tensor::from_vec(v, dims, t.device())?)
@@ -352,28 +621,6 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
-    /// erf from its Maclaurin series in f64 (converges fast for |x| ≤ 3), an independent check.
-    fn erf_series(x: f64) -> f64 {
-        let mut sum = 0.0;
-        let mut term = x;
-        for n in 0..200 {
-            sum += term / (2 * n + 1) as f64;
-            term *= -x * x / (n + 1) as f64;
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
-    }
-
-    #[test]
-    fn fast_erf_is_within_its_error_bound() {
-        for i in -300..=300 {
-            let x = i as f64 / 100.0;
-            let got = erf(x as f32) as f64;
-            assert!((got - erf_series(x)).abs() < 5e-7, "erf({x}) = {got}, series {}", erf_series(x));
-        }
-        assert!(erf(0.0).abs() < 2e-7, "A&S 7.1.26 is within 1.5e-7 of erf, not exact, at 0");
-        assert!((erf(10.0) - 1.0).abs() < 1e-7);
-    }
-
     #[test]
     fn gelu_matches_candle() {
         let xs: Vec<f32> = (-400..400).map(|i| i as f32 / 57.0).collect();
@@ -382,6 +629,44 @@ mod tests {
         let theirs: Vec<f32> = t.gelu_erf().unwrap().to_vec1().unwrap();
         for (a, b) in ours.iter().zip(&theirs) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+
+    /// The attention blocks (vector and scalar) against a plain triple loop: scores q·k·scale
+    /// for 4 query rows over 13 keys (padded to 16 with zero keys), and Σ p·v over 13 keys.
+    #[test]
+    fn attention_blocks_match_plain_loops() {
+        let (hd, len, lp) = (32usize, 13usize, 16usize);
+        let val = |i: usize| ((i * 37 % 101) as f32 - 50.0) / 50.0;
+        let qrows: Vec<Vec<f32>> = (0..RB).map(|r| (0..hd).map(|d| val(r * 1000 + d)).collect()).collect();
+        let keys: Vec<Vec<f32>> = (0..len).map(|j| (0..hd).map(|d| val(7 + j * 131 + d * 3)).collect()).collect();
+        let mut kt = vec![0f32; hd * lp];
+        for (j, k) in keys.iter().enumerate() {
+            for d in 0..hd {
+                kt[d * lp + j] = k[d];
+            }
+        }
+        let q: [&[f32]; RB] = std::array::from_fn(|r| qrows[r].as_slice());
+        let (mut p1, mut p2) = (vec![0f32; RB * lp], vec![0f32; RB * lp]);
+        block_scores(&q, &kt, lp, 0.25, &mut p1);
+        block_scores_scalar(&q, &kt, lp, 0.25, &mut p2);
+        for r in 0..RB {
+            for j in 0..lp {
+                let want = if j < len { 0.25 * (0..hd).map(|d| qrows[r][d] * keys[j][d]).sum::<f32>() } else { 0.0 };
+                for got in [p1[r * lp + j], p2[r * lp + j]] {
+                    assert!((got - want).abs() < 1e-4, "score ({r},{j}): {got} vs {want}");
+                }
+            }
+        }
+        let vs: Vec<f32> = (0..len * hd).map(|i| val(i * 17 + 5)).collect();
+        for d0 in [0, 8, 16, 24] {
+            let (a, b) = (block_context(&p1, lp, &vs, len, hd, d0), block_context_scalar(&p1, lp, &vs, len, hd, d0));
+            for r in 0..RB {
+                for l in 0..LW {
+                    let want: f32 = (0..len).map(|j| p1[r * lp + j] * vs[j * hd + d0 + l]).sum();
+                    assert!((a[r][l] - want).abs() < 1e-4 && (b[r][l] - want).abs() < 1e-4, "ctx ({r},{d0}+{l})");
+                }
+            }
         }
     }
 }

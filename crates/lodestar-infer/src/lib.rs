@@ -38,6 +38,7 @@ pub mod sampler;
 pub mod store;
 pub mod template;
 pub mod tokenizer;
+mod vmath;
 
 pub use bert::BertEmbedder;
 pub use chat::{ChatOptions, GgufChat};

@@ -727,20 +727,6 @@ fn rope_vec(x: &mut [f32], cos: &[f32], sin: &[f32], interleaved: bool) {
     }
 }
 
-/// Dot product in eight independent lanes (vectorized by the compiler).
-fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
 /// Attention of one query position over `kv_len` cached positions: `q` holds `nh` heads, the
 /// caches are laid out (kv head, position < `cap`, dim). The query heads that share a kv head
 /// are taken together, so each cached key and value row is read once for all of them; the kv
@@ -774,7 +760,7 @@ fn attend_one(
             for j in 0..kv_len {
                 let kj = &kg[j * hd..(j + 1) * hd];
                 for r in 0..per {
-                    p[r * kv_len + j] = dot_lanes(&qs[r * hd..(r + 1) * hd], kj) * scale;
+                    p[r * kv_len + j] = crate::vmath::dot_lanes(&qs[r * hd..(r + 1) * hd], kj) * scale;
                 }
             }
             for row in p.chunks_exact_mut(kv_len) {

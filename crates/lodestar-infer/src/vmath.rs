@@ -1,0 +1,230 @@
+//! Small vector routines shared by the plain-slice forward passes (LLM decoding, e5 encoding):
+//! a dot product in eight lanes, `exp` and the erf form of GELU with AVX2 (scalar elsewhere),
+//! and work over disjoint row chunks on candle's thread pool.
+
+/// Dot product in eight independent lanes (vectorized by the compiler).
+pub(crate) fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Runs `f(first row, rows)` over chunks of `rows_per_item` rows (`width` values each) of `xs`
+/// on candle's thread pool; each chunk goes to exactly one call.
+pub(crate) fn par_rows(xs: &mut [f32], width: usize, rows_per_item: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = xs.len().checked_div(width).unwrap_or(0);
+    let per = rows_per_item.max(1);
+    let ptr = xs.as_mut_ptr() as usize;
+    candle_core::utils::barrier_pool().execute_chunked(rows.div_ceil(per), |items| {
+        for item in items {
+            let (r0, r1) = (item * per, rows.min((item + 1) * per));
+            // SAFETY: items cover disjoint row ranges of `xs`, which outlives the pool call.
+            let part = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(r0 * width), (r1 - r0) * width) };
+            f(r0, part);
+        }
+    });
+}
+
+/// erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7, below f32 rounding of the
+/// activations). candle's `gelu_erf` calls the pure-Rust `libm` erf, which took 16 % of e5
+/// embedding time on 2 cores.
+pub(crate) fn erf(x: f32) -> f32 {
+    let ax = x.abs();
+    let t = 1.0 / (1.0 + ERF_P * ax);
+    let poly = ((((ERF_A[4] * t + ERF_A[3]) * t + ERF_A[2]) * t + ERF_A[1]) * t + ERF_A[0]) * t;
+    let y = 1.0 - poly * (-ax * ax).exp();
+    if x < 0.0 {
+        -y
+    } else {
+        y
+    }
+}
+
+const ERF_P: f32 = 0.327_591_1;
+const ERF_A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_8, -1.453_152_1, 1.061_405_4];
+
+/// GELU, erf form: `x · (1 + erf(x / √2)) / 2`.
+pub(crate) fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `x ← exp(x)` for every value (inputs below −87 give about 1.6e-38 instead of less).
+pub(crate) fn exp_in_place(xs: &mut [f32]) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 + FMA checked above.
+        done = unsafe { avx2::exp_slice(xs) };
+    }
+    for x in &mut xs[done..] {
+        *x = x.exp();
+    }
+}
+
+/// `x ← gelu(x)` for every value.
+pub(crate) fn gelu_in_place(xs: &mut [f32]) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 + FMA checked above.
+        done = unsafe { avx2::gelu_slice(xs) };
+    }
+    for x in &mut xs[done..] {
+        *x = gelu(*x);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{ERF_A, ERF_P};
+    use core::arch::x86_64::*;
+
+    /// exp by range reduction `x = n·ln 2 + r` (|r| ≤ ln 2 / 2, ln 2 split in two parts) and
+    /// Cephes' degree-7 polynomial for e^r, then 2^n through the exponent bits.
+    #[inline(always)]
+    unsafe fn exp8(x: __m256) -> __m256 {
+        let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
+        let n = _mm256_round_ps(
+            _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E)),
+            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+        );
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
+        let mut p = _mm256_set1_ps(1.987_569_1e-4);
+        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        }
+        let e = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0));
+        let pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+        _mm256_mul_ps(e, _mm256_castsi256_ps(pow2))
+    }
+
+    /// The whole multiples of 8 of `xs`; returns how many values were done.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn exp_slice(xs: &mut [f32]) -> usize {
+        let n = xs.len() / 8 * 8;
+        let p = xs.as_mut_ptr();
+        for i in (0..n).step_by(8) {
+            _mm256_storeu_ps(p.add(i), exp8(_mm256_loadu_ps(p.add(i))));
+        }
+        n
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn gelu_slice(xs: &mut [f32]) -> usize {
+        let n = xs.len() / 8 * 8;
+        let p = xs.as_mut_ptr();
+        let sign = _mm256_set1_ps(-0.0);
+        let one = _mm256_set1_ps(1.0);
+        for i in (0..n).step_by(8) {
+            let x = _mm256_loadu_ps(p.add(i));
+            let z = _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
+            let az = _mm256_andnot_ps(sign, z);
+            let t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(ERF_P), az, one));
+            let mut poly = _mm256_set1_ps(ERF_A[4]);
+            for c in [ERF_A[3], ERF_A[2], ERF_A[1], ERF_A[0]] {
+                poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(c));
+            }
+            poly = _mm256_mul_ps(poly, t);
+            let e = exp8(_mm256_xor_ps(_mm256_mul_ps(az, az), sign));
+            let y = _mm256_fnmadd_ps(poly, e, one);
+            let erf = _mm256_or_ps(y, _mm256_and_ps(z, sign));
+            let g = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5), x), _mm256_add_ps(one, erf));
+            _mm256_storeu_ps(p.add(i), g);
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// erf from its Maclaurin series in f64 (converges fast for |x| ≤ 3), an independent check.
+    fn erf_series(x: f64) -> f64 {
+        let mut sum = 0.0;
+        let mut term = x;
+        for n in 0..200 {
+            sum += term / (2 * n + 1) as f64;
+            term *= -x * x / (n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn fast_erf_is_within_its_error_bound() {
+        for i in -300..=300 {
+            let x = i as f64 / 100.0;
+            let got = erf(x as f32) as f64;
+            assert!((got - erf_series(x)).abs() < 5e-7, "erf({x}) = {got}, series {}", erf_series(x));
+        }
+        assert!(erf(0.0).abs() < 2e-7, "A&S 7.1.26 is within 1.5e-7 of erf, not exact, at 0");
+        assert!((erf(10.0) - 1.0).abs() < 1e-7);
+    }
+
+    /// exp against f64's over the range softmax and GELU use, relative error within a few f32
+    /// rounding steps (2^-23 ≈ 1.19e-7 each).
+    #[test]
+    fn exp_matches_f64_exp() {
+        let xs: Vec<f32> = (-8700..=8800).map(|i| i as f32 / 100.0).collect();
+        let mut got = xs.clone();
+        exp_in_place(&mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let want = (*x as f64).exp();
+            let rel = ((*g as f64) - want).abs() / want;
+            assert!(rel < 4e-7, "exp({x}) = {g}, want {want} (rel {rel:e})");
+        }
+        // below the clamp: tiny, never negative or NaN
+        let mut low = [-100.0f32; 9];
+        exp_in_place(&mut low);
+        assert!(low.iter().all(|v| *v >= 0.0 && *v < 2e-38), "{low:?}");
+    }
+
+    /// The vector GELU equals the scalar one (same formula) to f32 rounding, including the
+    /// scalar tail of a length that is not a multiple of 8; and both follow the erf definition
+    /// computed independently in f64 (erf by its Maclaurin series).
+    #[test]
+    fn vector_gelu_matches_scalar_and_definition() {
+        let xs: Vec<f32> = (-405..400).map(|i| i as f32 / 97.0).collect();
+        let mut got = xs.clone();
+        gelu_in_place(&mut got);
+        for (x, g) in xs.iter().zip(&got) {
+            let scalar = gelu(*x);
+            assert!((g - scalar).abs() <= 1e-6 * x.abs().max(1.0), "gelu({x}): {g} vs scalar {scalar}");
+            let xd = *x as f64;
+            let want = 0.5 * xd * (1.0 + erf_series(xd / 2f64.sqrt()));
+            assert!((*g as f64 - want).abs() < 1e-6, "gelu({x}): {g} vs {want}");
+        }
+    }
+
+    #[test]
+    fn par_rows_visits_each_row_once() {
+        let mut v = vec![0f32; 7 * 3];
+        par_rows(&mut v, 3, 2, |r0, part| {
+            for (i, row) in part.chunks_exact_mut(3).enumerate() {
+                row.iter_mut().for_each(|x| *x += (r0 + i) as f32);
+            }
+        });
+        let want: Vec<f32> = (0..7).flat_map(|r| [r as f32; 3]).collect();
+        assert_eq!(v, want);
+    }
+}
