@@ -6,6 +6,7 @@
 use crate::e5s1::BertConfig;
 use crate::error::{InferError, Result};
 use crate::tokenizer::UnigramTokenizer;
+use crate::vmath::{attn_context, attn_scores, LW, RB};
 use candle_core::{DType, Device, Tensor, D};
 use lodestar_core::model::{EmbedKind, Embedder, ModelError};
 use std::path::Path;
@@ -451,7 +452,7 @@ fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, 
                 let rows = RB.min(r1 - i0);
                 // Scores of `rows` queries (scaled), RB × 8 accumulators per block of keys.
                 let q: [&[f32]; RB] = std::array::from_fn(|r| &qkv[(i0 + r.min(rows - 1)) * 3 * h + head * hd..][..hd]);
-                block_scores(&q, &kt, lp, scale, &mut p);
+                attn_scores(&q, &kt, lp, lp, scale, &mut p);
                 for r in 0..rows {
                     let pr = &mut p[r * lp..r * lp + len];
                     let max = pr.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
@@ -463,7 +464,7 @@ fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, 
                 // Context: RB rows × 8 dims per register block, over the keys.
                 for d0 in (0..hd).step_by(LW) {
                     let w = LW.min(hd - d0);
-                    let acc = block_context(&p, lp, &vs, len, hd, d0);
+                    let acc = attn_context(&p, lp, &vs, hd, len, d0, w);
                     for (r, a) in acc.iter().enumerate().take(rows) {
                         // SAFETY: this item alone writes head `head` of the rows of sequence
                         // `s`, and `ctx` outlives the pool call.
@@ -478,113 +479,6 @@ fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, 
         }
     });
     ctx
-}
-
-/// Query rows per attention block.
-const RB: usize = 4;
-/// Keys (or value dimensions) per register.
-const LW: usize = 8;
-
-/// `p[r][j] = scale · q[r] · k[j]` for the RB query rows against every key of `kt` (the keys
-/// transposed: hd × lp, lp a multiple of 8).
-fn block_scores(q: &[&[f32]; RB], kt: &[f32], lp: usize, scale: f32, p: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if crate::ktile::TiledK::available() {
-        // SAFETY: AVX2 + FMA checked; `kt` holds hd × lp values, `p` RB × lp, `q` rows hd each.
-        unsafe { avx2_attn::scores(q, kt, lp, scale, p) };
-        return;
-    }
-    block_scores_scalar(q, kt, lp, scale, p)
-}
-
-fn block_scores_scalar(q: &[&[f32]; RB], kt: &[f32], lp: usize, scale: f32, p: &mut [f32]) {
-    let hd = q[0].len();
-    for j0 in (0..lp).step_by(LW) {
-        let mut acc = [[0f32; LW]; RB];
-        for d in 0..hd {
-            for r in 0..RB {
-                for l in 0..LW {
-                    acc[r][l] += q[r][d] * kt[d * lp + j0 + l];
-                }
-            }
-        }
-        for r in 0..RB {
-            for l in 0..LW {
-                p[r * lp + j0 + l] = acc[r][l] * scale;
-            }
-        }
-    }
-}
-
-/// `Σ_j p[r][j] · v[j][d0 … d0 + 8]` for the RB rows (values past `hd` are 0).
-fn block_context(p: &[f32], lp: usize, vs: &[f32], len: usize, hd: usize, d0: usize) -> [[f32; LW]; RB] {
-    let w = LW.min(hd - d0);
-    #[cfg(target_arch = "x86_64")]
-    if w == LW && crate::ktile::TiledK::available() {
-        // SAFETY: AVX2 + FMA checked; `vs` holds len × hd values with d0 + 8 ≤ hd, `p` RB × lp.
-        return unsafe { avx2_attn::context(p, lp, vs, len, hd, d0) };
-    }
-    block_context_scalar(p, lp, vs, len, hd, d0)
-}
-
-fn block_context_scalar(p: &[f32], lp: usize, vs: &[f32], len: usize, hd: usize, d0: usize) -> [[f32; LW]; RB] {
-    let w = LW.min(hd - d0);
-    let mut acc = [[0f32; LW]; RB];
-    for j in 0..len {
-        for r in 0..RB {
-            let pj = p[r * lp + j];
-            for l in 0..w {
-                acc[r][l] += pj * vs[j * hd + d0 + l];
-            }
-        }
-    }
-    acc
-}
-
-#[cfg(target_arch = "x86_64")]
-mod avx2_attn {
-    use super::{LW, RB};
-    use core::arch::x86_64::*;
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn scores(q: &[&[f32]; RB], kt: &[f32], lp: usize, scale: f32, p: &mut [f32]) {
-        let hd = q[0].len();
-        for j0 in (0..lp).step_by(LW) {
-            let mut acc = [_mm256_setzero_ps(); RB];
-            for d in 0..hd {
-                let k = _mm256_loadu_ps(kt.as_ptr().add(d * lp + j0));
-                for r in 0..RB {
-                    acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(*q[r].get_unchecked(d)), k, acc[r]);
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * lp + j0), _mm256_mul_ps(*a, _mm256_set1_ps(scale)));
-            }
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn context(
-        p: &[f32],
-        lp: usize,
-        vs: &[f32],
-        len: usize,
-        hd: usize,
-        d0: usize,
-    ) -> [[f32; LW]; RB] {
-        let mut acc = [_mm256_setzero_ps(); RB];
-        for j in 0..len {
-            let v = _mm256_loadu_ps(vs.as_ptr().add(j * hd + d0));
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * lp + j)), v, *a);
-            }
-        }
-        let mut out = [[0f32; LW]; RB];
-        for (o, a) in out.iter_mut().zip(acc) {
-            _mm256_storeu_ps(o.as_mut_ptr(), a);
-        }
-        out
-    }
 }
 
 /// GELU with the exact (erf) form, over the thread pool.
@@ -629,44 +523,6 @@ mod tests {
         let theirs: Vec<f32> = t.gelu_erf().unwrap().to_vec1().unwrap();
         for (a, b) in ours.iter().zip(&theirs) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
-        }
-    }
-
-    /// The attention blocks (vector and scalar) against a plain triple loop: scores q·k·scale
-    /// for 4 query rows over 13 keys (padded to 16 with zero keys), and Σ p·v over 13 keys.
-    #[test]
-    fn attention_blocks_match_plain_loops() {
-        let (hd, len, lp) = (32usize, 13usize, 16usize);
-        let val = |i: usize| ((i * 37 % 101) as f32 - 50.0) / 50.0;
-        let qrows: Vec<Vec<f32>> = (0..RB).map(|r| (0..hd).map(|d| val(r * 1000 + d)).collect()).collect();
-        let keys: Vec<Vec<f32>> = (0..len).map(|j| (0..hd).map(|d| val(7 + j * 131 + d * 3)).collect()).collect();
-        let mut kt = vec![0f32; hd * lp];
-        for (j, k) in keys.iter().enumerate() {
-            for d in 0..hd {
-                kt[d * lp + j] = k[d];
-            }
-        }
-        let q: [&[f32]; RB] = std::array::from_fn(|r| qrows[r].as_slice());
-        let (mut p1, mut p2) = (vec![0f32; RB * lp], vec![0f32; RB * lp]);
-        block_scores(&q, &kt, lp, 0.25, &mut p1);
-        block_scores_scalar(&q, &kt, lp, 0.25, &mut p2);
-        for r in 0..RB {
-            for j in 0..lp {
-                let want = if j < len { 0.25 * (0..hd).map(|d| qrows[r][d] * keys[j][d]).sum::<f32>() } else { 0.0 };
-                for got in [p1[r * lp + j], p2[r * lp + j]] {
-                    assert!((got - want).abs() < 1e-4, "score ({r},{j}): {got} vs {want}");
-                }
-            }
-        }
-        let vs: Vec<f32> = (0..len * hd).map(|i| val(i * 17 + 5)).collect();
-        for d0 in [0, 8, 16, 24] {
-            let (a, b) = (block_context(&p1, lp, &vs, len, hd, d0), block_context_scalar(&p1, lp, &vs, len, hd, d0));
-            for r in 0..RB {
-                for l in 0..LW {
-                    let want: f32 = (0..len).map(|j| p1[r * lp + j] * vs[j * hd + d0 + l]).sum();
-                    assert!((a[r][l] - want).abs() < 1e-4 && (b[r][l] - want).abs() < 1e-4, "ctx ({r},{d0}+{l})");
-                }
-            }
         }
     }
 }

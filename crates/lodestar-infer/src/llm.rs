@@ -464,6 +464,11 @@ impl LlmModel {
                 return self.forward_one(*token, cache, raw);
             }
         }
+        if tokens.len() > 1 && self.raw_decode && self.prefill == PrefillMode::Quantized {
+            if let Some(raw) = self.raw_params()? {
+                return self.forward_rows(tokens, cache, raw);
+            }
+        }
         let logits = self.forward_tensor(tokens, cache)?;
         Ok(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?)
     }
@@ -584,6 +589,121 @@ impl LlmModel {
         cache.len = pos + 1;
         cache.tokens.push(token);
         let last = rms_norm_vec(&x, &raw.norm, eps);
+        Ok(own(&self.output)?.matmul(&last, 1))
+    }
+
+    /// A prompt chunk on the CPU with plain vectors: [`Self::forward_one`]'s arithmetic for `t`
+    /// rows at once. The matrix products are the same tiled kernels as the tensor path's; norms,
+    /// rotary and SwiGLU run over row chunks on the thread pool, and causal attention runs per
+    /// (query head, block of 4 query rows) against only the keys each row may see, with the
+    /// group's keys transposed once per layer. Appends to the cache; returns the last row's logits.
+    fn forward_rows(&self, tokens: &[u32], cache: &mut KvCache, raw: &RawParams) -> Result<Vec<f32>> {
+        use crate::vmath::par_rows;
+        let t = tokens.len();
+        let pos = cache.len();
+        if pos + t > self.cfg.context_length {
+            return Err(InferError::ContextLength { needed: pos + t, limit: self.cfg.context_length });
+        }
+        let (nh, nkv, hd) = (self.cfg.n_head, self.cfg.n_kv_head, self.cfg.head_dim);
+        let d = self.cfg.n_embd;
+        let eps = self.cfg.rms_eps as f32;
+        let half = hd / 2;
+        let interleaved = self.cfg.arch == Arch::Llama;
+        let scale = (1.0 / (hd as f64).sqrt()) as f32;
+        let table = own(self.embed.table())?;
+        let mut x: Vec<f32> = Vec::with_capacity(t * d);
+        for &id in tokens {
+            x.extend_from_slice(&table.row_f32(id as usize));
+        }
+        const ROWS: usize = 8;
+        for (li, (b, rb)) in self.blocks.iter().zip(&raw.blocks).enumerate() {
+            let mut h = x.clone();
+            par_rows(&mut h, d, ROWS, |_, part| {
+                for row in part.chunks_exact_mut(d) {
+                    let n = rms_norm_vec(row, &rb.attn_norm, eps);
+                    row.copy_from_slice(&n);
+                }
+            });
+            let mut q = own(&b.q)?.matmul(&h, t);
+            let mut k = own(&b.k)?.matmul(&h, t);
+            let mut v = own(&b.v)?.matmul(&h, t);
+            let f16 = self.f16_attn;
+            // bias, q/k norms, rotary at each row's position, f16 rounding
+            let prep =
+                |m: &mut Vec<f32>, heads: usize, bias: &Option<Vec<f32>>, norm: &Option<Vec<f32>>, rope: bool| {
+                    par_rows(m, heads * hd, ROWS, |r0, part| {
+                        for (i, row) in part.chunks_exact_mut(heads * hd).enumerate() {
+                            add_bias(row, bias);
+                            let p = pos + r0 + i;
+                            let (cos, sin) = (&raw.cos[p * half..(p + 1) * half], &raw.sin[p * half..(p + 1) * half]);
+                            for head in row.chunks_exact_mut(hd) {
+                                if let Some(nw) = norm {
+                                    let n = rms_norm_vec(head, nw, eps);
+                                    head.copy_from_slice(&n);
+                                }
+                                if rope {
+                                    rope_vec(head, cos, sin, interleaved);
+                                }
+                            }
+                            if f16 {
+                                row.iter_mut().for_each(|x| *x = half::f16::from_f32(*x).to_f32());
+                            }
+                        }
+                    });
+                };
+            let qk_norms = rb.q_norm.is_some() && rb.k_norm.is_some();
+            prep(&mut q, nh, &rb.q_bias, if qk_norms { &rb.q_norm } else { &None }, true);
+            prep(&mut k, nkv, &rb.k_bias, if qk_norms { &rb.k_norm } else { &None }, true);
+            prep(&mut v, nkv, &rb.v_bias, &None, false);
+            // (t, nkv, hd) → (1, nkv, t, hd) for the cache
+            let to_heads = |m: &[f32]| -> Vec<f32> {
+                let mut out = vec![0f32; m.len()];
+                for i in 0..t {
+                    for g in 0..nkv {
+                        out[(g * t + i) * hd..(g * t + i + 1) * hd]
+                            .copy_from_slice(&m[(i * nkv + g) * hd..(i * nkv + g + 1) * hd]);
+                    }
+                }
+                out
+            };
+            let kt = Tensor::from_vec(to_heads(&k), (1, nkv, t, hd), &self.device)?;
+            let vt = Tensor::from_vec(to_heads(&v), (1, nkv, t, hd), &self.device)?;
+            cache.append(li, &kt, &vt)?;
+            let y =
+                cache.with_layer(li, |kc, vc, cap| attend_rows(&q, kc, vc, cap, pos, t, nh, nkv, hd, scale, f16))?;
+            let mut o = own(&b.o)?.matmul(&y, t);
+            par_rows(&mut o, d, ROWS, |r0, part| {
+                for (i, row) in part.chunks_exact_mut(d).enumerate() {
+                    add_bias(row, &rb.o_bias);
+                    row.iter_mut().zip(&x[(r0 + i) * d..(r0 + i + 1) * d]).for_each(|(a, b)| *a += b);
+                }
+            });
+            x = o;
+            let mut h = x.clone();
+            par_rows(&mut h, d, ROWS, |_, part| {
+                for row in part.chunks_exact_mut(d) {
+                    let n = rms_norm_vec(row, &rb.ffn_norm, eps);
+                    row.copy_from_slice(&n);
+                }
+            });
+            let mut g = own(&b.gate)?.matmul(&h, t);
+            let u = own(&b.up)?.matmul(&h, t);
+            let ff = g.len() / t;
+            par_rows(&mut g, ff, ROWS, |r0, part| {
+                let us = &u[r0 * ff..r0 * ff + part.len()];
+                // candle's silu: x / (1 + e^(−x)).
+                part.iter_mut().zip(us).for_each(|(g, &u)| *g = *g / (1.0 + (-*g).exp()) * u);
+            });
+            let mut dn = own(&b.down)?.matmul(&g, t);
+            par_rows(&mut dn, d, ROWS, |r0, part| {
+                let xs = &x[r0 * d..r0 * d + part.len()];
+                part.iter_mut().zip(xs).for_each(|(a, b)| *a += b);
+            });
+            x = dn;
+        }
+        cache.len = pos + t;
+        cache.tokens.extend_from_slice(tokens);
+        let last = rms_norm_vec(&x[(t - 1) * d..], &raw.norm, eps);
         Ok(own(&self.output)?.matmul(&last, 1))
     }
 
@@ -787,6 +907,96 @@ fn attend_one(
                     for (o, v) in o.iter_mut().zip(vj) {
                         *o += w * v;
                     }
+                }
+            }
+        }
+    });
+    y
+}
+
+/// Causal attention of `t` query rows at positions `pos …` (`q`: t × nh·hd) over the cache
+/// (laid out (kv head, position < `cap`, dim), already holding the `t` new positions). Each kv
+/// group's keys are transposed once (hd × positions); then every (query head, block of 4 rows)
+/// is a work item on the thread pool that scores only the keys its last row may see, masks the
+/// later ones per row, takes candle's softmax (exp(s − max) / Σ), rounds the probabilities to
+/// f16 when `f16_probs`, and sums the values. Returns t × nh·hd.
+#[allow(clippy::too_many_arguments)]
+fn attend_rows(
+    q: &[f32],
+    kc: &[f32],
+    vc: &[f32],
+    cap: usize,
+    pos: usize,
+    t: usize,
+    nh: usize,
+    nkv: usize,
+    hd: usize,
+    scale: f32,
+    f16_probs: bool,
+) -> Vec<f32> {
+    use crate::vmath::{attn_context, attn_scores, LW, RB};
+    let kv_len = pos + t;
+    let lp = kv_len.div_ceil(LW) * LW;
+    let pool = candle_core::utils::barrier_pool();
+    let mut kt = vec![0f32; nkv * hd * lp];
+    let kt_ptr = kt.as_mut_ptr() as usize;
+    pool.execute_chunked(nkv, |groups| {
+        for g in groups {
+            // SAFETY: each group writes only its own hd × lp block of `kt`.
+            let dst = unsafe { std::slice::from_raw_parts_mut((kt_ptr as *mut f32).add(g * hd * lp), hd * lp) };
+            for j in 0..kv_len {
+                let kj = &kc[(g * cap + j) * hd..(g * cap + j + 1) * hd];
+                for (dd, &kv) in kj.iter().enumerate() {
+                    dst[dd * lp + j] = kv;
+                }
+            }
+        }
+    });
+    let rep = nh / nkv;
+    let blocks = t.div_ceil(RB);
+    let width = nh * hd;
+    let mut y = vec![0f32; t * width];
+    let y_ptr = y.as_mut_ptr() as usize;
+    let kt = &kt;
+    pool.execute_chunked(nh * blocks, |items| {
+        let mut p = vec![0f32; RB * lp];
+        for item in items {
+            let (head, blk) = (item / blocks, item % blocks);
+            let g = head / rep;
+            let i0 = blk * RB;
+            let rows = RB.min(t - i0);
+            let seen = pos + i0 + rows; // keys the block's last row sees
+            let ncols = seen.div_ceil(LW) * LW;
+            let qr: [&[f32]; RB] = std::array::from_fn(|r| &q[(i0 + r.min(rows - 1)) * width + head * hd..][..hd]);
+            attn_scores(&qr, &kt[g * hd * lp..(g + 1) * hd * lp], lp, ncols, scale, &mut p);
+            for r in 0..RB {
+                let row = &mut p[r * ncols..(r + 1) * ncols];
+                let valid = if r < rows { pos + i0 + r + 1 } else { 0 };
+                let max = row[..valid].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let mut sum = 0f32;
+                for v in row[..valid].iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                for v in row[..valid].iter_mut() {
+                    *v /= sum;
+                    if f16_probs {
+                        *v = half::f16::from_f32(*v).to_f32();
+                    }
+                }
+                row[valid..].iter_mut().for_each(|v| *v = 0.0);
+            }
+            let vg = &vc[g * cap * hd..];
+            for d0 in (0..hd).step_by(LW) {
+                let w = LW.min(hd - d0);
+                let acc = attn_context(&p, ncols, vg, hd, seen, d0, w);
+                for (r, a) in acc.iter().enumerate().take(rows) {
+                    // SAFETY: this item alone writes head `head` of rows i0 … i0 + rows, and `y`
+                    // outlives the pool call.
+                    let out = unsafe {
+                        std::slice::from_raw_parts_mut((y_ptr as *mut f32).add((i0 + r) * width + head * hd + d0), w)
+                    };
+                    out.copy_from_slice(&a[..w]);
                 }
             }
         }

@@ -55,6 +55,84 @@ pub(crate) fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
+/// Query rows per attention block.
+pub(crate) const RB: usize = 4;
+/// Keys (or value dimensions) per register.
+pub(crate) const LW: usize = 8;
+
+/// Attention scores of RB query rows: `p[r · ncols + j] = scale · q[r] · k_j` for `j < ncols`
+/// (a multiple of 8), the keys given transposed: `kt[d · stride + j]`.
+pub(crate) fn attn_scores(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
+    debug_assert!(ncols.is_multiple_of(LW) && ncols <= stride && p.len() >= RB * ncols);
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX2 + FMA checked; `kt` holds hd rows of `stride` values, `p` RB × ncols.
+        unsafe { avx2::scores(q, kt, stride, ncols, scale, p) };
+        return;
+    }
+    attn_scores_scalar(q, kt, stride, ncols, scale, p)
+}
+
+fn attn_scores_scalar(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
+    let hd = q[0].len();
+    for j0 in (0..ncols).step_by(LW) {
+        let mut acc = [[0f32; LW]; RB];
+        for d in 0..hd {
+            for r in 0..RB {
+                for l in 0..LW {
+                    acc[r][l] += q[r][d] * kt[d * stride + j0 + l];
+                }
+            }
+        }
+        for r in 0..RB {
+            for l in 0..LW {
+                p[r * ncols + j0 + l] = acc[r][l] * scale;
+            }
+        }
+    }
+}
+
+/// Attention output of RB rows for value dimensions `d0 … d0 + w` (w ≤ 8; the rest 0):
+/// `Σ_{j < len} p[r · pstride + j] · v[j · vstride + d0 + l]`.
+pub(crate) fn attn_context(
+    p: &[f32],
+    pstride: usize,
+    vs: &[f32],
+    vstride: usize,
+    len: usize,
+    d0: usize,
+    w: usize,
+) -> [[f32; LW]; RB] {
+    #[cfg(target_arch = "x86_64")]
+    if w == LW && has_avx2() {
+        // SAFETY: AVX2 + FMA checked; `vs` holds `len` rows of `vstride` with d0 + 8 ≤ vstride,
+        // `p` RB rows of `pstride` ≥ len.
+        return unsafe { avx2::context(p, pstride, vs, vstride, len, d0) };
+    }
+    attn_context_scalar(p, pstride, vs, vstride, len, d0, w)
+}
+
+fn attn_context_scalar(
+    p: &[f32],
+    pstride: usize,
+    vs: &[f32],
+    vstride: usize,
+    len: usize,
+    d0: usize,
+    w: usize,
+) -> [[f32; LW]; RB] {
+    let mut acc = [[0f32; LW]; RB];
+    for j in 0..len {
+        for r in 0..RB {
+            let pj = p[r * pstride + j];
+            for l in 0..w {
+                acc[r][l] += pj * vs[j * vstride + d0 + l];
+            }
+        }
+    }
+    acc
+}
+
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -95,8 +173,48 @@ pub(crate) fn gelu_in_place(xs: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{ERF_A, ERF_P};
+    use super::{ERF_A, ERF_P, LW, RB};
     use core::arch::x86_64::*;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn scores(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
+        let hd = q[0].len();
+        for j0 in (0..ncols).step_by(LW) {
+            let mut acc = [_mm256_setzero_ps(); RB];
+            for d in 0..hd {
+                let k = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0));
+                for (r, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(_mm256_set1_ps(*q[r].get_unchecked(d)), k, *a);
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0), _mm256_mul_ps(*a, _mm256_set1_ps(scale)));
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn context(
+        p: &[f32],
+        pstride: usize,
+        vs: &[f32],
+        vstride: usize,
+        len: usize,
+        d0: usize,
+    ) -> [[f32; LW]; RB] {
+        let mut acc = [_mm256_setzero_ps(); RB];
+        for j in 0..len {
+            let v = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v, *a);
+            }
+        }
+        let mut out = [[0f32; LW]; RB];
+        for (o, a) in out.iter_mut().zip(acc) {
+            _mm256_storeu_ps(o.as_mut_ptr(), a);
+        }
+        out
+    }
 
     /// exp by range reduction `x = n·ln 2 + r` (|r| ≤ ln 2 / 2, ln 2 split in two parts) and
     /// Cephes' degree-7 polynomial for e^r, then 2^n through the exponent bits.
@@ -213,6 +331,47 @@ mod tests {
             let xd = *x as f64;
             let want = 0.5 * xd * (1.0 + erf_series(xd / 2f64.sqrt()));
             assert!((*g as f64 - want).abs() < 1e-6, "gelu({x}): {g} vs {want}");
+        }
+    }
+
+    /// The attention blocks (vector and scalar) against a plain triple loop: scores q·k·scale
+    /// for 4 query rows over 13 keys (padded to 16 with zero keys, key rows of stride 20), and
+    /// Σ p·v over 13 keys for full and partial (w < 8) value blocks.
+    #[test]
+    fn attention_blocks_match_plain_loops() {
+        let (hd, len, lp, stride) = (32usize, 13usize, 16usize, 20usize);
+        let val = |i: usize| ((i * 37 % 101) as f32 - 50.0) / 50.0;
+        let qrows: Vec<Vec<f32>> = (0..RB).map(|r| (0..hd).map(|d| val(r * 1000 + d)).collect()).collect();
+        let keys: Vec<Vec<f32>> = (0..len).map(|j| (0..hd).map(|d| val(7 + j * 131 + d * 3)).collect()).collect();
+        let mut kt = vec![0f32; hd * stride];
+        for (j, k) in keys.iter().enumerate() {
+            for d in 0..hd {
+                kt[d * stride + j] = k[d];
+            }
+        }
+        let q: [&[f32]; RB] = std::array::from_fn(|r| qrows[r].as_slice());
+        let (mut p1, mut p2) = (vec![0f32; RB * lp], vec![0f32; RB * lp]);
+        attn_scores(&q, &kt, stride, lp, 0.25, &mut p1);
+        attn_scores_scalar(&q, &kt, stride, lp, 0.25, &mut p2);
+        for r in 0..RB {
+            for j in 0..lp {
+                let want = if j < len { 0.25 * (0..hd).map(|d| qrows[r][d] * keys[j][d]).sum::<f32>() } else { 0.0 };
+                for got in [p1[r * lp + j], p2[r * lp + j]] {
+                    assert!((got - want).abs() < 1e-4, "score ({r},{j}): {got} vs {want}");
+                }
+            }
+        }
+        let vs: Vec<f32> = (0..len * hd).map(|i| val(i * 17 + 5)).collect();
+        for (d0, w) in [(0, 8), (8, 8), (16, 8), (24, 8), (24, 5)] {
+            let a = attn_context(&p1, lp, &vs, hd, len, d0, w);
+            let b = attn_context_scalar(&p1, lp, &vs, hd, len, d0, w);
+            for r in 0..RB {
+                for l in 0..LW {
+                    let want: f32 =
+                        if l < w { (0..len).map(|j| p1[r * lp + j] * vs[j * hd + d0 + l]).sum() } else { 0.0 };
+                    assert!((a[r][l] - want).abs() < 1e-4 && (b[r][l] - want).abs() < 1e-4, "ctx ({r},{d0}+{l})");
+                }
+            }
         }
     }
 
