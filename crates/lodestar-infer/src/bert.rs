@@ -454,12 +454,7 @@ fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, 
                 let q: [&[f32]; RB] = std::array::from_fn(|r| &qkv[(i0 + r.min(rows - 1)) * 3 * h + head * hd..][..hd]);
                 attn_scores(&q, &kt, lp, lp, scale, &mut p);
                 for r in 0..rows {
-                    let pr = &mut p[r * lp..r * lp + len];
-                    let max = pr.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                    pr.iter_mut().for_each(|v| *v -= max);
-                    crate::vmath::exp_in_place(pr);
-                    let inv = 1.0 / pr.iter().sum::<f32>();
-                    pr.iter_mut().for_each(|v| *v *= inv);
+                    crate::vmath::softmax_in_place(&mut p[r * lp..r * lp + len], false);
                 }
                 // Context: RB rows × 8 dims per register block, over the keys.
                 for d0 in (0..hd).step_by(LW) {

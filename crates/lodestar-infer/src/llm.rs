@@ -691,8 +691,10 @@ impl LlmModel {
             let ff = g.len() / t;
             par_rows(&mut g, ff, ROWS, |r0, part| {
                 let us = &u[r0 * ff..r0 * ff + part.len()];
-                // candle's silu: x / (1 + e^(−x)).
-                part.iter_mut().zip(us).for_each(|(g, &u)| *g = *g / (1.0 + (-*g).exp()) * u);
+                // silu as candle writes it, x / (1 + e^(−x)), with the vector exp
+                let mut e: Vec<f32> = part.iter().map(|g| -g).collect();
+                crate::vmath::exp_in_place(&mut e);
+                part.iter_mut().zip(us).zip(&e).for_each(|((g, &u), &e)| *g = *g / (1.0 + e) * u);
             });
             let mut dn = own(&b.down)?.matmul(&g, t);
             par_rows(&mut dn, d, ROWS, |r0, part| {
@@ -918,8 +920,8 @@ fn attend_one(
 /// (laid out (kv head, position < `cap`, dim), already holding the `t` new positions). Each kv
 /// group's keys are transposed once (hd × positions); then every (query head, block of 4 rows)
 /// is a work item on the thread pool that scores only the keys its last row may see, masks the
-/// later ones per row, takes candle's softmax (exp(s − max) / Σ), rounds the probabilities to
-/// f16 when `f16_probs`, and sums the values. Returns t × nh·hd.
+/// later ones per row, takes the softmax (exp(s − max) / Σ), rounds the probabilities to f16
+/// when `f16_probs`, and sums the values. Returns t × nh·hd.
 #[allow(clippy::too_many_arguments)]
 fn attend_rows(
     q: &[f32],
@@ -972,18 +974,7 @@ fn attend_rows(
             for r in 0..RB {
                 let row = &mut p[r * ncols..(r + 1) * ncols];
                 let valid = if r < rows { pos + i0 + r + 1 } else { 0 };
-                let max = row[..valid].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let mut sum = 0f32;
-                for v in row[..valid].iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                for v in row[..valid].iter_mut() {
-                    *v /= sum;
-                    if f16_probs {
-                        *v = half::f16::from_f32(*v).to_f32();
-                    }
-                }
+                crate::vmath::softmax_in_place(&mut row[..valid], f16_probs);
                 row[valid..].iter_mut().for_each(|v| *v = 0.0);
             }
             let vg = &vc[g * cap * hd..];

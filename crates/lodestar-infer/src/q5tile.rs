@@ -14,7 +14,10 @@
 //! The tiles take 36 bytes per 32 weights (the compact blocks kept for decoding take 24):
 //! about 285 MB more for the 0.5B model, made on its first prompt.
 
-use crate::ktile::{tiled_product, Blocking, MT};
+use crate::ktile::{tiled_product, Blocking};
+
+/// Activation rows per kernel call.
+const MT: usize = 4;
 use crate::qmm::LaneBlock;
 
 const QK: usize = 32;
@@ -122,7 +125,7 @@ impl TiledQ5 {
         let kb = k / QK;
         // Activation chunks of ~64 KiB, groups of at most 64 tiles.
         let blocking = Blocking { row_budget: 64 << 10, tile_bytes: kb * std::mem::size_of::<TileQ5>(), max_group: 64 };
-        tiled_product::<ActQ8, TILE_N>(
+        tiled_product::<ActQ8, TILE_N, MT>(
             x,
             m,
             n,

@@ -158,6 +158,32 @@ pub(crate) fn exp_in_place(xs: &mut [f32]) {
     }
 }
 
+/// Softmax in place, `exp(x − max) / Σ`, the probabilities rounded to f16 when `f16` (as
+/// llama.cpp rounds them before multiplying its f16 values).
+pub(crate) fn softmax_in_place(row: &mut [f32], f16: bool) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    row.iter_mut().for_each(|v| *v -= max);
+    exp_in_place(row);
+    let inv = 1.0 / row.iter().sum::<f32>();
+    row.iter_mut().for_each(|v| *v *= inv);
+    if f16 {
+        round_f16_in_place(row);
+    }
+}
+
+/// `x ← f32(f16(x))` (round to nearest even) for every value.
+pub(crate) fn round_f16_in_place(xs: &mut [f32]) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() && std::arch::is_x86_feature_detected!("f16c") {
+        // SAFETY: AVX2 and F16C checked above.
+        done = unsafe { avx2::round_f16(xs) };
+    }
+    for x in &mut xs[done..] {
+        *x = half::f16::from_f32(*x).to_f32();
+    }
+}
+
 /// `x ← gelu(x)` for every value.
 pub(crate) fn gelu_in_place(xs: &mut [f32]) {
     let mut done = 0;
@@ -176,10 +202,32 @@ mod avx2 {
     use super::{ERF_A, ERF_P, LW, RB};
     use core::arch::x86_64::*;
 
+    /// Two blocks of 8 keys at a time where they fit: 8 independent accumulators hide the FMA
+    /// latency (4 rows × one block would wait on it).
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn scores(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
         let hd = q[0].len();
-        for j0 in (0..ncols).step_by(LW) {
+        let sc = _mm256_set1_ps(scale);
+        let mut j0 = 0;
+        while j0 + 2 * LW <= ncols {
+            let mut a = [_mm256_setzero_ps(); RB];
+            let mut b = [_mm256_setzero_ps(); RB];
+            for d in 0..hd {
+                let k0 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0));
+                let k1 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0 + LW));
+                for r in 0..RB {
+                    let qd = _mm256_set1_ps(*q[r].get_unchecked(d));
+                    a[r] = _mm256_fmadd_ps(qd, k0, a[r]);
+                    b[r] = _mm256_fmadd_ps(qd, k1, b[r]);
+                }
+            }
+            for r in 0..RB {
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0), _mm256_mul_ps(a[r], sc));
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0 + LW), _mm256_mul_ps(b[r], sc));
+            }
+            j0 += 2 * LW;
+        }
+        while j0 < ncols {
             let mut acc = [_mm256_setzero_ps(); RB];
             for d in 0..hd {
                 let k = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0));
@@ -188,11 +236,13 @@ mod avx2 {
                 }
             }
             for (r, a) in acc.iter().enumerate() {
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0), _mm256_mul_ps(*a, _mm256_set1_ps(scale)));
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0), _mm256_mul_ps(*a, sc));
             }
+            j0 += LW;
         }
     }
 
+    /// Keys in pairs (two accumulator sets, added at the end) to hide the FMA latency.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn context(
         p: &[f32],
@@ -202,18 +252,40 @@ mod avx2 {
         len: usize,
         d0: usize,
     ) -> [[f32; LW]; RB] {
-        let mut acc = [_mm256_setzero_ps(); RB];
-        for j in 0..len {
-            let v = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
-            for (r, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v, *a);
+        let mut a = [_mm256_setzero_ps(); RB];
+        let mut b = [_mm256_setzero_ps(); RB];
+        let mut j = 0;
+        while j + 2 <= len {
+            let v0 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
+            let v1 = _mm256_loadu_ps(vs.as_ptr().add((j + 1) * vstride + d0));
+            for r in 0..RB {
+                a[r] = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, a[r]);
+                b[r] = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j + 1)), v1, b[r]);
+            }
+            j += 2;
+        }
+        if j < len {
+            let v0 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
+            for (r, a) in a.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, *a);
             }
         }
         let mut out = [[0f32; LW]; RB];
-        for (o, a) in out.iter_mut().zip(acc) {
-            _mm256_storeu_ps(o.as_mut_ptr(), a);
+        for r in 0..RB {
+            _mm256_storeu_ps(out[r].as_mut_ptr(), _mm256_add_ps(a[r], b[r]));
         }
         out
+    }
+
+    #[target_feature(enable = "avx2,f16c")]
+    pub(super) unsafe fn round_f16(xs: &mut [f32]) -> usize {
+        let n = xs.len() / 8 * 8;
+        let p = xs.as_mut_ptr();
+        for i in (0..n).step_by(8) {
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(p.add(i)));
+            _mm256_storeu_ps(p.add(i), _mm256_cvtph_ps(h));
+        }
+        n
     }
 
     /// exp by range reduction `x = n·ln 2 + r` (|r| ≤ ln 2 / 2, ln 2 split in two parts) and
@@ -372,6 +444,26 @@ mod tests {
                     assert!((a[r][l] - want).abs() < 1e-4 && (b[r][l] - want).abs() < 1e-4, "ctx ({r},{d0}+{l})");
                 }
             }
+        }
+    }
+
+    /// Softmax sums to 1 and follows exp ratios; f16 rounding (vector and scalar tail) equals
+    /// the `half` crate's round-to-nearest-even conversion.
+    #[test]
+    fn softmax_and_f16_rounding() {
+        let xs: Vec<f32> = (0..21).map(|i| (i as f32 * 0.37).sin() * 6.0).collect();
+        let mut p = xs.clone();
+        softmax_in_place(&mut p, false);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for i in 1..xs.len() {
+            let want = ((xs[i] - xs[0]) as f64).exp();
+            assert!(((p[i] / p[0]) as f64 - want).abs() < 1e-5 * want, "ratio {i}");
+        }
+        let vals: Vec<f32> = (0..37).map(|i| 1.0 / (i as f32 + 0.3) + i as f32 * 1.0e-3).collect();
+        let mut r = vals.clone();
+        round_f16_in_place(&mut r);
+        for (v, g) in vals.iter().zip(&r) {
+            assert_eq!(*g, half::f16::from_f32(*v).to_f32(), "{v}");
         }
     }
 
