@@ -6,7 +6,7 @@
 use crate::e5s1::BertConfig;
 use crate::error::{InferError, Result};
 use crate::tokenizer::UnigramTokenizer;
-use crate::vmath::{attn_context, attn_scores, LW, RB};
+use crate::vmath::{attn_context, attn_scores, CW, LW, RB};
 use candle_core::{DType, Device, Tensor, D};
 use lodestar_core::model::{EmbedKind, Embedder, ModelError};
 use std::path::Path;
@@ -452,13 +452,13 @@ fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, 
                 let rows = RB.min(r1 - i0);
                 // Scores of `rows` queries (scaled), RB × 8 accumulators per block of keys.
                 let q: [&[f32]; RB] = std::array::from_fn(|r| &qkv[(i0 + r.min(rows - 1)) * 3 * h + head * hd..][..hd]);
-                attn_scores(&q, &kt, lp, lp, scale, &mut p);
+                attn_scores(&q, &kt, lp, (0, lp), scale, &mut p, lp);
                 for r in 0..rows {
                     crate::vmath::softmax_in_place(&mut p[r * lp..r * lp + len], false);
                 }
                 // Context: RB rows × 8 dims per register block, over the keys.
-                for d0 in (0..hd).step_by(LW) {
-                    let w = LW.min(hd - d0);
+                for d0 in (0..hd).step_by(CW) {
+                    let w = CW.min(hd - d0);
                     let acc = attn_context(&p, lp, &vs, hd, len, d0, w);
                     for (r, a) in acc.iter().enumerate().take(rows) {
                         // SAFETY: this item alone writes head `head` of the rows of sequence

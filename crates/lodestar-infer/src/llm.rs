@@ -691,10 +691,8 @@ impl LlmModel {
             let ff = g.len() / t;
             par_rows(&mut g, ff, ROWS, |r0, part| {
                 let us = &u[r0 * ff..r0 * ff + part.len()];
-                // silu as candle writes it, x / (1 + e^(−x)), with the vector exp
-                let mut e: Vec<f32> = part.iter().map(|g| -g).collect();
-                crate::vmath::exp_in_place(&mut e);
-                part.iter_mut().zip(us).zip(&e).for_each(|((g, &u), &e)| *g = *g / (1.0 + e) * u);
+                // candle's silu, exactly: x / (1 + e^(−x)) with libm exp
+                part.iter_mut().zip(us).for_each(|(g, &u)| *g = *g / (1.0 + (-*g).exp()) * u);
             });
             let mut dn = own(&b.down)?.matmul(&g, t);
             par_rows(&mut dn, d, ROWS, |r0, part| {
@@ -936,7 +934,7 @@ fn attend_rows(
     scale: f32,
     f16_probs: bool,
 ) -> Vec<f32> {
-    use crate::vmath::{attn_context, attn_scores, LW, RB};
+    use crate::vmath::{attn_context, attn_scores, CW, LW, RB};
     let kv_len = pos + t;
     let lp = kv_len.div_ceil(LW) * LW;
     let pool = candle_core::utils::barrier_pool();
@@ -955,39 +953,69 @@ fn attend_rows(
         }
     });
     let rep = nh / nkv;
-    let blocks = t.div_ceil(RB);
+    // Work items: (query head, block of QB rows). Inside, keys are taken in runs of KB (their
+    // transposed block, hd × KB, stays in L1) against every 4-row group of the block, and values
+    // in strips of 8 dims (len × 8, in L2) against every group: each key and value is read from
+    // memory once per QB rows rather than once per 4.
+    const QB: usize = 32;
+    const KB: usize = 32;
+    let blocks = t.div_ceil(QB);
     let width = nh * hd;
     let mut y = vec![0f32; t * width];
     let y_ptr = y.as_mut_ptr() as usize;
     let kt = &kt;
     pool.execute_chunked(nh * blocks, |items| {
-        let mut p = vec![0f32; RB * lp];
+        let mut p = vec![0f32; QB.next_multiple_of(RB) * lp];
         for item in items {
             let (head, blk) = (item / blocks, item % blocks);
             let g = head / rep;
-            let i0 = blk * RB;
-            let rows = RB.min(t - i0);
+            let i0 = blk * QB;
+            let rows = QB.min(t - i0);
+            let groups = rows.div_ceil(RB);
             let seen = pos + i0 + rows; // keys the block's last row sees
             let ncols = seen.div_ceil(LW) * LW;
-            let qr: [&[f32]; RB] = std::array::from_fn(|r| &q[(i0 + r.min(rows - 1)) * width + head * hd..][..hd]);
-            attn_scores(&qr, &kt[g * hd * lp..(g + 1) * hd * lp], lp, ncols, scale, &mut p);
-            for r in 0..RB {
+            let ktg = &kt[g * hd * lp..(g + 1) * hd * lp];
+            let q_rows = |gi: usize| -> [&[f32]; RB] {
+                std::array::from_fn(|r| &q[(i0 + (gi * RB + r).min(rows - 1)) * width + head * hd..][..hd])
+            };
+            for j0 in (0..ncols).step_by(KB) {
+                let j1 = ncols.min(j0 + KB);
+                for gi in 0..groups {
+                    attn_scores(&q_rows(gi), ktg, lp, (j0, j1), scale, &mut p[gi * RB * ncols..], ncols);
+                }
+            }
+            for r in 0..groups * RB {
                 let row = &mut p[r * ncols..(r + 1) * ncols];
                 let valid = if r < rows { pos + i0 + r + 1 } else { 0 };
-                crate::vmath::softmax_in_place(&mut row[..valid], f16_probs);
+                // candle's softmax, exactly: libm exp, then division by the sum
+                let max = row[..valid].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                let mut sum = 0f32;
+                for v in row[..valid].iter_mut() {
+                    *v = (*v - max).exp();
+                    sum += *v;
+                }
+                row[..valid].iter_mut().for_each(|v| *v /= sum);
+                if f16_probs {
+                    crate::vmath::round_f16_in_place(&mut row[..valid]);
+                }
                 row[valid..].iter_mut().for_each(|v| *v = 0.0);
             }
             let vg = &vc[g * cap * hd..];
-            for d0 in (0..hd).step_by(LW) {
-                let w = LW.min(hd - d0);
-                let acc = attn_context(&p, ncols, vg, hd, seen, d0, w);
-                for (r, a) in acc.iter().enumerate().take(rows) {
-                    // SAFETY: this item alone writes head `head` of rows i0 … i0 + rows, and `y`
-                    // outlives the pool call.
-                    let out = unsafe {
-                        std::slice::from_raw_parts_mut((y_ptr as *mut f32).add((i0 + r) * width + head * hd + d0), w)
-                    };
-                    out.copy_from_slice(&a[..w]);
+            for d0 in (0..hd).step_by(CW) {
+                let w = CW.min(hd - d0);
+                for gi in 0..groups {
+                    let acc = attn_context(&p[gi * RB * ncols..], ncols, vg, hd, seen, d0, w);
+                    for (r, a) in acc.iter().enumerate().take(rows.saturating_sub(gi * RB)) {
+                        // SAFETY: this item alone writes head `head` of rows i0 … i0 + rows, and
+                        // `y` outlives the pool call.
+                        let out = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                (y_ptr as *mut f32).add((i0 + gi * RB + r) * width + head * hd + d0),
+                                w,
+                            )
+                        };
+                        out.copy_from_slice(&a[..w]);
+                    }
                 }
             }
         }

@@ -60,22 +60,41 @@ pub(crate) const RB: usize = 4;
 /// Keys (or value dimensions) per register.
 pub(crate) const LW: usize = 8;
 
-/// Attention scores of RB query rows: `p[r · ncols + j] = scale · q[r] · k_j` for `j < ncols`
-/// (a multiple of 8), the keys given transposed: `kt[d · stride + j]`.
-pub(crate) fn attn_scores(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
-    debug_assert!(ncols.is_multiple_of(LW) && ncols <= stride && p.len() >= RB * ncols);
+/// Attention scores of RB query rows: `p[r · pstride + j] = scale · q[r] · k_j` for keys
+/// `j0 ≤ j < j1` (both multiples of 8), the keys given transposed: `kt[d · stride + j]`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attn_scores(
+    q: &[&[f32]; RB],
+    kt: &[f32],
+    stride: usize,
+    (j0, j1): (usize, usize),
+    scale: f32,
+    p: &mut [f32],
+    pstride: usize,
+) {
+    debug_assert!(j0.is_multiple_of(LW) && j1.is_multiple_of(LW) && j1 <= stride && j1 <= pstride);
+    debug_assert!(p.len() >= (RB - 1) * pstride + j1);
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: AVX2 + FMA checked; `kt` holds hd rows of `stride` values, `p` RB × ncols.
-        unsafe { avx2::scores(q, kt, stride, ncols, scale, p) };
+        // SAFETY: AVX2 + FMA checked; `kt` holds hd rows of `stride` values, `p` RB rows of
+        // `pstride` reaching column j1.
+        unsafe { avx2::scores(q, kt, stride, (j0, j1), scale, p, pstride) };
         return;
     }
-    attn_scores_scalar(q, kt, stride, ncols, scale, p)
+    attn_scores_scalar(q, kt, stride, (j0, j1), scale, p, pstride)
 }
 
-fn attn_scores_scalar(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
+fn attn_scores_scalar(
+    q: &[&[f32]; RB],
+    kt: &[f32],
+    stride: usize,
+    (j0, j1): (usize, usize),
+    scale: f32,
+    p: &mut [f32],
+    pstride: usize,
+) {
     let hd = q[0].len();
-    for j0 in (0..ncols).step_by(LW) {
+    for j0 in (j0..j1).step_by(LW) {
         let mut acc = [[0f32; LW]; RB];
         for d in 0..hd {
             for r in 0..RB {
@@ -86,14 +105,17 @@ fn attn_scores_scalar(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize,
         }
         for r in 0..RB {
             for l in 0..LW {
-                p[r * ncols + j0 + l] = acc[r][l] * scale;
+                p[r * pstride + j0 + l] = acc[r][l] * scale;
             }
         }
     }
 }
 
-/// Attention output of RB rows for value dimensions `d0 … d0 + w` (w ≤ 8; the rest 0):
-/// `Σ_{j < len} p[r · pstride + j] · v[j · vstride + d0 + l]`.
+/// Value dimensions per attention-output block.
+pub(crate) const CW: usize = 16;
+
+/// Attention output of RB rows for value dimensions `d0 … d0 + w` (w ≤ 16; the rest 0):
+/// `Σ_{j < len} p[r · pstride + j] · v[j · vstride + d0 + l]`, terms added in key order.
 pub(crate) fn attn_context(
     p: &[f32],
     pstride: usize,
@@ -102,12 +124,18 @@ pub(crate) fn attn_context(
     len: usize,
     d0: usize,
     w: usize,
-) -> [[f32; LW]; RB] {
+) -> [[f32; CW]; RB] {
     #[cfg(target_arch = "x86_64")]
-    if w == LW && has_avx2() {
-        // SAFETY: AVX2 + FMA checked; `vs` holds `len` rows of `vstride` with d0 + 8 ≤ vstride,
+    if (w == 8 || w == 16) && has_avx2() {
+        // SAFETY: AVX2 + FMA checked; `vs` holds `len` rows of `vstride` with d0 + w ≤ vstride,
         // `p` RB rows of `pstride` ≥ len.
-        return unsafe { avx2::context(p, pstride, vs, vstride, len, d0) };
+        return unsafe {
+            if w == 16 {
+                avx2::context::<16>(p, pstride, vs, vstride, len, d0)
+            } else {
+                avx2::context::<8>(p, pstride, vs, vstride, len, d0)
+            }
+        };
     }
     attn_context_scalar(p, pstride, vs, vstride, len, d0, w)
 }
@@ -120,8 +148,8 @@ fn attn_context_scalar(
     len: usize,
     d0: usize,
     w: usize,
-) -> [[f32; LW]; RB] {
-    let mut acc = [[0f32; LW]; RB];
+) -> [[f32; CW]; RB] {
+    let mut acc = [[0f32; CW]; RB];
     for j in 0..len {
         for r in 0..RB {
             let pj = p[r * pstride + j];
@@ -199,22 +227,30 @@ pub(crate) fn gelu_in_place(xs: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{ERF_A, ERF_P, LW, RB};
+    use super::{CW, ERF_A, ERF_P, LW, RB};
     use core::arch::x86_64::*;
 
     /// Two blocks of 8 keys at a time where they fit: 8 independent accumulators hide the FMA
     /// latency (4 rows × one block would wait on it).
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn scores(q: &[&[f32]; RB], kt: &[f32], stride: usize, ncols: usize, scale: f32, p: &mut [f32]) {
+    pub(super) unsafe fn scores(
+        q: &[&[f32]; RB],
+        kt: &[f32],
+        stride: usize,
+        (j0, j1): (usize, usize),
+        scale: f32,
+        p: &mut [f32],
+        pstride: usize,
+    ) {
         let hd = q[0].len();
         let sc = _mm256_set1_ps(scale);
-        let mut j0 = 0;
-        while j0 + 2 * LW <= ncols {
+        let mut j = j0;
+        while j + 2 * LW <= j1 {
             let mut a = [_mm256_setzero_ps(); RB];
             let mut b = [_mm256_setzero_ps(); RB];
             for d in 0..hd {
-                let k0 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0));
-                let k1 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0 + LW));
+                let k0 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j));
+                let k1 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j + LW));
                 for r in 0..RB {
                     let qd = _mm256_set1_ps(*q[r].get_unchecked(d));
                     a[r] = _mm256_fmadd_ps(qd, k0, a[r]);
@@ -222,57 +258,59 @@ mod avx2 {
                 }
             }
             for r in 0..RB {
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0), _mm256_mul_ps(a[r], sc));
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0 + LW), _mm256_mul_ps(b[r], sc));
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j), _mm256_mul_ps(a[r], sc));
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j + LW), _mm256_mul_ps(b[r], sc));
             }
-            j0 += 2 * LW;
+            j += 2 * LW;
         }
-        while j0 < ncols {
+        while j < j1 {
             let mut acc = [_mm256_setzero_ps(); RB];
             for d in 0..hd {
-                let k = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j0));
+                let k = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j));
                 for (r, a) in acc.iter_mut().enumerate() {
                     *a = _mm256_fmadd_ps(_mm256_set1_ps(*q[r].get_unchecked(d)), k, *a);
                 }
             }
             for (r, a) in acc.iter().enumerate() {
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * ncols + j0), _mm256_mul_ps(*a, sc));
+                _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j), _mm256_mul_ps(*a, sc));
             }
-            j0 += LW;
+            j += LW;
         }
     }
 
-    /// Keys in pairs (two accumulator sets, added at the end) to hide the FMA latency.
+    /// `W` = 8 or 16 dims (one or two registers per row). Keys in order, one accumulator per
+    /// output, so each sum adds its terms in the same order as a plain loop (a different order
+    /// can flip the 8-bit rounding of the next layer's activations).
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn context(
+    pub(super) unsafe fn context<const W: usize>(
         p: &[f32],
         pstride: usize,
         vs: &[f32],
         vstride: usize,
         len: usize,
         d0: usize,
-    ) -> [[f32; LW]; RB] {
+    ) -> [[f32; CW]; RB] {
         let mut a = [_mm256_setzero_ps(); RB];
         let mut b = [_mm256_setzero_ps(); RB];
-        let mut j = 0;
-        while j + 2 <= len {
+        for j in 0..len {
             let v0 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
-            let v1 = _mm256_loadu_ps(vs.as_ptr().add((j + 1) * vstride + d0));
-            for r in 0..RB {
-                a[r] = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, a[r]);
-                b[r] = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j + 1)), v1, b[r]);
+            if W == 16 {
+                let v1 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0 + 8));
+                for r in 0..RB {
+                    let pj = _mm256_set1_ps(*p.get_unchecked(r * pstride + j));
+                    a[r] = _mm256_fmadd_ps(pj, v0, a[r]);
+                    b[r] = _mm256_fmadd_ps(pj, v1, b[r]);
+                }
+            } else {
+                for (r, a) in a.iter_mut().enumerate() {
+                    *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, *a);
+                }
             }
-            j += 2;
         }
-        if j < len {
-            let v0 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
-            for (r, a) in a.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, *a);
-            }
-        }
-        let mut out = [[0f32; LW]; RB];
+        let mut out = [[0f32; CW]; RB];
         for r in 0..RB {
-            _mm256_storeu_ps(out[r].as_mut_ptr(), _mm256_add_ps(a[r], b[r]));
+            _mm256_storeu_ps(out[r].as_mut_ptr(), a[r]);
+            _mm256_storeu_ps(out[r].as_mut_ptr().add(8), b[r]);
         }
         out
     }
@@ -423,8 +461,8 @@ mod tests {
         }
         let q: [&[f32]; RB] = std::array::from_fn(|r| qrows[r].as_slice());
         let (mut p1, mut p2) = (vec![0f32; RB * lp], vec![0f32; RB * lp]);
-        attn_scores(&q, &kt, stride, lp, 0.25, &mut p1);
-        attn_scores_scalar(&q, &kt, stride, lp, 0.25, &mut p2);
+        attn_scores(&q, &kt, stride, (0, lp), 0.25, &mut p1, lp);
+        attn_scores_scalar(&q, &kt, stride, (0, lp), 0.25, &mut p2, lp);
         for r in 0..RB {
             for j in 0..lp {
                 let want = if j < len { 0.25 * (0..hd).map(|d| qrows[r][d] * keys[j][d]).sum::<f32>() } else { 0.0 };
@@ -434,11 +472,11 @@ mod tests {
             }
         }
         let vs: Vec<f32> = (0..len * hd).map(|i| val(i * 17 + 5)).collect();
-        for (d0, w) in [(0, 8), (8, 8), (16, 8), (24, 8), (24, 5)] {
+        for (d0, w) in [(0, 16), (16, 16), (0, 8), (8, 8), (24, 8), (24, 5), (16, 13)] {
             let a = attn_context(&p1, lp, &vs, hd, len, d0, w);
             let b = attn_context_scalar(&p1, lp, &vs, hd, len, d0, w);
             for r in 0..RB {
-                for l in 0..LW {
+                for l in 0..CW {
                     let want: f32 =
                         if l < w { (0..len).map(|j| p1[r * lp + j] * vs[j * hd + d0 + l]).sum() } else { 0.0 };
                     assert!((a[r][l] - want).abs() < 1e-4 && (b[r][l] - want).abs() < 1e-4, "ctx ({r},{d0}+{l})");
