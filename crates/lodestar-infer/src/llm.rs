@@ -871,9 +871,7 @@ fn attend_one(
     let mut y = vec![0f32; nh * hd];
     let y_ptr = y.as_mut_ptr() as usize;
     candle_core::utils::barrier_pool().execute_chunked(nkv * splits, |items| {
-        use crate::vmath::{attn_context, CW, RB};
-        // rows past `per` stay 0 (the value sums run over blocks of RB rows)
-        let mut p = vec![0f32; per.next_multiple_of(RB) * kv_len];
+        let mut p = vec![0f32; per * kv_len];
         for item in items {
             let (g, part) = (item / splits, item % splits);
             let h0 = g * rep + part * per;
@@ -885,7 +883,7 @@ fn attend_one(
                     p[r * kv_len + j] = crate::vmath::dot_lanes(&qs[r * hd..(r + 1) * hd], kj) * scale;
                 }
             }
-            for row in p.chunks_exact_mut(kv_len).take(per) {
+            for row in p.chunks_exact_mut(kv_len) {
                 let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
                 let mut sum = 0f32;
                 for s in row.iter_mut() {
@@ -902,13 +900,12 @@ fn attend_one(
             // SAFETY: this item writes only the outputs of heads h0 … h0 + per, and `y`
             // outlives the pool call.
             let out = unsafe { std::slice::from_raw_parts_mut((y_ptr as *mut f32).add(h0 * hd), per * hd) };
-            // Σ_j p·v in key order, RB heads × 16 dims held in registers
-            for b0 in (0..per).step_by(RB) {
-                for d0 in (0..hd).step_by(CW) {
-                    let w = CW.min(hd - d0);
-                    let acc = attn_context(&p[b0 * kv_len..], kv_len, vg, hd, kv_len, d0, w);
-                    for (r, a) in acc.iter().enumerate().take(per - b0) {
-                        out[(b0 + r) * hd + d0..(b0 + r) * hd + d0 + w].copy_from_slice(&a[..w]);
+            for j in 0..kv_len {
+                let vj = &vg[j * hd..(j + 1) * hd];
+                for (r, o) in out.chunks_exact_mut(hd).enumerate() {
+                    let w = p[r * kv_len + j];
+                    for (o, v) in o.iter_mut().zip(vj) {
+                        *o += w * v;
                     }
                 }
             }
