@@ -302,15 +302,7 @@ impl BertEmbedder {
             let ctx = attend_packed(&qkv, &starts, h, nh, hd, scale);
             // x ← LN(x + ctx·Wo + bo)
             let mut a = ao_w.matmul(&ctx, t);
-            crate::vmath::par_rows(&mut a, h, rows_per_item, |r0, part| {
-                for (i, row) in part.chunks_exact_mut(h).enumerate() {
-                    let xr = &x[(r0 + i) * h..(r0 + i + 1) * h];
-                    for ((v, b), xv) in row.iter_mut().zip(ao_b).zip(xr) {
-                        *v += b + xv;
-                    }
-                    layer_norm_row(row, &aln_g, &aln_b, eps);
-                }
-            });
+            residual_norm(&mut a, &x, ao_b, (&aln_g, &aln_b), eps);
             x = a;
             // x ← LN(x + gelu(x·Wi + bi)·Wo + bo)
             let mut m = fi_w.matmul(&x, t);
@@ -321,15 +313,7 @@ impl BertEmbedder {
                 }
             });
             let mut f = fo_w.matmul(&m, t);
-            crate::vmath::par_rows(&mut f, h, rows_per_item, |r0, part| {
-                for (i, row) in part.chunks_exact_mut(h).enumerate() {
-                    let xr = &x[(r0 + i) * h..(r0 + i + 1) * h];
-                    for ((v, b), xv) in row.iter_mut().zip(fo_b).zip(xr) {
-                        *v += b + xv;
-                    }
-                    layer_norm_row(row, &oln_g, &oln_b, eps);
-                }
-            });
+            residual_norm(&mut f, &x, fo_b, (&oln_g, &oln_b), eps);
             x = f;
         }
         Ok(starts
@@ -406,6 +390,20 @@ impl Embedder for BertEmbedder {
     fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>, ModelError> {
         Ok(self.embed_texts(texts, kind)?)
     }
+}
+
+/// `y ← LN(y + bias + x)` row by row (rows of `bias.len()` values) over the thread pool.
+fn residual_norm(y: &mut [f32], x: &[f32], bias: &[f32], (g, b): (&[f32], &[f32]), eps: f32) {
+    let h = bias.len();
+    crate::vmath::par_rows(y, h, 16, |r0, part| {
+        for (i, row) in part.chunks_exact_mut(h).enumerate() {
+            let xr = &x[(r0 + i) * h..(r0 + i + 1) * h];
+            for ((v, bv), xv) in row.iter_mut().zip(bias).zip(xr) {
+                *v += bv + xv;
+            }
+            layer_norm_row(row, g, b, eps);
+        }
+    });
 }
 
 /// Layer normalization of one row: `(v − mean) / √(var + eps) · g + b`, population variance.

@@ -617,13 +617,7 @@ impl LlmModel {
         }
         const ROWS: usize = 8;
         for (li, (b, rb)) in self.blocks.iter().zip(&raw.blocks).enumerate() {
-            let mut h = x.clone();
-            par_rows(&mut h, d, ROWS, |_, part| {
-                for row in part.chunks_exact_mut(d) {
-                    let n = rms_norm_vec(row, &rb.attn_norm, eps);
-                    row.copy_from_slice(&n);
-                }
-            });
+            let h = rms_norm_rows(&x, &rb.attn_norm, eps);
             let mut q = own(&b.q)?.matmul(&h, t);
             let mut k = own(&b.k)?.matmul(&h, t);
             let mut v = own(&b.v)?.matmul(&h, t);
@@ -679,13 +673,7 @@ impl LlmModel {
                 }
             });
             x = o;
-            let mut h = x.clone();
-            par_rows(&mut h, d, ROWS, |_, part| {
-                for row in part.chunks_exact_mut(d) {
-                    let n = rms_norm_vec(row, &rb.ffn_norm, eps);
-                    row.copy_from_slice(&n);
-                }
-            });
+            let h = rms_norm_rows(&x, &rb.ffn_norm, eps);
             let mut g = own(&b.gate)?.matmul(&h, t);
             let u = own(&b.up)?.matmul(&h, t);
             let ff = g.len() / t;
@@ -821,6 +809,19 @@ fn own(l: &Linear) -> Result<&crate::qmm::QWeights> {
 }
 
 /// candle's RMS norm of one row: `x / sqrt(mean(x²) + eps) · w`.
+/// [`rms_norm_vec`] of every row (rows of `w.len()` values), over the thread pool.
+fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
+    let d = w.len();
+    let mut h = x.to_vec();
+    crate::vmath::par_rows(&mut h, d, 8, |_, part| {
+        for row in part.chunks_exact_mut(d) {
+            let n = rms_norm_vec(row, w, eps);
+            row.copy_from_slice(&n);
+        }
+    });
+    h
+}
+
 fn rms_norm_vec(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let sum2: f32 = x.iter().map(|v| v * v).sum();
     let m = (sum2 / x.len() as f32 + eps).sqrt();
