@@ -88,7 +88,17 @@ pub fn set_threads(n: usize) {
 
 /// Opens a chat model from the model folder (`name` = None: the manifest's default chat model).
 pub fn open_chat(models_dir: &Path, name: Option<&str>) -> Result<Arc<dyn Generator>, InferError> {
-    Ok(Arc::new(open_gguf_chat(models_dir, name, &ChatOptions::default())?))
+    let chat = Arc::new(open_gguf_chat(models_dir, name, &ChatOptions::default())?);
+    // Repack the prompt tiles on a background thread while the caller retrieves, renders or
+    // waits for its first question; a prompt that needs a layer's tiles before they are done
+    // waits for that layer only (each is built once, behind a `OnceLock`).
+    let warm = chat.clone();
+    let _ = std::thread::Builder::new().name("lodestar-tiles".into()).spawn(move || {
+        let t = std::time::Instant::now();
+        let bytes = warm.model().prepare_prompt_kernels();
+        tracing::debug!("prompt tiles ready: {} MB in {:.2} s", bytes >> 20, t.elapsed().as_secs_f64());
+    });
+    Ok(chat)
 }
 
 /// Like [`open_chat`] but returns the concrete type (raw prompts, tokenizer, cache control).

@@ -452,6 +452,18 @@ impl LlmModel {
         &self.device
     }
 
+    /// Builds the prompt tiles of every block's weights now instead of on the first prompt (which
+    /// otherwise waits for them: about 2 s for the 1.5B on this project's 2-core machine). The
+    /// products and their results are the same either way. Returns the bytes of the tiles.
+    pub fn prepare_prompt_kernels(&self) -> usize {
+        self.blocks
+            .iter()
+            .flat_map(|b| [&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down])
+            .filter_map(|l| l.own.as_ref())
+            .map(|w| w.prepare_tiles())
+            .sum()
+    }
+
     pub fn new_cache(&self) -> KvCache {
         KvCache::new(self.cfg.n_layer)
     }

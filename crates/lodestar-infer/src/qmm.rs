@@ -823,6 +823,17 @@ impl QWeights {
         matches!(self, QWeights::Q5_0(_) | QWeights::Q8_0(_))
     }
 
+    /// Builds the repacked tiles that prompt-sized products use (no-op where there are none, or
+    /// when they exist already). Returns their bytes.
+    pub fn prepare_tiles(&self) -> usize {
+        match self {
+            QWeights::Q5_0(w) => w.tiled().map_or(0, |t| t.bytes()),
+            QWeights::Q4K(w) if w.tiles_prompts() => w.tiled().map_or(0, |t| t.bytes()),
+            QWeights::Q6K(w) if w.tiles_prompts() => w.tiled().map_or(0, |t| t.bytes()),
+            _ => 0,
+        }
+    }
+
     /// Whether prompt-sized products are ours too (Q5_0 always; Q4_K / Q6_K on AVX2).
     pub fn handles_prompts(&self) -> bool {
         match self {

@@ -310,6 +310,27 @@ fn plain_prompt_rows_match_the_tensor_path() {
 }
 
 #[test]
+fn prompt_tiles_built_ahead_give_the_same_logits() {
+    // Q5_0 weights have prompt tiles (on AVX2). Building them ahead (as `open_chat` does on a
+    // background thread) must not change what a prompt computes: the same logits, bit for bit,
+    // as a model that builds them on its first prompt.
+    if !lodestar_infer::q5tile::TiledQ5::available() {
+        println!("skipped: the prompt tiles need AVX2 and FMA");
+        return;
+    }
+    let (_d1, ahead) = tiny_chat("qwen2", 256, GgmlDType::Q5_0);
+    let (_d2, lazy) = tiny_chat("qwen2", 256, GgmlDType::Q5_0);
+    let bytes = ahead.model().prepare_prompt_kernels();
+    assert!(bytes > 0, "no tiles were built");
+    assert_eq!(ahead.model().prepare_prompt_kernels(), bytes, "a second call builds nothing new");
+    let ids = ahead.tokenizer().encode("steel tyre hello wow radial truck", false).unwrap();
+    assert!(ids.len() >= 2);
+    let a = ahead.model().forward(&ids, &mut ahead.model().new_cache()).unwrap();
+    let b = lazy.model().forward(&ids, &mut lazy.model().new_cache()).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
 fn tiny_bert_with_4bit_weights_runs_the_integer_kernels_and_agrees_with_f32() {
     if !lodestar_infer::q5tile::TiledQ5::available() {
         println!("skipped: the integer kernels need AVX2 and FMA");
