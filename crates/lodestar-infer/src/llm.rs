@@ -456,12 +456,27 @@ impl LlmModel {
     /// otherwise waits for them: about 2 s for the 1.5B on this project's 2-core machine). The
     /// products and their results are the same either way. Returns the bytes of the tiles.
     pub fn prepare_prompt_kernels(&self) -> usize {
+        self.own_weights().map(|w| w.prepare_tiles()).sum()
+    }
+
+    /// Every block weight we multiply ourselves.
+    fn own_weights(&self) -> impl Iterator<Item = &crate::qmm::QWeights> {
         self.blocks
             .iter()
             .flat_map(|b| [&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down])
             .filter_map(|l| l.own.as_ref())
-            .map(|w| w.prepare_tiles())
-            .sum()
+    }
+
+    /// [`Self::prepare_prompt_kernels`] spread over the thread pool (the first prompt calls this
+    /// so that its wait for the tiles is shared by all cores; weights whose tiles exist already,
+    /// or are being built by another thread, cost only a look-up or that wait).
+    fn prepare_prompt_kernels_parallel(&self) {
+        let weights: Vec<&crate::qmm::QWeights> = self.own_weights().collect();
+        candle_core::utils::barrier_pool().execute_chunked(weights.len(), |items| {
+            for i in items {
+                weights[i].prepare_tiles();
+            }
+        });
     }
 
     pub fn new_cache(&self) -> KvCache {
@@ -622,6 +637,9 @@ impl LlmModel {
         let half = hd / 2;
         let interleaved = self.cfg.arch == Arch::Llama;
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
+        if t >= 2 {
+            self.prepare_prompt_kernels_parallel();
+        }
         let table = own(self.embed.table())?;
         let mut x: Vec<f32> = Vec::with_capacity(t * d);
         for &id in tokens {
