@@ -75,7 +75,7 @@ impl BlockQ8K {
     /// Quantizes `x` (a multiple of 256 values) into `out`.
     pub fn quantize(x: &[f32], out: &mut [BlockQ8K]) {
         #[cfg(target_arch = "x86_64")]
-        if Self::simd() {
+        if TiledK::available() {
             for (xs, y) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
                 // SAFETY: AVX2 checked; `xs` holds 256 values.
                 unsafe { avx2::quantize_q8k(xs, y) };
@@ -83,10 +83,6 @@ impl BlockQ8K {
             return;
         }
         Self::quantize_scalar(x, out)
-    }
-
-    fn simd() -> bool {
-        TiledK::available()
     }
 
     /// [`Self::quantize`] without SIMD (the definition the vector version is checked against).
@@ -264,17 +260,7 @@ impl TiledK {
 
     /// Whether this CPU can run the kernels (AVX2 + FMA).
     pub fn available() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-            *HAS.get_or_init(|| {
-                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-            })
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
+        crate::vmath::has_avx2()
     }
 
     /// `m` rows of `x` (m × k, row-major) times the weights → m × n. Needs [`TiledK::available`].

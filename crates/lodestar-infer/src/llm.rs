@@ -915,18 +915,7 @@ fn attend_one(
                 }
             }
             for row in p.chunks_exact_mut(kv_len) {
-                let max = row.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-                let mut sum = 0f32;
-                for s in row.iter_mut() {
-                    *s = (*s - max).exp();
-                    sum += *s;
-                }
-                for s in row.iter_mut() {
-                    *s /= sum;
-                    if f16_probs {
-                        *s = half::f16::from_f32(*s).to_f32();
-                    }
-                }
+                crate::vmath::softmax_exact_in_place(row, f16_probs);
             }
             // SAFETY: this item writes only the outputs of heads h0 … h0 + per, and `y`
             // outlives the pool call.
@@ -1018,17 +1007,7 @@ fn attend_rows(
             for r in 0..groups * RB {
                 let row = &mut p[r * ncols..(r + 1) * ncols];
                 let valid = if r < rows { pos + i0 + r + 1 } else { 0 };
-                // candle's softmax, exactly: libm exp, then division by the sum
-                let max = row[..valid].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                let mut sum = 0f32;
-                for v in row[..valid].iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                row[..valid].iter_mut().for_each(|v| *v /= sum);
-                if f16_probs {
-                    crate::vmath::round_f16_in_place(&mut row[..valid]);
-                }
+                crate::vmath::softmax_exact_in_place(&mut row[..valid], f16_probs);
                 row[valid..].iter_mut().for_each(|v| *v = 0.0);
             }
             let vg = &vc[g * cap * hd..];

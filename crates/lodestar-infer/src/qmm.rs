@@ -165,7 +165,7 @@ impl Q8Rows {
 pub fn quantize_q8_0(xs: &[f32], ys: &mut [BlockQ8]) {
     debug_assert_eq!(xs.len(), ys.len() * QK);
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
+    if crate::vmath::has_avx2_f16c() {
         // SAFETY: AVX2 checked at run time; `xs` holds 32 values per output block.
         unsafe { avx2::quantize_q8_0(xs, ys) };
         return;
@@ -349,22 +349,6 @@ mod avx2 {
     }
 }
 
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *HAS.get_or_init(|| {
-            std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-                && std::arch::is_x86_feature_detected!("f16c")
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Dot product of a Q5_0 row and a Q8_0 row through the matrix kernel (AVX2 when the CPU has
 /// it, else the scalar sums over the repacked blocks).
 pub fn dot_q5_0_q8_0(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
@@ -399,7 +383,7 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
     /// One weight row (scales `xd`) against one activation row.
     fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
+        if crate::vmath::has_avx2_f16c() {
             // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
             return unsafe { Self::avx2_dot1(x, xd, y) };
         }
@@ -408,7 +392,7 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
     /// One weight row against four activation rows.
     fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
+        if crate::vmath::has_avx2_f16c() {
             // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
             return unsafe { Self::avx2_dot4(x, xd, y) };
         }

@@ -161,11 +161,25 @@ fn attn_context_scalar(
     acc
 }
 
-fn has_avx2() -> bool {
+/// Whether this CPU has AVX2 and FMA (checked once): what every AVX2 kernel of this crate needs.
+pub(crate) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         *HAS.get_or_init(|| std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// [`has_avx2`] and F16C (half-precision conversions), checked once.
+pub(crate) fn has_avx2_f16c() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *HAS.get_or_init(|| has_avx2() && std::arch::is_x86_feature_detected!("f16c"))
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -199,11 +213,27 @@ pub(crate) fn softmax_in_place(row: &mut [f32], f16: bool) {
     }
 }
 
+/// candle's softmax exactly (libm exp, then division by the sum), the probabilities rounded to
+/// f16 when `f16`: what the LLM paths use, so they stay bit-close to the tensor path (the vector
+/// exp of [`softmax_in_place`] flipped a greedy reference).
+pub(crate) fn softmax_exact_in_place(row: &mut [f32], f16: bool) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0f32;
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    row.iter_mut().for_each(|v| *v /= sum);
+    if f16 {
+        round_f16_in_place(row);
+    }
+}
+
 /// `x ← f32(f16(x))` (round to nearest even) for every value.
 pub(crate) fn round_f16_in_place(xs: &mut [f32]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() && std::arch::is_x86_feature_detected!("f16c") {
+    if has_avx2_f16c() {
         // SAFETY: AVX2 and F16C checked above.
         done = unsafe { avx2::round_f16(xs) };
     }
