@@ -569,9 +569,10 @@ impl LlmModel {
         let kv_len = pos + 1;
         for (li, (b, rb)) in self.blocks.iter().zip(&raw.blocks).enumerate() {
             let h = rms_norm_vec(&x, &rb.attn_norm, eps);
-            let mut q = own(&b.q)?.matmul(&h, 1);
-            let mut k = own(&b.k)?.matmul(&h, 1);
-            let mut v = own(&b.v)?.matmul(&h, 1);
+            let [mut q, mut k, mut v]: [Vec<f32>; 3] =
+                crate::qmm::matvec_many(&[own(&b.q)?, own(&b.k)?, own(&b.v)?], &h)
+                    .try_into()
+                    .map_err(|_| InferError::Format("three projections expected".into()))?;
             add_bias(&mut q, &rb.q_bias);
             add_bias(&mut k, &rb.k_bias);
             add_bias(&mut v, &rb.v_bias);
@@ -604,10 +605,7 @@ impl LlmModel {
                 *a += b;
             }
             let h = rms_norm_vec(&x, &rb.ffn_norm, eps);
-            let g = own(&b.gate)?.matmul(&h, 1);
-            let u = own(&b.up)?.matmul(&h, 1);
-            // candle's silu: x / (1 + e^(−x)).
-            let a: Vec<f32> = g.iter().zip(&u).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect();
+            let a = crate::qmm::swiglu_matvec(own(&b.gate)?, own(&b.up)?, &h);
             let d = own(&b.down)?.matmul(&a, 1);
             for (a, b) in x.iter_mut().zip(&d) {
                 *a += b;

@@ -359,6 +359,16 @@ pub fn dot_q5_0_q8_0(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
     Q5Packed::dot1(&xp, &xd, rows.row(0))
 }
 
+impl<B: LaneBlock> LaneMatrix<B> {
+    /// Weight rows `c0 … c1` against one quantized activation row, into `out[0 … c1 − c0]`
+    /// (the arithmetic of [`LaneMatrix::matmul_rowwise`] for one row).
+    fn dot_cols(&self, y: Act<'_>, c0: usize, c1: usize, out: &mut [f32]) {
+        for (c, o) in (c0..c1).zip(out) {
+            *o = B::dot1(self.row(c), self.row_scales(c), y);
+        }
+    }
+}
+
 /// A block of 32 weights as the matrix kernels keep it (scales apart, as f32).
 pub trait LaneBlock: Copy + Send + Sync + 'static {
     /// The GGUF type this block holds.
@@ -668,6 +678,30 @@ impl<T: GgmlType> KMatrix<T> {
             .as_ref()
     }
 
+    /// Weight rows `c0 … c1` against one quantized activation row `y`, into
+    /// `out[0 … c1 − c0]`: four rows at a time, then one (the arithmetic of
+    /// [`KMatrix::matmul`]'s row-at-a-time path for one row).
+    fn dot_cols(&self, y: &[T::VecDotType], c0: usize, c1: usize, out: &mut [f32]) {
+        let blocks = self.blocks();
+        let mut c = c0;
+        while c + 4 <= c1 {
+            let (a, b, cc, d) = T::vec_dot_4(
+                self.k,
+                self.row_of(blocks, c),
+                self.row_of(blocks, c + 1),
+                self.row_of(blocks, c + 2),
+                self.row_of(blocks, c + 3),
+                y,
+            );
+            out[c - c0..c - c0 + 4].copy_from_slice(&[a, b, cc, d]);
+            c += 4;
+        }
+        while c < c1 {
+            out[c - c0] = T::vec_dot(self.k, self.row_of(blocks, c), y);
+            c += 1;
+        }
+    }
+
     fn matmul(&self, x: &[f32], m: usize) -> Vec<f32> {
         let (n, k) = (self.n, self.k);
         assert_eq!(x.len(), m * k, "{:?} matmul: input is not {m}×{k}", T::DTYPE);
@@ -725,6 +759,107 @@ impl<T: GgmlType> KMatrix<T> {
             }
         });
         out
+    }
+}
+
+/// One activation row (a decoded token's) times several weight matrices that read it, such as
+/// a layer's query, key and value projections: the row is quantized once per dot-product
+/// format (Q8_K for Q4_K / Q6_K, Q8_0 for Q5_0 / Q8_0) and every matrix's column groups are
+/// work items of **one** pool call, so the threads meet at one barrier instead of one per
+/// matrix. Each output equals that matrix's own `matmul(x, 1)` bit for bit.
+pub fn matvec_many(ws: &[&QWeights], x: &[f32]) -> Vec<Vec<f32>> {
+    let k = x.len();
+    for w in ws {
+        assert_eq!(w.shape().1, k, "matvec_many: a {:?} matrix does not take {k} inputs", w.shape());
+    }
+    // Work item → (matrix, column group): `starts[i]` is matrix i's first item.
+    let mut starts = Vec::with_capacity(ws.len() + 1);
+    starts.push(0usize);
+    for w in ws {
+        starts.push(starts.last().copied().unwrap_or(0) + w.shape().0.div_ceil(COL_GROUP));
+    }
+    let total = starts.last().copied().unwrap_or(0);
+    let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; w.shape().0]).collect();
+    let ptrs: Vec<usize> = outs.iter_mut().map(|o| o.as_mut_ptr() as usize).collect();
+    let (x, starts, ptrs) = (&TokenActs::new(ws, x), &starts, &ptrs);
+    candle_core::utils::barrier_pool().execute_chunked(total, |range| {
+        for item in range {
+            let i = starts.partition_point(|&s| s <= item) - 1;
+            let n = ws[i].shape().0;
+            let c0 = (item - starts[i]) * COL_GROUP;
+            let c1 = n.min(c0 + COL_GROUP);
+            // SAFETY: item (i, group) alone writes columns c0 … c1 of output i, which outlives
+            // the pool call.
+            let out = unsafe { std::slice::from_raw_parts_mut((ptrs[i] as *mut f32).add(c0), c1 - c0) };
+            x.dot_cols(ws[i], c0, c1, out);
+        }
+    });
+    outs
+}
+
+/// A decoded token's feed-forward input `x` through the gate and up projections and SwiGLU in
+/// one pool call: each work item takes the same 8 columns of both products and writes
+/// `silu(g) · u` with candle's silu, `g / (1 + e^(−g))`, so the activation runs on every thread
+/// rather than after the barrier. Equals `silu(gate·x) ⊙ (up·x)` from [`QWeights::matmul`] bit
+/// for bit.
+pub fn swiglu_matvec(gate: &QWeights, up: &QWeights, x: &[f32]) -> Vec<f32> {
+    let n = gate.shape().0;
+    assert_eq!(gate.shape(), up.shape(), "swiglu_matvec: gate and up differ in shape");
+    assert_eq!(gate.shape().1, x.len(), "swiglu_matvec: input is not {} long", gate.shape().1);
+    let acts = TokenActs::new(&[gate, up], x);
+    let mut out = vec![0f32; n];
+    let ptr = out.as_mut_ptr() as usize;
+    let acts = &acts;
+    candle_core::utils::barrier_pool().execute_chunked(n.div_ceil(COL_GROUP), |range| {
+        let (mut g, mut u) = ([0f32; COL_GROUP], [0f32; COL_GROUP]);
+        for item in range {
+            let c0 = item * COL_GROUP;
+            let c1 = n.min(c0 + COL_GROUP);
+            let w = c1 - c0;
+            acts.dot_cols(gate, c0, c1, &mut g[..w]);
+            acts.dot_cols(up, c0, c1, &mut u[..w]);
+            // SAFETY: this item alone writes columns c0 … c1 of `out`, which outlives the call.
+            let out = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(c0), w) };
+            for ((o, &g), &u) in out.iter_mut().zip(&g[..w]).zip(&u[..w]) {
+                *o = g / (1.0 + (-g).exp()) * u;
+            }
+        }
+    });
+    out
+}
+
+/// One activation row quantized for every dot-product format the given matrices need.
+struct TokenActs {
+    /// Q8_K blocks (for Q4_K / Q6_K weights); empty when none needs them.
+    q8k: Vec<candle_core::quantized::k_quants::BlockQ8K>,
+    /// Q8_0 rows (for Q5_0 / Q8_0 weights).
+    q8: Option<Q8Rows>,
+}
+
+impl TokenActs {
+    fn new(ws: &[&QWeights], x: &[f32]) -> Self {
+        use candle_core::quantized::k_quants::{BlockQ8K, QK_K};
+        let k = x.len();
+        let q8k = if ws.iter().any(|w| matches!(w, QWeights::Q4K(_) | QWeights::Q6K(_))) {
+            let mut q = (0..k / QK_K).map(|_| BlockQ8K::zeros()).collect::<Vec<_>>();
+            BlockQ8K::from_float(x, &mut q);
+            q
+        } else {
+            Vec::new()
+        };
+        let q8 = ws.iter().any(|w| matches!(w, QWeights::Q5_0(_) | QWeights::Q8_0(_))).then(|| Q8Rows::new(x, 1, k));
+        Self { q8k, q8 }
+    }
+
+    /// Rows `c0 … c1` of `w` times this activation row, into `out[0 … c1 − c0]`.
+    fn dot_cols(&self, w: &QWeights, c0: usize, c1: usize, out: &mut [f32]) {
+        match (w, &self.q8) {
+            (QWeights::Q4K(w), _) => w.dot_cols(&self.q8k, c0, c1, out),
+            (QWeights::Q6K(w), _) => w.dot_cols(&self.q8k, c0, c1, out),
+            (QWeights::Q5_0(w), Some(y)) => w.dot_cols(y.row(0), c0, c1, out),
+            (QWeights::Q8_0(w), Some(y)) => w.dot_cols(y.row(0), c0, c1, out),
+            _ => unreachable!("the Q8_0 activations are made whenever a lane matrix is present"),
+        }
     }
 }
 
@@ -949,6 +1084,62 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// One token times several matrices of mixed types in one pool call gives each matrix's
+    /// own single-row product exactly, and the dequantized f32 product closely. Row counts that
+    /// are not multiples of the 8-row work items or the 4-row kernels check the ragged ends.
+    #[test]
+    fn several_matrices_in_one_call_match_each_alone() {
+        let k = 512;
+        let mut s = 5u64;
+        let mats: Vec<QWeights> =
+            [(GgmlDType::Q4K, 38), (GgmlDType::Q6K, 5), (GgmlDType::Q5_0, 17), (GgmlDType::Q8_0, 9)]
+                .into_iter()
+                .map(|(dtype, n)| {
+                    let w: Vec<f32> = (0..n * k).map(|_| lcg(&mut s)).collect();
+                    let t = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
+                    let qt = std::sync::Arc::new(QTensor::quantize(&t, dtype).unwrap());
+                    QWeights::from_qtensor(&qt).unwrap().expect("supported type")
+                })
+                .collect();
+        let x: Vec<f32> = (0..k).map(|_| lcg(&mut s)).collect();
+        for picked in [vec![0usize, 1, 2, 3], vec![1], vec![2, 0], vec![3, 3]] {
+            let ws: Vec<&QWeights> = picked.iter().map(|&i| &mats[i]).collect();
+            let got = matvec_many(&ws, &x);
+            assert_eq!(got.len(), ws.len());
+            for (w, y) in ws.iter().zip(&got) {
+                assert_eq!(y, &w.matmul(&x, 1), "{:?}", w.shape());
+                let wd = w.dequantize();
+                for (c, &a) in y.iter().enumerate() {
+                    let e: f32 = (0..k).map(|i| x[i] * wd[c * k + i]).sum();
+                    assert!((a - e).abs() <= 0.03 * e.abs().max(1.0), "row {c}: {a} vs f32 {e}");
+                }
+            }
+        }
+    }
+
+    /// The fused gate/up/SwiGLU product of one token equals silu(gate·x) ⊙ (up·x) from the
+    /// separate products exactly, for matching and mixed weight types, with a ragged last group.
+    #[test]
+    fn fused_swiglu_equals_the_separate_products() {
+        let (n, k) = (37, 512);
+        let mut s = 9u64;
+        let mut make = |dtype| {
+            let w: Vec<f32> = (0..n * k).map(|_| lcg(&mut s)).collect();
+            let t = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
+            QWeights::from_qtensor(&std::sync::Arc::new(QTensor::quantize(&t, dtype).unwrap())).unwrap().unwrap()
+        };
+        let (g4, u4, u6, g5) =
+            (make(GgmlDType::Q4K), make(GgmlDType::Q4K), make(GgmlDType::Q6K), make(GgmlDType::Q5_0));
+        let x: Vec<f32> = (0..k).map(|_| 3.0 * lcg(&mut s)).collect();
+        for (gate, up) in [(&g4, &u4), (&g4, &u6), (&g5, &u6)] {
+            let got = swiglu_matvec(gate, up, &x);
+            let (g, u) = (gate.matmul(&x, 1), up.matmul(&x, 1));
+            let want: Vec<f32> = g.iter().zip(&u).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect();
+            assert_eq!(got, want);
+            assert!(got.iter().any(|v| v.abs() > 0.1), "products are not all zero");
         }
     }
 
