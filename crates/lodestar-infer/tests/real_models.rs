@@ -61,7 +61,12 @@ fn qwen_tokenizer_matches_llama_cpp_ids() {
 /// forcing), every step where our top token differs from the reference is a near tie: the
 /// reference token's logit is within `NEAR_TIE` of our top logit. Quantized kernels round
 /// differently between engines (reference/README.md), so exact ids are not expected everywhere.
-const NEAR_TIE: f32 = 0.5;
+///
+/// The 1.5B references sit on such ties: llama.cpp itself (0c1e57098, built with
+/// `-march=native` on the 2-core AVX2 machine, `scripts/llamacpp-baseline.sh --greedy`)
+/// reproduces only 1 of its 3 texts there, while we reproduce 2; our one differing prompt has
+/// its largest gap at 0.11. The 0.5B references are checked exactly.
+const NEAR_TIE: f32 = 0.25;
 
 fn check_greedy(model: &str, file: &str, exact: bool) {
     let Some(cases) = reference(file) else { return };

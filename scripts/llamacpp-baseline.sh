@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Measures llama.cpp and lodestar on the same GGUF files, on this machine, back to back, so the
+# speed ratios of issue #8 ("as a ratio to llama.cpp on the same GGUF and machine") come from one
+# place at one time. Machine speed drifts (up to 35 % within an hour on the 2-core machine), so
+# figures from different hours or machines are not comparable.
+#
+# llama.cpp is built in a scratch folder OUTSIDE the repository from the llama-cpp-python sdist on
+# PyPI (which vendors llama.cpp's source); none of its code is committed or linked into lodestar.
+#
+#   scripts/llamacpp-baseline.sh [--scratch DIR] [--version V] [--threads N] [--reps N]
+#                                [--lodestar BIN] [--greedy] [MODEL ...]
+#
+#   MODEL      lodestar model names (default: qwen2.5-coder-0.5b qwen2.5-coder-1.5b)
+#   --scratch  where llama.cpp is built (default: /tmp/lodestar-llamacpp; must be outside the repo)
+#   --version  llama-cpp-python sdist version (default 0.3.36, which vendors llama.cpp 0c1e57098)
+#   --lodestar the lodestar binary (default: target/release/lodestar, built if missing)
+#   --greedy   also run llama.cpp's greedy generation over ../shared/reference/*greedy.jsonl
+#              and say which reference texts llama.cpp itself reproduces here
+#
+# Needs: python3 with venv and pip (PyPI reachable), gcc/g++; cmake and ninja come from PyPI.
+# Building llama.cpp's llama-bench takes about 9 minutes on 2 cores; later runs reuse the build.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+scratch=/tmp/lodestar-llamacpp
+version=0.3.36
+threads=2
+reps=3
+bin="$repo/target/release/lodestar"
+greedy=0
+models=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --scratch) scratch="$2"; shift 2 ;;
+    --version) version="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --lodestar) bin="$2"; shift 2 ;;
+    --greedy) greedy=1; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) models+=("$1"); shift ;;
+  esac
+done
+[[ ${#models[@]} -gt 0 ]] || models=(qwen2.5-coder-0.5b qwen2.5-coder-1.5b)
+
+mkdir -p "$scratch"
+scratch="$(cd "$scratch" && pwd)"
+case "$scratch/" in
+  "$repo"/*) echo "error: the scratch folder $scratch is inside the repository; pick one outside it" >&2; exit 2 ;;
+esac
+
+# 1. llama.cpp, built once.
+lb="$scratch/build/bin/llama-bench"
+ls_="$scratch/build/bin/llama-simple"
+if [[ ! -x "$lb" || ! -x "$ls_" ]]; then
+  echo "== building llama.cpp (llama-cpp-python $version sdist) in $scratch"
+  [[ -x "$scratch/venv/bin/cmake" ]] || {
+    python3 -m venv "$scratch/venv"
+    "$scratch/venv/bin/pip" install -q cmake ninja
+  }
+  sdist="$scratch/llama_cpp_python-$version.tar.gz"
+  [[ -f "$sdist" ]] || "$scratch/venv/bin/pip" download -q --no-deps --no-binary llama-cpp-python \
+    "llama-cpp-python==$version" -d "$scratch"
+  rm -rf "$scratch/src" && mkdir -p "$scratch/src"
+  tar xzf "$sdist" -C "$scratch/src"
+  src="$scratch/src/llama_cpp_python-$version/vendor/llama.cpp"
+  PATH="$scratch/venv/bin:$PATH" cmake -S "$src" -B "$scratch/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON \
+    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
+  PATH="$scratch/venv/bin:$PATH" ninja -C "$scratch/build" -j"$(nproc)" llama-bench llama-simple
+fi
+
+# 2. lodestar.
+if [[ ! -x "$bin" ]]; then
+  (cd "$repo" && cargo build --release -p lodestar)
+fi
+
+# 3. The same lengths through both, model by model, llama.cpp first.
+for m in "${models[@]}"; do
+  gguf="$("$bin" models list --json | python3 -c "
+import json, sys
+for e in json.load(sys.stdin):
+    if e.get('name') == '$m' and e.get('installed'):
+        print(e['path'])")"
+  [[ -n "$gguf" ]] || { echo "error: model $m is not installed (lodestar models fetch $m)" >&2; exit 1; }
+  echo "== $m ($gguf)"
+  cpp_json="$scratch/$m.llamacpp.json"
+  { "$lb" -m "$gguf" -t "$threads" -p 512,1024 -n 0 -r "$reps" -o json
+    "$lb" -m "$gguf" -t "$threads" -p 0 -n 128 -d 512,1024 -r "$reps" -o json; } 2>/dev/null \
+    | python3 -c "
+import json, sys
+text = sys.stdin.read().replace('][', ',').replace(']\n[', ',')
+print(json.dumps(json.loads(text)))" >"$cpp_json"
+  ours_json="$scratch/$m.lodestar.json"
+  "$bin" bench llm --model "$m" --prompt-tokens 512,1024 --gen-tokens 128 --threads "$threads" \
+    --reps "$reps" --json >"$ours_json"
+  python3 - "$cpp_json" "$ours_json" <<'EOF'
+import json, sys
+cpp = json.load(open(sys.argv[1]))
+ours = {r["prompt_tokens"]: r for r in json.load(open(sys.argv[2]))}
+pp = {r["n_prompt"]: r["avg_ts"] for r in cpp if r["n_gen"] == 0}
+tg = {r["n_depth"]: r["avg_ts"] for r in cpp if r["n_prompt"] == 0}
+print(f"{'tokens':>7} {'llama.cpp pp':>13} {'lodestar pp':>12} {'ratio':>6}   {'llama.cpp tg':>13} {'lodestar tg':>12} {'ratio':>6}")
+for n in (512, 1024):
+    o = ours[n]
+    print(f"{n:>7} {pp[n]:>13.1f} {o['prefill_tok_s']:>12.1f} {o['prefill_tok_s'] / pp[n]:>5.2f}x"
+          f"   {tg[n]:>13.1f} {o['decode_tok_s']:>12.1f} {o['decode_tok_s'] / tg[n]:>5.2f}x")
+print("(pp: prompt tokens/s; tg: 128 tokens decoded after a prompt of that length, tokens/s)")
+EOF
+done
+
+# 4. Optionally: does llama.cpp itself reproduce the greedy reference texts on this CPU?
+if [[ $greedy == 1 ]]; then
+  ref="$repo/../shared/reference"
+  for pair in "qwen2-greedy.jsonl:qwen2.5-coder-0.5b" "qwen2-1.5b-greedy.jsonl:qwen2.5-coder-1.5b"; do
+    f="${pair%%:*}"; m="${pair##*:}"
+    [[ -f "$ref/$f" ]] || { echo "(no $ref/$f)"; continue; }
+    gguf="$("$bin" models list --json | python3 -c "
+import json, sys
+print(next((e['path'] for e in json.load(sys.stdin) if e.get('name') == '$m' and e.get('installed')), ''))")"
+    [[ -n "$gguf" ]] || continue
+    python3 - "$ls_" "$gguf" "$ref/$f" <<'EOF'
+import json, subprocess, sys
+simple, gguf, ref = sys.argv[1:4]
+for line in open(ref, encoding="utf-8"):
+    r = json.loads(line)
+    out = subprocess.run([simple, "-m", gguf, "-n", str(len(r["greedy_ids"])), r["prompt"]],
+                         capture_output=True, text=True).stdout
+    gen = out[len(r["prompt"]):] if out.startswith(r["prompt"]) else out
+    same = gen.strip().startswith(r["text"].strip())
+    print(f"{ref.split('/')[-1]}: {'same text' if same else 'DIFFERENT'}: {gen.strip()[:60]!r}")
+EOF
+  done
+fi
