@@ -22,7 +22,8 @@
 #              `lodestar bench embed` on the same 88-character passages, batch 128
 #
 # Needs: python3 with venv and pip (PyPI reachable), gcc/g++; cmake and ninja come from PyPI.
-# Building llama.cpp's llama-bench takes about 9 minutes on 2 cores; later runs reuse the build.
+# Building llama.cpp takes 4–9 minutes on 2 cores (a fresh run of the 0.5B alone, --reps 1, took
+# 5 min 47 s in all); later runs reuse the build.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
