@@ -46,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     --greedy) greedy=1; shift ;;
     --e5) e5=1; shift ;;
     --e5-only) e5=1; llm=0; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
   esac
