@@ -620,8 +620,8 @@ impl LlmModel {
     /// A prompt chunk on the CPU with plain vectors: [`Self::forward_one`]'s arithmetic for `t`
     /// rows at once. The matrix products are the same tiled kernels as the tensor path's; norms,
     /// rotary and SwiGLU run over row chunks on the thread pool, and causal attention runs per
-    /// (query head, block of 4 query rows) against only the keys each row may see, with the
-    /// group's keys transposed once per layer. Appends to the cache; returns the last row's logits.
+    /// (query head, block of 32 query rows) against only the keys each block may see (see
+    /// [`attend_rows`]). Appends to the cache; returns the last row's logits.
     fn forward_rows(&self, tokens: &[u32], cache: &mut KvCache, raw: &RawParams) -> Result<Vec<f32>> {
         use crate::vmath::par_rows;
         let t = tokens.len();
@@ -635,9 +635,7 @@ impl LlmModel {
         let half = hd / 2;
         let interleaved = self.cfg.arch == Arch::Llama;
         let scale = (1.0 / (hd as f64).sqrt()) as f32;
-        if t >= 2 {
-            self.prepare_prompt_kernels_parallel();
-        }
+        self.prepare_prompt_kernels_parallel();
         let table = own(self.embed.table())?;
         let mut x: Vec<f32> = Vec::with_capacity(t * d);
         for &id in tokens {
@@ -836,7 +834,6 @@ fn own(l: &Linear) -> Result<&crate::qmm::QWeights> {
     l.own.as_ref().ok_or_else(|| InferError::Format("linear layer without CPU weights".into()))
 }
 
-/// candle's RMS norm of one row: `x / sqrt(mean(x²) + eps) · w`.
 /// [`rms_norm_vec`] of every row (rows of `w.len()` values), over the thread pool.
 fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let d = w.len();
@@ -850,6 +847,7 @@ fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     h
 }
 
+/// candle's RMS norm of one row: `x / sqrt(mean(x²) + eps) · w`.
 fn rms_norm_vec(x: &[f32], w: &[f32], eps: f32) -> Vec<f32> {
     let sum2: f32 = x.iter().map(|v| v * v).sum();
     let m = (sum2 / x.len() as f32 + eps).sqrt();
@@ -934,7 +932,7 @@ fn attend_one(
 
 /// Causal attention of `t` query rows at positions `pos …` (`q`: t × nh·hd) over the cache
 /// (laid out (kv head, position < `cap`, dim), already holding the `t` new positions). Each kv
-/// group's keys are transposed once (hd × positions); then every (query head, block of 4 rows)
+/// group's keys are transposed once (hd × positions); then every (query head, block of 32 rows)
 /// is a work item on the thread pool that scores only the keys its last row may see, masks the
 /// later ones per row, takes the softmax (exp(s − max) / Σ), rounds the probabilities to f16
 /// when `f16_probs`, and sums the values. Returns t × nh·hd.
@@ -973,7 +971,7 @@ fn attend_rows(
     let rep = nh / nkv;
     // Work items: (query head, block of QB rows). Inside, keys are taken in runs of KB (their
     // transposed block, hd × KB, stays in L1) against every 4-row group of the block, and values
-    // in strips of 8 dims (len × 8, in L2) against every group: each key and value is read from
+    // in strips of CW dims (len × CW, in L2) against every group: each key and value is read from
     // memory once per QB rows rather than once per 4.
     const QB: usize = 32;
     const KB: usize = 32;

@@ -15,11 +15,10 @@
 //! about 285 MB more for the 0.5B model, made on its first prompt.
 
 use crate::ktile::{tiled_product, Blocking};
+use crate::qmm::LaneBlock;
 
 /// Activation rows per kernel call.
 const MT: usize = 4;
-use crate::qmm::LaneBlock;
-
 const QK: usize = 32;
 /// Output rows per tile.
 pub const TILE_N: usize = 8;

@@ -679,8 +679,8 @@ impl<T: GgmlType> KMatrix<T> {
     }
 
     /// Weight rows `c0 … c1` against one quantized activation row `y`, into
-    /// `out[0 … c1 − c0]`: four rows at a time, then one (the arithmetic of
-    /// [`KMatrix::matmul`]'s row-at-a-time path for one row).
+    /// `out[0 … c1 − c0]`: four rows at a time, then one (the row-at-a-time path of
+    /// [`KMatrix::matmul`] and of [`matvec_many`]).
     fn dot_cols(&self, y: &[T::VecDotType], c0: usize, c1: usize, out: &mut [f32]) {
         let blocks = self.blocks();
         let mut c = c0;
@@ -718,43 +718,19 @@ impl<T: GgmlType> KMatrix<T> {
         let mut out = vec![0f32; m * n];
         let out_ptr = out.as_mut_ptr() as usize;
         let xq = &xq;
-        let blocks = self.blocks();
         let row_tiles = m.div_ceil(ROW_TILE);
         let col_groups = n.div_ceil(COL_GROUP);
-        let pool = candle_core::utils::barrier_pool();
-        pool.execute_chunked(row_tiles * col_groups, |range| {
-            // SAFETY: each (r, c) of `out` is written by exactly one work item.
-            let put = |r: usize, c: usize, v: f32| unsafe { *(out_ptr as *mut f32).add(r * n + c) = v };
+        candle_core::utils::barrier_pool().execute_chunked(row_tiles * col_groups, |range| {
             for item in range {
                 let (tile, group) = (item / col_groups, item % col_groups);
                 let r0 = tile * ROW_TILE;
-                let r1 = m.min(r0 + ROW_TILE);
                 let c0 = group * COL_GROUP;
                 let c1 = n.min(c0 + COL_GROUP);
-                let mut c = c0;
-                while c + 4 <= c1 {
-                    let (w0, w1, w2, w3) = (
-                        self.row_of(blocks, c),
-                        self.row_of(blocks, c + 1),
-                        self.row_of(blocks, c + 2),
-                        self.row_of(blocks, c + 3),
-                    );
-                    for r in r0..r1 {
-                        let y = &xq[r * kb..(r + 1) * kb];
-                        let (a, b, cc, d) = T::vec_dot_4(k, w0, w1, w2, w3, y);
-                        put(r, c, a);
-                        put(r, c + 1, b);
-                        put(r, c + 2, cc);
-                        put(r, c + 3, d);
-                    }
-                    c += 4;
-                }
-                while c < c1 {
-                    let w = self.row_of(blocks, c);
-                    for r in r0..r1 {
-                        put(r, c, T::vec_dot(k, w, &xq[r * kb..(r + 1) * kb]));
-                    }
-                    c += 1;
+                for r in r0..m.min(r0 + ROW_TILE) {
+                    // SAFETY: item (tile, group) alone writes columns c0 … c1 of its rows, and
+                    // `out` outlives the pool call.
+                    let row = unsafe { std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(r * n + c0), c1 - c0) };
+                    self.dot_cols(&xq[r * kb..(r + 1) * kb], c0, c1, row);
                 }
             }
         });
