@@ -485,6 +485,8 @@ pub struct MetricsEngine {
     fx: HashMap<(i32, u16), Decimal>,
     has_fx: bool,
     latest: Option<Month>,
+    /// The first month with sales data (over all active rows).
+    earliest: Option<Month>,
     /// Sales months loaded; `None` = all.
     loaded: Option<BTreeSet<i32>>,
     fields: FieldSensitivity,
@@ -521,16 +523,20 @@ impl MetricsEngine {
     pub fn load_months(store: &Store, dicts: &Dictionaries, months: Option<&[Month]>) -> Result<Self> {
         let conn = store.conn();
         let mut r = Resolver::new(dicts);
-        let latest: Option<String> = conn.query_row("SELECT MAX(month) FROM sales_active", [], |row| row.get(0))?;
-        let latest = match latest {
-            Some(s) => Some(s.parse::<Month>().map_err(|_| MetricsError::BadValue {
-                table: "sales".into(),
-                row: 0,
-                value: s.clone(),
-                what: "month".into(),
-            })?),
-            None => None,
+        let month_of = |sql: &str| -> Result<Option<Month>> {
+            let m: Option<String> = conn.query_row(sql, [], |row| row.get(0))?;
+            match m {
+                Some(s) => Ok(Some(s.parse::<Month>().map_err(|_| MetricsError::BadValue {
+                    table: "sales".into(),
+                    row: 0,
+                    value: s.clone(),
+                    what: "month".into(),
+                })?)),
+                None => Ok(None),
+            }
         };
+        let latest = month_of("SELECT MAX(month) FROM sales_active")?;
+        let earliest = month_of("SELECT MIN(month) FROM sales_active")?;
 
         // fx
         let mut fx = HashMap::new();
@@ -664,6 +670,7 @@ impl MetricsEngine {
             has_fx: !fx.is_empty(),
             fx,
             latest,
+            earliest,
             loaded,
             fields: FieldSensitivity::default(),
             sales_rows,
@@ -679,6 +686,11 @@ impl MetricsEngine {
     /// The latest month with sales data (over all active rows, not only the loaded months).
     pub fn latest_month(&self) -> Option<Month> {
         self.latest
+    }
+
+    /// The first month with sales data (over all active rows).
+    pub fn earliest_month(&self) -> Option<Month> {
+        self.earliest
     }
 
     /// Whether the fx table has rows (amounts are then converted to USD).
@@ -708,6 +720,14 @@ impl MetricsEngine {
         let latest = self.latest.ok_or(MetricsError::NoData)?;
         if period.last_month() > latest {
             return Err(MetricsError::PeriodAfterLatest { period: period.to_string(), latest: latest.to_string() });
+        }
+        if let Some(earliest) = self.earliest {
+            if period.last_month() < earliest {
+                return Err(MetricsError::PeriodBeforeEarliest {
+                    period: period.to_string(),
+                    earliest: earliest.to_string(),
+                });
+            }
         }
         if let Some(loaded) = &self.loaded {
             if let Some(m) = months_needed(period).into_iter().find(|m| !loaded.contains(&(m.index() as i32))) {

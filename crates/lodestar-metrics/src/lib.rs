@@ -45,8 +45,11 @@ pub enum MetricsError {
     #[error("database error: {0}")]
     Sql(#[from] lodestar_store::rusqlite::Error),
     /// 期间晚于最新数据月份.
-    #[error("period {period} is after the latest month with sales data ({latest}); 最新数据月份为 {latest}")]
+    #[error("没有 {period} 的数据：最新数据月份为 {latest}，规则引擎只统计已导入的实际数据，不做预测 (period {period} is after the latest month with sales data, {latest})")]
     PeriodAfterLatest { period: String, latest: String },
+    /// 期间早于最早数据月份.
+    #[error("没有 {period} 的数据：销售数据从 {earliest} 开始 (period {period} is before the first month with sales data, {earliest})")]
+    PeriodBeforeEarliest { period: String, earliest: String },
     #[error("no sales data has been imported yet (没有销售数据)")]
     NoData,
     /// 缺少汇率.

@@ -108,6 +108,21 @@ fn latest_month_and_period_after_latest() {
 }
 
 #[test]
+fn a_period_before_the_first_month_of_data_is_an_error_not_zero() {
+    // The fixture's first sales month is 2025-01 (see the table above).
+    let e = engine_a();
+    assert_eq!(e.earliest_month().unwrap().to_string(), "2025-01");
+    for p in ["2024-12", "2024-Q4", "2024"] {
+        let err = e.query(&q(p, vec![Dim::Country])).unwrap_err();
+        assert!(matches!(err, MetricsError::PeriodBeforeEarliest { .. }), "{p}: {err}");
+        assert!(err.to_string().contains("2025-01"), "{err}");
+    }
+    // A period that reaches into the data is answered: 2025-01 alone holds RU 1000.
+    let t = e.query(&q("2025-01", vec![Dim::Country])).unwrap();
+    exact(row(&t, &["RU"]).actual, "1000");
+}
+
+#[test]
 fn by_country_every_metric() {
     let t = engine_a().query(&q("2026-09", vec![Dim::Country])).unwrap();
     assert_eq!(t.rows.len(), 2);

@@ -171,6 +171,10 @@ mod engine {
             Ok(self.engine.latest_month())
         }
 
+        fn earliest_month(&self) -> Result<Option<Month>, RagError> {
+            Ok(self.engine.earliest_month())
+        }
+
         fn run(&self, request: &MetricRequest, principal: &Principal) -> Result<MetricTable, RagError> {
             match request {
                 MetricRequest::Sales { period, ytd, by, filters, measure: m, sort, ascending, top } => {

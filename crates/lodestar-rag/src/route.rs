@@ -661,6 +661,34 @@ fn has_any(t: &str, words: &[&str]) -> bool {
     words.iter().any(|w| t.contains(w))
 }
 
+/// Words asking for a comparison with the same period a year earlier (同比).
+const YOY_WORDS: &[&str] = &[
+    "同比",
+    "去年同期",
+    "比去年",
+    "去年同月",
+    "上年同期",
+    "上年同月",
+    "较去年",
+    "和去年比",
+    "跟去年比",
+    "与去年相比",
+    "yoy",
+    "year over year",
+    "year-on-year",
+    "same month last year",
+    "same month of last year",
+    "same period last year",
+    "same period of last year",
+    "same month a year",
+    "a year ago",
+    "a year earlier",
+    "vs last year",
+    "versus last year",
+    "compared to last year",
+    "compared with last year",
+];
+
 fn detect_intents(t: &str) -> BTreeSet<Intent> {
     let mut s = BTreeSet::new();
     let rules: [(Intent, &[&str]); 15] = [
@@ -700,7 +728,7 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "compared with target",
             ],
         ),
-        (Intent::Yoy, &["同比", "去年同期", "比去年", "yoy", "year over year", "year-on-year"]),
+        (Intent::Yoy, YOY_WORDS),
         (Intent::Mom, &["环比", "比上月", "较上月", "mom", "month over month", "month-on-month", "month on month"]),
         (Intent::Ytd, &["年累计", "累计", "今年以来", "年初至今", "年初以来", "截至目前", "ytd", "year to date"]),
         (Intent::Gap, &["缺口", "差距", "还差", "差多少", "gap", "shortfall"]),
@@ -718,6 +746,8 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "最低",
                 "最多",
                 "最少",
+                "最大",
+                "最小",
                 "倒数",
                 "top",
                 "哪个国家",
@@ -769,6 +799,11 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "销售金额",
                 "卖了多少",
                 "卖了",
+                "买了",
+                "采购额",
+                "采购量",
+                "进货",
+                "提货量",
                 "出货量",
                 "营收",
                 "收入",
@@ -787,9 +822,18 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
     }
     // `How much did Kazakhstan sell`, `tyres sold`: whole words only (`resell` is a policy word).
     static SELL: OnceLock<Regex> = OnceLock::new();
-    let sell = SELL.get_or_init(|| Regex::new(r"\b(?:sell|sells|sold|selling)\b").unwrap_or_else(|_| unreachable!()));
+    let sell = SELL.get_or_init(|| {
+        Regex::new(r"\b(?:sell|sells|sold|selling|bought|buy|buys|purchased)\b").unwrap_or_else(|_| unreachable!())
+    });
     if sell.is_match(t) {
         s.insert(Intent::Actual);
+    }
+    // `韩国半钢Q3达成` / `完成年累计目标的百分之几`: achievement without the word 达成率
+    let reached = t.contains("达成") && !has_any(t, &["达成一致", "达成共识", "达成协议", "达成的协议"]);
+    let share_of_target =
+        t.contains("目标") && has_any(t, &["百分之几", "百分之多少", "完成了多少", "完成多少", "完成了几"]);
+    if (reached || share_of_target) && !s.contains(&Intent::AnnualProgress) {
+        s.insert(Intent::Achievement);
     }
     if s.contains(&Intent::YtdYoy) {
         s.remove(&Intent::Yoy);
@@ -883,7 +927,10 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
     // English question words ask for knowledge only without a metric in the question: `What was
     // the October sales amount` is a metric question (as `销售额是多少` is), `How much` / `How
     // many` ask for figures.
-    let english_how = t.contains("how") && !t.contains("how much") && !t.contains("how many");
+    // `How did Korea do in August`, `how does it compare with last year` ask for figures too.
+    let english_how = t.contains("how")
+        && !has_any(t, &["how much", "how many", "how did", "how was", "how were", "how far", "how close"])
+        && (!t.contains("compare") || intents.is_empty());
     // No metric word at all: a knowledge question.
     english_how || intents.is_empty()
 }
@@ -893,9 +940,12 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
 /// Words naming an area (`中亚区域`, `高加索地区`, `远东片区`) whose name no dictionary alias
 /// covered (`taken`): the 2–4 Han characters before 区域 / 地区 / 片区 / 大区 / 五国 / 三国.
 fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
-    const SUFFIXES: [&str; 6] = ["区域", "地区", "片区", "大区", "五国", "三国"];
+    const SUFFIXES: [&str; 7] = ["区域", "地区", "片区", "大区", "五国", "三国", "市场"];
     // Words that qualify the area rather than name one.
-    const GENERIC: [&str; 9] = ["北部", "整个", "所有", "各个", "其他", "其它", "重点", "主要", "负责"];
+    const GENERIC: [&str; 20] = [
+        "北部", "整个", "所有", "各个", "其他", "其它", "重点", "主要", "负责", "国内", "国外", "海外", "国际", "整体",
+        "全球", "这个", "那个", "目标", "当地", "本地",
+    ];
     let mut out: Vec<String> = Vec::new();
     for suffix in SUFFIXES {
         let suf: Vec<char> = suffix.chars().collect();
@@ -925,8 +975,139 @@ fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
             i += suf.len();
         }
     }
+    // Countries outside the dictionaries (`越南10月销售额`): the data has none of their sales.
+    let mut used = taken.to_vec();
+    for name in FOREIGN_COUNTRIES {
+        let key: Vec<char> = name.chars().collect();
+        let mut i = 0;
+        while i + key.len() <= chars.len() {
+            if chars[i..i + key.len()] == key[..] {
+                let free = used[i..i + key.len()].iter().all(|t| !t);
+                let before_ok = i == 0 || !(is_word_char(chars[i - 1]) && is_word_char(key[0]));
+                let after_ok = i + key.len() == chars.len()
+                    || !(is_word_char(chars[i + key.len()]) && is_word_char(key[key.len() - 1]));
+                // `内蒙古` is not Mongolia
+                let inner = *name == "蒙古" && i > 0 && chars[i - 1] == '内';
+                if free && before_ok && after_ok && !inner {
+                    for u in used.iter_mut().skip(i).take(key.len()) {
+                        *u = true;
+                    }
+                    if !out.iter().any(|w| w == name) {
+                        out.push(name.to_string());
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
     out
 }
+
+/// Countries a question may name that the demo region does not cover, Chinese and English
+/// (lower case). A country the dictionaries do know is matched by its alias first and never
+/// reported.
+pub(crate) const FOREIGN_COUNTRIES: &[&str] = &[
+    "美国",
+    "加拿大",
+    "墨西哥",
+    "巴西",
+    "阿根廷",
+    "智利",
+    "秘鲁",
+    "哥伦比亚",
+    "英国",
+    "法国",
+    "德国",
+    "意大利",
+    "西班牙",
+    "葡萄牙",
+    "荷兰",
+    "比利时",
+    "瑞士",
+    "瑞典",
+    "挪威",
+    "芬兰",
+    "丹麦",
+    "波兰",
+    "捷克",
+    "匈牙利",
+    "罗马尼亚",
+    "保加利亚",
+    "希腊",
+    "土耳其",
+    "乌克兰",
+    "摩尔多瓦",
+    "立陶宛",
+    "拉脱维亚",
+    "爱沙尼亚",
+    "土库曼斯坦",
+    "蒙古",
+    "伊朗",
+    "伊拉克",
+    "沙特",
+    "阿联酋",
+    "以色列",
+    "埃及",
+    "南非",
+    "尼日利亚",
+    "肯尼亚",
+    "印度尼西亚",
+    "印度",
+    "巴基斯坦",
+    "孟加拉",
+    "阿富汗",
+    "越南",
+    "泰国",
+    "马来西亚",
+    "新加坡",
+    "印尼",
+    "菲律宾",
+    "缅甸",
+    "柬埔寨",
+    "老挝",
+    "澳大利亚",
+    "新西兰",
+    "朝鲜",
+    "united states",
+    "usa",
+    "canada",
+    "mexico",
+    "brazil",
+    "argentina",
+    "chile",
+    "peru",
+    "germany",
+    "france",
+    "italy",
+    "spain",
+    "poland",
+    "turkey",
+    "ukraine",
+    "moldova",
+    "lithuania",
+    "latvia",
+    "estonia",
+    "turkmenistan",
+    "mongolia",
+    "iran",
+    "iraq",
+    "saudi arabia",
+    "uae",
+    "egypt",
+    "south africa",
+    "nigeria",
+    "kenya",
+    "india",
+    "indonesia",
+    "pakistan",
+    "vietnam",
+    "thailand",
+    "malaysia",
+    "singapore",
+    "philippines",
+    "australia",
+    "north korea",
+];
 
 fn each_month(t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<u32> {
     static RE: OnceLock<[Regex; 2]> = OnceLock::new();
@@ -976,7 +1157,9 @@ fn parse_top(t: &str) -> Option<usize> {
     let t = &without_first_quarters(t);
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
-        Regex::new(r"(?:前|top\s*|最[好高大低差]的?\s*)(\d{1,2})|前([一二三四五六七八九十])")
+        Regex::new(
+            r"(?:前|top\s*|最[好高大低差多少小]的?\s*)(\d{1,2})|(?:前|最[好高大低差多少小]的?\s*)([一二三四五六七八九十])",
+        )
             .unwrap_or_else(|_| unreachable!())
     });
     let c = re.captures(t)?;
@@ -1048,7 +1231,7 @@ fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
 
 /// Parses explicit and relative periods (the text is already `norm_key`-ed: half-width, lower case).
 pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
-    let english = english_dates(t);
+    let english = cn_numeral_months(&english_dates(t));
     let t = english.as_str();
     // 前三季度 / 去年前两个季度: January through the end of that quarter, year to date
     if let Some(c) = first_quarters().captures(t) {
@@ -1165,7 +1348,10 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
         }
     }
     // Relative words.
-    let rel: [(&[&str], u8); 7] = [
+    let rel: [(&[&str], u8); 10] = [
+        (&["明年", "next year"], 7),
+        (&["下个月", "下月", "next month"], 8),
+        (&["下季度", "下个季度", "下一季度", "next quarter"], 9),
         (&["今年以来", "年初至今", "年初以来", "今年累计", "本年累计", "截至目前", "year to date"], 0),
         (&["上上月", "上上个月"], 6),
         (&["上月", "上个月", "last month"], 1),
@@ -1185,12 +1371,20 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
                 4 => PeriodSpec { period: cur_q, ytd: false, explicit: true },
                 5 => {
                     // "去年同期" is a comparison, not a period.
-                    if t.contains("去年同期") || t.contains("比去年") {
+                    if YOY_WORDS.iter().any(|w| (w.contains("去年") || w.contains("last year")) && t.contains(w)) {
                         continue;
                     }
                     PeriodSpec { period: Period::Year(reference.year - 1), ytd: false, explicit: true }
                 }
-                _ => PeriodSpec { period: Period::Month(reference.add(-2)), ytd: false, explicit: true },
+                6 => PeriodSpec { period: Period::Month(reference.add(-2)), ytd: false, explicit: true },
+                // future periods: the rule engine says there is no data for them yet
+                7 => PeriodSpec { period: Period::Year(reference.year + 1), ytd: false, explicit: true },
+                8 => PeriodSpec { period: Period::Month(reference.add(1)), ytd: false, explicit: true },
+                _ => {
+                    let q = reference.quarter();
+                    let (year, quarter) = if q == 4 { (reference.year + 1, 1) } else { (reference.year, q + 1) };
+                    PeriodSpec { period: Period::Quarter { year, quarter }, ytd: false, explicit: true }
+                }
             });
         }
     }
@@ -1198,6 +1392,21 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
         return Some(ytd_or_year(reference.year));
     }
     None
+}
+
+/// Rewrites months written in Chinese numerals into digits: `三月份` → `3月份`, `十二月` → `12月`,
+/// `2025年九月` → `2025年9月`. Durations (`三个月`) and `每月` / `上月` are left alone.
+pub(crate) fn cn_numeral_months(t: &str) -> String {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(^|[^一二三四五六七八九十两零〇第])(十[一二]|[一二三四五六七八九十])(\s*月)")
+            .unwrap_or_else(|_| unreachable!())
+    });
+    re.replace_all(t, |c: &regex::Captures| {
+        let n = cn_digit(&c[2]).unwrap_or_default();
+        format!("{}{n}{}", &c[1], &c[3])
+    })
+    .into_owned()
 }
 
 /// Rewrites English dates into the Chinese forms the period patterns read: `September 2026` /

@@ -333,6 +333,10 @@ pub enum MetricTable {
 pub trait MetricsSource: Send + Sync {
     /// The latest month with sales data, for relative periods (本月, 上月, 今年以来).
     fn latest_month(&self) -> Result<Option<Month>, RagError>;
+    /// The first month with sales data, to say when a period starts before the data does.
+    fn earliest_month(&self) -> Result<Option<Month>, RagError> {
+        Ok(None)
+    }
     /// Runs one request. Implementations may apply their own field filters as well; the assistant
     /// checks the principal's clearance before calling.
     fn run(&self, request: &MetricRequest, principal: &Principal) -> Result<MetricTable, RagError>;

@@ -334,3 +334,87 @@ fn the_quarter_of_the_latest_data_means_its_months_so_far() {
     let r = router.route("四季度销售额", dec);
     assert_eq!(r.period.unwrap().period, Period::Quarter { year: 2026, quarter: 4 });
 }
+
+#[test]
+fn months_in_chinese_numerals_are_months() {
+    let d = dicts();
+    let router = Router::new(&d);
+    let month = |q: &str| router.route(q, OCT).period.map(|p| p.period);
+    assert_eq!(month("日本三月份卖了多少钱"), Some(Period::Month(Month { year: 2026, month: 3 })));
+    assert_eq!(month("白俄 九月 销量 环比"), Some(Period::Month(Month { year: 2026, month: 9 })));
+    // 十二月 is December, not 十 + 二月
+    assert_eq!(month("2025年十二月俄罗斯销售额"), Some(Period::Month(Month { year: 2025, month: 12 })));
+    assert_eq!(month("去年十一月哈萨克斯坦销量"), Some(Period::Month(Month { year: 2025, month: 11 })));
+    // durations and relative months are not months of the year
+    assert_eq!(month("上个月俄罗斯销售额"), Some(Period::Month(Month { year: 2026, month: 9 })));
+    let r = router.route("最近三个月俄罗斯销售额", OCT);
+    assert_eq!(r.each_month, Some(3));
+}
+
+#[test]
+fn sales_words_people_use() {
+    let d = dicts();
+    let router = Router::new(&d);
+    for q in ["Sibir 9月买了多少钱的货", "韩国半钢Q3达成", "今年以来巨胎累计卖了多少钱，完成年累计目标的百分之几？"]
+    {
+        let r = router.route(q, OCT);
+        assert_eq!(r.kind, RouteKind::Metric, "{q}");
+    }
+    let r = router.route("Sibir 9月买了多少钱的货", OCT);
+    assert_eq!(codes(&r, Dim::Customer), ["C001"]);
+    assert!(r.intents.contains(&Intent::Actual));
+    assert!(router.route("韩国半钢Q3达成", OCT).intents.contains(&Intent::Achievement));
+    let r = router.route("今年以来巨胎累计卖了多少钱，完成年累计目标的百分之几？", OCT);
+    assert!(r.intents.contains(&Intent::Achievement) && r.intents.contains(&Intent::Ytd), "{:?}", r.intents);
+    // 达成一致 is an agreement, not an achievement rate
+    assert!(!router.route("与客户达成一致的付款方式是什么", OCT).intents.contains(&Intent::Achievement));
+}
+
+#[test]
+fn the_same_month_last_year_in_english_is_a_year_on_year_comparison() {
+    let d = dicts();
+    let r =
+        Router::new(&d).route("How did South Korea's August 2026 sales compare with the same month last year?", OCT);
+    assert_eq!(r.kind, RouteKind::Metric);
+    assert!(r.intents.contains(&Intent::Yoy), "{:?}", r.intents);
+    assert_eq!(codes(&r, Dim::Country), ["KR"]);
+    // "last year" here names the comparison, not the period
+    assert_eq!(r.period.unwrap().period, Period::Month(Month { year: 2026, month: 8 }));
+}
+
+#[test]
+fn the_three_countries_with_the_largest_gap_are_a_gap_ranking() {
+    let d = dicts();
+    let r = Router::new(&d).route("10月缺口最大的三个国家", OCT);
+    assert_eq!(r.top, Some(3));
+    assert!(r.intents.contains(&Intent::Ranking) && r.intents.contains(&Intent::Gap));
+    assert_eq!(r.by, [Dim::Country]);
+    match &r.requests(OCT, None)[..] {
+        [MetricRequest::Sales { sort, top, .. }] => {
+            assert_eq!(*sort, Some(lodestar_rag::source::SortKey::Gap));
+            assert_eq!(*top, Some(3));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn countries_outside_the_dictionaries_and_future_periods() {
+    let d = dicts();
+    let router = Router::new(&d);
+    assert_eq!(router.route("越南市场10月全钢达成率", OCT).unknown_scopes, ["越南"]);
+    assert_eq!(router.route("Vietnam sales in October", OCT).unknown_scopes, ["vietnam"]);
+    // 印度尼西亚 is one country, not 印度 as well
+    assert_eq!(router.route("印度尼西亚10月销量", OCT).unknown_scopes, ["印度尼西亚"]);
+    // a region of a market that the dictionaries cannot filter by
+    assert_eq!(router.route("中东市场10月销售额", OCT).unknown_scopes, ["中东"]);
+    for q in ["俄罗斯市场10月销售额", "海外市场10月销售额", "内蒙古客户的销量", "Russia sales in October"]
+    {
+        assert!(router.route(q, OCT).unknown_scopes.is_empty(), "{q}");
+    }
+    // next year / next month / next quarter lie after the data (2026-10)
+    let p = |q: &str| router.route(q, OCT).period.map(|p| p.period);
+    assert_eq!(p("明年俄罗斯全钢销售额预测"), Some(Period::Year(2027)));
+    assert_eq!(p("下个月哈萨克斯坦销量"), Some(Period::Month(Month { year: 2026, month: 11 })));
+    assert_eq!(p("下季度日本销售额"), Some(Period::Quarter { year: 2027, quarter: 1 }));
+}
