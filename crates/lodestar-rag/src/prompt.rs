@@ -171,6 +171,47 @@ fn numbers_with_units(text: &str) -> Vec<f64> {
     out
 }
 
+/// The numbers of the question, nudged past a bound it excludes: `超过50万` / `more than 500,000`
+/// is just above 500,000 (so `> 50 万` holds it and `10 万 – 50 万` does not), `不到 10 万` /
+/// `低于` just below.
+fn question_values(question: &str) -> Vec<f64> {
+    let chars: Vec<char> = question.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == ',') {
+            i += 1;
+        }
+        let Some(&v) = numbers_with_units(&chars[start..(i + 2).min(chars.len())].iter().collect::<String>()).first()
+        else {
+            continue;
+        };
+        let before: String = chars[start.saturating_sub(12)..start].iter().collect::<String>().to_lowercase();
+        let before = before.trim_end();
+        let eps = v.abs().max(1.0) * 1e-9;
+        let v = if ["超过", "大于", "高于", "多于", "超出", "more than", "over", "above", "greater than", ">"]
+            .iter()
+            .any(|w| before.ends_with(w))
+        {
+            v + eps
+        } else if ["不到", "低于", "小于", "少于", "less than", "under", "below", "<"]
+            .iter()
+            .any(|w| before.ends_with(w))
+        {
+            v - eps
+        } else {
+            v
+        };
+        out.push(v);
+    }
+    out
+}
+
 /// Does a table cell state a numeric range (`300 万 – 600 万`, `≤ 10 万`, `> 50 万`) holding one
 /// of `values`?
 fn cell_range_holds(cell: &str, values: &[f64]) -> bool {
@@ -296,7 +337,7 @@ pub fn excerpt_for(
             sents.push((cur, Piece::Sentence));
         }
     }
-    let q_values = numbers_with_units(question);
+    let q_values = question_values(question);
     let q_words: Vec<String> = question
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '.')
         .filter(|w| !w.is_empty())
@@ -471,6 +512,18 @@ mod tests {
         let q2 = "信用等级为 C 的客户标准付款条件是什么？";
         let ex2 = excerpt_for(t2, q2, &content_units(q2), 30, &estimate_tokens);
         assert!(ex2.contains("50% 预付"), "{ex2}");
+    }
+
+    #[test]
+    fn a_bound_the_question_excludes_picks_the_row_beyond_it() {
+        // `超过50万` is above 500,000: the `> 50 万` row, not `10 万 – 50 万` (which holds 50 万 itself)
+        let t = "额度申请按金额分级审批，超过权限的须逐级上报。\n\n| 申请额度（美元） | 审批路径 | 时限 |\n|---|---|---|\n| ≤ 10 万 | 销售经理 → 国家经理 | 3 个工作日 |\n| 10 万 – 50 万 | 上述 + 区域总监 | 5 个工作日 |\n| > 50 万 | 上述 + 财务总监 + 总经理 | 10 个工作日 |\n\n说明：审批期间客户不得超额发货，临时额度有效期不超过 90 天，到期自动失效。";
+        let q = "信用额度申请超过50万美元要谁批，多久";
+        let ex = excerpt_for(t, q, &content_units(q), 40, &estimate_tokens);
+        assert!(ex.contains("10 个工作日"), "{ex}");
+        assert!(!ex.contains("5 个工作日"), "{ex}");
+        assert_eq!(question_values("超过50万美元"), vec![500_000.0 + 500_000.0 * 1e-9]);
+        assert_eq!(question_values("50万美元"), vec![500_000.0]);
     }
 
     #[test]
