@@ -156,6 +156,8 @@ fn columns(intents: &[Intent], sort: Option<SortKey>, ytd: bool) -> Vec<Col> {
 }
 
 struct View<'a> {
+    /// What the previous period is called: 上月 / 上季度 / 上年.
+    prev: &'static str,
     row: &'a MetricRow,
     ytd: bool,
     measure: Measure,
@@ -228,7 +230,7 @@ impl View<'_> {
             Col::Gap => format!("{p}缺口（{unit}）"),
             Col::LastYear => format!("去年同期（{unit}）"),
             Col::Yoy => "同比".into(),
-            Col::PrevMonth => format!("上月（{unit}）"),
+            Col::PrevMonth => format!("{}（{unit}）", self.prev),
             Col::Mom => "环比".into(),
             Col::YtdLastYear => format!("去年同期累计（{unit}）"),
             Col::YtdYoy => "年度同比".into(),
@@ -281,7 +283,7 @@ impl View<'_> {
                 None => null("同比", "yoy"),
             },
             Col::PrevMonth => match self.row.prev_month {
-                Some(d) => format!("上月 {} {unit}", fmt_measure(d, m)),
+                Some(d) => format!("{} {} {unit}", self.prev, fmt_measure(d, m)),
                 None => return None,
             },
             Col::Mom => match self.row.mom {
@@ -324,7 +326,16 @@ impl View<'_> {
     }
 }
 
-fn definitions(cols: &[Col], ytd: bool, sort: Option<SortKey>, ascending: bool) -> Vec<String> {
+/// The previous period's name (上期) for a period: 上月, 上季度 or 上年.
+fn prev_label(period: &Period) -> &'static str {
+    match period {
+        Period::Month(_) => "上月",
+        Period::Quarter { .. } => "上季度",
+        Period::Year(_) => "上年",
+    }
+}
+
+fn definitions(cols: &[Col], ytd: bool, sort: Option<SortKey>, ascending: bool, period: &Period) -> Vec<String> {
     let mut d = Vec::new();
     let p = if ytd { "年累计" } else { "" };
     for c in cols {
@@ -332,7 +343,11 @@ fn definitions(cols: &[Col], ytd: bool, sort: Option<SortKey>, ascending: bool) 
             Col::Achievement => format!("{p}达成率 = {p}实际 / {p}目标"),
             Col::Gap => format!("{p}缺口 = {p}目标 − {p}实际（正数为未完成）"),
             Col::Yoy => "同比 = 本期实际 / 去年同期实际 − 1".into(),
-            Col::Mom => "环比 = 本月实际 / 上月实际 − 1".into(),
+            Col::Mom => match period {
+                Period::Month(_) => "环比 = 本月实际 / 上月实际 − 1".into(),
+                Period::Quarter { .. } => "环比 = 本季度实际 / 上季度实际 − 1".into(),
+                Period::Year(_) => "环比 = 本年实际 / 上年实际 − 1".into(),
+            },
             Col::YtdYoy => "年度同比 = 年累计实际 / 去年同期年累计实际 − 1".into(),
             Col::AnnualProgress => "年度目标完成进度 = 年累计实际 / 全年目标（对照时间进度 = 月份 / 12）".into(),
             Col::RunRate => "所需月均 = 剩余缺口 / 剩余月数".into(),
@@ -393,7 +408,7 @@ pub fn render(
                 let Some(row) = row else {
                     return format!("{scope} {when}没有{}数据。", measure.label());
                 };
-                let v = View { row, ytd: *ytd, measure: *measure };
+                let v = View { row, ytd: *ytd, measure: *measure, prev: prev_label(period) };
                 let parts: Vec<String> = cols.iter().filter_map(|c| v.phrase(*c)).collect();
                 out.push_str(&format!("{scope} {when}{}：{}。", measure.label(), parts.join("，")));
             } else {
@@ -401,14 +416,14 @@ pub fn render(
                 let focus_row =
                     focus_customer.and_then(|id| rows.iter().find(|r| r.code_of(Dim::Customer) == Some(id)));
                 if let Some(r) = focus_row {
-                    let v = View { row: r, ytd: *ytd, measure: *measure };
+                    let v = View { row: r, ytd: *ytd, measure: *measure, prev: prev_label(period) };
                     let parts: Vec<String> = cols.iter().filter_map(|c| v.phrase(*c)).collect();
                     out.push_str(&format!("{} {when}（在{scope}范围内）：{}。", r.label(), parts.join("，")));
                 } else if focus_customer.is_some() {
                     out.push_str(&format!("{scope} {when}没有该客户的{}数据。", measure.label()));
                 } else if sort.is_some() && !rows.is_empty() {
                     let first = &rows[0];
-                    let v = View { row: first, ytd: *ytd, measure: *measure };
+                    let v = View { row: first, ytd: *ytd, measure: *measure, prev: prev_label(period) };
                     let key = match sort {
                         Some(SortKey::Achievement) => v.phrase(Col::Achievement),
                         Some(SortKey::Gap) => v.phrase(Col::Gap),
@@ -428,13 +443,13 @@ pub fn render(
                     out.push_str(&format!("{scope} {when}按{}的{}如下。", label_dims.join("×"), measure.label()));
                 }
                 if let Some(t) = total {
-                    let v = View { row: t, ytd: *ytd, measure: *measure };
+                    let v = View { row: t, ytd: *ytd, measure: *measure, prev: prev_label(period) };
                     if let Some(p) = v.phrase(Col::Actual) {
                         out.push_str(&format!("合计{}。", p));
                     }
                 }
                 // table
-                let v0 = View { row: &rows[0], ytd: *ytd, measure: *measure };
+                let v0 = View { row: &rows[0], ytd: *ytd, measure: *measure, prev: prev_label(period) };
                 out.push_str("\n\n| ");
                 out.push_str(&label_dims.join(" | "));
                 for c in &cols {
@@ -447,7 +462,7 @@ pub fn render(
                 out.push('\n');
                 let limit = if focus_row.is_some() { 10 } else { 15 };
                 for r in rows.iter().take(limit) {
-                    let v = View { row: r, ytd: *ytd, measure: *measure };
+                    let v = View { row: r, ytd: *ytd, measure: *measure, prev: prev_label(period) };
                     let names: Vec<String> = by
                         .iter()
                         .map(|d| {
@@ -468,7 +483,7 @@ pub fn render(
                     out.push_str(&format!("（共 {} 行，仅列前 {limit} 行；完整结果见 tool_results）\n", rows.len()));
                 }
             }
-            let defs = definitions(&cols, *ytd, *sort, *ascending);
+            let defs = definitions(&cols, *ytd, *sort, *ascending, period);
             if !defs.is_empty() {
                 out.push_str(&format!("\n口径：{}。", defs.join("；")));
             }
@@ -630,6 +645,32 @@ mod tests {
         assert!(s.contains("目标 1,200,000.00 美元"), "{s}");
         assert!(s.contains("达成率 96.36%"), "{s}");
         assert!(s.contains("达成率 = 实际 / 目标"), "{s}");
+    }
+
+    #[test]
+    fn a_quarter_is_compared_with_the_previous_quarter_by_name() {
+        let req = MetricRequest::Sales {
+            period: Period::Quarter { year: 2026, quarter: 3 },
+            ytd: false,
+            by: vec![],
+            filters: vec![Filter { dim: Dim::Country, code: "RU".into(), name: "俄罗斯".into() }],
+            measure: Measure::Amount,
+            sort: None,
+            ascending: false,
+            top: None,
+        };
+        // 9,902,675.75 / 9,622,162.15 − 1 = 0.029153… → +2.92%
+        let row = MetricRow {
+            actual: Some(Decimal::from_str("9902675.75").unwrap()),
+            prev_month: Some(Decimal::from_str("9622162.15").unwrap()),
+            mom: Some(Decimal::from_str("0.029153").unwrap()),
+            ..Default::default()
+        };
+        let t = MetricTable::Sales { rows: vec![], total: Some(Box::new(row)) };
+        let s = render(&req, &t, &[Intent::Mom], None);
+        assert!(s.contains("上季度 9,622,162.15 美元"), "{s}");
+        assert!(s.contains("环比 = 本季度实际 / 上季度实际 − 1"), "{s}");
+        assert!(!s.contains("上月"), "{s}");
     }
 
     #[test]

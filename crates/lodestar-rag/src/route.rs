@@ -131,6 +131,10 @@ pub struct Route {
     pub filters: Vec<Filter>,
     pub by: Vec<Dim>,
     pub measure: Measure,
+    /// Both the amount and the quantity are asked (`销售额和销量`): `measure` is the quantity and
+    /// the amount is asked as well.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub both_measures: bool,
     pub period: Option<PeriodSpec>,
     pub top: Option<usize>,
     /// 最差 / 最低 / 倒数.
@@ -263,6 +267,18 @@ impl Route {
                     });
                 }
                 return out;
+            }
+            if self.both_measures {
+                out.push(MetricRequest::Sales {
+                    period: period.period,
+                    ytd,
+                    by: by.clone(),
+                    filters: filters.clone(),
+                    measure: Measure::Amount,
+                    sort,
+                    ascending: self.ascending,
+                    top: self.top,
+                });
             }
             out.push(MetricRequest::Sales {
                 period: period.period,
@@ -471,8 +487,14 @@ impl<'d> Router<'d> {
         } else {
             Measure::Amount
         };
+        let both_measures = measure == Measure::Quantity
+            && has_any(&masked, &["销售额", "销售金额", "金额", "营收", "收入", "amount", "revenue"]);
         let top = parse_top(&masked);
         let mut intents = intents;
+        // `三季度比二季度` / `9月比8月`: the period against the one before it is 环比
+        if previous_period_named(&cn_numeral_months(&masked)) {
+            intents.insert(Intent::Mom);
+        }
         if intents.iter().any(|i| i.is_alert()) {
             // "哪些客户逾期" lists the alert rows; it is not a sales ranking
             intents.remove(&Intent::Ranking);
@@ -562,6 +584,7 @@ impl<'d> Router<'d> {
             filters,
             by,
             measure,
+            both_measures,
             period,
             top,
             ascending,
@@ -1392,6 +1415,29 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
         return Some(ytd_or_year(reference.year));
     }
     None
+}
+
+/// Does the question compare a quarter or month with the one right before it (`三季度比二季度`,
+/// `Q3 vs Q2`, `9月和8月相比`)?
+fn previous_period_named(t: &str) -> bool {
+    static RE: OnceLock<[Regex; 2]> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
+        [p(r"第?([一二三四1-4])\s*季度|(?:^|[^a-z0-9])q([1-4])(?:[^0-9]|$)"), p(r"(?:^|[^\d])(\d{1,2})\s*月")]
+    });
+    if !has_any(t, &["比", "较", "相比", "对比", "vs", "versus", "compared", "against"]) {
+        return false;
+    }
+    let numbers = |r: &Regex| -> Vec<u32> {
+        r.captures_iter(t)
+            .filter_map(|c| c.get(1).or(c.get(2)))
+            .filter_map(|m| m.as_str().parse::<u32>().ok().or_else(|| cn_digit(m.as_str())))
+            .collect()
+    };
+    re.iter().any(|r| {
+        let n = numbers(r);
+        n.len() == 2 && (n[0] == n[1] + 1 || (n[0] == 1 && n[1] == 12 && r.as_str().contains("月")))
+    })
 }
 
 /// Rewrites months written in Chinese numerals into digits: `三月份` → `3月份`, `十二月` → `12月`,

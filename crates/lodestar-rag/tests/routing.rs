@@ -418,3 +418,29 @@ fn countries_outside_the_dictionaries_and_future_periods() {
     assert_eq!(p("下个月哈萨克斯坦销量"), Some(Period::Month(Month { year: 2026, month: 11 })));
     assert_eq!(p("下季度日本销售额"), Some(Period::Quarter { year: 2027, quarter: 1 }));
 }
+
+#[test]
+fn a_period_against_the_one_before_it_and_both_measures() {
+    let d = dicts();
+    let router = Router::new(&d);
+    for q in ["俄罗斯三季度比二季度销售额增长了多少", "Russia Q3 vs Q2 sales", "俄罗斯9月和8月相比销售额"]
+    {
+        let r = router.route(q, OCT);
+        assert!(r.intents.contains(&Intent::Mom), "{q}: {:?}", r.intents);
+    }
+    // Q3 against Q1 is not the previous quarter; a single quarter is no comparison
+    assert!(!router.route("俄罗斯三季度比一季度销售额", OCT).intents.contains(&Intent::Mom));
+    assert!(!router.route("俄罗斯三季度销售额比去年", OCT).intents.contains(&Intent::Mom));
+    // amount and quantity: two requests, the amount first
+    let r = router.route("乌兹别克斯坦Q3的销售额和销量", OCT);
+    let measures: Vec<Measure> = r
+        .requests(OCT, None)
+        .iter()
+        .filter_map(|q| match q {
+            MetricRequest::Sales { measure, .. } => Some(*measure),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(measures, [Measure::Amount, Measure::Quantity]);
+    assert_eq!(router.route("乌兹别克斯坦Q3的销量", OCT).requests(OCT, None).len(), 1);
+}
