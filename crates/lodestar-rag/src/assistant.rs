@@ -32,7 +32,7 @@ pub const RETRIEVE_K: usize = 8;
 const GENERIC_ASK_WORDS: &[&str] = &[
     "措施", "办法", "方法", "方案", "情况", "内容", "原因", "安排", "要求", "规定", "步骤", "做法", "建议", "意见",
     "结论", "重点", "进展", "变化", "影响", "问题", "事项", "决定", "举措", "打算", "计划", "提出", "采取", "做出",
-    "给出", "说明", "介绍", "有关", "相关", "包括", "需要", "具体",
+    "给出", "说明", "介绍", "有关", "相关", "包括", "需要", "具体", "条胎", "个柜", "轮胎",
 ];
 /// Weight of the (relative) retrieval score when ordering evidence (see `evidence_hits`).
 pub const RANK_WEIGHT: f32 = 0.3;

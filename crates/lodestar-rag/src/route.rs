@@ -309,6 +309,8 @@ pub struct Router<'d> {
     aliases: Vec<AliasEntry>,
     /// Fragments that begin two or more customers' names (`altai`, `阿尔泰`) → customer ids.
     partials: Vec<(String, Vec<String>)>,
+    /// Fragments (3+ Han characters) that begin exactly one customer's name → its id.
+    unique_starts: Vec<(String, String)>,
 }
 
 fn is_word_char(c: char) -> bool {
@@ -360,13 +362,20 @@ impl<'d> Router<'d> {
                 }
             }
         }
+        // `杜尚别那个客户`: the start of one customer's Chinese name, pointed at as a customer
+        let mut unique_starts: Vec<(String, String)> = partial_map
+            .iter()
+            .filter(|(k, ids)| ids.len() == 1 && k.chars().all(is_cjk))
+            .filter_map(|(k, ids)| ids.iter().next().map(|id| (k.clone(), id.clone())))
+            .collect();
+        unique_starts.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
         let mut partials: Vec<(String, Vec<String>)> = partial_map
             .into_iter()
             .filter(|(_, ids)| ids.len() >= 2)
             .map(|(k, ids)| (k, ids.into_iter().collect()))
             .collect();
         partials.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
-        Self { dicts, aliases, partials }
+        Self { dicts, aliases, partials, unique_starts }
     }
 
     /// Parses `question`; relative periods are taken against `reference` (the data's latest month,
@@ -447,6 +456,27 @@ impl<'d> Router<'d> {
                         }
                     }
                     i += 1;
+                }
+            }
+        }
+        if ambiguous.is_none() && !filters.iter().any(|f| f.dim == Dim::Customer) {
+            const POINTERS: [&str; 7] = ["那个", "这个", "那家", "这家", "的客户", "客户", "公司"];
+            'starts: for (frag, id) in &self.unique_starts {
+                let key: Vec<char> = frag.chars().collect();
+                for i in 0..(chars.len() + 1).saturating_sub(key.len()) {
+                    let end = i + key.len();
+                    if chars[i..end] != key[..] || taken[i..end].iter().any(|t| *t) {
+                        continue;
+                    }
+                    let rest: String = chars[end..].iter().take(3).collect();
+                    if POINTERS.iter().any(|p| rest.starts_with(p)) {
+                        for t in taken.iter_mut().take(end).skip(i) {
+                            *t = true;
+                        }
+                        let name = self.display_name(Dim::Customer, id);
+                        push_filter(&mut filters, Filter { dim: Dim::Customer, code: id.clone(), name });
+                        break 'starts;
+                    }
                 }
             }
         }
@@ -613,6 +643,10 @@ impl<'d> Router<'d> {
     }
 
     fn detect_by(&self, t: &str, intents: &BTreeSet<Intent>, filters: &[Filter], has_top: bool) -> Vec<Dim> {
+        // `那个客户` / `这家客户` points at one customer; it asks for no per-customer table
+        let pointed =
+            t.replace("那个客户", " ").replace("这个客户", " ").replace("那家客户", " ").replace("这家客户", " ");
+        let t = pointed.as_str();
         let mut by = Vec::new();
         let groups: [(Dim, &[&str]); 6] = [
             (Dim::Region, &["各区域", "分区域", "按区域", "哪个区域", "各战区", "by region"]),
@@ -930,6 +964,9 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
         "风险提示",
         "下一步",
         "计划",
+        "追加",
+        "打算",
+        "备货",
         "反馈",
         "偏好",
         "信用额度",

@@ -444,3 +444,18 @@ fn a_period_against_the_one_before_it_and_both_measures() {
     assert_eq!(measures, [Measure::Amount, Measure::Quantity]);
     assert_eq!(router.route("乌兹别克斯坦Q3的销量", OCT).requests(OCT, None).len(), 1);
 }
+
+#[test]
+fn the_start_of_one_customers_name_pointed_at_as_a_customer_is_that_customer() {
+    let d = dicts();
+    let router = Router::new(&d);
+    // 杜尚别 begins only 杜尚别货运 (C036) in customers.csv
+    let r = router.route("杜尚别那个客户冬天之前要追加多少条胎", OCT);
+    assert_eq!(codes(&r, Dim::Customer), ["C036"]);
+    // one customer pointed at: no per-customer table
+    assert!(!r.by.contains(&Dim::Customer), "{:?}", r.by);
+    // a plan to add an order is asked from the documents too
+    assert!(r.needs_knowledge());
+    // without a word pointing at a customer, a place name is not a customer
+    assert!(codes(&router.route("杜尚别10月销量", OCT), Dim::Customer).is_empty());
+}
