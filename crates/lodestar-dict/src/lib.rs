@@ -82,6 +82,8 @@ pub struct Dictionaries {
     region_ix: HashMap<String, usize>,
     country_ix: HashMap<String, usize>,
     category_ix: HashMap<String, usize>,
+    /// [`category_key`] of every category name → category.
+    category_key_ix: HashMap<String, usize>,
     spec_ix: HashMap<String, usize>,
     customer_ix: HashMap<String, Vec<usize>>,
     staff_ix: HashMap<String, Vec<usize>>,
@@ -172,6 +174,17 @@ impl Dictionaries {
                 self.category_ix.entry(norm_key(n)).or_insert(i);
             }
         }
+        // the generic-suffix-free keys live apart: they resolve cells, but are too short to scan
+        // free text with (`工程` is in 工程师), so `alias_keys` does not list them
+        self.category_key_ix.clear();
+        for (i, c) in self.categories.iter().enumerate() {
+            for n in c.all_names() {
+                let k = category_key(n);
+                if !k.is_empty() {
+                    self.category_key_ix.entry(k).or_insert(i);
+                }
+            }
+        }
         for (i, s) in self.specs.iter().enumerate() {
             self.spec_ix.entry(s.spec.clone()).or_insert(i);
         }
@@ -202,11 +215,49 @@ impl Dictionaries {
     pub fn resolve_region(&self, raw: &str) -> Option<&Region> {
         self.region_ix.get(&norm_key(raw)).map(|&i| &self.regions[i])
     }
+    /// A country by any of its names; failing that, by its name without the official-name
+    /// decorations (`哈萨克斯坦共和国`, `Korea, Republic of`, `Russian Fed.`, `Korea Rep`).
     pub fn resolve_country(&self, raw: &str) -> Option<&Country> {
-        self.country_ix.get(&norm_key(raw)).map(|&i| &self.countries[i])
+        if let Some(&i) = self.country_ix.get(&norm_key(raw)) {
+            return Some(&self.countries[i]);
+        }
+        country_variants(raw).iter().find_map(|k| self.country_ix.get(k)).map(|&i| &self.countries[i])
     }
+    /// A category by any of its names; failing that, by the name without a generic suffix and
+    /// bracketed codes (`全钢轮胎`, `TBR轮胎`, `载重子午胎`, `巨胎 (GOTR)` → the key of `全钢`,
+    /// `TBR`, `载重胎`, `巨胎`), then by the parts of a compound (`全钢 TBR`, `PCR/LT`) when they
+    /// agree.
     pub fn resolve_category(&self, raw: &str) -> Option<&Category> {
-        self.category_ix.get(&norm_key(raw)).map(|&i| &self.categories[i])
+        if let Some(&i) = self.category_ix.get(&norm_key(raw)) {
+            return Some(&self.categories[i]);
+        }
+        let by_key = |s: &str| -> Option<usize> {
+            let k = category_key(s);
+            if k.is_empty() {
+                return None;
+            }
+            self.category_ix.get(&norm_key(s)).or_else(|| self.category_key_ix.get(&k)).copied()
+        };
+        if let Some(i) = by_key(raw) {
+            return Some(&self.categories[i]);
+        }
+        // the bracketed code alone (`巨胎 (GOTR)` → GOTR), then the parts of a compound name
+        let h = lodestar_core::text::to_halfwidth(raw);
+        let mut found: Option<usize> = None;
+        let parts = h
+            .split(|c: char| {
+                matches!(c, '(' | ')' | '[' | ']' | '/' | '|' | '+' | '&' | ',' | ';') || c.is_whitespace()
+            })
+            .filter(|p| !p.trim().is_empty());
+        for p in parts {
+            if let Some(i) = by_key(p) {
+                match found {
+                    Some(j) if j != i => return None,
+                    _ => found = Some(i),
+                }
+            }
+        }
+        found.map(|i| &self.categories[i])
     }
     /// Normalizes a spec and looks it up in the catalogue.
     pub fn resolve_spec(&self, raw: &str) -> Option<&Spec> {
@@ -214,10 +265,34 @@ impl Dictionaries {
         self.spec_ix.get(&s).map(|&i| &self.specs[i])
     }
     /// All customers a name could mean (one entry when unambiguous).
+    ///
+    /// Tried in turn: the name; the name without its legal form ([`strip_legal_form`]); the name
+    /// without a trailing bracketed country (`西伯利亚物流(俄罗斯)`), and that without its legal form.
     pub fn customer_candidates(&self, raw: &str) -> Vec<&Customer> {
         let k = norm_key(raw);
-        let hit = self.customer_ix.get(&k).or_else(|| self.customer_ix.get(&strip_legal_form(raw)));
+        let mut hit = self.customer_ix.get(&k).or_else(|| self.customer_ix.get(&strip_legal_form(raw)));
+        if hit.is_none() {
+            if let Some(base) = self.without_country_qualifier(raw) {
+                hit = self.customer_ix.get(&norm_key(&base)).or_else(|| self.customer_ix.get(&strip_legal_form(&base)));
+            }
+        }
         hit.map(|v| v.iter().map(|&i| &self.customers[i]).collect()).unwrap_or_default()
+    }
+
+    /// `name` without a trailing `(country)` / `（country）` / `- country` whose country a
+    /// dictionary knows.
+    fn without_country_qualifier(&self, raw: &str) -> Option<String> {
+        let h = lodestar_core::text::to_halfwidth(raw.trim());
+        if let Some(stripped) = h.strip_suffix(')') {
+            let i = stripped.rfind('(')?;
+            let (base, inner) = (&stripped[..i], &stripped[i + 1..]);
+            if !base.trim().is_empty() && self.resolve_country(inner).is_some() {
+                return Some(base.trim().to_string());
+            }
+            return None;
+        }
+        let (base, tail) = h.rsplit_once(['-', '–', '—'])?;
+        (!base.trim().is_empty() && self.resolve_country(tail.trim()).is_some()).then(|| base.trim().to_string())
     }
     /// The customer a name means, when exactly one matches.
     pub fn resolve_customer(&self, raw: &str) -> Option<&Customer> {
@@ -335,27 +410,119 @@ fn overlay<T: Clone>(base: &mut Vec<T>, extra: Vec<T>, key: impl Fn(&T) -> Strin
     }
 }
 
+/// Other keys an official or abbreviated country name may be listed under: `X共和国` / `X联邦` → `X`;
+/// `X, Republic of` → `Republic of X` and `X`; `Fed.` → `Federation`; a trailing `Rep` / `Rep.` /
+/// `Republic` dropped; `The` dropped.
+pub fn country_variants(raw: &str) -> Vec<String> {
+    let k = norm_key(raw).trim_end_matches('.').trim().to_string();
+    let mut out: Vec<String> = Vec::new();
+    for suf in ["人民共和国", "民主共和国", "共和国", "联邦", "王国"] {
+        if let Some(t) = k.strip_suffix(suf) {
+            if !t.is_empty() {
+                out.push(t.trim().to_string());
+            }
+        }
+    }
+    let words: Vec<String> = k
+        .replace(',', " , ")
+        .split_whitespace()
+        .map(|w| match w.trim_end_matches('.') {
+            "fed" => "federation".to_string(),
+            "rep" => "republic".to_string(),
+            w => w.to_string(),
+        })
+        .filter(|w| w != "the")
+        .collect();
+    let joined = words.join(" ").replace(" , ", ", ");
+    out.push(joined.clone());
+    if let Some((name, form)) = joined.split_once(", ") {
+        out.push(format!("{form} {name}"));
+        out.push(name.to_string());
+    }
+    if let Some(name) = joined.strip_suffix(" republic") {
+        out.push(name.to_string());
+        out.push(format!("republic of {name}"));
+    }
+    if let Some(name) = joined.strip_prefix("republic of ") {
+        out.push(name.to_string());
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// The comparison key of a category name without what every tyre category name may carry:
+/// bracketed codes, spaces, and a generic suffix (轮胎 / 子午线轮胎 / 子午胎 / 胎 / tyre / tire /
+/// radial). `全钢轮胎` and `全钢胎` both give `全钢`; `巨胎 (GOTR)` gives `巨`.
+pub fn category_key(name: &str) -> String {
+    let h = norm_key(name);
+    let mut s = String::with_capacity(h.len());
+    let mut depth = 0usize;
+    for c in h.chars() {
+        match c {
+            '(' | '[' | '【' => depth += 1,
+            ')' | ']' | '】' => depth = depth.saturating_sub(1),
+            c if depth == 0 && !c.is_whitespace() && !matches!(c, '-' | '_' | '.') => s.push(c),
+            _ => {}
+        }
+    }
+    const SUFFIXES: &[&str] = &[
+        "子午线轮胎",
+        "子午线胎",
+        "子午胎",
+        "轮胎",
+        "胎",
+        "radialtyres",
+        "radialtyre",
+        "radialtires",
+        "radialtire",
+        "tyres",
+        "tyre",
+        "tires",
+        "tire",
+        "radial",
+    ];
+    loop {
+        let before = s.len();
+        for suf in SUFFIXES {
+            if let Some(t) = s.strip_suffix(suf) {
+                if !t.is_empty() {
+                    s = t.to_string();
+                    break;
+                }
+            }
+        }
+        if s.len() == before {
+            break;
+        }
+    }
+    s
+}
+
 /// A customer name without its legal form and quotes: `ООО «Сибирь Логистик»` → `сибирь логистик`,
-/// `Sibir Logistics LLC` → `sibir logistics`, `西伯利亚物流有限公司` → `西伯利亚物流`.
+/// `Sibir Logistics LLC.` and `OOO Sibir Logistics` → `sibir logistics`, `西伯利亚物流有限公司` and
+/// `乌拉尔矿业股份公司` → `西伯利亚物流` / `乌拉尔矿业`, `北星运输株式会社` → `北星运输`,
+/// `한성물류(주)` → `한성물류`, `阿尔泰 矿业` → `阿尔泰矿业` (no spaces between CJK characters).
 pub fn strip_legal_form(name: &str) -> String {
     const FORMS: &[&str] = &[
         "llc",
         "llp",
         "ltd",
-        "ltd.",
-        "co.",
+        "limited",
         "co",
         "inc",
-        "inc.",
         "jsc",
         "ojsc",
         "cjsc",
         "pjsc",
         "gmbh",
         "corp",
-        "corp.",
         "company",
         "group",
+        "ooo",
+        "too",
+        "zao",
+        "oao",
+        "pao",
         "ооо",
         "тoo",
         "тоо",
@@ -368,25 +535,71 @@ pub fn strip_legal_form(name: &str) -> String {
         "株式会社",
         "(株)",
         "㈜",
+        "(주)",
         "주식회사",
     ];
-    const ZH_SUFFIX: &[&str] = &["有限责任公司", "股份有限公司", "有限公司", "公司", "集团"];
+    const CJK_SUFFIX: &[&str] = &[
+        "股份有限公司",
+        "有限责任公司",
+        "股份公司",
+        "有限公司",
+        "株式会社",
+        "(株)",
+        "(주)",
+        "㈜",
+        "주식회사",
+        "公司",
+        "集团",
+    ];
+    const CJK_PREFIX: &[&str] = &["株式会社", "(株)", "(주)", "㈜", "주식회사"];
     let k = norm_key(name);
     let cleaned: String = k
         .chars()
         .map(|c| if matches!(c, '«' | '»' | '"' | '“' | '”' | '\'' | '„' | ',' | '「' | '」') { ' ' } else { c })
         .collect();
-    let words: Vec<&str> = cleaned.split_whitespace().filter(|w| !FORMS.contains(w)).collect();
-    let mut s = words.join(" ");
-    for suf in ZH_SUFFIX {
-        if let Some(t) = s.strip_suffix(suf) {
-            if !t.is_empty() {
-                s = t.to_string();
-                break;
+    let words: Vec<&str> = cleaned
+        .split_whitespace()
+        .filter(|w| {
+            let bare = w.trim_end_matches('.');
+            !FORMS.contains(w) && !FORMS.contains(&bare) && !bare.is_empty()
+        })
+        .collect();
+    // no spaces between two CJK characters (`阿尔泰 矿业`)
+    let mut s = String::new();
+    for w in words {
+        let joins = s.chars().last().is_some_and(is_cjk) && w.chars().next().is_some_and(is_cjk);
+        if !s.is_empty() && !joins {
+            s.push(' ');
+        }
+        s.push_str(w);
+    }
+    loop {
+        let before = s.len();
+        for suf in CJK_SUFFIX {
+            if let Some(t) = s.strip_suffix(suf) {
+                if !t.trim().is_empty() {
+                    s = t.trim().to_string();
+                    break;
+                }
             }
         }
+        for pre in CJK_PREFIX {
+            if let Some(t) = s.strip_prefix(pre) {
+                if !t.trim().is_empty() {
+                    s = t.trim().to_string();
+                    break;
+                }
+            }
+        }
+        if s.len() == before {
+            break;
+        }
     }
-    s
+    s.trim_end_matches('.').trim().to_string()
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}')
 }
 
 #[cfg(test)]

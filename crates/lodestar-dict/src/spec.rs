@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 fn metric_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^(LT|P)?\s*(\d{2,3}(?:\.\d{1,2})?)\s*/\s*(\d{2}(?:\.\d{1,2})?)\s*(ZR|R|-|D|B)?\s*(\d{2}(?:\.\d)?)\s*(C|LT)?(?:[^0-9.A-Z]|$)").unwrap_or_else(|_| unreachable!())
+        Regex::new(r"^(LT|P)?\s*(\d{2,3}(?:\.\d{1,2})?)(?:\s*/\s*|\s+)(\d{2}(?:\.\d{1,2})?)\s*(ZR|-\s*R|R|-|D|B)?\s*(\d{2}(?:\.\d)?)\s*(C|LT)?(?:[^0-9.A-Z]|$)").unwrap_or_else(|_| unreachable!())
     })
 }
 
@@ -18,6 +18,30 @@ fn numeric_re() -> &'static Regex {
         Regex::new(r"^(\d{1,2}(?:\.\d{1,2})?)\s*(R|-|X)\s*(\d{2}(?:\.\d)?)(?:[^0-9.]|$)")
             .unwrap_or_else(|_| unreachable!())
     })
+}
+
+fn shorthand_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^(\d{2})00\s*(R)\s*(\d{2}(?:\.\d)?)(?:[^0-9.]|$)").unwrap_or_else(|_| unreachable!())
+    })
+}
+
+/// `,` between two digits becomes `.`.
+fn decimal_comma(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let digit_at = |j: Option<usize>| j.and_then(|j| chars.get(j)).is_some_and(|d| d.is_ascii_digit());
+            if c == ',' && digit_at(i.checked_sub(1)) && digit_at(Some(i + 1)) {
+                '.'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Canonical form of a tyre size, or `None` when `raw` does not look like one.
@@ -34,6 +58,8 @@ pub fn normalize_spec(raw: &str) -> Option<String> {
         .collect::<String>()
         .trim()
         .to_string();
+    // a European decimal comma: `315/80R22,5` is `315/80R22.5`
+    let s = decimal_comma(&s);
     if let Some(c) = metric_re().captures(&s) {
         let prefix = c.get(1).map_or("", |m| m.as_str());
         let sep = match c.get(4).map_or("R", |m| m.as_str()) {
@@ -43,6 +69,11 @@ pub fn normalize_spec(raw: &str) -> Option<String> {
         };
         let suffix = c.get(6).map_or("", |m| m.as_str());
         return Some(format!("{prefix}{}/{}{sep}{}{suffix}", &c[2], &c[3], &c[5]));
+    }
+    // `1200R24` is the shorthand of `12.00R24` (four digits ending in 00)
+    if let Some(c) = shorthand_re().captures(&s) {
+        let sep = if &c[2] == "R" { "R" } else { "-" };
+        return Some(format!("{}.00{sep}{}", &c[1], &c[3]));
     }
     if let Some(c) = numeric_re().captures(&s) {
         let sep = match &c[2] {

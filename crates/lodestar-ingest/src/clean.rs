@@ -289,7 +289,20 @@ pub fn parse_ymd_text(raw: &str) -> Option<(i32, u32, Option<u32>)> {
             t.truncate(i);
         }
     }
-    let t = t.trim();
+    // `2026年10月份`: 月份 is 月
+    let t = t.trim().replace("月份", "月");
+    let t = t.as_str();
+    // `2026M10`, `2026-M10`, `2026 m10`
+    if let Some((y, m)) = t.split_once('m') {
+        let y = y.trim_end_matches(['-', ' ', '/', '.']);
+        if y.len() == 4
+            && y.bytes().all(|b| b.is_ascii_digit())
+            && (1..=2).contains(&m.len())
+            && m.bytes().all(|b| b.is_ascii_digit())
+        {
+            return ym(y.parse().ok()?, m.parse().ok()?, None);
+        }
+    }
     if t.bytes().all(|b| b.is_ascii_digit()) {
         return match t.len() {
             6 => ym(t[..4].parse().ok()?, t[4..].parse().ok()?, None),
@@ -442,7 +455,7 @@ pub struct UnknownCurrency;
 /// ISO 4217 code of a currency written as a code, a sign or a Chinese/Russian name.
 /// Empty → `None` (the caller applies the default).
 pub fn normalize_currency(raw: &str) -> Result<Option<String>, UnknownCurrency> {
-    if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) {
+    if raw.len() == 3 && raw.bytes().all(|b| b.is_ascii_uppercase()) && !matches!(raw, "RUR" | "RMB") {
         return Ok(Some(raw.to_string()));
     }
     let k = lodestar_core::text::norm_key(raw);
@@ -470,6 +483,61 @@ pub fn normalize_currency(raw: &str) -> Result<Option<String>, UnknownCurrency> 
         _ => return Err(UnknownCurrency),
     };
     Ok(Some(code.to_string()))
+}
+
+/// What a unit in a header's brackets says about the column's numbers: a multiplier (`万` =
+/// 10,000, `千` / `k` / `'000` = 1,000, `百万` / `mln` = 1,000,000, `亿`) and a currency (`美元`,
+/// `RUB`, `卢布`, `元`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderUnit {
+    pub scale: Decimal,
+    pub currency: Option<String>,
+}
+
+/// Reads a header unit (`万美元` → ×10,000 USD; `RUB` → ×1 RUB; `pcs` / `条` / `原币` → ×1, no
+/// currency; `万条` → ×10,000).
+pub fn parse_header_unit(unit: &str) -> HeaderUnit {
+    let k: String = lodestar_core::text::norm_key(unit).chars().filter(|c| !c.is_whitespace()).collect();
+    const SCALES: &[(&str, i64)] = &[
+        ("百万", 1_000_000),
+        ("千万", 10_000_000),
+        ("亿", 100_000_000),
+        ("万", 10_000),
+        ("千", 1_000),
+        ("thousands", 1_000),
+        ("thousand", 1_000),
+        ("million", 1_000_000),
+        ("mln", 1_000_000),
+        ("млн", 1_000_000),
+        ("тыс.", 1_000),
+        ("тыс", 1_000),
+        ("'000", 1_000),
+        ("000", 1_000),
+        ("k", 1_000),
+    ];
+    let mut scale = Decimal::ONE;
+    let mut rest = k.as_str();
+    for (w, m) in SCALES {
+        if let Some(r) = rest.strip_prefix(w) {
+            scale = Decimal::from(*m);
+            rest = r;
+            break;
+        }
+        // `USD'000`, `USD k`, `USD mln` (a bare trailing `k` only after a currency code)
+        if let Some(r) = rest.strip_suffix(w) {
+            if !r.is_empty() && (w.len() > 1 || r.len() == 3) {
+                scale = Decimal::from(*m);
+                rest = r;
+                break;
+            }
+        }
+    }
+    let rest = rest.trim_matches(|c: char| matches!(c, ' ' | '.' | '\'' | '-' | '_'));
+    let currency = match rest {
+        "" | "原币" | "本币" | "外币" => None,
+        r => normalize_currency(r).ok().flatten(),
+    };
+    HeaderUnit { scale, currency }
 }
 
 /// 付款节点 in its canonical form (预付 / 发货前 / 见提单 / 发货后) when recognized, else the cleaned
@@ -555,18 +623,16 @@ pub fn normalize_shipping_status(raw: &str) -> String {
     canon.to_string()
 }
 
-/// Whether a label cell marks a subtotal or total row (合计, 小计, 总计, Total, Subtotal, Grand
-/// Total, Итого).
+/// Whether a label cell is, as a whole, a subtotal or total label (合计, 合 计, 小计, 总计, 俄罗斯小计,
+/// Total, Total:, Grand Total, Sub-total, Итого). Spaces inside do not matter. A name that merely
+/// contains the word (`Total Logistics LLP`) is not one: see [`mentions_subtotal`].
 pub fn is_subtotal_label(s: &str) -> bool {
-    // fast path for plain ASCII labels (most cells): word match without allocating
-    if s.is_ascii() {
-        return s
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .any(|w| ["total", "subtotal", "totals", "grandtotal", "sum"].iter().any(|m| w.eq_ignore_ascii_case(m)));
-    }
-    // CJK markers have no full-width forms; only Latin/Cyrillic text needs the normalized key
-    if ["合计", "小计", "总计", "汇总"].iter().any(|m| s.contains(m)) {
-        return true;
+    // CJK markers have no full-width forms; spaces between the characters (合 计) are common
+    if s.chars().any(|c| c as u32 >= 0x3000) {
+        let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        if ["合计", "小计", "总计", "汇总", "共计"].iter().any(|m| compact.contains(m)) {
+            return true;
+        }
     }
     let latin_or_cyrillic = |c: char| {
         c.is_ascii_alphabetic() || ('\u{0400}'..='\u{04FF}').contains(&c) || ('\u{FF21}'..='\u{FF5A}').contains(&c)
@@ -575,13 +641,27 @@ pub fn is_subtotal_label(s: &str) -> bool {
         return false;
     }
     let k = lodestar_core::text::norm_key(s);
-    if k.is_empty() {
-        return false;
-    }
-    if ["合计", "小计", "总计", "汇总", "итого", "всего"].iter().any(|m| k.contains(m)) {
+    if k.starts_with("итого") || k.starts_with("всего") {
         return true;
     }
-    k.split(|c: char| !c.is_alphanumeric()).any(|w| matches!(w, "total" | "subtotal" | "totals" | "grandtotal" | "sum"))
+    let mut words = k.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).peekable();
+    words.peek().is_some()
+        && words.all(|w| {
+            SUBTOTAL_WORDS.contains(&w) || matches!(w, "grand" | "sub" | "all" | "general" | "итого" | "всего")
+        })
+}
+
+const SUBTOTAL_WORDS: &[&str] = &["total", "subtotal", "totals", "grandtotal", "sum"];
+
+/// Whether a label cell mentions a subtotal word among other words (`Russia Total`, `Total RU`,
+/// but also the customer `Total Logistics LLP`): a subtotal only when the row's other required
+/// labels are blank, which the importer decides.
+pub fn mentions_subtotal(s: &str) -> bool {
+    if is_subtotal_label(s) {
+        return true;
+    }
+    let k = lodestar_core::text::norm_key(s);
+    k.split(|c: char| !c.is_alphanumeric()).any(|w| SUBTOTAL_WORDS.contains(&w))
 }
 
 #[cfg(test)]
@@ -644,6 +724,10 @@ mod tests {
             "09/2026",
             "2026年9月15日",
             "20260915",
+            "2026年9月份",
+            "2026M09",
+            "2026M9",
+            "2026-M09",
         ] {
             assert_eq!(parse_month_text(s).map(|m| m.to_string()).as_deref(), Some("2026-09"), "{s}");
         }
@@ -651,7 +735,7 @@ mod tests {
         assert_eq!(parse_month_text("46280").map(|m| m.to_string()).as_deref(), Some("2026-09"));
         assert_eq!(cell_month(&Data::Float(46280.0)).map(|m| m.to_string()).as_deref(), Some("2026-09"));
         assert_eq!(cell_month(&Data::Int(202609)).map(|m| m.to_string()).as_deref(), Some("2026-09"));
-        for bad in ["2026-13", "abc", "Q3", "2026", "13/13/2026", "合计", "12"] {
+        for bad in ["2026-13", "abc", "Q3", "2026", "13/13/2026", "合计", "12", "2026M13", "M09"] {
             assert_eq!(parse_month_text(bad), None, "{bad}");
         }
     }
@@ -675,6 +759,9 @@ mod tests {
         assert_eq!(normalize_currency("ＵＳＤ"), Ok(Some("USD".into())));
         assert_eq!(normalize_currency(""), Ok(None));
         assert_eq!(normalize_currency("dollars!"), Err(UnknownCurrency));
+        // RUR is the pre-1998 code of the rouble, still written in exports: it means RUB
+        assert_eq!(normalize_currency("RUR"), Ok(Some("RUB".into())));
+        assert_eq!(normalize_currency("RMB"), Ok(Some("CNY".into())));
         assert_eq!(normalize_payment_node("预付款"), "预付");
         assert_eq!(normalize_payment_node("Against B/L copy"), "见提单");
         assert_eq!(normalize_payment_node("质保金"), "质保金");
@@ -691,6 +778,19 @@ mod tests {
         for s in ["TotalEnergies Trading", "Sibir Logistics", "俄罗斯", ""] {
             assert!(!is_subtotal_label(s), "{s}");
         }
+    }
+
+    #[test]
+    fn spaced_cjk_subtotals_are_labels_but_names_with_total_are_not() {
+        for s in ["合 计", "总 计", "小  计", "合\u{3000}计", "俄罗斯 小 计", "Total:", "GRAND TOTAL", "Итого по РФ"]
+        {
+            assert!(is_subtotal_label(s), "{s}");
+        }
+        // a customer whose name starts with the word: only a mention, never a whole label
+        assert!(!is_subtotal_label("Total Logistics LLP"));
+        assert!(mentions_subtotal("Total Logistics LLP"));
+        assert!(mentions_subtotal("Russia Total"));
+        assert!(!mentions_subtotal("TotalEnergies Trading"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use lodestar_store::imports::{
     BatchCounts, FxRecord, NewBatch, NewQuarantine, ReceivableRecord, SalesRecord, TargetRecord,
 };
 use lodestar_store::Store;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -53,6 +54,9 @@ pub struct ImportReport {
     /// Data rows read below the header rows (imported + quarantined + skipped).
     pub rows_read: u64,
     pub sheets: Vec<SheetReport>,
+    /// Every sheet warning, prefixed with its sheet name (unmapped columns, skipped summary or
+    /// hidden sheets, categories taken from the spec).
+    pub warnings: Vec<String>,
     pub unresolved: Unresolved,
     /// sha256 of the file.
     pub content_hash: String,
@@ -80,6 +84,13 @@ pub struct SheetReport {
     /// `imported` or `skipped`.
     pub status: String,
     pub skip_reason: Option<String>,
+    /// Header texts of the header row that map to no column of the kind: their cells are not
+    /// imported (see `warnings`).
+    pub unmapped_columns: Vec<String>,
+    /// Rows whose 品类 was empty or unknown and was taken from the catalogue entry of their 规格.
+    pub categories_from_spec: u64,
+    /// Things the user should know about this sheet (unmapped columns, why it was skipped …).
+    pub warnings: Vec<String>,
 }
 
 /// Names no dictionary knew at import time; their rows are imported and flagged.
@@ -147,6 +158,7 @@ pub fn import_file(
             replaced: 0,
             rows_read: 0,
             sheets: Vec::new(),
+            warnings: Vec::new(),
             unresolved: Unresolved::default(),
             content_hash: hash,
         };
@@ -163,14 +175,40 @@ pub fn import_file(
     drop(bytes);
 
     // every sheet's layout first: a data sheet missing a required column stops the file before
-    // anything is written
-    let mut plans: Vec<Result<Layout, String>> = Vec::with_capacity(sheets.len());
-    for sheet in &sheets {
-        match layout::detect(sheet, &dicts.header_aliases, opts.kind) {
-            Detection::Skip(why) => plans.push(Err(why)),
+    // anything is written — unless another sheet of the file is complete, in which case it is a
+    // summary / pivot beside the detail and is skipped with a warning
+    let detections: Vec<Detection> =
+        sheets.iter().map(|s| layout::detect(s, &dicts.header_aliases, opts.kind)).collect();
+    let complete = |d: &Detection| matches!(d, Detection::Data(l) if l.missing_groups().is_empty());
+    let visible_kinds: BTreeSet<RecordKind> = sheets
+        .iter()
+        .zip(&detections)
+        .filter(|(s, d)| !s.hidden && complete(d))
+        .filter_map(|(_, d)| match d {
+            Detection::Data(l) => Some(l.kind),
+            Detection::Skip(_) => None,
+        })
+        .collect();
+    let any_complete = detections.iter().any(complete);
+    let mut plans: Vec<Result<Layout, (String, Vec<String>)>> = Vec::with_capacity(sheets.len());
+    for (sheet, det) in sheets.iter().zip(detections) {
+        match det {
+            Detection::Skip(why) => plans.push(Err((why, Vec::new()))),
             Detection::Data(l) => {
                 let missing = layout::missing_columns(&l, &dicts.header_aliases);
                 if !missing.is_empty() {
+                    let signal = layout::summary_signal(&sheet.name, &l, missing.len());
+                    if let (None, true, Some(signal)) = (opts.kind, any_complete, signal) {
+                        let names: Vec<String> = missing.iter().map(|m| m.column.clone()).collect();
+                        let why = format!(
+                            "summary/pivot sheet ({signal}): has some {} columns but lacks {}; the complete detail sheet(s) of this file are imported instead",
+                            l.kind,
+                            names.join(", ")
+                        );
+                        let warn = format!("sheet \"{}\" skipped as a summary: {why}", sheet.name);
+                        plans.push(Err((why, vec![warn])));
+                        continue;
+                    }
                     return Err(IngestError::MissingColumns {
                         file: file_name,
                         sheet: sheet.name.clone(),
@@ -178,6 +216,25 @@ pub fn import_file(
                         header_row: l.header_row_abs + 1,
                         missing,
                         seen: l.headers_seen.clone(),
+                    });
+                }
+                if sheet.hidden && visible_kinds.contains(&l.kind) {
+                    let why = format!(
+                        "hidden sheet: not imported, a visible {} sheet is (unhide it to import it too)",
+                        l.kind
+                    );
+                    let warn = format!("sheet \"{}\" skipped: {why}", sheet.name);
+                    plans.push(Err((why, vec![warn])));
+                    continue;
+                }
+                let lookalike = layout::lookalike_columns(&l, &dicts.header_aliases);
+                if !lookalike.is_empty() {
+                    return Err(IngestError::LookalikeColumns {
+                        file: file_name,
+                        sheet: sheet.name.clone(),
+                        kind: l.kind,
+                        header_row: l.header_row_abs + 1,
+                        columns: lookalike,
                     });
                 }
                 plans.push(Ok(l));
@@ -202,7 +259,11 @@ pub fn import_file(
         let mut sent = true;
         for (i, (sheet, plan)) in sheets.iter().zip(plans).enumerate() {
             match plan {
-                Err(why) => sheet_reports.push(skipped_report(&sheet.name, why)),
+                Err((why, warnings)) => {
+                    let mut r = skipped_report(&sheet.name, why);
+                    r.warnings = warnings;
+                    sheet_reports.push(r)
+                }
                 Ok(l) => match cleaner.sheet(sheet, &l, i, &out) {
                     Some(r) => sheet_reports.push(r),
                     None => {
@@ -213,6 +274,7 @@ pub fn import_file(
             }
         }
         if sent {
+            let warnings = sheet_reports.iter().flat_map(|s| s.warnings.iter().cloned()).collect();
             let report = ImportReport {
                 batch_id: None,
                 file: file_name.clone(),
@@ -222,6 +284,7 @@ pub fn import_file(
                 replaced: 0,
                 rows_read: 0,
                 sheets: sheet_reports,
+                warnings,
                 unresolved: cleaner.unresolved_report(),
                 content_hash: String::new(),
             };
@@ -386,6 +449,9 @@ fn skipped_report(sheet: &str, why: String) -> SheetReport {
         months: Vec::new(),
         status: "skipped".into(),
         skip_reason: Some(why),
+        unmapped_columns: Vec::new(),
+        categories_from_spec: 0,
+        warnings: Vec::new(),
     }
 }
 
@@ -437,6 +503,11 @@ mod f {
         "shipping_status",
         "usd_rate",
     ];
+    /// Numeric fields (a header unit's multiplier applies).
+    pub const NUMERIC: [usize; 7] =
+        [QUANTITY, AMOUNT, TARGET_QUANTITY, TARGET_AMOUNT, CONTRACT_AMOUNT, DUE_AMOUNT, PAID_AMOUNT];
+    /// Money fields (a header unit's currency applies).
+    pub const MONEY: [usize; 5] = [AMOUNT, TARGET_AMOUNT, CONTRACT_AMOUNT, DUE_AMOUNT, PAID_AMOUNT];
     pub fn id(name: &str) -> Option<usize> {
         NAMES.iter().position(|n| *n == name)
     }
@@ -463,6 +534,8 @@ struct Cleaner<'a> {
     unresolved: [BTreeMap<String, u64>; 4],
     receivable_keys: HashSet<(String, String, Option<String>)>,
     fx_keys: HashSet<(String, String)>,
+    /// Rows of the current sheet whose 品类 came from their 规格.
+    categories_from_spec: u64,
 }
 
 const U_COUNTRY: usize = 0;
@@ -479,6 +552,10 @@ struct RowView<'a> {
     sheet: &'a SheetGrid,
     fill: &'a HashMap<(u32, u32), (u32, u32)>,
     origin_col: u32,
+    /// field id → multiplier from the header's unit (`销售额(万美元)` → 10,000)
+    scale: &'a [Option<Decimal>; f::NAMES.len()],
+    /// The currency the headers' units name (`销售额(RUB)`), the default for a blank 币种.
+    unit_currency: Option<&'a str>,
 }
 
 const EMPTY: Data = Data::Empty;
@@ -515,6 +592,7 @@ impl<'a> Cleaner<'a> {
             unresolved: Default::default(),
             receivable_keys: HashSet::new(),
             fx_keys: HashSet::new(),
+            categories_from_spec: 0,
         }
     }
 
@@ -553,17 +631,61 @@ impl<'a> Cleaner<'a> {
                 mapped.push(id);
             }
         }
+        // units written in the headers: a multiplier for numbers (万美元), a currency for amounts
+        // when the row has none (销售额(RUB))
+        let mut scale: [Option<Decimal>; f::NAMES.len()] = [None; f::NAMES.len()];
+        let mut unit_currency: Option<String> = None;
+        for (field, unit) in &l.units {
+            let Some(id) = f::id(field) else { continue };
+            if !f::NUMERIC.contains(&id) {
+                continue;
+            }
+            let u = clean::parse_header_unit(unit);
+            if u.scale != Decimal::ONE {
+                scale[id] = Some(u.scale);
+            }
+            if f::MONEY.contains(&id) && unit_currency.is_none() {
+                unit_currency = u.currency;
+            }
+        }
+        if !l.unmapped.is_empty() {
+            report.unmapped_columns = l.unmapped.clone();
+            report.warnings.push(format!(
+                "sheet \"{}\": column(s) {} match no {} header and were not imported",
+                sheet.name,
+                l.unmapped.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
+                l.kind
+            ));
+        }
         let labels: Vec<usize> = l.kind.label_fields().iter().filter_map(|n| f::id(n)).collect();
+        // label columns every data row fills: a row mentioning "Total" with one of them blank is a
+        // subtotal, one with all of them filled is data (the customer `Total Logistics LLP`)
+        let required_labels: Vec<usize> = labels
+            .iter()
+            .copied()
+            .filter(|&id| l.kind.required().iter().any(|g| g.len() == 1 && g[0] == f::NAMES[id]) && cols[id].is_some())
+            .collect();
         for (i, cells) in sheet.rows().enumerate().skip(l.header_index + 1) {
             let abs_row = origin.0 + i as u32;
-            let row = RowView { cells, abs_row, cols: &cols, sheet, fill: &fill, origin_col: origin.1 };
+            let row = RowView {
+                cells,
+                abs_row,
+                cols: &cols,
+                sheet,
+                fill: &fill,
+                origin_col: origin.1,
+                scale: &scale,
+                unit_currency: unit_currency.as_deref(),
+            };
             report.rows_read += 1;
             if mapped.iter().all(|&f| is_blank(row.get(f))) {
                 report.blank_rows += 1;
                 continue;
             }
             let labelled_total =
-                labels.iter().any(|&f| matches!(row.get(f), Data::String(s) if clean::is_subtotal_label(s)));
+                labels.iter().any(|&f| matches!(row.get(f), Data::String(s) if clean::is_subtotal_label(s)))
+                    || (labels.iter().any(|&f| matches!(row.get(f), Data::String(s) if clean::mentions_subtotal(s)))
+                        && required_labels.iter().any(|&f| is_blank(row.get(f))));
             let unlabelled_total = matches!(l.kind, RecordKind::Sales | RecordKind::Targets)
                 && labels.iter().all(|&f| is_blank(row.get(f)));
             if labelled_total || unlabelled_total {
@@ -618,6 +740,13 @@ impl<'a> Cleaner<'a> {
             }
         }
         report.skipped_rows = report.subtotal_rows + report.blank_rows;
+        report.categories_from_spec = std::mem::take(&mut self.categories_from_spec);
+        if report.categories_from_spec > 0 {
+            report.warnings.push(format!(
+                "sheet \"{}\": {} row(s) had an empty or unknown 品类; it was taken from their 规格 in the spec catalogue",
+                sheet.name, report.categories_from_spec
+            ));
+        }
         report.months = months.into_iter().collect();
         if rows.len() > 0 {
             out.send(Msg::Rows(idx, rows)).ok()?;
@@ -685,11 +814,14 @@ impl<'a> Cleaner<'a> {
         if is_blank(d) {
             return Err(Bad { field, raw: String::new(), reason: reason::MISSING_VALUE });
         }
-        cell_decimal(d).map(decimal_string).ok_or_else(|| Bad {
-            field,
-            raw: clean::cell_text(d),
-            reason: reason::BAD_NUMBER,
-        })
+        let v = cell_decimal(d).ok_or_else(|| Bad { field, raw: clean::cell_text(d), reason: reason::BAD_NUMBER })?;
+        let v = match row.scale[field] {
+            Some(m) => {
+                v.checked_mul(m).ok_or_else(|| Bad { field, raw: clean::cell_text(d), reason: reason::BAD_NUMBER })?
+            }
+            None => v,
+        };
+        Ok(decimal_string(v))
     }
 
     fn opt_number(&self, row: &RowView<'_>, field: usize) -> Result<Option<String>, Bad> {
@@ -781,19 +913,33 @@ impl<'a> Cleaner<'a> {
         let month = self.month(row, f::MONTH)?;
         let country = self.text(row, f::COUNTRY)?;
         let customer = self.text(row, f::CUSTOMER)?;
-        let category = self.text(row, f::CATEGORY)?;
+        let category_raw = self.opt_text(row, f::CATEGORY);
+        if category_raw.is_none() && is_blank(row.get(f::SPEC)) {
+            return Err(Bad { field: f::CATEGORY, raw: String::new(), reason: reason::MISSING_VALUE });
+        }
         let spec_raw = self.text(row, f::SPEC)?;
         let quantity = self.number(row, f::QUANTITY)?;
         let amount = self.number(row, f::AMOUNT)?;
-        let currency = self.currency(row, f::CURRENCY, Some("USD"))?;
+        let currency = self.currency(row, f::CURRENCY, Some(row.unit_currency.unwrap_or("USD")))?;
         let owner = self.opt_text(row, f::OWNER);
         let (spec, known) = self.spec(&spec_raw);
+        // an empty or unknown 品类 is taken from the catalogue entry of a known 规格
+        let category = match category_raw {
+            Some(c) if self.check(U_CATEGORY, &c) => c,
+            other => match self.dicts.resolve_spec(&spec).map(|s| s.category.clone()) {
+                Some(code) if known && !code.is_empty() => {
+                    self.categories_from_spec += 1;
+                    code
+                }
+                _ => other.ok_or(Bad { field: f::CATEGORY, raw: String::new(), reason: reason::MISSING_VALUE })?,
+            },
+        };
         let mut unresolved = self.flag(&[(U_COUNTRY, &country), (U_CUSTOMER, &customer), (U_CATEGORY, &category)]);
         if !known {
             *self.unresolved[U_SPEC].entry(spec.clone()).or_default() += 1;
             unresolved = Some(match unresolved {
                 Some(u) => format!("{u},spec"),
-                None => f::SPEC.to_string(),
+                None => "spec".to_string(),
             });
         }
         Ok(SalesRecord {
@@ -823,7 +969,7 @@ impl<'a> Cleaner<'a> {
             let field = if row.has(f::TARGET_QUANTITY) { f::TARGET_QUANTITY } else { f::TARGET_AMOUNT };
             return Err(Bad { field, raw: String::new(), reason: reason::MISSING_VALUE });
         }
-        let currency = self.currency(row, f::CURRENCY, Some("USD"))?;
+        let currency = self.currency(row, f::CURRENCY, Some(row.unit_currency.unwrap_or("USD")))?;
         let mut names: Vec<(usize, &str)> = vec![(U_COUNTRY, &country)];
         if let Some(c) = &category {
             names.push((U_CATEGORY, c));
@@ -850,7 +996,7 @@ impl<'a> Cleaner<'a> {
         let contract_no = self.text(row, f::CONTRACT_NO)?;
         let customer = self.text(row, f::CUSTOMER)?;
         let country = self.text(row, f::COUNTRY)?;
-        let currency = self.currency(row, f::CURRENCY, Some("USD"))?;
+        let currency = self.currency(row, f::CURRENCY, Some(row.unit_currency.unwrap_or("USD")))?;
         let contract_amount = self.opt_number(row, f::CONTRACT_AMOUNT)?;
         let payment_terms = self.opt_text(row, f::PAYMENT_TERMS);
         let payment_node = clean::normalize_payment_node(&self.text(row, f::PAYMENT_NODE)?);

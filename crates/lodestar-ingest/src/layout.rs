@@ -3,6 +3,7 @@
 
 use crate::workbook::SheetGrid;
 use lodestar_dict::aliases::header_key;
+use lodestar_dict::aliases::MatchQuality;
 use lodestar_dict::HeaderAliases;
 use std::fmt;
 use std::str::FromStr;
@@ -111,9 +112,17 @@ pub struct Layout {
     pub columns: Vec<(String, usize)>,
     /// Every non-empty header text of the row, cleaned.
     pub headers_seen: Vec<String>,
+    /// (field, unit) for headers that carried a unit in brackets (`销售额(万美元)` → `万美元`).
+    pub units: Vec<(String, String)>,
+    /// Header texts of the row that map to no field of the kind (reported, never silently lost).
+    pub unmapped: Vec<String>,
 }
 
 impl Layout {
+    /// The unit written in the header of `field`, if any.
+    pub fn unit(&self, field: &str) -> Option<&str> {
+        self.units.iter().find(|(f, _)| f == field).map(|(_, u)| u.as_str())
+    }
     pub fn col(&self, field: &str) -> Option<usize> {
         self.columns.iter().find(|(f, _)| f == field).map(|(_, c)| *c)
     }
@@ -132,9 +141,25 @@ pub enum Detection {
     Skip(String),
 }
 
-fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) -> (Vec<(String, usize)>, Vec<String>) {
-    let mut cols: Vec<(String, usize)> = Vec::new();
+/// A header row mapped to fields: (field, column) pairs, every header text seen, the unit each
+/// field's header carried (`万美元`, `RUB`) and the headers that mapped to no field (or to a field
+/// a better-matching column already had).
+struct MappedRow {
+    cols: Vec<(String, usize)>,
+    seen: Vec<String>,
+    units: Vec<(String, String)>,
+    unmapped: Vec<String>,
+}
+
+/// How one column matched a field: quality, column index, unit.
+type Candidate = (MatchQuality, usize, Option<String>);
+
+fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) -> MappedRow {
+    // field → (quality, column, unit): an exact alias beats a header without its unit beats one
+    // part of a bilingual header; among equals the leftmost column wins
+    let mut best: Vec<(String, Candidate)> = Vec::new();
     let mut seen = Vec::new();
+    let mut texts: Vec<(usize, String)> = Vec::new();
     for (i, cell) in row.iter().enumerate() {
         let calamine::Data::String(s) = cell else {
             continue;
@@ -143,14 +168,24 @@ fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) ->
         if t.is_empty() {
             continue;
         }
-        if let Some(f) = aliases.field_for(kind.as_str(), &t) {
-            if !cols.iter().any(|(g, _)| g == f) {
-                cols.push((f.to_string(), i));
+        // keep line breaks for splitting bilingual headers (`国家\nCountry`)
+        let raw = lodestar_core::text::to_halfwidth(s.trim());
+        if let Some(m) = aliases.match_header(kind.as_str(), &raw) {
+            let cand = (m.quality, i, m.unit);
+            match best.iter_mut().find(|(f, _)| f == m.field) {
+                Some((_, b)) if (cand.0, cand.1) < (b.0, b.1) => *b = cand,
+                Some(_) => {}
+                None => best.push((m.field.to_string(), cand)),
             }
         }
+        texts.push((i, t.clone()));
         seen.push(t);
     }
-    (cols, seen)
+    best.sort_by_key(|(_, (_, c, _))| *c);
+    let cols: Vec<(String, usize)> = best.iter().map(|(f, (_, c, _))| (f.clone(), *c)).collect();
+    let units = best.iter().filter_map(|(f, (_, _, u))| u.clone().map(|u| (f.clone(), u))).collect();
+    let unmapped = texts.into_iter().filter(|(i, _)| !cols.iter().any(|(_, c)| c == i)).map(|(_, t)| t).collect();
+    MappedRow { cols, seen, units, unmapped }
 }
 
 fn groups_met(kind: RecordKind, cols: &[(String, usize)]) -> usize {
@@ -176,7 +211,7 @@ pub fn detect(sheet: &SheetGrid, aliases: &HeaderAliases, forced: Option<RecordK
     let mut best_partial: Option<(usize, RecordKind, usize)> = None;
     for (ri, row) in sheet.rows().take(HEADER_SCAN_ROWS).enumerate() {
         for &kind in &kinds {
-            let (cols, seen) = map_row(row, kind, aliases);
+            let MappedRow { cols, seen, units, unmapped } = map_row(row, kind, aliases);
             if cols.is_empty() {
                 continue;
             }
@@ -198,6 +233,8 @@ pub fn detect(sheet: &SheetGrid, aliases: &HeaderAliases, forced: Option<RecordK
                         header_row_abs: origin.0 + ri as u32,
                         columns: cols,
                         headers_seen: seen,
+                        units,
+                        unmapped,
                     },
                 ));
             }
@@ -212,6 +249,110 @@ pub fn detect(sheet: &SheetGrid, aliases: &HeaderAliases, forced: Option<RecordK
             _ => Detection::Skip(format!("no recognizable header in the first {HEADER_SCAN_ROWS} rows")),
         },
     }
+}
+
+/// Why a sheet that names some of a kind's required columns but not all is a summary or pivot
+/// (汇总 / 透视表) rather than a broken detail sheet: it lacks two or more required columns (a
+/// detail row needs all of them; a summary groups them away), it carries analysis columns
+/// (达成率, 占比, 同比, 实际 …), or its name says so (汇总, 透视, 附表, Summary, Pivot).
+/// `None`: a detail sheet missing a column, which must fail the import.
+pub fn summary_signal(sheet_name: &str, layout: &Layout, missing: usize) -> Option<String> {
+    if missing >= 2 {
+        return Some(format!("{missing} required columns absent"));
+    }
+    const ANALYSIS: &[&str] = &[
+        "达成率",
+        "完成率",
+        "达成",
+        "占比",
+        "比例",
+        "同比",
+        "环比",
+        "增长率",
+        "实际",
+        "差额",
+        "缺口",
+        "achievement",
+        "actual",
+        "share",
+        "yoy",
+        "mom",
+        "growth",
+        "%",
+    ];
+    if let Some(h) = layout.unmapped.iter().find(|h| {
+        let k = header_key(h);
+        ANALYSIS.iter().any(|w| k.contains(w))
+    }) {
+        return Some(format!("analysis column \"{h}\""));
+    }
+    const NAMES: &[&str] = &["汇总", "透视", "附表", "统计", "分析", "summary", "pivot", "overview", "dashboard"];
+    let n = header_key(sheet_name);
+    if NAMES.iter().any(|w| n.contains(w)) {
+        return Some(format!("sheet name \"{sheet_name}\""));
+    }
+    None
+}
+
+/// An unmapped header that looks like a column the importer would otherwise default: a currency
+/// (defaults to USD), a paid amount (defaults to 0) or a target (defaults to null). Such a header
+/// must stop the import with a clear error instead of a silent default.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LookalikeColumn {
+    /// The header as written.
+    pub header: String,
+    /// The field it looks like (canonical field name).
+    pub field: String,
+    /// The canonical Chinese header of that field.
+    pub column: String,
+}
+
+/// Unmapped headers that look like a currency, paid-amount or target column the sheet does not
+/// have mapped (see [`LookalikeColumn`]).
+pub fn lookalike_columns(layout: &Layout, aliases: &HeaderAliases) -> Vec<LookalikeColumn> {
+    let mut out = Vec::new();
+    for h in &layout.unmapped {
+        let k = header_key(h);
+        let any = |words: &[&str]| words.iter().any(|w| k.contains(w));
+        let ratio = any(&["率", "%", "rate", "比例", "占比", "达成", "完成"]);
+        let date = any(&["日期", "时间", "日", "date"]);
+        let mut fields: Vec<&str> = Vec::new();
+        if any(&["币种", "币别", "货币", "currency", "curr", "ccy", "валют"]) || k == "原币" || k == "币"
+        {
+            fields.push("currency");
+        }
+        if layout.kind == RecordKind::Receivables
+            && !date
+            && !ratio
+            && !any(&["应收", "应回", "应付", "due", "合同"])
+            && any(&["已收", "实收", "已回", "回款", "已付", "到账", "paid", "received", "collected", "оплач"])
+        {
+            fields.push("paid_amount");
+        }
+        if layout.kind == RecordKind::Targets
+            && !ratio
+            && !date
+            && any(&["目标", "任务", "计划", "预算", "target", "plan", "budget", "план"])
+        {
+            fields.push("target_quantity");
+            fields.push("target_amount");
+        }
+        for f in fields {
+            let known = aliases.spellings(layout.kind.as_str(), f);
+            if known.is_empty() || layout.col(f).is_some() {
+                continue;
+            }
+            // a targets sheet with one target column mapped: a second target-like header is the
+            // other one only when that one is missing
+            out.push(LookalikeColumn {
+                header: h.clone(),
+                field: f.to_string(),
+                column: label(aliases, layout.kind, f).to_string(),
+            });
+            break;
+        }
+    }
+    out
 }
 
 /// The canonical (first) header spelling of a field, for messages and quarantine entries.
@@ -243,9 +384,7 @@ impl fmt::Display for MissingColumn {
 
 /// Describes the missing required columns of a layout.
 pub fn missing_columns(layout: &Layout, aliases: &HeaderAliases) -> Vec<MissingColumn> {
-    let mapped: Vec<String> =
-        layout.headers_seen.iter().filter(|h| aliases.field_for(layout.kind.as_str(), h).is_some()).cloned().collect();
-    let unmapped: Vec<&String> = layout.headers_seen.iter().filter(|h| !mapped.contains(h)).collect();
+    let unmapped: Vec<&String> = layout.unmapped.iter().collect();
     layout
         .missing_groups()
         .into_iter()
@@ -304,7 +443,7 @@ mod tests {
                 }
             }
         }
-        SheetGrid { name: "s".into(), range, merges: vec![] }
+        SheetGrid { name: "s".into(), range, merges: vec![], hidden: false }
     }
 
     fn aliases() -> HeaderAliases {

@@ -27,7 +27,7 @@ pub mod layout;
 pub mod workbook;
 
 pub use import::{import_file, ImportOptions, ImportReport, SheetReport, Unresolved, UnresolvedName};
-pub use layout::{MissingColumn, RecordKind};
+pub use layout::{LookalikeColumn, MissingColumn, RecordKind};
 
 /// Errors of an import or a dictionary import. Bad rows are not errors (they go to the
 /// quarantine); these stop the whole file, and nothing of it is stored.
@@ -50,6 +50,14 @@ pub enum IngestError {
         missing: Vec<MissingColumn>,
         seen: Vec<String>,
     },
+    /// A data sheet has a column that looks like a currency, paid-amount or target column but
+    /// matches no known header: importing it would silently default (USD / 0 / null).
+    #[error(
+        "{file}, sheet \"{sheet}\" (header row {header_row}, {kind} data): column(s) {} look like {} but match no known header, so they would be ignored and defaulted. Add the spelling to header_aliases.toml (or rename the column)",
+        columns.iter().map(|c| format!("\"{}\"", c.header)).collect::<Vec<_>>().join(", "),
+        columns.iter().map(|c| format!("{} ({})", c.column, c.field)).collect::<Vec<_>>().join(", ")
+    )]
+    LookalikeColumns { file: String, sheet: String, kind: RecordKind, header_row: u32, columns: Vec<LookalikeColumn> },
     #[error(transparent)]
     Store(#[from] lodestar_store::StoreError),
     #[error(transparent)]

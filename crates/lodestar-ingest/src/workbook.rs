@@ -11,6 +11,8 @@ pub struct SheetGrid {
     pub name: String,
     pub range: Range<Data>,
     pub merges: Vec<Dimensions>,
+    /// Hidden (or very hidden) in the workbook: usually a copy or a helper of a visible sheet.
+    pub hidden: bool,
 }
 
 impl SheetGrid {
@@ -44,6 +46,15 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
         _ => calamine::open_workbook_auto_from_rs(cursor).map_err(|e| fail(&e))?,
     };
     let names = book.sheet_names();
+    let hidden: Vec<bool> = names
+        .iter()
+        .map(|n| {
+            book.sheets_metadata()
+                .iter()
+                .find(|m| &m.name == n)
+                .is_some_and(|m| !matches!(m.visible, calamine::SheetVisible::Visible))
+        })
+        .collect();
     if let Sheets::Xlsx(x) = &mut book {
         // The merged regions sit at the end of each sheet's XML, so finding them is a second full
         // pass over it: do that pass on a second reader in parallel with reading the cells.
@@ -64,18 +75,19 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
                 .iter()
                 .zip(ranges)
                 .zip(merges)
-                .map(|((name, range), merges)| SheetGrid { name: name.clone(), range, merges })
+                .zip(&hidden)
+                .map(|(((name, range), merges), &hidden)| SheetGrid { name: name.clone(), range, merges, hidden })
                 .collect())
         });
     }
     let mut out = Vec::with_capacity(names.len());
-    for name in names {
+    for (name, hidden) in names.into_iter().zip(hidden) {
         let range = book.worksheet_range(&name).map_err(|e| ReadFailure(format!("sheet \"{name}\": {e}")))?;
         let merges = match &mut book {
             Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             _ => Vec::new(),
         };
-        out.push(SheetGrid { name, range, merges });
+        out.push(SheetGrid { name, range, merges, hidden });
     }
     Ok(out)
 }
@@ -113,7 +125,7 @@ fn read_csv(bytes: &[u8]) -> Result<SheetGrid, ReadFailure> {
         }
         range
     };
-    Ok(SheetGrid { name: "csv".into(), range, merges: Vec::new() })
+    Ok(SheetGrid { name: "csv".into(), range, merges: Vec::new(), hidden: false })
 }
 
 /// Lower-case extension of a path ("" when none).
