@@ -189,6 +189,86 @@ struct Rules {
     en_within: Regex,
     en_end: Regex,
     en_next_meeting: Regex,
+    rel_quarter: Regex,
+    festival: Regex,
+    holiday: Regex,
+    dom: Regex,
+    rel_day: Regex,
+    en_weekday: Regex,
+    en_month_day: Regex,
+    en_day_month: Regex,
+    en_mid: Regex,
+    en_day: Regex,
+    en_festival: Regex,
+}
+
+/// Spring Festival (春节, 正月初一) dates 2025–2036, checked against the `lunardate` tables.
+const SPRING_FESTIVAL: &[(i32, u32, u32)] = &[
+    (2025, 1, 29),
+    (2026, 2, 17),
+    (2027, 2, 6),
+    (2028, 1, 26),
+    (2029, 2, 13),
+    (2030, 2, 3),
+    (2031, 1, 23),
+    (2032, 2, 11),
+    (2033, 1, 31),
+    (2034, 2, 19),
+    (2035, 2, 8),
+    (2036, 1, 28),
+];
+
+/// The eve of the first Spring Festival after `meeting` (除夕: what `春节前` / `年前` mean), or None
+/// beyond the table.
+pub fn spring_festival_eve(meeting: NaiveDate) -> Option<NaiveDate> {
+    SPRING_FESTIVAL
+        .iter()
+        .filter_map(|&(y, m, d)| ymd(y, m, d))
+        .find(|&sf| sf > meeting)
+        .map(|sf| sf - Duration::days(1))
+}
+
+const EN_MONTHS: &str =
+    "january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec";
+
+fn en_month(s: &str) -> Option<u32> {
+    let s = s.to_ascii_lowercase();
+    let k = s.get(..3)?;
+    Some(match k {
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
+        _ => return None,
+    })
+}
+
+fn en_weekday_of(s: &str) -> Option<Weekday> {
+    Some(match s.to_ascii_lowercase().get(..3)? {
+        "mon" => Weekday::Mon,
+        "tue" => Weekday::Tue,
+        "wed" => Weekday::Wed,
+        "thu" => Weekday::Thu,
+        "fri" => Weekday::Fri,
+        "sat" => Weekday::Sat,
+        "sun" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+/// Last day of the quarter holding month `m`, `k` quarters on.
+fn quarter_end(y: i32, m: u32, k: i32) -> Option<NaiveDate> {
+    let q_last = ((m - 1) / 3 + 1) * 3;
+    let (y, mo) = add_months(y, q_last, 3 * k);
+    month_end(y, mo)
 }
 
 fn rules() -> &'static Rules {
@@ -197,24 +277,35 @@ fn rules() -> &'static Rules {
         let re = |s: &str| Regex::new(s).expect("deadline regex");
         Rules {
             full: re(r"(\d{4})\s*(?:年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?|[-/.](\d{1,2})[-/.](\d{1,2}))"),
-            md: re(r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"),
+            md: re(r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[日号]"),
             slash: re(r"(\d{1,2})/(\d{1,2})"),
             dotted: re(r"(\d{1,2})\.(\d{1,2})"),
             month_part: re(
                 r"(\d{1,2}|[一二三四五六七八九十]{1,3})\s*月份?\s*(底|末|内|上旬|中旬|下旬|中|初|前|之前|以前|第?[一二三四1-4]周)",
             ),
-            rel_month: re(r"(本月|当月|这个月|下个?月|月)(底|末|内|中|初|第[一二三四1-4]周)"),
+            rel_month: re(r"(本月|当月|这个月|下个?月|月)(底|末|内|上旬|中旬|下旬|中|初|第[一二三四1-4]周)"),
             week: re(r"(本周|这周|下周|下下周|周)([一二三四五六日天1-7]|内|末)?"),
             nth_week: re(r"第([一二三四1-4])周"),
             within: re(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(个工作日|个自然日|天|日|周|个星期|星期|个月)(?:内|之内|以内)"),
             quarter: re(r"(?:Q([1-4])|[qQ]([1-4])|第?([一二三四])季度)\s*(末|底|前|内|结束前)"),
-            year_end: re(r"(年底|年末|年内|今年内|本年度内|本年内|年前|上半年|下半年)"),
+            year_end: re(r"(年底|年末|年内|今年内|本年度内|本年内|上半年|下半年)"),
             next_meeting: re(r"下次(?:[\p{Han}]{0,6}?)?(?:会议|例会|周会|月会|分析会|经营会|会)(?:召开)?(?:前|之前|时)"),
-            asap: re(r"(?i)(尽快|立即|马上|即刻|立刻|持续跟进|长期跟进|\basap\b|as soon as possible)"),
-            en_week: re(r"(?i)\b(this|next)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)\b"),
-            en_within: re(r"(?i)\bwithin\s+(\d{1,3}|one|two|three|four|five|six|seven|ten)\s+(working days|business days|days|weeks)\b"),
-            en_end: re(r"(?i)\b(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(month|year)\b"),
-            en_next_meeting: re(r"(?i)\b(?:before|by)\s+(?:the\s+)?next\s+(?:meeting|sync|weekly|call)\b"),
+            asap: re(r"(?i)(尽快|立即|马上|即刻|立刻|持续跟进|长期跟进|(?-u:\b)asap(?-u:\b)|as soon as possible)"),
+            en_week: re(r"(?i)(?-u:\b)(this|next)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday|week)(?-u:\b)"),
+            en_within: re(r"(?i)(?-u:\b)within\s+(\d{1,3}|one|two|three|four|five|six|seven|ten)\s+(working days|business days|days|weeks)(?-u:\b)"),
+            en_end: re(r"(?i)(?-u:\b)(?:by\s+)?(?:the\s+)?end\s+of\s+(?:the\s+)?(this\s+|next\s+|current\s+)?(month|year|quarter|week|q[1-4])(?-u:\b)"),
+            en_next_meeting: re(r"(?i)(?-u:\b)(?:before|by)\s+(?:the\s+)?next\s+(?:meeting|sync|weekly|call)(?-u:\b)"),
+            rel_quarter: re(r"(本季度|本季|这个季度|当季度|当季|下个?季度|季度)(末|底|内|前|结束前)"),
+            festival: re(r"(春节|过年|农历新年|新春|年)(?:假期|放假)?(前|之前|以前)"),
+            holiday: re(r"(元旦|国庆|五一|劳动节)(?:假期|节|放假)?(前|之前|以前)"),
+            dom: re(r"(本月|这个月|当月|下个?月|次月)?\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]\s*(?:前|之前|以前|截止)"),
+            rel_day: re(r"(今天|明天|明日|后天)"),
+            en_weekday: re(r"(?i)(?-u:\b)(?:by|before|until|till|due|on)\s+(?:the\s+)?(mon|tues|wednes|thurs|fri|satur|sun)day(?-u:\b)"),
+            en_month_day: re(&format!(r"(?i)(?-u:\b)({EN_MONTHS})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?-u:\b)(?:,?\s*(\d{{4}}))?")),
+            en_day_month: re(&format!(r"(?i)(?-u:\b)(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({EN_MONTHS})(?-u:\b)\.?(?:,?\s*(\d{{4}}))?")),
+            en_mid: re(&format!(r"(?i)(?-u:\b)mid[- ]?({EN_MONTHS}|month)(?-u:\b)")),
+            en_day: re(r"(?i)(?-u:\b)(tomorrow|today|tonight|eod|end of (?:the )?day|cob|close of business)(?-u:\b)"),
+            en_festival: re(r"(?i)(?-u:\b)(?:before|by|ahead of)\s+(?:the\s+)?(chinese new year|cny|spring festival|lunar new year)(?-u:\b)"),
             label: re(r"(?i)(截止(?:日期|时间)?|截至|完成时间|期限|deadline|due)\s*[:：]?\s*$"),
         }
     })
@@ -292,7 +383,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         if overlaps(&taken, m.start(), m.end()) || before_char(text, m.start()).is_some_and(|c| c.is_ascii_digit()) {
             continue;
         }
-        let (mo, d): (u32, u32) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+        let (mo, d): (u32, u32) = (cn_num(&c[1]).unwrap_or(0), cn_num(&c[2]).unwrap_or(0));
         // `10 月 1–11 日` is a range in a report, not a deadline: skip when a range dash follows.
         if after_str(text, m.end()).starts_with(['–', '-', '~', '至']) && !after_str(text, m.end()).starts_with("至今")
         {
@@ -333,7 +424,11 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
                     continue;
                 }
             }
-            let (mo, d): (u32, u32) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+            let (mut mo, mut d): (u32, u32) = (c[1].parse().unwrap_or(0), c[2].parse().unwrap_or(0));
+            if !dotted && mo > 12 && (1..=12).contains(&d) {
+                // `15/12`: day/month as written in Europe and Central Asia
+                std::mem::swap(&mut mo, &mut d);
+            }
             if !(1..=12).contains(&mo) {
                 continue;
             }
@@ -405,7 +500,9 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         let (y, mo) = add_months(meeting.year(), meeting.month(), k);
         let part = &c[2];
         let date = match part {
-            "底" | "末" | "内" => month_end(y, mo),
+            "底" | "末" | "内" | "下旬" => month_end(y, mo),
+            "上旬" => ymd(y, mo, 10),
+            "中旬" => ymd(y, mo, 20),
             "中" => {
                 let d = ymd(y, mo, 15);
                 if k == 0 && meeting.day() > 15 {
@@ -456,11 +553,129 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         } else {
             meeting.year()
         };
+        let explicit = y != meeting.year();
         let date = match &c[1] {
+            // `上半年` at a meeting after June: the next year's first half
+            "上半年" if !explicit && meeting.month() > 6 => ymd(y + 1, 6, 30),
             "上半年" => ymd(y, 6, 30),
             _ => ymd(y, 12, 31),
         };
         push(&mut out, &mut taken, m.start(), m.end(), date, false);
+    }
+    for c in r.rel_quarter.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        // `一季度末` / `Q1末` are taken above; a bare `季度` must not be the tail of `四季度`
+        if before_char(text, m.start()).is_some_and(|c| "一二三四1234第每个".contains(c)) {
+            continue;
+        }
+        let k = if c[1].starts_with('下') { 1 } else { 0 };
+        let date = quarter_end(meeting.year(), meeting.month(), k);
+        push(&mut out, &mut taken, m.start(), m.end(), date, false);
+    }
+    for c in r.festival.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        if &c[1] == "年" {
+            // `年前` = before the Spring Festival; not `三年前`, `今年前三季度`, `2025年前`
+            let bad_before = before_char(text, m.start()).is_some_and(|c| {
+                c.is_ascii_digit() || "一二三四五六七八九十两几多今去明前每当全半上下本该同".contains(c)
+            });
+            let bad_after = after_str(text, m.end())
+                .starts_with(|c: char| c.is_ascii_digit() || "一二三四五六七八九十两几后".contains(c));
+            if bad_before || bad_after {
+                continue;
+            }
+        }
+        if after_str(text, m.end()).starts_with('后') {
+            continue; // 春节前后: around the festival
+        }
+        taken.push((m.start(), m.end()));
+        out.push(Deadline {
+            date: spring_festival_eve(meeting),
+            text: m.as_str().to_string(),
+            next_meeting: false,
+            start: m.start(),
+            end: m.end(),
+            strength: 1,
+        });
+    }
+    for c in r.holiday.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let (mo, d) = match &c[1] {
+            "元旦" => (12, 31),
+            "国庆" => (9, 30),
+            _ => (4, 30),
+        };
+        let date = ymd(year_for(meeting, mo, d), mo, d);
+        taken.push((m.start(), m.end()));
+        out.push(Deadline {
+            date,
+            text: m.as_str().to_string(),
+            next_meeting: false,
+            start: m.start(),
+            end: m.end(),
+            strength: 1,
+        });
+    }
+    for c in r.dom.captures_iter(text) {
+        // `25号前`, `20日前`, `下个月15号前`: that day of this (next) month, the next one on or after D
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        if c.get(1).is_none()
+            && before_char(text, m.start()).is_some_and(|c| is_digitish(c) || c == '月' || c == '第' || c == '每')
+        {
+            continue;
+        }
+        let Some(day) = cn_num(&c[2]).filter(|d| (1..=31).contains(d)) else { continue };
+        let date = match c.get(1).map(|x| x.as_str()) {
+            Some(p) if p.starts_with('下') || p == "次月" => {
+                let (y, mo) = add_months(meeting.year(), meeting.month(), 1);
+                month_end(y, mo).map(|e| e.day()).and_then(|last| ymd(y, mo, day.min(last)))
+            }
+            Some(_) => month_end(meeting.year(), meeting.month())
+                .map(|e| e.day())
+                .and_then(|last| ymd(meeting.year(), meeting.month(), day.min(last))),
+            None => {
+                let (y, mo) = if day >= meeting.day() {
+                    (meeting.year(), meeting.month())
+                } else {
+                    add_months(meeting.year(), meeting.month(), 1)
+                };
+                month_end(y, mo).map(|e| e.day()).and_then(|last| ymd(y, mo, day.min(last)))
+            }
+        };
+        let e = m.end();
+        taken.push((m.start(), e));
+        out.push(Deadline {
+            date,
+            text: text[m.start()..e].trim().to_string(),
+            next_meeting: false,
+            start: m.start(),
+            end: e,
+            strength: 1,
+        });
+    }
+    for c in r.rel_day.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let n = match &c[1] {
+            "今天" => 0,
+            "明天" | "明日" => 1,
+            _ => 2,
+        };
+        push(&mut out, &mut taken, m.start(), m.end(), Some(meeting + Duration::days(n)), false);
     }
     for c in r.nth_week.captures_iter(text) {
         // `第二周` on its own: the meeting month's n-th week (the `N月第N周` forms are taken above)
@@ -554,6 +769,74 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         };
         push(&mut out, &mut taken, m.start(), m.end(), Some(weekday_in_week(mon, wd)), false);
     }
+    for c in r.en_weekday.captures_iter(text) {
+        // `by Friday`: this week's, or next week's when already past
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let Some(wd) = en_weekday_of(&c[1]) else { continue };
+        let mut d = weekday_in_week(monday(meeting), wd);
+        if d < meeting {
+            d += Duration::days(7);
+        }
+        push(&mut out, &mut taken, m.start(), m.end(), Some(d), false);
+    }
+    for (re_, month_first) in [(&r.en_month_day, true), (&r.en_day_month, false)] {
+        for c in re_.captures_iter(text) {
+            let m = c.get(0).expect("match");
+            if overlaps(&taken, m.start(), m.end()) {
+                continue;
+            }
+            let (mo, d) = if month_first {
+                (en_month(&c[1]), c[2].parse::<u32>().ok())
+            } else {
+                (en_month(&c[2]), c[1].parse::<u32>().ok())
+            };
+            let (Some(mo), Some(d)) = (mo, d) else { continue };
+            let y = c.get(3).and_then(|y| y.as_str().parse().ok()).unwrap_or_else(|| year_for(meeting, mo, d));
+            if let Some(date) = ymd(y, mo, d) {
+                push(&mut out, &mut taken, m.start(), m.end(), Some(date), false);
+            }
+        }
+    }
+    for c in r.en_mid.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let date = match en_month(&c[1]) {
+            Some(mo) => ymd(year_for(meeting, mo, 15), mo, 15),
+            None if meeting.day() > 15 => {
+                let (y, mo) = add_months(meeting.year(), meeting.month(), 1);
+                ymd(y, mo, 15)
+            }
+            None => ymd(meeting.year(), meeting.month(), 15),
+        };
+        push(&mut out, &mut taken, m.start(), m.end(), date, false);
+    }
+    for c in r.en_day.captures_iter(text) {
+        let m = c.get(0).expect("match");
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        let n = if c[1].eq_ignore_ascii_case("tomorrow") { 1 } else { 0 };
+        push(&mut out, &mut taken, m.start(), m.end(), Some(meeting + Duration::days(n)), false);
+    }
+    for m in r.en_festival.find_iter(text) {
+        if overlaps(&taken, m.start(), m.end()) {
+            continue;
+        }
+        taken.push((m.start(), m.end()));
+        out.push(Deadline {
+            date: spring_festival_eve(meeting),
+            text: m.as_str().to_string(),
+            next_meeting: false,
+            start: m.start(),
+            end: m.end(),
+            strength: 1,
+        });
+    }
     for c in r.en_within.captures_iter(text) {
         let m = c.get(0).expect("match");
         if overlaps(&taken, m.start(), m.end()) {
@@ -585,10 +868,24 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         if overlaps(&taken, m.start(), m.end()) {
             continue;
         }
-        let date = if c[1].eq_ignore_ascii_case("year") {
-            ymd(meeting.year(), 12, 31)
-        } else {
-            month_end(meeting.year(), meeting.month())
+        let next = c.get(1).is_some_and(|x| x.as_str().trim().eq_ignore_ascii_case("next"));
+        let k = i32::from(next);
+        let unit = c[2].to_ascii_lowercase();
+        let date = match unit.as_str() {
+            "year" => ymd(meeting.year() + k, 12, 31),
+            "quarter" => quarter_end(meeting.year(), meeting.month(), k),
+            "week" => Some(weekday_in_week(monday(meeting) + Duration::days(7 * k as i64), Weekday::Fri)),
+            "month" => {
+                let (y, mo) = add_months(meeting.year(), meeting.month(), k);
+                month_end(y, mo)
+            }
+            q => {
+                // `end of Q1`: that quarter's last day, next year's when already past
+                let qn: u32 = q[1..].parse().unwrap_or(4);
+                let mo = qn * 3;
+                let y = if mo < meeting.month() { meeting.year() + 1 } else { meeting.year() };
+                month_end(y, mo)
+            }
         };
         push(&mut out, &mut taken, m.start(), m.end(), date, false);
     }

@@ -116,6 +116,32 @@ const ACTION_VERBS: &[&str] = &[
     "寄出",
     "发布",
     "执行",
+    "拿出",
+    "调整",
+    "赴",
+    "勘查",
+    "前往",
+    "出差",
+    "编写",
+    "撰写",
+    "审核",
+    "核查",
+    "推动",
+    "报批",
+    "提报",
+    "完善",
+    "优化",
+    "拟定",
+    "草拟",
+    "开展",
+    "实施",
+    "检查",
+    "排查",
+    "签约",
+    "讲解",
+    "考察",
+    "定稿",
+    "细化",
     "到现场",
     "查看",
     "分析",
@@ -160,6 +186,15 @@ const ACTION_VERBS: &[&str] = &[
     "complete",
     "invite",
     "quote",
+    "finish",
+    "provide",
+    "share",
+    "chase",
+    "resolve",
+    "sign",
+    "hire",
+    "investigate",
+    "plan",
 ];
 
 /// Words that make a sentence an obligation even without a named owner.
@@ -200,8 +235,93 @@ const OWNER_AFTER: &[&str] =
 /// Before a name: the person is asked to do it (请张三, 要求张三, 由张三, @张三).
 const OWNER_BEFORE: &[&str] = &["由", "请", "要求", "安排", "指定", "让", "@"];
 
-const ADVERBS: &[&str] =
-    &["继续", "将", "会", "也", "再", "先", "一起", "共同", "分别", "于", "在", "尽快", "立即", "需", "要", "负责"];
+/// Words skipped between a name and its verb (张三**共同**负责, 张三**同步**调整, 张三**表示会**拜访).
+/// `负责` is not among them: it is the owner marker itself.
+const ADVERBS: &[&str] = &[
+    "表示会",
+    "表示将",
+    "表示要",
+    "承诺",
+    "答应",
+    "两人",
+    "二人",
+    "三人",
+    "继续",
+    "将",
+    "会",
+    "也",
+    "再次",
+    "再",
+    "先",
+    "一起",
+    "共同",
+    "分别",
+    "同步",
+    "亲自",
+    "于",
+    "在",
+    "尽快",
+    "立即",
+    "需",
+    "要",
+];
+
+/// Joiners between two owners besides punctuation: `张三会同李四`, `Kevin Gao and Minho Kim`.
+const OWNER_JOINERS: &[&str] = &["会同", "协同", "连同", "以及", "and"];
+
+/// Common Chinese surnames (百家姓, the frequent ones): a name not in the staff list must start with
+/// one to be kept as an unresolved owner (`人力资源部张敏负责` → 张敏).
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧阳";
+
+/// Capitalised words that start English clauses but are not names (`The customer will …`).
+const NOT_NAMES: &[&str] = &[
+    "The",
+    "This",
+    "That",
+    "These",
+    "We",
+    "Our",
+    "Team",
+    "Customer",
+    "Customers",
+    "Sales",
+    "Finance",
+    "All",
+    "Each",
+    "Both",
+    "Everyone",
+    "Someone",
+    "They",
+    "It",
+    "Marketing",
+    "Please",
+    "Owner",
+    "Action",
+    "Book",
+    "Send",
+    "Check",
+    "Confirm",
+    "Prepare",
+    "Follow",
+    "Update",
+    "Review",
+    "Next",
+    "Due",
+    "By",
+    "Before",
+    "Within",
+    "Meeting",
+    "Korea",
+    "Japan",
+    "Russia",
+    "China",
+    "Beichen",
+    "Note",
+    "Notes",
+    "Agenda",
+    "Decision",
+    "Decisions",
+];
 
 const DONE_BLOCKERS: &[&str] = &["继续", "剩余", "余款", "尚未", "未完成", "未到账", "待核实", "待确认"];
 
@@ -229,6 +349,7 @@ struct Columns {
     deadline: Option<usize>,
     kind: Option<usize>,
     status: Option<usize>,
+    note: Option<usize>,
 }
 
 /// One unit of analysis: a sentence, a list item (with its continuation lines) or a table row.
@@ -249,6 +370,38 @@ pub struct Clause {
     pub row: Option<RowCells>,
     /// The clause follows a `;` in the same line (it may talk about the same customer).
     pub after_semicolon: bool,
+    /// `text` as written: the same characters before folding (full-width punctuation kept), so a
+    /// span of `text` maps to the same character span here.
+    pub raw_text: String,
+    /// Where `source` starts: (line index, character offset in that line).
+    pub src_start: (usize, usize),
+}
+
+/// The span of `raw` that `piece` (a slice of `folded`, which is `fold(raw)`) covers, by character
+/// position: `fold` maps one character to one character. Falls back to `piece` itself.
+fn raw_piece(folded: &str, raw: &str, piece: &str) -> (String, usize) {
+    let base = folded.as_ptr() as usize;
+    let p = piece.as_ptr() as usize;
+    if p < base || p + piece.len() > base + folded.len() {
+        return (piece.to_string(), 0);
+    }
+    let start = folded[..p - base].chars().count();
+    let n = piece.chars().count();
+    if folded.chars().count() != raw.chars().count() {
+        return (piece.to_string(), start);
+    }
+    (raw.chars().skip(start).take(n).collect(), start)
+}
+
+/// The raw counterpart of `sub`, a substring of the folded `text` (found by position).
+fn raw_of(sub: &str, text: &str, raw_text: &str) -> String {
+    if text.chars().count() != raw_text.chars().count() {
+        return sub.to_string();
+    }
+    match text.find(sub) {
+        Some(i) => raw_text.chars().skip(text[..i].chars().count()).take(sub.chars().count()).collect(),
+        None => sub.to_string(),
+    }
 }
 
 /// The cells of a table row, by role.
@@ -259,6 +412,8 @@ pub struct RowCells {
     pub deadline: Option<String>,
     pub kind: Option<String>,
     pub status: Option<String>,
+    /// 说明 / 备注 cell (`客户补充资料，延期至1月20日`).
+    pub note: Option<String>,
 }
 
 /// What a clause says about an earlier item (已完成 / 延期至… / 取消 / 进行中).
@@ -270,6 +425,8 @@ pub struct Signal {
     /// Folded text with names and dates masked (for similarity).
     pub masked: String,
     pub customer: Option<String>,
+    /// Country of the clause (its customer's, the one country named, or the heading's).
+    pub country: Option<String>,
     pub staff: Vec<String>,
     /// The tag the clause's own keywords point to (helps pick among one customer's items).
     pub tag: Option<String>,
@@ -310,6 +467,13 @@ struct Re {
     progress: Regex,
     decision: Regex,
     unknown_by: Regex,
+    unknown_han: Regex,
+    latin_before: Regex,
+    latin_after: Regex,
+    latin_lead: Regex,
+    latin_name: Regex,
+    pending: Regex,
+    multi_country: Regex,
 }
 
 fn re() -> &'static Re {
@@ -336,6 +500,13 @@ fn re() -> &'static Re {
             progress: r(r"(?i)进行中|推进中|正在|在做|继续跟进|继续催收|继续推进|继续跟踪|in progress|ongoing"),
             decision: r(r"^(?:原则)?(?:同意|批准|确定|明确|维持|决定|通过)"),
             unknown_by: r(r"由\s*([\p{Han}]{2,3})\s*(?:负责|牵头|跟进)"),
+            unknown_han: r(r"(?:^|[,;:、。\s(]|部|处|中心|组|室|科)([\p{Han}]{2,3})(?:共同|分别|两人|二人)?(?:负责|牵头)"),
+            latin_before: r(r"(?:由|请|要求|安排|让|@)\s*([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})"),
+            latin_after: r(r"([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})\s*(?:负责|牵头|跟进)"),
+            latin_lead: r(r"^([A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})\s+(?:to|will)\s"),
+            pending: r(r"待[\p{Han}]{0,4}?(?:审阅|审批|审核|批准|签字|签批)"),
+            multi_country: r(r"[两二三四五六七八九各多]国|区域|片区|全区|中亚|高加索|独联体|日韩"),
+            latin_name: r(r"^[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}$"),
         }
     })
 }
@@ -417,6 +588,8 @@ fn columns(header: &[String]) -> Columns {
             && has(&["事项", "内容", "任务", "行动", "工作", "议题", "action", "item", "task", "指标"])
         {
             cols.desc = Some(i);
+        } else if cols.note.is_none() && has(&["说明", "备注", "remark", "note", "comment"]) {
+            cols.note = Some(i);
         }
     }
     cols
@@ -450,6 +623,8 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
     let mut table: Option<Columns> = None;
     let mut table_is_data = false;
     let mut last_block: Option<usize> = None; // index in `out` a continuation line may join
+                                              // `亚美尼亚：…` at the start of a paragraph: the country of that paragraph (until a blank line)
+    let mut para_country: Option<String> = None;
     let heading_country = |h: &str| -> Option<String> {
         let mut codes: Vec<String> = scanner
             .scan(&fold(h))
@@ -466,6 +641,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
         let trimmed = line.trim();
         if trimmed.is_empty() {
             table = None;
+            para_country = None;
             continue;
         }
         nonempty += 1;
@@ -501,6 +677,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                             && Some(*i) != cols.deadline
                             && Some(*i) != cols.kind
                             && Some(*i) != cols.status
+                            && Some(*i) != cols.note
                     })
                     .map(|(_, c)| c.clone())
                     .max_by_key(|c| c.chars().count())
@@ -509,10 +686,20 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             if desc.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
                 continue;
             }
+            let raw_cells = split_cells(raw);
+            let raw_desc = cells
+                .iter()
+                .position(|c| *c == desc)
+                .and_then(|i| raw_cells.get(i).filter(|_| raw_cells.len() == cells.len()))
+                .filter(|rc| rc.chars().count() == desc.chars().count())
+                .cloned()
+                .unwrap_or_else(|| desc.clone());
             out.push(Clause {
                 line_no: ix + 1,
                 line_ix: ix,
                 source: raw.trim().to_string(),
+                raw_text: raw_desc,
+                src_start: (ix, 0),
                 text: desc.clone(),
                 section,
                 heading_country: ctx_country,
@@ -522,6 +709,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                     deadline: get(cols.deadline),
                     kind: get(cols.kind),
                     status: get(cols.status),
+                    note: get(cols.note),
                 }),
                 after_semicolon: false,
             });
@@ -564,12 +752,25 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             None
         };
         first_seen = true;
+        if heading.is_some() {
+            para_country = None;
+        }
         if let Some((level, h)) = heading {
             while stack.last().is_some_and(|s| s.0 >= level) {
                 stack.pop();
             }
-            let sec = if level == 1 && stack.is_empty() && !h.contains("行动") && !h.contains("待办") {
-                None
+            // a level-1 heading is the document title (纪要, minutes, the first line) unless it names a
+            // section itself: `# Action items`, `# 决议`, `# 下一步工作` start an action section
+            let hl = h.to_lowercase();
+            let titled =
+                ["纪要", "会议记录", "minutes", "meeting notes", "周会", "例会"].iter().any(|k| hl.contains(k));
+            let named = section_of(&h).filter(|s| *s != Section::Info);
+            let sec = if level == 1 && stack.is_empty() && (titled || named.is_none()) {
+                if h.contains("行动") || h.contains("待办") {
+                    section_of(&h)
+                } else {
+                    None
+                }
             } else {
                 section_of(&h)
             };
@@ -579,6 +780,20 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
         }
 
         let body = strip_marker(trimmed);
+        if body.len() == trimmed.len() {
+            if let Some((label, _)) = body.split_once(':') {
+                let label = label.trim().trim_matches('*');
+                let ms = scanner.scan(label);
+                if label.chars().count() <= 10
+                    && ms.len() == 1
+                    && matches!(ms[0].kind, Kind::Country | Kind::City)
+                    && !r.meta.is_match(&format!("{label}:"))
+                {
+                    para_country = Some(ms[0].id.clone());
+                }
+            }
+        }
+        let ctx_country = para_country.clone().or(ctx_country);
         let body_plain = body.trim_start_matches('>').trim().trim_start_matches("**");
         if r.meta.is_match(body_plain) || (body_plain.contains("主持") && body_plain.contains("记录")) {
             last_block = None;
@@ -589,13 +804,23 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             if let Some(b) = last_block {
                 out[b].text.push_str("; ");
                 out[b].text.push_str(body.trim());
-                out[b].source.push_str(" / ");
-                out[b].source.push_str(raw.trim());
+                out[b].raw_text.push_str("; ");
+                out[b].raw_text.push_str(&raw_piece(&line, raw, body.trim()).0);
+                // the source runs from the block's first line through this one, as written
+                let (l0, c0) = out[b].src_start;
+                let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                let mut src: String = lines[l0].chars().skip(c0).collect();
+                for l in &lines[l0 + 1..=ix] {
+                    src.push_str(nl);
+                    src.push_str(l);
+                }
+                out[b].source = src.trim_end().to_string();
                 continue;
             }
         }
         // sentences
-        let mut pieces: Vec<(String, bool)> = Vec::new();
+        // (folded text, raw text aligned with it, after `;`, raw start char, raw end char)
+        let mut pieces: Vec<(String, String, bool, usize, usize)> = Vec::new();
         for sent in split_sentences(body) {
             let s = sent.trim();
             if s.is_empty() || !s.chars().any(|c| c.is_alphanumeric()) {
@@ -606,21 +831,33 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                     && pieces.last().is_some()
                     && !scanner.scan(s).iter().any(|m| matches!(m.kind, Kind::Staff | Kind::Customer))
                     && sent_was_semicolon(body, s));
+            let (raw_s, at) = raw_piece(&line, raw, s);
+            let end = at + s.chars().count();
             if continues {
                 if let Some(p) = pieces.last_mut() {
                     p.0.push_str("; ");
                     p.0.push_str(s);
+                    p.1.push_str("; ");
+                    p.1.push_str(&raw_s);
+                    p.4 = end;
                     continue;
                 }
             }
-            pieces.push((s.to_string(), sent_was_semicolon(body, s)));
+            pieces.push((s.to_string(), raw_s, sent_was_semicolon(body, s), at, end));
         }
         let start = out.len();
-        for (p, semi) in pieces {
+        for (p, raw_p, semi, a, e) in pieces {
+            let source: String = if line.chars().count() == raw.chars().count() {
+                raw.chars().skip(a).take(e - a).collect()
+            } else {
+                p.clone()
+            };
             out.push(Clause {
                 line_no: ix + 1,
                 line_ix: ix,
-                source: p.clone(),
+                source,
+                raw_text: raw_p,
+                src_start: (ix, a),
                 text: p,
                 section,
                 heading_country: ctx_country.clone(),
@@ -761,7 +998,8 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
     let mut chosen: Vec<usize> = Vec::new();
     let not_owner = |m: &Mention| {
         let rest = t[m.end..].trim_start();
-        NOT_OWNER_AFTER.iter().any(|v| rest.starts_with(v))
+        !["表示会", "表示将", "表示要"].iter().any(|p| rest.starts_with(p))
+            && NOT_OWNER_AFTER.iter().any(|v| rest.starts_with(v))
     };
     // a) labelled field
     for c in r.owner_label.captures_iter(t) {
@@ -783,14 +1021,9 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
         let inside: Vec<usize> =
             staff.iter().enumerate().filter(|(_, s)| s.start >= a && s.end <= b).map(|(i, _)| i).collect();
         if inside.is_empty() {
-            for tok in rest[..end].split([',', '、', '/', '&', '+', ' ', '和', '及']) {
-                let tok = tok.trim().trim_matches(['(', ')']).trim();
-                if tok.is_empty() || NO_OWNER.contains(&tok.to_lowercase().as_str()) {
-                    continue;
-                }
-                let n = tok.chars().count();
-                if (2..=4).contains(&n) && tok.chars().all(is_han) && !o.unresolved.iter().any(|u| u == tok) {
-                    o.unresolved.push(tok.to_string());
+            for tok in unknown_names(&rest[..end], d) {
+                if !o.unresolved.contains(&tok) {
+                    o.unresolved.push(tok);
                 }
             }
         }
@@ -840,6 +1073,44 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             o.unresolved.push(name);
         }
     }
+    // people not in the staff list: `人力资源部张敏负责`, `请Giorgi Beridze…`, `Aidos负责`, `Aidos Seitkali to …`
+    let covered = |s: usize, e: usize| staff.iter().any(|m| m.start < e && s < m.end);
+    let mut unknown: Vec<(usize, usize)> = Vec::new();
+    for c in r.unknown_han.captures_iter(t) {
+        if let Some(g) = c.get(1) {
+            let first = g.as_str().chars().next().unwrap_or(' ');
+            if SURNAMES.contains(first) && !g.as_str().ends_with(['部', '方', '组']) {
+                unknown.push((g.start(), g.end()));
+            }
+        }
+    }
+    for re_ in [&r.latin_before, &r.latin_after] {
+        for c in re_.captures_iter(t) {
+            if let Some(g) = c.get(1) {
+                unknown.push((g.start(), g.end()));
+            }
+        }
+    }
+    if section == Section::Action {
+        let body = strip_marker(t);
+        let off = t.len() - body.len();
+        if let Some(g) = r.latin_lead.captures(body).and_then(|c| c.get(1)) {
+            unknown.push((off + g.start(), off + g.end()));
+        }
+    }
+    for (s, e) in unknown {
+        let name = t[s..e].trim().to_string();
+        let first_word = name.split([' ', '-']).next().unwrap_or("");
+        if covered(s, e)
+            || NOT_NAMES.contains(&first_word)
+            || NO_OWNER.contains(&name.to_lowercase().as_str())
+            || d.resolve_staff(&name).is_some()
+            || o.unresolved.contains(&name)
+        {
+            continue;
+        }
+        o.unresolved.push(name);
+    }
     o.explicit = !chosen.is_empty() || !o.unresolved.is_empty() || o.labelled;
     // heuristic: a name followed by an action verb (张三提交…, 吴刚 11 月第三周前完成…)
     if !o.explicit {
@@ -871,10 +1142,11 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             }
             let near = |j: usize| {
                 let (a, b) = if j < i { (staff[j], staff[i]) } else { (staff[i], staff[j]) };
-                a.end <= b.start
-                    && t[a.end..b.start]
-                        .chars()
-                        .all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '与' | '及' | '&' | '+' | '@'))
+                a.end <= b.start && {
+                    let between = &t[a.end..b.start];
+                    between.chars().all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '与' | '及' | '&' | '+' | '@'))
+                        || OWNER_JOINERS.contains(&between.trim().to_lowercase().as_str())
+                }
             };
             if ((i > 0 && chosen.contains(&(i - 1)) && near(i - 1)) || (chosen.contains(&(i + 1)) && near(i + 1)))
                 && !not_owner(staff[i])
@@ -892,6 +1164,34 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
         }
     }
     o
+}
+
+/// Names in an owner field that the staff dictionary does not know: 2–4 Han characters (`赵强`) or a
+/// capitalised Latin name of up to three words (`Aidos Seitkali`); placeholders (待定, TBD) are skipped.
+fn unknown_names(field: &str, d: &Dictionaries) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    for tok in field.split([',', '、', '/', '&', '+', '和', '及', ';']) {
+        for t in tok.split(" and ") {
+            parts.push(t.to_string());
+        }
+    }
+    for tok in parts {
+        let tok = tok.trim().trim_matches(['(', ')']).trim();
+        if tok.is_empty() || NO_OWNER.contains(&tok.to_lowercase().as_str()) || d.resolve_staff(tok).is_some() {
+            continue;
+        }
+        let n = tok.chars().count();
+        if ((2..=4).contains(&n) && tok.chars().all(is_han)) || re().latin_name.is_match(tok) {
+            out.push(tok.to_string());
+        } else if tok.contains(' ')
+            && tok.split(' ').all(|w| (2..=4).contains(&w.chars().count()) && w.chars().all(is_han))
+        {
+            // `赵强 钱明`: names separated by spaces
+            out.extend(tok.split(' ').map(str::to_string));
+        }
+    }
+    out
 }
 
 /// The clause with names, dates and field labels blanked out (for type keywords and similarity).
@@ -952,7 +1252,8 @@ fn status_of(text: &str, meeting: NaiveDate) -> Option<(Status, Option<NaiveDate
     }
     let done = r.done.is_match(text) || r.done_end.is_match(text) || r.done_en.is_match(text);
     if done {
-        if DONE_BLOCKERS.iter().any(|b| text.contains(b)) {
+        // `初稿已完成，待王总审阅`: the step is done, the task waits for a sign-off
+        if DONE_BLOCKERS.iter().any(|b| text.contains(b)) || r.pending.is_match(text) {
             return Some((Status::InProgress, None));
         }
         return Some((Status::Done, None));
@@ -971,6 +1272,9 @@ fn has_any(t: &str, words: &[&str]) -> bool {
     words.iter().any(|w| low.contains(&w.to_lowercase()))
 }
 
+/// (line index, customer, country, tag code) of the previous clause.
+type PrevClause = (usize, Option<String>, Option<String>, Option<String>);
+
 /// Runs the rules over minutes held at `meeting`.
 pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
     let scanner = Scanner::new(d);
@@ -978,7 +1282,8 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
     let r = re();
     let (cls, lines) = clauses(text, &scanner);
     let mut a = Analysis { lines, clauses: cls.len(), ..Default::default() };
-    let mut prev_line: Option<(usize, Option<String>, Option<String>)> = None; // (line, customer, country)
+    // (line, customer, country, tag code) of the previous clause
+    let mut prev_line: Option<PrevClause> = None;
     for c in &cls {
         let t = c.text.clone();
         let mentions = scanner.scan(&t);
@@ -1002,6 +1307,21 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                         strength: 2,
                     })
                 });
+                // words no rule can date (`春节后`, `视情况`): kept as `deadline_text`
+                let cell_text = f.trim();
+                if row_deadline.is_none()
+                    && cell_text.chars().any(|c| c.is_alphanumeric())
+                    && !NO_OWNER.contains(&cell_text.to_lowercase().as_str())
+                {
+                    row_deadline = Some(Deadline {
+                        date: None,
+                        text: cell_text.to_string(),
+                        next_meeting: false,
+                        start: 0,
+                        end: f.len(),
+                        strength: 0,
+                    });
+                }
             }
             deadlines.retain(|_| false);
         }
@@ -1016,10 +1336,14 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             mentions.iter().filter(|m| matches!(m.kind, Kind::Country | Kind::City)).map(|m| m.id.clone()).collect();
         countries.sort();
         countries.dedup();
-        // inherit the customer of the previous sentence of the same line
-        if customer.is_none() && countries.is_empty() {
-            if let Some((l, cu, co)) = &prev_line {
-                if *l == c.line_ix && c.after_semicolon {
+        // inherit the customer of the previous sentence of the same line (a prose paragraph, a list
+        // item): `关于阿尔泰运输，客户本周提出…。会议要求孙晓东…`
+        let mut inherited = false;
+        // (not when the sentence speaks of several countries: `高加索三国`, `各国`, `区域`)
+        if customer.is_none() && countries.is_empty() && !r.multi_country.is_match(&t) {
+            if let Some((l, cu, co, _)) = &prev_line {
+                if *l == c.line_ix && c.row.is_none() {
+                    inherited = true;
                     customer = cu.clone();
                     if let Some(co) = co {
                         countries.push(co.clone());
@@ -1033,7 +1357,6 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             None if countries.is_empty() => c.heading_country.clone(),
             None => None,
         };
-        prev_line = Some((c.line_ix, customer.clone(), country.clone()));
 
         let mut owners = owners_of(&t, &mentions, &deadlines, c.section, d);
         if c.row.is_some() {
@@ -1045,23 +1368,40 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                         owners.ids.push(m.id.clone());
                     }
                 }
-                if owners.ids.is_empty() {
-                    for tok in fold(&cell).split([',', '、', '/', '&', '+', ' ', '和', '及']) {
-                        let tok = tok.trim().trim_matches(['(', ')']).trim();
-                        let n = tok.chars().count();
-                        if (2..=4).contains(&n) && tok.chars().all(is_han) && !NO_OWNER.contains(&tok) {
-                            owners.unresolved.push(tok.to_string());
-                        }
+                for tok in unknown_names(&fold(&cell), d) {
+                    if !owners.unresolved.contains(&tok) && scanner.scan(&tok).iter().all(|m| m.kind != Kind::Staff) {
+                        owners.unresolved.push(tok);
                     }
                 }
             }
         }
         let masked = mask(&t, &mentions, &deadlines);
-        let tag_code = types.best(&masked);
+        // `会议要求…` / `会议决定…` are how minutes speak, not a meeting to organize (其他管理事项)
+        let mut for_type = masked.clone();
+        for p in ["会议要求", "会议决定", "会议认为", "会议同意", "会议明确", "会议确定", "会议指出", "经会议讨论"]
+        {
+            for_type = for_type.replace(p, " ");
+        }
+        let mut tag_code = types.best(&for_type);
+        // a clause without task words of its own continues the previous one of the same line
+        // (`…提前到1月发运，需要工厂确认产能；会议要求谢主管10天内给出明确答复`)
+        if tag_code.is_none() {
+            if let Some((l, _, _, tag)) = &prev_line {
+                if *l == c.line_ix && c.row.is_none() && (inherited || c.after_semicolon) {
+                    tag_code = tag.clone();
+                }
+            }
+        }
+        prev_line = Some((c.line_ix, customer.clone(), country.clone(), tag_code.clone()));
 
         // status signal (for earlier items)
         let status_text = match &c.row {
-            Some(row) => format!("{} {}", row.desc, row.status.clone().unwrap_or_default()),
+            Some(row) => format!(
+                "{} {} {}",
+                row.desc,
+                row.status.clone().unwrap_or_default(),
+                row.note.clone().unwrap_or_default()
+            ),
             None => t.clone(),
         };
         let status = if c.row.as_ref().is_some_and(|r| r.status.is_some()) || c.row.is_none() {
@@ -1077,7 +1417,8 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
         let has_deadline = chosen_deadline.is_some();
         let real_deadline = chosen_deadline.as_ref().is_some_and(|x| x.date.is_some() || x.next_meeting);
         let verb = has_any(&masked, ACTION_VERBS);
-        let modal = has_any(&masked, MODALS);
+        // 邀请 / 申请 contain 请 but ask nothing of anyone at the meeting
+        let modal = has_any(&masked.replace("邀请", "  ").replace("申请", "  "), MODALS);
         let done_line = matches!(status, Some((Status::Done, _)) | Some((Status::Cancelled, _))) && !real_deadline;
         let decision_only = r.decision.is_match(body.trim()) && owners.ids.is_empty() && !has_deadline;
         let is_item = if non_action || done_line || c.section == Section::Review {
@@ -1108,9 +1449,10 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                 }
             });
             let type_name = types.name_of(&code).unwrap_or("其他管理事项").to_string();
+            // the description as written (full-width punctuation kept) when it is a span of the clause
             let description = match &c.row {
-                Some(row) => describe(&fold(&row.desc)),
-                None => describe(&t),
+                Some(row) => raw_of(&describe(&fold(&row.desc)), &t, &c.raw_text),
+                None => raw_of(&describe(&t), &t, &c.raw_text),
             };
             let mut names: Vec<String> =
                 owners.ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect();
@@ -1180,6 +1522,7 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                     evidence: c.source.clone(),
                     masked: masked.clone(),
                     customer: customer.clone(),
+                    country: country.clone(),
                     staff,
                     tag: tag_code.clone(),
                     to_status,
@@ -1209,9 +1552,19 @@ pub fn mostly_latin(s: &str) -> bool {
 }
 
 /// `已于 9 月 11 日到账`, `paid … on 11/12`: a date that reports an event, not a deadline.
+/// `本周开标`, `定于12月4日`: a plain time phrase followed by an event (or announced by 定于) dates the
+/// event, not a task.
 fn is_event_date(t: &str, d: &Deadline) -> bool {
     let before: String = t[..d.start].chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    before.ends_with("已于") || before.ends_with("已于 ") || before.ends_with("已在") || before.ends_with("on ")
+    if before.ends_with("已于") || before.ends_with("已于 ") || before.ends_with("已在") || before.ends_with("on ")
+    {
+        return true;
+    }
+    const EVENTS: &[&str] = &["开标", "开幕", "闭幕", "到港", "到货", "出证", "抵达", "放假", "上市"];
+    d.strength == 0
+        && (EVENTS.iter().any(|e| t[d.end..].trim_start().starts_with(e))
+            || before.ends_with("定于")
+            || before.ends_with("预计"))
 }
 
 #[cfg(test)]

@@ -343,6 +343,25 @@ impl<'a> Ledger<'a> {
                     "UPDATE ledger_items SET latest_note = ?2, updated_at = ?3 WHERE id = ?1",
                     params![o.id, format!("{} {}：{}", opts.date, opts.meeting, it.description), now],
                 )?;
+                // the repeat names a deadline the open item lacked: the item takes it
+                if let (None, Some(nd)) = (o.deadline, it.deadline) {
+                    let missing: Vec<&String> = o.missing.iter().filter(|m| *m != "deadline").collect();
+                    tx.execute(
+                        "UPDATE ledger_items SET deadline = ?2, deadline_text = ?3, missing = ?4 WHERE id = ?1",
+                        params![o.id, nd.to_string(), it.deadline_text, serde_json::to_string(&missing)?],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO ledger_history(item_id, at, who, note, new_deadline, meeting_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![
+                            o.id,
+                            now,
+                            opts.who,
+                            format!("{} {} 补充截止日期", opts.date, opts.meeting),
+                            nd.to_string(),
+                            meeting_id
+                        ],
+                    )?;
+                }
                 link_of_item.insert(ix, oi);
                 linked.push(LinkedItem {
                     item: it.clone(),
@@ -727,6 +746,37 @@ pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str)
     }
 }
 
+/// Status and filler words a shared phrase must not consist of (正在进行, 继续跟进 …).
+const GENERIC_HAN: &str = "正在进行中已完成继续跟进推进负责取消延期客户会议要求情况目前本周下周月底前";
+
+/// Length (in Han characters) of the longest run of Han characters both texts share, not counting
+/// runs made only of status and filler words.
+fn common_han_run(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let mut best = 0;
+    let mut i = 0;
+    while i < a.len() {
+        if !crate::text::is_han(a[i]) {
+            i += 1;
+            continue;
+        }
+        let mut n = 0;
+        let mut probe = String::new();
+        while i + n < a.len() && crate::text::is_han(a[i + n]) {
+            probe.push(a[i + n]);
+            if !b.contains(probe.as_str()) {
+                break;
+            }
+            n += 1;
+            if n > best && !probe.chars().all(|c| GENERIC_HAN.contains(c)) {
+                best = n;
+            }
+        }
+        i += 1;
+    }
+    best
+}
+
 /// The open item a status signal talks about, with a score.
 fn best_target(
     s: &Signal,
@@ -752,7 +802,22 @@ fn best_target(
                 }
                 (Some(_), _) => return None,
                 (None, _) if sim >= 0.3 || (sim >= 0.2 && owner) => sim + if owner { 0.2 } else { 0.0 },
-                _ => return None,
+                // no customer named: a shared key phrase (`冬季胎推广方案`, `预算编制`) together with a
+                // matching country, owner or type (`韩国冬季胎推广方案因客户库存充足，取消`)
+                (None, _) => {
+                    let country_clash = matches!((&s.country, &o.country), (Some(a), Some(b)) if a != b);
+                    let country_same = s.country.is_some() && s.country == o.country;
+                    let run = common_han_run(&s.masked, &open_masked[i]);
+                    let support = usize::from(country_same) + usize::from(owner) + usize::from(same_type);
+                    if country_clash || !(run >= 6 || (run >= 4 && support >= 1)) {
+                        return None;
+                    }
+                    0.1 * run.min(8) as f64
+                        + sim
+                        + if owner { 0.2 } else { 0.0 }
+                        + if same_type { 0.1 } else { 0.0 }
+                        + if country_same { 0.1 } else { 0.0 }
+                }
             };
             Some((i, score))
         })
