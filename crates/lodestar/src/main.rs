@@ -112,8 +112,23 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// `lodestar metrics --json | head`: a reader that stops early ends the output quietly, as for
+/// any command-line tool, instead of a panic from `println!` on the broken pipe.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn quiet_broken_pipe() {
+    // SAFETY: restores the default action for SIGPIPE before any thread starts; lodestar never
+    // writes to a socket or a child's stdin, where the default would end the process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn quiet_broken_pipe() {}
+
 fn main() {
     tune_allocator();
+    quiet_broken_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LODESTAR_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

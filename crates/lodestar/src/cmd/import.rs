@@ -208,6 +208,9 @@ fn print_report(r: &ImportReport) {
             println!("  see `lodestar quarantine list --batch {b}`");
         }
     }
+    for w in &r.warnings {
+        println!("  warning: {w}");
+    }
     if !r.unresolved.is_empty() {
         println!("unresolved names (rows imported and flagged; `lodestar dict import` repairs them):");
         print_unresolved("country", &r.unresolved.countries);
