@@ -40,6 +40,8 @@ pub const RANK_WEIGHT: f32 = 0.3;
 pub const MAX_QUOTES: usize = 2;
 /// Token budget of one quote under a generated answer.
 pub const QUOTE_TOKENS: usize = 70;
+/// Bonus for a chunk holding the table row the question singles out ([`prompt::has_answer_row`]).
+pub const ROW_BONUS: f32 = 0.3;
 /// Bonus for a document dated in a month the question names.
 pub const MONTH_BONUS: f32 = 0.3;
 /// How far below the best evidence score a chunk may be and still be given to the model / cited.
@@ -535,7 +537,11 @@ impl Assistant {
                 let ok = about_customer && about_spec && segments_ok && overlap_ok;
                 // `9月经营分析会`: a document dated in the month the question names comes first
                 let dated = !months.is_empty() && months.iter().any(|m| doc_in_month(&h.doc, &h.title, *m));
-                ok.then_some((h, score + RANK_WEIGHT * rank + if dated { MONTH_BONUS } else { 0.0 }))
+                // `B级客户的付款条件`: the chunk holding the `| B | …` row comes before the notes
+                // under the same table
+                let row = ok && prompt::has_answer_row(&h.text, question);
+                let bonus = if dated { MONTH_BONUS } else { 0.0 } + if row { ROW_BONUS } else { 0.0 };
+                ok.then_some((h, score + RANK_WEIGHT * rank + bonus))
             })
             .collect();
         kept.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));

@@ -212,6 +212,65 @@ fn question_values(question: &str) -> Vec<f64> {
     out
 }
 
+/// Does `text` hold a table row the question singles out: a cell equal to one of its Latin words
+/// (`| B | …` for `B级客户`), a range holding one of its values (`| > 50 万 | …` for `超过50万`), or
+/// a label cell the question names (`| 金牌（驻矿） | …` for `金牌矿山服务`)?
+pub fn has_answer_row(text: &str, question: &str) -> bool {
+    let q_values = question_values(question);
+    // words with a letter (`b`, `tbr`): a bare number equal to a cell (`10`) singles out nothing
+    let q_words: Vec<String> =
+        latin_words(question).into_iter().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).collect();
+    let q_norm = lodestar_core::text::norm_key(question);
+    let mut in_table = false;
+    for line in text.lines().map(str::trim) {
+        if !is_table_line(line) {
+            in_table = false;
+            continue;
+        }
+        if is_separator_row(line) {
+            continue;
+        }
+        if !in_table {
+            // the header names columns, not a row
+            in_table = true;
+            continue;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        let exact = cells.iter().any(|c| !c.is_empty() && q_words.contains(&c.to_ascii_lowercase()));
+        let range = !q_values.is_empty() && cells.iter().any(|c| cell_range_holds(c, &q_values));
+        let label = cells.first().map(|c| row_label(c)).unwrap_or_default();
+        let named = label.chars().count() >= 2 && label.chars().any(is_cjk) && q_norm.contains(&label);
+        if exact || range || named {
+            return true;
+        }
+    }
+    false
+}
+
+/// The question's Latin/number words, lower case (`B级客户` → `b`).
+fn latin_words(question: &str) -> Vec<String> {
+    question
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '.')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
+}
+
+/// A table row's label cell without its bracketed note (`金牌（驻矿）` → `金牌`), normalized.
+fn row_label(cell: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0i32;
+    for c in cell.chars() {
+        match c {
+            '（' | '(' => depth += 1,
+            '）' | ')' => depth = (depth - 1).max(0),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    lodestar_core::text::norm_key(out.trim())
+}
+
 /// Does a table cell state a numeric range (`300 万 – 600 万`, `≤ 10 万`, `> 50 万`) holding one
 /// of `values`?
 fn cell_range_holds(cell: &str, values: &[f64]) -> bool {
@@ -338,11 +397,8 @@ pub fn excerpt_for(
         }
     }
     let q_values = question_values(question);
-    let q_words: Vec<String> = question
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '/' && c != '.')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_ascii_lowercase())
-        .collect();
+    let q_words = latin_words(question);
+    let q_norm = lodestar_core::text::norm_key(question);
     let focus = focus_units(question);
     // question words found in `text`, plus 3 when the asked thing (`展位` in `展位号是多少`)
     // appears in `label` (default: the whole text)
@@ -379,6 +435,10 @@ pub fn excerpt_for(
                         !c.is_empty() && q_words.contains(&c)
                     });
                     let range = !q_values.is_empty() && cells.iter().any(|c| cell_range_holds(c, &q_values));
+                    // the row's label named in the question (`金牌` for `| 金牌（驻矿） | …`)
+                    let label = cells.first().map(|c| row_label(c)).unwrap_or_default();
+                    let exact =
+                        exact || label.chars().count() >= 2 && label.chars().any(is_cjk) && q_norm.contains(&label);
                     // which row: a cell equal to a word of the question, or a range holding its value
                     mine + head + if exact { 4.0 } else { 0.0 } + if range { 4.0 } else { 0.0 }
                 }
@@ -524,6 +584,30 @@ mod tests {
         assert!(!ex.contains("5 个工作日"), "{ex}");
         assert_eq!(question_values("超过50万美元"), vec![500_000.0 + 500_000.0 * 1e-9]);
         assert_eq!(question_values("50万美元"), vec![500_000.0]);
+    }
+
+    const SERVICE_TABLE: &str = "| 服务等级 | 适用条件 | 巡检频次 | 现场响应时限 | 驻矿工程师 |\n|---|---|---|---|---|\n| 银牌（定期巡检） | 巨胎在用量 20–59 条 | 每月 2 次 | 48 小时内到场 | 无，区域工程师巡回 |\n| 金牌（驻矿） | 巨胎在用量 ≥ 60 条 | 每周 1 次全车队巡检 | 4 小时内到场（矿区内） | 1 名常驻 |\n| 标准 | 其他矿山客户 | 每季度 1 次 | 72 小时内远程响应 | 无 |";
+
+    #[test]
+    fn the_row_whose_label_the_question_names_is_the_one_kept() {
+        // `金牌` names the row `金牌（驻矿）`; the 银牌 row comes first and shares the question's
+        // words as much (工程, 程师, 到场), so the label decides
+        let q = "金牌矿山服务客户出了问题，工程师多久要到现场";
+        let ex = excerpt_for(SERVICE_TABLE, q, &content_units(q), 60, &estimate_tokens);
+        assert!(ex.contains("4 小时内到场"), "{ex}");
+        assert!(!ex.contains("48 小时"), "{ex}");
+    }
+
+    #[test]
+    fn a_chunk_holding_the_asked_row_is_recognised() {
+        assert!(has_answer_row(SERVICE_TABLE, "金牌服务多久到现场"));
+        let credit = "| 信用等级 | 标准付款条件 |\n|---|---|\n| A | 30% 预付 |\n| B | 30% 预付，70% 发货前付清 |";
+        assert!(has_answer_row(credit, "B级客户的标准付款条件是什么"));
+        let approval = "| 申请额度（美元） | 时限 |\n|---|---|\n| ≤ 10 万 | 3 个工作日 |\n| > 50 万 | 10 个工作日 |";
+        assert!(has_answer_row(approval, "超过50万美元要多久"));
+        // the header names columns: `信用等级` in the question singles out no row
+        assert!(!has_answer_row(credit, "信用等级有几级"));
+        assert!(!has_answer_row("说明：开发中客户首单一律按 C 级条件执行。", "B级客户的标准付款条件是什么"));
     }
 
     #[test]

@@ -537,3 +537,38 @@ fn a_model_refusal_over_any_admitted_evidence_falls_back_to_quoted_passages() {
     assert!(ans.answer.contains("DOT"), "{}", ans.answer);
     assert_eq!(ans.citations[0].doc, "policy/warranty-policy.md");
 }
+
+#[test]
+fn the_chunk_holding_the_asked_table_row_is_cited_before_notes_on_the_same_topic() {
+    // The notes chunk shares more of the question's words and ranks first in retrieval, but the
+    // table chunk holds the `| B | …` row the question asks about.
+    let mk = |id: &str, section: &str, text: &str, score: f32| lodestar_rag::source::Hit {
+        kb: KbId::Policy,
+        doc: "policy/payment-credit-policy.md".into(),
+        title: "付款条件与客户信用政策".into(),
+        chunk_id: id.into(),
+        section: section.into(),
+        text: text.into(),
+        sensitivity: Sensitivity::Internal,
+        score,
+        customers: vec![],
+    };
+    let notes = mk(
+        "p6",
+        "例外审批",
+        "偏离本政策标准付款条件的（如 B 级客户要求见提单付款），须在合同审批前由区域总监书面批准，并在合同付款条件栏写明。",
+        1.0,
+    );
+    let table = mk(
+        "p2",
+        "信用等级与标准付款条件",
+        "| 信用等级 | 标准付款条件 | 最长账期 |\n|---|---|---|\n| A | 30% 预付，70% 见提单付款 | 见提单后 7 天 |\n| B | 30% 预付，70% 发货前付清 | 无 |",
+        0.8,
+    );
+    let d = dicts();
+    let q = "B级客户的标准付款条件是什么";
+    let route = lodestar_rag::route::Router::new(&d).route(q, Month { year: 2026, month: 10 });
+    let a = Assistant::new(d.clone(), None, None, None);
+    let kept = a.evidence_hits(q, &route, vec![notes, table]);
+    assert_eq!(kept.first().map(|h| h.chunk_id.as_str()), Some("p2"), "{kept:?}");
+}
