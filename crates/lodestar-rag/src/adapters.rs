@@ -184,6 +184,18 @@ mod engine {
                     q.principal = principal.clone();
                     let t = self.engine.query(&q).map_err(err)?;
                     let mut rows: Vec<MetricRow> = t.rows.iter().map(row).collect();
+                    let mut total = row(&t.total);
+                    if *ytd {
+                        // 年累计贡献: the engine's contribution is the month's share; a year-to-date
+                        // question wants each row's share of the year-to-date total
+                        let whole = total.ytd_actual.filter(|d| !d.is_zero());
+                        for r in rows.iter_mut().chain(std::iter::once(&mut total)) {
+                            r.contribution = match (r.ytd_actual, whole) {
+                                (Some(a), Some(w)) => Some((a / w).normalize()),
+                                _ => None,
+                            };
+                        }
+                    }
                     if let Some(k) = sort {
                         let ytd = *ytd;
                         let key = move |r: &MetricRow| -> Option<Decimal> {
@@ -203,7 +215,7 @@ mod engine {
                     if let Some(n) = top {
                         rows.truncate(*n);
                     }
-                    Ok(MetricTable::Sales { rows, total: Some(Box::new(row(&t.total))) })
+                    Ok(MetricTable::Sales { rows, total: Some(Box::new(total)) })
                 }
                 MetricRequest::Concentration { month, filters, measure: m } => {
                     let mut q = lm::ConcentrationQuery::new(Period::Month(*month));

@@ -213,15 +213,51 @@ impl Assistant {
             return Ok(ans);
         }
 
+        // A figure no imported table holds (毛利率, profit): say so rather than quote look-alikes.
+        if let Some(m) = &route.unsupported_measure {
+            let s = if route.english {
+                format!(
+                    "The imported data holds no \"{m}\": lodestar has sales quantities and amounts, targets, \
+                     receivables, credit and fx rates only, so this cannot be answered here."
+                )
+            } else {
+                format!(
+                    "导入的数据里没有“{m}”：lodestar 只有销量、销售额、目标、回款、信用和汇率数据，无法回答这个问题（请向财务部门查询）。"
+                )
+            };
+            on_text(&s);
+            ans.answer = s;
+            ans.no_evidence = true;
+            ans.warnings.push(format!("unsupported measure: {m}"));
+            ans.timings_ms.total = ms(t0);
+            return Ok(ans);
+        }
+
         // A figure for an area the dictionaries do not know would silently be the whole region's.
         if route.needs_metrics() && !route.unknown_scopes.is_empty() {
-            let words = route.unknown_scopes.iter().map(|w| format!("“{w}”")).collect::<Vec<_>>().join("、");
-            let groups = self.dicts.regions.iter().map(|r| r.name_zh.as_str()).collect::<Vec<_>>().join("、");
-            let countries = self.dicts.countries.iter().map(|c| c.name_zh.as_str()).collect::<Vec<_>>().join("、");
-            let s = format!(
-                "{words}不在国家和区域字典里，数据中没有这个范围的销售（区域分组：{groups}；国家：{countries}），按它统计会得到全区数字。\n\
-                 请在问题中写明字典里的国家（例如“哈萨克斯坦、乌兹别克斯坦”）后再问一次，或在 dictionaries/regions.csv / countries.csv 中增加它。"
-            );
+            // tyre specs carry digits (`12.00-24`); areas do not
+            let (specs, areas): (Vec<&String>, Vec<&String>) =
+                route.unknown_scopes.iter().partition(|w| w.chars().any(|c| c.is_ascii_digit()));
+            let quote = |v: &[&String]| v.iter().map(|w| format!("“{w}”")).collect::<Vec<_>>().join("、");
+            let mut s = String::new();
+            if !areas.is_empty() {
+                let groups = self.dicts.regions.iter().map(|r| r.name_zh.as_str()).collect::<Vec<_>>().join("、");
+                let countries = self.dicts.countries.iter().map(|c| c.name_zh.as_str()).collect::<Vec<_>>().join("、");
+                s.push_str(&format!(
+                    "{}不在国家和区域字典里，数据中没有这个范围的销售（区域分组：{groups}；国家：{countries}），按它统计会得到全区数字。\n\
+                     请在问题中写明字典里的国家（例如“哈萨克斯坦、乌兹别克斯坦”）后再问一次，或在 dictionaries/regions.csv / countries.csv 中增加它。",
+                    quote(&areas)
+                ));
+            }
+            if !specs.is_empty() {
+                if !s.is_empty() {
+                    s.push('\n');
+                }
+                s.push_str(&format!(
+                    "{}不在规格目录（dictionaries/specs.csv）里，按它统计会得到全区数字。请核对规格写法（例如 315/80R22.5、12.00R24）后再问一次。",
+                    quote(&specs)
+                ));
+            }
             on_text(&s);
             ans.answer = s;
             ans.warnings.push(format!("unknown area: {}", route.unknown_scopes.join(", ")));
@@ -233,9 +269,14 @@ impl Assistant {
         let mut evidence = Evidence::default();
         evidence.add_text(question);
 
-        // 1. Rule engine.
+        // 1. Rule engine (a mixed question: over its metric sentences only).
         if route.needs_metrics() {
-            let text = self.run_metrics(&route, reference, opts, &mut ans, &mut evidence);
+            let metric_route = if route.kind == RouteKind::Mixed {
+                metric_part_route(&router, question, reference).unwrap_or_else(|| route.clone())
+            } else {
+                route.clone()
+            };
+            let text = self.run_metrics(&metric_route, reference, opts, &mut ans, &mut evidence);
             if !text.is_empty() {
                 on_text(&text);
                 parts.push(text);
@@ -261,7 +302,10 @@ impl Assistant {
                     on_text(t)
                 }
             };
-            let text = self.answer_from_knowledge(&kq, &route, opts, &mut ans, &mut evidence, t0, &mut pass)?;
+            // the knowledge sentences' own names gate the evidence (a customer named in the metric
+            // sentence does not have to appear in a policy passage)
+            let kroute = if kq != question { router.route(&kq, reference) } else { route.clone() };
+            let text = self.answer_from_knowledge(&kq, &kroute, opts, &mut ans, &mut evidence, t0, &mut pass)?;
             if metric_answered && ans.no_evidence && text == refusal {
                 ans.no_evidence = false;
                 // nothing generated: the deterministic rule-engine text needs no review
@@ -866,21 +910,50 @@ fn renumber_markers(text: &str, map: &[(usize, usize)]) -> String {
     })
 }
 
-/// The part of a mixed question to search the knowledge bases with: its clauses that are not
-/// metric questions on their own (`俄罗斯9月全钢达成率多少？9月经营分析会提出了什么措施？` → the
-/// second clause). The whole question when it has a single clause or every clause is a metric.
-fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
-    let mut clauses: Vec<String> = Vec::new();
+/// The question's sentences (split after ？ ? 。 ； ; ！ !).
+fn clauses(question: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();
     for c in question.chars() {
         cur.push(c);
         if matches!(c, '？' | '?' | '。' | '；' | ';' | '！' | '!') {
-            clauses.push(std::mem::take(&mut cur));
+            out.push(std::mem::take(&mut cur));
         }
     }
     if !cur.trim().is_empty() {
-        clauses.push(cur);
+        out.push(cur);
     }
+    out
+}
+
+/// The route of a mixed question's metric sentences alone (`哈萨克斯坦10月达成率多少？冬季全钢促销有什么
+/// 政策` → the first sentence: 全钢 belongs to the policy question, not to the figure); `None` when
+/// the question is one sentence or every sentence asks for figures.
+fn metric_part_route(router: &Router, question: &str, reference: Month) -> Option<Route> {
+    let clauses = clauses(question);
+    if clauses.len() < 2 {
+        return None;
+    }
+    let metric: Vec<&String> = clauses
+        .iter()
+        .filter(|c| {
+            let r = router.route(c, reference);
+            r.needs_metrics() && !(r.kind == RouteKind::Mixed && r.intents.is_empty())
+        })
+        .collect();
+    if metric.is_empty() || metric.len() == clauses.len() {
+        return None;
+    }
+    let text: String = metric.into_iter().map(|s| s.trim()).collect();
+    let r = router.route(&text, reference);
+    r.needs_metrics().then_some(r)
+}
+
+/// The part of a mixed question to search the knowledge bases with: its clauses that are not
+/// metric questions on their own (`俄罗斯9月全钢达成率多少？9月经营分析会提出了什么措施？` → the
+/// second clause). The whole question when it has a single clause or every clause is a metric.
+fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
+    let clauses = clauses(question);
     if clauses.len() < 2 {
         return question.to_string();
     }

@@ -351,7 +351,7 @@ fn definitions(cols: &[Col], ytd: bool, sort: Option<SortKey>, ascending: bool, 
             Col::YtdYoy => "年度同比 = 年累计实际 / 去年同期年累计实际 − 1".into(),
             Col::AnnualProgress => "年度目标完成进度 = 年累计实际 / 全年目标（对照时间进度 = 月份 / 12）".into(),
             Col::RunRate => "所需月均 = 剩余缺口 / 剩余月数".into(),
-            Col::Contribution => "贡献占比 = 该行实际 / 筛选范围内合计实际".into(),
+            Col::Contribution => format!("贡献占比 = 该行{p}实际 / 筛选范围内合计{p}实际"),
             _ => continue,
         };
         d.push(s);

@@ -131,6 +131,9 @@ pub struct Route {
     pub filters: Vec<Filter>,
     pub by: Vec<Dim>,
     pub measure: Measure,
+    /// A measure the imported tables do not hold (`毛利率`, `profit`, `库存`): said so, not answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupported_measure: Option<String>,
     /// Both the amount and the quantity are asked (`销售额和销量`): `measure` is the quantity and
     /// the amount is asked as well.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -387,6 +390,7 @@ impl<'d> Router<'d> {
 
         // Specs first (they contain digits and slashes that other scanners must not see).
         let mut specs = Vec::new();
+        let mut unknown_specs: Vec<String> = Vec::new();
         let mut filters: Vec<Filter> = Vec::new();
         for (start, end, spec) in find_specs(&chars) {
             for t in taken.iter_mut().take(end).skip(start) {
@@ -394,6 +398,9 @@ impl<'d> Router<'d> {
             }
             if let Some(s) = self.dicts.resolve_spec(&spec) {
                 push_filter(&mut filters, Filter { dim: Dim::Spec, code: s.spec.clone(), name: s.spec.clone() });
+            } else if !unknown_specs.contains(&spec) {
+                // not in the catalogue: its figure would silently be the whole region's
+                unknown_specs.push(spec.clone());
             }
             if !specs.contains(&spec) {
                 specs.push(spec);
@@ -497,7 +504,40 @@ impl<'d> Router<'d> {
 
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
         let period = parse_period(&masked, reference);
-        let intents = detect_intents(&without_first_quarters(&masked));
+        let mut intents = detect_intents(&without_first_quarters(&masked));
+        // `俄区上月咋样` / `How did Russia do last month?`: a named scope or period asked how it
+        // went is its sales, achievement and year-on-year change
+        let overview = has_any(
+            &masked,
+            &[
+                "咋样",
+                "怎么样",
+                "情况如何",
+                "情况怎样",
+                "表现如何",
+                "表现怎样",
+                "业绩如何",
+                "how did",
+                "how is",
+                "how are",
+                "how was",
+                "doing",
+                "perform",
+            ],
+        );
+        if intents.is_empty() && overview && (period.is_some() || !filters.is_empty()) {
+            intents.extend([Intent::Actual, Intent::Achievement, Intent::Yoy]);
+        }
+        // `毛利率是多少`: a figure no imported table holds
+        let asks_figure = has_any(
+            &masked,
+            &["多少", "几", "是多少", "how much", "how many", "what was", "what is", "what's", "rate", "率"],
+        );
+        let unsupported_measure = if asks_figure {
+            UNSUPPORTED_MEASURES.iter().find(|w| masked.contains(*w)).map(|w| w.to_string())
+        } else {
+            None
+        };
         let measure = if has_any(
             &masked,
             &[
@@ -520,7 +560,6 @@ impl<'d> Router<'d> {
         let both_measures = measure == Measure::Quantity
             && has_any(&masked, &["销售额", "销售金额", "金额", "营收", "收入", "amount", "revenue"]);
         let top = parse_top(&masked);
-        let mut intents = intents;
         // `三季度比二季度` / `9月比8月`: the period against the one before it is 环比
         if previous_period_named(&cn_numeral_months(&masked)) {
             intents.insert(Intent::Mom);
@@ -532,7 +571,9 @@ impl<'d> Router<'d> {
             intents.insert(Intent::Ranking);
         }
         let ascending =
-            has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"]);
+            has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"])
+                || Regex::new(r"后\s*(?:\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)")
+                    .is_ok_and(|r| r.is_match(&masked));
         let by = self.detect_by(&masked, &intents, &filters, top.is_some());
         let knowledge = is_knowledge_question(&masked, &intents);
         let decision_topic = has_any(
@@ -607,13 +648,15 @@ impl<'d> Router<'d> {
                 period = Some(PeriodSpec { period: Period::Month(reference), ytd: false, explicit: true });
             }
         }
-        let unknown_scopes = unknown_scopes(&chars, &taken);
+        let mut unknown_scopes = unknown_scopes(&chars, &taken);
+        unknown_scopes.extend(unknown_specs);
         Route {
             kind,
             intents,
             filters,
             by,
             measure,
+            unsupported_measure,
             both_measures,
             period,
             top,
@@ -718,6 +761,21 @@ fn has_any(t: &str, words: &[&str]) -> bool {
     words.iter().any(|w| t.contains(w))
 }
 
+/// Measures a question may ask for that no imported table holds.
+const UNSUPPORTED_MEASURES: &[&str] = &[
+    "毛利率",
+    "毛利",
+    "利润率",
+    "利润",
+    "净利",
+    "库存量",
+    "gross margin",
+    "margin",
+    "profit",
+    "inventory",
+    "stock level",
+];
+
 /// Words asking for a comparison with the same period a year earlier (同比).
 const YOY_WORDS: &[&str] = &[
     "同比",
@@ -764,6 +822,14 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "full-year target",
                 "full year target",
                 "target progress",
+                "全年任务",
+                "年度任务",
+                "还剩多少任务",
+                "剩余任务",
+                "每月得做",
+                "每月要做",
+                "每个月要做",
+                "每个月得做",
             ],
         ),
         (
@@ -776,6 +842,14 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "达成了",
                 "完成了多少",
                 "达标",
+                "任务完成",
+                "完成任务",
+                "几成",
+                "完成度",
+                "任务是多少",
+                "任务多少",
+                "目标是多少",
+                "目标多少",
                 "achievement",
                 "vs target",
                 "vs. target",
@@ -806,6 +880,11 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "最大",
                 "最小",
                 "倒数",
+                "后三名",
+                "后五名",
+                "后十名",
+                "lowest",
+                "bottom",
                 "top",
                 "哪个国家",
                 "哪个客户",
@@ -857,6 +936,11 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
                 "卖了多少",
                 "卖了",
                 "买了",
+                "有销售",
+                "有没有销售",
+                "能卖",
+                "卖多少",
+                "会卖",
                 "采购额",
                 "采购量",
                 "进货",
@@ -981,6 +1065,7 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
         "warranty",
         "suitable",
     ];
+    let t = &t.replace("怎么样", " ");
     if has_any(t, CUES) {
         return true;
     }
@@ -989,7 +1074,10 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
     // many` ask for figures.
     // `How did Korea do in August`, `how does it compare with last year` ask for figures too.
     let english_how = t.contains("how")
-        && !has_any(t, &["how much", "how many", "how did", "how was", "how were", "how far", "how close"])
+        && !has_any(
+            t,
+            &["how much", "how many", "how did", "how was", "how were", "how far", "how close", "doing", "perform"],
+        )
         && (!t.contains("compare") || intents.is_empty());
     // No metric word at all: a knowledge question.
     english_how || intents.is_empty()
@@ -1222,11 +1310,42 @@ fn parse_top(t: &str) -> Option<usize> {
         )
             .unwrap_or_else(|_| unreachable!())
     });
-    let c = re.captures(t)?;
-    if let Some(n) = c.get(1) {
-        return n.as_str().parse().ok().filter(|n: &usize| *n > 0);
+    static MORE: OnceLock<[Regex; 2]> = OnceLock::new();
+    let more = MORE.get_or_init(|| {
+        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
+        [
+            // 后五名 / 倒数 3 / 倒数第三 / bottom 3
+            p(r"后\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)|倒数第?\s*(\d{1,2}|[一二三四五六七八九十])|bottom\s*(\d{1,2})"),
+            // which three countries / the five customers / top five
+            p(r"\b(?:top\s+|bottom\s+)?(two|three|four|five|six|seven|eight|nine|ten)\s+(?:countries|customers|categories|specs|markets)\b|\b(?:top|bottom)\s+(two|three|four|five|ten)\b"),
+        ]
+    });
+    let word = |w: &str| -> Option<usize> {
+        Some(match w {
+            "two" => 2,
+            "three" => 3,
+            "four" => 4,
+            "five" => 5,
+            "six" => 6,
+            "seven" => 7,
+            "eight" => 8,
+            "nine" => 9,
+            "ten" => 10,
+            _ => w.parse().ok().or_else(|| cn_digit(w).map(|n| n as usize))?,
+        })
+    };
+    if let Some(c) = re.captures(t) {
+        if let Some(n) = c.get(1) {
+            return n.as_str().parse().ok().filter(|n: &usize| *n > 0);
+        }
+        return c.get(2).and_then(|m| cn_digit(m.as_str())).map(|n| n as usize);
     }
-    c.get(2).and_then(|m| cn_digit(m.as_str())).map(|n| n as usize)
+    for r in more.iter() {
+        if let Some(c) = r.captures(t) {
+            return c.iter().skip(1).flatten().next().and_then(|m| word(m.as_str())).filter(|n| *n > 0);
+        }
+    }
+    None
 }
 
 fn cn_digit(s: &str) -> Option<u32> {
@@ -1252,7 +1371,7 @@ fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         Regex::new(
-            r"(?i)(?:lt|p)?\d{2,3}(?:\.\d{1,2})?\s*/\s*\d{2}(?:\.\d{1,2})?\s*(?:zr|r|-)?\s*\d{2}(?:\.\d)?c?|\d{1,2}(?:\.\d{1,2})?\s*(?:r|-)\s*\d{2}(?:\.\d)?",
+            r"(?i)(?:lt|p)?\d{2,3}(?:\.\d{1,2})?\s*/\s*\d{2}(?:\.\d{1,2})?\s*(?:zr|r|-)?\s*\d{2}(?:\.\d)?c?|\d{3}\s+\d{2}\s*r\s*\d{2}(?:\.\d)?|\d{4}\s*r\s*\d{2}(?:\.\d)?|\d{1,2}(?:\.\d{1,2})?\s*(?:r|-)\s*\d{2}(?:\.\d)?",
         )
         .unwrap_or_else(|_| unreachable!())
     });

@@ -5,7 +5,7 @@ use lodestar_core::model::{FinishReason, GenStats, Generation, ModelError};
 use lodestar_core::{ChatMessage, GenParams, Generator, KbId, Month, Principal, Role, Sensitivity};
 use lodestar_rag::memory::MemoryRetriever;
 use lodestar_rag::prompt::{DECISION_REMINDER, NO_EVIDENCE, SYSTEM_PROMPT};
-use lodestar_rag::source::{AlertRow, MetricRow, MetricTable, ScopeKey};
+use lodestar_rag::source::{AlertRow, Dim, MetricRow, MetricTable, ScopeKey};
 use lodestar_rag::{AskOptions, Assistant, MetricRequest, MetricsSource, RagError};
 use rust_decimal::Decimal;
 use std::ops::ControlFlow;
@@ -571,4 +571,21 @@ fn the_chunk_holding_the_asked_table_row_is_cited_before_notes_on_the_same_topic
     let a = Assistant::new(d.clone(), None, None, None);
     let kept = a.evidence_hits(q, &route, vec![notes, table]);
     assert_eq!(kept.first().map(|h| h.chunk_id.as_str()), Some("p2"), "{kept:?}");
+}
+
+#[test]
+fn a_mixed_question_computes_figures_from_its_metric_sentence_only() {
+    // 全钢 names the promotion asked about in the second sentence, not the figure of the first
+    let m = Arc::new(FakeMetrics::default());
+    let a = Assistant::new(dicts(), Some(m.clone()), Some(kb()), None);
+    a.ask("哈萨克斯坦10月达成率多少？冬季全钢促销有什么政策", &AskOptions::default()).unwrap();
+    let runs = m.runs.lock().unwrap();
+    let filters: Vec<(Dim, String)> = runs
+        .iter()
+        .flat_map(|r| match r {
+            MetricRequest::Sales { filters, .. } => filters.iter().map(|f| (f.dim, f.code.clone())).collect(),
+            _ => vec![],
+        })
+        .collect();
+    assert_eq!(filters, [(Dim::Country, "KZ".to_string())], "{runs:?}");
 }

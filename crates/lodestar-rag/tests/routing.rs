@@ -459,3 +459,60 @@ fn the_start_of_one_customers_name_pointed_at_as_a_customer_is_that_customer() {
     // without a word pointing at a customer, a place name is not a customer
     assert!(codes(&router.route("杜尚别10月销量", OCT), Dim::Customer).is_empty());
 }
+
+#[test]
+fn how_a_scope_did_is_its_sales_achievement_and_change() {
+    let d = dicts();
+    let router = Router::new(&d);
+    for q in ["俄区上月咋样", "How did Russia do last month?", "俄罗斯上个月情况怎么样"] {
+        let r = router.route(q, OCT);
+        assert_eq!(r.kind, RouteKind::Metric, "{q}");
+        assert_eq!(codes(&r, Dim::Country), ["RU"], "{q}");
+        for i in [Intent::Actual, Intent::Achievement, Intent::Yoy] {
+            assert!(r.intents.contains(&i), "{q}: {:?}", r.intents);
+        }
+        assert_eq!(r.period.unwrap().period, Period::Month(Month { year: 2026, month: 9 }), "{q}");
+    }
+    // a policy asked how it is stays a knowledge question
+    assert_eq!(router.route("这个返利政策怎么样", OCT).kind, RouteKind::Knowledge);
+}
+
+#[test]
+fn annual_tasks_bottom_rankings_and_sales_words() {
+    let d = dicts();
+    let router = Router::new(&d);
+    assert!(router.route("哈国全年任务完成几成了", OCT).intents.contains(&Intent::AnnualProgress));
+    assert!(router.route("阿塞拜疆今年还剩多少任务，每月得做多少", OCT).intents.contains(&Intent::AnnualProgress));
+    let r = router.route("Which three countries had the lowest achievement in October?", OCT);
+    assert_eq!((r.top, r.ascending), (Some(3), true));
+    assert!(r.intents.contains(&Intent::Ranking) && r.intents.contains(&Intent::Achievement));
+    let r = router.route("哈萨克斯坦10月销售额后五名客户", OCT);
+    assert_eq!((r.top, r.ascending), (Some(5), true));
+    assert_eq!(r.by, [Dim::Customer]);
+    // `之后3天` is not a ranking
+    assert_eq!(router.route("货好之后3天内要付款吗", OCT).top, None);
+    assert!(router.route("远东港口服务今年有销售吗", OCT).intents.contains(&Intent::Actual));
+    let r = router.route("下个月乌兹别克斯坦能卖多少", OCT);
+    assert!(r.intents.contains(&Intent::Actual));
+    assert_eq!(r.period.unwrap().period, Period::Month(Month { year: 2026, month: 11 }));
+}
+
+#[test]
+fn figures_no_table_holds_and_spec_spellings() {
+    let d = dicts();
+    let router = Router::new(&d);
+    assert_eq!(router.route("俄罗斯全钢胎毛利率是多少", OCT).unsupported_measure.as_deref(), Some("毛利率"));
+    assert_eq!(
+        router.route("What was the gross margin on TBR in Russia?", OCT).unsupported_measure.as_deref(),
+        Some("gross margin")
+    );
+    // a plan about consignment stock asks for a document, not a figure
+    assert_eq!(router.route("远东港口服务的寄售库存方案是什么", OCT).unsupported_measure, None);
+    // `315 80R22.5` (space for the slash) and `1200R24` are catalogue specs
+    assert_eq!(codes(&router.route("315 80R22.5 上个月销量", OCT), Dim::Spec), ["315/80R22.5"]);
+    assert_eq!(codes(&router.route("1200R24 今年销量", OCT), Dim::Spec), ["12.00R24"]);
+    // a spec outside the catalogue is reported, not summed as the whole region
+    let r = router.route("12.00-24 今年销量", OCT);
+    assert!(codes(&r, Dim::Spec).is_empty());
+    assert_eq!(r.unknown_scopes, ["12.00-24"]);
+}

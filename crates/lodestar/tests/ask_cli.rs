@@ -97,6 +97,21 @@ fn ask_answers_metrics_cites_knowledge_and_filters_by_clearance() {
 }
 
 #[test]
+fn a_year_to_date_share_is_the_share_of_the_year_to_date_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(home.join("sales.csv"), SALES).unwrap();
+    let (ok, out, err) = lodestar(home, &["import", home.join("sales.csv").to_str().unwrap()]);
+    assert!(ok, "import failed: {err}\n{out}");
+    // 2026-08 + 2026-09, Russia: 西伯利亚物流 24,000 + 30,000 = 54,000; 阿尔泰运输 18,000;
+    // total 72,000 → 54,000 / 72,000 = 75.00 %. September alone would be 30,000 / 48,000 = 62.50 %.
+    let v = json(home, &["ask", "西伯利亚物流今年以来占俄罗斯的份额", "--as-of", "2026-09-30", "--json", "--no-model"]);
+    let answer = v["answer"].as_str().unwrap();
+    assert!(answer.contains("75.00%"), "{answer}");
+    assert!(!answer.contains("62.50%"), "{answer}");
+}
+
+#[test]
 fn ambiguous_customer_is_asked_back() {
     let dir = tempfile::tempdir().unwrap();
     let v = json(dir.path(), &["ask", "Altai 今年以来销售额多少？", "--json", "--no-model"]);
