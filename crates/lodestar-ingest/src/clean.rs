@@ -87,6 +87,64 @@ fn is_clean(s: &str) -> bool {
     !prev_space || s.is_empty()
 }
 
+/// Whether a text is a placeholder an export writes into a cell that has no value (空值标记):
+/// `—` `–` `-` `--` `N/A` `n/a` `NA` `/` `无` `空` (also doubled dashes and `#N/A`). In an optional
+/// column such a cell counts as empty; in a required one it is still an error.
+pub fn is_empty_marker(s: &str) -> bool {
+    let k: String = lodestar_core::text::norm_key(s).chars().filter(|c| !c.is_whitespace()).collect();
+    if !k.is_empty() && k.chars().all(|c| matches!(c, '-' | '—' | '–' | '―' | '−')) && k.chars().count() <= 3 {
+        return true;
+    }
+    matches!(k.as_str(), "n/a" | "na" | "n.a." | "#n/a" | "/" | "无" | "空")
+}
+
+/// Whether a cell is blank or holds only an empty marker (see [`is_empty_marker`]).
+pub fn is_blank_or_marker(d: &Data) -> bool {
+    match d {
+        Data::String(s) => is_blank(d) || is_empty_marker(s),
+        other => is_blank(other),
+    }
+}
+
+/// Whether an fx (汇率) header quotes the rate the other way round from 对美元汇率 (USD per unit of
+/// the currency): local currency per one US dollar — `汇率(本币/USD)`, `本币/美元`, `RUB/USD`,
+/// `1美元兑本币`, `美元兑卢布`, `Rate (per USD)`, `Units per USD`, `1 USD = …`. Such rates are
+/// inverted on import. `USD/本币`, `对美元汇率`, `USD per unit` quote USD per unit and are not.
+pub fn fx_header_is_local_per_usd(header: &str) -> bool {
+    let k: String = lodestar_core::text::norm_key(header).chars().filter(|c| !c.is_whitespace()).collect();
+    const INVERSE: &[&str] =
+        &["美元兑", "usd兑", "每美元", "每1美元", "perusd", "per1usd", "1usd=", "1美元=", "单位/美元", "perdollar"];
+    if INVERSE.iter().any(|w| k.contains(w)) {
+        return true;
+    }
+    // `X/USD` or `X/美元` with X not USD itself: X per dollar
+    for usd in ["/usd", "/美元", "/us$", "/$"] {
+        let mut from = 0;
+        while let Some(i) = k[from..].find(usd) {
+            let at = from + i;
+            let before: String = k[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '$')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let before = before.trim_start_matches(|c: char| c.is_ascii_digit());
+            if !before.is_empty() && !before.ends_with("usd") && !before.ends_with("美元") {
+                return true;
+            }
+            from = at + usd.len();
+        }
+    }
+    false
+}
+
+/// Currencies worth certainly less than one US dollar (a 对美元汇率 above 1 for them is a rate
+/// quoted as local currency per USD): RUB KZT UZS KGS TJS AMD AZN GEL BYN CNY JPY KRW.
+pub const BELOW_ONE_USD: &[&str] =
+    &["RUB", "KZT", "UZS", "KGS", "TJS", "AMD", "AZN", "GEL", "BYN", "CNY", "JPY", "KRW"];
+
 /// The cleaned text of a cell (see [`clean_text`]).
 pub fn cell_clean(d: &Data) -> String {
     match d {
@@ -767,6 +825,16 @@ mod tests {
         assert_eq!(normalize_payment_node("质保金"), "质保金");
         assert_eq!(normalize_shipping_status(" booked "), "已订舱");
         assert_eq!(normalize_shipping_status("已出运"), "已发货");
+    }
+
+    #[test]
+    fn empty_markers() {
+        for m in ["—", "–", "-", "--", "——", "N/A", "n/a", "NA", "/", "无", "空", " — ", "#N/A"] {
+            assert!(is_empty_marker(m), "{m:?}");
+        }
+        for t in ["0", "-5", "张伟", "Nadia", "RUB", "1/2", "无锡"] {
+            assert!(!is_empty_marker(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -455,6 +455,15 @@ fn skipped_report(sheet: &str, why: String) -> SheetReport {
     }
 }
 
+/// 1/rate for a rate quoted the other way round (`None` for zero or a negative rate, which no
+/// quote can be).
+fn invert_rate(rate: Decimal) -> Option<Decimal> {
+    if rate <= Decimal::ZERO {
+        return None;
+    }
+    Decimal::ONE.checked_div(rate).map(|r| r.normalize())
+}
+
 /// Canonical field ids (indexes into a sheet's column table), named as in header_aliases.toml.
 mod f {
     pub const MONTH: usize = 0;
@@ -536,6 +545,11 @@ struct Cleaner<'a> {
     fx_keys: HashSet<(String, String)>,
     /// Rows of the current sheet whose 品类 came from their 规格.
     categories_from_spec: u64,
+    /// The current fx sheet's rate header quotes local currency per USD: rates are inverted.
+    fx_inverted_header: bool,
+    /// Rates of the current fx sheet inverted by the plausibility guard: (currency, month, as
+    /// written, stored).
+    fx_guarded: Vec<(String, String, Decimal, Decimal)>,
 }
 
 const U_COUNTRY: usize = 0;
@@ -593,6 +607,8 @@ impl<'a> Cleaner<'a> {
             receivable_keys: HashSet::new(),
             fx_keys: HashSet::new(),
             categories_from_spec: 0,
+            fx_inverted_header: false,
+            fx_guarded: Vec::new(),
         }
     }
 
@@ -656,6 +672,16 @@ impl<'a> Cleaner<'a> {
                 l.unmapped.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", "),
                 l.kind
             ));
+        }
+        self.fx_inverted_header = false;
+        if l.kind == RecordKind::Fx {
+            if let Some(h) = l.header("usd_rate").filter(|h| clean::fx_header_is_local_per_usd(h)) {
+                self.fx_inverted_header = true;
+                report.warnings.push(format!(
+                    "sheet \"{}\": the rate column \"{h}\" quotes local currency per USD; each rate was inverted (1/rate) and stored as 对美元汇率 (USD per unit of the currency)",
+                    sheet.name
+                ));
+            }
         }
         let labels: Vec<usize> = l.kind.label_fields().iter().filter_map(|n| f::id(n)).collect();
         // label columns every data row fills: a row mentioning "Total" with one of them blank is a
@@ -721,9 +747,14 @@ impl<'a> Cleaner<'a> {
                 Err(bad) => {
                     report.quarantined += 1;
                     *report.quarantine_reasons.entry(bad.reason.to_string()).or_default() += 1;
-                    let header = cols[bad.field]
-                        .and_then(|c| sheet.range.get_value((l.header_row_abs, origin.1 + c as u32)))
-                        .map(cell_clean)
+                    let header = l
+                        .header(f::NAMES[bad.field])
+                        .map(str::to_string)
+                        .or_else(|| {
+                            cols[bad.field]
+                                .and_then(|c| sheet.range.get_value((l.header_row_abs, origin.1 + c as u32)))
+                                .map(cell_clean)
+                        })
                         .unwrap_or_else(|| {
                             layout::label(&self.dicts.header_aliases, l.kind, f::NAMES[bad.field]).to_string()
                         });
@@ -738,6 +769,29 @@ impl<'a> Cleaner<'a> {
                     });
                 }
             }
+        }
+        let guarded = std::mem::take(&mut self.fx_guarded);
+        const SHOWN: usize = 20;
+        for (currency, month, written, stored) in guarded.iter().take(SHOWN) {
+            let (w, st) = (decimal_string(*written), decimal_string(*stored));
+            report.warnings.push(if self.fx_inverted_header {
+                format!(
+                    "sheet \"{}\": {currency} {month}: rate {w} read as {currency} per USD would make 1 {currency} worth more than 1 USD, so it was kept as written: {st} USD per {currency}",
+                    sheet.name
+                )
+            } else {
+                format!(
+                    "sheet \"{}\": {currency} {month}: rate {w} would make 1 {currency} worth more than 1 USD, so it was read as {currency} per USD and inverted to {st} (USD per {currency})",
+                    sheet.name
+                )
+            });
+        }
+        if guarded.len() > SHOWN {
+            report.warnings.push(format!(
+                "sheet \"{}\": {} more implausible rate(s) inverted the same way",
+                sheet.name,
+                guarded.len() - SHOWN
+            ));
         }
         report.skipped_rows = report.subtotal_rows + report.blank_rows;
         report.categories_from_spec = std::mem::take(&mut self.categories_from_spec);
@@ -767,9 +821,10 @@ impl<'a> Cleaner<'a> {
         Ok(t)
     }
 
+    /// An optional text cell; blank or an empty marker (`—`, `N/A`, `无` …) is `None`.
     fn opt_text(&self, row: &RowView<'_>, field: usize) -> Option<String> {
         let t = cell_clean(row.get(field));
-        if t.is_empty() {
+        if t.is_empty() || clean::is_empty_marker(&t) {
             None
         } else {
             Some(t)
@@ -824,8 +879,9 @@ impl<'a> Cleaner<'a> {
         Ok(decimal_string(v))
     }
 
+    /// An optional number; blank or an empty marker (`—`, `-`, `N/A`, `/`, `无` …) is `None`.
     fn opt_number(&self, row: &RowView<'_>, field: usize) -> Result<Option<String>, Bad> {
-        if is_blank(row.get(field)) {
+        if clean::is_blank_or_marker(row.get(field)) {
             Ok(None)
         } else {
             self.number(row, field).map(Some)
@@ -834,15 +890,15 @@ impl<'a> Cleaner<'a> {
 
     fn opt_date(&self, row: &RowView<'_>, field: usize) -> Result<Option<String>, Bad> {
         let d = row.get(field);
-        if is_blank(d) {
+        if clean::is_blank_or_marker(d) {
             return Ok(None);
         }
         match cell_date(d) {
             Some(date) => Ok(Some(date.format("%Y-%m-%d").to_string())),
             None => {
-                // 无 / — / N/A mean "no date yet"
+                // 未定 / TBD mean "no date yet" too
                 let t = lodestar_core::text::norm_key(&clean::cell_text(d));
-                if matches!(t.as_str(), "-" | "--" | "—" | "无" | "n/a" | "na" | "/" | "未定" | "tbd") {
+                if matches!(t.as_str(), "未定" | "待定" | "tbd") {
                     Ok(None)
                 } else {
                     Err(Bad { field, raw: clean::cell_text(d), reason: reason::BAD_DATE })
@@ -853,7 +909,9 @@ impl<'a> Cleaner<'a> {
 
     fn currency(&self, row: &RowView<'_>, field: usize, default: Option<&str>) -> Result<String, Bad> {
         let d = row.get(field);
-        match clean::normalize_currency(&clean::cell_text(d)) {
+        let text = clean::cell_text(d);
+        let text = if clean::is_empty_marker(&text) { String::new() } else { text };
+        match clean::normalize_currency(&text) {
             Ok(Some(c)) => Ok(c),
             Ok(None) => match default {
                 Some(c) => Ok(c.to_string()),
@@ -1035,14 +1093,38 @@ impl<'a> Cleaner<'a> {
         })
     }
 
+    /// One fx (汇率) row. The stored rate is always 对美元汇率, USD per unit of the currency
+    /// (DESIGN 口径). Rates quoted the other way round are turned around, each with a warning:
+    /// - a rate header whose unit says local currency per USD (`汇率(本币/USD)`, `本币/美元`,
+    ///   `RUB/USD`, `1美元兑本币`, `per USD`) → every rate of the sheet is stored as 1/rate;
+    /// - plausibility guard: for a currency certainly worth less than a dollar
+    ///   ([`clean::BELOW_ONE_USD`]: RUB KZT UZS KGS TJS AMD AZN GEL BYN CNY JPY KRW) a rate above 1
+    ///   is local currency per USD and is stored as 1/rate (the warning names currency, month and
+    ///   both values). EUR, GBP, CHF, USD and other currencies are never turned around.
     fn fx(&mut self, row: &RowView<'_>) -> Result<FxRecord, Bad> {
         let month = self.month(row, f::MONTH)?;
         let currency = self.currency(row, f::CURRENCY, None)?;
-        let usd_rate = self.number(row, f::USD_RATE)?;
+        let written = self.number(row, f::USD_RATE)?;
+        let bad =
+            || Bad { field: f::USD_RATE, raw: clean::cell_text(row.get(f::USD_RATE)), reason: reason::BAD_NUMBER };
+        let original = Decimal::from_str_exact(&written).map_err(|_| bad())?;
+        let mut rate = original;
+        // a header quoting local currency per USD (汇率(本币/USD), 1美元兑本币): 1/rate
+        if self.fx_inverted_header {
+            rate = invert_rate(rate).ok_or_else(bad)?;
+        }
+        // plausibility: a currency certainly worth less than a dollar cannot have a rate above 1
+        // USD per unit — the number is local currency per USD, so it is inverted (or, under a
+        // local-per-USD header, it was written as USD per unit after all and is kept as written)
+        if rate > Decimal::ONE && clean::BELOW_ONE_USD.contains(&currency.as_str()) {
+            let stored = if self.fx_inverted_header { original } else { invert_rate(rate).ok_or_else(bad)? };
+            self.fx_guarded.push((currency.clone(), month.clone(), original, stored));
+            rate = stored;
+        }
         if !self.fx_keys.insert((month.clone(), currency.clone())) {
             return Err(Bad { field: f::CURRENCY, raw: format!("{month} {currency}"), reason: reason::DUPLICATE_KEY });
         }
-        Ok(FxRecord { month, currency, usd_rate })
+        Ok(FxRecord { month, currency, usd_rate: decimal_string(rate) })
     }
 
     fn unresolved_report(&self) -> Unresolved {

@@ -116,12 +116,21 @@ pub struct Layout {
     pub units: Vec<(String, String)>,
     /// Header texts of the row that map to no field of the kind (reported, never silently lost).
     pub unmapped: Vec<String>,
+    /// (field, header text as matched): for a two-row header the combined text (`销售额`,
+    /// or `本月数量(条)` when the child alone named nothing).
+    pub headers: Vec<(String, String)>,
+    /// The header was read from two rows combined (a parent row above `header_index`).
+    pub two_row: bool,
 }
 
 impl Layout {
     /// The unit written in the header of `field`, if any.
     pub fn unit(&self, field: &str) -> Option<&str> {
         self.units.iter().find(|(f, _)| f == field).map(|(_, u)| u.as_str())
+    }
+    /// The header text the column of `field` was matched by.
+    pub fn header(&self, field: &str) -> Option<&str> {
+        self.headers.iter().find(|(f, _)| f == field).map(|(_, h)| h.as_str())
     }
     pub fn col(&self, field: &str) -> Option<usize> {
         self.columns.iter().find(|(f, _)| f == field).map(|(_, c)| *c)
@@ -149,10 +158,24 @@ struct MappedRow {
     seen: Vec<String>,
     units: Vec<(String, String)>,
     unmapped: Vec<String>,
+    headers: Vec<(String, String)>,
 }
 
-/// How one column matched a field: quality, column index, unit.
-type Candidate = (MatchQuality, usize, Option<String>);
+/// How one column matched a field: quality, column index, unit, header text.
+type Candidate = (MatchQuality, usize, Option<String>, String);
+
+/// How one header text maps to a field of `kind`. Beyond the aliases, an fx sheet's rate column
+/// may be written as local currency per USD in a form no alias lists (`RUB/USD`, `KZT per USD`):
+/// it is the rate column, read the other way round (see [`crate::clean::fx_header_is_local_per_usd`]).
+fn match_field(aliases: &HeaderAliases, kind: RecordKind, raw: &str) -> Option<(String, MatchQuality, Option<String>)> {
+    if let Some(m) = aliases.match_header(kind.as_str(), raw) {
+        return Some((m.field.to_string(), m.quality, m.unit));
+    }
+    if kind == RecordKind::Fx && crate::clean::fx_header_is_local_per_usd(raw) {
+        return Some(("usd_rate".to_string(), MatchQuality::Part, None));
+    }
+    None
+}
 
 fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) -> MappedRow {
     // field → (quality, column, unit): an exact alias beats a header without its unit beats one
@@ -170,22 +193,115 @@ fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) ->
         }
         // keep line breaks for splitting bilingual headers (`国家\nCountry`)
         let raw = lodestar_core::text::to_halfwidth(s.trim());
-        if let Some(m) = aliases.match_header(kind.as_str(), &raw) {
-            let cand = (m.quality, i, m.unit);
-            match best.iter_mut().find(|(f, _)| f == m.field) {
+        if let Some((field, quality, unit)) = match_field(aliases, kind, &raw) {
+            let cand = (quality, i, unit, t.clone());
+            match best.iter_mut().find(|(f, _)| *f == field) {
                 Some((_, b)) if (cand.0, cand.1) < (b.0, b.1) => *b = cand,
                 Some(_) => {}
-                None => best.push((m.field.to_string(), cand)),
+                None => best.push((field, cand)),
             }
         }
         texts.push((i, t.clone()));
         seen.push(t);
     }
-    best.sort_by_key(|(_, (_, c, _))| *c);
-    let cols: Vec<(String, usize)> = best.iter().map(|(f, (_, c, _))| (f.clone(), *c)).collect();
-    let units = best.iter().filter_map(|(f, (_, _, u))| u.clone().map(|u| (f.clone(), u))).collect();
+    best.sort_by_key(|(_, (_, c, _, _))| *c);
+    let cols: Vec<(String, usize)> = best.iter().map(|(f, (_, c, _, _))| (f.clone(), *c)).collect();
+    let units = best.iter().filter_map(|(f, (_, _, u, _))| u.clone().map(|u| (f.clone(), u))).collect();
+    let headers = best.iter().map(|(f, (_, _, _, h))| (f.clone(), h.clone())).collect();
     let unmapped = texts.into_iter().filter(|(i, _)| !cols.iter().any(|(_, c)| c == i)).map(|(_, t)| t).collect();
-    MappedRow { cols, seen, units, unmapped }
+    MappedRow { cols, seen, units, unmapped, headers }
+}
+
+/// Text of a header cell (`None` when blank or not text).
+fn cell_str(d: Option<&calamine::Data>) -> Option<String> {
+    match d {
+        Some(calamine::Data::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The header texts of the first rows, each cell filled from the merged region covering it
+/// (merged cells keep their text in the top-left cell only). `down` fills only from merges that
+/// start in a row above (a header merged down over the sub-header row); otherwise from any merge
+/// (a parent header merged across its children too).
+fn filled_rows(sheet: &SheetGrid, n: usize, down_only: bool) -> Vec<Vec<Option<String>>> {
+    let origin = sheet.origin();
+    let mut rows: Vec<Vec<Option<String>>> =
+        sheet.rows().take(n).map(|r| r.iter().map(|d| cell_str(Some(d))).collect()).collect();
+    for m in &sheet.merges {
+        let Some(text) = cell_str(sheet.range.get_value(m.start)) else { continue };
+        for r in m.start.0.max(origin.0)..=m.end.0 {
+            let ri = (r - origin.0) as usize;
+            let Some(row) = rows.get_mut(ri) else { break };
+            if down_only && r == m.start.0 {
+                continue;
+            }
+            for c in m.start.1.max(origin.1)..=m.end.1 {
+                let ci = (c - origin.1) as usize;
+                if let Some(cell) = row.get_mut(ci) {
+                    if cell.is_none() {
+                        *cell = Some(text.clone());
+                    }
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// Two header rows read as one (表头两行): per column, the child (lower row) names the column;
+/// a blank child takes its parent's text (a header merged down over both rows, or written once
+/// above an empty cell); a child that alone maps to no field of `kind` is tried as parent+child
+/// (`本月` over `数量(条)` → `本月数量(条)`) and as parent(child) (`销售额` over `USD` →
+/// `销售额(USD)`). A blank parent cell beside a filled one under which children continue carries
+/// that parent on (an unmerged parent written over the first of its children only).
+fn combine_rows(
+    parent: &[Option<String>],
+    child: &[Option<String>],
+    kind: RecordKind,
+    aliases: &HeaderAliases,
+) -> Vec<calamine::Data> {
+    let width = parent.len().max(child.len());
+    let mut out = Vec::with_capacity(width);
+    let mut carried: Option<String> = None;
+    for c in 0..width {
+        let p = parent.get(c).cloned().flatten();
+        let k = child.get(c).cloned().flatten();
+        let p = match (p, &k) {
+            (Some(p), _) => {
+                carried = Some(p.clone());
+                Some(p)
+            }
+            (None, Some(_)) => carried.clone(),
+            (None, None) => {
+                carried = None;
+                None
+            }
+        };
+        let text = match (p, k) {
+            (None, None) => None,
+            (Some(p), None) => Some(p),
+            (None, Some(k)) => Some(k),
+            (Some(p), Some(k)) => {
+                let maps = |t: &str| match_field(aliases, kind, &lodestar_core::text::to_halfwidth(t.trim())).is_some();
+                if maps(&k) {
+                    Some(k)
+                } else {
+                    let joined = format!("{}{}", p.trim(), k.trim());
+                    let unit = format!("{}({})", p.trim(), k.trim());
+                    if maps(&joined) {
+                        Some(joined)
+                    } else if maps(&unit) {
+                        Some(unit)
+                    } else {
+                        Some(k)
+                    }
+                }
+            }
+        };
+        out.push(text.map(calamine::Data::String).unwrap_or(calamine::Data::Empty));
+    }
+    out
 }
 
 fn groups_met(kind: RecordKind, cols: &[(String, usize)]) -> usize {
@@ -206,37 +322,55 @@ pub fn detect(sheet: &SheetGrid, aliases: &HeaderAliases, forced: Option<RecordK
         return Detection::Skip("empty sheet".into());
     }
     let origin = sheet.origin();
-    // (score, required met, -row) best
-    let mut best: Option<((usize, usize, i64), Layout)> = None;
+    // (score, required met, -row, one row rather than two) best
+    let mut best: Option<((usize, usize, i64, bool), Layout)> = None;
     let mut best_partial: Option<(usize, RecordKind, usize)> = None;
-    for (ri, row) in sheet.rows().take(HEADER_SCAN_ROWS).enumerate() {
+    // each row alone (its cells filled from headers merged down over it), then each row under the
+    // row above it (see `combine_rows`); one row wins a tie
+    let down = filled_rows(sheet, HEADER_SCAN_ROWS, true);
+    let across = filled_rows(sheet, HEADER_SCAN_ROWS, false);
+    let single: Vec<Vec<calamine::Data>> = down
+        .iter()
+        .map(|r| r.iter().map(|c| c.clone().map(calamine::Data::String).unwrap_or(calamine::Data::Empty)).collect())
+        .collect();
+    for (ri, row) in single.iter().enumerate() {
         for &kind in &kinds {
-            let MappedRow { cols, seen, units, unmapped } = map_row(row, kind, aliases);
-            if cols.is_empty() {
-                continue;
-            }
-            let met = groups_met(kind, &cols);
-            let total = kind.required().len();
-            if best_partial.is_none_or(|(m, _, _)| met > m) {
-                best_partial = Some((met, kind, total));
-            }
-            if met < 2 || met * 2 < total {
-                continue;
-            }
-            let key = (cols.len(), met, -(ri as i64));
-            if best.as_ref().is_none_or(|(k, _)| key > *k) {
-                best = Some((
-                    key,
-                    Layout {
-                        kind,
-                        header_index: ri,
-                        header_row_abs: origin.0 + ri as u32,
-                        columns: cols,
-                        headers_seen: seen,
-                        units,
-                        unmapped,
-                    },
-                ));
+            let combined = (ri > 0).then(|| {
+                let child: Vec<Option<String>> =
+                    sheet.rows().nth(ri).map(|r| r.iter().map(|d| cell_str(Some(d))).collect()).unwrap_or_default();
+                combine_rows(&across[ri - 1], &child, kind, aliases)
+            });
+            let tries = std::iter::once((row.as_slice(), false)).chain(combined.as_deref().map(|c| (c, true)));
+            for (cells, two_row) in tries {
+                let MappedRow { cols, seen, units, unmapped, headers } = map_row(cells, kind, aliases);
+                if cols.is_empty() {
+                    continue;
+                }
+                let met = groups_met(kind, &cols);
+                let total = kind.required().len();
+                if best_partial.is_none_or(|(m, _, _)| met > m) {
+                    best_partial = Some((met, kind, total));
+                }
+                if met < 2 || met * 2 < total {
+                    continue;
+                }
+                let key = (cols.len(), met, -(ri as i64), !two_row);
+                if best.as_ref().is_none_or(|(k, _)| key > *k) {
+                    best = Some((
+                        key,
+                        Layout {
+                            kind,
+                            header_index: ri,
+                            header_row_abs: origin.0 + ri as u32,
+                            columns: cols,
+                            headers_seen: seen,
+                            units,
+                            unmapped,
+                            headers,
+                            two_row,
+                        },
+                    ));
+                }
             }
         }
     }
@@ -477,6 +611,99 @@ mod tests {
         assert!(matches!(detect(&r, &a, None), Detection::Data(l) if l.kind == RecordKind::Receivables));
         let notes = grid(&[&["说明"], &["本文件由系统导出"], &["行标签", "求和项:销量"]]);
         assert!(matches!(detect(&notes, &a, None), Detection::Skip(_)));
+    }
+
+    #[test]
+    fn two_header_rows_merged_down_and_across_are_combined() {
+        // row 1: 月份 国家 客户 产品(D1:E1) 销售(F1:G1) 币种; 月份/国家/客户/币种 merged down A1:A2 …
+        // row 2: _ _ _ 品类 规格 销量 销售额 _ → every one of the 8 columns maps (7 required + 币种)
+        let mut g = grid(&[
+            &["月份", "国家", "客户", "产品", "", "销售", "", "币种"],
+            &["", "", "", "品类", "规格", "销量", "销售额", ""],
+            &["2026-10", "俄罗斯", "西伯利亚物流", "全钢", "315/80R22.5", "10", "2000", "USD"],
+        ]);
+        let m = |r0, c0, r1, c1| calamine::Dimensions { start: (r0, c0), end: (r1, c1) };
+        g.merges = vec![m(0, 0, 1, 0), m(0, 1, 1, 1), m(0, 2, 1, 2), m(0, 3, 0, 4), m(0, 5, 0, 6), m(0, 7, 1, 7)];
+        let Detection::Data(l) = detect(&g, &aliases(), None) else { panic!("not detected") };
+        assert_eq!(l.kind, RecordKind::Sales);
+        assert_eq!(l.header_index, 1, "data starts below the second header row");
+        assert!(l.missing_groups().is_empty(), "{:?}", l.columns);
+        let cols: Vec<(&str, usize)> = l.columns.iter().map(|(f, c)| (f.as_str(), *c)).collect();
+        assert_eq!(
+            cols,
+            vec![
+                ("month", 0),
+                ("country", 1),
+                ("customer", 2),
+                ("category", 3),
+                ("spec", 4),
+                ("quantity", 5),
+                ("amount", 6),
+                ("currency", 7)
+            ]
+        );
+        // the same layout with no merge information (blank cells under the top headers) too
+        g.merges.clear();
+        let Detection::Data(l) = detect(&g, &aliases(), None) else { panic!("not detected without merges") };
+        assert_eq!(l.header_index, 1);
+        assert!(l.missing_groups().is_empty(), "{:?}", l.columns);
+        assert_eq!(l.col("currency"), Some(7));
+    }
+
+    #[test]
+    fn a_child_header_that_maps_alone_wins_else_parent_plus_child() {
+        // targets: parent 目标 over 销量 | 金额 — neither child is a targets header alone, so the
+        // columns are read as 目标销量 (target_quantity) and 目标金额 (target_amount)
+        let g = grid(&[
+            &["月份", "国家", "品类", "目标", "", "币种"],
+            &["", "", "", "销量", "金额", ""],
+            &["2026-10", "俄罗斯", "全钢", "100", "20000", "USD"],
+        ]);
+        // (销量 and 金额 alone would also pass for a sales sheet's columns: the kind is given)
+        let Detection::Data(l) = detect(&g, &aliases(), Some(RecordKind::Targets)) else { panic!("not detected") };
+        assert_eq!(l.kind, RecordKind::Targets);
+        assert_eq!(l.col("target_quantity"), Some(3));
+        assert_eq!(l.col("target_amount"), Some(4));
+        assert_eq!(l.header("target_quantity"), Some("目标销量"));
+        // sales: parent 本月 over 数量(条) | 金额(USD) — the children map alone and keep their names
+        // (and the unit USD of 金额)
+        let g = grid(&[
+            &["月份", "国家", "客户", "品类", "规格", "本月", "", "币种"],
+            &["", "", "", "", "", "数量(条)", "金额(USD)", ""],
+            &["2026-10", "俄罗斯", "西伯利亚物流", "全钢", "315/80R22.5", "10", "2000", "USD"],
+        ]);
+        let Detection::Data(l) = detect(&g, &aliases(), None) else { panic!("not detected") };
+        assert_eq!(l.header_index, 1);
+        assert!(l.missing_groups().is_empty(), "{:?}", l.columns);
+        assert_eq!((l.col("quantity"), l.col("amount")), (Some(5), Some(6)));
+        assert_eq!(l.header("amount"), Some("金额(USD)"));
+    }
+
+    #[test]
+    fn a_one_row_header_is_not_read_as_two_rows() {
+        // header on row 1, data below: row 2 under row 1 maps no more columns, so row 1 alone wins
+        let g = grid(&[
+            &["月份", "国家", "客户", "品类", "规格", "销量", "销售额", "币种", "备注"],
+            &["2026-10", "俄罗斯", "西伯利亚物流", "全钢", "315/80R22.5", "10", "2000", "USD", ""],
+        ]);
+        let Detection::Data(l) = detect(&g, &aliases(), None) else { panic!("not detected") };
+        assert_eq!((l.header_index, l.two_row), (0, false));
+        assert_eq!(l.unmapped, vec!["备注".to_string()]);
+    }
+
+    #[test]
+    fn rate_headers_quoted_per_usd_map_to_the_rate_column() {
+        let a = aliases();
+        for h in ["汇率(本币/USD)", "RUB/USD", "1美元兑本币", "Rate (per USD)", "KZT per USD"] {
+            let g = grid(&[&["月份", "币种", h]]);
+            let Detection::Data(l) = detect(&g, &a, None) else { panic!("{h}: not detected") };
+            assert_eq!((l.kind, l.col("usd_rate")), (RecordKind::Fx, Some(2)), "{h}");
+            assert!(crate::clean::fx_header_is_local_per_usd(l.header("usd_rate").unwrap()), "{h}");
+        }
+        for h in ["对美元汇率", "汇率(USD/本币)", "USD per Unit", "Rate to USD (USD per unit)", "兑美元汇率", "汇率"]
+        {
+            assert!(!crate::clean::fx_header_is_local_per_usd(h), "{h} is USD per unit");
+        }
     }
 
     #[test]
