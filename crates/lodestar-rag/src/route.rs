@@ -901,7 +901,22 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
             ],
         ),
         (Intent::Contribution, &["贡献", "占比", "份额", "比重", "share of", "contribution"]),
-        (Intent::Concentration, &["集中度", "cr10", "cr20", "cr5", "前十大客户占", "concentration"]),
+        (
+            Intent::Concentration,
+            &[
+                "集中度",
+                "cr10",
+                "cr20",
+                "cr5",
+                "前十大客户占",
+                "前十客户占",
+                "前10大客户占",
+                "前10客户占",
+                "前二十大客户占",
+                "前20大客户占",
+                "concentration",
+            ],
+        ),
         (Intent::Overdue, &["逾期", "账龄", "超期", "拖欠", "欠款", "overdue", "aging"]),
         (
             Intent::ShipmentAtRisk,

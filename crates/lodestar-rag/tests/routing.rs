@@ -511,6 +511,8 @@ fn figures_no_table_holds_and_spec_spellings() {
     // `315 80R22.5` (space for the slash) and `1200R24` are catalogue specs
     assert_eq!(codes(&router.route("315 80R22.5 上个月销量", OCT), Dim::Spec), ["315/80R22.5"]);
     assert_eq!(codes(&router.route("1200R24 今年销量", OCT), Dim::Spec), ["12.00R24"]);
+    // the top ten customers' share is the concentration (CR10)
+    assert!(router.route("前十客户占多少", OCT).intents.contains(&Intent::Concentration));
     // a spec outside the catalogue is reported, not summed as the whole region
     let r = router.route("12.00-24 今年销量", OCT);
     assert!(codes(&r, Dim::Spec).is_empty());
