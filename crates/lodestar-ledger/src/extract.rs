@@ -445,6 +445,29 @@ pub struct Analysis {
     pub lines: usize,
     /// Clauses considered.
     pub clauses: usize,
+    /// What the rules made of each clause (the model pass may add an item only where they left an
+    /// opening: 模型补充的边界).
+    pub notes: Vec<ClauseNote>,
+    /// Staff ids of the meeting's 主持人 / 记录人 (chair, minute-taker), from the header lines.
+    pub chairs: Vec<String>,
+}
+
+/// The rules' verdict on one clause.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClauseNote {
+    /// 1-based line number of the first line.
+    pub line_no: usize,
+    /// The clause as written in the file.
+    pub source: String,
+    /// Folded text.
+    pub text: String,
+    /// Index (into the items) of the item the rules made of it.
+    pub item_ix: Option<usize>,
+    /// Not an item by the rules, yet not no-action either: no 记录备查 / 暂不跟进 / 仅供参考 … in its
+    /// line, not a done or review line, not a bare decision, and it carries an obligation cue (an
+    /// owner, a `…前` / `截止` deadline or a modal such as 请 / 需 / 要求). Background figures
+    /// (`本周发货18个柜，环比增加4个柜`) carry none.
+    pub open_to_model: bool,
 }
 
 struct Re {
@@ -1281,7 +1304,9 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
     let types = TypeRules::new(d);
     let r = re();
     let (cls, lines) = clauses(text, &scanner);
-    let mut a = Analysis { lines, clauses: cls.len(), ..Default::default() };
+    let mut a = Analysis { lines, clauses: cls.len(), chairs: meeting_chairs(text, &scanner), ..Default::default() };
+    // physical lines that say 记录备查 / 暂不跟进 … anywhere (a paragraph's last sentence speaks for all)
+    let non_action_lines: Vec<usize> = cls.iter().filter(|c| has_any(&c.text, NON_ACTION)).map(|c| c.line_ix).collect();
     // (line, customer, country, tag code) of the previous clause
     let mut prev_line: Option<PrevClause> = None;
     for c in &cls {
@@ -1509,6 +1534,33 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             item_ix = Some(a.items.len());
             a.items.push(item);
         }
+        let open_to_model = !is_item
+            && !non_action
+            && !non_action_lines.contains(&c.line_ix)
+            && !done_line
+            && !decision_only
+            && c.section != Section::Review
+            && status.is_none()
+            // a plain time word (`本周发货18个柜`) or an as-of date (`截至10月31日，逾期应收余额…`) is
+            // how figures are dated, not a deadline: a dated line needs a task verb too
+            && (has_owner
+                // 应收 / 应付 / 供应 contain 应 but oblige no one
+                || (modal
+                    && has_any(
+                        &masked.replace("邀请", "  ").replace("申请", "  ").replace("应收", "  ").replace("应付", "  ").replace("供应", "  "),
+                        MODALS,
+                    ))
+                || (verb
+                    && chosen_deadline
+                        .as_ref()
+                        .is_some_and(|x| x.strength >= 1 && !t[..x.start].trim_end().ends_with("截至"))));
+        a.notes.push(ClauseNote {
+            line_no: c.line_no,
+            source: c.source.clone(),
+            text: t.clone(),
+            item_ix,
+            open_to_model,
+        });
         if let Some((to_status, new_deadline)) = status {
             if !(non_action && to_status != Status::Done && to_status != Status::Cancelled)
                 || c.section == Section::Review
@@ -1535,6 +1587,31 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
     a
 }
 
+/// Staff named as the meeting's 主持人 / 记录人 (`主持：陈思远    记录：黄晓静`, `Chair: Wang`).
+pub fn meeting_chairs(text: &str, scanner: &Scanner) -> Vec<String> {
+    static LABEL: OnceLock<Regex> = OnceLock::new();
+    let label = LABEL.get_or_init(|| {
+        Regex::new(r"(?i)(?:主持人?|记录人?|记录员|纪要整理|chair(?:ed by)?|minutes(?: taken)? by|note[- ]?taker|recorder)\s*:\s*")
+            .expect("static regex")
+    });
+    const STOP: &[&str] =
+        &["  ", "\t", ";", "|", "日期", "时间", "地点", "参会", "出席", "列席", "缺席", "主持", "记录"];
+    let mut out: Vec<String> = Vec::new();
+    for raw in text.lines() {
+        let line = fold(raw);
+        for m in label.find_iter(&line) {
+            let rest = &line[m.end()..];
+            let cut = STOP.iter().filter_map(|s| rest.find(s)).min().unwrap_or(rest.len());
+            for x in scanner.scan(&rest[..cut]) {
+                if x.kind == Kind::Staff && !out.contains(&x.id) {
+                    out.push(x.id);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A description with names (staff, customers, countries) and date phrases blanked out: what the
 /// ledger compares when it decides whether two items are the same task.
 pub fn masked_description(text: &str, meeting: NaiveDate, scanner: &Scanner) -> String {
@@ -1554,7 +1631,7 @@ pub fn mostly_latin(s: &str) -> bool {
 /// `已于 9 月 11 日到账`, `paid … on 11/12`: a date that reports an event, not a deadline.
 /// `本周开标`, `定于12月4日`: a plain time phrase followed by an event (or announced by 定于) dates the
 /// event, not a task.
-fn is_event_date(t: &str, d: &Deadline) -> bool {
+pub(crate) fn is_event_date(t: &str, d: &Deadline) -> bool {
     let before: String = t[..d.start].chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     if before.ends_with("已于") || before.ends_with("已于 ") || before.ends_with("已在") || before.ends_with("on ")
     {

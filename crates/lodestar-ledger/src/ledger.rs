@@ -8,8 +8,8 @@
 //! becomes a **proposed update**, applied only with `apply_updates` (after a person confirmed).
 
 use crate::extract::{self, masked_description, mostly_latin, Signal};
-use crate::scan::Scanner;
-use crate::text::jaccard;
+use crate::scan::{Kind, Scanner};
+use crate::text::{fold, jaccard};
 use crate::{ActionItem, FieldSource, LedgerError, NaiveDate, Status};
 use lodestar_core::Generator;
 use lodestar_dict::Dictionaries;
@@ -88,6 +88,9 @@ CREATE TABLE ledger_updates (
 /// Link threshold on masked character-bigram Jaccard when the customer is the same (tuned on
 /// `tests/eval/minutes`; see `docs/ledger.md`).
 pub const LINK_SAME_CUSTOMER: f64 = 0.05;
+/// … when the customer is the same but at least one line does not name it (it was inherited from
+/// an earlier sentence of the paragraph, `…。剩余15万美元欠款客户承诺…`): the words must carry more.
+pub const LINK_INHERITED_CUSTOMER: f64 = 0.3;
 /// … when neither names a customer but both name the same country.
 pub const LINK_SAME_COUNTRY: f64 = 0.15;
 /// … when neither names a customer nor a country.
@@ -321,7 +324,11 @@ impl<'a> Ledger<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(oi, _)| !closing.contains(oi))
-                .filter_map(|(oi, o)| link_score(it, &masked, o, &open_masked[oi]).map(|s| (oi, s)))
+                .filter_map(|(oi, o)| {
+                    let named = names_customer(&it.source, it.customer.as_deref(), &scanner)
+                        && names_customer(&o.source, o.customer.as_deref(), &scanner);
+                    link_score(it, &masked, o, &open_masked[oi], named).map(|s| (oi, s))
+                })
                 .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
             if let Some((oi, sim)) = best {
                 let o = &open[oi];
@@ -713,10 +720,11 @@ fn row_item(r: &Row, as_of: NaiveDate) -> lodestar_store::rusqlite::Result<Ledge
 
 /// Whether an extracted item repeats an open item, and how similar they are. Same type and
 /// overlapping owners (or both without owner) are required; then the customer decides the bar:
-/// same customer → [`LINK_SAME_CUSTOMER`]; no customer on either side but the same country →
+/// same customer named in both lines → [`LINK_SAME_CUSTOMER`]; same customer but inherited on one
+/// side (`customer_named` false) → [`LINK_INHERITED_CUSTOMER`]; no customer on either side but the same country →
 /// [`LINK_SAME_COUNTRY`]; neither → [`LINK_NO_CONTEXT`]. Texts in different scripts (an English
 /// line repeating a Chinese one) cannot be compared by bigrams, so there the fields decide alone.
-pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str) -> Option<f64> {
+pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str, customer_named: bool) -> Option<f64> {
     if it.item_type != o.item_type {
         return None;
     }
@@ -731,7 +739,8 @@ pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str)
     let sim = jaccard(masked, o_masked);
     let cross_script = mostly_latin(masked) != mostly_latin(o_masked);
     let bar = match (&it.customer, &o.customer) {
-        (Some(a), Some(b)) if a == b => LINK_SAME_CUSTOMER,
+        (Some(a), Some(b)) if a == b && customer_named => LINK_SAME_CUSTOMER,
+        (Some(a), Some(b)) if a == b => LINK_INHERITED_CUSTOMER,
         (None, None) => match (&it.country, &o.country) {
             (Some(a), Some(b)) if a == b => LINK_SAME_COUNTRY,
             (None, None) => LINK_NO_CONTEXT,
@@ -744,6 +753,12 @@ pub fn link_score(it: &ActionItem, masked: &str, o: &LedgerItem, o_masked: &str)
     } else {
         None
     }
+}
+
+/// Whether `source` itself names the customer `id` (rather than inheriting it from an earlier
+/// sentence of its paragraph).
+fn names_customer(source: &str, id: Option<&str>, scanner: &Scanner) -> bool {
+    id.is_some_and(|id| scanner.scan(&fold(source)).iter().any(|m| m.kind == Kind::Customer && m.id == id))
 }
 
 /// Status and filler words a shared phrase must not consist of (正在进行, 继续跟进 …).
@@ -929,5 +944,37 @@ mod tests {
         let by_type =
             l.list(&ListFilter { item_type: Some("回款风险".into()), ..Default::default() }, as_of, &d).unwrap();
         assert_eq!(by_type.len(), 2);
+    }
+
+    #[test]
+    fn an_inherited_customer_does_not_lower_the_link_bar() {
+        let d = Dictionaries::builtin().unwrap();
+        let mut store = Store::open_in_memory().unwrap();
+        let mut l = Ledger::open(&mut store).unwrap();
+        // the second sentence inherits 远东港口服务 from the first; owner 冯雪, 12月底前
+        let first =
+            "远东港口服务已于11月20日支付10万美元。剩余15万美元欠款客户承诺12月底前付清，由冯雪每周跟踪到账情况。\n";
+        let a = l.import(first, &opts("2026-11-27"), &d, None).unwrap();
+        assert_eq!(a.items.len(), 1, "{:#?}", a.items);
+        let c = a.items[0].customer.clone();
+        assert!(c.is_some());
+        // a new task a month later: the customer is named, the owner and the type are the same,
+        // the words barely overlap (剩余/欠款 only)
+        let second = "## 行动项\n1. 远东港口服务剩余欠款催收，冯雪负责，1月15日前。\n";
+        let b = l.import(second, &opts("2026-12-28"), &d, None).unwrap();
+        assert_eq!(b.items.len() + b.linked.len(), 1);
+        assert_eq!(b.items[0].customer, c);
+        assert_eq!(b.items[0].item_type, a.items[0].item_type);
+        assert!(b.linked.is_empty(), "{:#?}", b.linked);
+        // the same pair with the customer named in both lines clears the low bar and links
+        let it = &b.items[0];
+        let scanner = Scanner::new(&d);
+        let open = l.get(a.items[0].id.unwrap(), None).unwrap();
+        let m1 = masked_description(&it.description, day("2026-12-28"), &scanner);
+        let m0 = masked_description(&open.description, day("2026-11-27"), &scanner);
+        let sim = jaccard(&m1, &m0);
+        assert!((LINK_SAME_CUSTOMER..LINK_INHERITED_CUSTOMER).contains(&sim), "{sim}");
+        assert_eq!(link_score(it, &m1, &open, &m0, true), Some(sim));
+        assert_eq!(link_score(it, &m1, &open, &m0, false), None);
     }
 }

@@ -28,6 +28,11 @@ pub struct ModelReport {
     pub enriched: usize,
     /// Items added from the model alone.
     pub added: usize,
+    /// Model-only items dropped because the rules read their clause as no-action (记录备查,
+    /// 暂不跟进, background figures).
+    pub dropped: usize,
+    /// Model owners / deadlines dropped because the source line does not support them.
+    pub dropped_fields: usize,
     pub error: Option<String>,
     pub ms: f64,
 }
@@ -48,17 +53,31 @@ pub fn prompt(text: &str, meeting: NaiveDate, types: &[&str]) -> Vec<ChatMessage
     ]
 }
 
-/// The first JSON array in a reply (models sometimes wrap it in ```json fences or prose).
+/// The first JSON array in a reply (models sometimes wrap it in ```json fences or prose). A reply cut
+/// off by the token limit (`[{…}, {…}, {"descr`) keeps its complete objects.
 pub fn parse_reply(reply: &str) -> Result<Vec<serde_json::Value>, String> {
     let start = reply.find('[').ok_or("no JSON array in the reply")?;
-    let end = reply.rfind(']').ok_or("no closing ] in the reply")?;
-    if end <= start {
-        return Err("malformed JSON array".into());
-    }
-    let v: serde_json::Value = serde_json::from_str(&reply[start..=end]).map_err(|e| format!("invalid JSON: {e}"))?;
-    match v {
-        serde_json::Value::Array(a) => Ok(a),
-        _ => Err("the reply is not a JSON array".into()),
+    let body = &reply[start..];
+    let full = match body.rfind(']') {
+        Some(end) => serde_json::from_str::<serde_json::Value>(&body[..=end]).map_err(|e| format!("invalid JSON: {e}")),
+        None => Err("no closing ] in the reply".to_string()),
+    };
+    match full {
+        Ok(serde_json::Value::Array(a)) => Ok(a),
+        Ok(_) => Err("the reply is not a JSON array".into()),
+        Err(e) => {
+            // cut after the last complete object and close the array
+            let mut cut = body.len();
+            while let Some(i) = body[..cut].rfind('}') {
+                if let Ok(serde_json::Value::Array(a)) = serde_json::from_str(&format!("{}]", &body[..=i])) {
+                    if !a.is_empty() {
+                        return Ok(a);
+                    }
+                }
+                cut = i;
+            }
+            Err(e)
+        }
     }
 }
 
@@ -122,15 +141,129 @@ pub fn validate(raw: &[serde_json::Value], meeting: NaiveDate, d: &Dictionaries,
         .collect()
 }
 
-/// Merges validated model items into rule items: rules win on conflicts, the model fills gaps.
+/// Words after a name that make the person a proposer or reporter, not the owner (杨帆**提出**…).
+/// `表示会` / `表示将` (a promise to act) are not among them.
+const PROPOSER_AFTER: &[&str] = &[
+    "提出", "汇报", "介绍", "表示", "通报", "提到", "认为", "指出", "强调", "反映", "反馈", "说明", "建议", "要求",
+    "主持",
+];
+
+/// What the model may rely on: the rules' reading of the same minutes.
+struct Guard<'a> {
+    d: &'a Dictionaries,
+    scanner: Scanner,
+    meeting: NaiveDate,
+    /// 主持人 / 记录人 of the meeting.
+    chairs: Vec<String>,
+}
+
+impl Guard<'_> {
+    /// The model's owners that the line itself supports: named in it, not the meeting's
+    /// 主持人/记录人, and not named only as a proposer (`杨帆提出：…` does not make 杨帆 the owner).
+    fn owners(&self, ids: &[String], source: &str) -> Vec<String> {
+        let t = fold(source);
+        let mentions = self.scanner.scan(&t);
+        ids.iter()
+            .filter(|id| !self.chairs.contains(id))
+            .filter(|id| {
+                mentions.iter().filter(|m| m.kind == Kind::Staff && &m.id == *id).any(|m| {
+                    let after = t[m.end..].trim_start();
+                    after.starts_with("表示会")
+                        || after.starts_with("表示将")
+                        || after.starts_with("表示要")
+                        || !PROPOSER_AFTER.iter().any(|p| after.starts_with(p))
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The model's deadline when words of the line give that very date: (date, those words as
+    /// written). A date the line does not say is dropped.
+    fn deadline(&self, date: Option<NaiveDate>, source: &str) -> Option<(NaiveDate, String)> {
+        let date = date?;
+        let t = fold(source);
+        let raw: Vec<char> = source.chars().collect();
+        deadline::find_all(&t, self.meeting)
+            .into_iter()
+            .filter(|x| x.date == Some(date) && !crate::extract::is_event_date(&t, x))
+            .find_map(|x| {
+                let start = t[..x.start].chars().count();
+                let n = t[x.start..x.end].chars().count();
+                let words: String = if raw.len() == t.chars().count() {
+                    raw.iter().skip(start).take(n).collect()
+                } else {
+                    t[x.start..x.end].to_string()
+                };
+                let words = words.trim().to_string();
+                (!words.is_empty() && source.contains(&words)).then_some((date, words))
+            })
+    }
+
+    /// The model's customer when the physical line names it.
+    fn customer(&self, id: Option<&str>, line: &str) -> Option<String> {
+        let id = id?;
+        self.scanner
+            .scan(&fold(line))
+            .into_iter()
+            .any(|m| m.kind == Kind::Customer && m.id == id)
+            .then(|| id.to_string())
+    }
+
+    /// The model's country when the line names it (or it is the accepted customer's).
+    fn country(&self, code: Option<&str>, customer: Option<&str>, line: &str) -> Option<String> {
+        if let Some(c) = customer.and_then(|c| self.d.customer_by_id(c)).filter(|c| !c.country.is_empty()) {
+            return Some(c.country.clone());
+        }
+        let code = code?;
+        self.scanner
+            .scan(&fold(line))
+            .into_iter()
+            .any(|m| matches!(m.kind, Kind::Country | Kind::City) && m.id == code)
+            .then(|| code.to_string())
+    }
+}
+
+/// Merges validated model items into rule items: rules win on conflicts, the model fills gaps, and
+/// only with what the source line itself says (see [`merge_with_analysis`]).
 pub fn merge(
-    mut items: Vec<ActionItem>,
+    items: Vec<ActionItem>,
     model_items: &[ModelItem],
     text: &str,
+    meeting: NaiveDate,
     d: &Dictionaries,
     report: &mut ModelReport,
 ) -> Vec<ActionItem> {
-    let lines: Vec<String> = text.lines().map(fold).filter(|l| !l.trim().is_empty()).collect();
+    let analysis = crate::extract::analyze(text, meeting, d);
+    merge_with_analysis(items, model_items, text, &analysis, meeting, d, report)
+}
+
+/// [`merge`] with the rules' analysis of the same text at hand. The model can never make the rules'
+/// result worse:
+/// - a model-only item is added only from a clause the rules left open ([`ClauseNote::open_to_model`]:
+///   not 记录备查 / 暂不跟进 / 仅供参考, not a background figure, not done); its `source` is that clause
+///   as written in the file;
+/// - a model owner must be named in the source line, must not be the meeting's 主持人/记录人 and must
+///   not appear there only as a proposer (提出/汇报/表示/介绍 …);
+/// - a model deadline is kept only when words of the source line give that date; they become the
+///   item's `deadline_text`;
+/// - a model customer (country) is kept only when the line names it.
+///
+/// [`ClauseNote::open_to_model`]: crate::extract::ClauseNote::open_to_model
+pub fn merge_with_analysis(
+    mut items: Vec<ActionItem>,
+    model_items: &[ModelItem],
+    text: &str,
+    analysis: &crate::extract::Analysis,
+    meeting: NaiveDate,
+    d: &Dictionaries,
+    report: &mut ModelReport,
+) -> Vec<ActionItem> {
+    let guard = Guard { d, scanner: Scanner::new(d), meeting, chairs: analysis.chairs.clone() };
+    let file_lines: Vec<&str> = text.lines().collect();
+    let line_of = |no: usize, fallback: &str| -> String {
+        no.checked_sub(1).and_then(|i| file_lines.get(i)).map(|l| l.to_string()).unwrap_or_else(|| fallback.to_string())
+    };
     let mut used = vec![false; items.len()];
     for m in model_items {
         // the rule item this model item talks about
@@ -144,90 +277,123 @@ pub fn merge(
             Some((i, sim)) if sim >= 0.3 => {
                 used[i] = true;
                 let it = &mut items[i];
+                let line = line_of(it.line, &it.source);
                 let mut touched = false;
-                if it.owner_ids.is_empty() && it.owners.is_empty() && !m.owner_ids.is_empty() {
-                    it.owner_ids = m.owner_ids.clone();
-                    it.owners = m.owner_ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect();
+                let owners = guard.owners(&m.owner_ids, &it.source);
+                if it.owner_ids.is_empty() && it.owners.is_empty() && !owners.is_empty() {
+                    it.owners = owners.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect();
+                    it.owner_ids = owners;
                     it.field_sources.insert("owners".into(), FieldSource::Model);
                     it.missing.retain(|f| f != "owner");
                     touched = true;
+                } else if it.owner_ids.is_empty() && it.owners.is_empty() && !m.owner_ids.is_empty() {
+                    report.dropped_fields += 1;
                 }
                 if it.deadline.is_none() && it.deadline_text.is_none() && m.deadline.is_some() {
-                    it.deadline = m.deadline;
-                    it.field_sources.insert("deadline".into(), FieldSource::Model);
-                    it.missing.retain(|f| f != "deadline");
-                    touched = true;
+                    if let Some((date, words)) = guard.deadline(m.deadline, &it.source) {
+                        it.deadline = Some(date);
+                        it.deadline_text = Some(words);
+                        it.field_sources.insert("deadline".into(), FieldSource::Model);
+                        it.missing.retain(|f| f != "deadline");
+                        touched = true;
+                    } else {
+                        report.dropped_fields += 1;
+                    }
                 }
-                if it.customer.is_none() && m.customer.is_some() {
-                    it.customer = m.customer.clone();
-                    it.customer_name =
-                        m.customer.as_deref().and_then(|c| d.customer_by_id(c)).map(|c| c.display().to_string());
-                    it.field_sources.insert("customer".into(), FieldSource::Model);
-                    touched = true;
+                if it.customer.is_none() {
+                    if let Some(c) = guard.customer(m.customer.as_deref(), &line) {
+                        it.customer_name = d.customer_by_id(&c).map(|x| x.display().to_string());
+                        it.customer = Some(c);
+                        it.field_sources.insert("customer".into(), FieldSource::Model);
+                        touched = true;
+                    }
                 }
-                if it.country.is_none() && m.country.is_some() {
-                    it.country = m.country.clone();
-                    it.country_name =
-                        m.country.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone());
-                    it.field_sources.insert("country".into(), FieldSource::Model);
-                    touched = true;
+                if it.country.is_none() {
+                    if let Some(c) = guard.country(m.country.as_deref(), it.customer.as_deref(), &line) {
+                        it.country_name = d.country_by_code(&c).map(|x| x.name_zh.clone());
+                        it.country = Some(c);
+                        it.field_sources.insert("country".into(), FieldSource::Model);
+                        touched = true;
+                    }
                 }
                 if touched {
                     report.enriched += 1;
                 }
             }
             _ => {
-                // a model-only item: keep it only if its words are in the minutes
-                let Some((line, sim)) = lines
+                // a model-only item: it must be a clause of the minutes (so the model cannot invent
+                // tasks) that the rules left open (not 记录备查 / 暂不跟进 / background)
+                let desc = fold(&m.description);
+                let desc = desc.trim();
+                let Some((note, sim)) = analysis
+                    .notes
                     .iter()
-                    .map(|l| (l, jaccard(l, &m.description)))
+                    .map(|n| {
+                        let contains = desc.chars().count() >= 6 && n.text.contains(desc);
+                        (n, if contains { 1.0 } else { jaccard(&n.text, desc) })
+                    })
                     .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
                 else {
                     continue;
                 };
                 if sim < 0.5
-                    || items
-                        .iter()
-                        .any(|it| fold(&it.source).contains(line.trim()) || line.contains(fold(&it.source).trim()))
+                    || note.item_ix.is_some()
+                    || items.iter().any(|it| {
+                        let s = fold(&it.source);
+                        s.contains(note.text.trim()) || note.text.contains(s.trim())
+                    })
                 {
                     continue;
+                }
+                if !note.open_to_model {
+                    report.dropped += 1;
+                    continue;
+                }
+                let line = line_of(note.line_no, &note.source);
+                let owner_ids = guard.owners(&m.owner_ids, &note.source);
+                let dl = guard.deadline(m.deadline, &note.source);
+                let customer = guard.customer(m.customer.as_deref(), &line);
+                let country = guard.country(m.country.as_deref(), customer.as_deref(), &line);
+                if owner_ids.len() < m.owner_ids.len() || (m.deadline.is_some() && dl.is_none()) {
+                    report.dropped_fields += 1;
                 }
                 let mut fs = BTreeMap::new();
                 for f in ["description", "type", "owners", "deadline", "country", "customer"] {
                     fs.insert(f.to_string(), FieldSource::Model);
                 }
                 let mut missing = Vec::new();
-                if m.owner_ids.is_empty() {
+                if owner_ids.is_empty() {
                     missing.push("owner".to_string());
                 }
-                if m.deadline.is_none() {
+                if dl.is_none() {
                     missing.push("deadline".to_string());
                 }
                 items.push(ActionItem {
                     id: None,
                     description: m.description.clone(),
                     item_type: m.type_name.clone().unwrap_or_else(|| "其他管理事项".into()),
-                    country: m.country.clone(),
-                    country_name: m.country.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone()),
-                    customer: m.customer.clone(),
-                    customer_name: m
-                        .customer
+                    country_name: country.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone()),
+                    country,
+                    customer_name: customer
                         .as_deref()
                         .and_then(|c| d.customer_by_id(c))
                         .map(|c| c.display().to_string()),
-                    owners: m.owner_ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect(),
-                    owner_ids: m.owner_ids.clone(),
+                    customer,
+                    owners: owner_ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect(),
+                    owner_ids,
                     unresolved_owners: Vec::new(),
-                    deadline: m.deadline,
-                    deadline_text: None,
+                    deadline: dl.as_ref().map(|x| x.0),
+                    deadline_text: dl.map(|x| x.1),
                     next_meeting_checkpoint: false,
-                    source: line.trim().to_string(),
-                    line: 0,
+                    source: note.source.clone(),
+                    line: note.line_no,
                     confidence: 0.35,
                     needs_review: true,
                     missing,
                     field_sources: fs,
                 });
+                // a later model item must not enrich it (and `used` must keep pace with `items`)
+                used.push(true);
                 report.added += 1;
             }
         }
@@ -260,7 +426,7 @@ pub fn merge_with_model(
     report.returned = raw.len();
     let valid = validate(&raw, meeting, d, &types);
     report.valid = valid.len();
-    let merged = merge(items, &valid, text, d, &mut report);
+    let merged = merge(items, &valid, text, meeting, d, &mut report);
     (merged, report)
 }
 
@@ -309,8 +475,9 @@ mod tests {
     #[test]
     fn rules_win_and_the_model_fills_gaps() {
         let d = Dictionaries::builtin().unwrap();
-        // rules: owner 张伟 and 9-15; no owner for the second line (待定) → the model may fill it
-        let text = "## 行动项\n1. 西伯利亚物流尾款催收。责任人：张伟；截止：9月15日。\n2. 塔什干轮胎贸易信用额度复核，9月20日前完成。\n";
+        // rules: owner 张伟 and 9-15; no owner for the second line (`何佳的任务` is no owner phrasing
+        // they know) → the model may fill it, as 何佳 is named in the line
+        let text = "## 行动项\n1. 西伯利亚物流尾款催收。责任人：张伟；截止：9月15日。\n2. 塔什干轮胎贸易信用额度复核（何佳的任务），9月20日前完成。\n";
         let reply = r#"```json
 [{"description":"西伯利亚物流尾款催收","type":"回款风险","owners":["李娜"],"deadline":"2026-09-30","country":"俄罗斯","customer":"西伯利亚物流"},
  {"description":"塔什干轮胎贸易信用额度复核","type":"回款风险","owners":["何佳"],"deadline":"2026-09-20","country":null,"customer":"塔什干轮胎贸易"},
@@ -343,6 +510,155 @@ mod tests {
             merge_with_model(rules.clone(), text, day("2026-09-07"), &d, &Canned("抱歉，我无法完成".into()));
         assert_eq!(items, rules);
         assert!(rep.error.is_some());
-        assert!(parse_reply("[{\"a\": 1}").is_err());
+        assert!(parse_reply("[{\"a\": 1").is_err());
+        assert!(parse_reply("no array here").is_err());
+    }
+
+    #[test]
+    fn a_reply_cut_off_by_the_token_limit_keeps_its_complete_objects() {
+        // two whole objects, the third cut mid-string, no closing ]
+        let reply = "```json\n[{\"description\":\"甲\",\"owners\":[\"张伟\"]},\n {\"description\":\"乙\"},\n {\"description\":\"丙";
+        let a = parse_reply(reply).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[1]["description"], "乙");
+        // a complete array still parses as a whole, nested } included
+        assert_eq!(parse_reply("[{\"a\":{\"b\":1}},{\"c\":2}] trailing").unwrap().len(), 2);
+    }
+
+    /// Minutes for the guard tests: a header naming 主持人/记录人, a background figure, a 暂不跟进
+    /// paragraph, a proposer line, a chair line, and one clause the rules miss.
+    const GUARDED: &str = "北辰轮胎俄罗斯区域销售周会纪要\n\
+日期：2026年11月27日    主持：陈思远    记录：黄晓静\n\
+\n\
+本周俄罗斯区域发货18个柜，环比增加4个柜。\n\
+截至10月31日，逾期应收余额386万美元，较上月减少42万美元。\n\
+\n\
+另外，白俄罗斯方面郑海峰反馈明斯克货运仓库积压300条12.00R20，建议做一次清库促销。会议认为目前价格体系不宜调整，暂不跟进。\n\
+\n\
+## 行动项\n\
+1. 财务部杨帆提出：自12月起新客户一律执行30%预付款政策，各国家经理须于12月1日前书面通知在谈客户。\n\
+2. 塔什干轮胎贸易信用额度复核（按陈思远的意见），9月20日前完成。\n\
+\n\
+## 其他\n\
+孙晓东需关注喀山轮胎贸易的EAC证书办理进度。\n";
+
+    fn guarded(reply: &str) -> (Vec<ActionItem>, Vec<ActionItem>, ModelReport) {
+        let d = Dictionaries::builtin().unwrap();
+        let rules = crate::extract::analyze(GUARDED, day("2026-11-27"), &d).items;
+        let (items, rep) = merge_with_model(rules.clone(), GUARDED, day("2026-11-27"), &d, &Canned(reply.into()));
+        (rules, items, rep)
+    }
+
+    #[test]
+    fn the_header_names_chair_and_minute_taker() {
+        let d = Dictionaries::builtin().unwrap();
+        let a = crate::extract::analyze(GUARDED, day("2026-11-27"), &d);
+        // 主持：陈思远 (S01), 记录：黄晓静 (S10) in the staff dictionary
+        let mut chairs = a.chairs.clone();
+        chairs.sort();
+        let mut expect: Vec<String> =
+            ["陈思远", "黄晓静"].iter().map(|n| d.resolve_staff(n).unwrap().id.clone()).collect();
+        expect.sort();
+        assert_eq!(chairs, expect);
+    }
+
+    #[test]
+    fn model_only_items_from_no_action_lines_are_dropped() {
+        // the 暂不跟进 paragraph's first sentence and the background figure, both with an invented
+        // owner (the minute-taker) and an invented deadline
+        let reply = r#"[{"description":"另外，白俄罗斯方面郑海峰反馈明斯克货运仓库积压300条12.00R20，建议做一次清库促销","type":"订单发运","owners":["黄晓静"],"deadline":"2026-12-01"},
+ {"description":"本周俄罗斯区域发货18个柜，环比增加4个柜","type":"订单发运","owners":["孙晓东"],"deadline":"2026-12-04"},
+ {"description":"截至10月31日，逾期应收余额386万美元，较上月减少42万美元","type":"回款风险"}]"#;
+        let (rules, items, rep) = guarded(reply);
+        assert_eq!(rep.valid, 3);
+        assert_eq!(rep.added, 0);
+        assert_eq!(rep.dropped, 3);
+        assert_eq!(items.len(), rules.len());
+        assert!(items.iter().all(|it| !it.source.contains("清库促销") && !it.source.contains("个柜")));
+        assert!(items.iter().all(|it| !it.source.contains("逾期应收余额")), "an as-of figure (截至…) is no task");
+    }
+
+    #[test]
+    fn a_model_only_item_keeps_its_line_as_written_and_only_supported_fields() {
+        // the rules miss `孙晓东需关注…` (no deadline, 关注 is not a task verb outside 行动项), but it
+        // carries a modal (需); the model adds it with owner 孙晓东 (named in the line), the
+        // minute-taker 黄晓静 (not in it) and a deadline the line does not say
+        // (a second model item after it must not trip over the grown item list)
+        let reply = r#"[{"description":"孙晓东需关注喀山轮胎贸易的EAC证书办理进度","type":"其他管理事项","owners":["孙晓东","黄晓静"],"deadline":"2026-12-01","customer":"喀山轮胎贸易"},
+ {"description":"孙晓东需关注喀山轮胎贸易的EAC证书办理进度","owners":["孙晓东"]}]"#;
+        let (rules, items, rep) = guarded(reply);
+        assert!(rules.iter().all(|it| !it.source.contains("EAC")), "the rules must not have it already");
+        assert_eq!(rep.added, 1);
+        let it = items.last().unwrap();
+        // the clause as written (it ends before 。)
+        assert_eq!(it.source, "孙晓东需关注喀山轮胎贸易的EAC证书办理进度");
+        assert!(GUARDED.contains(&it.source));
+        let sun = d_id("孙晓东");
+        assert_eq!(it.owner_ids, vec![sun], "黄晓静 is the minute-taker and not in the line");
+        assert_eq!(it.deadline, None, "2026-12-01 is not said in the line");
+        assert_eq!(it.deadline_text, None);
+        assert!(it.missing.contains(&"deadline".to_string()));
+        assert_eq!(it.customer.as_deref(), Some(d_cust("喀山轮胎贸易").as_str()));
+    }
+
+    fn d_id(name: &str) -> String {
+        Dictionaries::builtin().unwrap().resolve_staff(name).unwrap().id.clone()
+    }
+
+    fn d_cust(name: &str) -> String {
+        Dictionaries::builtin().unwrap().resolve_customer(name).unwrap().id.clone()
+    }
+
+    #[test]
+    fn the_model_adds_no_proposer_or_chair_as_owner() {
+        let reply = r#"[{"description":"自12月起新客户一律执行30%预付款政策，各国家经理须于12月1日前书面通知在谈客户","owners":["杨帆"],"deadline":"2026-12-01"},
+ {"description":"塔什干轮胎贸易信用额度复核（按陈思远的意见），9月20日前完成","owners":["陈思远"]}]"#;
+        let (rules, items, _) = guarded(reply);
+        let yang = items.iter().find(|it| it.source.contains("预付款")).unwrap();
+        let chen = items.iter().find(|it| it.source.contains("信用额度")).unwrap();
+        // the rules leave both without owner on purpose (杨帆 only 提出; 陈思远 is named for his view: `的` is no owner phrasing)
+        assert!(rules
+            .iter()
+            .filter(|it| it.source.contains("预付款") || it.source.contains("信用额度"))
+            .all(|it| it.owner_ids.is_empty()));
+        assert!(yang.owner_ids.is_empty(), "杨帆 only proposes the policy");
+        assert!(chen.owner_ids.is_empty(), "陈思远 chairs the meeting");
+        assert!(yang.missing.contains(&"owner".to_string()));
+    }
+
+    #[test]
+    fn a_model_deadline_must_be_said_in_the_line() {
+        let d = Dictionaries::builtin().unwrap();
+        // the rules read no deadline in this line (本周开标 dates an event, not a task)
+        let text = "## 行动项\n1. 莫斯科城际客运大巴胎招标本周开标，孙晓东准备第二轮报价方案。\n";
+        let rules = crate::extract::analyze(text, day("2026-11-27"), &d).items;
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].deadline, None);
+        // 2026-11-27 is a Friday: 本周 would resolve to it, but as an event date it is no deadline;
+        // 2026-12-03 appears nowhere
+        for date in ["2026-11-27", "2026-12-03"] {
+            let reply = format!(
+                r#"[{{"description":"莫斯科城际客运大巴胎招标本周开标，孙晓东准备第二轮报价方案","deadline":"{date}"}}]"#
+            );
+            let (items, rep) = merge_with_model(rules.clone(), text, day("2026-11-27"), &d, &Canned(reply));
+            assert_eq!(items[0].deadline, None, "{date}");
+            assert_eq!(items[0].deadline_text, None);
+            assert_eq!(rep.dropped_fields, 1);
+        }
+        // a line that says `12月3日前` supports exactly that date, with the words as written
+        let text2 =
+            "## 行动项\n1. 莫斯科城际客运第二轮报价方案，孙晓东负责。\n\n备注：第二轮报价方案须于12月3日前提交。\n";
+        let mut rules2 = crate::extract::analyze(text2, day("2026-11-27"), &d).items;
+        rules2.retain(|it| it.source.contains("孙晓东负责"));
+        assert_eq!(rules2.len(), 1);
+        rules2[0].source = "莫斯科城际客运第二轮报价方案，孙晓东负责，12月3日前提交。".into();
+        rules2[0].deadline = None;
+        rules2[0].deadline_text = None;
+        let reply = r#"[{"description":"莫斯科城际客运第二轮报价方案，孙晓东负责","deadline":"2026-12-03"}]"#;
+        let (items, _) = merge_with_model(rules2, text2, day("2026-11-27"), &d, &Canned(reply.into()));
+        assert_eq!(items[0].deadline, Some(day("2026-12-03")));
+        let words = items[0].deadline_text.clone().unwrap();
+        assert!(items[0].source.contains(&words), "{words}");
+        assert_eq!(items[0].field_sources["deadline"], FieldSource::Model);
     }
 }
