@@ -460,7 +460,12 @@ pub fn excerpt_for(
                 add.push(h);
             }
         }
-        let n: usize = add.iter().map(|&j| count(&sents[j].0) + 1).sum();
+        let mut n: usize = add.iter().map(|&j| count(&sents[j].0) + 1).sum();
+        if used + n > max_tokens && keep.is_empty() && add.len() == 2 && count(&sents[i].0) < max_tokens {
+            // the best row without its header rather than a lesser row with it
+            add.truncate(1);
+            n = count(&sents[i].0) + 1;
+        }
         if used + n > max_tokens {
             continue;
         }
@@ -594,6 +599,18 @@ mod tests {
         // words as much (工程, 程师, 到场), so the label decides
         let q = "金牌矿山服务客户出了问题，工程师多久要到现场";
         let ex = excerpt_for(SERVICE_TABLE, q, &content_units(q), 60, &estimate_tokens);
+        assert!(ex.contains("4 小时内到场"), "{ex}");
+        assert!(!ex.contains("48 小时"), "{ex}");
+    }
+
+    #[test]
+    fn the_best_row_is_kept_without_its_header_when_both_do_not_fit() {
+        let q = "金牌矿山服务客户出了问题，工程师多久要到现场";
+        let header = "| 服务等级 | 适用条件 | 巡检频次 | 现场响应时限 | 驻矿工程师 |";
+        let gold = "| 金牌（驻矿） | 巨胎在用量 ≥ 60 条 | 每周 1 次全车队巡检 | 4 小时内到场（矿区内） | 1 名常驻 |";
+        // room for the 金牌 row, not for the row and its header together
+        let budget = estimate_tokens(gold) + 1 + estimate_tokens(header);
+        let ex = excerpt_for(SERVICE_TABLE, q, &content_units(q), budget, &estimate_tokens);
         assert!(ex.contains("4 小时内到场"), "{ex}");
         assert!(!ex.contains("48 小时"), "{ex}");
     }
