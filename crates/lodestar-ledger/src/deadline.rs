@@ -361,6 +361,13 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         taken.push((start, e));
         out.push(Deadline { date, text: text[start..e].trim().to_string(), next_meeting, start, end: e, strength });
     };
+    // a phrase taken as matched, at strength 1 (holidays, 春节前, `before CNY`)
+    let push_as_is =
+        |out: &mut Vec<Deadline>, taken: &mut Vec<(usize, usize)>, m: regex::Match, date: Option<NaiveDate>| {
+            taken.push((m.start(), m.end()));
+            let text = m.as_str().to_string();
+            out.push(Deadline { date, text, next_meeting: false, start: m.start(), end: m.end(), strength: 1 });
+        };
 
     for c in r.full.captures_iter(text) {
         let m = c.get(0).expect("match");
@@ -594,15 +601,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         if after_str(text, m.end()).starts_with('后') {
             continue; // 春节前后: around the festival
         }
-        taken.push((m.start(), m.end()));
-        out.push(Deadline {
-            date: spring_festival_eve(meeting),
-            text: m.as_str().to_string(),
-            next_meeting: false,
-            start: m.start(),
-            end: m.end(),
-            strength: 1,
-        });
+        push_as_is(&mut out, &mut taken, m, spring_festival_eve(meeting));
     }
     for c in r.holiday.captures_iter(text) {
         let m = c.get(0).expect("match");
@@ -615,15 +614,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
             _ => (4, 30),
         };
         let date = ymd(year_for(meeting, mo, d), mo, d);
-        taken.push((m.start(), m.end()));
-        out.push(Deadline {
-            date,
-            text: m.as_str().to_string(),
-            next_meeting: false,
-            start: m.start(),
-            end: m.end(),
-            strength: 1,
-        });
+        push_as_is(&mut out, &mut taken, m, date);
     }
     for c in r.dom.captures_iter(text) {
         // `25号前`, `20日前`, `下个月15号前`: that day of this (next) month, the next one on or after D
@@ -827,15 +818,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         if overlaps(&taken, m.start(), m.end()) {
             continue;
         }
-        taken.push((m.start(), m.end()));
-        out.push(Deadline {
-            date: spring_festival_eve(meeting),
-            text: m.as_str().to_string(),
-            next_meeting: false,
-            start: m.start(),
-            end: m.end(),
-            strength: 1,
-        });
+        push_as_is(&mut out, &mut taken, m, spring_festival_eve(meeting));
     }
     for c in r.en_within.captures_iter(text) {
         let m = c.get(0).expect("match");

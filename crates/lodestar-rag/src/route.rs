@@ -572,8 +572,7 @@ impl<'d> Router<'d> {
         }
         let ascending =
             has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"])
-                || Regex::new(r"后\s*(?:\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)")
-                    .is_ok_and(|r| r.is_match(&masked));
+                || bottom_places().is_match(&masked);
         let by = self.detect_by(&masked, &intents, &filters, top.is_some());
         let knowledge = is_knowledge_question(&masked, &intents);
         let decision_topic = has_any(
@@ -775,6 +774,14 @@ const UNSUPPORTED_MEASURES: &[&str] = &[
     "inventory",
     "stock level",
 ];
+
+/// `后五名` / `后 3 位`: the last places of a ranking.
+fn bottom_places() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"后\s*(?:\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)").unwrap_or_else(|_| unreachable!())
+    })
+}
 
 /// Words asking for a comparison with the same period a year earlier (同比).
 const YOY_WORDS: &[&str] = &[
