@@ -18,7 +18,6 @@
 //! println!("imported {} rows, quarantined {}", report.imported, report.quarantined);
 //! ```
 
-pub mod accounts;
 pub mod bench;
 pub mod clean;
 pub mod dictfile;

@@ -9,7 +9,7 @@ use crate::RagError;
 use chrono::NaiveDate;
 use lodestar_core::config::FieldSensitivity;
 use lodestar_core::text::norm_key;
-use lodestar_core::{ChatMessage, GenParams, Generator, KbId, Month, Principal, Sensitivity};
+use lodestar_core::{CancelToken, ChatMessage, GenParams, Generator, KbId, Month, Principal, Sensitivity};
 use lodestar_dict::Dictionaries;
 use serde::Serialize;
 use std::ops::ControlFlow;
@@ -60,6 +60,9 @@ pub struct AskOptions {
     pub max_tokens: usize,
     /// Token budget of the user turn (sources + question).
     pub prompt_budget: usize,
+    /// Stops generation within one decode step when fired (the web chat's stop button, a dropped
+    /// stream); the answer keeps what was generated so far.
+    pub cancel: Option<CancelToken>,
 }
 
 impl Default for AskOptions {
@@ -70,6 +73,7 @@ impl Default for AskOptions {
             kbs: Vec::new(),
             max_tokens: prompt::MAX_ANSWER_TOKENS,
             prompt_budget: prompt::PROMPT_BUDGET,
+            cancel: None,
         }
     }
 }
@@ -82,6 +86,10 @@ pub struct Citation {
     pub title: String,
     pub chunk_id: String,
     pub snippet: String,
+    /// Heading path of the cited chunk (章节).
+    pub section: String,
+    /// Sensitivity of the cited document (密级).
+    pub sensitivity: Sensitivity,
 }
 
 /// One rule-engine query and its rows.
@@ -709,6 +717,7 @@ impl Assistant {
             temperature: 0.0,
             repeat_penalty: 1.1,
             stop: vec!["<|im_end|>".into(), "【资料】".into()],
+            cancel: opts.cancel.clone(),
             ..GenParams::default()
         };
         let mut first: Option<f64> = None;
@@ -1003,6 +1012,8 @@ fn citation(s: &PromptSource) -> Citation {
         title: s.hit.title.clone(),
         chunk_id: s.hit.chunk_id.clone(),
         snippet: snippet.replace('\n', " "),
+        section: s.hit.section.clone(),
+        sensitivity: s.hit.sensitivity,
     }
 }
 
@@ -1041,22 +1052,46 @@ pub fn audit(
     question: &str,
     answer: &Answer,
 ) -> Result<(), RagError> {
+    audit_with(store, principal, question, answer, serde_json::Map::new())
+}
+
+/// [`audit`] with extra fields on the `answer` entry (the web chat adds the remote address,
+/// conversation and message ids, and whether the answer was cancelled).
+pub fn audit_with(
+    store: &lodestar_store::Store,
+    principal: &Principal,
+    question: &str,
+    answer: &Answer,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<(), RagError> {
+    use sha2::Digest;
     store
         .audit(&principal.name, "question", &serde_json::json!({ "question": question }))
         .map_err(|e| RagError::Source(e.to_string()))?;
     let docs: Vec<&str> = answer.citations.iter().map(|c| c.doc.as_str()).collect();
-    store
-        .audit(
-            &principal.name,
-            "answer",
-            &serde_json::json!({
-                "question": question,
-                "answer": answer.answer,
-                "citations": docs,
-                "warnings": answer.warnings,
-                "needs_review": answer.needs_review,
-            }),
-        )
-        .map_err(|e| RagError::Source(e.to_string()))?;
+    let chunks: Vec<&str> = answer.citations.iter().map(|c| c.chunk_id.as_str()).collect();
+    // the knowledge bases the retrieval searched: those the asker may read
+    let kbs: Vec<&str> = if answer.route.needs_knowledge() {
+        KbId::ALL.iter().filter(|k| principal.can_read_kb(**k)).map(|k| k.id()).collect()
+    } else {
+        Vec::new()
+    };
+    let hash: String = sha2::Sha256::digest(answer.answer.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let mut detail = serde_json::json!({
+        "question": question,
+        "route": answer.route.kind,
+        "kbs": kbs,
+        "answer": answer.answer,
+        "answer_sha256": hash,
+        "citations": docs,
+        "chunk_ids": chunks,
+        "warnings": answer.warnings,
+        "flagged": answer.flagged,
+        "needs_review": answer.needs_review,
+    });
+    if let serde_json::Value::Object(o) = &mut detail {
+        o.extend(extra);
+    }
+    store.audit(&principal.name, "answer", &detail).map_err(|e| RagError::Source(e.to_string()))?;
     Ok(())
 }

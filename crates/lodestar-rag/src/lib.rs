@@ -28,7 +28,7 @@ pub mod render;
 pub mod route;
 pub mod source;
 
-pub use assistant::{audit, Answer, AskOptions, Assistant, Citation, Timings, ToolResult};
+pub use assistant::{audit, audit_with, Answer, AskOptions, Assistant, Citation, Timings, ToolResult};
 pub use route::{Intent, Route, RouteKind, Router};
 pub use source::{Hit, MetricRequest, MetricTable, MetricsSource, Retriever};
 

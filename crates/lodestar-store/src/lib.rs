@@ -10,7 +10,9 @@
 //! store.audit("admin", "import", &serde_json::json!({"file": "sales.xlsx"})).unwrap();
 //! ```
 
+pub mod accounts;
 pub mod imports;
+pub mod sessions;
 pub mod users;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -33,7 +35,7 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Migrations of the `store` component, in order; index + 1 = version.
-const STORE_MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const STORE_MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("sessions.sql")];
 
 /// An open lodestar database.
 pub struct Store {
@@ -130,6 +132,16 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Audit entries at or after `since` (an RFC 3339 time or a `YYYY-MM-DD` date), oldest first.
+    pub fn audit_since(&self, since: &str) -> Result<Vec<AuditEntry>> {
+        let mut st =
+            self.conn.prepare("SELECT id, at, actor, action, detail FROM audit_log WHERE at >= ?1 ORDER BY id")?;
+        let rows = st.query_map([since], |r| {
+            Ok(AuditEntry { id: r.get(0)?, at: r.get(1)?, actor: r.get(2)?, action: r.get(3)?, detail: r.get(4)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The latest month with (active) sales data, if any.
     pub fn latest_sales_month(&self) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT MAX(month) FROM sales_active", [], |r| r.get::<_, Option<String>>(0))?)
@@ -161,14 +173,14 @@ mod tests {
         let p = dir.path().join("db.sqlite");
         {
             let mut s = Store::open(&p).unwrap();
-            assert_eq!(s.schema_version("store").unwrap(), 1);
+            assert_eq!(s.schema_version("store").unwrap(), 2);
             s.migrate_component("extra", &["CREATE TABLE t(x)", "ALTER TABLE t ADD COLUMN y"]).unwrap();
             assert_eq!(s.schema_version("extra").unwrap(), 2);
         }
         let mut s = Store::open(&p).unwrap();
         // re-running does not re-apply (would fail: table exists)
         s.migrate_component("extra", &["CREATE TABLE t(x)", "ALTER TABLE t ADD COLUMN y"]).unwrap();
-        assert_eq!(s.schema_version("store").unwrap(), 1);
+        assert_eq!(s.schema_version("store").unwrap(), 2);
         let mode: String = s.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode.to_lowercase(), "wal");
     }
@@ -183,5 +195,9 @@ mod tests {
         let tail = s.audit_tail(10).unwrap();
         assert_eq!(tail.len(), 2);
         assert_eq!(tail[0].action, "question");
+        let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+        let since = s.audit_since(&today).unwrap();
+        assert_eq!(since.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["import", "question"]);
+        assert!(s.audit_since("2999-01-01").unwrap().is_empty());
     }
 }

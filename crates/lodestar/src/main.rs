@@ -66,6 +66,12 @@ enum Command {
     Ledger(cmd::minutes::LedgerArgs),
     /// Ask a question: metrics from the rule engine, knowledge with citations
     Ask(cmd::ask::AskArgs),
+    /// The intranet web chat (login, streaming answers with citations, conversations, feedback)
+    Serve(cmd::serve::ServeArgs),
+    /// Ratings of web-chat answers: export (csv/xlsx) and AI 输出可用率
+    Feedback(cmd::serve::FeedbackArgs),
+    /// The audit log: export for admins
+    Audit(cmd::serve::AuditArgs),
     /// Benchmarks (quality and latency)
     Bench(BenchArgs),
 }
@@ -94,6 +100,8 @@ enum BenchCommand {
     Minutes(cmd::minutes::BenchMinutesArgs),
     /// Answer quality and latency on tests/eval/qa.jsonl
     Qa(cmd::ask::BenchQaArgs),
+    /// The web chat under simulated users (latency per question class, errors, queue waits)
+    Serve(cmd::serve::BenchServeArgs),
 }
 
 /// Keeps large freed blocks in the heap for reuse. Each layer of a prompt allocates activation
@@ -154,6 +162,9 @@ fn main() {
         Command::Minutes(a) => cmd::minutes::run_minutes(&ctx, a),
         Command::Ledger(a) => cmd::minutes::run_ledger(&ctx, a),
         Command::Ask(a) => cmd::ask::run_ask(&ctx, a),
+        Command::Serve(a) => cmd::serve::run_serve(&ctx, a),
+        Command::Feedback(a) => cmd::serve::run_feedback(&ctx, a),
+        Command::Audit(a) => cmd::serve::run_audit(&ctx, a),
         Command::Bench(b) => match b.which {
             BenchCommand::Import(a) => cmd::import::run_bench_import(&ctx, a),
             BenchCommand::Metrics(a) => cmd::metrics::run_bench_metrics(&ctx, a),
@@ -163,6 +174,7 @@ fn main() {
             BenchCommand::Index(a) => cmd::kb::run_bench_index(&ctx, a),
             BenchCommand::Minutes(a) => cmd::minutes::run_bench_minutes(&ctx, a),
             BenchCommand::Qa(a) => cmd::ask::run_bench_qa(&ctx, a),
+            BenchCommand::Serve(a) => cmd::serve::run_bench_serve(&ctx, a),
         },
     };
     if let Err(e) = result {

@@ -40,18 +40,18 @@ pub struct AskArgs {
     pub budget: usize,
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").with_context(|| format!("--as-of `{s}`: expected YYYY-MM-DD"))
 }
 
 /// The parts of an assistant a home provides.
-struct Parts {
-    metrics: Option<Arc<dyn MetricsSource>>,
-    retriever: Option<Arc<dyn Retriever>>,
-    warnings: Vec<String>,
+pub(crate) struct Parts {
+    pub metrics: Option<Arc<dyn MetricsSource>>,
+    pub retriever: Option<Arc<dyn Retriever>>,
+    pub warnings: Vec<String>,
 }
 
-fn open_parts(
+pub(crate) fn open_parts(
     home_db: &Path,
     index_dir: &Path,
     dicts: &Arc<Dictionaries>,
@@ -79,7 +79,7 @@ fn open_parts(
     Ok(Parts { metrics, retriever, warnings })
 }
 
-fn open_generator(models_dir: &Path, model: Option<&str>) -> Result<Arc<dyn Generator>> {
+pub(crate) fn open_generator(models_dir: &Path, model: Option<&str>) -> Result<Arc<dyn Generator>> {
     Ok(lodestar_infer::open_chat(models_dir, model)?)
 }
 
@@ -178,7 +178,7 @@ pub struct BenchQaArgs {
     pub budget: usize,
 }
 
-fn repo_path(rel: &str) -> Option<PathBuf> {
+pub(crate) fn repo_path(rel: &str) -> Option<PathBuf> {
     let candidates = [
         std::env::current_dir().ok().map(|d| d.join(rel)),
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)),
@@ -188,7 +188,7 @@ fn repo_path(rel: &str) -> Option<PathBuf> {
 
 /// Builds a bench home: demo data (end month 2026-10) imported, the knowledge bases indexed, and the
 /// accounts the evaluation set asks as.
-fn build_bench_home(root: &Path, dicts: &Arc<Dictionaries>, models_dir: &Path) -> Result<()> {
+pub(crate) fn build_bench_home(root: &Path, dicts: &Arc<Dictionaries>, models_dir: &Path) -> Result<()> {
     let db = root.join("lodestar.db");
     let mut store = Store::open(&db)?;
     if store.latest_sales_month()?.is_none() {

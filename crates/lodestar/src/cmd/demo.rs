@@ -143,5 +143,33 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         }
         println!("\nAsk your own: lodestar --home {} ask \"…\" --as-of {as_of}", ctx.home.root().display());
     }
+
+    heading("8. web chat");
+    let store = ctx.store()?;
+    println!("Demo accounts (demo data only — change or disable them before real data goes in):");
+    for (name, role, clearance, kbs, password) in DEMO_ACCOUNTS {
+        let kb_ids: Vec<lodestar_core::KbId> = kbs.iter().map(|k| k.parse()).collect::<Result<_, _>>()?;
+        let scope = if kbs.is_empty() { String::new() } else { format!("  knowledge bases: {}", kbs.join(", ")) };
+        // an account someone already gave a password keeps it
+        if store.get_user(name)?.is_none_or(|u| !u.has_password) {
+            let hash = lodestar_store::accounts::hash_password(password)?;
+            store.upsert_user(name, role.parse()?, clearance.parse()?, &kb_ids, Some(&hash))?;
+            println!("  {name:<9} password {password:<17} {role:<6} {clearance}{scope}");
+        } else {
+            println!("  {name:<9} (exists; password unchanged) {role:<6} {clearance}{scope}");
+        }
+    }
+    println!(
+        "\nStart the chat:  lodestar --home {} serve   — then open http://127.0.0.1:8080/ and log in",
+        ctx.home.root().display()
+    );
     Ok(())
 }
+
+/// Web accounts of the demo: (name, role, clearance, knowledge bases, password).
+const DEMO_ACCOUNTS: &[(&str, &str, &str, &[&str], &str)] = &[
+    ("admin", "admin", "机密", &[], "demo-admin-2026"),
+    ("ops", "ops", "敏感", &[], "demo-ops-2026"),
+    ("sales_ru", "sales", "内部", &["product", "policy", "customer"], "demo-sales-2026"),
+    ("viewer", "viewer", "内部", &[], "demo-viewer-2026"),
+];

@@ -396,6 +396,10 @@ enum UserAction {
     },
     /// List accounts
     List,
+    /// Disable an account: it can no longer log in, and its web sessions end now
+    Disable { name: String },
+    /// Enable a disabled account again
+    Enable { name: String },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -421,7 +425,7 @@ pub fn run_user(ctx: &Ctx, args: UserArgs) -> Result<()> {
                 if pw.is_empty() {
                     bail!("--password-stdin given but standard input held no password");
                 }
-                Some(lodestar_ingest::accounts::hash_password(pw)?)
+                Some(lodestar_store::accounts::hash_password(pw)?)
             } else {
                 None
             };
@@ -444,6 +448,30 @@ pub fn run_user(ctx: &Ctx, args: UserArgs) -> Result<()> {
                 if kb_ids.is_empty() { "all".to_string() } else { kb_ids.join(",") },
                 if user.has_password { ", password set" } else { "" }
             );
+            Ok(())
+        }
+        UserAction::Disable { name } => {
+            require(&principal, &[Role::Admin], "manage accounts")?;
+            if !store.disable_user(name.trim())? {
+                bail!("no enabled account `{name}` (see `lodestar user list`)");
+            }
+            store.audit(&principal.name, "user_disable", &serde_json::json!({"name": name}))?;
+            if ctx.json {
+                return ctx.print_json(&serde_json::json!({"name": name, "disabled": true}));
+            }
+            println!("user {name} disabled; their web sessions have ended");
+            Ok(())
+        }
+        UserAction::Enable { name } => {
+            require(&principal, &[Role::Admin], "manage accounts")?;
+            if !store.enable_user(name.trim())? {
+                bail!("no disabled account `{name}`");
+            }
+            store.audit(&principal.name, "user_enable", &serde_json::json!({"name": name}))?;
+            if ctx.json {
+                return ctx.print_json(&serde_json::json!({"name": name, "disabled": false}));
+            }
+            println!("user {name} enabled");
             Ok(())
         }
         UserAction::List => {

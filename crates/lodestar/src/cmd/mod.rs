@@ -10,3 +10,4 @@ pub mod kb;
 pub mod metrics;
 pub mod minutes;
 pub mod models;
+pub mod serve;

@@ -1,0 +1,223 @@
+//! `lodestar-server`: the intranet web chat and its JSON API (`lodestar serve`).
+//!
+//! One process holds the assistant (rule engine, index, chat model) and serves, as the logged-in
+//! user, the same [`lodestar_rag::Assistant::ask`] the CLI uses — the server adds no second answer
+//! path. Routes:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | the chat page (assets embedded in the binary) |
+//! | `POST /api/login`, `POST /api/logout`, `GET /api/me` | sessions ([`auth`]) |
+//! | `POST /api/ask`, `POST /api/ask/{message_id}/cancel` | answers, streamed as SSE ([`ask`]) |
+//! | `GET/DELETE /api/conversations[/{id}]` | stored conversations ([`api`]) |
+//! | `POST /api/feedback` | 👍/👎 on an answer (AI 输出可用率) |
+//!
+//! Generation runs behind a bounded [`queue::GenQueue`]; rule-engine answers never wait on it.
+//!
+//! ```no_run
+//! # async fn f(assistant: lodestar_rag::Assistant) -> std::io::Result<()> {
+//! use lodestar_server::{AppState, ServerOptions};
+//! let state = AppState::new(assistant, "home/lodestar.db".into(), ServerOptions::default()).unwrap();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! lodestar_server::serve(listener, state, std::future::pending()).await
+//! # }
+//! ```
+
+pub mod api;
+pub mod ask;
+pub mod auth;
+pub mod bench;
+pub mod db;
+pub mod error;
+pub mod export;
+pub mod queue;
+pub mod render;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use lodestar_rag::Assistant;
+use lodestar_store::Store;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use error::ApiError;
+
+/// Settings of a server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Concurrent generations (`--slots`; 1 on a CPU).
+    pub slots: usize,
+    /// Requests that may wait for a slot (`--queue`); more get 503.
+    pub queue: usize,
+    /// How long a login lasts.
+    pub session_ttl_secs: i64,
+    /// Mark the cookie `Secure` (behind a TLS proxy; also when `X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
+    /// Token budget of sources + question in a knowledge prompt.
+    pub prompt_budget: usize,
+    /// Warnings shown under every answer (e.g. "no knowledge index yet").
+    pub notes: Vec<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            slots: 1,
+            queue: 32,
+            session_ttl_secs: 12 * 3600,
+            secure_cookies: false,
+            prompt_budget: lodestar_rag::prompt::PROMPT_BUDGET,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// What every request shares.
+pub struct AppState {
+    pub assistant: Assistant,
+    db_path: PathBuf,
+    pub opts: ServerOptions,
+    pub queue: Arc<queue::GenQueue>,
+    pub limiter: auth::LoginLimiter,
+    running: Mutex<HashMap<i64, ask::Running>>,
+}
+
+impl AppState {
+    /// Applies the server's migrations to the home database at `db_path`.
+    pub fn new(
+        assistant: Assistant,
+        db_path: PathBuf,
+        opts: ServerOptions,
+    ) -> Result<Arc<Self>, lodestar_store::StoreError> {
+        let mut store = Store::open(&db_path)?;
+        db::migrate(&mut store)?;
+        store.purge_expired_sessions()?;
+        Ok(Arc::new(Self {
+            assistant,
+            db_path,
+            queue: queue::GenQueue::new(opts.slots, opts.queue),
+            opts,
+            limiter: auth::LoginLimiter::default(),
+            running: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// A connection to the home database (SQLite in WAL mode: readers and one writer at a time).
+    pub fn store(&self) -> Result<Store, ApiError> {
+        Ok(Store::open(&self.db_path)?)
+    }
+
+    fn running_map(&self) -> std::sync::MutexGuard<'_, HashMap<i64, ask::Running>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub(crate) fn running_insert(&self, id: i64, r: ask::Running) {
+        self.running_map().insert(id, r);
+    }
+    pub(crate) fn running_remove(&self, id: i64) {
+        self.running_map().remove(&id);
+    }
+    pub(crate) fn running_get(&self, id: i64) -> Option<ask::Running> {
+        self.running_map().get(&id).cloned()
+    }
+    /// Cancels every running answer (shutdown).
+    pub fn cancel_all(&self) {
+        for r in self.running_map().values() {
+            r.cancel.cancel();
+        }
+    }
+}
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+
+/// The Content-Security-Policy of every response: nothing but this origin, no inline code.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// The whole application.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
+        .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
+        .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
+        .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/ask", post(ask::ask))
+        .route("/api/ask/{message_id}/cancel", post(ask::cancel))
+        .route("/api/conversations", get(api::list))
+        .route("/api/conversations/{id}", get(api::get).delete(api::delete))
+        .route("/api/feedback", post(api::feedback))
+        .route("/api/queue", get(queue_status))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .with_state(state)
+}
+
+async fn queue_status(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    _auth: auth::Auth,
+) -> axum::Json<queue::QueueStatus> {
+    axum::Json(state.queue.status())
+}
+
+/// Serves until `shutdown` completes; running answers are cancelled then.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let st = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            st.cancel_all();
+        })
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
