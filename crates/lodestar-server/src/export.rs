@@ -106,7 +106,7 @@ mod tests {
             updated_at: "2026-12-05T10:00:00+00:00".into(),
         };
         let mut buf = Vec::new();
-        feedback_csv(&[f.clone()], &mut buf).unwrap();
+        feedback_csv(std::slice::from_ref(&f), &mut buf).unwrap();
         let s = String::from_utf8(buf).unwrap();
         let s = s.strip_prefix('\u{feff}').unwrap();
         let mut r = csv::Reader::from_reader(s.as_bytes());

@@ -243,6 +243,7 @@ async fn chat_in_a_real_browser() {
         .wait_for("the citation panel", "const p = document.querySelector('#citation-panel'); return p && !p.hidden && getComputedStyle(p).display !== 'none' && p.getBoundingClientRect().width > 0 ? p.innerText : null")
         .await;
     let panel = panel.as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await; // let the panel finish sliding in
     assert!(panel.contains("质保政策") && panel.contains("内部") && panel.contains("36 个月"), "{panel}");
     d.screenshot(&shots.join("web-chat-citation.png")).await;
     d.click("#citation-close").await;
