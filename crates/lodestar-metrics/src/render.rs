@@ -481,14 +481,22 @@ pub fn summary(engine: &MetricsEngine, period: Period, principal: &Principal) ->
 /// Writes the summary workbook: the four sheets and the 口径 notes sheet.
 pub fn write_summary_xlsx(s: &Summary, path: &Path) -> Result<()> {
     let mut wb = rust_xlsxwriter::Workbook::new();
+    add_summary_sheets(&mut wb, s).map_err(xerr(path))?;
+    wb.save(path).map_err(xerr(path))
+}
+
+/// Adds the summary's four sheets and the 口径 notes sheet to a workbook (drafts add charts after).
+pub fn add_summary_sheets(
+    wb: &mut rust_xlsxwriter::Workbook,
+    s: &Summary,
+) -> std::result::Result<(), rust_xlsxwriter::XlsxError> {
     for (name, t) in &s.sheets {
         let ws = wb.add_worksheet();
-        ws.set_name(name).map_err(xerr(path))?;
-        write_sheet(ws, t).map_err(xerr(path))?;
+        ws.set_name(name)?;
+        write_sheet(ws, t)?;
     }
     let head = s.sheets.first().map(|(_, t)| header(t)).unwrap_or_default();
-    write_notes(wb.add_worksheet(), &[head]).map_err(xerr(path))?;
-    wb.save(path).map_err(xerr(path))
+    write_notes(wb.add_worksheet(), &[head])
 }
 
 /// CR-n as text.

@@ -66,6 +66,8 @@ enum Command {
     Ledger(cmd::minutes::LedgerArgs),
     /// Ask a question: metrics from the rule engine, knowledge with citations
     Ask(cmd::ask::AskArgs),
+    /// Drafts: customer profiles and the monthly business-review material, and their review
+    Draft(cmd::draft::DraftArgs),
     /// The intranet web chat (login, streaming answers with citations, conversations, feedback)
     Serve(cmd::serve::ServeArgs),
     /// Ratings of web-chat answers: export (csv/xlsx) and AI 输出可用率
@@ -163,6 +165,7 @@ fn main() {
         Command::Ledger(a) => cmd::minutes::run_ledger(&ctx, a),
         Command::Ask(a) => cmd::ask::run_ask(&ctx, a),
         Command::Serve(a) => cmd::serve::run_serve(&ctx, a),
+        Command::Draft(a) => cmd::draft::run(&ctx, a),
         Command::Feedback(a) => cmd::serve::run_feedback(&ctx, a),
         Command::Audit(a) => cmd::serve::run_audit(&ctx, a),
         Command::Bench(b) => match b.which {

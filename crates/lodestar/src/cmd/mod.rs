@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod bench_llm;
 pub mod demo;
+pub mod draft;
 pub mod embed;
 pub mod generate;
 pub mod import;
