@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod doc;
 pub mod docx;
 pub mod grounding;

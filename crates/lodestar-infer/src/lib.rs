@@ -37,6 +37,7 @@ pub mod qmm;
 pub mod sampler;
 pub mod store;
 pub mod template;
+pub mod testing;
 pub mod tokenizer;
 mod vmath;
 

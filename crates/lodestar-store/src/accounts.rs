@@ -36,6 +36,12 @@ pub fn random_token(bytes: usize) -> String {
     hex::encode(buf)
 }
 
+/// SHA-256 of bytes, hex-encoded.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
 /// A PHC hash of a password nobody has, verified against when the account does not exist, so a
 /// wrong user name costs the same time as a wrong password.
 fn dummy_hash() -> &'static str {

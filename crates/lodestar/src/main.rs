@@ -68,6 +68,8 @@ enum Command {
     Ask(cmd::ask::AskArgs),
     /// Drafts: customer profiles and the monthly business-review material, and their review
     Draft(cmd::draft::DraftArgs),
+    /// The night queue: submit, run (resumable), status, cancel, results, report
+    Batch(cmd::batch::BatchArgs),
     /// The intranet web chat (login, streaming answers with citations, conversations, feedback)
     Serve(cmd::serve::ServeArgs),
     /// Ratings of web-chat answers: export (csv/xlsx) and AI 输出可用率
@@ -166,6 +168,7 @@ fn main() {
         Command::Ask(a) => cmd::ask::run_ask(&ctx, a),
         Command::Serve(a) => cmd::serve::run_serve(&ctx, a),
         Command::Draft(a) => cmd::draft::run(&ctx, a),
+        Command::Batch(a) => cmd::batch::run(&ctx, a),
         Command::Feedback(a) => cmd::serve::run_feedback(&ctx, a),
         Command::Audit(a) => cmd::serve::run_audit(&ctx, a),
         Command::Bench(b) => match b.which {

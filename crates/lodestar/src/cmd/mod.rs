@@ -1,6 +1,7 @@
 //! One module per command family; each is owned by the library crate it fronts.
 
 pub mod ask;
+pub mod batch;
 pub mod bench_llm;
 pub mod demo;
 pub mod draft;
