@@ -30,6 +30,8 @@ pub struct Checked {
     /// The text with `⟨?⟩` after each unverified number.
     pub text: String,
     pub warnings: Vec<String>,
+    /// Tokens the model generated (0 when checked text was not generated here).
+    pub tokens: usize,
 }
 
 /// Splits prose into sentences (。！？; and line ends).
@@ -69,7 +71,7 @@ pub fn check(heading: &str, text: &str, facts: &[Fact], citations: &[Citation]) 
             warnings.push(format!("{heading}：句子未标注来源或事实依据：{s}"));
         }
     }
-    Checked { text: report.text, warnings }
+    Checked { text: report.text, warnings, tokens: 0 }
 }
 
 /// Asks the model for 1–3 sentences of prose over `facts` and `citations`, checked.
@@ -108,7 +110,7 @@ pub fn write_prose(
     if text.chars().filter(|c| c.is_alphanumeric()).count() < 6 {
         return Ok(None);
     }
-    Ok(Some(check(heading, text, facts, citations)))
+    Ok(Some(Checked { tokens: g.stats.generated_tokens, ..check(heading, text, facts, citations) }))
 }
 
 #[cfg(test)]

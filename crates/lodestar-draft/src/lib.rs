@@ -150,6 +150,9 @@ pub struct Draft {
     /// Grounding-check violations and missing data, shown at the top of the document.
     pub warnings: Vec<String>,
     pub sections: Vec<DraftSection>,
+    /// Tokens the model generated for this draft.
+    #[serde(skip)]
+    pub tokens: usize,
 }
 
 impl Draft {
@@ -165,6 +168,7 @@ impl Draft {
             status: "needs_review".into(),
             warnings: Vec::new(),
             sections: Vec::new(),
+            tokens: 0,
         }
     }
 

@@ -379,6 +379,7 @@ fn add_summary(draft: &mut Draft, g: &dyn lodestar_core::Generator) -> Result<()
     facts.insert(0, fact("customer.relation", "与我方关系", "我方的客户，向我方采购轮胎（不是轮胎生产或销售企业）"));
     let task = "这是我方的一个客户（向我方采购轮胎的企业）。概括它的规模、近期采购走势、回款与信用情况和下一步跟进重点";
     if let Some(checked) = grounding::write_prose(g, "客户概要", task, &facts, &[])? {
+        draft.tokens += checked.tokens;
         draft.warnings.extend(checked.warnings.iter().cloned());
         let blocks = vec![Block::Para { text: checked.text.clone(), ai: true }];
         draft.push("summary", "客户概要（AI 撰写，需复核）", blocks, facts, vec![]);

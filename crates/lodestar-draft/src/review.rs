@@ -134,6 +134,7 @@ fn commentary(
 ) -> Result<Block, DraftError> {
     if let Some(g) = ctx.generator {
         if let Some(c) = grounding::write_prose(g, heading, task, facts, &[])? {
+            draft.tokens += c.tokens;
             draft.warnings.extend(c.warnings);
             return Ok(Block::Para { text: c.text, ai: true });
         }
@@ -435,6 +436,8 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
         |e: rust_xlsxwriter::XlsxError| DraftError::Write { path: path.display().to_string(), message: e.to_string() };
     let summary = lodestar_metrics::render::summary(ctx.engine, Period::Month(ctx.month), &ctx.principal)?;
     let mut wb = Workbook::new();
+    // the charts on the first sheet, their numbers on the next
+    wb.add_worksheet().set_name("图表").map_err(err)?;
     let num = Format::new().set_num_format("#,##0.00");
     let pct = Format::new().set_num_format("0.00%");
     let bold = Format::new().set_bold();
@@ -442,6 +445,23 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
     {
         let ws = wb.add_worksheet();
         ws.set_name("图表数据").map_err(err)?;
+        for (c, w) in [
+            (0u16, 14.0),
+            (1, 10.0),
+            (2, 8.0),
+            (4, 10.0),
+            (5, 16.0),
+            (6, 16.0),
+            (7, 16.0),
+            (9, 12.0),
+            (10, 16.0),
+            (12, 22.0),
+            (13, 16.0),
+            (15, 12.0),
+            (16, 18.0),
+        ] {
+            ws.set_column_width(c, w).map_err(err)?;
+        }
         // A: country, B: achievement, C: 100 % line
         ws.write_string_with_format(0, 0, "国家", &bold).map_err(err)?;
         ws.write_string_with_format(0, 1, "达成率", &bold).map_err(err)?;
@@ -514,10 +534,11 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
             .set_name("100% 线");
         ach.combine(&line);
         ach.y_axis().set_num_format("0%");
-        ws.insert_chart(1, 19, &ach).map_err(err)?;
 
         let mut trend = Chart::new(ChartType::Line);
         trend.title().set_name("近 12 个月销售额（美元）");
+        // a month without a target or a year-earlier figure is a gap, not a zero
+        trend.show_empty_cells_as(rust_xlsxwriter::ChartEmptyCells::Gaps);
         for (c, name) in [(5u16, "实际"), (6, "目标"), (7, "去年同期")] {
             trend
                 .add_series()
@@ -525,7 +546,6 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
                 .set_values(("图表数据", 1, c, n_t, c))
                 .set_name(name);
         }
-        ws.insert_chart(17, 19, &trend).map_err(err)?;
 
         let mut mix = Chart::new(ChartType::Pie);
         mix.title().set_name("品类结构");
@@ -533,7 +553,6 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
             .set_categories(("图表数据", 1, 9, n_k, 9))
             .set_values(("图表数据", 1, 10, n_k, 10))
             .set_name("实际");
-        ws.insert_chart(33, 19, &mix).map_err(err)?;
 
         let mut cust = Chart::new(ChartType::Bar);
         cust.title().set_name("前十大客户销售额（美元）");
@@ -541,7 +560,6 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
             .set_categories(("图表数据", 1, 12, n_top, 12))
             .set_values(("图表数据", 1, 13, n_top, 13))
             .set_name("实际");
-        ws.insert_chart(49, 19, &cust).map_err(err)?;
 
         let mut risk = Chart::new(ChartType::Column);
         risk.title().set_name("逾期账龄（美元）");
@@ -549,7 +567,10 @@ pub fn write_review_xlsx(ctx: &Context<'_>, data: &ReviewData, path: &Path) -> R
             .set_categories(("图表数据", 1, 15, n_b, 15))
             .set_values(("图表数据", 1, 16, n_b, 16))
             .set_name("逾期金额");
-        ws.insert_chart(65, 19, &risk).map_err(err)?;
+        let cws = wb.worksheet_from_name("图表").map_err(err)?;
+        for (row, col, chart) in [(1u32, 1u16, &ach), (1, 9, &trend), (17, 1, &mix), (17, 9, &cust), (33, 1, &risk)] {
+            cws.insert_chart(row, col, chart).map_err(err)?;
+        }
     }
     lodestar_metrics::render::add_summary_sheets(&mut wb, &summary).map_err(err)?;
     wb.save(path).map_err(err)

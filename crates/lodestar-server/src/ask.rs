@@ -367,6 +367,10 @@ impl Job {
         .map_err(|e| ApiError::internal(format!("answer task failed: {e}")))?
         .map_err(|e| ApiError::internal(e.to_string()))?;
 
+        self.state.observe_ttft(ans.ttft_ms);
+        if let Some(g) = &ans.gen_stats {
+            self.state.tokens_generated.fetch_add(g.generated_tokens as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         let cancelled = self.cancel.is_cancelled();
         let mut v = serde_json::to_value(&ans).map_err(|e| ApiError::internal(e.to_string()))?;
         let mut text = ans.answer.clone();

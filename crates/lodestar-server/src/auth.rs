@@ -59,6 +59,13 @@ impl FromRequestParts<Arc<AppState>> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        // a program's API key acts as its user everywhere (no CSRF: no cookie is involved)
+        if let Some(key) = crate::openai::bearer(&parts.headers) {
+            let user = state.store()?.user_of_api_key(&key)?.ok_or_else(|| {
+                ApiError::unauthorized("invalid_api_key", "API key not valid (revoked, or its user disabled)")
+            })?;
+            return Ok(Auth { user, csrf_token: String::new(), remote: remote_of(&parts.extensions) });
+        }
         let Some(token) = cookie_token(&parts.headers) else {
             return Err(ApiError::unauthorized("no_session", "请先登录 (not logged in)"));
         };

@@ -67,6 +67,14 @@ impl From<lodestar_store::StoreError> for ApiError {
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request_error",
+                "request_too_large",
+                format!("request body over the limit of {} bytes", crate::BODY_LIMIT),
+            );
+        }
         ApiError::bad_request("invalid_json", e.body_text())
     }
 }

@@ -30,6 +30,8 @@ pub mod bench;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod metrics;
+pub mod openai;
 pub mod queue;
 pub mod render;
 
@@ -79,6 +81,16 @@ impl Default for ServerOptions {
 /// What every request shares.
 pub struct AppState {
     pub assistant: Assistant,
+    /// The embedding model for `/v1/embeddings` (none: that route answers 404).
+    pub embedder: Option<Arc<dyn lodestar_core::Embedder>>,
+    /// When the server started (unix seconds; `created` of `/v1/models`).
+    pub started_unix: i64,
+    /// Tokens generated through the API and the chat.
+    pub tokens_generated: std::sync::atomic::AtomicU64,
+    /// Requests by (route, status), for `/metrics`.
+    pub request_counts: Mutex<std::collections::BTreeMap<(String, u16), u64>>,
+    /// Time-to-first-token histogram of answers that ran the model (bucket upper bounds in s).
+    pub ttft: Mutex<metrics::Histogram>,
     db_path: PathBuf,
     pub opts: ServerOptions,
     pub queue: Arc<queue::GenQueue>,
@@ -98,12 +110,41 @@ impl AppState {
         store.purge_expired_sessions()?;
         Ok(Arc::new(Self {
             assistant,
+            embedder: None,
+            started_unix: chrono::Utc::now().timestamp(),
+            tokens_generated: Default::default(),
+            request_counts: Mutex::new(Default::default()),
+            ttft: Mutex::new(metrics::Histogram::default()),
             db_path,
             queue: queue::GenQueue::new(opts.slots, opts.queue),
             opts,
             limiter: auth::LoginLimiter::default(),
             running: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// [`AppState::new`] with an embedding model for `/v1/embeddings`.
+    pub fn with_embedder(
+        assistant: Assistant,
+        embedder: Option<Arc<dyn lodestar_core::Embedder>>,
+        db_path: PathBuf,
+        opts: ServerOptions,
+    ) -> Result<Arc<Self>, lodestar_store::StoreError> {
+        let s = Self::new(assistant, db_path, opts)?;
+        Ok(match Arc::try_unwrap(s) {
+            Ok(mut inner) => {
+                inner.embedder = embedder;
+                Arc::new(inner)
+            }
+            Err(shared) => shared,
+        })
+    }
+
+    /// Records a time to first token (milliseconds) in the `/metrics` histogram.
+    pub fn observe_ttft(&self, ms: Option<f64>) {
+        if let Some(ms) = ms {
+            self.ttft.lock().unwrap_or_else(|e| e.into_inner()).observe(ms / 1000.0);
+        }
     }
 
     /// A connection to the home database (SQLite in WAL mode: readers and one writer at a time).
@@ -146,7 +187,21 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
-async fn security_headers(mut r: Response) -> Response {
+async fn security_headers(r: Response) -> Response {
+    // a body over the limit gets the JSON error shape too
+    let mut r = if r.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && !r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"))
+    {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request_error",
+            "request_too_large",
+            format!("request body over the limit of {} bytes", BODY_LIMIT),
+        )
+        .into_response()
+    } else {
+        r
+    };
     let h = r.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -154,6 +209,9 @@ async fn security_headers(mut r: Response) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     r
 }
+
+/// Largest request body accepted (bytes); more is answered 413 with a JSON error.
+pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The whole application.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -171,9 +229,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/conversations/{id}", get(api::get).delete(api::delete))
         .route("/api/feedback", post(api::feedback))
         .route("/api/queue", get(queue_status))
+        .route("/v1/models", get(openai::models))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(axum::middleware::map_response(security_headers))
-        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 

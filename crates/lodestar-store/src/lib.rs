@@ -11,6 +11,7 @@
 //! ```
 
 pub mod accounts;
+pub mod api_keys;
 pub mod imports;
 pub mod sessions;
 pub mod users;
@@ -35,7 +36,8 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Migrations of the `store` component, in order; index + 1 = version.
-const STORE_MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("sessions.sql")];
+const STORE_MIGRATIONS: &[&str] =
+    &[include_str!("schema.sql"), include_str!("sessions.sql"), include_str!("api_keys.sql")];
 
 /// An open lodestar database.
 pub struct Store {
@@ -173,14 +175,14 @@ mod tests {
         let p = dir.path().join("db.sqlite");
         {
             let mut s = Store::open(&p).unwrap();
-            assert_eq!(s.schema_version("store").unwrap(), 2);
+            assert_eq!(s.schema_version("store").unwrap(), 3);
             s.migrate_component("extra", &["CREATE TABLE t(x)", "ALTER TABLE t ADD COLUMN y"]).unwrap();
             assert_eq!(s.schema_version("extra").unwrap(), 2);
         }
         let mut s = Store::open(&p).unwrap();
         // re-running does not re-apply (would fail: table exists)
         s.migrate_component("extra", &["CREATE TABLE t(x)", "ALTER TABLE t ADD COLUMN y"]).unwrap();
-        assert_eq!(s.schema_version("store").unwrap(), 2);
+        assert_eq!(s.schema_version("store").unwrap(), 3);
         let mode: String = s.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode.to_lowercase(), "wal");
     }

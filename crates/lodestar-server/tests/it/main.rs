@@ -9,4 +9,5 @@ mod ask;
 mod auth;
 mod browser;
 mod conversations;
+mod openai;
 mod queue;

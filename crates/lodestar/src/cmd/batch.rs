@@ -412,7 +412,8 @@ impl Runner<'_> {
         };
         let md = lodestar_draft::doc::to_markdown(&draft.doc());
         let body = serde_json::json!({"title": draft.title, "subject": draft.subject, "files": files, "warnings": draft.warnings, "model": draft.model});
-        Ok(ItemOutput { body, files, draft: Some((draft, md)), tokens: 0 })
+        let tokens = draft.tokens as i64;
+        Ok(ItemOutput { body, files, draft: Some((draft, md)), tokens })
     }
 
     fn minutes(&mut self, item: &Item) -> Result<ItemOutput, ItemError> {

@@ -400,6 +400,26 @@ enum UserAction {
     Disable { name: String },
     /// Enable a disabled account again
     Enable { name: String },
+    /// API keys for programs (Authorization: Bearer KEY acts as the user)
+    Key {
+        #[command(subcommand)]
+        action: KeyAction,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum KeyAction {
+    /// Create a key for a user; it is printed once and stored only as a hash
+    Create {
+        name: String,
+        /// A label to tell keys apart (e.g. open-webui)
+        #[arg(long = "name", value_name = "LABEL")]
+        label: Option<String>,
+    },
+    /// List a user's keys (or everyone's)
+    List { name: Option<String> },
+    /// Revoke a key by its id
+    Revoke { id: i64 },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -473,6 +493,66 @@ pub fn run_user(ctx: &Ctx, args: UserArgs) -> Result<()> {
             }
             println!("user {name} enabled");
             Ok(())
+        }
+        UserAction::Key { action } => {
+            require(&principal, &[Role::Admin], "manage API keys")?;
+            match action {
+                KeyAction::Create { name, label } => {
+                    let (k, secret) = store.create_api_key(name.trim(), label.as_deref().unwrap_or(""))?;
+                    store.audit(
+                        &principal.name,
+                        "api_key_create",
+                        &serde_json::json!({"id": k.id, "user": k.user, "label": k.label}),
+                    )?;
+                    if ctx.json {
+                        let mut v = serde_json::to_value(&k)?;
+                        v["key"] = secret.into();
+                        return ctx.print_json(&v);
+                    }
+                    println!("{secret}");
+                    eprintln!("key {} for {} created — copy it now, it is not shown again", k.id, k.user);
+                    Ok(())
+                }
+                KeyAction::List { name } => {
+                    let keys = store.api_keys(name.as_deref())?;
+                    if ctx.json {
+                        return ctx.print_json(&keys);
+                    }
+                    let mut rows = vec![vec![
+                        "id".to_string(),
+                        "user".into(),
+                        "label".into(),
+                        "prefix".into(),
+                        "created_at".into(),
+                        "last_used_at".into(),
+                        "revoked_at".into(),
+                    ]];
+                    for k in keys {
+                        rows.push(vec![
+                            k.id.to_string(),
+                            k.user,
+                            k.label,
+                            format!("{}…", k.prefix),
+                            k.created_at,
+                            k.last_used_at.unwrap_or_else(|| "-".into()),
+                            k.revoked_at.unwrap_or_else(|| "-".into()),
+                        ]);
+                    }
+                    table(&rows);
+                    Ok(())
+                }
+                KeyAction::Revoke { id } => {
+                    if !store.revoke_api_key(id)? {
+                        bail!("no live API key {id} (see `lodestar user key list`)");
+                    }
+                    store.audit(&principal.name, "api_key_revoke", &serde_json::json!({"id": id}))?;
+                    if ctx.json {
+                        return ctx.print_json(&serde_json::json!({"id": id, "revoked": true}));
+                    }
+                    println!("API key {id} revoked");
+                    Ok(())
+                }
+            }
         }
         UserAction::List => {
             let users = store.list_users()?;

@@ -105,7 +105,8 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
         prompt_budget: a.budget,
         notes,
     };
-    let state = AppState::new(assistant, ctx.home.db_path(), opts)?;
+    let embedder = lodestar_infer::open_embedder(&ctx.models_dir, None).ok();
+    let state = AppState::with_embedder(assistant, embedder, ctx.home.db_path(), opts)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
