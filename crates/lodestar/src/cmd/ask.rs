@@ -79,8 +79,18 @@ pub(crate) fn open_parts(
     Ok(Parts { metrics, retriever, warnings })
 }
 
-pub(crate) fn open_generator(models_dir: &Path, model: Option<&str>) -> Result<Arc<dyn Generator>> {
-    Ok(lodestar_infer::open_chat(models_dir, model)?)
+/// The chat model `model` names: a remote model registered in the home, else a local one.
+pub(crate) fn open_generator(ctx: &Ctx, model: Option<&str>) -> Result<Arc<dyn Generator>> {
+    if let Some(name) = model {
+        let reg = lodestar_remote::Registry::load(ctx.home.root())?;
+        if let Some(spec) = reg.get(name) {
+            if spec.role != lodestar_remote::RemoteRole::Chat {
+                anyhow::bail!("remote model `{name}` is registered as an embedding model, not a chat model");
+            }
+            return Ok(Arc::new(lodestar_remote::RemoteChat::new(spec.clone())?));
+        }
+    }
+    Ok(lodestar_infer::open_chat(&ctx.models_dir, model)?)
 }
 
 pub fn run_ask(ctx: &Ctx, args: AskArgs) -> Result<()> {
@@ -102,7 +112,7 @@ pub fn run_ask(ctx: &Ctx, args: AskArgs) -> Result<()> {
     let route = Router::new(&dicts).route(&args.question, reference);
     let mut notes = parts.warnings;
     if route.needs_knowledge() && !args.no_model {
-        match open_generator(&ctx.models_dir, args.model.as_deref()) {
+        match open_generator(ctx, args.model.as_deref()) {
             Ok(g) => assistant.generator = Some(g),
             Err(e) => notes.push(format!("chat model not available ({e:#}): quoting passages instead")),
         }
@@ -248,7 +258,7 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
     let generator = if args.no_model {
         None
     } else {
-        match open_generator(&ctx.models_dir, args.model.as_deref()) {
+        match open_generator(ctx, args.model.as_deref()) {
             Ok(g) => Some(g),
             Err(e) => {
                 eprintln!("chat model not available ({e:#}): running without one");

@@ -253,7 +253,7 @@ impl Runner<'_> {
     fn generator(&mut self, required: bool) -> Result<Option<Arc<dyn Generator>>, ItemError> {
         if !self.loaded {
             self.loaded = true;
-            match open_generator(&self.ctx.models_dir, self.model.as_deref()) {
+            match open_generator(self.ctx, self.model.as_deref()) {
                 Ok(g) => self.generator = Some(g),
                 Err(e) if required => return Err(permanent("model_not_found", format!("{e:#}"))),
                 Err(e) => eprintln!("chat model not available ({e:#}): template sentences instead"),

