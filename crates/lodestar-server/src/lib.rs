@@ -248,6 +248,35 @@ async fn queue_status(
     axum::Json(state.queue.status())
 }
 
+/// What answers while the model and the index load: `/health` → 503 `{"status":"loading"}`,
+/// anything else → 503 with `Retry-After`.
+pub fn loading_router() -> Router {
+    let busy = || async {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "loading",
+            "lodestar is loading the model; retry shortly",
+        )
+        .with_retry_after(5)
+    };
+    Router::new()
+        .route(
+            "/health",
+            get(|| async { (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "loading"}))) }),
+        )
+        .fallback(busy)
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Serves [`loading_router`] until `ready` completes.
+pub async fn serve_loading(
+    listener: tokio::net::TcpListener,
+    ready: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, loading_router()).with_graceful_shutdown(ready).await
+}
+
 /// Serves until `shutdown` completes; running answers are cancelled then.
 pub async fn serve(
     listener: tokio::net::TcpListener,

@@ -49,8 +49,11 @@ fn a_registered_remote_model_answers_through_the_openai_api() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let first = BufReader::new(server.stdout.take().unwrap()).lines().next().unwrap().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
     let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().trim_end_matches('/').to_string();
+    // wait until the model is loaded and the application answers
+    assert!(lines.any(|l| l.unwrap().contains("ready on")), "the server did not get ready");
 
     std::fs::write(client_home.join("kb/policy/warranty.md"), WARRANTY).unwrap();
     let (ok, _, err) = lodestar(&client_home, &["kb", "add", client_home.join("kb").to_str().unwrap()], &[]);

@@ -78,6 +78,20 @@ fn serve_answers_like_ask_records_feedback_and_audit_and_stops_on_sigterm() {
     let first = lines.next().unwrap().unwrap();
     let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{first}"));
     let base = url.trim_end_matches('/').to_string();
+    // the address is taken at once; the application answers once loaded
+    let health = |b: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async { reqwest::get(format!("{b}/health")).await.map(|r| r.status().as_u16()).unwrap_or(0) })
+    };
+    let mut ready = false;
+    for line in lines.by_ref() {
+        if line.unwrap().contains("ready on") {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the server did not get ready");
+    assert_eq!(health(&base), 200);
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {

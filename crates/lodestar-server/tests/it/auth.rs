@@ -109,3 +109,14 @@ async fn repeated_failures_are_slowed_down() {
     let wait: u64 = r.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait));
 }
+
+#[tokio::test]
+async fn while_loading_health_says_503() {
+    let app = lodestar_server::loading_router();
+    use tower::ServiceExt;
+    let r = app.clone().oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let r = app.oneshot(Request::post("/api/login").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().get(header::RETRY_AFTER).is_some());
+}

@@ -78,6 +78,26 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
         eprintln!("warning: no account has a password yet, so nobody can log in; add one with\n  echo 'PASSWORD' | lodestar --home {} user add NAME --role ops --clearance 敏感 --password-stdin", ctx.home.root().display());
     }
     drop(store);
+    // Listen at once: while the model and the index load, /health says 503 (loading).
+    let std_listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    std_listener.set_nonblocking(true)?;
+    let local = std_listener.local_addr()?;
+    if !is_loopback(&local) {
+        eprintln!("warning: listening on {local}, reachable from other machines — make sure that is intended");
+    }
+    let rt = runtime()?;
+    let (loaded_tx, loaded_rx) = tokio::sync::oneshot::channel::<()>();
+    let loading = {
+        let l = std_listener.try_clone()?;
+        rt.spawn(async move {
+            let l = tokio::net::TcpListener::from_std(l)?;
+            lodestar_server::serve_loading(l, async {
+                let _ = loaded_rx.await;
+            })
+            .await
+        })
+    };
+    println!("lodestar listening on http://{local}/ — loading (GET /health answers 503 until ready)");
     let dicts = Arc::new(ctx.dicts()?);
     let parts = open_parts(&ctx.home.db_path(), &ctx.home.index_dir(), &dicts, &config, &ctx.models_dir)?;
     let mut notes = parts.warnings;
@@ -107,15 +127,13 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     };
     let embedder = lodestar_infer::open_embedder(&ctx.models_dir, None).ok();
     let state = AppState::with_embedder(assistant, embedder, ctx.home.db_path(), opts)?;
-    let rt = runtime()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        let local = listener.local_addr()?;
-        if !is_loopback(&local) {
-            eprintln!("warning: listening on {local}, reachable from other machines — make sure that is intended");
-        }
+        // hand the socket over from the loading answers to the application
+        let _ = loaded_tx.send(());
+        let _ = loading.await;
+        let listener = tokio::net::TcpListener::from_std(std_listener)?;
         println!(
-            "lodestar web chat on http://{local}/  (home {}, model {}, {} slot(s), queue {}) — Ctrl-C stops",
+            "lodestar web chat ready on http://{local}/  (home {}, model {}, {} slot(s), queue {}) — Ctrl-C stops",
             ctx.home.root().display(),
             model_name.as_deref().unwrap_or("none"),
             a.slots,
