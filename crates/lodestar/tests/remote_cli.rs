@@ -91,3 +91,88 @@ fn a_registered_remote_model_answers_through_the_openai_api() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+fn which(bin: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(bin)).find(|p| p.is_file())
+}
+
+/// The same through llama.cpp's own server when `llama-server` is on the PATH (build it with
+/// `scripts/llamacpp-baseline.sh --server`) and a real Qwen GGUF is installed (llama.cpp does not
+/// load the tiny test model); skipped, saying so, otherwise.
+#[test]
+fn llama_cpp_server_as_a_remote_model() {
+    let Some(server_bin) = which("llama-server") else {
+        eprintln!("skipped: llama_cpp_server_as_a_remote_model needs llama-server on the PATH (scripts/llamacpp-baseline.sh --server builds it)");
+        return;
+    };
+    let models = lodestar_core::home::models_dir();
+    let Some(model) = ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"].iter().find_map(|m| {
+        std::fs::read_dir(models.join(m))
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "gguf"))
+    }) else {
+        eprintln!(
+            "skipped: llama_cpp_server_as_a_remote_model needs an installed Qwen GGUF in {} (lodestar models fetch)",
+            models.display()
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("kb/policy")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(server_bin)
+        .args([
+            "-m",
+            model.to_str().unwrap(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "-c",
+            "4096",
+            "-t",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("llama-server.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let ready = loop {
+        let ok = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok_and(|mut s| {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /health HTTP/1.0\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200")
+        });
+        if ok || t.elapsed() > std::time::Duration::from_secs(60) {
+            break ok;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if !ready {
+        let _ = server.kill();
+        let log = std::fs::read_to_string(dir.path().join("llama-server.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        panic!(
+            "llama-server did not become healthy on port {port}:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+    std::fs::write(home.join("kb/policy/warranty.md"), WARRANTY).unwrap();
+    let (ok, _, err) = lodestar(&home, &["kb", "add", home.join("kb").to_str().unwrap()], &[]);
+    assert!(ok, "{err}");
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let (ok, _, err) = lodestar(&home, &["models", "add-remote", "llama", "--url", &url, "--model", "tiny"], &[]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = lodestar(&home, &["ask", "全钢胎质保期是多久？", "--model", "llama", "--json"], &[]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(ok, "{err}{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["citations"][0]["doc"], "policy/warranty.md", "{v}");
+}
