@@ -347,45 +347,46 @@ fn source_label(c: &Citation) -> String {
     format!("{} · 《{}》{sec}（{}）", c.kb.name_zh(), c.title, c.doc)
 }
 
-/// The model's summary paragraph over the key facts (names, sales, receivables, priority),
-/// checked; put first. Passages are left out: they are long, and the summary needs none.
+/// The summary paragraph: a deterministic sentence over the key facts, rewritten by the model
+/// when it keeps every number and judgement; put first.
 fn add_summary(draft: &mut Draft, g: &dyn lodestar_core::Generator) -> Result<(), DraftError> {
-    const KEYS: [&str; 16] = [
-        "customer.name_zh",
-        "customer.country",
-        "customer.status",
-        "customer.credit_limit",
-        "sales.ytd_actual",
-        "sales.ytd_yoy",
-        "sales.month_actual",
-        "sales.country_rank",
-        "sales.country_ytd_share",
-        "sales.trend_3m",
-        "credit.usage",
-        "receivables.open.USD",
-        "ledger.open",
-        "priority.score",
-        "priority.level",
-        "customer.owner",
-    ];
-    let mut facts: Vec<Fact> = draft
-        .sections
-        .iter()
-        .flat_map(|s| s.facts.iter())
-        .filter(|f| KEYS.contains(&f.key.as_str()))
-        .cloned()
-        .collect();
-    // what the customer is to us, so the model does not make it a tyre maker
-    facts.insert(0, fact("customer.relation", "与我方关系", "我方的客户，向我方采购轮胎（不是轮胎生产或销售企业）"));
-    let task = "这是我方的一个客户（向我方采购轮胎的企业）。概括它的规模、近期采购走势、回款与信用情况和下一步跟进重点";
-    if let Some(checked) = grounding::write_prose(g, "客户概要", task, &facts, &[])? {
-        draft.tokens += checked.tokens;
-        draft.warnings.extend(checked.warnings.iter().cloned());
-        let blocks = vec![Block::Para { text: checked.text.clone(), ai: true }];
-        draft.push("summary", "客户概要（AI 撰写，需复核）", blocks, facts, vec![]);
-        let s = draft.sections.pop().expect("just pushed");
-        draft.sections.insert(0, s);
+    let all: Vec<&Fact> = draft.sections.iter().flat_map(|s| s.facts.iter()).collect();
+    let get = |k: &str| all.iter().find(|f| f.key == k).map(|f| f.value.clone()).filter(|v| !v.is_empty() && v != "—");
+    let mut parts = Vec::new();
+    if let (Some(name), Some(country)) = (get("customer.name_zh"), get("customer.country")) {
+        parts.push(format!("{name}是我方在{country}的客户（{}）", get("customer.status").unwrap_or_default()));
     }
+    if let Some(ytd) = get("sales.ytd_actual") {
+        let yoy = get("sales.ytd_yoy").map(|y| format!("，同比 {y}")).unwrap_or_default();
+        parts.push(format!("年累计采购 {ytd} 美元{yoy}"));
+    }
+    if let Some(r) = get("sales.country_rank") {
+        let share = get("sales.country_ytd_share").map(|s| format!("，年累计占本国销售额 {s}")).unwrap_or_default();
+        parts.push(format!("本月在本国客户中{r}{share}"));
+    }
+    if let Some(o) = get("receivables.open.USD") {
+        let usage = get("credit.usage").map(|u| format!("，信用占用 {u}")).unwrap_or_default();
+        parts.push(format!("未回款 {o} 美元{usage}"));
+    }
+    if let (Some(level), Some(score)) = (get("priority.level"), get("priority.score")) {
+        parts.push(format!("开发优先级{level}（{score} 分）"));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let template = format!("{}。", parts.join("；"));
+    let facts: Vec<Fact> = all.into_iter().cloned().collect();
+    let (block, warnings, tokens) = grounding::rewrite(g, "客户概要", &template, &facts)?;
+    draft.tokens += tokens;
+    draft.warnings.extend(warnings);
+    let heading = if matches!(block, Block::Para { ai: true, .. }) {
+        "客户概要（AI 撰写，需复核）"
+    } else {
+        "客户概要"
+    };
+    draft.push("summary", heading, vec![block], facts, vec![]);
+    let s = draft.sections.pop().expect("just pushed");
+    draft.sections.insert(0, s);
     Ok(())
 }
 

@@ -123,21 +123,20 @@ fn customer_table(t: &MetricTable, limit: usize) -> (Block, Vec<Fact>) {
     (block, facts)
 }
 
-/// Commentary of one section: the model's (checked) when there is one, else `template`.
+/// Commentary of one section: the deterministic `template`, rewritten by the model when one is
+/// given and its rewrite keeps every number and judgement (else the template, with a warning).
 fn commentary(
     ctx: &Context<'_>,
     draft: &mut Draft,
     heading: &str,
-    task: &str,
     template: String,
     facts: &[Fact],
 ) -> Result<Block, DraftError> {
     if let Some(g) = ctx.generator {
-        if let Some(c) = grounding::write_prose(g, heading, task, facts, &[])? {
-            draft.tokens += c.tokens;
-            draft.warnings.extend(c.warnings);
-            return Ok(Block::Para { text: c.text, ai: true });
-        }
+        let (block, warnings, tokens) = grounding::rewrite(g, heading, &template, facts)?;
+        draft.tokens += tokens;
+        draft.warnings.extend(warnings);
+        return Ok(block);
     }
     Ok(Block::Para { text: template, ai: false })
 }
@@ -180,7 +179,7 @@ pub fn build_review(ctx: &Context<'_>) -> Result<(Draft, ReviewData), DraftError
         m.year, m.month, opt_money(t.actual), opt_money(t.target), opt_pct(t.achievement), opt_pct(t.yoy),
         opt_money(t.ytd_actual), opt_pct(t.annual_progress), opt_pct(t.time_progress)
     );
-    let c = commentary(ctx, &mut draft, "一、总体达成", "用两句话概括本月和年累计的目标达成情况", template, &facts)?;
+    let c = commentary(ctx, &mut draft, "一、总体达成", template, &facts)?;
     let rows = facts.iter().map(|f| vec![f.label.clone(), f.value.clone()]).collect();
     draft.push(
         "overall",
@@ -221,7 +220,7 @@ pub fn build_review(ctx: &Context<'_>) -> Result<(Draft, ReviewData), DraftError
                 format!("达成率低于 90.00% 的有：{}。", low.join("、"))
             }
         );
-        let c = commentary(ctx, &mut draft, heading, "指出贡献最大和达成率最低的几项", template, &facts)?;
+        let c = commentary(ctx, &mut draft, heading, template, &facts)?;
         draft.push(id, heading, vec![c, table_block(rows, first)], facts, vec![]);
     }
 
@@ -244,7 +243,7 @@ pub fn build_review(ctx: &Context<'_>) -> Result<(Draft, ReviewData), DraftError
         "本月前十大客户见下表；{}。",
         cr.iter().map(|f| format!("{} {}", f.label, f.value)).collect::<Vec<_>>().join("，")
     );
-    let c = commentary(ctx, &mut draft, "四、重点客户", "点出前几大客户的表现和集中度", template, &all_facts)?;
+    let c = commentary(ctx, &mut draft, "四、重点客户", template, &all_facts)?;
     draft.push("customers", "四、重点客户", vec![c, cust_table], all_facts, vec![]);
 
     // 五、回款与信用风险

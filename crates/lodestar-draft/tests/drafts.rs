@@ -338,3 +338,87 @@ fn review_workflow_states_and_usable_rate() {
     assert_eq!(audit.iter().filter(|a| *a == "draft_approve").count(), 2);
     assert_eq!(audit.iter().filter(|a| *a == "draft_reject").count(), 1);
 }
+
+/// A model that answers with a fixed text, or (None) echoes the 要点 it is given back under an
+/// echoed prompt label.
+struct Scripted(Option<String>);
+
+impl lodestar_core::Generator for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn context_length(&self) -> usize {
+        8192
+    }
+    fn count_tokens(&self, text: &str) -> Result<usize, lodestar_core::ModelError> {
+        Ok(text.chars().count())
+    }
+    fn generate(
+        &self,
+        messages: &[lodestar_core::ChatMessage],
+        _params: &lodestar_core::GenParams,
+        _on_token: &mut dyn FnMut(&str) -> std::ops::ControlFlow<()>,
+    ) -> Result<lodestar_core::Generation, lodestar_core::ModelError> {
+        let text = match &self.0 {
+            Some(t) => t.clone(),
+            None => {
+                let user = &messages.last().unwrap().content;
+                let point = user.lines().find_map(|l| l.strip_prefix("- 要点：")).unwrap_or("").to_string();
+                format!("【客户概要】{point}")
+            }
+        };
+        Ok(lodestar_core::Generation {
+            text,
+            stats: lodestar_core::GenStats {
+                prompt_tokens: 10,
+                cached_tokens: 0,
+                generated_tokens: 12,
+                prefill_ms: 1.0,
+                decode_ms: 1.0,
+                finish: lodestar_core::FinishReason::Stop,
+            },
+        })
+    }
+}
+
+#[test]
+fn model_prose_is_kept_only_when_faithful_to_the_facts() {
+    let h = home();
+    let store = Store::open(&h.db).unwrap();
+    let config = Config::default();
+    let engine = MetricsEngine::load(&store, &h.dicts).unwrap();
+    let month = Month::new(2026, 9).unwrap();
+    let faithful = Scripted(None);
+    let wrong = Scripted(Some("西伯利亚物流目标已超额完成，年累计采购 99,999.00 美元。".into()));
+    for (g, expect_ai) in [(&faithful, true), (&wrong, false)] {
+        let ctx = Context {
+            store: &store,
+            dicts: &h.dicts,
+            engine: &engine,
+            config: &config,
+            retriever: None,
+            generator: Some(g),
+            principal: Principal::local_admin(),
+            month,
+            as_of: Context::as_of_for(month),
+        };
+        let p = lodestar_draft::profile::build_profile(&ctx, "C001").unwrap();
+        let s = &p.sections[0];
+        assert_eq!(s.id, "summary");
+        // the deterministic summary: 54,000 year to date, +170.00 % on 20,000
+        assert!(s.text.contains("54,000.00") && s.text.contains("170.00%"), "{}", s.text);
+        assert!(!s.text.contains("【"), "echoed prompt labels are taken off: {}", s.text);
+        assert_eq!(s.text.contains("`AI`"), expect_ai, "{}", s.text);
+        if expect_ai {
+            assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+            assert_eq!(p.tokens, 12);
+        } else {
+            assert!(!s.text.contains("99,999.00"));
+            assert!(
+                p.warnings.iter().any(|w| w.contains("99,999.00") && w.contains("已改用模板句")),
+                "{:?}",
+                p.warnings
+            );
+        }
+    }
+}
