@@ -82,6 +82,8 @@ impl Default for AskOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Citation {
     pub kb: KbId,
+    /// The knowledge base's Chinese name (产品知识库 …).
+    pub kb_name: &'static str,
     pub doc: String,
     pub title: String,
     pub chunk_id: String,
@@ -1008,6 +1010,7 @@ fn citation(s: &PromptSource) -> Citation {
     let snippet: String = s.excerpt.chars().take(160).collect();
     Citation {
         kb: s.hit.kb,
+        kb_name: s.hit.kb.name_zh(),
         doc: s.hit.doc.clone(),
         title: s.hit.title.clone(),
         chunk_id: s.hit.chunk_id.clone(),

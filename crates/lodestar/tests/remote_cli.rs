@@ -83,6 +83,28 @@ fn a_registered_remote_model_answers_through_the_openai_api() {
     assert_eq!(v["citations"][0]["doc"], "policy/warranty.md", "{v}");
     assert_eq!(v["needs_review"], true);
 
+    // plain generation through it
+    let (ok, out, err) = lodestar(
+        &client_home,
+        &["generate", "hello", "--model", "gpu", "--max-tokens", "8", "--json"],
+        &[("GPU_KEY", &key)],
+    );
+    assert!(ok, "{err}{out}");
+    let g: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(g["model"], "gpu");
+    assert!(g["stats"]["generated_tokens"].as_u64().unwrap() > 0, "{g}");
+
+    // and benchmarked through it
+    let (ok, out, err) = lodestar(
+        &client_home,
+        &["bench", "llm", "--model", "gpu", "--prompt-tokens", "64", "--gen-tokens", "8", "--reps", "1", "--json"],
+        &[("GPU_KEY", &key)],
+    );
+    assert!(ok, "{err}{out}");
+    let b: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(b[0]["prompt_tokens"].as_u64().unwrap() > 0 && b[0]["ttft_ms"].as_f64().unwrap() > 0.0, "{b}");
+    assert!(b[0]["device"].as_str().unwrap().starts_with("remote http://127.0.0.1"), "{b}");
+
     // the serving side saw the request as the key's user
     let (_, audit, _) = lodestar(&server_home, &["audit", "export", "--since", "2000-01-01"], &[]);
     assert!(audit.contains(",gpu-client,completion,"), "{audit}");

@@ -31,6 +31,7 @@ async fn streamed_answer_events_in_order_and_done_equals_the_library_answer() {
     assert_eq!(cites, &done["citations"]);
     assert_eq!(cites[0]["doc"], "policy/warranty.md");
     assert_eq!(cites[0]["sensitivity"], "内部");
+    assert_eq!(cites[0]["kb_name"], "销售政策与服务知识库");
     assert_eq!(cites[0]["section"].as_str().map(|s| s.contains("全钢胎")), Some(true), "{cites}");
     assert_eq!(done["needs_review"], true);
 

@@ -24,17 +24,77 @@ pub struct BenchLlmArgs {
     pub reps: usize,
 }
 
+/// The median of `xs` (0 for none).
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    match xs.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+/// The same table for a remote model (`models add-remote`): prompts of about N tokens (the
+/// server's own count is reported), time to the first streamed piece as the prompt time, the rest
+/// as decoding. Memory and threads are the server's, so they are not reported.
+fn bench_remote(
+    spec: lodestar_remote::RemoteSpec,
+    args: &BenchLlmArgs,
+) -> Result<Vec<lodestar_infer::bench::LlmBenchRow>> {
+    use lodestar_core::{ChatMessage, GenParams, Generator};
+    let chat = lodestar_remote::RemoteChat::new(spec)?;
+    let unit = "北辰轮胎在北部战区的全钢、半钢和工程胎销售按月统计，运营团队核对目标达成与回款。";
+    let mut rows = Vec::new();
+    for &n in &args.prompt_tokens {
+        let per = chat.count_tokens(unit)?.max(1);
+        let prompt = format!("{}\n请用一句话总结。", unit.repeat(n.div_ceil(per)));
+        let (mut pre, mut dec, mut ttft, mut real_prompt) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        for _ in 0..args.reps.max(1) {
+            let params = GenParams { max_tokens: args.gen_tokens, temperature: 0.0, ..GenParams::default() };
+            let g = chat.generate(&[ChatMessage::user(prompt.clone())], &params, &mut |_| {
+                std::ops::ControlFlow::Continue(())
+            })?;
+            real_prompt = g.stats.prompt_tokens;
+            ttft.push(g.stats.prefill_ms);
+            pre.push(g.stats.prompt_tokens as f64 / (g.stats.prefill_ms / 1e3).max(1e-9));
+            dec.push(g.stats.generated_tokens.saturating_sub(1) as f64 / (g.stats.decode_ms / 1e3).max(1e-9));
+        }
+        rows.push(lodestar_infer::bench::LlmBenchRow {
+            model: chat.name().to_string(),
+            prompt_tokens: if real_prompt > 0 { real_prompt } else { n },
+            gen_tokens: args.gen_tokens,
+            prefill_tok_s: median(pre),
+            decode_tok_s: median(dec),
+            ttft_ms: median(ttft),
+            peak_rss_mb: 0.0,
+            repetitions: args.reps.max(1),
+            threads: 0,
+            device: format!("remote {}", chat.spec().url),
+        });
+    }
+    Ok(rows)
+}
+
 pub fn run_llm(ctx: &Ctx, args: BenchLlmArgs) -> Result<()> {
     if let Some(t) = args.threads {
         lodestar_infer::set_threads(t);
     }
-    let max_ctx = args.prompt_tokens.iter().max().copied().unwrap_or(0) + args.gen_tokens + 16;
-    let chat = open_gguf_chat(
-        &ctx.models_dir,
-        args.model.as_deref(),
-        &ChatOptions { max_context: Some(max_ctx), ..ChatOptions::default() },
-    )?;
-    let rows = bench_llm(&chat, &args.prompt_tokens, args.gen_tokens, args.reps)?;
+    let remote = match args.model.as_deref() {
+        Some(n) => lodestar_remote::Registry::load(ctx.home.root())?.get(n).cloned(),
+        None => None,
+    };
+    let rows = match remote {
+        Some(spec) => bench_remote(spec, &args)?,
+        None => {
+            let max_ctx = args.prompt_tokens.iter().max().copied().unwrap_or(0) + args.gen_tokens + 16;
+            let chat = open_gguf_chat(
+                &ctx.models_dir,
+                args.model.as_deref(),
+                &ChatOptions { max_context: Some(max_ctx), ..ChatOptions::default() },
+            )?;
+            bench_llm(&chat, &args.prompt_tokens, args.gen_tokens, args.reps)?
+        }
+    };
     if ctx.json {
         return ctx.print_json(&rows);
     }

@@ -45,7 +45,6 @@ pub fn run(ctx: &Ctx, args: GenerateArgs) -> Result<()> {
     if let Some(t) = args.threads {
         lodestar_infer::set_threads(t);
     }
-    let chat = open_gguf_chat(&ctx.models_dir, args.model.as_deref(), &ChatOptions::default())?;
     let params = GenParams {
         max_tokens: args.max_tokens,
         temperature: args.temperature,
@@ -65,24 +64,42 @@ pub fn run(ctx: &Ctx, args: GenerateArgs) -> Result<()> {
         }
         ControlFlow::Continue(())
     };
-    let g = if args.raw {
-        chat.generate_raw(&args.prompt, &params, &mut on_token)?
-    } else {
-        let mut msgs = Vec::new();
-        if let Some(s) = &args.system {
-            msgs.push(ChatMessage::system(s.clone()));
+    let mut msgs = Vec::new();
+    if let Some(s) = &args.system {
+        msgs.push(ChatMessage::system(s.clone()));
+    }
+    msgs.push(ChatMessage::user(args.prompt.clone()));
+    // a remote model registered in this home (chat turns only: a raw prompt needs the local template)
+    let remote = match args.model.as_deref() {
+        Some(n) => lodestar_remote::Registry::load(ctx.home.root())?.get(n).cloned(),
+        None => None,
+    };
+    let (name, g) = match remote {
+        Some(spec) => {
+            if args.raw {
+                anyhow::bail!("--raw needs a local model: a remote model takes chat messages");
+            }
+            let chat = lodestar_remote::RemoteChat::new(spec)?;
+            (chat.name().to_string(), lodestar_core::Generator::generate(&chat, &msgs, &params, &mut on_token)?)
         }
-        msgs.push(ChatMessage::user(args.prompt.clone()));
-        chat.generate(&msgs, &params, &mut on_token)?
+        None => {
+            let chat = open_gguf_chat(&ctx.models_dir, args.model.as_deref(), &ChatOptions::default())?;
+            let g = if args.raw {
+                chat.generate_raw(&args.prompt, &params, &mut on_token)?
+            } else {
+                chat.generate(&msgs, &params, &mut on_token)?
+            };
+            (chat.name().to_string(), g)
+        }
     };
     if json {
-        return ctx.print_json(&serde_json::json!({ "model": chat.name(), "text": g.text, "stats": g.stats }));
+        return ctx.print_json(&serde_json::json!({ "model": name, "text": g.text, "stats": g.stats }));
     }
     println!();
     let s = &g.stats;
     eprintln!(
         "[{}: {} prompt tokens in {:.0} ms ({:.1} tok/s), {} generated in {:.0} ms ({:.1} tok/s), finish {:?}]",
-        chat.name(),
+        name,
         s.prompt_tokens,
         s.prefill_ms,
         (s.prompt_tokens - s.cached_tokens) as f64 / (s.prefill_ms / 1e3).max(1e-9),

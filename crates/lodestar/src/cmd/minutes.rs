@@ -16,10 +16,11 @@ fn open_model(ctx: &Ctx, name: Option<&str>) -> Option<Arc<dyn Generator>> {
         Some(n) => n.to_string(),
         None => lodestar_infer::Manifest::builtin().ok()?.defaults.chat,
     };
-    if !lodestar_infer::store::is_installed(&ctx.models_dir, &name) {
+    let remote = lodestar_remote::Registry::load(ctx.home.root()).ok().is_some_and(|r| r.get(&name).is_some());
+    if !remote && !lodestar_infer::store::is_installed(&ctx.models_dir, &name) {
         return None;
     }
-    match lodestar_infer::open_chat(&ctx.models_dir, Some(&name)) {
+    match crate::cmd::ask::open_generator(ctx, Some(&name)) {
         Ok(g) => Some(g),
         Err(e) => {
             eprintln!("warning: chat model {name} not usable ({e}); using rules only");
