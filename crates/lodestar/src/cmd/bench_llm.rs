@@ -47,9 +47,11 @@ fn bench_remote(
     let mut rows = Vec::new();
     for &n in &args.prompt_tokens {
         let per = chat.count_tokens(unit)?.max(1);
-        let prompt = format!("{}\n请用一句话总结。", unit.repeat(n.div_ceil(per)));
         let (mut pre, mut dec, mut ttft, mut real_prompt) = (Vec::new(), Vec::new(), Vec::new(), 0);
-        for _ in 0..args.reps.max(1) {
+        for rep in 0..args.reps.max(1) {
+            // a different first line each time, so a server's prompt cache cannot serve a repeat
+            let prompt =
+                format!("第 {} 轮测试（{}）。\n{}\n请用一句话总结。", rep + 1, n, unit.repeat(n.div_ceil(per)));
             let params = GenParams { max_tokens: args.gen_tokens, temperature: 0.0, ..GenParams::default() };
             let g = chat.generate(&[ChatMessage::user(prompt.clone())], &params, &mut |_| {
                 std::ops::ControlFlow::Continue(())

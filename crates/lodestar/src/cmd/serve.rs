@@ -75,7 +75,7 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     let addr: SocketAddr =
         bind.parse().with_context(|| format!("--bind `{bind}`: expected IP:PORT, e.g. 127.0.0.1:8080"))?;
     if store.list_users()?.iter().all(|u| !u.has_password) {
-        eprintln!("warning: no account has a password yet, so nobody can log in; add one with\n  echo 'PASSWORD' | lodestar --home {} user add NAME --role ops --clearance 敏感 --password-stdin", ctx.home.root().display());
+        eprintln!("warning: no account has a password yet, so nobody can log in to the web chat (API keys still work); add one with\n  echo 'PASSWORD' | lodestar --home {} user add NAME --role ops --clearance 敏感 --password-stdin", ctx.home.root().display());
     }
     drop(store);
     // Listen at once: while the model and the index load, /health says 503 (loading).
