@@ -57,6 +57,26 @@ fn load_generator(ctx: &Ctx, model: Option<&str>) -> Result<Arc<dyn Generator>> 
     Ok(g)
 }
 
+/// The warmed chat model unless `--no-model`; a model that cannot be loaded is a warning (the
+/// answers then quote passages), returned for the answers' notes.
+fn generator_or_warning(
+    ctx: &Ctx,
+    model: Option<&str>,
+    no_model: bool,
+) -> (Option<Arc<dyn Generator>>, Option<String>) {
+    if no_model {
+        return (None, None);
+    }
+    eprintln!("loading the chat model …");
+    match load_generator(ctx, model) {
+        Ok(g) => (Some(g), None),
+        Err(e) => {
+            eprintln!("warning: chat model not available ({e:#}): knowledge answers quote passages instead");
+            (None, Some("对话模型未加载：知识类问题以原文摘录作答".into()))
+        }
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("lodestar-http").build()?)
 }
@@ -101,19 +121,8 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     let dicts = Arc::new(ctx.dicts()?);
     let parts = open_parts(&ctx.home.db_path(), &ctx.home.index_dir(), &dicts, &config, &ctx.models_dir)?;
     let mut notes = parts.warnings;
-    let generator = if a.no_model {
-        None
-    } else {
-        eprintln!("loading the chat model …");
-        match load_generator(ctx, a.model.as_deref()) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                eprintln!("warning: chat model not available ({e:#}): knowledge answers quote passages instead");
-                notes.push("对话模型未加载：知识类问题以原文摘录作答".into());
-                None
-            }
-        }
-    };
+    let (generator, warning) = generator_or_warning(ctx, a.model.as_deref(), a.no_model);
+    notes.extend(warning);
     let model_name = generator.as_ref().map(|g| g.name().to_string());
     let mut assistant = Assistant::new(dicts, parts.metrics, parts.retriever, generator);
     assistant.fields = config.fields.clone();
@@ -381,18 +390,7 @@ pub fn run_bench_serve(ctx: &Ctx, a: BenchServeArgs) -> Result<()> {
     }
     let config = lodestar_core::config::Config::default();
     let parts = open_parts(&db, &root.join("index"), &dicts, &config, &ctx.models_dir)?;
-    let generator = if a.no_model {
-        None
-    } else {
-        eprintln!("loading the chat model …");
-        match load_generator(ctx, a.model.as_deref()) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                eprintln!("chat model not available ({e:#}): running without one");
-                None
-            }
-        }
-    };
+    let (generator, _) = generator_or_warning(ctx, a.model.as_deref(), a.no_model);
     let model_name = generator.as_ref().map(|g| g.name().to_string());
     let assistant = Assistant::new(dicts, parts.metrics, parts.retriever, generator);
     let opts = ServerOptions { slots: a.slots, queue: a.queue, ..ServerOptions::default() };
