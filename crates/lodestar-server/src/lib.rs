@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod openai;
 pub mod queue;
 pub mod render;
+pub mod workspace;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -63,6 +64,8 @@ pub struct ServerOptions {
     pub prompt_budget: usize,
     /// Warnings shown under every answer (e.g. "no knowledge index yet").
     pub notes: Vec<String>,
+    /// The home's config (alert thresholds, field sensitivities) for the workspace routes.
+    pub config: lodestar_core::config::Config,
 }
 
 impl Default for ServerOptions {
@@ -74,6 +77,7 @@ impl Default for ServerOptions {
             secure_cookies: false,
             prompt_budget: lodestar_rag::prompt::PROMPT_BUDGET,
             notes: Vec::new(),
+            config: lodestar_core::config::Config::default(),
         }
     }
 }
@@ -229,6 +233,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/conversations/{id}", get(api::get).delete(api::delete))
         .route("/api/feedback", post(api::feedback))
         .route("/api/queue", get(queue_status))
+        .route("/api/metrics", get(workspace::metrics))
+        .route("/api/alerts", get(workspace::alerts))
         .route("/v1/models", get(openai::models))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/embeddings", post(openai::embeddings))

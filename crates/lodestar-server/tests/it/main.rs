@@ -11,3 +11,4 @@ mod browser;
 mod conversations;
 mod openai;
 mod queue;
+mod workspace;

@@ -133,6 +133,7 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
         secure_cookies: a.secure_cookies,
         prompt_budget: a.budget,
         notes,
+        config: config.clone(),
     };
     let embedder = lodestar_infer::open_embedder(&ctx.models_dir, None).ok();
     let state = AppState::with_embedder(assistant, embedder, ctx.home.db_path(), opts)?;
