@@ -286,8 +286,11 @@ pub fn build_profile(ctx: &Context<'_>, name: &str) -> Result<Draft, DraftError>
 
     // 三、回款与信用
     let alerts = lodestar_metrics::alerts(ctx.store, d, ctx.as_of, ctx.config, &ctx.principal)?;
+    // read once for the receivables section and the priority's credit headroom (both need the
+    // receivables clearance)
+    let open = if ctx.principal.can_see(fields.receivables) { open_installments(ctx, c)? } else { Vec::new() };
     let (blocks, facts) = if see_receivables {
-        receivables_section(ctx, c, &alerts)?
+        receivables_section(ctx, c, &alerts, &open)?
     } else {
         (vec![Block::Note { text: withheld("回款与合同数据", fields.receivables.max(fields.contract)) }], vec![])
     };
@@ -333,7 +336,7 @@ pub fn build_profile(ctx: &Context<'_>, name: &str) -> Result<Draft, DraftError>
     draft.push("risks", "六、风险与下一步", blocks, facts, vec![]);
 
     // 七、开发优先级
-    let (blocks, facts) = priority_section(ctx, c, &alerts)?;
+    let (blocks, facts) = priority_section(ctx, c, &alerts, &open)?;
     draft.push("priority", "七、开发优先级", blocks, facts, vec![]);
 
     if let Some(g) = ctx.generator {
@@ -493,8 +496,8 @@ fn receivables_section(
     ctx: &Context<'_>,
     c: &Customer,
     alerts: &lodestar_metrics::Alerts,
+    open: &[OpenInstallment],
 ) -> Result<(Vec<Block>, Vec<Fact>), DraftError> {
-    let open = open_installments(ctx, c)?;
     let mut blocks = Vec::new();
     let mut facts = Vec::new();
     if open.is_empty() {
@@ -530,7 +533,7 @@ fn receivables_section(
     }
     // outstanding by currency and against the credit line
     let mut by_ccy: std::collections::BTreeMap<&str, Decimal> = Default::default();
-    for i in &open {
+    for i in open {
         *by_ccy.entry(i.currency.as_str()).or_default() += i.open;
     }
     for (ccy, v) in &by_ccy {
@@ -851,6 +854,7 @@ fn priority_section(
     ctx: &Context<'_>,
     c: &Customer,
     alerts: &lodestar_metrics::Alerts,
+    open: &[OpenInstallment],
 ) -> Result<(Vec<Block>, Vec<Fact>), DraftError> {
     let clamp01 = |x: Decimal| x.max(Decimal::ZERO).min(Decimal::ONE);
     let mut parts: Vec<(String, Decimal, Decimal, String)> = Vec::new(); // (part, points, max, why)
@@ -898,7 +902,6 @@ fn priority_section(
     let (credit, why_credit) = if !see {
         (Decimal::new(75, 1), "无权查看信用数据，取中间分".to_string())
     } else {
-        let open = open_installments(ctx, c)?;
         let same: Decimal = open.iter().filter(|i| i.currency == c.currency).map(|i| i.open).sum();
         match limit {
             Some(l) if open.iter().all(|i| i.currency == c.currency) => {

@@ -4,6 +4,7 @@
 //! with the chat model, the drafts and the ledger.
 
 use crate::cmd::ask::{open_generator, open_parts, parse_date};
+use crate::cmd::draft::{month_of, sources};
 use crate::Ctx;
 use anyhow::{bail, Context as _, Result};
 use lodestar_core::{ChatMessage, ChatRole, FinishReason, GenParams, Generator, ModelError, Month};
@@ -107,19 +108,6 @@ enum SubmitKind {
     },
 }
 
-fn engine(ctx: &Ctx, store: &lodestar_store::Store) -> Result<MetricsEngine> {
-    let dicts = ctx.dicts()?;
-    let config = ctx.config()?;
-    Ok(MetricsEngine::load(store, &dicts)?.with_field_sensitivity(config.fields.clone()))
-}
-
-fn month_or_latest(engine: &MetricsEngine, s: Option<&str>) -> Result<Month> {
-    match s {
-        Some(m) => Ok(m.parse::<Month>().with_context(|| format!("--month `{m}`: expected YYYY-MM"))?),
-        None => engine.latest_month().context("no sales data imported yet (run `lodestar import`)"),
-    }
-}
-
 /// The first `YYYY-MM-DD` in a file's name.
 fn date_in_name(p: &Path) -> Option<String> {
     let s = p.file_name()?.to_str()?;
@@ -142,10 +130,8 @@ fn submit(ctx: &Ctx, store: &lodestar_store::Store, a: SubmitArgs, by: &str) -> 
             ("chat", batch::parse_input(&text)?, Some(f.display().to_string()))
         }
         (Some(SubmitKind::Profiles { customers, top, month }), None) => {
-            let e = engine(ctx, store)?;
-            let m = month_or_latest(&e, month.as_deref())?;
-            let dicts = ctx.dicts()?;
-            let config = ctx.config()?;
+            let (dicts, config, e) = sources(ctx, store)?;
+            let m = month_of(&e, month.as_deref())?;
             let c = Context {
                 store,
                 dicts: &dicts,
@@ -178,8 +164,8 @@ fn submit(ctx: &Ctx, store: &lodestar_store::Store, a: SubmitArgs, by: &str) -> 
             ("profiles", items, None)
         }
         (Some(SubmitKind::Review { month }), None) => {
-            let e = engine(ctx, store)?;
-            let m = month_or_latest(&e, month.as_deref())?;
+            let (_, _, e) = sources(ctx, store)?;
+            let m = month_of(&e, month.as_deref())?;
             let items = vec![NewItem { custom_id: format!("review-{m}"), kind: "review".into(), input: serde_json::json!({"month": m.to_string()}) }];
             ("review", items, None)
         }
@@ -240,7 +226,11 @@ struct Runner<'a> {
     out_dir: PathBuf,
     retriever: Option<Arc<dyn lodestar_rag::Retriever>>,
     retriever_loaded: bool,
+    sources: Option<DraftSources>,
 }
+
+/// The dictionaries, config and rule engine drafts are built from.
+type DraftSources = (lodestar_dict::Dictionaries, lodestar_core::config::Config, MetricsEngine);
 
 fn transient(msg: impl Into<String>) -> ItemError {
     ItemError { permanent: false, code: "server_error".into(), message: msg.into() }
@@ -332,15 +322,12 @@ impl Runner<'_> {
         Ok(ItemOutput { body, files: vec![], draft: None, tokens: ct })
     }
 
-    fn draft_ctx_parts(
-        &self,
-    ) -> Result<(lodestar_dict::Dictionaries, lodestar_core::config::Config, MetricsEngine), ItemError> {
-        let dicts = self.ctx.dicts().map_err(|e| transient(format!("{e:#}")))?;
-        let config = self.ctx.config().map_err(|e| permanent("invalid_config", format!("{e:#}")))?;
-        let e = MetricsEngine::load(self.store, &dicts)
-            .map_err(|e| transient(e.to_string()))?
-            .with_field_sensitivity(config.fields.clone());
-        Ok((dicts, config, e))
+    /// The dictionaries, config and rule engine, loaded once per run (not once per item).
+    fn sources(&mut self) -> Result<&DraftSources, ItemError> {
+        if self.sources.is_none() {
+            self.sources = Some(sources(self.ctx, self.store).map_err(|e| transient(format!("{e:#}")))?);
+        }
+        Ok(self.sources.as_ref().expect("just loaded"))
     }
 
     fn profile_or_review(&mut self, item: &Item, no_model: bool) -> Result<ItemOutput, ItemError> {
@@ -350,13 +337,14 @@ impl Runner<'_> {
             .ok_or_else(|| permanent("invalid_request", "item has no valid month"))?;
         let g = if no_model { None } else { self.generator(false)? };
         let retriever = if item.kind == "profile" { self.retriever() } else { None };
-        let (dicts, config, engine) = self.draft_ctx_parts()?;
         let principal = self.ctx.principal(self.store).map_err(|e| permanent("invalid_user", format!("{e:#}")))?;
+        let (store, out_dir) = (self.store, self.out_dir.clone());
+        let (dicts, config, engine) = self.sources()?;
         let c = Context {
-            store: self.store,
-            dicts: &dicts,
-            engine: &engine,
-            config: &config,
+            store,
+            dicts,
+            engine,
+            config,
             retriever: retriever.as_deref(),
             generator: g.as_deref(),
             principal,
@@ -369,14 +357,14 @@ impl Runner<'_> {
             }
             other => transient(other.to_string()),
         };
-        std::fs::create_dir_all(&self.out_dir).map_err(|e| transient(e.to_string()))?;
+        std::fs::create_dir_all(&out_dir).map_err(|e| transient(e.to_string()))?;
         let (draft, files) = if item.kind == "profile" {
             let customer = item.input["customer"].as_str().unwrap_or("");
             let d = lodestar_draft::profile::build_profile(&c, customer).map_err(err)?;
             let stem = format!("客户画像-{}-{month}", d.subject);
             let mut files = Vec::new();
             for ext in ["md", "docx"] {
-                let p = self.out_dir.join(format!("{stem}.{ext}"));
+                let p = out_dir.join(format!("{stem}.{ext}"));
                 let doc = d.doc();
                 atomic_write(&p, |tmp| {
                     if ext == "md" {
@@ -396,7 +384,7 @@ impl Runner<'_> {
             let mut files = Vec::new();
             let doc = d.doc();
             for ext in ["xlsx", "docx", "md"] {
-                let p = self.out_dir.join(format!("{stem}.{ext}"));
+                let p = out_dir.join(format!("{stem}.{ext}"));
                 atomic_write(&p, |tmp| {
                     match ext {
                         "xlsx" => lodestar_draft::review::write_review_xlsx(&c, &data, tmp)?,
@@ -539,6 +527,7 @@ pub fn run(ctx: &Ctx, a: BatchArgs) -> Result<()> {
                 out_dir: out.unwrap_or_else(|| ctx.home.root().join("drafts")),
                 retriever: None,
                 retriever_loaded: false,
+                sources: None,
             };
             let man = manifest(ctx, batch_model.as_deref());
             let tty = std::io::stderr().is_terminal() && !ctx.json;

@@ -87,7 +87,20 @@ enum DraftAction {
     Stats,
 }
 
-fn month_of(engine: &MetricsEngine, s: Option<&str>) -> Result<Month> {
+/// What drafts are built from: the dictionaries, the config and the rule engine (with the
+/// config's field sensitivities).
+pub(crate) fn sources(
+    ctx: &Ctx,
+    store: &lodestar_store::Store,
+) -> Result<(lodestar_dict::Dictionaries, lodestar_core::config::Config, MetricsEngine)> {
+    let dicts = ctx.dicts()?;
+    let config = ctx.config()?;
+    let engine = MetricsEngine::load(store, &dicts)?.with_field_sensitivity(config.fields.clone());
+    Ok((dicts, config, engine))
+}
+
+/// `--month`, else the latest month with data.
+pub(crate) fn month_of(engine: &MetricsEngine, s: Option<&str>) -> Result<Month> {
     match s {
         Some(m) => Ok(m.parse::<Month>().with_context(|| format!("--month `{m}`: expected YYYY-MM"))?),
         None => engine.latest_month().context("no sales data imported yet (run `lodestar import`)"),
@@ -136,9 +149,7 @@ pub fn run(ctx: &Ctx, a: DraftArgs) -> Result<()> {
             if customers.is_empty() && top.is_none() {
                 bail!("name customers (ids or names) or give --top N");
             }
-            let dicts = ctx.dicts()?;
-            let config = ctx.config()?;
-            let engine = MetricsEngine::load(&store, &dicts)?.with_field_sensitivity(config.fields.clone());
+            let (dicts, config, engine) = sources(ctx, &store)?;
             let month = month_of(&engine, month.as_deref())?;
             let darc = Arc::new(dicts.clone());
             let parts = open_parts(&ctx.home.db_path(), &ctx.home.index_dir(), &darc, &config, &ctx.models_dir)?;
@@ -206,9 +217,7 @@ pub fn run(ctx: &Ctx, a: DraftArgs) -> Result<()> {
             Ok(())
         }
         DraftAction::Review { month, model, out } => {
-            let dicts = ctx.dicts()?;
-            let config = ctx.config()?;
-            let engine = MetricsEngine::load(&store, &dicts)?.with_field_sensitivity(config.fields.clone());
+            let (dicts, config, engine) = sources(ctx, &store)?;
             let month = month_of(&engine, month.as_deref())?;
             let gen = generator(ctx, &model);
             let c = Context {
