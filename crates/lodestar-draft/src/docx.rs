@@ -502,23 +502,39 @@ fn text_paragraph(text: &str) -> Paragraph {
 
 /// Appends `text` as runs formatted like `template`: line breaks become `<w:br/>`,
 /// tabs become `<w:tab/>`, and characters that are not allowed in XML are dropped.
-fn add_text_runs(p: Paragraph, text: &str, template: &Run) -> Paragraph {
-    let mut run = template.clone();
+/// Adds `text` as runs: line breaks, tabs, and Markdown `**bold**` spans (the document model's
+/// text is the Markdown the .md file shows, so emphasis must not appear as asterisks here).
+fn add_text_runs(mut p: Paragraph, text: &str, template: &Run) -> Paragraph {
+    let mut pending_break = false;
     for (i, line) in text.trim_end().lines().enumerate() {
         if i > 0 {
-            run = run.add_break(BreakType::TextWrapping);
+            pending_break = true;
         }
-        for (j, piece) in line.split('\t').enumerate() {
-            if j > 0 {
-                run = run.add_tab();
+        for (k, span) in line.split("**").enumerate() {
+            if span.is_empty() && !pending_break {
+                continue;
             }
-            let clean: String = piece.chars().filter(|&c| is_xml_char(c)).collect();
-            if !clean.is_empty() {
-                run = run.add_text(clean);
+            let mut run = template.clone();
+            if k % 2 == 1 {
+                run = run.bold();
             }
+            if pending_break {
+                run = run.add_break(BreakType::TextWrapping);
+                pending_break = false;
+            }
+            for (j, piece) in span.split('\t').enumerate() {
+                if j > 0 {
+                    run = run.add_tab();
+                }
+                let clean: String = piece.chars().filter(|&c| is_xml_char(c)).collect();
+                if !clean.is_empty() {
+                    run = run.add_text(clean);
+                }
+            }
+            p = p.add_run(run);
         }
     }
-    p.add_run(run)
+    p
 }
 
 /// Characters allowed in XML 1.0 text (tab and line breaks are handled by the caller).
@@ -528,6 +544,44 @@ fn is_xml_char(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn markdown_bold_becomes_bold_runs_not_asterisks() {
+        let doc = Doc {
+            title: "t".into(),
+            subtitle: None,
+            warnings: vec![],
+            sections: vec![Section {
+                heading: "h".into(),
+                level: 1,
+                blocks: vec![Block::Para { text: "**应用场景**\n驱动轮 315/80R22.5".into(), ai: false }],
+            }],
+        };
+        let bytes = to_docx_bytes(&doc).unwrap();
+        let json = docx_rs::read_docx(&bytes).unwrap().json();
+        assert!(json.contains("应用场景") && !json.contains("**"), "asterisks left in the Word text");
+        // the run holding the span's text is bold, the one after it is not
+        fn runs(v: &serde_json::Value, out: &mut Vec<(bool, String)>) {
+            if v["type"] == "run" {
+                let text: String = v["data"]["children"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["data"]["text"].as_str())
+                    .collect();
+                out.push((v["data"]["runProperty"]["bold"] == true, text));
+            }
+            match v {
+                serde_json::Value::Array(a) => a.iter().for_each(|x| runs(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| runs(x, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        runs(&serde_json::from_str(&json).unwrap(), &mut all);
+        assert!(all.contains(&(true, "应用场景".to_string())), "{all:?}");
+        assert!(all.iter().any(|(b, t)| !b && t.contains("驱动轮")), "{all:?}");
+    }
     use super::*;
     use crate::doc::{Block, Doc, Section};
     use docx_rs::{DocumentChild, ParagraphChild, RunChild, TableCellContent, TableChild, TableRowChild};

@@ -346,7 +346,9 @@ pub fn build_profile(ctx: &Context<'_>, name: &str) -> Result<Draft, DraftError>
 }
 
 fn source_label(c: &Citation) -> String {
-    let sec = if c.section.is_empty() { String::new() } else { format!(" · {}", c.section) };
+    // the heading path starts with the document's title: the last heading says where
+    let last = c.section.rsplit('>').next().unwrap_or("").trim();
+    let sec = if last.is_empty() { String::new() } else { format!(" · {last}") };
     format!("{} · 《{}》{sec}（{}）", c.kb.name_zh(), c.title, c.doc)
 }
 
