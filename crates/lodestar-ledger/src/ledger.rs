@@ -265,6 +265,43 @@ impl<'a> Ledger<'a> {
         d: &Dictionaries,
         model: Option<&dyn Generator>,
     ) -> Result<ImportReport, LedgerError> {
+        self.import_with(text, opts, d, model, None, false)
+    }
+
+    /// What [`Ledger::import`] would store — items, links to open items, proposed updates — with
+    /// nothing stored (the web's review step: a person checks every item before it enters the
+    /// ledger). Ids in the report are `None` / 0.
+    pub fn preview(
+        &mut self,
+        text: &str,
+        opts: &ImportOptions,
+        d: &Dictionaries,
+        model: Option<&dyn Generator>,
+    ) -> Result<ImportReport, LedgerError> {
+        self.import_with(text, opts, d, model, None, true)
+    }
+
+    /// Imports minutes with the items a person reviewed (kept, edited or dropped) instead of
+    /// extracting them again; links and proposed status updates still come from the text.
+    pub fn import_reviewed(
+        &mut self,
+        text: &str,
+        items: Vec<ActionItem>,
+        opts: &ImportOptions,
+        d: &Dictionaries,
+    ) -> Result<ImportReport, LedgerError> {
+        self.import_with(text, opts, d, None, Some(items), false)
+    }
+
+    fn import_with(
+        &mut self,
+        text: &str,
+        opts: &ImportOptions,
+        d: &Dictionaries,
+        model: Option<&dyn Generator>,
+        reviewed: Option<Vec<ActionItem>>,
+        dry_run: bool,
+    ) -> Result<ImportReport, LedgerError> {
         let hash = hex::encode(sha2::Sha256::digest(text.as_bytes()));
         let dup: Option<i64> = self
             .store
@@ -281,12 +318,13 @@ impl<'a> Ledger<'a> {
             )));
         }
         let analysis = extract::analyze(text, opts.date, d);
-        let (items, model_report) = match model {
-            Some(g) => {
+        let (items, model_report) = match (reviewed, model) {
+            (Some(items), _) => (items, None),
+            (None, Some(g)) => {
                 let (it, rep) = crate::model::merge_with_model(analysis.items.clone(), text, opts.date, d, g);
                 (it, Some(rep))
             }
-            None => (analysis.items.clone(), None),
+            (None, None) => (analysis.items.clone(), None),
         };
         let scanner = Scanner::new(d);
         let types = extract::TypeRules::new(d);
@@ -467,6 +505,26 @@ impl<'a> Ledger<'a> {
             "UPDATE ledger_meetings SET stats = ?2 WHERE id = ?1",
             params![meeting_id, serde_json::to_string(&stats)?],
         )?;
+        if dry_run {
+            drop(tx); // rolled back: nothing of the preview is stored
+            for it in &mut stored {
+                it.id = None;
+            }
+            for u in &mut updates {
+                u.update_id = 0;
+            }
+            return Ok(ImportReport {
+                meeting_id: 0,
+                meeting: opts.meeting.clone(),
+                date: opts.date,
+                file: opts.file.clone(),
+                items: stored,
+                linked,
+                updates,
+                applied: false,
+                stats,
+            });
+        }
         tx.commit()?;
         if opts.apply_updates {
             for u in &updates {

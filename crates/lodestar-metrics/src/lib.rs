@@ -31,7 +31,7 @@ mod types;
 pub use alerts::{alerts, Alerts};
 /// Dates of the alert rules (re-exported so callers need not depend on chrono).
 pub use chrono::NaiveDate;
-pub use engine::MetricsEngine;
+pub use engine::{months_needed, MetricsEngine};
 pub use types::*;
 
 use lodestar_core::Sensitivity;

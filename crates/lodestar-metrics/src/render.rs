@@ -499,6 +499,16 @@ pub fn add_summary_sheets(
     write_notes(wb.add_worksheet(), &[head])
 }
 
+/// Writes a view (one table, first sheet `当前视图`) followed by the summary's sheets and notes.
+pub fn write_view_and_summary_xlsx(view: &MetricTable, s: &Summary, path: &Path) -> Result<()> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("当前视图").map_err(xerr(path))?;
+    write_sheet(ws, view).map_err(xerr(path))?;
+    add_summary_sheets(&mut wb, s).map_err(xerr(path))?;
+    wb.save(path).map_err(xerr(path))
+}
+
 /// CR-n as text.
 pub fn concentration_text(c: &Concentration) -> String {
     let mut out = format!("客户集中度 期间 {}", c.period);

@@ -379,6 +379,12 @@ mod index {
         pub fn new(index: KnowledgeIndex) -> Self {
             Self { index: Mutex::new(index) }
         }
+
+        /// The index itself, for adding and removing documents while the assistant serves
+        /// (searches wait for the lock meanwhile).
+        pub fn index(&self) -> std::sync::MutexGuard<'_, KnowledgeIndex> {
+            self.index.lock().unwrap_or_else(|e| e.into_inner())
+        }
     }
 
     impl Retriever for IndexRetriever {

@@ -27,13 +27,17 @@ pub mod api;
 pub mod ask;
 pub mod auth;
 pub mod bench;
+pub mod data_api;
 pub mod db;
 pub mod error;
 pub mod export;
+pub mod ledger_api;
+pub mod live;
 pub mod metrics;
 pub mod openai;
 pub mod queue;
 pub mod render;
+pub mod uploads;
 pub mod workspace;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -100,6 +104,10 @@ pub struct AppState {
     pub queue: Arc<queue::GenQueue>,
     pub limiter: auth::LoginLimiter,
     running: Mutex<HashMap<i64, ask::Running>>,
+    /// The home's workspace (uploads, live index and rule engine); unset = upload routes answer 503.
+    pub workspace: std::sync::OnceLock<live::Workspace>,
+    /// Knowledge indexing jobs started through `POST /api/kb`.
+    pub kb_jobs: data_api::KbJobs,
 }
 
 impl AppState {
@@ -124,6 +132,8 @@ impl AppState {
             opts,
             limiter: auth::LoginLimiter::default(),
             running: Mutex::new(HashMap::new()),
+            workspace: std::sync::OnceLock::new(),
+            kb_jobs: Default::default(),
         }))
     }
 
@@ -179,6 +189,30 @@ impl AppState {
 const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
+const WORKSPACE_HTML: &str = include_str!("../assets/workspace.html");
+const WORKSPACE_JS: &str = include_str!("../assets/workspace.js");
+const WORKSPACE_CSS: &str = include_str!("../assets/workspace.css");
+
+fn workspace_page() -> Response {
+    asset("text/html; charset=utf-8", WORKSPACE_HTML)
+}
+
+/// `GET /metrics`: the metrics page to a browser (`Accept: text/html`), Prometheus text otherwise.
+async fn metrics_page_or_prometheus(
+    state: axum::extract::State<Arc<AppState>>,
+    req: axum::extract::Request,
+) -> Response {
+    let html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.split(',').any(|t| t.trim().starts_with("text/html")));
+    if html {
+        workspace_page()
+    } else {
+        metrics::metrics(state, req).await.into_response()
+    }
+}
 
 /// The Content-Security-Policy of every response: nothing but this origin, no inline code.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -217,8 +251,19 @@ async fn security_headers(r: Response) -> Response {
 /// Largest request body accepted (bytes); more is answered 413 with a JSON error.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// The upload routes, with their own body limit (the rest of the API keeps [`BODY_LIMIT`]).
+fn uploads_router(limit: usize) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/import", post(data_api::import))
+        .route("/api/minutes", post(ledger_api::upload_minutes))
+        .route("/api/kb", post(data_api::kb_add))
+        // multipart framing on top of the file itself
+        .layer(axum::extract::DefaultBodyLimit::max(limit.saturating_add(64 * 1024)))
+}
+
 /// The whole application.
 pub fn router(state: Arc<AppState>) -> Router {
+    let upload_limit = state.workspace.get().map(|w| w.upload_limit).unwrap_or(uploads::DEFAULT_UPLOAD_LIMIT);
     Router::new()
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
         .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
@@ -234,12 +279,44 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/feedback", post(api::feedback))
         .route("/api/queue", get(queue_status))
         .route("/api/metrics", get(workspace::metrics))
+        .route("/api/metrics/trend", get(workspace::trend))
+        .route("/api/metrics/export", get(workspace::export))
         .route("/api/alerts", get(workspace::alerts))
+        .route("/api/ledger", get(ledger_api::list))
+        .route("/api/ledger/review", get(ledger_api::review))
+        .route("/api/ledger/meetings", get(ledger_api::meetings))
+        .route("/api/ledger/meetings/{id}/updates", get(ledger_api::meeting_updates))
+        .route("/api/ledger/updates/{update_id}/apply", post(ledger_api::apply_update))
+        .route("/api/ledger/export", get(ledger_api::export))
+        .route("/api/ledger/tags", get(ledger_api::tags))
+        .route("/api/ledger/{id}", get(ledger_api::item).post(ledger_api::update))
+        .route("/api/minutes/{upload_id}/commit", post(ledger_api::commit_minutes))
+        .route("/api/import", get(data_api::batches))
+        .route("/api/import/{batch}/undo", post(data_api::undo))
+        .route("/api/quarantine", get(data_api::quarantine))
+        .route("/api/kb", get(data_api::kb_list))
+        .route("/api/kb/jobs/{id}", get(data_api::kb_job))
+        .route("/api/kb/{*doc}", axum::routing::delete(data_api::kb_delete))
+        .route("/api/users", get(data_api::users).post(data_api::user_add))
+        .route("/api/users/{name}", post(data_api::user_change))
+        .route("/api/audit", get(data_api::audit))
+        .route("/api/audit.csv", get(data_api::audit_csv))
+        .route("/api/feedback/stats", get(data_api::feedback_stats))
+        .route("/api/status", get(data_api::status))
+        .route("/alerts", get(|| async { workspace_page() }))
+        .route("/ledger", get(|| async { workspace_page() }))
+        .route("/minutes", get(|| async { workspace_page() }))
+        .route("/import", get(|| async { workspace_page() }))
+        .route("/kb", get(|| async { workspace_page() }))
+        .route("/admin", get(|| async { workspace_page() }))
+        .route("/assets/workspace.js", get(|| async { asset("text/javascript; charset=utf-8", WORKSPACE_JS) }))
+        .route("/assets/workspace.css", get(|| async { asset("text/css; charset=utf-8", WORKSPACE_CSS) }))
+        .merge(uploads_router(upload_limit))
         .route("/v1/models", get(openai::models))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/health", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/metrics", get(metrics::metrics))
+        .route("/metrics", get(metrics_page_or_prometheus))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::count))
         .layer(axum::middleware::map_response(security_headers))

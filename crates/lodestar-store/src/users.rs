@@ -96,6 +96,22 @@ impl Store {
         Ok(out)
     }
 
+    /// Every account, disabled ones included, with its `disabled` flag (the admin page).
+    pub fn list_all_users(&self) -> Result<Vec<(User, bool)>> {
+        let mut st = self.conn.prepare(
+            "SELECT name, role, clearance, kbs, created_at, password_hash IS NOT NULL, disabled FROM users ORDER BY name",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get::<_, i64>(6)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (a, b, c, d, e, f, g) = row?;
+            out.push((parse_user(a, b, c, d, e, f)?, g != 0));
+        }
+        Ok(out)
+    }
+
     /// The principal for `--as USER`: the local administrator when `None`.
     pub fn principal(&self, user: Option<&str>) -> Result<Principal> {
         match user {

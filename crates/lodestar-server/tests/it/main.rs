@@ -11,4 +11,5 @@ mod browser;
 mod conversations;
 mod openai;
 mod queue;
+mod uploads;
 mod workspace;

@@ -48,6 +48,8 @@ pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
 pub(crate) struct Parts {
     pub metrics: Option<Arc<dyn MetricsSource>>,
     pub retriever: Option<Arc<dyn Retriever>>,
+    /// The same index as `retriever`, for routes that add and remove documents.
+    pub index: Option<Arc<IndexRetriever>>,
     pub warnings: Vec<String>,
 }
 
@@ -66,17 +68,22 @@ pub(crate) fn open_parts(
         warnings.push("no sales data imported yet: metric questions cannot be answered (run `lodestar import`)".into());
         None
     };
-    let retriever: Option<Arc<dyn Retriever>> = if index_dir.is_dir() {
+    let index: Option<Arc<IndexRetriever>> = if index_dir.is_dir() {
         let embedder = lodestar_infer::open_embedder(models_dir, None).ok();
         let ix = lodestar_index::KnowledgeIndex::open(index_dir, dicts, embedder)?;
         Some(Arc::new(IndexRetriever::new(ix)))
+    } else {
+        None
+    };
+    let retriever: Option<Arc<dyn Retriever>> = if let Some(ix) = &index {
+        Some(ix.clone())
     } else {
         warnings.push(
             "no knowledge index yet: knowledge questions cannot be answered (run `lodestar kb add knowledge/`)".into(),
         );
         None
     };
-    Ok(Parts { metrics, retriever, warnings })
+    Ok(Parts { metrics, retriever, index, warnings })
 }
 
 /// The chat model `model` names: a remote model registered in the home, else a local one.

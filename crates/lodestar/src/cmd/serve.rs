@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (when a TLS proxy is in front)
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Largest upload (workbooks, minutes, documents) in MB
+    #[arg(long, default_value_t = 50)]
+    pub upload_limit_mb: usize,
 }
 
 /// Loads the chat model, then answers one short question so the system prompt's KV cache is
@@ -119,12 +122,18 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     };
     println!("lodestar listening on http://{local}/ — loading (GET /health answers 503 until ready)");
     let dicts = Arc::new(ctx.dicts()?);
+    // the knowledge page adds documents: an empty index is created rather than none
+    std::fs::create_dir_all(ctx.home.index_dir())
+        .with_context(|| format!("cannot create {}", ctx.home.index_dir().display()))?;
     let parts = open_parts(&ctx.home.db_path(), &ctx.home.index_dir(), &dicts, &config, &ctx.models_dir)?;
     let mut notes = parts.warnings;
+    // imports through the web reload the rule engine behind the chat
+    let live_metrics = Arc::new(lodestar_server::live::SwapMetrics::new(parts.metrics));
+    let metrics_source: Arc<dyn lodestar_rag::MetricsSource> = live_metrics.clone();
     let (generator, warning) = generator_or_warning(ctx, a.model.as_deref(), a.no_model);
     notes.extend(warning);
     let model_name = generator.as_ref().map(|g| g.name().to_string());
-    let mut assistant = Assistant::new(dicts, parts.metrics, parts.retriever, generator);
+    let mut assistant = Assistant::new(dicts, Some(metrics_source), parts.retriever, generator);
     assistant.fields = config.fields.clone();
     let opts = ServerOptions {
         slots: a.slots,
@@ -137,6 +146,13 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     };
     let embedder = lodestar_infer::open_embedder(&ctx.models_dir, None).ok();
     let state = AppState::with_embedder(assistant, embedder, ctx.home.db_path(), opts)?;
+    let _ = state.workspace.set(lodestar_server::live::Workspace {
+        home: ctx.home.root().to_path_buf(),
+        index: parts.index,
+        metrics: live_metrics,
+        upload_limit: a.upload_limit_mb.max(1) * 1024 * 1024,
+        zip_limits: Default::default(),
+    });
     rt.block_on(async move {
         // hand the socket over from the loading answers to the application
         let _ = loaded_tx.send(());
