@@ -313,3 +313,102 @@ mod tests {
         assert!(buf.is_empty());
     }
 }
+
+/// Time to load the metrics page's data over HTTP.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageLoadReport {
+    /// What one page load requests.
+    pub requests: Vec<String>,
+    pub runs: usize,
+    /// Wall time of one page load (its requests one after the other), per run.
+    pub times_ms: Vec<f64>,
+    pub median_ms: f64,
+    /// Median per request.
+    pub per_request_median_ms: Vec<f64>,
+}
+
+/// Starts a server over the home database `db` on a loopback port (no model, no index), logs in as
+/// a bench account it adds, and times `runs` loads of the metrics page's data for `month`: the
+/// 国家×品类 table, the 24-month trend and the category mix.
+pub fn metrics_page_load(
+    db: &std::path::Path,
+    dicts: std::sync::Arc<lodestar_dict::Dictionaries>,
+    month: &str,
+    runs: usize,
+) -> Result<PageLoadReport, String> {
+    let store = lodestar_store::Store::open(db).map_err(|e| e.to_string())?;
+    let pw = "bench-page-load-pw";
+    let hash = lodestar_store::accounts::hash_password(pw).map_err(|e| e.to_string())?;
+    store
+        .upsert_user(
+            "bench-page",
+            lodestar_core::Role::Ops,
+            lodestar_core::Sensitivity::Secret,
+            &[],
+            Some(&hash),
+        )
+        .map_err(|e| e.to_string())?;
+    drop(store);
+    let assistant = lodestar_rag::Assistant::new(dicts, None, None, None);
+    let state = crate::AppState::new(assistant, db.to_path_buf(), crate::ServerOptions::default())
+        .map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let paths = vec![
+        format!("/api/metrics?month={month}&by=country,category&measure=amount"),
+        format!("/api/metrics/trend?month={month}&months=24&measure=amount"),
+        format!("/api/metrics?month={month}&by=category&measure=amount"),
+    ];
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(crate::serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+        let base = format!("http://{addr}");
+        let client = reqwest::Client::builder().build().map_err(|e| e.to_string())?;
+        let login = client
+            .post(format!("{base}/api/login"))
+            .json(&serde_json::json!({"username": "bench-page", "password": pw}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let cookie = login
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .ok_or("login gave no cookie")?
+            .to_string();
+        let mut times = Vec::new();
+        let mut per: Vec<Vec<f64>> = vec![Vec::new(); paths.len()];
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            for (i, p) in paths.iter().enumerate() {
+                let t1 = Instant::now();
+                let r = client
+                    .get(format!("{base}{p}"))
+                    .header(reqwest::header::COOKIE, &cookie)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = r.status();
+                let body = r.bytes().await.map_err(|e| e.to_string())?;
+                if !status.is_success() {
+                    return Err(format!("{p}: {status}: {}", String::from_utf8_lossy(&body)));
+                }
+                per[i].push(t1.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let _ = stop_tx.send(());
+        let _ = server.await;
+        Ok(PageLoadReport {
+            requests: paths.clone(),
+            runs: times.len(),
+            median_ms: quantile(&times, 0.5).unwrap_or(0.0),
+            per_request_median_ms: per.iter().map(|v| quantile(v, 0.5).unwrap_or(0.0)).collect(),
+            times_ms: times,
+        })
+    })
+}

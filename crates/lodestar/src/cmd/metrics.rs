@@ -231,6 +231,9 @@ pub struct BenchMetricsArgs {
     /// benches/metrics_pandas.py
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Also time the web metrics page's data (table, 24-month trend, category mix) over HTTP
+    #[arg(long)]
+    web: bool,
 }
 
 pub fn run_bench_metrics(ctx: &Ctx, args: BenchMetricsArgs) -> Result<()> {
@@ -276,6 +279,20 @@ pub fn run_bench_metrics(ctx: &Ctx, args: BenchMetricsArgs) -> Result<()> {
         "total_ytd_actual": table.total.ytd_actual.map(|v| v.to_string()),
         "total_yoy": table.total.yoy.map(|v| v.to_string()),
     });
+    let mut report = report;
+    let page = if args.web {
+        let p = lodestar_server::bench::metrics_page_load(
+            &path,
+            std::sync::Arc::new(dicts.clone()),
+            &lodestar_metrics::bench::BENCH_MONTH.to_string(),
+            args.runs,
+        )
+        .map_err(|e| anyhow::anyhow!("web page load: {e}"))?;
+        report["web_page"] = serde_json::to_value(&p)?;
+        Some(p)
+    } else {
+        None
+    };
     if let Some(dir) = temp {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -295,6 +312,14 @@ pub fn run_bench_metrics(ctx: &Ctx, args: BenchMetricsArgs) -> Result<()> {
             table.total.actual.map(|v| render::money(v, true)).unwrap_or_default(),
             table.total.ytd_actual.map(|v| render::money(v, true)).unwrap_or_default()
         );
+        if let Some(p) = page {
+            println!(
+                "  web metrics page (table + 24-month trend + category mix over HTTP): median {:.1} ms over {} loads; per request {}",
+                p.median_ms,
+                p.runs,
+                p.per_request_median_ms.iter().map(|m| format!("{m:.1} ms")).collect::<Vec<_>>().join(" / ")
+            );
+        }
         Ok(())
     }
 }
