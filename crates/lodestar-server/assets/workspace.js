@@ -333,6 +333,7 @@
       a.classList.toggle('active', on);
       if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     });
+    document.body.classList.remove('panel-open');
     const root = clear($('ws-view'));
     root.dataset.view = name;
     document.body.dataset.view = name;
@@ -445,7 +446,7 @@
 
   function chartBox(id) {
     return el('div', { cls: 'chart-box' }, [
-      svg('svg', { id, class: 'chart', viewBox: '0 0 640 280', role: 'img', preserveAspectRatio: 'xMidYMid meet' }),
+      svg('svg', { id, class: 'chart', viewBox: id === 'chart-mix' ? '0 0 1000 100' : '0 0 640 280', role: 'img', preserveAspectRatio: 'xMidYMid meet' }),
       el('p', { cls: 'chart-note', hidden: true }),
     ]);
   }
@@ -506,6 +507,10 @@
       if (seq !== mstate.seq) return;
       fail(e, '指标');
       clear(table.tBodies[0]).appendChild(emptyRow(METRIC_COLS.length + 1, '加载失败'));
+      clear(table.tFoot);
+      $('metrics-caption').textContent = '';
+      clear($('chart-achievement'));
+      chartNote('chart-achievement', '加载失败');
     } finally {
       if (seq === mstate.seq && $('metrics-table')) delete $('metrics-table').dataset.loading;
     }
@@ -577,12 +582,14 @@
 
   function chartNote(id, text) {
     const svgNode = $(id);
+    if (text && !svgNode.firstChild) svgNode.classList.add('is-empty'); else if (!text) svgNode.classList.remove('is-empty');
     const note = svgNode.parentNode.querySelector('.chart-note');
     note.textContent = text || '';
     note.hidden = !text;
   }
 
-  function niceMax(v) {
+  /** A round tick step of about v (1, 2, 2.5 or 5 × 10^k). */
+  function niceStep(v) {
     if (!(v > 0)) return 1;
     const p = Math.pow(10, Math.floor(Math.log10(v)));
     const n = v / p;
@@ -599,8 +606,9 @@
     const R = 12;
     const T = 14;
     const B = 70;
+    s.classList.toggle('is-empty', !rows.length);
     if (!rows.length) {
-      chartNote('chart-achievement', '本范围没有可计算的达成率（无目标或目标为 0）。');
+      chartNote('chart-achievement', '本范围没有可计算的达成率（无目标或目标为 0），例如客户层级没有目标。');
       return;
     }
     chartNote('chart-achievement', '');
@@ -668,22 +676,25 @@
   function drawTrend(t) {
     const s = clear($('chart-trend'));
     const months = asList(t, 'months');
-    if (!months.length) { chartNote('chart-trend', '没有趋势数据。'); return; }
+    const any = months.some((m) => SERIES.some((se) => m[se.key] != null));
+    if (!months.length || !any) { chartNote('chart-trend', '没有趋势数据。'); return; }
     chartNote('chart-trend', '');
     const W = 640;
     const H = 280;
     const L = 56;
-    const R = 12;
+    const R = 22;
     const T = 28;
     const B = 40;
     let max = 0;
     months.forEach((m) => SERIES.forEach((se) => { if (m[se.key] != null) max = Math.max(max, Number(m[se.key])); }));
-    const yMax = niceMax(max * 1.05);
+    const stepY = niceStep((max || 1) / 4);
+    const ticks = Math.max(1, Math.ceil((max * 1.02) / stepY));
+    const yMax = stepY * ticks;
     const y = (v) => T + (H - T - B) * (1 - v / yMax);
     const step = months.length > 1 ? (W - L - R) / (months.length - 1) : 0;
     const x = (i) => L + step * i;
-    for (let k = 0; k <= 4; k++) {
-      const g = (yMax / 4) * k;
+    for (let k = 0; k <= ticks; k++) {
+      const g = stepY * k;
       s.appendChild(svg('line', { x1: L, x2: W - R, y1: y(g), y2: y(g), stroke: C.grid, 'stroke-width': 1 }));
       s.appendChild(svg('text', { x: L - 6, y: y(g) + 4, 'text-anchor': 'end', 'font-size': 11, fill: C.text }, fmtShort(g)));
     }
@@ -745,7 +756,6 @@
 
   function drawMix(t) {
     const s = clear($('chart-mix'));
-    s.setAttribute('viewBox', '0 0 1000 150');
     const rows = (t.rows || []).filter((r) => r.actual != null && Number(r.actual) > 0);
     const total = rows.reduce((a, r) => a + Number(r.actual), 0);
     if (!rows.length || !(total > 0)) { chartNote('chart-mix', '本期没有品类数据。'); return; }
@@ -758,24 +768,26 @@
       const w = W * share;
       const label = rowLabel(r);
       const color = MIX_COLORS[i % MIX_COLORS.length];
-      const rect = svg('rect', { class: 'mix-seg', x: x.toFixed(1), y: 10, width: Math.max(0.5, w).toFixed(1), height: 44, fill: color, 'data-label': label, 'data-value': r.actual });
+      const rect = svg('rect', { class: 'mix-seg', x: x.toFixed(1), y: 10, width: Math.max(0.5, w).toFixed(1), height: 40, fill: color, 'data-label': label, 'data-value': r.actual });
       rect.appendChild(svg('title', null, label + '：' + fmtAmount(r.actual, t.measure === 'quantity' ? 0 : 2) + '（' + (share * 100).toFixed(1) + '%）'));
       s.appendChild(rect);
-      if (w > 60) s.appendChild(svg('text', { x: (x + w / 2).toFixed(1), y: 37, 'text-anchor': 'middle', 'font-size': 13, fill: '#fff' }, (share * 100).toFixed(1) + '%'));
+      if (w > 60) s.appendChild(svg('text', { x: (x + w / 2).toFixed(1), y: 35, 'text-anchor': 'middle', 'font-size': 12.5, fill: '#fff' }, (share * 100).toFixed(1) + '%'));
       x += w;
     });
     const scope = (t.filters || []).map((f) => f.name_zh || f.value).join(' / ') || '全部';
+    const foot = '范围：' + scope + ' · 单位：' + (t.unit || '—');
     let lx = L;
-    let ly = 82;
+    let ly = 72;
     rows.forEach((r, i) => {
       const text = rowLabel(r) + ' ' + fmtShort(Number(r.actual)) + ' · ' + (Number(r.actual) / total * 100).toFixed(1) + '%';
-      const width = 26 + text.length * 9;
-      if (lx + width > W) { lx = L; ly += 22; }
+      const width = 30 + text.length * 8.5;
+      if (lx + width > W - foot.length * 11) { lx = L; ly += 24; }
       s.appendChild(svg('rect', { x: lx, y: ly - 10, width: 12, height: 12, rx: 2, fill: MIX_COLORS[i % MIX_COLORS.length] }));
-      s.appendChild(svg('text', { x: lx + 17, y: ly, 'font-size': 13, fill: '#3d4857' }, text));
+      s.appendChild(svg('text', { x: lx + 17, y: ly, 'font-size': 12, fill: '#3d4857' }, text));
       lx += width;
     });
-    s.appendChild(svg('text', { x: W + L, y: 140, 'text-anchor': 'end', 'font-size': 12, fill: C.text }, '范围：' + scope + ' · 单位：' + (t.unit || '—')));
+    s.appendChild(svg('text', { x: W + L, y: 72, 'text-anchor': 'end', 'font-size': 11.5, fill: C.text }, foot));
+    s.setAttribute('viewBox', '0 0 1000 ' + (ly + 12));
   }
 
   // ============================================================ 预警 ======
@@ -851,15 +863,23 @@
     const overdue = a.overdue || [];
     const buckets = a.overdue_buckets || {};
 
+    // groups this user may not see (field sensitivity): said in their section, never shown as "no alerts"
+    const GROUPS = ['overdue', 'shipment_at_risk', 'credit_anomaly', 'stalled_development'];
+    const withheld = {};
+    (a.withheld || []).forEach((w) => { withheld[w.group] = w.reason || '无权限'; });
+    const count = (g, list) => (withheld[g] ? '—' : (list || []).length);
+    const hidden = (g) => el('p', { cls: 'notice notice-warn withheld', data: { group: g }, text: '（无权限查看）' + withheld[g] });
+
     // summary tiles
     box.appendChild(el('div', { cls: 'stat-row' }, [
-      stat('回款逾期', overdue.length, 'overdue'),
-      stat('货好待款', (a.shipment_at_risk || []).length, 'shipment'),
-      stat('信用异常', (a.credit_anomaly || []).length, 'credit'),
-      stat('开发停滞', (a.stalled_development || []).length, 'stalled'),
+      stat('回款逾期', count('overdue', overdue), 'overdue'),
+      stat('货好待款', count('shipment_at_risk', a.shipment_at_risk), 'shipment'),
+      stat('信用异常', count('credit_anomaly', a.credit_anomaly), 'credit'),
+      stat('开发停滞', count('stalled_development', a.stalled_development), 'stalled'),
     ]));
 
-    (a.withheld || []).forEach((w) => box.appendChild(notice('未显示「' + w.group + '」：' + w.reason, 'notice-warn')));
+    (a.withheld || []).filter((w) => GROUPS.indexOf(w.group) === -1)
+      .forEach((w) => box.appendChild(notice('未显示「' + w.group + '」：' + w.reason, 'notice-warn withheld')));
 
     // overdue receivables, per bucket
     const bucketTiles = el('div', { cls: 'bucket-row' }, BUCKET_ORDER.map((k) => {
@@ -885,10 +905,10 @@
     });
     const others = overdue.filter((x) => BUCKET_ORDER.indexOf(x.bucket) === -1);
     if (others.length) perBucket.push(alertTable(ovCols, others, ovRow, 'overdue'));
-    box.appendChild(section('回款逾期', 'Overdue receivables by bucket', [bucketTiles].concat(
+    box.appendChild(section('回款逾期', 'Overdue receivables by bucket', withheld.overdue ? [hidden('overdue')] : [bucketTiles].concat(
       overdue.length ? perBucket : [notice('没有逾期款项。')]), { id: 'alerts-overdue' }));
 
-    box.appendChild(section('货好待款', 'Goods ready, payment missing', [alertTable(
+    box.appendChild(section('货好待款', 'Goods ready, payment missing', [withheld.shipment_at_risk ? hidden('shipment_at_risk') : alertTable(
       [['客户'], ['国家'], ['合同号'], ['付款节点'], ['缺款', 'num'], ['货好日期'], ['距货好天数', 'num'], ['发运状态'], ['负责人'], ['规则']],
       a.shipment_at_risk || [],
       (x) => [td(custName(x.customer)), td(x.country), td(x.contract_no, 'mono'), td(x.payment_node),
@@ -897,7 +917,7 @@
         td(x.shipping_status), td(ownerOf(x)), ruleCell(x)],
       'shipment_at_risk')], { id: 'alerts-shipment' }));
 
-    box.appendChild(section('信用异常', 'Credit anomalies', [alertTable(
+    box.appendChild(section('信用异常', 'Credit anomalies', [withheld.credit_anomaly ? hidden('credit_anomaly') : alertTable(
       [['客户'], ['未回款余额', 'num'], ['信用额度', 'num'], ['合同号'], ['逾期金额', 'num'], ['逾期天数', 'num'], ['负责人'], ['规则'], ['说明']],
       a.credit_anomaly || [],
       (x) => [td(custName(x.customer)), td(alertAmount(x.outstanding, x.currency), 'num', 'outstanding'),
@@ -908,7 +928,7 @@
       'credit_anomaly')], { id: 'alerts-credit' }));
 
     const KIND_ZH = { sales: '销售', payment: '回款', ledger: '督办事项', knowledge: '客户资料' };
-    box.appendChild(section('开发停滞', 'Stalled development', [alertTable(
+    box.appendChild(section('开发停滞', 'Stalled development', [withheld.stalled_development ? hidden('stalled_development') : alertTable(
       [['客户'], ['状态'], ['最近活动'], ['活动类型'], ['停滞天数', 'num'], ['负责人'], ['规则']],
       a.stalled_development || [],
       (x) => [td(custName(x.customer)), td(x.status), td(x.last_activity || '从无活动'),
@@ -968,7 +988,7 @@
     }));
 
     const table = el('table', { cls: 'data-table ledger-table', attrs: { id: 'ledger-table' } }, [
-      el('thead', null, [el('tr', null, [['编号', 'num'], ['事项'], ['类型'], ['国家'], ['客户'], ['负责人'], ['截止'], ['状态'], ['最新进展'], ['会议']]
+      el('thead', null, [el('tr', null, [['编号', 'num'], ['事项'], ['类型'], ['国家'], ['客户'], ['负责人'], ['截止'], ['状态'], ['最新进展'], ['会议日期']]
         .map((c) => el('th', { text: c[0], cls: c[1] || '' })))]),
       el('tbody'),
     ]);
@@ -1069,13 +1089,13 @@
     [
       td(it.id, 'num mono'),
       td(el('span', { cls: 'desc', text: it.description, title: it.source || '' }), 'desc-cell'),
-      td(it.type), td(it.country), td(it.customer),
+      td(it.type, 'nowrap'), td(it.country, 'nowrap'), td(it.customer, 'nowrap'),
       td((it.owners || []).join('、') || el('span', { cls: 'missing', text: '缺负责人' })),
-      td(el('span', { cls: it.overdue ? 'overdue' : '', text: deadline, title: it.deadline_text || '' })),
+      td(el('span', { cls: it.overdue ? 'overdue' : '', text: deadline, title: it.deadline_text || '' }), 'nowrap'),
     ].forEach((c) => tr.appendChild(c));
     tr.appendChild(el('td', null, [statusSelect(it)]));
     tr.appendChild(td(it.latest_note, 'note-cell'));
-    tr.appendChild(td((it.meeting_date || '') + ' ' + (it.meeting || '')));
+    tr.appendChild(td(el('span', { text: it.meeting_date || '', title: it.meeting || '' }), 'nowrap'));
     const open = () => openItem(it.id);
     tr.addEventListener('click', open);
     tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') open(); });
@@ -1121,6 +1141,7 @@
   function closePanel() {
     const p = $('ledger-panel');
     if (p) p.hidden = true;
+    document.body.classList.remove('panel-open');
     lstate.current = null;
     document.querySelectorAll('#ledger-table tr.selected').forEach((r) => r.classList.remove('selected'));
   }
@@ -1130,6 +1151,7 @@
     document.querySelectorAll('#ledger-table tr.ledger-row').forEach((r) => r.classList.toggle('selected', String(r.dataset.id) === String(id)));
     const panel = $('ledger-panel');
     panel.hidden = false;
+    document.body.classList.add('panel-open');
     panel.dataset.id = id;
     clear($('ledger-history')).appendChild(el('li', { cls: 'muted', text: '加载中…' }));
     try {
@@ -1168,7 +1190,7 @@
     $('ledger-save').title = ro ? '只读账号不能修改' : '';
     const ol = clear($('ledger-history'));
     history.forEach((h) => {
-      const change = h.from_status || h.to_status ? (h.from_status || '—') + ' → ' + (h.to_status || '—') : '';
+      const change = (h.from_status || h.to_status) && h.from_status !== h.to_status ? (h.from_status || '—') + ' → ' + (h.to_status || '—') : '';
       ol.appendChild(el('li', { cls: 'history-entry' }, [
         el('div', { cls: 'history-meta', text: fmtDate(h.at) + ' · ' + (h.who || '') }),
         change ? el('div', { cls: 'history-change', text: '状态 ' + change }) : null,
@@ -1589,7 +1611,7 @@
       stat('隔离', r.quarantined, 'quarantined'), stat('批次', r.batch_id != null ? '#' + r.batch_id : '—', 'batch'),
     ]));
     const sheets = r.sheets || [];
-    kids.push(el('div', { cls: 'table-wrap' }, [el('table', { cls: 'data-table sheet-table' }, [
+    if (sheets.length) kids.push(el('div', { cls: 'table-wrap' }, [el('table', { cls: 'data-table sheet-table' }, [
       el('thead', null, [el('tr', null, ['工作表', '类型', '表头行', '读取', '导入', '替换', '隔离', '跳过', '月份', '状态'].map((h) => el('th', { text: h })))]),
       el('tbody', null, sheets.map((s) => el('tr', { cls: 'sheet-row', data: { sheet: s.sheet } }, [
         td(s.sheet), td(s.kind), td(s.header_row), td(s.rows_read, 'num'), td(s.imported, 'num'), td(s.replaced, 'num'),
@@ -1754,7 +1776,7 @@
     const fill = box.querySelector('.progress-fill');
     fill.style.width = pct + '%';
     const STAGE = { queued: '排队', reading: '读取', parsing: '解析', chunking: '分块', embedding: '向量化', indexing: '写入索引', done: '完成', failed: '失败' };
-    const stage = job.stage ? STAGE[job.stage] || job.stage : '';
+    const stage = job.stage && job.stage !== job.status ? STAGE[job.stage] || job.stage : '';
     let text = (job.status === 'done' ? '完成' : job.status === 'failed' ? '失败' : '索引中') + (stage ? ' · ' + stage : '') + (total ? ' · ' + done + ' / ' + total : '') + ' · ' + pct + '%';
     if (job.status === 'failed' && job.error) text += ' · ' + (typeof job.error === 'string' ? job.error : job.error.message || '');
     box.querySelector('.progress-text').textContent = text;
