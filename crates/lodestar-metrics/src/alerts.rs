@@ -39,6 +39,26 @@ pub struct CustomerRef {
     pub name_zh: String,
     pub name_en: String,
     pub resolved: bool,
+    /// The customer's owner (负责人) from the customer dictionary: staff id and name.
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub owner_name: Option<String>,
+}
+
+impl CustomerRef {
+    fn known(c: &lodestar_dict::Customer, dicts: &Dictionaries) -> Self {
+        let owner = Some(c.owner.clone()).filter(|o| !o.is_empty());
+        let owner_name = owner.as_deref().and_then(|o| dicts.staff_by_id(o)).map(|s| s.name.clone());
+        CustomerRef {
+            id: c.id.clone(),
+            name_zh: c.name_zh.clone(),
+            name_en: c.name_en.clone(),
+            resolved: true,
+            owner,
+            owner_name,
+        }
+    }
 }
 
 /// 回款逾期: an installment past its due date and not fully paid.
@@ -209,12 +229,16 @@ fn customer_ref<'d>(d: &'d Dictionaries, raw: &str, country_raw: &str) -> (Custo
         }
     };
     match hit {
-        Some(c) => (
-            CustomerRef { id: c.id.clone(), name_zh: c.name_zh.clone(), name_en: c.name_en.clone(), resolved: true },
-            Some(c),
-        ),
+        Some(c) => (CustomerRef::known(c, d), Some(c)),
         None => (
-            CustomerRef { id: raw.to_string(), name_zh: raw.to_string(), name_en: raw.to_string(), resolved: false },
+            CustomerRef {
+                id: raw.to_string(),
+                name_zh: raw.to_string(),
+                name_en: raw.to_string(),
+                resolved: false,
+                owner: None,
+                owner_name: None,
+            },
             None,
         ),
     }
@@ -793,12 +817,7 @@ fn stalled(
         }
         out.stalled_development.push(StalledAlert {
             rule: rule("stalled_development", desc.clone()),
-            customer: CustomerRef {
-                id: c.id.clone(),
-                name_zh: c.name_zh.clone(),
-                name_en: c.name_en.clone(),
-                resolved: true,
-            },
+            customer: CustomerRef::known(c, d),
             status: c.status.label().to_string(),
             last_activity: la.map(|x| x.0),
             last_activity_kind: la.map(|x| x.1.to_string()),

@@ -340,13 +340,7 @@ pub fn metrics_page_load(
     let pw = "bench-page-load-pw";
     let hash = lodestar_store::accounts::hash_password(pw).map_err(|e| e.to_string())?;
     store
-        .upsert_user(
-            "bench-page",
-            lodestar_core::Role::Ops,
-            lodestar_core::Sensitivity::Secret,
-            &[],
-            Some(&hash),
-        )
+        .upsert_user("bench-page", lodestar_core::Role::Ops, lodestar_core::Sensitivity::Secret, &[], Some(&hash))
         .map_err(|e| e.to_string())?;
     drop(store);
     let assistant = lodestar_rag::Assistant::new(dicts, None, None, None);
