@@ -551,12 +551,16 @@ fn receivables_section(
         _ => facts.push(fact("credit.usage", "信用占用", "币种不一致，未折算")),
     }
     let mine_overdue: Vec<_> = alerts.overdue.iter().filter(|a| a.customer.id == c.id).collect();
+    let mut amounts_masked = false;
     let mut buckets: std::collections::BTreeMap<&str, (usize, std::collections::BTreeMap<&str, Decimal>)> =
         Default::default();
     for a in &mine_overdue {
         let e = buckets.entry(a.bucket.as_str()).or_default();
         e.0 += 1;
-        *e.1.entry(a.currency.as_str()).or_default() += a.overdue_amount;
+        match a.overdue_amount {
+            Some(v) => *e.1.entry(a.currency.as_str()).or_default() += v,
+            None => amounts_masked = true,
+        }
     }
     if !buckets.is_empty() {
         let rows = lodestar_metrics::alerts::BUCKETS
@@ -566,7 +570,11 @@ fn receivables_section(
                 vec![
                     format!("{b} 天"),
                     n.to_string(),
-                    m.iter().map(|(c, v)| format!("{} {c}", money(*v, true))).collect::<Vec<_>>().join("；"),
+                    if amounts_masked {
+                        lodestar_metrics::render::masked_money(None)
+                    } else {
+                        m.iter().map(|(c, v)| format!("{} {c}", money(*v, true))).collect::<Vec<_>>().join("；")
+                    },
                 ]
             })
             .collect();
@@ -581,9 +589,9 @@ fn receivables_section(
     for a in alerts.shipment_at_risk.iter().filter(|a| a.customer.id == c.id) {
         notes.push(format!(
             "货好待款：合同 {} 的{}款尚缺 {} {}，货好日期 {}（{}），发货状态 {}。",
-            a.contract_no,
+            lodestar_metrics::render::masked_contract(&a.contract_no),
             a.payment_node,
-            money(a.missing_amount, true),
+            lodestar_metrics::render::masked_money(a.missing_amount),
             a.currency,
             a.goods_ready_date,
             if a.days_to_goods_ready >= 0 {
@@ -598,7 +606,7 @@ fn receivables_section(
         notes.push(format!(
             "信用异常：{}（未回款 {} {}）",
             a.rule.description_zh,
-            money(a.outstanding, true),
+            lodestar_metrics::render::masked_money(a.outstanding),
             a.currency
         ));
     }
@@ -776,16 +784,16 @@ fn risk_section(
     for a in alerts.overdue.iter().filter(|a| a.customer.id == c.id) {
         items.push(format!(
             "提醒 {owner}：合同 {} {}款逾期 {} 天，未回款 {} {}，请核实回款计划（是否调整账期、信用或发货安排由有权限的负责人决定）。",
-            a.contract_no, a.payment_node, a.days_overdue, money(a.overdue_amount, true), a.currency
+            lodestar_metrics::render::masked_contract(&a.contract_no), a.payment_node, a.days_overdue, lodestar_metrics::render::masked_money(a.overdue_amount), a.currency
         ));
     }
     for a in alerts.shipment_at_risk.iter().filter(|a| a.customer.id == c.id) {
         items.push(format!(
             "提醒 {owner}：合同 {} 货好日期 {}，{}款尚缺 {} {}，请在发货前与客户确认到账时间。",
-            a.contract_no,
+            lodestar_metrics::render::masked_contract(&a.contract_no),
             a.goods_ready_date,
             a.payment_node,
-            money(a.missing_amount, true),
+            lodestar_metrics::render::masked_money(a.missing_amount),
             a.currency
         ));
     }
@@ -798,7 +806,7 @@ fn risk_section(
             a.days_since_activity.map(|d| d.to_string()).unwrap_or_else(|| "较长时间".into())
         ));
     }
-    for w in &alerts.withheld {
+    for w in alerts.withheld.iter().chain(&alerts.masked) {
         items.push(format!("（{}）", w.reason));
     }
     // open ledger items that name the customer

@@ -286,10 +286,10 @@ pub fn build_review(ctx: &Context<'_>) -> Result<(Draft, ReviewData), DraftError
                 format!(
                     "{}：合同 {} {}款逾期 {} 天，未回款 {} {}",
                     a.customer.name_zh,
-                    a.contract_no,
+                    lodestar_metrics::render::masked_contract(&a.contract_no),
                     a.payment_node,
                     a.days_overdue,
-                    money(a.overdue_amount, true),
+                    lodestar_metrics::render::masked_money(a.overdue_amount),
                     a.currency
                 )
             })
@@ -304,8 +304,8 @@ pub fn build_review(ctx: &Context<'_>) -> Result<(Draft, ReviewData), DraftError
                 format!(
                     "货好待款：{} 合同 {}，缺 {} {}，货好日期 {}",
                     a.customer.name_zh,
-                    a.contract_no,
-                    money(a.missing_amount, true),
+                    lodestar_metrics::render::masked_contract(&a.contract_no),
+                    lodestar_metrics::render::masked_money(a.missing_amount),
                     a.currency,
                     a.goods_ready_date
                 )

@@ -67,13 +67,15 @@ pub struct OverdueAlert {
     pub rule: RuleRef,
     pub customer: CustomerRef,
     pub country: String,
-    pub contract_no: String,
+    /// Null for a user below the contract field's sensitivity.
+    pub contract_no: Option<String>,
     pub payment_node: String,
     pub currency: String,
-    pub due_amount: Decimal,
-    pub paid_amount: Decimal,
+    /// Amounts are null for a user below the receivables field's sensitivity (see `masked`).
+    pub due_amount: Option<Decimal>,
+    pub paid_amount: Option<Decimal>,
     /// 逾期金额 = due − paid.
-    pub overdue_amount: Decimal,
+    pub overdue_amount: Option<Decimal>,
     pub due_date: NaiveDate,
     /// as-of − due date.
     pub days_overdue: i64,
@@ -88,14 +90,16 @@ pub struct ShipmentAlert {
     pub rule: RuleRef,
     pub customer: CustomerRef,
     pub country: String,
-    pub contract_no: String,
+    /// Null for a user below the contract field's sensitivity.
+    pub contract_no: Option<String>,
     pub payment_node: String,
     pub shipping_status: String,
     pub currency: String,
-    pub due_amount: Decimal,
-    pub paid_amount: Decimal,
+    /// Amounts are null for a user below the receivables field's sensitivity (see `masked`).
+    pub due_amount: Option<Decimal>,
+    pub paid_amount: Option<Decimal>,
     /// 缺款 = due − paid.
-    pub missing_amount: Decimal,
+    pub missing_amount: Option<Decimal>,
     pub goods_ready_date: NaiveDate,
     /// goods-ready − as-of: positive = days to go, negative = days since goods were ready.
     pub days_to_goods_ready: i64,
@@ -109,8 +113,9 @@ pub struct CreditAlert {
     pub customer: CustomerRef,
     /// Currency of `outstanding` (USD when converted).
     pub currency: String,
-    /// 未回款余额 = Σ (due − paid) over unpaid installments.
-    pub outstanding: Decimal,
+    /// 未回款余额 = Σ (due − paid) over unpaid installments; null below the credit field's
+    /// sensitivity (as are the limit and the overdue amount).
+    pub outstanding: Option<Decimal>,
     pub credit_limit: Option<Decimal>,
     pub credit_currency: Option<String>,
     /// The contract of the long-overdue installment (rule `credit_overdue_while_buying`).
@@ -166,6 +171,9 @@ pub struct Alerts {
     pub stalled_development: Vec<StalledAlert>,
     /// Groups not shown to this principal, with the reason.
     pub withheld: Vec<Withheld>,
+    /// Groups shown without their amounts (and contract numbers), with the reason.
+    #[serde(default)]
+    pub masked: Vec<Withheld>,
     /// Rows skipped or comparisons not made, with the reason.
     pub notes: Vec<String>,
 }
@@ -289,7 +297,9 @@ fn forbidden(p: &Principal, needed: Sensitivity, what: &str) -> String {
 }
 
 /// Runs every risk rule as of `as_of` with the thresholds and field sensitivities of `config`.
-/// Groups the principal may not see are empty and listed in `withheld` with the reason.
+/// A principal below the sales sensitivity gets every group empty, listed in `withheld`; below the
+/// receivables, contract or credit sensitivities, the alerts come without those figures (null), listed in
+/// `masked` with the reason.
 pub fn alerts(
     store: &Store,
     dicts: &Dictionaries,
@@ -307,31 +317,20 @@ pub fn alerts(
         credit_anomaly: Vec::new(),
         stalled_development: Vec::new(),
         withheld: Vec::new(),
+        masked: Vec::new(),
         notes: Vec::new(),
     };
-    let see_receivables = principal.can_see(f.receivables) && principal.can_see(f.contract);
-    let see_credit = principal.can_see(f.credit) && principal.can_see(f.receivables);
-    let see_sales = principal.can_see(f.sales);
-    if !see_receivables {
-        let need = f.receivables.max(f.contract);
-        for g in ["overdue", "shipment_at_risk"] {
+    // Who sees an alert at all: anyone cleared for sales data. Below the receivables, contract or
+    // credit sensitivities, the alert is shown without those figures (null, listed in `masked`).
+    let see_rows = principal.can_see(f.sales);
+    let see_receivables = principal.can_see(f.receivables);
+    let see_contract = principal.can_see(f.contract);
+    let see_credit = principal.can_see(f.credit) && see_receivables;
+    if !see_rows {
+        for g in ["overdue", "shipment_at_risk", "credit_anomaly", "stalled_development"] {
             out.withheld
-                .push(Withheld { group: g.into(), reason: forbidden(principal, need, "回款与合同数据") });
+                .push(Withheld { group: g.into(), reason: forbidden(principal, f.sales, "销售与回款数据") });
         }
-    }
-    if !see_credit {
-        out.withheld.push(Withheld {
-            group: "credit_anomaly".into(),
-            reason: forbidden(principal, f.credit.max(f.receivables), "信用与回款数据"),
-        });
-    }
-    if !see_sales {
-        out.withheld
-            .push(Withheld {
-                group: "stalled_development".into(), reason: forbidden(principal, f.sales, "销售数据")
-            });
-    }
-    if !see_receivables && !see_credit && !see_sales {
         return Ok(out);
     }
 
@@ -339,15 +338,61 @@ pub fn alerts(
     let fx = Fx::load(store)?;
     let as_of_month = Month::of_date(as_of);
 
-    if see_receivables {
-        overdue(dicts, &installments, as_of, as_of_month, &fx, th, &mut out);
-        shipment(dicts, &installments, as_of, th, &mut out);
+    overdue(dicts, &installments, as_of, as_of_month, &fx, th, &mut out);
+    shipment(dicts, &installments, as_of, th, &mut out);
+    credit(store, dicts, &installments, as_of, as_of_month, &fx, config, &mut out)?;
+    stalled(store, dicts, &installments, as_of, th.stalled_days, &mut out)?;
+
+    if !see_receivables {
+        let reason = forbidden(principal, f.receivables, "回款金额");
+        for a in &mut out.overdue {
+            a.due_amount = None;
+            a.paid_amount = None;
+            a.overdue_amount = None;
+        }
+        for b in out.overdue_buckets.values_mut() {
+            b.by_currency.clear();
+            b.amount_usd = None;
+            b.reason = Some(reason.clone());
+        }
+        for a in &mut out.shipment_at_risk {
+            a.due_amount = None;
+            a.paid_amount = None;
+            a.missing_amount = None;
+        }
+        for g in ["overdue", "shipment_at_risk"] {
+            out.masked.push(Withheld { group: g.into(), reason: reason.clone() });
+        }
     }
-    if see_credit {
-        credit(store, dicts, &installments, as_of, as_of_month, &fx, config, &mut out)?;
+    if !see_contract {
+        for a in &mut out.overdue {
+            a.contract_no = None;
+        }
+        for a in &mut out.shipment_at_risk {
+            a.contract_no = None;
+        }
+        for a in &mut out.credit_anomaly {
+            a.contract_no = None;
+        }
+        out.masked
+            .push(Withheld { group: "contract_no".into(), reason: forbidden(principal, f.contract, "合同号") });
     }
-    if see_sales {
-        stalled(store, dicts, &installments, as_of, th.stalled_days, &mut out)?;
+    if !see_credit {
+        for a in &mut out.credit_anomaly {
+            a.outstanding = None;
+            a.credit_limit = None;
+            a.credit_currency = None;
+            a.overdue_amount = None;
+            a.note = None;
+            if let Some(t) = a.thresholds.as_object_mut() {
+                t.remove("credit_limit");
+                t.remove("credit_currency");
+            }
+        }
+        out.masked.push(Withheld {
+            group: "credit_anomaly".into(),
+            reason: forbidden(principal, f.credit.max(f.receivables), "信用与回款金额"),
+        });
     }
     Ok(out)
 }
@@ -431,12 +476,12 @@ fn overdue(
             rule: rule("overdue", desc.clone()),
             customer: customer_ref(d, &i.customer_raw, &i.country_raw).0,
             country: country_code(d, &i.country_raw),
-            contract_no: i.contract_no.clone(),
+            contract_no: Some(i.contract_no.clone()),
             payment_node: i.payment_node.clone(),
             currency: i.currency.clone(),
-            due_amount: i.due.normalize(),
-            paid_amount: i.paid.normalize(),
-            overdue_amount: amount.normalize(),
+            due_amount: Some(i.due.normalize()),
+            paid_amount: Some(i.paid.normalize()),
+            overdue_amount: Some(amount.normalize()),
             due_date,
             days_overdue: days,
             bucket: bucket.to_string(),
@@ -514,13 +559,13 @@ fn shipment(
             rule: rule("shipment_at_risk", desc.clone()),
             customer: customer_ref(d, &i.customer_raw, &i.country_raw).0,
             country: country_code(d, &i.country_raw),
-            contract_no: i.contract_no.clone(),
+            contract_no: Some(i.contract_no.clone()),
             payment_node: i.payment_node.clone(),
             shipping_status: i.shipping_status.clone(),
             currency: i.currency.clone(),
-            due_amount: i.due.normalize(),
-            paid_amount: i.paid.normalize(),
-            missing_amount: (i.due - i.paid).normalize(),
+            due_amount: Some(i.due.normalize()),
+            paid_amount: Some(i.paid.normalize()),
+            missing_amount: Some((i.due - i.paid).normalize()),
             goods_ready_date: ready,
             days_to_goods_ready: days,
             thresholds: thresholds.clone(),
@@ -623,7 +668,7 @@ fn credit(
                 rule: rule("credit_over_limit", over_desc.clone()),
                 customer: cref.clone(),
                 currency,
-                outstanding: amount.normalize(),
+                outstanding: Some(amount.normalize()),
                 credit_limit: Some(limit.normalize()),
                 credit_currency: Some(lcur.clone()),
                 contract_no: None,
@@ -652,7 +697,7 @@ fn credit(
             rule: rule("credit_overdue_while_buying", desc.clone()),
             customer: cref,
             currency: i.currency.clone(),
-            outstanding: (i.due - i.paid).normalize(),
+            outstanding: Some((i.due - i.paid).normalize()),
             credit_limit: cust.and_then(|c| c.credit_limit.as_deref()).and_then(parse_dec).map(|v| v.normalize()),
             credit_currency: cust.map(|c| norm_cur(&c.currency)),
             contract_no: Some(i.contract_no.clone()),

@@ -545,6 +545,16 @@ pub fn concentration_text(c: &Concentration) -> String {
     out
 }
 
+/// An amount an alert may withhold: the figure, or `（无权限）`.
+pub fn masked_money(v: Option<Decimal>) -> String {
+    v.map(|v| money(v, true)).unwrap_or_else(|| "（无权限）".into())
+}
+
+/// A contract number an alert may withhold.
+pub fn masked_contract(c: &Option<String>) -> String {
+    c.clone().unwrap_or_else(|| "（无权限）".into())
+}
+
 /// Alerts as text, grouped.
 pub fn alerts_text(a: &Alerts) -> String {
     let mut out = format!("风险提醒 截至 {}（共 {} 条）\n", a.as_of, a.count());
@@ -555,7 +565,13 @@ pub fn alerts_text(a: &Alerts) -> String {
             out,
             "  {k:>7} 天: {} 笔  {}{}",
             b.count,
-            if cur.is_empty() { "0".into() } else { cur.join(" + ") },
+            if b.reason.is_some() && cur.is_empty() {
+                "金额（无权限）".into()
+            } else if cur.is_empty() {
+                "0".into()
+            } else {
+                cur.join(" + ")
+            },
             b.amount_usd.map(|u| format!("  ≈ {} USD", money(u, true))).unwrap_or_default()
         );
     }
@@ -566,9 +582,9 @@ pub fn alerts_text(a: &Alerts) -> String {
             o.customer.id,
             o.customer.name_zh,
             o.country,
-            o.contract_no,
+            masked_contract(&o.contract_no),
             o.payment_node,
-            money(o.overdue_amount, true),
+            masked_money(o.overdue_amount),
             o.currency,
             o.days_overdue,
             o.due_date
@@ -586,10 +602,10 @@ pub fn alerts_text(a: &Alerts) -> String {
             "  - {} {} 合同 {} {}（{}）：缺款 {} {}，{}（{}）",
             s.customer.id,
             s.customer.name_zh,
-            s.contract_no,
+            masked_contract(&s.contract_no),
             s.payment_node,
             s.shipping_status,
-            money(s.missing_amount, true),
+            masked_money(s.missing_amount),
             s.currency,
             when,
             s.goods_ready_date
@@ -600,16 +616,20 @@ pub fn alerts_text(a: &Alerts) -> String {
         let detail = match c.rule.id.as_str() {
             "credit_over_limit" => format!(
                 "未回款余额 {} {} 超过信用额度 {} {}",
-                money(c.outstanding, true),
+                masked_money(c.outstanding),
                 c.currency,
-                c.credit_limit.map(|l| money(l, true)).unwrap_or_else(|| "—".into()),
+                if c.outstanding.is_none() {
+                    masked_money(None)
+                } else {
+                    c.credit_limit.map(|l| money(l, true)).unwrap_or_else(|| "—".into())
+                },
                 c.credit_currency.clone().unwrap_or_default()
             ),
             _ => format!(
                 "合同 {} 逾期 {} 天（{} {}），本月仍有销售",
-                c.contract_no.clone().unwrap_or_default(),
+                masked_contract(&c.contract_no),
                 c.days_overdue.unwrap_or_default(),
-                money(c.overdue_amount.unwrap_or_default(), true),
+                masked_money(c.overdue_amount),
                 c.currency
             ),
         };
@@ -634,6 +654,9 @@ pub fn alerts_text(a: &Alerts) -> String {
     }
     for w in &a.withheld {
         let _ = writeln!(out, "\n[未显示] {}：{}", w.group, w.reason);
+    }
+    for w in &a.masked {
+        let _ = writeln!(out, "\n[金额未显示] {}：{}", w.group, w.reason);
     }
     if !a.notes.is_empty() {
         out.push_str("\n备注:\n");
