@@ -37,6 +37,9 @@ pub struct GoldItem {
     #[serde(rename = "type")]
     pub item_type: String,
     pub owners: Vec<String>,
+    /// Supporting owners (staff ids); sets without this field do not score it.
+    #[serde(default)]
+    pub supporting_owners: Option<Vec<String>>,
     pub deadline: Option<NaiveDate>,
     pub country: Option<String>,
     pub customer: Option<String>,
@@ -229,6 +232,14 @@ pub fn run(dir: &Path, d: &Dictionaries, model: Option<&dyn Generator>) -> Resul
                 ("country", p.country == g.country, show(&g.country), show(&p.country)),
                 ("customer", p.customer == g.customer, show(&g.customer), show(&p.customer)),
             ];
+            let mut checks = checks.to_vec();
+            if let Some(ws) = &g.supporting_owners {
+                let mut want = ws.clone();
+                want.sort();
+                let mut got = p.supporting_owner_ids.clone();
+                got.sort();
+                checks.push(("supporting", got == want, show(&want), show(&got)));
+            }
             for (f, ok, e, got) in checks {
                 fields.entry(f.to_string()).or_default().add(ok);
                 if !ok {

@@ -9,12 +9,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The columns of the ledger sheet, in order (a contract with the people who read the file).
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 13] = [
     "序号",
     "会议",
     "会议日期",
     "国家",
     "负责人",
+    "协同人",
     "事项类型",
     "客户",
     "事项内容",
@@ -70,11 +71,12 @@ fn write_items(ws: &mut Worksheet, items: &[LedgerItem], d: &Dictionaries, bold:
             .map(|c| d.customer_by_id(c).map(|x| x.display().to_string()).unwrap_or_else(|| c.to_string()))
             .unwrap_or_default();
         let deadline = i.deadline.map(|d| d.to_string()).or_else(|| i.deadline_text.clone()).unwrap_or_default();
-        let cells: [String; 11] = [
+        let cells: [String; 12] = [
             i.meeting.clone(),
             i.meeting_date.to_string(),
             country_name(d, &i.country),
             i.owners.join("、"),
+            i.supporting_owners.join("、"),
             i.item_type.clone(),
             customer,
             i.description.clone(),
@@ -88,8 +90,8 @@ fn write_items(ws: &mut Worksheet, items: &[LedgerItem], d: &Dictionaries, bold:
             ws.write_string(r, c as u16 + 1, v)?;
         }
     }
-    ws.set_column_width(7, 60)?;
-    ws.set_column_width(10, 40)?;
+    ws.set_column_width(8, 60)?;
+    ws.set_column_width(11, 40)?;
     ws.set_freeze_panes(1, 0)?;
     Ok(())
 }
@@ -185,7 +187,7 @@ mod tests {
         let d = Dictionaries::builtin().unwrap();
         let mut store = lodestar_store::Store::open_in_memory().unwrap();
         let mut l = Ledger::open(&mut store).unwrap();
-        let text = "## 行动项\n1. 明斯克货运订单排产。责任人：郑海峰；截止：9 月 20 日。\n2. 西伯利亚物流尾款催收。责任人：张伟；截止：9 月 15 日。\n3. 喀山轮胎贸易货款催收。责任人：孙晓东；截止：9 月 30 日。\n4. 报表模板统一。责任人：谢芳；截止：月底前。\n";
+        let text = "## 行动项\n1. 明斯克货运订单排产。责任人：郑海峰；截止：9 月 20 日。\n2. 西伯利亚物流尾款催收。责任人：张伟，黄晓静配合；截止：9 月 15 日。\n3. 喀山轮胎贸易货款催收。责任人：孙晓东；截止：9 月 30 日。\n4. 报表模板统一。责任人：谢芳；截止：月底前。\n";
         let date = crate::parse_date("2026-09-07").unwrap();
         l.import(
             text,
@@ -212,8 +214,11 @@ mod tests {
         // (孙 U+5B59 < 张 U+5F20), then type; items without a country last
         let order: Vec<(&str, &str)> = rows[1..].iter().map(|r| (r[3].as_str(), r[4].as_str())).collect();
         assert_eq!(order, vec![("俄罗斯", "孙晓东"), ("俄罗斯", "张伟"), ("白俄罗斯", "郑海峰"), ("", "谢芳")]);
-        assert_eq!(rows[1][9], "待办");
-        assert_eq!(rows[2][8], "2026-09-15");
+        assert_eq!(rows[1][10], "待办");
+        assert_eq!(rows[2][9], "2026-09-15");
+        // 负责人 and 协同人 side by side
+        assert_eq!((rows[2][4].as_str(), rows[2][5].as_str()), ("张伟", "黄晓静"));
+        assert_eq!(rows[1][5], "");
         let counts = wb.worksheet_range(COUNT_SHEET).unwrap();
         let head: Vec<String> = counts.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
         assert_eq!(head, vec!["负责人", "事项类型", "待办", "进行中", "已完成", "延期", "取消", "合计"]);

@@ -22,6 +22,64 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 const TYPE_KEYWORDS: &str = include_str!("../data/type_keywords.csv");
+/// Role words after a name (`何佳配合`, `韩磊（协助）`): see the file's header.
+const OWNER_ROLES: &str = include_str!("../data/owner_roles.csv");
+
+/// The words after a name that make the person a supporting owner (协同人).
+fn supporting_words() -> &'static [String] {
+    static W: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    W.get_or_init(|| {
+        let mut v: Vec<String> = OWNER_ROLES
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "role,word")
+            .filter_map(|l| l.split_once(','))
+            .filter(|(role, _)| role.trim() == "supporting")
+            .map(|(_, w)| w.trim().to_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect();
+        // longest first: `同步跟踪` before `同步`
+        v.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        v
+    })
+}
+
+/// Whether the text right after a name (`rest`) gives the person a supporting role: a role word,
+/// possibly inside brackets (`（协助）`, `(配合技术部分)`).
+fn supporting_after(rest: &str) -> bool {
+    let r = rest.trim_start_matches([' ', '\t']);
+    let r = r.strip_prefix(['（', '(']).unwrap_or(r).trim_start();
+    let r = r.to_lowercase();
+    supporting_words().iter().any(|w| r.starts_with(w.as_str()))
+}
+
+/// Splits owners into lead and supporting: a staff mention in `text` followed by a supporting role
+/// word is a supporting owner — also when the name rules had left it out (`由吴刚牵头、曹俊配合`) — as
+/// long as someone else leads. Returns the supporting ids (removed from `owners.ids`).
+fn split_supporting(text: &str, staff: &[&Mention], owners: &mut Owners) -> Vec<String> {
+    let mut support: Vec<String> = Vec::new();
+    // the role word after the last name covers the names listed before it (`冯雪、何佳配合`), not
+    // those a comma separates (`曹俊，韩磊协助`: 曹俊 leads)
+    let joined = |a: &Mention, b: &Mention| {
+        a.end < b.start && text[a.end..b.start].trim().chars().all(|c| matches!(c, '、' | '/' | '和' | '与' | '及'))
+    };
+    for (i, m) in staff.iter().enumerate() {
+        let mut k = i;
+        while k + 1 < staff.len() && joined(staff[k], staff[k + 1]) {
+            k += 1;
+        }
+        if supporting_after(&text[staff[k].end..]) && !support.contains(&m.id) {
+            support.push(m.id.clone());
+        }
+    }
+    let leads: Vec<String> = owners.ids.iter().filter(|id| !support.contains(id)).cloned().collect();
+    if leads.is_empty() && owners.unresolved.is_empty() {
+        // nobody leads: whoever was named keeps the task
+        return Vec::new();
+    }
+    owners.ids = leads;
+    support
+}
 
 /// Tie-break order of the tags (first wins on equal keyword scores), by tag code.
 const TYPE_PRIORITY: &[&str] =
@@ -1384,6 +1442,7 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
         };
 
         let mut owners = owners_of(&t, &mentions, &deadlines, c.section, d);
+        let mut support: Vec<String> = Vec::new();
         if c.row.is_some() {
             owners = Owners::default();
             if let Some(cell) = c.row.as_ref().and_then(|r| r.owner.clone()) {
@@ -1393,12 +1452,18 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                         owners.ids.push(m.id.clone());
                     }
                 }
-                for tok in unknown_names(&fold(&cell), d) {
+                let folded = fold(&cell);
+                for tok in unknown_names(&folded, d) {
                     if !owners.unresolved.contains(&tok) && scanner.scan(&tok).iter().all(|m| m.kind != Kind::Staff) {
                         owners.unresolved.push(tok);
                     }
                 }
+                let staff: Vec<&Mention> = row_owner_mentions.iter().collect();
+                support = split_supporting(&folded, &staff, &mut owners);
             }
+        } else {
+            let staff: Vec<&Mention> = mentions.iter().filter(|m| m.kind == Kind::Staff).collect();
+            support = split_supporting(&t, &staff, &mut owners);
         }
         let masked = mask(&t, &mentions, &deadlines);
         // `会议要求…` / `会议决定…` are how minutes speak, not a meeting to organize (其他管理事项)
@@ -1521,6 +1586,8 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                 owners: names,
                 owner_ids: owners.ids.clone(),
                 unresolved_owners: owners.unresolved.clone(),
+                supporting_owners: support.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect(),
+                supporting_owner_ids: support.clone(),
                 deadline: dl_date,
                 deadline_text: chosen_deadline.as_ref().map(|x| x.text.clone()),
                 next_meeting_checkpoint: chosen_deadline.as_ref().is_some_and(|x| x.next_meeting),
@@ -1584,7 +1651,150 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             }
         }
     }
+    carry_context(&mut a, &cls, meeting, d);
     a
+}
+
+/// Context carried across the sentences of one numbered item or paragraph: an item with an owner
+/// takes the sentences before it in the same line that have no owner of their own (`俄罗斯冬季胎补货：
+/// 贝加尔轮胎中心追加 1,500 条，要求 2 月中旬前到。张伟负责排产与订舱…`) as its context — its source
+/// and description start with them, it inherits their customer and country where it has none — and
+/// an ownerless item among them is folded into it (with its deadline, when the owned item has none)
+/// instead of standing alone.
+fn carry_context(a: &mut Analysis, cls: &[Clause], meeting: NaiveDate, d: &Dictionaries) {
+    if a.notes.len() != cls.len() {
+        return;
+    }
+    let scanner = Scanner::new(d);
+    let types = TypeRules::new(d);
+    // tag keywords of a text, names masked (`阿尔泰矿业` is no 矿山 work)
+    let tag_of = |text: &str| {
+        let f = fold(text);
+        let ms = scanner.scan(&f);
+        types.best(&mask(&f, &ms, &[]))
+    };
+    let owned = |it: &ActionItem| !it.owner_ids.is_empty() || !it.unresolved_owners.is_empty();
+    // item index → the item it was folded into
+    let mut folded: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut i = 0;
+    while i < cls.len() {
+        let line = cls[i].line_ix;
+        let mut j = i;
+        while j < cls.len() && cls[j].line_ix == line {
+            j += 1;
+        }
+        // one physical line (a list item, a paragraph): clauses i..j
+        let mut context: Vec<usize> = Vec::new();
+        for k in i..j {
+            let c = &cls[k];
+            if c.row.is_some() || c.section == Section::Review {
+                context.clear();
+                continue;
+            }
+            match a.notes[k].item_ix {
+                Some(ix) if owned(&a.items[ix]) => {
+                    if !context.is_empty() {
+                        let mut prefix: Vec<String> = Vec::new();
+                        let mut customer = None;
+                        let mut country = None;
+                        let mut deadline: Option<(NaiveDate, String)> = None;
+                        for &q in &context {
+                            let cq = &cls[q];
+                            prefix.push(cq.source.trim().trim_end_matches(['。', '.', ';', '；']).to_string());
+                            if let Some(oix) = a.notes[q].item_ix {
+                                let o = &a.items[oix];
+                                customer = customer.or(o.customer.clone());
+                                country = country.or(o.country.clone());
+                                if let Some(dl) = o.deadline {
+                                    deadline = Some((dl, o.deadline_text.clone().unwrap_or_default()));
+                                }
+                                folded.insert(oix, ix);
+                            } else if customer.is_none() {
+                                // a sentence that is no task: its customer, not its dates (`客户要求月底前到`
+                                // is the customer's date, not the task's)
+                                customer = scanner
+                                    .scan(&cq.text)
+                                    .iter()
+                                    .find(|m| m.kind == Kind::Customer)
+                                    .map(|m| m.id.clone());
+                            }
+                        }
+                        let it = &mut a.items[ix];
+                        let ctx = prefix.join("。");
+                        if !ctx.is_empty() {
+                            // a task sentence without task words of its own (`陈思远牵头起草协议文本`)
+                            // takes its type from the context (`…框架协议：…`)
+                            if tag_of(&it.source).is_none() {
+                                if let Some(name) =
+                                    tag_of(&format!("{ctx}。{}", it.source)).and_then(|c| types.name_of(&c))
+                                {
+                                    it.item_type = name.to_string();
+                                }
+                            }
+                            it.source = format!("{ctx}。{}", it.source);
+                            it.description = format!("{ctx}：{}", it.description);
+                        }
+                        if it.customer.is_none() {
+                            if let Some(cu) = customer {
+                                it.customer_name = d.customer_by_id(&cu).map(|c| c.display().to_string());
+                                let co = d.customer_by_id(&cu).map(|c| c.country.clone()).filter(|c| !c.is_empty());
+                                it.customer = Some(cu);
+                                if it.country.is_none() {
+                                    it.country_name =
+                                        co.as_deref().and_then(|c| d.country_by_code(c)).map(|c| c.name_zh.clone());
+                                    it.country = co;
+                                }
+                            }
+                        }
+                        if it.country.is_none() {
+                            if let Some(co) = country {
+                                it.country_name = d.country_by_code(&co).map(|c| c.name_zh.clone());
+                                it.country = Some(co);
+                            }
+                        }
+                        if it.deadline.is_none() {
+                            if let Some((dl, text)) = deadline {
+                                it.deadline = Some(dl);
+                                it.deadline_text = Some(text);
+                                it.missing.retain(|m| m != "deadline");
+                            }
+                        }
+                    }
+                    context.clear();
+                }
+                // a status report (`…已于 2 月 9 日到港，该事项关闭`) is about an earlier item, not context
+                _ if status_of(&cls[k].text, meeting).is_some() => context.clear(),
+                // a sentence without an owner: context for an owned item later in the line
+                _ => context.push(k),
+            }
+        }
+        i = j;
+    }
+    if folded.is_empty() {
+        return;
+    }
+    // drop the folded items; every index that pointed at one points at the item it joined
+    let mut new_ix: Vec<usize> = Vec::with_capacity(a.items.len());
+    let mut n = 0;
+    for k in 0..a.items.len() {
+        new_ix.push(n);
+        if !folded.contains_key(&k) {
+            n += 1;
+        }
+    }
+    let remap = |ix: usize| new_ix[*folded.get(&ix).unwrap_or(&ix)];
+    for note in &mut a.notes {
+        note.item_ix = note.item_ix.map(remap);
+    }
+    for sig in &mut a.signals {
+        sig.item_ix = sig.item_ix.map(remap);
+    }
+    let mut k = 0;
+    a.items.retain(|_| {
+        let keep = !folded.contains_key(&k);
+        k += 1;
+        keep
+    });
 }
 
 /// Staff named as the meeting's 主持人 / 记录人 (`主持：陈思远    记录：黄晓静`, `Chair: Wang`).
@@ -1660,6 +1870,52 @@ mod tests {
         let a = analyze(text, day("2026-09-07"), &dicts());
         assert_eq!(a.items.len(), 1, "{text}: {:#?}", a.items);
         a.items.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn supporting_owners_are_kept_beside_the_lead() {
+        // a role word after the name: the name rules had dropped 曹俊 (配合 is no ownership)
+        let it = one("克孜勒库姆矿山服务索赔，由吴刚牵头、曹俊配合，10 天内给出理赔方案。");
+        assert_eq!((it.owner_ids, it.supporting_owner_ids), (vec!["S08".to_string()], vec!["S20".to_string()]));
+        assert_eq!(it.supporting_owners, vec!["曹俊"]);
+        // inside a labelled owner field: the comma separates the lead from the helper
+        let it = one("1. 胎侧割伤现场鉴定。责任人：曹俊，韩磊协助；完成时限：9 月 18 日。");
+        assert_eq!((it.owner_ids, it.supporting_owner_ids), (vec!["S20".to_string()], vec!["S19".to_string()]));
+        // a list of helpers before one role word; a table cell with the role in brackets
+        let it = one("9. 经销商返利核算：张伟牵头，冯雪、何佳配合，9 月 30 日前完成。");
+        assert_eq!(it.owner_ids, vec!["S05"]);
+        assert_eq!(it.supporting_owner_ids, vec!["S18", "S15"]);
+        let it = one("| 序号 | 事项 | 负责人 | 截止 |\n|---|---|---|---|\n| 1 | 草原物流 3 个柜排产 | 张伟（主）/ 黄晓静（协助） | 9月29日 |\n");
+        assert_eq!((it.owner_ids, it.supporting_owner_ids), (vec!["S05".to_string()], vec!["S14".to_string()]));
+        // nobody leads: whoever is named keeps the task
+        let it = one("## 行动项\n1. 发票核对，冯雪协助，9 月 20 日前。");
+        assert!(it.supporting_owner_ids.is_empty(), "{it:?}");
+    }
+
+    #[test]
+    fn an_item_takes_the_context_of_its_numbered_item() {
+        // the customer and the subject are in the first sentence, the owner in the second: one item
+        let it = one("## 行动项\n1. 俄罗斯冬季胎补货：贝加尔轮胎中心追加 1,500 条，要求 10 月中旬前到伊尔库茨克。张伟负责排产与订舱，黄晓静配合单证（时限：9月20日）。");
+        assert_eq!(it.customer.as_deref(), Some("C005"));
+        assert!(
+            it.description.contains("贝加尔轮胎中心") && it.description.contains("排产与订舱"),
+            "{}",
+            it.description
+        );
+        assert_eq!(it.deadline, Some(day("2026-09-20")), "the task's own deadline, not the customer's date");
+        assert_eq!(it.item_type, "订单发运");
+        // a sentence without task words takes its type from the context
+        let it = one("- 西伯利亚物流 2027 年框架协议：客户同意年采购 6,000 条。陈思远牵头起草协议文本，张伟配合，9 月第三周提交。");
+        assert_eq!(it.item_type, "客户开发");
+        assert_eq!(it.customer.as_deref(), Some("C001"));
+        // a status report before the task is not its context
+        let a = analyze(
+            "贝加尔轮胎中心 1,500 条已于 9 月 5 日到港，该事项关闭。孙晓东负责 9 月 12 日前给喀山轮胎贸易报价。",
+            day("2026-09-07"),
+            &dicts(),
+        );
+        assert_eq!(a.items.len(), 1);
+        assert!(!a.items[0].source.contains("到港"), "{}", a.items[0].source);
     }
 
     #[test]

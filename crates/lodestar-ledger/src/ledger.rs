@@ -20,7 +20,8 @@ use sha2::Digest;
 use std::collections::BTreeMap;
 
 /// Migrations of the `ledger` component (index + 1 = version); never edit a released one.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE ledger_meetings (
     id INTEGER PRIMARY KEY,
     meeting TEXT NOT NULL,             -- 经营分析会, 销售会, …
@@ -83,7 +84,13 @@ CREATE TABLE ledger_updates (
     evidence TEXT NOT NULL,
     applied INTEGER NOT NULL DEFAULT 0
 );
-"#];
+"#,
+    r#"
+-- owners carry a role: supporting owners (协同人) beside the lead owners
+ALTER TABLE ledger_items ADD COLUMN supporting_owners TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE ledger_items ADD COLUMN supporting_owner_ids TEXT NOT NULL DEFAULT '[]';
+"#,
+];
 
 /// Link threshold on masked character-bigram Jaccard when the customer is the same (tuned on
 /// `tests/eval/minutes`; see `docs/ledger.md`).
@@ -173,6 +180,9 @@ pub struct LedgerItem {
     pub customer: Option<String>,
     pub owners: Vec<String>,
     pub owner_ids: Vec<String>,
+    /// Supporting owners (协同人) and their staff ids.
+    pub supporting_owners: Vec<String>,
+    pub supporting_owner_ids: Vec<String>,
     pub deadline: Option<NaiveDate>,
     pub deadline_text: Option<String>,
     pub next_meeting_checkpoint: bool,
@@ -419,8 +429,9 @@ impl<'a> Ledger<'a> {
             let mut it = it.clone();
             tx.execute(
                 "INSERT INTO ledger_items(meeting_id, seq, description, type, country, customer, owners, owner_ids, deadline,
-                   deadline_text, next_meeting, source, confidence, needs_review, missing, field_sources, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15, '待办', ?16, ?16)",
+                   deadline_text, next_meeting, source, confidence, needs_review, missing, field_sources, status, created_at, updated_at,
+                   supporting_owners, supporting_owner_ids)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15, '待办', ?16, ?16, ?17, ?18)",
                 params![
                     meeting_id,
                     stored.len() as i64 + 1,
@@ -437,7 +448,9 @@ impl<'a> Ledger<'a> {
                     it.confidence,
                     serde_json::to_string(&it.missing)?,
                     serde_json::to_string(&it.field_sources)?,
-                    now
+                    now,
+                    serde_json::to_string(&it.supporting_owners)?,
+                    serde_json::to_string(&it.supporting_owner_ids)?
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -741,7 +754,7 @@ impl<'a> Ledger<'a> {
 const SELECT: &str = "SELECT i.id, i.meeting_id, m.meeting, m.date, i.description, i.type, i.country, i.customer, i.owners, i.owner_ids,
     i.deadline, i.deadline_text, i.next_meeting, i.status, i.latest_note, i.updated_at, i.created_at, i.source, i.confidence,
     i.needs_review, i.missing, i.field_sources,
-    (SELECT COUNT(*) FROM ledger_links l WHERE l.item_id = i.id)
+    (SELECT COUNT(*) FROM ledger_links l WHERE l.item_id = i.id), i.supporting_owners, i.supporting_owner_ids
     FROM ledger_items i JOIN ledger_meetings m ON m.id = i.meeting_id";
 
 fn row_item(r: &Row, as_of: NaiveDate) -> lodestar_store::rusqlite::Result<LedgerItem> {
@@ -759,6 +772,8 @@ fn row_item(r: &Row, as_of: NaiveDate) -> lodestar_store::rusqlite::Result<Ledge
         customer: r.get(7)?,
         owners: json_vec(r.get(8)?),
         owner_ids: json_vec(r.get(9)?),
+        supporting_owners: json_vec(r.get(23)?),
+        supporting_owner_ids: json_vec(r.get(24)?),
         deadline,
         deadline_text: r.get(11)?,
         next_meeting_checkpoint: r.get::<_, i64>(12)? != 0,

@@ -147,6 +147,12 @@ pub struct ActionItem {
     /// Owner names no dictionary entry matched (kept as text, flagged for review).
     #[serde(default)]
     pub unresolved_owners: Vec<String>,
+    /// Supporting owners (协同人: `何佳配合`, `韩磊（协助）`): names, beside the lead owners above.
+    #[serde(default)]
+    pub supporting_owners: Vec<String>,
+    /// Staff ids of the supporting owners.
+    #[serde(default)]
+    pub supporting_owner_ids: Vec<String>,
     /// 截止日期 (ISO date) or null.
     pub deadline: Option<NaiveDate>,
     /// The words the deadline came from (`9月底前`, `下次会议前`, `尽快`).

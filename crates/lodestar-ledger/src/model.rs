@@ -382,6 +382,8 @@ pub fn merge_with_analysis(
                     owners: owner_ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect(),
                     owner_ids,
                     unresolved_owners: Vec::new(),
+                    supporting_owners: Vec::new(),
+                    supporting_owner_ids: Vec::new(),
                     deadline: dl.as_ref().map(|x| x.0),
                     deadline_text: dl.map(|x| x.1),
                     next_meeting_checkpoint: false,
