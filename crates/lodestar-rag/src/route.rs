@@ -505,6 +505,32 @@ impl<'d> Router<'d> {
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
         let period = parse_period(&masked, reference);
         let mut intents = detect_intents(&without_first_quarters(&masked));
+        let strong_sales = has_any(
+            &masked,
+            &[
+                "销售额",
+                "销量",
+                "销售金额",
+                "采购额",
+                "采购量",
+                "进货",
+                "提货量",
+                "出货量",
+                "营收",
+                "收入",
+                "业绩",
+                "sales",
+                "revenue",
+                "volume",
+            ],
+        );
+        metric_subject_ok(
+            &masked,
+            &mut intents,
+            strong_sales,
+            !filters.is_empty() || period.is_some(),
+            !filters.is_empty(),
+        );
         // `俄区上月咋样` / `How did Russia do last month?`: a named scope or period asked how it
         // went is its sales, achievement and year-on-year change
         let overview = has_any(
@@ -1011,6 +1037,142 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
         s.remove(&Intent::Gap);
     }
     s
+}
+
+/// The vocabulary of [`metric_subject_ok`] (`data/metric_subjects.csv`).
+struct Subjects {
+    weak_verb: Vec<String>,
+    count: Vec<String>,
+    count_particle: Vec<String>,
+    count_subject: Vec<String>,
+    count_object: Vec<String>,
+    quantity: Vec<String>,
+    rank_dimension: Vec<String>,
+    rule_cue: Vec<String>,
+    anchor: Vec<String>,
+    foreign_prefix: Vec<String>,
+}
+
+fn subjects() -> &'static Subjects {
+    static S: OnceLock<Subjects> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut s = Subjects {
+            weak_verb: Vec::new(),
+            count: Vec::new(),
+            count_particle: Vec::new(),
+            count_subject: Vec::new(),
+            count_object: Vec::new(),
+            quantity: Vec::new(),
+            rank_dimension: Vec::new(),
+            rule_cue: Vec::new(),
+            anchor: Vec::new(),
+            foreign_prefix: Vec::new(),
+        };
+        for line in include_str!("../data/metric_subjects.csv").lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') || line == "kind,word" {
+                continue;
+            }
+            let Some((kind, word)) = line.split_once(',') else { continue };
+            let list = match kind.trim() {
+                "weak_verb" => &mut s.weak_verb,
+                "count" => &mut s.count,
+                "count_particle" => &mut s.count_particle,
+                "count_subject" => &mut s.count_subject,
+                "count_object" => &mut s.count_object,
+                "quantity" => &mut s.quantity,
+                "rank_dimension" => &mut s.rank_dimension,
+                "rule_cue" => &mut s.rule_cue,
+                "anchor" => &mut s.anchor,
+                "foreign_prefix" => &mut s.foreign_prefix,
+                _ => continue,
+            };
+            list.push(word.trim().to_lowercase());
+        }
+        // longest particles first: `一共` before `共`
+        s.count_particle.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        s
+    })
+}
+
+/// Whether a tyre count (`多少条`) at byte `i` of `t` counts tyres: the word before it (particles
+/// skipped) sells, measures, or is a masked scope or a period, and no other noun follows it
+/// (`有效线索有多少条`, `多少条有效线索`, `需求有多少条` count something else).
+fn counts_tyres(t: &str, i: usize, len: usize) -> bool {
+    let s = subjects();
+    let after = t[i + len..].trim_start();
+    let next = after.chars().next();
+    let other_noun_after = next.is_some_and(is_cjk)
+        && !s.count_object.iter().any(|o| after.starts_with(o.as_str()))
+        && !["呢", "吗", "啊", "呀", "吧"].iter().any(|p| after.starts_with(p));
+    if other_noun_after {
+        return false;
+    }
+    // walk back over particles; a masked scope (a country, customer, category or spec name is
+    // blanked out of `t`) right before the count makes it a count of that scope's tyres
+    let mut before = &t[..i];
+    loop {
+        let trimmed = before.trim_end();
+        if trimmed.len() < before.len() || trimmed.is_empty() {
+            return true;
+        }
+        before = trimmed;
+        let Some(p) = s.count_particle.iter().find(|p| before.ends_with(p.as_str())) else { break };
+        before = &before[..before.len() - p.len()];
+    }
+    before.chars().last().is_some_and(|c| c.is_ascii_digit())
+        || s.count_subject.iter().any(|w| before.ends_with(w.as_str()))
+}
+
+/// A metric route needs a metric subject: removes the intents that only a weak cue gave — a
+/// selling verb without a quantity word, a count of something other than tyres, a ranking word
+/// without a ranking dimension, scope or period — so `展会收集到多少条线索` and `最高能跑多少公里每小时`
+/// go to the knowledge bases instead of getting an exact figure for another question.
+fn metric_subject_ok(t: &str, intents: &mut BTreeSet<Intent>, strong_sales: bool, scoped: bool, scoped_by_name: bool) {
+    let s = subjects();
+    if intents.contains(&Intent::Actual) && !strong_sales {
+        let quantity = s.quantity.iter().any(|q| t.contains(q.as_str()));
+        let verb = s.weak_verb.iter().any(|w| t.contains(w.as_str())) && quantity;
+        let mut count = false;
+        for c in &s.count {
+            for (i, _) in t.match_indices(c.as_str()) {
+                count |= counts_tyres(t, i, c.len());
+            }
+        }
+        let existence = has_any(t, &["有销售", "有没有销售"]);
+        static PASSIVE: OnceLock<Regex> = OnceLock::new();
+        let passive = PASSIVE.get_or_init(|| {
+            Regex::new(r"\b(?:be|been|being|is|are)\s+(?:sold|bought|purchased)\b").unwrap_or_else(|_| unreachable!())
+        });
+        static SELL: OnceLock<Regex> = OnceLock::new();
+        let sell = SELL.get_or_init(|| {
+            Regex::new(r"\b(?:sell|sells|sold|selling|bought|buy|buys|purchased)\b").unwrap_or_else(|_| unreachable!())
+        });
+        let english = sell.is_match(t) && !passive.is_match(t);
+        if !(verb || count || existence || english) {
+            intents.remove(&Intent::Actual);
+        }
+    }
+    // a rule or a threshold (`达成率低于多少就拿不到返利`), or a figure in a named document (`经营分析会上…`):
+    // the documents answer, unless a scope is named (`俄罗斯…`)
+    if !scoped_by_name
+        && (s.rule_cue.iter().any(|w| t.contains(w.as_str())) || s.anchor.iter().any(|w| t.contains(w.as_str())))
+    {
+        intents.clear();
+        return;
+    }
+    // a measure word about something else (`产能缺口`, `理赔金额`): without a sales measure, no metric
+    let foreign = s
+        .foreign_prefix
+        .iter()
+        .any(|p| ["缺口", "金额", "目标", "比例", "数量", "多少"].iter().any(|m| t.contains(&format!("{p}{m}"))));
+    if foreign && !strong_sales {
+        intents.clear();
+        return;
+    }
+    let only_ranking = intents.iter().all(|i| matches!(i, Intent::Ranking));
+    if !intents.is_empty() && only_ranking && !scoped && !s.rank_dimension.iter().any(|w| t.contains(w.as_str())) {
+        intents.clear();
+    }
 }
 
 /// Words that ask for documents rather than numbers.

@@ -518,3 +518,39 @@ fn figures_no_table_holds_and_spec_spellings() {
     assert!(codes(&r, Dim::Spec).is_empty());
     assert_eq!(r.unknown_scopes, ["12.00-24"]);
 }
+
+#[test]
+fn a_metric_route_needs_a_metric_subject() {
+    let d = dicts();
+    let router = Router::new(&d);
+    // counts of something other than tyres, rules and thresholds, figures inside a named document,
+    // ranking words without anything to rank: the knowledge bases answer, never the engine
+    for q in [
+        "MosTyre 莫斯科展会一共收集到多少条有效线索？",
+        "莫斯科轮胎展上全钢的有效线索有多少条？",
+        "轮胎速度级别标 V，代表最高能跑多少公里每小时？",
+        "经销商年度目标达成率低于多少就完全拿不到返利？",
+        "9 月 7 日经营分析会上，40.00R57 第四季度需求有多少条？",
+        "货好后款没到齐，20 尺柜的仓储费每天按多少收？",
+        "日本那边冬天能卖带钉子的雪地胎不？",
+        "Which certification do passenger-car tyres need before they can be sold in Korea?",
+        "产能缺口是多少？",
+    ] {
+        let r = router.route(q, OCT);
+        assert_eq!(r.kind, RouteKind::Knowledge, "{q}: {:?}", r.intents);
+    }
+    // a count of tyres, a selling verb with a quantity, a ranking of something: the engine answers
+    for q in [
+        "俄罗斯 2026年9月全钢卖了多少条？",
+        "2026年9月全钢多少条？",
+        "西伯利亚物流今年一共提了多少条胎？",
+        "哪个国家 9 月销售额最高？",
+        "俄罗斯 9 月达成率多少？",
+        "How much did Kazakhstan sell in October 2026?",
+    ] {
+        let r = router.route(q, OCT);
+        assert_eq!(r.kind, RouteKind::Metric, "{q}: {:?}", r.intents);
+    }
+    let r = router.route("2026年9月全钢多少条？", OCT);
+    assert_eq!(r.measure, Measure::Quantity);
+}
