@@ -771,7 +771,7 @@ impl Assistant {
         }
         let report = guard::check(&raw, evidence, sources.len());
         for f in &report.flagged {
-            ans.warnings.push(format!("未核实的数字或编号：{f}（不在工具结果或引用资料中，已在文中标记 ⟨?⟩）"));
+            ans.warnings.push(format!("未核实的数字或编号：{f}（不在工具结果或引用资料中，见文末脚注）"));
         }
         ans.flagged = report.flagged.clone();
         let cited: Vec<&PromptSource> = if report.cited.is_empty() {
@@ -807,7 +807,9 @@ impl Assistant {
             .collect();
         let quotes = renumber_markers(&quotes, &renumber);
         ans.citations = cited.into_iter().map(citation).collect();
-        let mut text = renumber_markers(&report.text, &renumber);
+        // the reader sees untraced figures in a footnote, not as glyphs inside the sentence;
+        // `flagged` and the warnings keep them for programs
+        let mut text = renumber_markers(&report.text.replace(guard::MARK, ""), &renumber);
         // A model that answered and then also wrote the refusal sentence contradicts itself: the
         // evidence gate found sources, so drop the refusal and keep the answer (flags included).
         if text.contains(NO_EVIDENCE) {
@@ -820,6 +822,11 @@ impl Assistant {
             let block = format!("\n\n原文摘录：{quotes}");
             on_text(&block);
             text.push_str(&block);
+        }
+        if !report.flagged.is_empty() {
+            let note = format!("\n\n⚠ 未在来源中找到：{}（请核实后使用）", report.flagged.join("、"));
+            on_text(&note);
+            text.push_str(&note);
         }
         Ok(text)
     }

@@ -215,13 +215,16 @@ fn no_evidence_is_decided_before_the_model() {
 }
 
 #[test]
-fn unverified_numbers_are_flagged_and_marked() {
+fn unverified_numbers_are_flagged_in_a_footnote() {
     // 800,000 and 30% are in the dossier; 5,000 is not
     let g = FakeGen::new("西伯利亚物流信用额度为 800,000 美元，付款条件为 30% TT 预付 [1]，年采购约 5,000 条。");
     let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
     let ans = a.ask("西伯利亚物流的信用额度和付款条件是什么？", &AskOptions::default()).unwrap();
-    assert!(ans.answer.contains("5,000⟨?⟩"), "{}", ans.answer);
-    assert!(!ans.answer.contains("800,000⟨?⟩"));
+    // the sentence reads clean; the untraced figure is named in a footnote after it
+    assert!(!ans.answer.contains('⟨'), "{}", ans.answer);
+    assert!(ans.answer.contains("年采购约 5,000 条"), "{}", ans.answer);
+    assert!(ans.answer.contains("未在来源中找到：5,000"), "{}", ans.answer);
+    assert!(!ans.answer.contains("未在来源中找到：800,000"));
     assert_eq!(ans.flagged, vec!["5,000".to_string()]);
     assert!(ans.warnings.iter().any(|w| w.contains("5,000")));
     assert_eq!(ans.citations.len(), 1);
@@ -246,7 +249,7 @@ fn planted_injection_never_reaches_the_model_and_cannot_vouch_for_numbers() {
     assert!(!prompt[1].content.contains("忽略之前"));
     assert!(prompt[1].content.contains("400,000"));
     // the obeyed figure is flagged, since the removed line cannot vouch for it
-    assert!(ans.answer.contains("999 万⟨?⟩"), "{}", ans.answer);
+    assert!(ans.answer.contains("未在来源中找到：999 万"), "{}", ans.answer);
     // a question that retrieves the letter itself: the line is removed and the user is told
     let ans = a.ask("巴库运输集团来函希望确认什么价格？", &AskOptions::default()).unwrap();
     assert!(ans.warnings.iter().any(|w| w.contains("提示注入")), "{:?}", ans.warnings);
