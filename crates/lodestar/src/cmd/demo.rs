@@ -163,6 +163,9 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
         "\nStart the chat:  lodestar --home {} serve   — then open http://127.0.0.1:8080/ and log in",
         ctx.home.root().display()
     );
+    println!(
+        "The workspace on the same port: /metrics 指标 · /alerts 预警 · /ledger 督办台账 · /minutes 纪要上传 · /import 数据导入 · /kb 知识库 · /admin 管理"
+    );
     Ok(())
 }
 
