@@ -42,7 +42,7 @@ pub mod tokenizer;
 mod vmath;
 
 pub use bert::BertEmbedder;
-pub use chat::{ChatOptions, GgufChat};
+pub use chat::{BatchEvent, BatchRequest, BatchResult, ChatOptions, GgufChat};
 pub use error::InferError;
 pub use manifest::{Manifest, ModelSpec, Role};
 pub use store::{is_installed, ModelStore};
