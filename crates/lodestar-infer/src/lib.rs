@@ -29,6 +29,7 @@ pub mod bert;
 pub mod chat;
 pub mod e5s1;
 pub mod error;
+pub mod kdot;
 pub mod ktile;
 pub mod llm;
 pub mod manifest;

@@ -933,6 +933,12 @@ impl BatchActs {
         match (w, &self.q8) {
             (QWeights::Q5_0(w), Some(y)) => lanes(w, y, self.m, c0, c1, out),
             (QWeights::Q8_0(w), Some(y)) => lanes(w, y, self.m, c0, c1, out),
+            (QWeights::Q4K(w), _) if crate::kdot::available() => {
+                k_rows(w, &self.q8k, self.m, c0, c1, out, crate::kdot::dot_q4k_rows::<4>)
+            }
+            (QWeights::Q6K(w), _) if crate::kdot::available() => {
+                k_rows(w, &self.q8k, self.m, c0, c1, out, crate::kdot::dot_q6k_rows::<4>)
+            }
             (QWeights::Q4K(w), _) => {
                 for r in 0..self.m {
                     w.dot_cols(&self.q8k[r * kb..(r + 1) * kb], c0, c1, &mut out[r * width..(r + 1) * width]);
@@ -944,6 +950,39 @@ impl BatchActs {
                 }
             }
             _ => unreachable!("the Q8_0 activations are made whenever a lane matrix is present"),
+        }
+    }
+}
+
+/// Weight rows `c0 … c1` of a k-quant matrix against `m` Q8_K activation rows (`q8k`, row after
+/// row), into `out[r · (c1 − c0) …]`: four activation rows at a time through `dot4` (the weight
+/// blocks unpacked once for the four, [`crate::kdot`]), the rest through candle's `vec_dot`;
+/// every value equals candle's `vec_dot` of its row.
+fn k_rows<T: GgmlType<VecDotType = candle_core::quantized::k_quants::BlockQ8K>>(
+    w: &KMatrix<T>,
+    q8k: &[candle_core::quantized::k_quants::BlockQ8K],
+    m: usize,
+    c0: usize,
+    c1: usize,
+    out: &mut [f32],
+    dot4: fn(&[T], [&[T::VecDotType]; 4]) -> Option<[f32; 4]>,
+) {
+    let kb = w.k / T::BLCK_SIZE;
+    let width = c1 - c0;
+    let blocks = w.blocks();
+    for c in c0..c1 {
+        let row = w.row_of(blocks, c);
+        let mut r = 0;
+        while r + 4 <= m {
+            let Some(v) = dot4(row, std::array::from_fn(|i| &q8k[(r + i) * kb..(r + i + 1) * kb])) else { break };
+            for (i, v) in v.into_iter().enumerate() {
+                out[(r + i) * width + c - c0] = v;
+            }
+            r += 4;
+        }
+        while r < m {
+            out[r * width + c - c0] = T::vec_dot(w.k, row, &q8k[r * kb..(r + 1) * kb]);
+            r += 1;
         }
     }
 }
