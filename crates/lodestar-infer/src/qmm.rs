@@ -347,6 +347,36 @@ mod avx2 {
         }
         [hsum(a0), hsum(a1), hsum(a2), hsum(a3)]
     }
+
+    /// One Q5_0 weight row against `N` activation rows (the unpacked block shared); each row's
+    /// operations are [`dot`]'s, so each result equals `dot` of that row bit for bit.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dotn<const N: usize>(x: &[Q5Packed], xd: &[f32], y: [Act<'_>; N]) -> [f32; N] {
+        let mut a = [_mm256_setzero_ps(); N];
+        for i in 0..x.len() {
+            let u = unpack(x.get_unchecked(i));
+            let dx = *xd.get_unchecked(i);
+            for (acc, y) in a.iter_mut().zip(&y) {
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum(u, *y, i), *acc);
+            }
+        }
+        a.map(|v| hsum(v))
+    }
+
+    /// One Q8_0 weight row against `N` activation rows; each result equals [`dot_q8`] of its
+    /// row bit for bit.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dotn_q8<const N: usize>(x: &[Q8Lane], xd: &[f32], y: [Act<'_>; N]) -> [f32; N] {
+        let mut a = [_mm256_setzero_ps(); N];
+        for i in 0..x.len() {
+            let w = x.get_unchecked(i);
+            let dx = *xd.get_unchecked(i);
+            for (acc, y) in a.iter_mut().zip(&y) {
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum8(w, *y, i), *acc);
+            }
+        }
+        a.map(|v| hsum(v))
+    }
 }
 
 /// Dot product of a Q5_0 row and a Q8_0 row through the matrix kernel (AVX2 when the CPU has
@@ -390,6 +420,23 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4];
 
+    /// The AVX2 kernel for one weight row against eight activation rows.
+    ///
+    /// # Safety
+    /// As [`LaneBlock::avx2_dot1`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8];
+
+    /// One weight row against eight activation rows (a decoding batch); each value equals
+    /// [`LaneBlock::dot1`] of its row bit for bit.
+    fn dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        if crate::vmath::has_avx2_f16c() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { Self::avx2_dot8(x, xd, y) };
+        }
+        y.map(|r| dot_lanes_scalar(x, xd, r))
+    }
     /// One weight row (scales `xd`) against one activation row.
     fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
         #[cfg(target_arch = "x86_64")]
@@ -442,6 +489,10 @@ impl LaneBlock for Q5Packed {
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         avx2::dot4(x, xd, y)
     }
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        avx2::dotn(x, xd, y)
+    }
 }
 
 impl LaneBlock for Q8Lane {
@@ -459,6 +510,10 @@ impl LaneBlock for Q8Lane {
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         avx2::dot4_q8(x, xd, y)
+    }
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        avx2::dotn_q8(x, xd, y)
     }
 }
 
@@ -916,6 +971,13 @@ impl BatchActs {
             for c in c0..c1 {
                 let (row, sc) = (w.row(c), w.row_scales(c));
                 let mut r = 0;
+                while r + 8 <= m {
+                    let v = B::dot8(row, sc, std::array::from_fn(|i| ys.row(r + i)));
+                    for (i, v) in v.into_iter().enumerate() {
+                        out[(r + i) * width + c - c0] = v;
+                    }
+                    r += 8;
+                }
                 while r + 4 <= m {
                     let v = B::dot4(row, sc, [ys.row(r), ys.row(r + 1), ys.row(r + 2), ys.row(r + 3)]);
                     for (i, v) in v.into_iter().enumerate() {
@@ -954,6 +1016,9 @@ impl BatchActs {
     }
 }
 
+/// A k-quant weight row against four Q8_K activation rows ([`crate::kdot`]).
+type KDot4<T> = fn(&[T], [&[candle_core::quantized::k_quants::BlockQ8K]; 4]) -> Option<[f32; 4]>;
+
 /// Weight rows `c0 … c1` of a k-quant matrix against `m` Q8_K activation rows (`q8k`, row after
 /// row), into `out[r · (c1 − c0) …]`: four activation rows at a time through `dot4` (the weight
 /// blocks unpacked once for the four, [`crate::kdot`]), the rest through candle's `vec_dot`;
@@ -965,7 +1030,7 @@ fn k_rows<T: GgmlType<VecDotType = candle_core::quantized::k_quants::BlockQ8K>>(
     c0: usize,
     c1: usize,
     out: &mut [f32],
-    dot4: fn(&[T], [&[T::VecDotType]; 4]) -> Option<[f32; 4]>,
+    dot4: KDot4<T>,
 ) {
     let kb = w.k / T::BLCK_SIZE;
     let width = c1 - c0;
@@ -1304,7 +1369,7 @@ mod tests {
 
     /// Several tokens (a decoding batch) through the batched products give, row for row, the
     /// single-token products bit for bit: every weight type, batch sizes around the 4-row
-    /// kernels (1, 3, 4, 5, 8), ragged column groups, and the fused SwiGLU.
+    /// and 8-row kernels (1, 3, 4, 5, 8, 13), ragged column groups, and the fused SwiGLU.
     #[test]
     fn batched_rows_equal_single_token_products_bit_for_bit() {
         let k = 512;
@@ -1319,7 +1384,7 @@ mod tests {
                     QWeights::from_qtensor(&qt).unwrap().expect("supported type")
                 })
                 .collect();
-        for m in [1usize, 3, 4, 5, 8] {
+        for m in [1usize, 3, 4, 5, 8, 13] {
             let x: Vec<f32> = (0..m * k).map(|_| 2.0 * lcg(&mut s)).collect();
             let ws: Vec<&QWeights> = mats.iter().collect();
             let got = matvec_many_rows(&ws, &x, m);
