@@ -164,7 +164,7 @@ pub fn prompt_ids_for(chat: &GgufChat, n: usize, seq: usize) -> Result<Vec<u32>>
 /// processed (one after another, as a continuous-batching server admits them), then
 /// `gen_tokens − 1` steps decode one greedy token for every sequence at once through
 /// [`crate::llm::LlmModel::forward_batch`]. Reports the aggregate and per-sequence decode
-/// speed (medians over `reps`).
+/// speed (medians over `reps`; each repetition runs every batch size in turn).
 pub fn bench_llm_batch(
     chat: &GgufChat,
     prompt_lens: &[usize],
@@ -178,11 +178,16 @@ pub fn bench_llm_batch(
     model.forward(&prompt_ids(chat, 16)?, &mut warm)?;
     drop(warm);
     for &n in prompt_lens {
-        for &b in batches {
-            let b = b.max(1);
-            let prompts = (0..b).map(|i| prompt_ids_for(chat, n, i)).collect::<Result<Vec<_>>>()?;
-            let (mut pre, mut agg, mut per, mut ttft) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..reps.max(1) {
+        let batches: Vec<usize> = batches.iter().map(|&b| b.max(1)).collect();
+        let prompts = (0..batches.iter().copied().max().unwrap_or(1))
+            .map(|i| prompt_ids_for(chat, n, i))
+            .collect::<Result<Vec<_>>>()?;
+        // Per batch size: prefill tok/s, aggregate and per-sequence decode tok/s, ttft. Each
+        // repetition runs every batch size back to back, so that a machine whose load changes
+        // over minutes affects the sizes alike.
+        let mut figs: Vec<[Vec<f64>; 4]> = batches.iter().map(|_| Default::default()).collect();
+        for _ in 0..reps.max(1) {
+            for (bi, &b) in batches.iter().enumerate() {
                 let mut caches: Vec<crate::llm::KvCache> = (0..b).map(|_| model.new_cache()).collect();
                 let t0 = Instant::now();
                 let mut next = Vec::with_capacity(b);
@@ -204,6 +209,7 @@ pub fn bench_llm_batch(
                     }
                 }
                 let decode = t1.elapsed().as_secs_f64();
+                let [pre, agg, per, ttft] = &mut figs[bi];
                 pre.push((b * n) as f64 / first.max(1e-9));
                 if steps > 0 {
                     agg.push((b * steps) as f64 / decode.max(1e-9));
@@ -211,21 +217,23 @@ pub fn bench_llm_batch(
                 }
                 ttft.push(first * 1e3);
             }
-            let aggregate = median(&mut agg);
+        }
+        for (&b, [pre, agg, per, ttft]) in batches.iter().zip(figs.iter_mut()) {
+            let aggregate = median(agg);
             rows.push(LlmBenchRow {
                 model: chat_name(chat),
                 prompt_tokens: n,
                 gen_tokens,
-                prefill_tok_s: median(&mut pre),
+                prefill_tok_s: median(pre),
                 decode_tok_s: aggregate,
-                ttft_ms: median(&mut ttft),
+                ttft_ms: median(ttft),
                 peak_rss_mb: peak_rss_mb(),
                 repetitions: reps.max(1),
                 threads: threads(),
                 device: crate::device_name(model.device()).to_string(),
                 batch: Some(b),
                 aggregate_decode_tok_s: Some(aggregate),
-                per_seq_decode_tok_s: Some(median(&mut per)),
+                per_seq_decode_tok_s: Some(median(per)),
             });
         }
     }
