@@ -213,6 +213,17 @@ fn check_batch_equals_alone(model: &str) {
             ));
         }
     }
+    // The same prompts twice each through eight slots (the 8-row kernels) give the same tokens.
+    let twice: Vec<BatchRequest> = requests.iter().chain(&requests).cloned().collect();
+    let results =
+        chat.generate_batch(&twice, 8, &mut |_: BatchEvent<'_>| ControlFlow::Continue(())).expect("batch of 8");
+    assert_eq!(results.len(), 8);
+    for r in &results {
+        let (_, ids) = &alone[r.index % 4];
+        if &r.tokens != ids {
+            failures.push(format!("batch of 8, request {}: {:?}", r.index, r.generation.text));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
