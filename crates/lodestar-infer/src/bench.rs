@@ -20,6 +20,18 @@ pub struct LlmBenchRow {
     pub repetitions: usize,
     pub threads: usize,
     pub device: String,
+    /// Sequences decoded together (`bench llm --batch`); absent in single-sequence rows. In a
+    /// batch row `prefill_tok_s` is over all the batch's prompts (processed one after another),
+    /// `ttft_ms` the time until every sequence has its first token, and `decode_tok_s` equals
+    /// `aggregate_decode_tok_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
+    /// Tokens decoded per second by the whole batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregate_decode_tok_s: Option<f64>,
+    /// Tokens decoded per second by each sequence (each advances one token per batched step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_seq_decode_tok_s: Option<f64>,
 }
 
 /// Embedding throughput.
@@ -132,7 +144,98 @@ pub fn bench_llm(chat: &GgufChat, prompt_lens: &[usize], gen_tokens: usize, reps
             repetitions: reps.max(1),
             threads: threads(),
             device: crate::device_name(model.device()).to_string(),
+            batch: None,
+            aggregate_decode_tok_s: None,
+            per_seq_decode_tok_s: None,
         });
+    }
+    Ok(rows)
+}
+
+/// Prompt ids of exactly `n` tokens that differ per sequence `seq` (the bench text starts at a
+/// different token for each).
+pub fn prompt_ids_for(chat: &GgufChat, n: usize, seq: usize) -> Result<Vec<u32>> {
+    let one = chat.tokenizer().encode(BENCH_TEXT, false)?;
+    let skip = (seq * 17) % one.len().max(1);
+    Ok(one.iter().cycle().skip(skip).take(n).copied().collect())
+}
+
+/// Batched decoding: for each prompt length and batch size `b`, `b` different prompts are
+/// processed (one after another, as a continuous-batching server admits them), then
+/// `gen_tokens − 1` steps decode one greedy token for every sequence at once through
+/// [`crate::llm::LlmModel::forward_batch`]. Reports the aggregate and per-sequence decode
+/// speed (medians over `reps`; each repetition runs every batch size in turn).
+pub fn bench_llm_batch(
+    chat: &GgufChat,
+    prompt_lens: &[usize],
+    gen_tokens: usize,
+    batches: &[usize],
+    reps: usize,
+) -> Result<Vec<LlmBenchRow>> {
+    let model = chat.model();
+    let mut rows = Vec::new();
+    let mut warm = model.new_cache();
+    model.forward(&prompt_ids(chat, 16)?, &mut warm)?;
+    drop(warm);
+    for &n in prompt_lens {
+        let batches: Vec<usize> = batches.iter().map(|&b| b.max(1)).collect();
+        let prompts = (0..batches.iter().copied().max().unwrap_or(1))
+            .map(|i| prompt_ids_for(chat, n, i))
+            .collect::<Result<Vec<_>>>()?;
+        // Per batch size: prefill tok/s, aggregate and per-sequence decode tok/s, ttft. Each
+        // repetition runs every batch size back to back, so that a machine whose load changes
+        // over minutes affects the sizes alike.
+        let mut figs: Vec<[Vec<f64>; 4]> = batches.iter().map(|_| Default::default()).collect();
+        for _ in 0..reps.max(1) {
+            for (bi, &b) in batches.iter().enumerate() {
+                let mut caches: Vec<crate::llm::KvCache> = (0..b).map(|_| model.new_cache()).collect();
+                let t0 = Instant::now();
+                let mut next = Vec::with_capacity(b);
+                for (p, c) in prompts.iter().zip(caches.iter_mut()) {
+                    let mut logits = Vec::new();
+                    for chunk in p.chunks(512) {
+                        logits = model.forward(chunk, c)?;
+                    }
+                    next.push(argmax(&logits));
+                }
+                let first = t0.elapsed().as_secs_f64();
+                let t1 = Instant::now();
+                let steps = gen_tokens.saturating_sub(1);
+                let mut refs: Vec<&mut crate::llm::KvCache> = caches.iter_mut().collect();
+                for _ in 0..steps {
+                    let l = model.forward_batch(&next, &mut refs)?;
+                    for (nx, row) in next.iter_mut().zip(&l) {
+                        *nx = argmax(row);
+                    }
+                }
+                let decode = t1.elapsed().as_secs_f64();
+                let [pre, agg, per, ttft] = &mut figs[bi];
+                pre.push((b * n) as f64 / first.max(1e-9));
+                if steps > 0 {
+                    agg.push((b * steps) as f64 / decode.max(1e-9));
+                    per.push(steps as f64 / decode.max(1e-9));
+                }
+                ttft.push(first * 1e3);
+            }
+        }
+        for (&b, [pre, agg, per, ttft]) in batches.iter().zip(figs.iter_mut()) {
+            let aggregate = median(agg);
+            rows.push(LlmBenchRow {
+                model: chat_name(chat),
+                prompt_tokens: n,
+                gen_tokens,
+                prefill_tok_s: median(pre),
+                decode_tok_s: aggregate,
+                ttft_ms: median(ttft),
+                peak_rss_mb: peak_rss_mb(),
+                repetitions: reps.max(1),
+                threads: threads(),
+                device: crate::device_name(model.device()).to_string(),
+                batch: Some(b),
+                aggregate_decode_tok_s: Some(aggregate),
+                per_seq_decode_tok_s: Some(median(per)),
+            });
+        }
     }
     Ok(rows)
 }

@@ -199,6 +199,40 @@ impl GgufChat {
         params: &GenParams,
         on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<(Generation, Vec<u32>)> {
+        self.check_prompt(tokens)?;
+        let mut st = self.state.lock().map_err(|_| InferError::Format("model state poisoned".into()))?;
+        let slot = Self::pick_slot(&mut st, tokens, &self.model);
+        let cache = &mut st.slots[slot].cache;
+        let cached = cache.len();
+        let mut seq = SeqState::new(tokens, params, cached);
+        let mut logits = self.prefill(&mut seq, &tokens[cached..], cache)?;
+        let mut next = seq.step(&mut logits, cache.len(), self, on_token);
+        while let Some(t) = next {
+            logits = self.model.forward(&[t], cache)?;
+            next = seq.step(&mut logits, cache.len(), self, on_token);
+        }
+        Ok(seq.finish(on_token))
+    }
+
+    /// Processes `tokens` (the part of `seq`'s prompt not in `cache`) in chunks, stopping early
+    /// when the request is cancelled; records the prompt time and returns the last logits.
+    fn prefill(&self, seq: &mut SeqState<'_>, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+        let t0 = Instant::now();
+        let mut logits = Vec::new();
+        for chunk in tokens.chunks(PREFILL_CHUNK) {
+            if seq.cancelled() {
+                seq.finish = Some(FinishReason::Cancelled);
+                break;
+            }
+            logits = self.model.forward(chunk, cache)?;
+        }
+        seq.prefill_ms = t0.elapsed().as_secs_f64() * 1e3;
+        seq.t_decode = Instant::now();
+        Ok(logits)
+    }
+
+    /// Checks the prompt of one request (not empty, shorter than the context).
+    fn check_prompt(&self, tokens: &[u32]) -> Result<()> {
         let limit = self.model.cfg.context_length;
         if tokens.is_empty() {
             return Err(InferError::Format("empty prompt".into()));
@@ -206,79 +240,219 @@ impl GgufChat {
         if tokens.len() >= limit {
             return Err(InferError::ContextLength { needed: tokens.len() + 1, limit });
         }
-        let cancelled = || params.cancel.as_ref().is_some_and(|c| c.is_cancelled());
-        let mut st = self.state.lock().map_err(|_| InferError::Format("model state poisoned".into()))?;
-        let slot = Self::pick_slot(&mut st, tokens, &self.model);
-        let cache = &mut st.slots[slot].cache;
-        let cached = cache.len();
-        let t0 = Instant::now();
-        let mut logits = Vec::new();
-        let mut finish = None;
-        for chunk in tokens[cached..].chunks(PREFILL_CHUNK) {
-            if cancelled() {
-                finish = Some(FinishReason::Cancelled);
-                break;
-            }
-            logits = self.model.forward(chunk, cache)?;
+        Ok(())
+    }
+
+    /// Generates for several requests at once with continuous batching: up to `max_batch`
+    /// sequences decode together, one token each per step through [`LlmModel::forward_batch`]
+    /// (each with its own KV cache, length, sampler and stop conditions), and when one finishes
+    /// its slot takes the next waiting request (whose prompt is processed before the next
+    /// step). Every request's tokens are the ones [`Self::generate_tokens`] gives for it alone
+    /// on a fresh cache (its prompt is processed the same way, and each row of a batched step
+    /// equals the one-token step bit for bit on the CPU's plain-vector path); the requests'
+    /// prompts are not served from or added to the prefix cache.
+    ///
+    /// `on_event` sees each request start, its text pieces and its end; returning
+    /// `ControlFlow::Break` for a request's event cancels that request (as `on_token` does in
+    /// [`Self::generate_tokens`]). Returns the results in the order the requests finished, each
+    /// naming its request by its position in `requests`. A prompt that is empty or does not
+    /// fit the context fails the call before anything runs.
+    pub fn generate_batch(
+        &self,
+        requests: &[BatchRequest],
+        max_batch: usize,
+        on_event: &mut dyn FnMut(BatchEvent<'_>) -> ControlFlow<()>,
+    ) -> Result<Vec<BatchResult>> {
+        for r in requests {
+            self.check_prompt(&r.tokens)?;
         }
-        let prefill_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let t1 = Instant::now();
-        let mut rng = Rng::new(params.seed);
-        let mut history: Vec<u32> = tokens.to_vec();
-        let mut generated: Vec<u32> = Vec::new();
-        let mut out = StreamText::new(&params.stop);
-        while finish.is_none() {
-            if cancelled() {
-                finish = Some(FinishReason::Cancelled);
-                break;
-            }
-            if generated.len() >= params.max_tokens {
-                finish = Some(FinishReason::Length);
-                break;
-            }
-            let next = sample(&mut logits, params, &history, &mut rng);
-            if self.stop_ids.contains(&next) {
-                finish = Some(FinishReason::Stop);
-                break;
-            }
-            generated.push(next);
-            history.push(next);
-            let (piece, hit_stop) = out.push(&self.tokenizer.token_bytes(next, false));
-            if !piece.is_empty() && on_token(&piece).is_break() {
-                finish = Some(FinishReason::Cancelled);
-                break;
-            }
-            if hit_stop {
-                finish = Some(FinishReason::Stop);
-                break;
-            }
-            if generated.len() >= params.max_tokens {
-                finish = Some(FinishReason::Length);
-                break;
-            }
-            if cache.len() + 1 >= limit {
-                finish = Some(FinishReason::Length);
-                break;
-            }
-            logits = self.model.forward(&[next], cache)?;
+        let max_batch = max_batch.max(1);
+        struct Running<'a> {
+            index: usize,
+            cache: KvCache,
+            seq: SeqState<'a>,
+            next: u32,
         }
-        let finish = finish.unwrap_or(FinishReason::Stop);
-        if finish != FinishReason::Stop || !out.stopped {
-            let tail = out.flush();
+        let mut results: Vec<BatchResult> = Vec::with_capacity(requests.len());
+        let mut done =
+            |index: usize, seq: SeqState<'_>, on_event: &mut dyn FnMut(BatchEvent<'_>) -> ControlFlow<()>| {
+                let (generation, tokens) = seq.finish(&mut |piece| on_event(BatchEvent::Token { index, piece }));
+                let r = BatchResult { index, generation, tokens };
+                let _ = on_event(BatchEvent::Done { result: &r });
+                results.push(r);
+            };
+        let mut running: Vec<Running<'_>> = Vec::with_capacity(max_batch);
+        let mut waiting = requests.iter().enumerate();
+        loop {
+            while running.len() < max_batch {
+                let Some((index, req)) = waiting.next() else { break };
+                let mut seq = SeqState::new(&req.tokens, &req.params, 0);
+                if on_event(BatchEvent::Started { index }).is_break() {
+                    seq.finish = Some(FinishReason::Cancelled);
+                }
+                let mut cache = self.model.new_cache();
+                let mut logits =
+                    if seq.finish.is_none() { self.prefill(&mut seq, &req.tokens, &mut cache)? } else { Vec::new() };
+                let next =
+                    seq.step(&mut logits, cache.len(), self, &mut |piece| on_event(BatchEvent::Token { index, piece }));
+                match next {
+                    Some(next) => running.push(Running { index, cache, seq, next }),
+                    None => done(index, seq, on_event),
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            let tokens: Vec<u32> = running.iter().map(|r| r.next).collect();
+            let logits = {
+                let mut caches: Vec<&mut KvCache> = running.iter_mut().map(|r| &mut r.cache).collect();
+                self.model.forward_batch(&tokens, &mut caches)?
+            };
+            let mut still = Vec::with_capacity(running.len());
+            for (mut r, mut l) in running.drain(..).zip(logits) {
+                let index = r.index;
+                let next =
+                    r.seq.step(&mut l, r.cache.len(), self, &mut |piece| on_event(BatchEvent::Token { index, piece }));
+                match next {
+                    Some(next) => {
+                        r.next = next;
+                        still.push(r);
+                    }
+                    None => done(index, r.seq, on_event),
+                }
+            }
+            running = still;
+        }
+        Ok(results)
+    }
+}
+
+/// One request of [`GgufChat::generate_batch`].
+#[derive(Debug, Clone)]
+pub struct BatchRequest {
+    /// Prompt token ids (e.g. from [`GgufChat::encode_prompt`]).
+    pub tokens: Vec<u32>,
+    pub params: GenParams,
+}
+
+/// What [`GgufChat::generate_batch`] reports while it runs; `index` is the request's position.
+#[derive(Debug)]
+pub enum BatchEvent<'a> {
+    /// The request took a slot; its prompt is processed next.
+    Started { index: usize },
+    /// A piece of the request's text (the pieces `on_token` would see alone).
+    Token { index: usize, piece: &'a str },
+    /// The request finished (its result is also returned).
+    Done { result: &'a BatchResult },
+}
+
+/// The outcome of one request of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchResult {
+    /// The request's position in the input.
+    pub index: usize,
+    pub generation: Generation,
+    /// The generated token ids.
+    pub tokens: Vec<u32>,
+}
+
+/// The decoding state of one sequence: sampler, history, stop conditions, streamed text. The
+/// same steps run alone ([`GgufChat::generate_tokens`]) and in a batch.
+struct SeqState<'a> {
+    params: &'a GenParams,
+    rng: Rng,
+    history: Vec<u32>,
+    generated: Vec<u32>,
+    out: StreamText,
+    finish: Option<FinishReason>,
+    prompt_tokens: usize,
+    cached_tokens: usize,
+    prefill_ms: f64,
+    t_decode: Instant,
+}
+
+impl<'a> SeqState<'a> {
+    fn new(tokens: &[u32], params: &'a GenParams, cached_tokens: usize) -> Self {
+        Self {
+            params,
+            rng: Rng::new(params.seed),
+            history: tokens.to_vec(),
+            generated: Vec::new(),
+            out: StreamText::new(&params.stop),
+            finish: None,
+            prompt_tokens: tokens.len(),
+            cached_tokens,
+            prefill_ms: 0.0,
+            t_decode: Instant::now(),
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.params.cancel.as_ref().is_some_and(|c| c.is_cancelled())
+    }
+
+    /// Picks the next token from `logits` and streams its text; returns it when the model must
+    /// run it (the sequence goes on), or `None` once the sequence has finished (`self.finish`).
+    fn step(
+        &mut self,
+        logits: &mut [f32],
+        cache_len: usize,
+        chat: &GgufChat,
+        on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Option<u32> {
+        let max = self.params.max_tokens;
+        if self.finish.is_some() {
+            return None;
+        }
+        if self.cancelled() {
+            self.finish = Some(FinishReason::Cancelled);
+            return None;
+        }
+        if self.generated.len() >= max {
+            self.finish = Some(FinishReason::Length);
+            return None;
+        }
+        let next = sample(logits, self.params, &self.history, &mut self.rng);
+        if chat.stop_ids.contains(&next) {
+            self.finish = Some(FinishReason::Stop);
+            return None;
+        }
+        self.generated.push(next);
+        self.history.push(next);
+        let (piece, hit_stop) = self.out.push(&chat.tokenizer.token_bytes(next, false));
+        if !piece.is_empty() && on_token(&piece).is_break() {
+            self.finish = Some(FinishReason::Cancelled);
+            return None;
+        }
+        if hit_stop {
+            self.finish = Some(FinishReason::Stop);
+            return None;
+        }
+        if self.generated.len() >= max || cache_len + 1 >= chat.model.cfg.context_length {
+            self.finish = Some(FinishReason::Length);
+            return None;
+        }
+        Some(next)
+    }
+
+    /// Releases the held-back text and returns the generation and its token ids.
+    fn finish(mut self, on_token: &mut dyn FnMut(&str) -> ControlFlow<()>) -> (Generation, Vec<u32>) {
+        let finish = self.finish.unwrap_or(FinishReason::Stop);
+        if finish != FinishReason::Stop || !self.out.stopped {
+            let tail = self.out.flush();
             if !tail.is_empty() && finish != FinishReason::Cancelled {
                 let _ = on_token(&tail);
             }
         }
-        let decode_ms = t1.elapsed().as_secs_f64() * 1e3;
         let stats = GenStats {
-            prompt_tokens: tokens.len(),
-            cached_tokens: cached,
-            generated_tokens: generated.len(),
-            prefill_ms,
-            decode_ms,
+            prompt_tokens: self.prompt_tokens,
+            cached_tokens: self.cached_tokens,
+            generated_tokens: self.generated.len(),
+            prefill_ms: self.prefill_ms,
+            decode_ms: self.t_decode.elapsed().as_secs_f64() * 1e3,
             finish,
         };
-        Ok((Generation { text: out.text, stats }, generated))
+        (Generation { text: self.out.text, stats }, self.generated)
     }
 }
 

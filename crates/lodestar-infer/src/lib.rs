@@ -29,6 +29,7 @@ pub mod bert;
 pub mod chat;
 pub mod e5s1;
 pub mod error;
+pub mod kdot;
 pub mod ktile;
 pub mod llm;
 pub mod manifest;
@@ -42,7 +43,7 @@ pub mod tokenizer;
 mod vmath;
 
 pub use bert::BertEmbedder;
-pub use chat::{ChatOptions, GgufChat};
+pub use chat::{BatchEvent, BatchRequest, BatchResult, ChatOptions, GgufChat};
 pub use error::InferError;
 pub use manifest::{Manifest, ModelSpec, Role};
 pub use store::{is_installed, ModelStore};

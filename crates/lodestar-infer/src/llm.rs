@@ -245,6 +245,12 @@ impl KvCache {
         }
     }
 
+    /// `layer`'s key and value buffers (handles to the same storage), laid out (1, kv head,
+    /// position < capacity, dim).
+    fn layer_buffers(&self, layer: usize) -> Result<(Tensor, Tensor)> {
+        self.layers[layer].clone().ok_or_else(|| InferError::Format("kv cache layer missing".into()))
+    }
+
     /// Appends `k`, `v` of shape (1, n_kv, t, hd) for `layer` at the current length and returns
     /// views of all cached positions.
     fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -500,6 +506,31 @@ impl LlmModel {
         Ok(logits.to_dtype(DType::F32)?.to_vec1::<f32>()?)
     }
 
+    /// One decoded token for each of several sequences at once (a decoding batch): `tokens[i]`
+    /// is appended after `caches[i]`'s positions and row `i` of the result is its next-token
+    /// logits. Each sequence attends only to its own cache, whatever its length. On the CPU's
+    /// plain-vector path the weight products run once for all rows ([`Self::forward_one`]'s
+    /// arithmetic row for row, so every row's logits equal what [`Self::forward`] of that token
+    /// alone gives, bit for bit); elsewhere the sequences run one after another.
+    pub fn forward_batch(&self, tokens: &[u32], caches: &mut [&mut KvCache]) -> Result<Vec<Vec<f32>>> {
+        if tokens.len() != caches.len() {
+            return Err(InferError::Format(format!(
+                "forward_batch: {} tokens for {} caches",
+                tokens.len(),
+                caches.len()
+            )));
+        }
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.raw_decode {
+            if let Some(raw) = self.raw_params()? {
+                return self.forward_one_batch(tokens, caches, raw);
+            }
+        }
+        tokens.iter().zip(caches.iter_mut()).map(|(&t, c)| self.forward(&[t], c)).collect()
+    }
+
     /// Like [`Self::forward`] but always through the tensor path (the reference the single-token
     /// path is checked against).
     pub fn forward_reference(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
@@ -615,6 +646,112 @@ impl LlmModel {
         cache.tokens.push(token);
         let last = rms_norm_vec(&x, &raw.norm, eps);
         Ok(own(&self.output)?.matmul(&last, 1))
+    }
+
+    /// [`Self::forward_one`] for `m` sequences: norms, biases, rotary (at each sequence's own
+    /// position) and residuals row by row exactly as there; the q/k/v, output, gate/up/SwiGLU
+    /// and down products through [`crate::qmm::matvec_many_rows`] /
+    /// [`crate::qmm::swiglu_matvec_rows`] (each row equal to the one-token products bit for
+    /// bit, the weights streamed once for all rows); attention per sequence over its own cache
+    /// ([`attend_batch`], one pool call for all sequences). Appends to every cache.
+    fn forward_one_batch(&self, tokens: &[u32], caches: &mut [&mut KvCache], raw: &RawParams) -> Result<Vec<Vec<f32>>> {
+        use crate::qmm::{matvec_many_rows, swiglu_matvec_rows};
+        let m = tokens.len();
+        let pos: Vec<usize> = caches.iter().map(|c| c.len()).collect();
+        if let Some(&p) = pos.iter().find(|&&p| p + 1 > self.cfg.context_length) {
+            return Err(InferError::ContextLength { needed: p + 1, limit: self.cfg.context_length });
+        }
+        let (nh, nkv, hd) = (self.cfg.n_head, self.cfg.n_kv_head, self.cfg.head_dim);
+        let d = self.cfg.n_embd;
+        let eps = self.cfg.rms_eps as f32;
+        let half = hd / 2;
+        let interleaved = self.cfg.arch == Arch::Llama;
+        let scale = (1.0 / (hd as f64).sqrt()) as f32;
+        let table = own(self.embed.table())?;
+        let mut x: Vec<f32> = Vec::with_capacity(m * d);
+        for &id in tokens {
+            x.extend_from_slice(&table.row_f32(id as usize));
+        }
+        let norm_rows =
+            |x: &[f32], w: &[f32]| -> Vec<f32> { x.chunks_exact(d).flat_map(|r| rms_norm_vec(r, w, eps)).collect() };
+        let (qw, kw) = (nh * hd, nkv * hd);
+        for (li, (b, rb)) in self.blocks.iter().zip(&raw.blocks).enumerate() {
+            let h = norm_rows(&x, &rb.attn_norm);
+            let [mut q, mut k, mut v]: [Vec<f32>; 3] = matvec_many_rows(&[own(&b.q)?, own(&b.k)?, own(&b.v)?], &h, m)
+                .try_into()
+                .map_err(|_| InferError::Format("three projections expected".into()))?;
+            for (r, &p) in pos.iter().enumerate() {
+                let (q, k, v) =
+                    (&mut q[r * qw..(r + 1) * qw], &mut k[r * kw..(r + 1) * kw], &mut v[r * kw..(r + 1) * kw]);
+                add_bias(q, &rb.q_bias);
+                add_bias(k, &rb.k_bias);
+                add_bias(v, &rb.v_bias);
+                if let (Some(qn), Some(kn)) = (&rb.q_norm, &rb.k_norm) {
+                    for head in q.chunks_exact_mut(hd) {
+                        let n = rms_norm_vec(head, qn, eps);
+                        head.copy_from_slice(&n);
+                    }
+                    for head in k.chunks_exact_mut(hd) {
+                        let n = rms_norm_vec(head, kn, eps);
+                        head.copy_from_slice(&n);
+                    }
+                }
+                let (cos, sin) = (&raw.cos[p * half..(p + 1) * half], &raw.sin[p * half..(p + 1) * half]);
+                for head in q.chunks_exact_mut(hd).chain(k.chunks_exact_mut(hd)) {
+                    rope_vec(head, cos, sin, interleaved);
+                }
+                if self.f16_attn {
+                    for t in q.iter_mut().chain(k.iter_mut()).chain(v.iter_mut()) {
+                        *t = half::f16::from_f32(*t).to_f32();
+                    }
+                }
+            }
+            for (r, cache) in caches.iter_mut().enumerate() {
+                let kt = Tensor::from_vec(k[r * kw..(r + 1) * kw].to_vec(), (1, nkv, 1, hd), &self.device)?;
+                let vt = Tensor::from_vec(v[r * kw..(r + 1) * kw].to_vec(), (1, nkv, 1, hd), &self.device)?;
+                cache.append(li, &kt, &vt)?;
+            }
+            let y = {
+                let bufs = caches.iter().map(|c| c.layer_buffers(li)).collect::<Result<Vec<_>>>()?;
+                let held: Vec<_> =
+                    bufs.iter().map(|(kb, vb)| (kb.storage_and_layout(), vb.storage_and_layout())).collect();
+                let mut seqs = Vec::with_capacity(m);
+                for (r, (((ks, kl), (vs, vl)), (kb, _))) in held.iter().zip(&bufs).enumerate() {
+                    match (&**ks, &**vs) {
+                        (candle_core::Storage::Cpu(kc), candle_core::Storage::Cpu(vc)) => seqs.push(SeqAttn {
+                            q: &q[r * qw..(r + 1) * qw],
+                            kc: &kc.as_slice::<f32>()?[kl.start_offset()..],
+                            vc: &vc.as_slice::<f32>()?[vl.start_offset()..],
+                            cap: kb.dim(2)?,
+                            kv_len: pos[r] + 1,
+                        }),
+                        _ => return Err(InferError::Format("kv cache is not on the CPU".into())),
+                    }
+                }
+                attend_batch(&seqs, nh, nkv, hd, scale, self.f16_attn)
+            };
+            let mut o = matvec_many_rows(&[own(&b.o)?], &y, m).swap_remove(0);
+            for (orow, xrow) in o.chunks_exact_mut(d).zip(x.chunks_exact_mut(d)) {
+                add_bias(orow, &rb.o_bias);
+                for (a, b) in xrow.iter_mut().zip(orow.iter()) {
+                    *a += b;
+                }
+            }
+            let h = norm_rows(&x, &rb.ffn_norm);
+            let a = swiglu_matvec_rows(own(&b.gate)?, own(&b.up)?, &h, m);
+            let dn = matvec_many_rows(&[own(&b.down)?], &a, m).swap_remove(0);
+            for (a, b) in x.iter_mut().zip(&dn) {
+                *a += b;
+            }
+        }
+        for ((cache, &p), &t) in caches.iter_mut().zip(&pos).zip(tokens) {
+            cache.len = p + 1;
+            cache.tokens.push(t);
+        }
+        let last = norm_rows(&x, &raw.norm);
+        let logits = matvec_many_rows(&[own(&self.output)?], &last, m).swap_remove(0);
+        let n = logits.len() / m;
+        Ok(logits.chunks_exact(n).map(|r| r.to_vec()).collect())
     }
 
     /// A prompt chunk on the CPU with plain vectors: [`Self::forward_one`]'s arithmetic for `t`
@@ -874,10 +1011,18 @@ fn rope_vec(x: &mut [f32], cos: &[f32], sin: &[f32], interleaved: bool) {
     }
 }
 
+/// One sequence's query and cache for [`attend_batch`]: `q` holds `nh` heads of one position,
+/// the caches are laid out (kv head, position < `cap`, dim) and hold `kv_len` positions.
+struct SeqAttn<'a> {
+    q: &'a [f32],
+    kc: &'a [f32],
+    vc: &'a [f32],
+    cap: usize,
+    kv_len: usize,
+}
+
 /// Attention of one query position over `kv_len` cached positions: `q` holds `nh` heads, the
-/// caches are laid out (kv head, position < `cap`, dim). The query heads that share a kv head
-/// are taken together, so each cached key and value row is read once for all of them; the kv
-/// groups (or, with a single group, the heads) are spread over the thread pool.
+/// caches are laid out (kv head, position < `cap`, dim). See [`attend_batch`].
 #[allow(clippy::too_many_arguments)]
 fn attend_one(
     q: &[f32],
@@ -891,15 +1036,29 @@ fn attend_one(
     scale: f32,
     f16_probs: bool,
 ) -> Vec<f32> {
+    attend_batch(&[SeqAttn { q, kc, vc, cap, kv_len }], nh, nkv, hd, scale, f16_probs)
+}
+
+/// Attention of one query position per sequence, each over its own cache. The query heads that
+/// share a kv head are taken together, so each cached key and value row is read once for all
+/// of them; the (sequence, kv group) pairs (or, with a single group, the heads) are work items
+/// of one pool call. A sequence's result does not depend on the others in the call. Returns
+/// the sequences' outputs (`nh · hd` each) one after another.
+fn attend_batch(seqs: &[SeqAttn<'_>], nh: usize, nkv: usize, hd: usize, scale: f32, f16_probs: bool) -> Vec<f32> {
     let rep = nh / nkv;
-    // Work items: (kv group, a run of its query heads).
+    // Work items: (sequence, kv group, a run of its query heads).
     let splits = if nkv >= 2 { 1 } else { rep };
     let per = rep / splits;
-    let mut y = vec![0f32; nh * hd];
+    let per_seq = nkv * splits;
+    let width = nh * hd;
+    let mut y = vec![0f32; seqs.len() * width];
     let y_ptr = y.as_mut_ptr() as usize;
-    candle_core::utils::barrier_pool().execute_chunked(nkv * splits, |items| {
-        let mut p = vec![0f32; per * kv_len];
+    candle_core::utils::barrier_pool().execute_chunked(seqs.len() * per_seq, |items| {
+        let mut p: Vec<f32> = Vec::new();
         for item in items {
+            let (si, item) = (item / per_seq, item % per_seq);
+            let SeqAttn { q, kc, vc, cap, kv_len } = seqs[si];
+            p.resize(per * kv_len, 0.0);
             let (g, part) = (item / splits, item % splits);
             let h0 = g * rep + part * per;
             let qs = &q[h0 * hd..(h0 + per) * hd];
@@ -913,9 +1072,10 @@ fn attend_one(
             for row in p.chunks_exact_mut(kv_len) {
                 crate::vmath::softmax_exact_in_place(row, f16_probs);
             }
-            // SAFETY: this item writes only the outputs of heads h0 … h0 + per, and `y`
-            // outlives the pool call.
-            let out = unsafe { std::slice::from_raw_parts_mut((y_ptr as *mut f32).add(h0 * hd), per * hd) };
+            // SAFETY: this item writes only the outputs of heads h0 … h0 + per of sequence
+            // `si`, and `y` outlives the pool call.
+            let out =
+                unsafe { std::slice::from_raw_parts_mut((y_ptr as *mut f32).add(si * width + h0 * hd), per * hd) };
             for j in 0..kv_len {
                 let vj = &vg[j * hd..(j + 1) * hd];
                 for (r, o) in out.chunks_exact_mut(hd).enumerate() {

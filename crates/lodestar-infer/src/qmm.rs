@@ -347,6 +347,36 @@ mod avx2 {
         }
         [hsum(a0), hsum(a1), hsum(a2), hsum(a3)]
     }
+
+    /// One Q5_0 weight row against `N` activation rows (the unpacked block shared); each row's
+    /// operations are [`dot`]'s, so each result equals `dot` of that row bit for bit.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dotn<const N: usize>(x: &[Q5Packed], xd: &[f32], y: [Act<'_>; N]) -> [f32; N] {
+        let mut a = [_mm256_setzero_ps(); N];
+        for i in 0..x.len() {
+            let u = unpack(x.get_unchecked(i));
+            let dx = *xd.get_unchecked(i);
+            for (acc, y) in a.iter_mut().zip(&y) {
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum(u, *y, i), *acc);
+            }
+        }
+        a.map(|v| hsum(v))
+    }
+
+    /// One Q8_0 weight row against `N` activation rows; each result equals [`dot_q8`] of its
+    /// row bit for bit.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dotn_q8<const N: usize>(x: &[Q8Lane], xd: &[f32], y: [Act<'_>; N]) -> [f32; N] {
+        let mut a = [_mm256_setzero_ps(); N];
+        for i in 0..x.len() {
+            let w = x.get_unchecked(i);
+            let dx = *xd.get_unchecked(i);
+            for (acc, y) in a.iter_mut().zip(&y) {
+                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum8(w, *y, i), *acc);
+            }
+        }
+        a.map(|v| hsum(v))
+    }
 }
 
 /// Dot product of a Q5_0 row and a Q8_0 row through the matrix kernel (AVX2 when the CPU has
@@ -390,6 +420,23 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4];
 
+    /// The AVX2 kernel for one weight row against eight activation rows.
+    ///
+    /// # Safety
+    /// As [`LaneBlock::avx2_dot1`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8];
+
+    /// One weight row against eight activation rows (a decoding batch); each value equals
+    /// [`LaneBlock::dot1`] of its row bit for bit.
+    fn dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        #[cfg(target_arch = "x86_64")]
+        if crate::vmath::has_avx2_f16c() {
+            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            return unsafe { Self::avx2_dot8(x, xd, y) };
+        }
+        y.map(|r| dot_lanes_scalar(x, xd, r))
+    }
     /// One weight row (scales `xd`) against one activation row.
     fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
         #[cfg(target_arch = "x86_64")]
@@ -442,6 +489,10 @@ impl LaneBlock for Q5Packed {
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         avx2::dot4(x, xd, y)
     }
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        avx2::dotn(x, xd, y)
+    }
 }
 
 impl LaneBlock for Q8Lane {
@@ -459,6 +510,10 @@ impl LaneBlock for Q8Lane {
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         avx2::dot4_q8(x, xd, y)
+    }
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        avx2::dotn_q8(x, xd, y)
     }
 }
 
@@ -804,6 +859,199 @@ pub fn swiglu_matvec(gate: &QWeights, up: &QWeights, x: &[f32]) -> Vec<f32> {
     out
 }
 
+/// Several activation rows (one decoded token of each of `m` sequences, `x` is `m × k`) times
+/// several weight matrices that read them: [`matvec_many`] for a batch. Every row is quantized
+/// as [`matvec_many`] quantizes its one row, and each work item (matrix, 8 weight rows) runs
+/// those weight rows against all `m` activation rows while they sit in L1, so the weights are
+/// streamed from memory once per step rather than once per sequence. Row `r` of each output
+/// equals `matvec_many(ws, x[r])` bit for bit (the lane kernels' four-row products do each
+/// row's arithmetic in the one-row order). Returns, per matrix, `m` rows of its outputs.
+pub fn matvec_many_rows(ws: &[&QWeights], x: &[f32], m: usize) -> Vec<Vec<f32>> {
+    let k = x.len().checked_div(m).unwrap_or(0);
+    assert_eq!(k * m, x.len(), "matvec_many_rows: input is not {m} rows");
+    for w in ws {
+        assert_eq!(w.shape().1, k, "matvec_many_rows: a {:?} matrix does not take {k} inputs", w.shape());
+    }
+    let mut starts = Vec::with_capacity(ws.len() + 1);
+    starts.push(0usize);
+    for w in ws {
+        starts.push(starts.last().copied().unwrap_or(0) + w.shape().0.div_ceil(COL_GROUP));
+    }
+    let total = starts.last().copied().unwrap_or(0);
+    let mut outs: Vec<Vec<f32>> = ws.iter().map(|w| vec![0f32; m * w.shape().0]).collect();
+    let ptrs: Vec<usize> = outs.iter_mut().map(|o| o.as_mut_ptr() as usize).collect();
+    let acts = BatchActs::new(ws, x, m);
+    let (acts, starts, ptrs) = (&acts, &starts, &ptrs);
+    candle_core::utils::barrier_pool().execute_chunked(total, |range| {
+        let mut tmp = vec![0f32; m * COL_GROUP];
+        for item in range {
+            let i = starts.partition_point(|&s| s <= item) - 1;
+            let n = ws[i].shape().0;
+            let c0 = (item - starts[i]) * COL_GROUP;
+            let c1 = n.min(c0 + COL_GROUP);
+            let w = c1 - c0;
+            acts.dot_cols(ws[i], c0, c1, &mut tmp);
+            for r in 0..m {
+                // SAFETY: item (i, group) alone writes columns c0 … c1 of every row of output
+                // i, which outlives the pool call.
+                let out = unsafe { std::slice::from_raw_parts_mut((ptrs[i] as *mut f32).add(r * n + c0), w) };
+                out.copy_from_slice(&tmp[r * w..(r + 1) * w]);
+            }
+        }
+    });
+    outs
+}
+
+/// [`swiglu_matvec`] for `m` activation rows (`x` is `m × k`): row `r` of the result equals
+/// `swiglu_matvec(gate, up, x[r])` bit for bit; the gate and up weights of each work item are
+/// read once for all rows.
+pub fn swiglu_matvec_rows(gate: &QWeights, up: &QWeights, x: &[f32], m: usize) -> Vec<f32> {
+    let n = gate.shape().0;
+    let k = gate.shape().1;
+    assert_eq!(gate.shape(), up.shape(), "swiglu_matvec_rows: gate and up differ in shape");
+    assert_eq!(x.len(), m * k, "swiglu_matvec_rows: input is not {m}×{k}");
+    let acts = BatchActs::new(&[gate, up], x, m);
+    let mut out = vec![0f32; m * n];
+    let ptr = out.as_mut_ptr() as usize;
+    let acts = &acts;
+    candle_core::utils::barrier_pool().execute_chunked(n.div_ceil(COL_GROUP), |range| {
+        let (mut g, mut u) = (vec![0f32; m * COL_GROUP], vec![0f32; m * COL_GROUP]);
+        for item in range {
+            let c0 = item * COL_GROUP;
+            let c1 = n.min(c0 + COL_GROUP);
+            let w = c1 - c0;
+            acts.dot_cols(gate, c0, c1, &mut g);
+            acts.dot_cols(up, c0, c1, &mut u);
+            for r in 0..m {
+                // SAFETY: this item alone writes columns c0 … c1 of every row of `out`, which
+                // outlives the call.
+                let out = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(r * n + c0), w) };
+                for ((o, &g), &u) in out.iter_mut().zip(&g[r * w..(r + 1) * w]).zip(&u[r * w..(r + 1) * w]) {
+                    *o = g / (1.0 + (-g).exp()) * u;
+                }
+            }
+        }
+    });
+    out
+}
+
+/// `m` activation rows, each quantized as [`TokenActs`] quantizes one.
+struct BatchActs {
+    m: usize,
+    /// Q8_K blocks of every row, row after row (for Q4_K / Q6_K weights); empty when none needs them.
+    q8k: Vec<candle_core::quantized::k_quants::BlockQ8K>,
+    /// Q8_0 rows (for Q5_0 / Q8_0 weights).
+    q8: Option<Q8Rows>,
+}
+
+impl BatchActs {
+    fn new(ws: &[&QWeights], x: &[f32], m: usize) -> Self {
+        use candle_core::quantized::k_quants::{BlockQ8K, QK_K};
+        let k = x.len().checked_div(m).unwrap_or(0);
+        let q8k = if ws.iter().any(|w| matches!(w, QWeights::Q4K(_) | QWeights::Q6K(_))) {
+            let kb = k / QK_K;
+            let mut q = (0..m * kb).map(|_| BlockQ8K::zeros()).collect::<Vec<_>>();
+            for r in 0..m {
+                BlockQ8K::from_float(&x[r * k..(r + 1) * k], &mut q[r * kb..(r + 1) * kb]);
+            }
+            q
+        } else {
+            Vec::new()
+        };
+        let q8 = ws.iter().any(|w| matches!(w, QWeights::Q5_0(_) | QWeights::Q8_0(_))).then(|| Q8Rows::new(x, m, k));
+        Self { m, q8k, q8 }
+    }
+
+    /// Rows `c0 … c1` of `w` times every activation row: row `r`'s `c1 − c0` values go to
+    /// `out[r · (c1 − c0) …]`. Each row's values equal [`TokenActs::dot_cols`] of that row.
+    fn dot_cols(&self, w: &QWeights, c0: usize, c1: usize, out: &mut [f32]) {
+        let width = c1 - c0;
+        fn lanes<B: LaneBlock>(w: &LaneMatrix<B>, ys: &Q8Rows, m: usize, c0: usize, c1: usize, out: &mut [f32]) {
+            let width = c1 - c0;
+            for c in c0..c1 {
+                let (row, sc) = (w.row(c), w.row_scales(c));
+                let mut r = 0;
+                while r + 8 <= m {
+                    let v = B::dot8(row, sc, std::array::from_fn(|i| ys.row(r + i)));
+                    for (i, v) in v.into_iter().enumerate() {
+                        out[(r + i) * width + c - c0] = v;
+                    }
+                    r += 8;
+                }
+                while r + 4 <= m {
+                    let v = B::dot4(row, sc, [ys.row(r), ys.row(r + 1), ys.row(r + 2), ys.row(r + 3)]);
+                    for (i, v) in v.into_iter().enumerate() {
+                        out[(r + i) * width + c - c0] = v;
+                    }
+                    r += 4;
+                }
+                while r < m {
+                    out[r * width + c - c0] = B::dot1(row, sc, ys.row(r));
+                    r += 1;
+                }
+            }
+        }
+        let kb = self.q8k.len().checked_div(self.m).unwrap_or(0);
+        match (w, &self.q8) {
+            (QWeights::Q5_0(w), Some(y)) => lanes(w, y, self.m, c0, c1, out),
+            (QWeights::Q8_0(w), Some(y)) => lanes(w, y, self.m, c0, c1, out),
+            (QWeights::Q4K(w), _) if crate::kdot::available() => {
+                k_rows(w, &self.q8k, self.m, c0, c1, out, crate::kdot::dot_q4k_rows::<4>)
+            }
+            (QWeights::Q6K(w), _) if crate::kdot::available() => {
+                k_rows(w, &self.q8k, self.m, c0, c1, out, crate::kdot::dot_q6k_rows::<4>)
+            }
+            (QWeights::Q4K(w), _) => {
+                for r in 0..self.m {
+                    w.dot_cols(&self.q8k[r * kb..(r + 1) * kb], c0, c1, &mut out[r * width..(r + 1) * width]);
+                }
+            }
+            (QWeights::Q6K(w), _) => {
+                for r in 0..self.m {
+                    w.dot_cols(&self.q8k[r * kb..(r + 1) * kb], c0, c1, &mut out[r * width..(r + 1) * width]);
+                }
+            }
+            _ => unreachable!("the Q8_0 activations are made whenever a lane matrix is present"),
+        }
+    }
+}
+
+/// A k-quant weight row against four Q8_K activation rows ([`crate::kdot`]).
+type KDot4<T> = fn(&[T], [&[candle_core::quantized::k_quants::BlockQ8K]; 4]) -> Option<[f32; 4]>;
+
+/// Weight rows `c0 … c1` of a k-quant matrix against `m` Q8_K activation rows (`q8k`, row after
+/// row), into `out[r · (c1 − c0) …]`: four activation rows at a time through `dot4` (the weight
+/// blocks unpacked once for the four, [`crate::kdot`]), the rest through candle's `vec_dot`;
+/// every value equals candle's `vec_dot` of its row.
+fn k_rows<T: GgmlType<VecDotType = candle_core::quantized::k_quants::BlockQ8K>>(
+    w: &KMatrix<T>,
+    q8k: &[candle_core::quantized::k_quants::BlockQ8K],
+    m: usize,
+    c0: usize,
+    c1: usize,
+    out: &mut [f32],
+    dot4: KDot4<T>,
+) {
+    let kb = w.k / T::BLCK_SIZE;
+    let width = c1 - c0;
+    let blocks = w.blocks();
+    for c in c0..c1 {
+        let row = w.row_of(blocks, c);
+        let mut r = 0;
+        while r + 4 <= m {
+            let Some(v) = dot4(row, std::array::from_fn(|i| &q8k[(r + i) * kb..(r + i + 1) * kb])) else { break };
+            for (i, v) in v.into_iter().enumerate() {
+                out[(r + i) * width + c - c0] = v;
+            }
+            r += 4;
+        }
+        while r < m {
+            out[r * width + c - c0] = T::vec_dot(w.k, row, &q8k[r * kb..(r + 1) * kb]);
+            r += 1;
+        }
+    }
+}
+
 /// One activation row quantized for every dot-product format the given matrices need.
 struct TokenActs {
     /// Q8_K blocks (for Q4_K / Q6_K weights); empty when none needs them.
@@ -1116,6 +1364,44 @@ mod tests {
             let want: Vec<f32> = g.iter().zip(&u).map(|(&g, &u)| g / (1.0 + (-g).exp()) * u).collect();
             assert_eq!(got, want);
             assert!(got.iter().any(|v| v.abs() > 0.1), "products are not all zero");
+        }
+    }
+
+    /// Several tokens (a decoding batch) through the batched products give, row for row, the
+    /// single-token products bit for bit: every weight type, batch sizes around the 4-row
+    /// and 8-row kernels (1, 3, 4, 5, 8, 13), ragged column groups, and the fused SwiGLU.
+    #[test]
+    fn batched_rows_equal_single_token_products_bit_for_bit() {
+        let k = 512;
+        let mut s = 17u64;
+        let mats: Vec<QWeights> =
+            [(GgmlDType::Q4K, 38), (GgmlDType::Q6K, 38), (GgmlDType::Q5_0, 17), (GgmlDType::Q8_0, 9)]
+                .into_iter()
+                .map(|(dtype, n)| {
+                    let w: Vec<f32> = (0..n * k).map(|_| lcg(&mut s)).collect();
+                    let t = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
+                    let qt = std::sync::Arc::new(QTensor::quantize(&t, dtype).unwrap());
+                    QWeights::from_qtensor(&qt).unwrap().expect("supported type")
+                })
+                .collect();
+        for m in [1usize, 3, 4, 5, 8, 13] {
+            let x: Vec<f32> = (0..m * k).map(|_| 2.0 * lcg(&mut s)).collect();
+            let ws: Vec<&QWeights> = mats.iter().collect();
+            let got = matvec_many_rows(&ws, &x, m);
+            for r in 0..m {
+                let one = matvec_many(&ws, &x[r * k..(r + 1) * k]);
+                for (i, (y, want)) in got.iter().zip(&one).enumerate() {
+                    let n = want.len();
+                    assert_eq!(&y[r * n..(r + 1) * n], &want[..], "matrix {i}, m={m}, row {r}");
+                }
+            }
+            for (gate, up) in [(&mats[0], &mats[1]), (&mats[2], &mats[2])] {
+                let got = swiglu_matvec_rows(gate, up, &x, m);
+                let n = gate.shape().0;
+                for r in 0..m {
+                    assert_eq!(&got[r * n..(r + 1) * n], &swiglu_matvec(gate, up, &x[r * k..(r + 1) * k])[..], "m={m}");
+                }
+            }
         }
     }
 

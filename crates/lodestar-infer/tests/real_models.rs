@@ -167,3 +167,72 @@ fn e5_embeddings_match_reference() {
         assert!(cosine(&single[0], b) > 0.9999, "batching changed {t:?}: {}", cosine(&single[0], b));
     }
 }
+
+/// Four different chat prompts decoded together (greedy, continuous batching through four
+/// slots) give each prompt's tokens decoded alone on a fresh cache, exactly.
+fn check_batch_equals_alone(model: &str) {
+    use lodestar_core::model::ChatMessage;
+    use lodestar_infer::{BatchEvent, BatchRequest};
+    if !installed(model) {
+        return;
+    }
+    let chat =
+        open_gguf_chat(&lodestar_core::home::models_dir(), Some(model), &ChatOptions::default()).expect("load model");
+    let questions = [
+        "Write a Rust function that returns the median of a slice of f64.",
+        "用一句话说明全钢子午线轮胎和半钢轮胎的区别。",
+        "What is 17 * 23? Answer with the number only.",
+        "列出三个提高回款率的办法，每条不超过十五个字。",
+    ];
+    let params = GenParams { max_tokens: 32, temperature: 0.0, ..GenParams::default() };
+    let prompts: Vec<Vec<u32>> =
+        questions.iter().map(|q| chat.encode_prompt(&chat.render(&[ChatMessage::user(*q)])).expect("encode")).collect();
+    let alone: Vec<(String, Vec<u32>)> = prompts
+        .iter()
+        .map(|p| {
+            chat.clear_cache();
+            let (g, ids) = chat.generate_tokens(p, &params, &mut |_| ControlFlow::Continue(())).expect("generate");
+            (g.text, ids)
+        })
+        .collect();
+    let requests: Vec<BatchRequest> =
+        prompts.iter().map(|p| BatchRequest { tokens: p.clone(), params: params.clone() }).collect();
+    let t = std::time::Instant::now();
+    let results = chat.generate_batch(&requests, 4, &mut |_: BatchEvent<'_>| ControlFlow::Continue(())).expect("batch");
+    println!("{model}: batch of 4 in {:.1} s", t.elapsed().as_secs_f64());
+    assert_eq!(results.len(), 4);
+    let mut failures = Vec::new();
+    for r in &results {
+        let (text, ids) = &alone[r.index];
+        println!("{model} #{}: {:?} (alone {:?})", r.index, r.generation.text, text);
+        if &r.tokens != ids {
+            let same = r.tokens.iter().zip(ids).take_while(|(a, b)| a == b).count();
+            failures.push(format!(
+                "request {}: batched {:?} vs alone {text:?} (first {same} ids agree)",
+                r.index, r.generation.text
+            ));
+        }
+    }
+    // The same prompts twice each through eight slots (the 8-row kernels) give the same tokens.
+    let twice: Vec<BatchRequest> = requests.iter().chain(&requests).cloned().collect();
+    let results =
+        chat.generate_batch(&twice, 8, &mut |_: BatchEvent<'_>| ControlFlow::Continue(())).expect("batch of 8");
+    assert_eq!(results.len(), 8);
+    for r in &results {
+        let (_, ids) = &alone[r.index % 4];
+        if &r.tokens != ids {
+            failures.push(format!("batch of 8, request {}: {:?}", r.index, r.generation.text));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn qwen_0_5b_batched_greedy_equals_each_alone() {
+    check_batch_equals_alone("qwen2.5-coder-0.5b");
+}
+
+#[test]
+fn qwen_1_5b_batched_greedy_equals_each_alone() {
+    check_batch_equals_alone("qwen2.5-coder-1.5b");
+}

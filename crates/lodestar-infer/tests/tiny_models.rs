@@ -10,7 +10,7 @@ use lodestar_core::model::{
     CancelToken, ChatMessage, EmbedKind, Embedder, FinishReason, GenParams, Generator, ModelError,
 };
 use lodestar_infer::bert::{cosine, BertEmbedder};
-use lodestar_infer::{ChatOptions, GgufChat};
+use lodestar_infer::{BatchEvent, BatchRequest, ChatOptions, GgufChat};
 use std::ops::ControlFlow;
 
 fn tiny_chat(arch: &str, ctx: u32, dtype: GgmlDType) -> (tempfile::TempDir, GgufChat) {
@@ -391,4 +391,188 @@ fn tiny_bert_embeds_normalized_batch_invariant_vectors() {
     let long = "tyre steel ".repeat(20);
     let v = e.embed(&[long.as_str()], EmbedKind::Passage).unwrap();
     assert!((v[0].iter().map(|x| x * x).sum::<f32>().sqrt() - 1.0).abs() < 1e-5);
+}
+
+/// Prompts of different lengths (so the sequences of a batch sit at different cache lengths).
+fn batch_prompts(chat: &GgufChat, n: usize) -> Vec<Vec<u32>> {
+    let questions = [
+        "hello",
+        "steel tyre hello wow radial truck",
+        "wow",
+        "radial truck tyres for the northern region, hello hello",
+        "hello wow hello",
+        "truck",
+        "the goods-ready date of contract hello",
+        "wow wow wow steel",
+    ];
+    (0..n)
+        .map(|i| {
+            let q = questions[i % questions.len()];
+            chat.encode_prompt(&chat.render(&[ChatMessage::user(format!("{q} #{i}"))])).unwrap()
+        })
+        .collect()
+}
+
+/// Each prompt decoded alone on a fresh cache (no prefix reuse): (generation, token ids).
+fn solo(chat: &GgufChat, tokens: &[u32], params: &GenParams) -> (lodestar_core::model::Generation, Vec<u32>) {
+    chat.clear_cache();
+    chat.generate_tokens(tokens, params, &mut |_| ControlFlow::Continue(())).unwrap()
+}
+
+#[test]
+fn batched_forward_rows_equal_single_token_logits_bit_for_bit() {
+    // `forward_batch` against `forward` of each token alone, step after step, for each
+    // architecture's layout, sequences at different cache lengths (one grows past its first 64
+    // slots), batch sizes 1 … 5, 8 and 9, and the F32 model whose layers are not on our kernels (there
+    // the sequences run one after another).
+    for (arch, dtype) in
+        [("qwen2", GgmlDType::Q8_0), ("qwen3", GgmlDType::Q8_0), ("llama", GgmlDType::Q8_0), ("qwen2", GgmlDType::F32)]
+    {
+        let (_d, chat) = tiny_chat(arch, 256, dtype);
+        let m = chat.model();
+        assert_eq!(m.decodes_plain().unwrap(), dtype == GgmlDType::Q8_0);
+        for b in [1usize, 2, 3, 4, 5, 8, 9] {
+            let prompts = batch_prompts(&chat, b);
+            let (mut batched, mut alone): (Vec<_>, Vec<_>) = (Vec::new(), Vec::new());
+            let mut next = Vec::new();
+            for p in &prompts {
+                let (mut c1, mut c2) = (m.new_cache(), m.new_cache());
+                let l = m.forward(p, &mut c1).unwrap();
+                assert_eq!(l, m.forward(p, &mut c2).unwrap());
+                next.push(lodestar_infer::llm::argmax(&l));
+                batched.push(c1);
+                alone.push(c2);
+            }
+            let steps = if b == 2 { 60 } else { 12 };
+            for step in 0..steps {
+                let mut caches: Vec<&mut lodestar_infer::llm::KvCache> = batched.iter_mut().collect();
+                let rows = m.forward_batch(&next, &mut caches).unwrap();
+                assert_eq!(rows.len(), b);
+                for (i, row) in rows.iter().enumerate() {
+                    let want = m.forward(&[next[i]], &mut alone[i]).unwrap();
+                    assert!(row == &want, "{arch} {dtype:?} batch {b} step {step} sequence {i}: logits differ");
+                    next[i] = lodestar_infer::llm::argmax(row);
+                }
+            }
+            for (a, s) in batched.iter().zip(&alone) {
+                assert_eq!(a.len(), s.len());
+                assert_eq!(a.tokens, s.tokens);
+            }
+        }
+        assert!(m.forward_batch(&[1, 2], &mut [&mut m.new_cache()]).is_err(), "tokens and caches must pair up");
+        assert!(m.forward_batch(&[], &mut []).unwrap().is_empty());
+    }
+}
+
+#[test]
+fn four_prompts_decoded_together_equal_each_decoded_alone() {
+    let (_d, chat) = tiny_chat("qwen2", 4096, GgmlDType::Q8_0);
+    let prompts = batch_prompts(&chat, 4);
+    let params = greedy(40);
+    let alone: Vec<_> = prompts.iter().map(|p| solo(&chat, p, &params)).collect();
+    let requests: Vec<BatchRequest> =
+        prompts.iter().map(|p| BatchRequest { tokens: p.clone(), params: params.clone() }).collect();
+    let mut pieces: Vec<String> = vec![String::new(); 4];
+    let results = chat
+        .generate_batch(&requests, 4, &mut |ev| {
+            if let BatchEvent::Token { index, piece } = ev {
+                pieces[index].push_str(piece);
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(results.len(), 4);
+    let distinct: std::collections::HashSet<&Vec<u32>> = alone.iter().map(|(_, ids)| ids).collect();
+    assert!(distinct.len() > 1, "the prompts should not all give the same tokens");
+    for r in &results {
+        let (g, ids) = &alone[r.index];
+        assert_eq!(&r.tokens, ids, "request {}: batched tokens differ from decoding alone", r.index);
+        assert!(!r.tokens.is_empty());
+        assert_eq!(r.generation.text, g.text);
+        assert_eq!(r.generation.stats.finish, g.stats.finish);
+        assert_eq!(r.generation.stats.generated_tokens, g.stats.generated_tokens);
+        assert_eq!(r.generation.stats.prompt_tokens, prompts[r.index].len());
+        assert_eq!(pieces[r.index], r.generation.text, "streamed pieces add up to the text");
+    }
+}
+
+#[test]
+fn continuous_batching_gives_every_request_its_own_result_in_order_of_completion() {
+    // Seven requests through three slots, with different lengths, samplers and seeds: each
+    // result equals that request decoded alone, the results come back in the order they
+    // finished (not the input order), never more than three run at once, and a request
+    // cancelled from its own event stops alone.
+    let (_d, chat) = tiny_chat("qwen2", 4096, GgmlDType::Q8_0);
+    let prompts = batch_prompts(&chat, 7);
+    let max_tokens = [14usize, 3, 9, 1, 20, 6, 11];
+    let params: Vec<GenParams> = (0..7)
+        .map(|i| GenParams {
+            max_tokens: max_tokens[i],
+            temperature: if i % 3 == 1 { 0.9 } else { 0.0 },
+            top_k: Some(20),
+            seed: 100 + i as u64,
+            ..GenParams::default()
+        })
+        .collect();
+    let alone: Vec<_> = prompts.iter().zip(&params).map(|(p, q)| solo(&chat, p, q)).collect();
+    let requests: Vec<BatchRequest> =
+        prompts.iter().zip(&params).map(|(p, q)| BatchRequest { tokens: p.clone(), params: q.clone() }).collect();
+    let (mut started, mut done_order, mut running, mut most) = (Vec::new(), Vec::new(), 0usize, 0usize);
+    let results = chat
+        .generate_batch(&requests, 3, &mut |ev| {
+            match ev {
+                BatchEvent::Started { index } => {
+                    started.push(index);
+                    running += 1;
+                    most = most.max(running);
+                }
+                BatchEvent::Done { result } => {
+                    done_order.push(result.index);
+                    running -= 1;
+                }
+                BatchEvent::Token { .. } => {}
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(started, (0..7).collect::<Vec<_>>(), "requests start in input order");
+    assert_eq!(most, 3, "three slots are used and never more");
+    let order: Vec<usize> = results.iter().map(|r| r.index).collect();
+    assert_eq!(order, done_order, "results come back in order of completion");
+    assert_ne!(order, (0..7).collect::<Vec<_>>(), "a short request overtakes a long one");
+    let mut seen = order.clone();
+    seen.sort();
+    assert_eq!(seen, (0..7).collect::<Vec<_>>(), "every request has exactly one result");
+    for r in &results {
+        let (g, ids) = &alone[r.index];
+        assert_eq!(&r.tokens, ids, "request {}", r.index);
+        assert_eq!(r.generation.text, g.text, "request {}", r.index);
+        assert_eq!(r.generation.stats.finish, FinishReason::Length);
+        assert_eq!(r.tokens.len(), max_tokens[r.index]);
+    }
+
+    // Cancelling request 0 from its first piece leaves the others as they were.
+    let mut cancelled_pieces = 0;
+    let results = chat
+        .generate_batch(&requests[..4], 2, &mut |ev| match ev {
+            BatchEvent::Token { index: 0, .. } => {
+                cancelled_pieces += 1;
+                ControlFlow::Break(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .unwrap();
+    assert_eq!(cancelled_pieces, 1);
+    assert_eq!(results.len(), 4);
+    for r in &results {
+        if r.index == 0 {
+            assert_eq!(r.generation.stats.finish, FinishReason::Cancelled);
+            assert!(r.tokens.len() < max_tokens[0]);
+        } else {
+            assert_eq!(r.tokens, alone[r.index].1, "request {}", r.index);
+        }
+    }
+    // A bad prompt fails the call before anything runs.
+    let bad = vec![requests[0].clone(), BatchRequest { tokens: Vec::new(), params: greedy(4) }];
+    assert!(chat.generate_batch(&bad, 2, &mut |_| ControlFlow::Continue(())).is_err());
 }

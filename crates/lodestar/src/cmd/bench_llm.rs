@@ -2,7 +2,7 @@
 
 use crate::Ctx;
 use anyhow::Result;
-use lodestar_infer::bench::{bench_embed, bench_llm};
+use lodestar_infer::bench::{bench_embed, bench_llm, bench_llm_batch};
 use lodestar_infer::{open_gguf_chat, ChatOptions};
 
 #[derive(clap::Args)]
@@ -22,6 +22,10 @@ pub struct BenchLlmArgs {
     /// Repetitions per prompt length (the median is reported)
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// Batched decoding: sequences decoded together, comma separated (e.g. 1,4,8); reports
+    /// aggregate and per-sequence decode tok/s per batch size (local models only)
+    #[arg(long, value_delimiter = ',')]
+    pub batch: Vec<usize>,
 }
 
 /// The median of `xs` (0 for none).
@@ -72,6 +76,9 @@ fn bench_remote(
             repetitions: args.reps.max(1),
             threads: 0,
             device: format!("remote {}", chat.spec().url),
+            batch: None,
+            aggregate_decode_tok_s: None,
+            per_seq_decode_tok_s: None,
         });
     }
     Ok(rows)
@@ -85,6 +92,9 @@ pub fn run_llm(ctx: &Ctx, args: BenchLlmArgs) -> Result<()> {
         Some(n) => lodestar_remote::Registry::load(ctx.home.root())?.get(n).cloned(),
         None => None,
     };
+    if remote.is_some() && !args.batch.is_empty() {
+        anyhow::bail!("--batch measures the local engine's batched decoding; it does not apply to a remote model");
+    }
     let rows = match remote {
         Some(spec) => bench_remote(spec, &args)?,
         None => {
@@ -94,11 +104,48 @@ pub fn run_llm(ctx: &Ctx, args: BenchLlmArgs) -> Result<()> {
                 args.model.as_deref(),
                 &ChatOptions { max_context: Some(max_ctx), ..ChatOptions::default() },
             )?;
-            bench_llm(&chat, &args.prompt_tokens, args.gen_tokens, args.reps)?
+            if args.batch.is_empty() {
+                bench_llm(&chat, &args.prompt_tokens, args.gen_tokens, args.reps)?
+            } else {
+                bench_llm_batch(&chat, &args.prompt_tokens, args.gen_tokens, &args.batch, args.reps)?
+            }
         }
     };
     if ctx.json {
         return ctx.print_json(&rows);
+    }
+    if !args.batch.is_empty() {
+        println!(
+            "{:<22} {:>7} {:>5} {:>5} {:>14} {:>15} {:>13} {:>10} {:>12} {:>4} {:>7}",
+            "model",
+            "prompt",
+            "gen",
+            "batch",
+            "prefill tok/s",
+            "aggregate tok/s",
+            "per-seq tok/s",
+            "ttft ms",
+            "peak RSS MB",
+            "reps",
+            "threads"
+        );
+        for r in &rows {
+            println!(
+                "{:<22} {:>7} {:>5} {:>5} {:>14.1} {:>15.1} {:>13.1} {:>10.0} {:>12.0} {:>4} {:>7}",
+                r.model,
+                r.prompt_tokens,
+                r.gen_tokens,
+                r.batch.unwrap_or(1),
+                r.prefill_tok_s,
+                r.aggregate_decode_tok_s.unwrap_or(r.decode_tok_s),
+                r.per_seq_decode_tok_s.unwrap_or(r.decode_tok_s),
+                r.ttft_ms,
+                r.peak_rss_mb,
+                r.repetitions,
+                r.threads
+            );
+        }
+        return Ok(());
     }
     println!(
         "{:<22} {:>7} {:>5} {:>14} {:>13} {:>10} {:>12} {:>4} {:>7}",
