@@ -39,6 +39,23 @@ fn ledger_error(e: lodestar_ledger::LedgerError) -> ApiError {
     }
 }
 
+/// Runs `f` on the ledger of the home database (on a blocking thread: SQLite).
+async fn with_ledger<T: Send + 'static>(
+    state: Arc<AppState>,
+    f: impl FnOnce(&mut Ledger) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    blocking(move || {
+        let mut store = state.store()?;
+        let mut ledger = Ledger::open(&mut store).map_err(ledger_error)?;
+        f(&mut ledger)
+    })
+    .await
+}
+
+fn to_json<T: serde::Serialize>(v: T) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))?))
+}
+
 fn status(s: &str) -> Result<Status, ApiError> {
     Status::parse(s).ok_or_else(|| {
         ApiError::bad_request("invalid_status", format!("unknown status `{s}` (待办, 进行中, 已完成, 延期, 取消)"))
@@ -69,14 +86,7 @@ pub async fn list(
     };
     let as_of = get(&p, "as_of").map(|s| date(s, "as_of")).transpose()?.unwrap_or_else(lodestar_ledger::today);
     let dicts = state.assistant.dicts.clone();
-    let st = state.clone();
-    blocking(move || {
-        let mut store = st.store()?;
-        let ledger = Ledger::open(&mut store).map_err(ledger_error)?;
-        let items = ledger.list(&f, as_of, &dicts).map_err(ledger_error)?;
-        Ok(Json(serde_json::to_value(items).map_err(|e| ApiError::internal(e.to_string()))?))
-    })
-    .await
+    with_ledger(state, move |ledger| to_json(ledger.list(&f, as_of, &dicts).map_err(ledger_error)?)).await
 }
 
 /// `GET /api/ledger/{id}`: `{"item", "history"}`.
@@ -85,9 +95,7 @@ pub async fn item(
     _auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    blocking(move || {
-        let mut store = state.store()?;
-        let ledger = Ledger::open(&mut store).map_err(ledger_error)?;
+    with_ledger(state, move |ledger| {
         let item = ledger.get(id, Some(lodestar_ledger::today())).map_err(ledger_error)?;
         let history = ledger.history(id).map_err(ledger_error)?;
         Ok(Json(serde_json::json!({"item": item, "history": history})))
@@ -119,13 +127,8 @@ pub async fn update(
         return Err(ApiError::bad_request("nothing_to_change", "give a status, a deadline or a note"));
     }
     let who = auth.user.name.clone();
-    blocking(move || {
-        let mut store = state.store()?;
-        let mut ledger = Ledger::open(&mut store).map_err(ledger_error)?;
-        let it = ledger.update(id, st, dl, note.as_deref(), &who).map_err(ledger_error)?;
-        Ok(Json(serde_json::to_value(it).map_err(|e| ApiError::internal(e.to_string()))?))
-    })
-    .await
+    with_ledger(state, move |ledger| to_json(ledger.update(id, st, dl, note.as_deref(), &who).map_err(ledger_error)?))
+        .await
 }
 
 /// `GET /api/ledger/review?meeting=&since=&as_of=`: `ledger review --format json`.
@@ -143,24 +146,15 @@ pub async fn review(
     };
     let as_of = get(&p, "as_of").map(|s| date(s, "as_of")).transpose()?.unwrap_or_else(lodestar_ledger::today);
     let dicts = state.assistant.dicts.clone();
-    let st = state.clone();
-    blocking(move || {
-        let mut store = st.store()?;
-        let ledger = Ledger::open(&mut store).map_err(ledger_error)?;
-        let r = Review::build(&ledger, scope, as_of, &dicts).map_err(ledger_error)?;
-        Ok(Json(serde_json::to_value(r).map_err(|e| ApiError::internal(e.to_string()))?))
-    })
-    .await
+    with_ledger(state, move |ledger| to_json(Review::build(ledger, scope, as_of, &dicts).map_err(ledger_error)?)).await
 }
 
 /// `GET /api/ledger/meetings`: the meetings, newest first.
 pub async fn meetings(State(state): State<Arc<AppState>>, _auth: Auth) -> Result<Json<serde_json::Value>, ApiError> {
-    blocking(move || {
-        let mut store = state.store()?;
-        let ledger = Ledger::open(&mut store).map_err(ledger_error)?;
+    with_ledger(state, move |ledger| {
         let mut m = ledger.meetings().map_err(ledger_error)?;
         m.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
-        Ok(Json(serde_json::to_value(m).map_err(|e| ApiError::internal(e.to_string()))?))
+        to_json(m)
     })
     .await
 }
@@ -171,9 +165,7 @@ pub async fn meeting_updates(
     _auth: Auth,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    blocking(move || {
-        let mut store = state.store()?;
-        let ledger = Ledger::open(&mut store).map_err(ledger_error)?;
+    with_ledger(state, move |ledger| {
         let u = ledger.proposed_updates(id).map_err(ledger_error)?;
         let v: Vec<serde_json::Value> =
             u.into_iter().map(|(u, applied)| serde_json::json!({"update": u, "applied": applied})).collect();
@@ -190,13 +182,7 @@ pub async fn apply_update(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     require(&auth, WRITERS, "应用状态更新")?;
     let who = auth.user.name.clone();
-    blocking(move || {
-        let mut store = state.store()?;
-        let mut ledger = Ledger::open(&mut store).map_err(ledger_error)?;
-        let it = ledger.apply_update(update_id, &who).map_err(ledger_error)?;
-        Ok(Json(serde_json::to_value(it).map_err(|e| ApiError::internal(e.to_string()))?))
-    })
-    .await
+    with_ledger(state, move |ledger| to_json(ledger.apply_update(update_id, &who).map_err(ledger_error)?)).await
 }
 
 /// `GET /api/ledger/tags`: the type tags and statuses (filters and edit forms).
