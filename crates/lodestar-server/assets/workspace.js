@@ -1028,6 +1028,8 @@
     table.dataset.loading = '1';
     try {
       const items = asList(await api('GET', '/api/ledger' + qs(ledgerQuery())), 'items');
+      const exp = $('ledger-export');
+      if (exp) exp.setAttribute('href', '/api/ledger/export' + qs(ledgerQuery()));
       if (seq !== lstate.seq || !$('ledger-table')) return;
       lstate.items = items;
       if (first) fillDatalists(items);

@@ -67,24 +67,30 @@ const WRITERS: &[Role] = &[Role::Admin, Role::Ops, Role::Sales];
 /// Who may bring minutes and data in.
 const IMPORTERS: &[Role] = &[Role::Admin, Role::Ops];
 
+/// The filters and as-of date of `/api/ledger` and its export.
+fn list_filter(p: &Params) -> Result<(ListFilter, NaiveDate), ApiError> {
+    let f = ListFilter {
+        country: get(p, "country").map(str::to_string),
+        owner: get(p, "owner").map(str::to_string),
+        item_type: get(p, "type").map(str::to_string),
+        status: get(p, "status").map(status).transpose()?,
+        overdue: matches!(get(p, "overdue"), Some("1" | "true" | "on" | "yes")),
+        meeting_id: get(p, "meeting")
+            .map(|m| m.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_meeting", "meeting: a meeting id")))
+            .transpose()?,
+        since: get(p, "since").map(|s| date(s, "since")).transpose()?,
+    };
+    let as_of = get(p, "as_of").map(|s| date(s, "as_of")).transpose()?.unwrap_or_else(lodestar_ledger::today);
+    Ok((f, as_of))
+}
+
 /// `GET /api/ledger?owner=&type=&status=&country=&meeting=&overdue=1&as_of=`: `ledger list --json`.
 pub async fn list(
     State(state): State<Arc<AppState>>,
     _auth: Auth,
     Query(p): Query<Params>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let f = ListFilter {
-        country: get(&p, "country").map(str::to_string),
-        owner: get(&p, "owner").map(str::to_string),
-        item_type: get(&p, "type").map(str::to_string),
-        status: get(&p, "status").map(status).transpose()?,
-        overdue: matches!(get(&p, "overdue"), Some("1" | "true" | "on" | "yes")),
-        meeting_id: get(&p, "meeting")
-            .map(|m| m.parse::<i64>().map_err(|_| ApiError::bad_request("invalid_meeting", "meeting: a meeting id")))
-            .transpose()?,
-        since: get(&p, "since").map(|s| date(s, "since")).transpose()?,
-    };
-    let as_of = get(&p, "as_of").map(|s| date(s, "as_of")).transpose()?.unwrap_or_else(lodestar_ledger::today);
+    let (f, as_of) = list_filter(&p)?;
     let dicts = state.assistant.dicts.clone();
     with_ledger(state, move |ledger| to_json(ledger.list(&f, as_of, &dicts).map_err(ledger_error)?)).await
 }
@@ -195,14 +201,20 @@ pub async fn tags(State(state): State<Arc<AppState>>, _auth: Auth) -> Json<serde
     Json(serde_json::json!({"tags": tags, "statuses": statuses}))
 }
 
-/// `GET /api/ledger/export`: the ledger workbook (督办台账 + 统计).
-pub async fn export(State(state): State<Arc<AppState>>, auth: Auth) -> Result<Response, ApiError> {
+/// `GET /api/ledger/export?<the filters of /api/ledger>`: the ledger workbook (督办台账 + 统计) of
+/// the items the page shows (all without filters).
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    auth: Auth,
+    Query(p): Query<Params>,
+) -> Result<Response, ApiError> {
+    let (f, as_of) = list_filter(&p)?;
     let dicts = state.assistant.dicts.clone();
     let who = auth.user.name.clone();
     let bytes = blocking(move || {
         let mut store = state.store()?;
         let ledger = Ledger::open(&mut store).map_err(ledger_error)?;
-        let items = ledger.list(&ListFilter::default(), lodestar_ledger::today(), &dicts).map_err(ledger_error)?;
+        let items = ledger.list(&f, as_of, &dicts).map_err(ledger_error)?;
         let dir = crate::workspace::tempfile_dir()?;
         let path = dir.join("ledger.xlsx");
         let n = lodestar_ledger::export::export_ledger(&items, &dicts, &path).map_err(ledger_error)?;

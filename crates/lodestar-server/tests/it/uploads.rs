@@ -283,6 +283,18 @@ async fn minutes_enter_the_ledger_only_as_reviewed_and_items_keep_their_history(
     let x = h.send(h.get(&ops, "/api/ledger/export")).await;
     assert_eq!(x.status, StatusCode::OK);
     assert!(x.body.as_bytes().starts_with(b"PK"), "an xlsx archive");
+    // the export follows the page's filters: only the item in progress, with its 协同人
+    let app = h.app();
+    let r = tower::ServiceExt::oneshot(app, h.get(&ops, "/api/ledger/export?status=%E8%BF%9B%E8%A1%8C%E4%B8%AD"))
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(r.into_body()).await.unwrap().to_bytes();
+    let mut wb: calamine::Xlsx<_> = calamine::Reader::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = calamine::Reader::worksheet_range(&mut wb, lodestar_ledger::export::LEDGER_SHEET).unwrap();
+    let rows: Vec<Vec<String>> = sheet.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(rows.len(), 2, "header + the one item in progress: {rows:?}");
+    assert!(rows[1][8].contains("报关"), "{rows:?}");
+    assert_eq!(rows[1][10], "进行中");
 }
 
 #[tokio::test]
