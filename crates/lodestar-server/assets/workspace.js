@@ -808,7 +808,7 @@
 
   function ownerOf(a) {
     if (a.owner) return typeof a.owner === 'string' ? a.owner : (a.owner.name || a.owner.id || '—');
-    if (a.customer && a.customer.owner) return a.customer.owner;
+    if (a.customer && (a.customer.owner_name || a.customer.owner)) return a.customer.owner_name || a.customer.owner;
     return '—';
   }
 
@@ -880,6 +880,10 @@
 
     (a.withheld || []).filter((w) => GROUPS.indexOf(w.group) === -1)
       .forEach((w) => box.appendChild(notice('未显示「' + w.group + '」：' + w.reason, 'notice-warn withheld')));
+    // alerts shown without their amounts / contract numbers (below those fields' sensitivity)
+    const maskedLabels = { overdue: '回款逾期金额', shipment_at_risk: '货好待款金额', credit_anomaly: '信用与回款金额', contract_no: '合同号' };
+    (a.masked || []).forEach((w) => box.appendChild(
+      notice('已隐藏' + (maskedLabels[w.group] || w.group) + '：' + w.reason, 'notice-warn masked')));
 
     // overdue receivables, per bucket
     const bucketTiles = el('div', { cls: 'bucket-row' }, BUCKET_ORDER.map((k) => {
