@@ -505,25 +505,7 @@ impl<'d> Router<'d> {
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
         let period = parse_period(&masked, reference);
         let mut intents = detect_intents(&without_first_quarters(&masked));
-        let strong_sales = has_any(
-            &masked,
-            &[
-                "销售额",
-                "销量",
-                "销售金额",
-                "采购额",
-                "采购量",
-                "进货",
-                "提货量",
-                "出货量",
-                "营收",
-                "收入",
-                "业绩",
-                "sales",
-                "revenue",
-                "volume",
-            ],
-        );
+        let strong_sales = subjects().strong.iter().any(|w| masked.contains(w.as_str()));
         metric_subject_ok(
             &masked,
             &mut intents,
@@ -1041,6 +1023,7 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
 
 /// The vocabulary of [`metric_subject_ok`] (`data/metric_subjects.csv`).
 struct Subjects {
+    strong: Vec<String>,
     weak_verb: Vec<String>,
     count: Vec<String>,
     count_particle: Vec<String>,
@@ -1057,6 +1040,7 @@ fn subjects() -> &'static Subjects {
     static S: OnceLock<Subjects> = OnceLock::new();
     S.get_or_init(|| {
         let mut s = Subjects {
+            strong: Vec::new(),
             weak_verb: Vec::new(),
             count: Vec::new(),
             count_particle: Vec::new(),
@@ -1074,6 +1058,7 @@ fn subjects() -> &'static Subjects {
             }
             let Some((kind, word)) = line.split_once(',') else { continue };
             let list = match kind.trim() {
+                "strong" => &mut s.strong,
                 "weak_verb" => &mut s.weak_verb,
                 "count" => &mut s.count,
                 "count_particle" => &mut s.count_particle,
