@@ -86,6 +86,19 @@ pub struct DemoManifest {
     pub files: Vec<DemoFile>,
 }
 
+/// The kinds of demo workbook in the order they must be imported: exchange rates before the
+/// sales they convert, targets before sales, the messy export last (it replaces months).
+pub const IMPORT_ORDER: [&str; 5] = ["fx", "targets", "sales", "receivables", "messy_sales"];
+
+impl DemoManifest {
+    /// The written files in [`IMPORT_ORDER`].
+    pub fn in_import_order(&self) -> Vec<&DemoFile> {
+        let mut files: Vec<&DemoFile> = self.files.iter().collect();
+        files.sort_by_key(|f| IMPORT_ORDER.iter().position(|k| *k == f.kind).unwrap_or(IMPORT_ORDER.len()));
+        files
+    }
+}
+
 /// One written workbook.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoFile {

@@ -5,7 +5,8 @@
 //! chunks, table rows keep their header) → [`analyzer`] (jieba + dictionary terms + whole codes such
 //! as `315/80R22.5` and `BC-RU-2026-0815`) → [`bm25`] (tantivy) and [`vector`] (HNSW over e5
 //! passage embeddings) → [`index::KnowledgeIndex`] (score fusion, permission filters,
-//! persistence under the home's `index/` folder) → [`eval`] (recall@k / MRR on an evaluation set).
+//! persistence under the home's `index/` folder). The retrieval evaluation (recall@k / MRR) lives
+//! in `lodestar-bench`.
 //!
 //! Invariant: **retrieval never returns a chunk above the asker's clearance or outside the
 //! knowledge bases granted to them** — the filter is part of the tantivy query and of the HNSW
@@ -25,10 +26,8 @@
 //! ```
 
 pub mod analyzer;
-pub mod bench;
 pub mod bm25;
 pub mod chunker;
-pub mod eval;
 pub mod index;
 pub mod reader;
 pub mod testing;

@@ -8,8 +8,8 @@
 //! - [`chat::GgufChat`]: GGUF chat models (qwen2, qwen3, llama) implementing the core
 //!   [`Generator`] trait, with streaming, sampling, stop strings, cancellation and a KV cache
 //!   for shared prompt prefixes.
+//! - [`added`]: GGUF chat models a user brings (`models add`), checked and registered.
 //! - [`bert::BertEmbedder`]: multilingual-e5 embeddings implementing the core [`Embedder`] trait.
-//! - [`bench`]: prefill / decode / time-to-first-token / memory measurements.
 //!
 //! ```no_run
 //! use lodestar_core::model::{ChatMessage, GenParams, Generator};
@@ -24,7 +24,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod bench;
+pub mod added;
 pub mod bert;
 pub mod chat;
 pub mod e5s1;
@@ -106,8 +106,20 @@ pub fn open_chat(models_dir: &Path, name: Option<&str>) -> Result<Arc<dyn Genera
 /// Like [`open_chat`] but returns the concrete type (raw prompts, tokenizer, cache control).
 pub fn open_gguf_chat(models_dir: &Path, name: Option<&str>, opts: &ChatOptions) -> Result<GgufChat, InferError> {
     let store = ModelStore::new(models_dir)?;
-    // A path to a GGUF file a user dropped in is accepted too (for benchmarks of other models).
+    // A path to a GGUF file a user dropped in is accepted too (for benchmarks of other models),
+    // and so is a model registered with `lodestar models add`.
     if let Some(n) = name {
+        if let Some(m) = added::AddedModels::load(models_dir)?.get(n) {
+            if !m.path.is_file() {
+                return Err(InferError::Format(format!(
+                    "added model `{}`: its file {} is gone (`lodestar models remove {}` or add it again)",
+                    m.name,
+                    m.path.display(),
+                    m.name
+                )));
+            }
+            return GgufChat::load(&m.path, &m.name, opts);
+        }
         let p = Path::new(n);
         if n.ends_with(".gguf") && p.is_file() {
             let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or(n);

@@ -37,6 +37,25 @@ impl ChatTemplate {
         }
     }
 
+    /// The family a GGUF chat template implements, `None` when it is none lodestar renders.
+    pub fn recognize(template: &str) -> Option<Self> {
+        if template.contains("<|im_start|>") || template.contains("<|start_header_id|>") || template.contains("[INST]")
+        {
+            Some(Self::detect(Some(template), ""))
+        } else {
+            None
+        }
+    }
+
+    /// `chatml`, `llama3` or `llama2`.
+    pub fn family(&self) -> &'static str {
+        match self {
+            ChatTemplate::ChatMl { .. } => "chatml",
+            ChatTemplate::Llama3 => "llama3",
+            ChatTemplate::Llama2 => "llama2",
+        }
+    }
+
     /// Strings that end an assistant turn in this format (used as extra stop tokens).
     pub fn end_of_turn_markers(&self) -> &'static [&'static str] {
         match self {

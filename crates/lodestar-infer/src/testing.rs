@@ -2,6 +2,8 @@
 //! loading, tokenizer and generation code run on them without any download.
 #![doc(hidden)]
 
+pub use candle_core::quantized::gguf_file::Value as GgufValue;
+pub use candle_core::quantized::GgmlDType as TinyDType;
 use candle_core::quantized::{gguf_file::Value, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use std::path::Path;
@@ -141,4 +143,23 @@ pub fn write_tiny_gguf(path: &Path, arch: &str, ctx: u32, dtype: GgmlDType, seed
 /// A tiny qwen2 chat model (Q8_0 weights) at `path`, for other crates' tests.
 pub fn write_tiny_chat_model(path: &Path, seed: u64) {
     write_tiny_gguf(path, "qwen2", 4096, GgmlDType::Q8_0, seed)
+}
+
+/// Copies the GGUF at `src` to `dst` with its metadata edited by `edit` (tensors unchanged): for
+/// tests of files that lack a key or carry another value.
+pub fn rewrite_gguf(src: &Path, dst: &Path, edit: impl FnOnce(&mut Vec<(String, Value)>)) {
+    use candle_core::quantized::gguf_file;
+    let mut f = std::fs::File::open(src).unwrap();
+    let content = gguf_file::Content::read(&mut f).unwrap();
+    let mut md: Vec<(String, Value)> = content.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    md.sort_by(|a, b| a.0.cmp(&b.0));
+    edit(&mut md);
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let tensors: Vec<(String, QTensor)> =
+        names.into_iter().map(|n| (n.clone(), content.tensor(&mut f, n, &Device::Cpu).unwrap())).collect();
+    let md_refs: Vec<(&str, &Value)> = md.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut out = std::fs::File::create(dst).unwrap();
+    gguf_file::write(&mut out, &md_refs, &t_refs).unwrap();
 }

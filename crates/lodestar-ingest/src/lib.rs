@@ -7,8 +7,8 @@
 //! aliases) → [`clean`] (full-width digits, thousands separators, text numbers, every month/date
 //! form, subtotal rows) → [`import`] (one transaction per file: batch, replacement of the months a
 //! newer export covers, receivables updated in place, quarantine, audit) → [`ImportReport`].
-//! [`dictfile`] imports a user's customer/staff list and checks unresolved names; [`bench`]
-//! generates a messy workbook and measures import throughput.
+//! [`dictfile`] imports a user's customer/staff list and checks unresolved names. (The import
+//! benchmark lives in `lodestar-bench`.)
 //!
 //! ```no_run
 //! use lodestar_ingest::{import_file, ImportOptions};
@@ -18,7 +18,6 @@
 //! println!("imported {} rows, quarantined {}", report.imported, report.quarantined);
 //! ```
 
-pub mod bench;
 pub mod clean;
 pub mod dictfile;
 pub mod import;

@@ -6,9 +6,9 @@ mod common;
 
 use common::{book, count, rows, sheet, v, C};
 use lodestar_dict::Dictionaries;
-use lodestar_ingest::bench::rust_xlsxwriter::{Format, Workbook};
 use lodestar_ingest::{import_file, ImportOptions, ImportReport};
 use lodestar_store::Store;
+use rust_xlsxwriter::{Format, Workbook};
 use std::path::Path;
 
 fn import(path: &Path) -> (Store, ImportReport) {

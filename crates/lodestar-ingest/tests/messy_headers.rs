@@ -6,9 +6,9 @@ mod common;
 
 use common::{book, count, rows, sheet, v, Sheet, C};
 use lodestar_dict::Dictionaries;
-use lodestar_ingest::bench::rust_xlsxwriter::Workbook;
 use lodestar_ingest::{import_file, ImportOptions, IngestError};
 use lodestar_store::Store;
+use rust_xlsxwriter::Workbook;
 
 fn dicts() -> Dictionaries {
     Dictionaries::builtin().unwrap()

@@ -5,7 +5,7 @@
 //! [`deadline`] grammar, tag keywords, dictionary [`scan`]) → [`model`] (optional chat model, JSON
 //! validated, rules win) → [`ledger`] (SQLite: items, history, links across meetings, proposed
 //! status updates) → [`review`] (pre-meeting review, 结构化率 / 可追踪率) and [`export`] (Excel).
-//! [`bench`] scores the extractor on the hand-written evaluation set in `tests/eval/minutes/`.
+//! `lodestar-bench` scores the extractor on the hand-written evaluation set in `tests/eval/minutes/`.
 //!
 //! Every extracted item is marked `needs_review`: the ledger organizes and reminds, people decide.
 //!
@@ -18,7 +18,6 @@
 //! assert_eq!(items[0].item_type, "回款风险");
 //! ```
 
-pub mod bench;
 pub mod deadline;
 pub mod export;
 pub mod extract;

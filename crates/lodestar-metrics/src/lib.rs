@@ -23,7 +23,6 @@
 //! ```
 
 pub mod alerts;
-pub mod bench;
 mod engine;
 pub mod render;
 mod types;

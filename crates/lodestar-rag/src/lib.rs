@@ -20,7 +20,6 @@
 
 pub mod adapters;
 pub mod assistant;
-pub mod eval;
 pub mod guard;
 pub mod memory;
 pub mod prompt;

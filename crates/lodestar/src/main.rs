@@ -48,7 +48,7 @@ enum Command {
     Summary(cmd::metrics::SummaryArgs),
     /// Receivable and customer risk alerts (逾期, 货好待款, 信用异常, 开发停滞)
     Alerts(cmd::metrics::AlertsArgs),
-    /// Model store: fetch, import, list, verify
+    /// Model store: fetch, import, add your own GGUF, add a remote model, list, verify, remove
     Models(cmd::models::ModelsArgs),
     /// Generate text with a local chat model (streams to stdout)
     Generate(cmd::generate::GenerateArgs),
@@ -106,6 +106,11 @@ enum BenchCommand {
     Qa(cmd::ask::BenchQaArgs),
     /// The web chat under simulated users (latency per question class, errors, queue waits)
     Serve(cmd::serve::BenchServeArgs),
+    /// Several models over the speed, qa, minutes and drafts suites as one report (md, html, json)
+    Compare(cmd::compare::BenchCompareArgs),
+    /// One local model's speed suite, in a process of its own (run by `bench compare`)
+    #[command(hide = true)]
+    SpeedProbe(cmd::compare::SpeedProbeArgs),
 }
 
 /// Keeps large freed blocks in the heap for reuse. Each layer of a prompt allocates activation
@@ -181,6 +186,8 @@ fn main() {
             BenchCommand::Minutes(a) => cmd::minutes::run_bench_minutes(&ctx, a),
             BenchCommand::Qa(a) => cmd::ask::run_bench_qa(&ctx, a),
             BenchCommand::Serve(a) => cmd::serve::run_bench_serve(&ctx, a),
+            BenchCommand::Compare(a) => cmd::compare::run(&ctx, a),
+            BenchCommand::SpeedProbe(a) => cmd::compare::run_speed_probe(&ctx, a),
         },
     };
     if let Err(e) = result {

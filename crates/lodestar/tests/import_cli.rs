@@ -1,7 +1,7 @@
 //! End to end through the binary: import (JSON report), idempotent re-import, quarantine list,
 //! undo, the missing-column error, dict import/check and user accounts.
 
-use lodestar_ingest::bench::rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;

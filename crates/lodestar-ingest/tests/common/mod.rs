@@ -1,8 +1,8 @@
 //! Workbook builders for the import tests: each test writes its own messy workbook.
 #![allow(dead_code)]
 
-use lodestar_ingest::bench::rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 use lodestar_store::Store;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 use std::path::{Path, PathBuf};
 
 /// A cell to write.

@@ -3,7 +3,7 @@
 
 use crate::Ctx;
 use anyhow::{Context, Result};
-use lodestar_core::{Generator, KbId, Principal, Role, Sensitivity};
+use lodestar_core::{Generator, KbId};
 use lodestar_dict::Dictionaries;
 use lodestar_metrics::NaiveDate;
 use lodestar_rag::adapters::{EngineSource, IndexRetriever};
@@ -195,54 +195,17 @@ pub struct BenchQaArgs {
     pub budget: usize,
 }
 
-pub(crate) fn repo_path(rel: &str) -> Option<PathBuf> {
-    let candidates = [
-        std::env::current_dir().ok().map(|d| d.join(rel)),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)),
-    ];
-    candidates.into_iter().flatten().find(|p| p.exists())
-}
-
-/// Builds a bench home: demo data (end month 2026-10) imported, the knowledge bases indexed, and the
-/// accounts the evaluation set asks as.
-pub(crate) fn build_bench_home(root: &Path, dicts: &Arc<Dictionaries>, models_dir: &Path) -> Result<()> {
-    let db = root.join("lodestar.db");
-    let mut store = Store::open(&db)?;
-    if store.latest_sales_month()?.is_none() {
-        let dir = root.join("demo");
-        let manifest = lodestar_demo::generate(&dir, &lodestar_demo::DemoOptions::default())?;
-        let order = ["fx", "targets", "sales", "receivables", "messy_sales"];
-        let mut files: Vec<&lodestar_demo::DemoFile> = manifest.files.iter().collect();
-        files.sort_by_key(|f| order.iter().position(|k| *k == f.kind).unwrap_or(order.len()));
-        for f in files {
-            lodestar_ingest::import_file(&mut store, dicts, &f.path, &lodestar_ingest::ImportOptions::default())
-                .with_context(|| format!("importing {}", f.path.display()))?;
-        }
-    }
-    // Accounts of the sensitive questions: an intern with 内部 clearance over every base, and a
-    // salesperson limited to the product and policy bases.
-    store.upsert_user("intern", Role::Viewer, Sensitivity::Internal, &[], None)?;
-    store.upsert_user("sales_kz", Role::Sales, Sensitivity::Sensitive, &[KbId::Product, KbId::Policy], None)?;
-    let index_dir = root.join("index");
-    if !index_dir.is_dir() {
-        let knowledge = repo_path("knowledge").context("knowledge/ folder not found (run from the repository root)")?;
-        let embedder = lodestar_infer::open_embedder(models_dir, None).ok();
-        let mut ix = lodestar_index::KnowledgeIndex::open(&index_dir, dicts, embedder)?;
-        ix.add_paths(&[knowledge], &lodestar_index::AddOptions::default())?;
-    }
-    Ok(())
-}
-
 pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
     if let Some(t) = args.threads {
         lodestar_infer::set_threads(t);
     }
     let set = match &args.set {
         Some(p) => p.clone(),
-        None => repo_path("tests/eval/qa.jsonl").context("tests/eval/qa.jsonl not found (give --set FILE)")?,
+        None => lodestar_bench::repo_path("tests/eval/qa.jsonl")
+            .context("tests/eval/qa.jsonl not found (give --set FILE)")?,
     };
     let text = std::fs::read_to_string(&set).with_context(|| format!("cannot read {}", set.display()))?;
-    let mut cases = lodestar_rag::eval::load_cases(&text)?;
+    let mut cases = lodestar_bench::qa::load_cases(&text)?;
     if let Some(only) = &args.only {
         let cats: Vec<&str> = only.split(',').map(str::trim).collect();
         cases.retain(|c| cats.contains(&c.category.as_str()));
@@ -255,13 +218,8 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
         Some(p) => (p.clone(), false),
         None => (std::env::temp_dir().join(format!("lodestar-bench-qa-{}", std::process::id())), true),
     };
-    std::fs::create_dir_all(&root)?;
-    let dicts = Arc::new(Dictionaries::builtin()?);
-    let t_setup = std::time::Instant::now();
-    build_bench_home(&root, &dicts, &ctx.models_dir)?;
-    let setup_ms = t_setup.elapsed().as_secs_f64() * 1000.0;
-    let config = lodestar_core::config::Config::default();
-    let parts = open_parts(&root.join("lodestar.db"), &root.join("index"), &dicts, &config, &ctx.models_dir)?;
+    let home = lodestar_bench::home::seed(&root, lodestar_infer::open_embedder(&ctx.models_dir, None).ok())?;
+    let setup_ms = home.setup_ms;
     let generator = if args.no_model {
         None
     } else {
@@ -273,50 +231,27 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
             }
         }
     };
-    let model_name = generator.as_ref().map(|g| g.name().to_string());
-    let assistant = Assistant::new(dicts.clone(), parts.metrics, parts.retriever, generator);
-    let store = Store::open(&root.join("lodestar.db"))?;
-
-    let mut scores = Vec::new();
-    for (i, c) in cases.iter().enumerate() {
-        let principal: Principal = store.principal(c.user.as_deref())?;
-        let opts = AskOptions {
-            principal,
-            as_of: Some(parse_date(&c.as_of)?),
-            prompt_budget: args.budget,
-            ..AskOptions::default()
-        };
-        let ans = assistant.ask(&c.question, &opts)?;
-        let s = lodestar_rag::eval::score(c, &ans);
-        if !ctx.json {
-            let ok = s.missing.is_empty()
-                && s.forbidden_found.is_empty()
-                && s.refused == s.refusal_expected
-                && s.candidates_ok != Some(false);
-            let off_gold: Vec<&str> = ans
-                .citations
-                .iter()
-                .filter(|ct| !c.gold_docs.is_empty() && !c.gold_docs.iter().any(|g| g == &ct.doc))
-                .map(|ct| ct.doc.as_str())
-                .collect();
-            eprintln!(
-                "[{:>2}/{}] {} {:<5} {:<12} {:>7.0} ms  cites {}/{}{}{}{}",
-                i + 1,
-                cases.len(),
-                if ok { "✓" } else { "✗" },
-                c.id,
-                c.category,
-                ans.timings_ms.total,
-                s.citations_in_gold,
-                s.citations,
-                if off_gold.is_empty() { String::new() } else { format!("  off-gold: {}", off_gold.join(" ")) },
-                if s.missing.is_empty() { String::new() } else { format!("  missing: {}", s.missing.join(" / ")) },
-                if s.flagged.is_empty() { String::new() } else { format!("  flagged: {}", s.flagged.join(" ")) },
-            );
+    let json = ctx.json;
+    let mut progress = |i: usize, n: usize, s: &lodestar_bench::qa::QaSample| {
+        if json {
+            return;
         }
-        scores.push(s);
-    }
-    let report = lodestar_rag::eval::aggregate(model_name, scores);
+        let c = &s.score;
+        eprintln!(
+            "[{:>2}/{}] {} {:<5} {:<12} {:>7.0} ms  cites {}/{}{}{}",
+            i,
+            n,
+            if s.passed { "✓" } else { "✗" },
+            s.id,
+            s.category,
+            c.total_ms,
+            c.citations_in_gold,
+            c.citations,
+            if c.missing.is_empty() { String::new() } else { format!("  missing: {}", c.missing.join(" / ")) },
+            if c.flagged.is_empty() { String::new() } else { format!("  flagged: {}", c.flagged.join(" ")) },
+        );
+    };
+    let (report, _samples) = lodestar_bench::qa::run(&home, &cases, generator, args.budget, &mut progress)?;
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
     }
@@ -340,6 +275,13 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
     println!("  clarification correctness   {}", pct(report.clarification_correctness));
     println!("  forbidden-string clean      {}", pct(report.forbidden_clean));
     println!("  guard flags                 {} (in {} answers)", report.guard_flags, report.answers_with_flags);
+    println!("  model sentence with a fact  {}", pct(report.model_answer_with_fact));
+    println!("  quote-only fallbacks        {}", pct(report.quote_only_share));
+    println!("  answers under 8 characters  {}", report.short_answers);
+    println!(
+        "  median answer length        {}",
+        report.median_answer_chars.map(|v| format!("{v:.0} chars")).unwrap_or_else(|| "—".into())
+    );
     println!("  median TTFT (knowledge)     {}", msf(report.median_ttft_ms));
     println!("  median total (knowledge)    {}", msf(report.median_total_ms_knowledge));
     println!("  median total (metric)       {}", msf(report.median_total_ms_metric));

@@ -2,7 +2,7 @@
 
 use crate::Ctx;
 use anyhow::Result;
-use lodestar_infer::bench::{bench_embed, bench_llm, bench_llm_batch};
+use lodestar_bench::llm::{bench_embed, bench_llm, bench_llm_batch};
 use lodestar_infer::{open_gguf_chat, ChatOptions};
 
 #[derive(clap::Args)]
@@ -44,7 +44,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 fn bench_remote(
     spec: lodestar_remote::RemoteSpec,
     args: &BenchLlmArgs,
-) -> Result<Vec<lodestar_infer::bench::LlmBenchRow>> {
+) -> Result<Vec<lodestar_bench::llm::LlmBenchRow>> {
     use lodestar_core::{ChatMessage, GenParams, Generator};
     let chat = lodestar_remote::RemoteChat::new(spec)?;
     let unit = "北辰轮胎在北部战区的全钢、半钢和工程胎销售按月统计，运营团队核对目标达成与回款。";
@@ -65,7 +65,7 @@ fn bench_remote(
             pre.push(g.stats.prompt_tokens as f64 / (g.stats.prefill_ms / 1e3).max(1e-9));
             dec.push(g.stats.generated_tokens.saturating_sub(1) as f64 / (g.stats.decode_ms / 1e3).max(1e-9));
         }
-        rows.push(lodestar_infer::bench::LlmBenchRow {
+        rows.push(lodestar_bench::llm::LlmBenchRow {
             model: chat.name().to_string(),
             prompt_tokens: if real_prompt > 0 { real_prompt } else { n },
             gen_tokens: args.gen_tokens,

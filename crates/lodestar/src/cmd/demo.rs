@@ -98,10 +98,7 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     }
 
     heading("3. import (a re-run imports nothing: byte-identical files are recognized)");
-    let order = ["fx", "targets", "sales", "receivables", "messy_sales"];
-    let mut files: Vec<&lodestar_demo::DemoFile> = manifest.files.iter().collect();
-    files.sort_by_key(|f| order.iter().position(|k| *k == f.kind).unwrap_or(order.len()));
-    for f in files {
+    for f in manifest.in_import_order() {
         let path = f.path.to_string_lossy().to_string();
         crate::cmd::import::run_import(ctx, args("import", &[path.as_str()])?)?;
     }

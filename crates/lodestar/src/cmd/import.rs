@@ -595,7 +595,7 @@ pub struct BenchImportArgs {
 
 pub fn run_bench_import(ctx: &Ctx, args: BenchImportArgs) -> Result<()> {
     let dicts = lodestar_dict::Dictionaries::builtin()?;
-    let r = lodestar_ingest::bench::run_import_bench(args.rows, &dicts)?;
+    let r = lodestar_bench::import::run_import_bench(args.rows, &dicts)?;
     if ctx.json {
         return ctx.print_json(&r);
     }

@@ -3,9 +3,9 @@
 
 use crate::Ctx;
 use anyhow::{Context, Result};
+use lodestar_bench::index::{run_index_bench, IndexBenchOptions};
+use lodestar_bench::retrieval::{evaluate, load_questions};
 use lodestar_core::{Embedder, KbId, Principal, Sensitivity};
-use lodestar_index::bench::{run_index_bench, IndexBenchOptions};
-use lodestar_index::eval::{evaluate, load_questions};
 use lodestar_index::{AddOptions, Fusion, KnowledgeIndex, Rerank, SearchMode, SearchRequest};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -409,7 +409,7 @@ pub fn run_bench_retrieval(ctx: &Ctx, args: BenchRetrievalArgs) -> Result<()> {
         rep.questions, st.documents, st.chunks, index_s
     );
     println!("{:14} {:>6} {:>6} {:>6} {:>6}  perm.violations", "retriever", "R@1", "R@5", "R@10", "MRR");
-    let row = |name: &str, m: Option<&lodestar_index::eval::ModeReport>| match m {
+    let row = |name: &str, m: Option<&lodestar_bench::retrieval::ModeReport>| match m {
         Some(m) => println!(
             "{name:14} {:>6.3} {:>6.3} {:>6.3} {:>6.3}  {}",
             m.recall_at_1, m.recall_at_5, m.recall_at_10, m.mrr, m.permission_violations

@@ -253,22 +253,22 @@ pub fn run_bench_metrics(ctx: &Ctx, args: BenchMetricsArgs) -> Result<()> {
         if !ctx.json {
             eprintln!("generating {} sales rows into {} …", args.rows, path.display());
         }
-        Some(lodestar_metrics::bench::generate(&path, args.rows, &dicts)?)
+        Some(lodestar_bench::metrics::generate(&path, args.rows, &dicts)?)
     };
     let generate_s = t0.elapsed().as_secs_f64();
     let mut times = Vec::new();
     let mut last = None;
     for _ in 0..args.runs.max(1) {
-        let (d, t) = lodestar_metrics::bench::run_once(&path, &dicts, lodestar_metrics::bench::BENCH_MONTH)?;
+        let (d, t) = lodestar_bench::metrics::run_once(&path, &dicts, lodestar_bench::metrics::BENCH_MONTH)?;
         times.push(d);
         last = Some(t);
     }
-    let med = lodestar_metrics::bench::median(&times);
+    let med = lodestar_bench::metrics::median(&times);
     let table = last.context("no run")?;
     let report = serde_json::json!({
         "rows": generated.as_ref().map(|g| g.rows),
         "db": path.display().to_string(),
-        "month": lodestar_metrics::bench::BENCH_MONTH.to_string(),
+        "month": lodestar_bench::metrics::BENCH_MONTH.to_string(),
         "query": "country × category, amount (USD via fx), with YTD and YoY",
         "runs": times.len(),
         "times_ms": times.iter().map(|d| d.as_secs_f64() * 1000.0).collect::<Vec<_>>(),
@@ -284,7 +284,7 @@ pub fn run_bench_metrics(ctx: &Ctx, args: BenchMetricsArgs) -> Result<()> {
         let p = lodestar_server::bench::metrics_page_load(
             &path,
             std::sync::Arc::new(dicts.clone()),
-            &lodestar_metrics::bench::BENCH_MONTH.to_string(),
+            &lodestar_bench::metrics::BENCH_MONTH.to_string(),
             args.runs,
         )
         .map_err(|e| anyhow::anyhow!("web page load: {e}"))?;
@@ -302,7 +302,7 @@ pub fn run_bench_metrics(ctx: &Ctx, args: BenchMetricsArgs) -> Result<()> {
         println!(
             "bench metrics: {} rows, country×category {} with YTD/YoY: median {:.1} ms over {} runs (from opening the DB)",
             generated.map(|g| g.rows.to_string()).unwrap_or_else(|| "existing".into()),
-            lodestar_metrics::bench::BENCH_MONTH,
+            lodestar_bench::metrics::BENCH_MONTH,
             med.as_secs_f64() * 1000.0,
             times.len()
         );

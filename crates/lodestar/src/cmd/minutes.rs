@@ -362,19 +362,15 @@ pub struct BenchMinutesArgs {
 }
 
 pub fn run_bench_minutes(ctx: &Ctx, args: BenchMinutesArgs) -> Result<()> {
-    let dir = args.dir.unwrap_or_else(|| {
-        let local = PathBuf::from("tests/eval/minutes");
-        if local.join("meetings.json").is_file() {
-            local
-        } else {
-            lodestar_ledger::bench::default_dir()
-        }
-    });
+    let dir = match args.dir {
+        Some(d) => d,
+        None => lodestar_bench::minutes::default_dir().context("tests/eval/minutes not found (give --dir DIR)")?,
+    };
     let dicts = ctx.dicts()?;
-    let mut reports = vec![lodestar_ledger::bench::run(&dir, &dicts, None)?];
+    let mut reports = vec![lodestar_bench::minutes::run(&dir, &dicts, None)?];
     if !args.no_model {
         match open_model(ctx, args.model.as_deref()) {
-            Some(g) => reports.push(lodestar_ledger::bench::run(&dir, &dicts, Some(g.as_ref()))?),
+            Some(g) => reports.push(lodestar_bench::minutes::run(&dir, &dicts, Some(g.as_ref()))?),
             None => eprintln!("rules + model: skipped (no chat model installed)"),
         }
     }

@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod batch;
 pub mod bench_llm;
+pub mod compare;
 pub mod demo;
 pub mod draft;
 pub mod embed;

@@ -34,8 +34,18 @@ pub enum ModelsCommand {
         #[arg(long)]
         quiet: bool,
     },
-    /// Show the pinned models and what is installed (sizes; hash state from the last check)
+    /// Show the built-in models and what is installed, the added GGUF models and the remote ones
+    /// (size, quantization, architecture)
     List,
+    /// Register a GGUF chat model file of your own (qwen2, qwen3 or llama architecture, with a
+    /// chat template); it then works wherever a model name works (ask --model, serve, drafts,
+    /// batch, bench llm/qa/compare). The file stays where it is.
+    Add {
+        file: PathBuf,
+        /// Name to use it by (default: the file name without .gguf, lower-cased)
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Register a model served elsewhere over the OpenAI API (vLLM, llama.cpp's server, Ollama);
     /// it then works wherever a model name works (ask --model, drafts, batch, serve, bench qa)
     AddRemote {
@@ -60,7 +70,7 @@ pub enum ModelsCommand {
         #[arg(long)]
         timeout: Option<u64>,
     },
-    /// Remove a remote model from this home's registry
+    /// Unregister an added GGUF model or a remote model (files are not deleted)
     Remove { name: String },
     /// Re-hash installed files against the pins
     Verify {
@@ -83,18 +93,21 @@ fn hash_word(h: HashStatus) -> &'static str {
     }
 }
 
-fn print_status(rows: &[ModelStatus]) {
+fn print_status(rows: &[ModelStatus], header: &dyn Fn(&ModelStatus) -> Option<lodestar_infer::added::GgufInfo>) {
     println!(
-        "{:<22} {:<6} {:<10} {:>10} {:<10} {:<8} path",
-        "model", "role", "installed", "size MB", "sha256", "default"
+        "{:<22} {:<6} {:<10} {:>10} {:<8} {:<6} {:<10} {:<8} path",
+        "model", "role", "installed", "size MB", "quant", "arch", "sha256", "default"
     );
     for r in rows {
+        let h = header(r);
         println!(
-            "{:<22} {:<6} {:<10} {:>10.1} {:<10} {:<8} {}",
+            "{:<22} {:<6} {:<10} {:>10.1} {:<8} {:<6} {:<10} {:<8} {}",
             r.name,
             r.role.to_string(),
             if r.installed { "yes" } else { "no" },
             mb(if r.installed { r.size_bytes } else { r.expected_bytes }),
+            h.as_ref().map(|h| h.quant.as_str()).unwrap_or("-"),
+            h.as_ref().map(|h| h.arch.as_str()).unwrap_or("-"),
             hash_word(r.hash),
             if r.is_default { "*" } else { "" },
             r.path.display()
@@ -144,10 +157,40 @@ pub fn run(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
             );
             Ok(())
         }
+        ModelsCommand::Add { file, name } => {
+            let m = lodestar_infer::added::add(&ctx.models_dir, &file, name.as_deref())
+                .with_context(|| format!("adding {}", file.display()))?;
+            if ctx.json {
+                return ctx.print_json(&m);
+            }
+            println!(
+                "added `{}`: {} {} ({:.1} MB, {:.2} B parameters, context {}, {} template)\n  file   {}\n  sha256 {}\nuse it with --model {}",
+                m.name,
+                m.arch,
+                m.quant,
+                mb(m.size_bytes),
+                m.parameters as f64 / 1e9,
+                m.context_length,
+                m.template,
+                m.path.display(),
+                m.sha256,
+                m.name
+            );
+            Ok(())
+        }
         ModelsCommand::Remove { name } => {
+            let mut added = lodestar_infer::added::AddedModels::load(&ctx.models_dir)?;
+            if added.remove(&name) {
+                added.save(&ctx.models_dir)?;
+                println!("added model `{name}` unregistered (its file is left where it is)");
+                return Ok(());
+            }
             let mut reg = lodestar_remote::Registry::load(ctx.home.root())?;
             if !reg.remove(&name) {
-                anyhow::bail!("no remote model `{name}` in this home (installed local models are removed by deleting their folder in {})", ctx.models_dir.display());
+                anyhow::bail!(
+                    "no added or remote model `{name}` (built-in models are removed by deleting their folder in {})",
+                    ctx.models_dir.display()
+                );
             }
             reg.save(ctx.home.root())?;
             println!("remote model `{name}` removed");
@@ -169,19 +212,60 @@ pub fn run(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
         ModelsCommand::List => {
             let rows = store.list();
             let remote = lodestar_remote::Registry::load(ctx.home.root())?.models;
+            let added = lodestar_infer::added::AddedModels::load(&ctx.models_dir)?.models;
+            // quantization and architecture of the installed built-in GGUF models, from their headers
+            let header = |r: &ModelStatus| -> Option<lodestar_infer::added::GgufInfo> {
+                (r.installed && r.path.extension().is_some_and(|e| e == "gguf"))
+                    .then(|| lodestar_infer::added::inspect_gguf(&r.path).ok())
+                    .flatten()
+            };
             if ctx.json {
                 let mut v = serde_json::to_value(&rows)?;
                 if let serde_json::Value::Array(a) = &mut v {
+                    for (x, r) in a.iter_mut().zip(&rows) {
+                        x["kind"] = "built-in".into();
+                        if let Some(h) = header(r) {
+                            x["arch"] = h.arch.into();
+                            x["quant"] = h.quant.into();
+                        }
+                    }
+                    for m in &added {
+                        let mut x = serde_json::to_value(m)?;
+                        x["kind"] = "added".into();
+                        x["role"] = "chat".into();
+                        x["installed"] = m.path.is_file().into();
+                        a.push(x);
+                    }
                     for r in &remote {
                         let mut x = serde_json::to_value(r)?;
                         x["remote"] = true.into();
+                        x["kind"] = "remote".into();
                         a.push(x);
                     }
                 }
                 return ctx.print_json(&v);
             }
             println!("model folder: {}", ctx.models_dir.display());
-            print_status(&rows);
+            print_status(&rows, &header);
+            if !added.is_empty() {
+                println!("\nadded models (`models add`):");
+                println!(
+                    "{:<22} {:<6} {:<10} {:>10} {:<8} {:<6} path",
+                    "model", "role", "present", "size MB", "quant", "arch"
+                );
+                for m in &added {
+                    println!(
+                        "{:<22} {:<6} {:<10} {:>10.1} {:<8} {:<6} {}",
+                        m.name,
+                        "chat",
+                        if m.path.is_file() { "yes" } else { "MISSING" },
+                        mb(m.size_bytes),
+                        m.quant,
+                        m.arch,
+                        m.path.display()
+                    );
+                }
+            }
             if !remote.is_empty() {
                 println!("\nremote models (this home):");
                 for r in remote {
@@ -203,7 +287,7 @@ pub fn run(ctx: &Ctx, args: ModelsArgs) -> Result<()> {
             if ctx.json {
                 ctx.print_json(&rows)?;
             } else {
-                print_status(&rows);
+                print_status(&rows, &|_| None);
             }
             if bad > 0 {
                 anyhow::bail!(

@@ -2,7 +2,7 @@
 //! serve`: simulated users against a server on a loopback port in a seeded temporary home;
 //! `lodestar feedback …` and `lodestar audit export`: what the chat records, for ops and admins.
 
-use crate::cmd::ask::{build_bench_home, open_generator, open_parts, repo_path};
+use crate::cmd::ask::{open_generator, open_parts};
 use crate::Ctx;
 use anyhow::{bail, Context, Result};
 use lodestar_core::{ChatMessage, GenParams, Generator, Role, Sensitivity};
@@ -384,7 +384,8 @@ pub fn run_bench_serve(ctx: &Ctx, a: BenchServeArgs) -> Result<()> {
     }
     let set = match &a.set {
         Some(p) => p.clone(),
-        None => repo_path("tests/eval/qa.jsonl").context("tests/eval/qa.jsonl not found (give --set FILE)")?,
+        None => lodestar_bench::repo_path("tests/eval/qa.jsonl")
+            .context("tests/eval/qa.jsonl not found (give --set FILE)")?,
     };
     let questions = load_questions(&set)?;
     let (root, temporary) = match &a.keep_home {
@@ -394,7 +395,7 @@ pub fn run_bench_serve(ctx: &Ctx, a: BenchServeArgs) -> Result<()> {
     std::fs::create_dir_all(&root)?;
     let dicts = Arc::new(Dictionaries::builtin()?);
     eprintln!("seeding {} with the demo data …", root.display());
-    build_bench_home(&root, &dicts, &ctx.models_dir)?;
+    lodestar_bench::home::seed(&root, lodestar_infer::open_embedder(&ctx.models_dir, None).ok())?;
     let db = root.join("lodestar.db");
     let users: Vec<(String, String)> =
         (1..=a.users.max(1)).map(|i| (format!("bench{i:02}"), format!("bench-pass-{i:02}"))).collect();

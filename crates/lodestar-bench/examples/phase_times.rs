@@ -1,7 +1,7 @@
 //! CPU time of an import on a generated workbook, to judge throughput on a loaded machine:
 //! process CPU (all threads) and this thread's CPU (read cells + clean); the rest is the merge
 //! scan and the writer thread, which run in parallel with this one.
-//! `cargo run --release -p lodestar-ingest --example phase_times -- 200000`
+//! `cargo run --release -p lodestar-bench --example phase_times -- 200000`
 fn thread_cpu() -> f64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dicts = lodestar_dict::Dictionaries::builtin()?;
     let dir = tempfile::tempdir()?;
     let f = dir.path().join("m.xlsx");
-    lodestar_ingest::bench::write_messy_sales_workbook(&f, rows, &dicts)?;
+    lodestar_bench::import::write_messy_sales_workbook(&f, rows, &dicts)?;
     let mut store = lodestar_store::Store::open(&dir.path().join("db.sqlite"))?;
     let (w, t, p) = (std::time::Instant::now(), thread_cpu(), process_cpu_all());
     let _ = process_cpu();

@@ -2,10 +2,22 @@
 //! exactness, expected-fact coverage, citation precision, refusal correctness, guard flags,
 //! injection resistance and timings.
 
-use crate::assistant::Answer;
-use crate::prompt::NO_EVIDENCE;
-use crate::RagError;
+use crate::home::BenchHome;
+use chrono::NaiveDate;
+use lodestar_core::Generator;
+use lodestar_rag::assistant::Answer;
+use lodestar_rag::prompt::NO_EVIDENCE;
+use lodestar_rag::{AskOptions, RagError};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The marker of the quote-only fallback (the model's text was rejected or no model ran).
+pub const QUOTE_FALLBACK: &str = "相关原文摘录";
+
+/// An answer shorter than this many characters before its first citation marker is a fragment
+/// (`23.5R25 [1]`, `推荐 [1]`).
+pub const FRAGMENT_CHARS: usize = 8;
 
 /// One evaluation question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +98,29 @@ pub struct CaseScore {
     pub ttft_ms: Option<f64>,
     pub total_ms: f64,
     pub generated: bool,
+    /// The answer is the quote-only fallback (以下为…相关原文摘录).
+    pub quote_only: bool,
+    /// Characters of the answer before its first citation marker `[n]` (whitespace not counted).
+    pub answer_chars: usize,
+    /// Answerable knowledge question answered by a model-written sentence that contains an
+    /// expected fact (not refused, not the quote-only fallback).
+    pub model_sentence_with_fact: bool,
+}
+
+/// Characters before the first `[n]` marker, whitespace not counted.
+pub fn chars_before_citation(text: &str) -> usize {
+    let cut = text
+        .char_indices()
+        .find(|&(i, c)| {
+            c == '[' && {
+                let rest = &text[i + 1..];
+                let digits: String = rest.chars().take_while(|d| d.is_ascii_digit()).collect();
+                !digits.is_empty() && rest[digits.len()..].starts_with(']')
+            }
+        })
+        .map(|(i, _)| i)
+        .unwrap_or(text.len());
+    text[..cut].chars().filter(|c| !c.is_whitespace()).count()
 }
 
 /// Scores one answer against its case.
@@ -100,6 +135,8 @@ pub fn score(case: &QaCase, ans: &Answer) -> CaseScore {
         total_ms: ans.timings_ms.total,
         generated: ans.ttft_ms.is_some(),
         flagged: ans.flagged.clone(),
+        quote_only: text.contains(QUOTE_FALLBACK),
+        answer_chars: chars_before_citation(text),
         ..Default::default()
     };
     for n in &case.expect_numbers {
@@ -126,7 +163,22 @@ pub fn score(case: &QaCase, ans: &Answer) -> CaseScore {
         s.candidates_ok = Some(case.expect_candidates.iter().all(|id| text.contains(id.as_str())));
     }
     s.forbidden_found = case.forbidden.iter().filter(|f| text.contains(f.as_str())).cloned().collect();
+    s.model_sentence_with_fact = s.category == "knowledge"
+        && !s.refusal_expected
+        && s.generated
+        && !s.quote_only
+        && !s.refused
+        && s.facts_found > 0;
     s
+}
+
+/// Whether a case passed as a whole: every expected figure and fact present, nothing forbidden,
+/// refusal as expected, the right candidates when it had to ask back.
+pub fn passed(s: &CaseScore) -> bool {
+    s.missing.is_empty()
+        && s.forbidden_found.is_empty()
+        && s.refused == s.refusal_expected
+        && s.candidates_ok != Some(false)
 }
 
 /// Aggregate figures of a run.
@@ -157,7 +209,35 @@ pub struct QaReport {
     pub median_ttft_ms: Option<f64>,
     pub median_total_ms_knowledge: Option<f64>,
     pub median_total_ms_metric: Option<f64>,
+    /// Answer writing, over answerable knowledge questions: share answered by a model-written
+    /// sentence that contains an expected fact.
+    pub model_answer_with_fact: Option<f64>,
+    /// Share of answerable knowledge questions answered with the quote-only fallback.
+    pub quote_only_share: Option<f64>,
+    /// Answerable knowledge questions whose answer has fewer than [`FRAGMENT_CHARS`] characters
+    /// before its citation marker (not refused).
+    pub short_answers: usize,
+    /// Median characters before the citation marker, answerable knowledge questions.
+    pub median_answer_chars: Option<f64>,
+    /// Share of cases passed as a whole ([`passed`]).
+    pub passed: Option<f64>,
+    /// The same figures per category.
+    pub by_category: BTreeMap<String, CategoryScore>,
     pub scores: Vec<CaseScore>,
+}
+
+/// Figures of one category.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CategoryScore {
+    pub cases: usize,
+    /// Share passed as a whole.
+    pub passed: Option<f64>,
+    pub number_exactness: Option<f64>,
+    pub fact_coverage: Option<f64>,
+    pub citation_precision: Option<f64>,
+    /// Share answered 知识库中没有找到相关资料.
+    pub refused: Option<f64>,
+    pub guard_flags: usize,
 }
 
 fn ratio(num: usize, den: usize) -> Option<f64> {
@@ -205,8 +285,95 @@ pub fn aggregate(model: Option<String>, scores: Vec<CaseScore>) -> QaReport {
         median_ttft_ms: median(scores.iter().filter(|s| knowledge(s)).filter_map(|s| s.ttft_ms).collect()),
         median_total_ms_knowledge: median(scores.iter().filter(|s| knowledge(s)).map(|s| s.total_ms).collect()),
         median_total_ms_metric: median(scores.iter().filter(|s| s.category == "metric").map(|s| s.total_ms).collect()),
+        model_answer_with_fact: ratio(
+            answerable.iter().filter(|s| s.model_sentence_with_fact).count(),
+            answerable.len(),
+        ),
+        quote_only_share: ratio(answerable.iter().filter(|s| s.quote_only).count(), answerable.len()),
+        short_answers: answerable.iter().filter(|s| !s.refused && s.answer_chars < FRAGMENT_CHARS).count(),
+        median_answer_chars: median(answerable.iter().filter(|s| !s.refused).map(|s| s.answer_chars as f64).collect()),
+        passed: ratio(scores.iter().filter(|s| passed(s)).count(), scores.len()),
+        by_category: by_category(&scores),
         scores,
     }
+}
+
+fn by_category(scores: &[CaseScore]) -> BTreeMap<String, CategoryScore> {
+    let mut groups: BTreeMap<String, Vec<&CaseScore>> = BTreeMap::new();
+    for s in scores {
+        groups.entry(s.category.clone()).or_default().push(s);
+    }
+    groups
+        .into_iter()
+        .map(|(cat, v)| {
+            let sum = |f: &dyn Fn(&CaseScore) -> usize| v.iter().map(|s| f(s)).sum::<usize>();
+            let c = CategoryScore {
+                cases: v.len(),
+                passed: ratio(v.iter().filter(|s| passed(s)).count(), v.len()),
+                number_exactness: ratio(sum(&|s| s.numbers_found), sum(&|s| s.numbers_expected)),
+                fact_coverage: ratio(sum(&|s| s.facts_found), sum(&|s| s.facts_expected)),
+                citation_precision: ratio(sum(&|s| s.citations_in_gold), sum(&|s| s.citations)),
+                refused: ratio(v.iter().filter(|s| s.refused).count(), v.len()),
+                guard_flags: sum(&|s| s.flagged.len()),
+            };
+            (cat, c)
+        })
+        .collect()
+}
+
+/// One question as asked in a run, for the per-sample log (`qa.<model>.jsonl`).
+#[derive(Debug, Clone, Serialize)]
+pub struct QaSample {
+    pub id: String,
+    pub category: String,
+    pub question: String,
+    pub user: Option<String>,
+    pub route: String,
+    pub answer: String,
+    pub citations: Vec<String>,
+    pub warnings: Vec<String>,
+    pub score: CaseScore,
+    pub passed: bool,
+}
+
+/// Asks every case of `cases` against `home` with `generator` and scores the answers.
+/// `progress(i, n, sample)` is called after each question.
+pub fn run(
+    home: &BenchHome,
+    cases: &[QaCase],
+    generator: Option<Arc<dyn Generator>>,
+    prompt_budget: usize,
+    progress: &mut dyn FnMut(usize, usize, &QaSample),
+) -> crate::Result<(QaReport, Vec<QaSample>)> {
+    let model = generator.as_ref().map(|g| g.name().to_string());
+    let assistant = home.assistant(generator)?;
+    let store = home.store()?;
+    let mut scores = Vec::new();
+    let mut samples = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let principal = store.principal(c.user.as_deref())?;
+        let as_of = NaiveDate::parse_from_str(c.as_of.trim(), "%Y-%m-%d")
+            .map_err(|e| crate::BenchError::Invalid(format!("case {}: as_of `{}`: {e}", c.id, c.as_of)))?;
+        let opts = AskOptions { principal, as_of: Some(as_of), prompt_budget, ..AskOptions::default() };
+        let ans = assistant.ask(&c.question, &opts)?;
+        let s = score(c, &ans);
+        let sample = QaSample {
+            id: c.id.clone(),
+            category: c.category.clone(),
+            question: c.question.clone(),
+            user: c.user.clone(),
+            route: format!("{:?}", ans.route.kind),
+            answer: ans.answer.clone(),
+            citations: ans.citations.iter().map(|ct| ct.doc.clone()).collect(),
+            warnings: ans.warnings.clone(),
+            passed: passed(&s),
+            score: s.clone(),
+        };
+        progress(i + 1, cases.len(), &sample);
+        samples.push(sample);
+        scores.push(s);
+    }
+    Ok((aggregate(model, scores), samples))
 }
 
 #[cfg(test)]
@@ -218,6 +385,16 @@ mod tests {
         assert!(contains_fact("付款条件：30% TT 预付", "30%TT预付"));
         assert!(contains_fact("见提单副本付款", "见提单|提单副本"));
         assert!(!contains_fact("预付", "见提单"));
+    }
+
+    #[test]
+    fn characters_before_the_first_marker() {
+        assert_eq!(chars_before_citation("推荐 [1]"), 2);
+        assert_eq!(chars_before_citation("23.5R25 [1]"), 7);
+        assert_eq!(chars_before_citation("付款方式为 30% 预付 [2][3]，其余见提单。"), 10);
+        // a bracket that is not a marker does not cut
+        assert_eq!(chars_before_citation("[注] 无"), 4);
+        assert_eq!(chars_before_citation("没有标注"), 4);
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! `{"id": "q01", "q": "…", "gold_docs": ["product/spec-11r22_5.md"], "kind": "spec",
 //!   "as": {"clearance": "内部"}, "expect_none_above": true}`.
 
-use crate::{Fusion, IndexError, KnowledgeIndex, Rerank, Result, SearchMode, SearchRequest};
 use lodestar_core::{EmbedKind, KbId, Principal, Role, Sensitivity};
+use lodestar_index::{Fusion, IndexError, KnowledgeIndex, Rerank, Result, SearchMode, SearchRequest};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -109,7 +109,7 @@ pub struct EvalReport {
 }
 
 /// Runs every question in each mode, with results collapsed by document as `lodestar search`
-/// shows them ([`crate::SEARCH_PER_DOC`]). Query vectors are embedded once per question.
+/// shows them ([`lodestar_index::SEARCH_PER_DOC`]). Query vectors are embedded once per question.
 pub fn evaluate(ix: &KnowledgeIndex, questions: &[EvalQuestion]) -> Result<EvalReport> {
     let qvecs: Vec<Option<Vec<f32>>> = match ix.embedder() {
         Some(e) => {
@@ -139,7 +139,7 @@ fn run_mode(
     rerank: Rerank,
     fusion: Fusion,
 ) -> Result<ModeReport> {
-    let per_doc = Some(crate::SEARCH_PER_DOC);
+    let per_doc = Some(lodestar_index::SEARCH_PER_DOC);
     let mut r = ModeReport::default();
     let (mut r1, mut r5, mut r10, mut mrr) = (0.0, 0.0, 0.0, 0.0);
     let mut kinds: BTreeMap<String, (usize, usize)> = BTreeMap::new();

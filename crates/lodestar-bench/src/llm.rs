@@ -1,10 +1,10 @@
 //! Latency and throughput measurements (性能基准) behind `lodestar bench llm` / `bench embed`.
 
-use crate::bert::BertEmbedder;
-use crate::chat::GgufChat;
-use crate::error::Result;
-use crate::llm::argmax;
 use lodestar_core::model::EmbedKind;
+use lodestar_infer::bert::BertEmbedder;
+use lodestar_infer::chat::GgufChat;
+use lodestar_infer::error::Result;
+use lodestar_infer::llm::argmax;
 use std::time::Instant;
 
 /// Median figures for one prompt length (JSON field names are a contract).
@@ -143,7 +143,7 @@ pub fn bench_llm(chat: &GgufChat, prompt_lens: &[usize], gen_tokens: usize, reps
             peak_rss_mb: peak_rss_mb(),
             repetitions: reps.max(1),
             threads: threads(),
-            device: crate::device_name(model.device()).to_string(),
+            device: lodestar_infer::device_name(model.device()).to_string(),
             batch: None,
             aggregate_decode_tok_s: None,
             per_seq_decode_tok_s: None,
@@ -163,7 +163,7 @@ pub fn prompt_ids_for(chat: &GgufChat, n: usize, seq: usize) -> Result<Vec<u32>>
 /// Batched decoding: for each prompt length and batch size `b`, `b` different prompts are
 /// processed (one after another, as a continuous-batching server admits them), then
 /// `gen_tokens − 1` steps decode one greedy token for every sequence at once through
-/// [`crate::llm::LlmModel::forward_batch`]. Reports the aggregate and per-sequence decode
+/// [`lodestar_infer::llm::LlmModel::forward_batch`]. Reports the aggregate and per-sequence decode
 /// speed (medians over `reps`; each repetition runs every batch size in turn).
 pub fn bench_llm_batch(
     chat: &GgufChat,
@@ -188,7 +188,7 @@ pub fn bench_llm_batch(
         let mut figs: Vec<[Vec<f64>; 4]> = batches.iter().map(|_| Default::default()).collect();
         for _ in 0..reps.max(1) {
             for (bi, &b) in batches.iter().enumerate() {
-                let mut caches: Vec<crate::llm::KvCache> = (0..b).map(|_| model.new_cache()).collect();
+                let mut caches: Vec<lodestar_infer::llm::KvCache> = (0..b).map(|_| model.new_cache()).collect();
                 let t0 = Instant::now();
                 let mut next = Vec::with_capacity(b);
                 for (p, c) in prompts.iter().zip(caches.iter_mut()) {
@@ -201,7 +201,7 @@ pub fn bench_llm_batch(
                 let first = t0.elapsed().as_secs_f64();
                 let t1 = Instant::now();
                 let steps = gen_tokens.saturating_sub(1);
-                let mut refs: Vec<&mut crate::llm::KvCache> = caches.iter_mut().collect();
+                let mut refs: Vec<&mut lodestar_infer::llm::KvCache> = caches.iter_mut().collect();
                 for _ in 0..steps {
                     let l = model.forward_batch(&next, &mut refs)?;
                     for (nx, row) in next.iter_mut().zip(&l) {
@@ -230,7 +230,7 @@ pub fn bench_llm_batch(
                 peak_rss_mb: peak_rss_mb(),
                 repetitions: reps.max(1),
                 threads: threads(),
-                device: crate::device_name(model.device()).to_string(),
+                device: lodestar_infer::device_name(model.device()).to_string(),
                 batch: Some(b),
                 aggregate_decode_tok_s: Some(aggregate),
                 per_seq_decode_tok_s: Some(median(per)),

@@ -3,9 +3,9 @@
 //! on a sample of passages. Synthetic vectors stand in for embeddings, since embedding 50,000
 //! chunks on a laptop CPU takes far longer than the index itself.
 
-use crate::{Chunk, KnowledgeIndex, Result, SearchRequest};
 use lodestar_core::{EmbedKind, Embedder, KbId, Principal, Role, Sensitivity};
 use lodestar_dict::Dictionaries;
+use lodestar_index::{Chunk, KnowledgeIndex, Result, SearchRequest};
 use std::path::Path;
 use std::time::Instant;
 
@@ -183,7 +183,7 @@ pub fn run_index_bench(
         .map(|_| {
             let c = &centres[rng.below(centres.len())];
             let mut v: Vec<f32> = c.iter().map(|x| x + 0.6 * rng.unit()).collect();
-            crate::vector::normalize(&mut v);
+            lodestar_index::vector::normalize(&mut v);
             v
         })
         .collect();
@@ -192,7 +192,7 @@ pub fn run_index_bench(
             let i = rng.below(chunks.len());
             let words: Vec<&str> = chunks[i].text.split(['，', '。']).filter(|w| !w.is_empty()).take(3).collect();
             let mut v: Vec<f32> = vectors[i].iter().map(|x| x + 0.3 * rng.unit() / (opts.dim as f32).sqrt()).collect();
-            crate::vector::normalize(&mut v);
+            lodestar_index::vector::normalize(&mut v);
             (words.join(" "), v)
         })
         .collect();
@@ -208,7 +208,7 @@ pub fn run_index_bench(
         clearance: Sensitivity::Internal,
         kbs: vec![KbId::Product, KbId::Policy],
     };
-    let time = |p: &Principal, mode: crate::SearchMode| -> Result<Vec<f64>> {
+    let time = |p: &Principal, mode: lodestar_index::SearchMode| -> Result<Vec<f64>> {
         let mut ms = Vec::with_capacity(queries.len());
         for (i, (q, v)) in queries.iter().enumerate() {
             let mut req = SearchRequest::new(q.clone(), p.clone());
@@ -225,10 +225,10 @@ pub fn run_index_bench(
         ms.sort_by(f64::total_cmp);
         Ok(ms)
     };
-    let all = time(&admin, crate::SearchMode::Hybrid)?;
-    let filtered = time(&user, crate::SearchMode::Hybrid)?;
-    let bm25_only = time(&admin, crate::SearchMode::Bm25)?;
-    let vector_only = time(&admin, crate::SearchMode::Vector)?;
+    let all = time(&admin, lodestar_index::SearchMode::Hybrid)?;
+    let filtered = time(&user, lodestar_index::SearchMode::Hybrid)?;
+    let bm25_only = time(&admin, lodestar_index::SearchMode::Bm25)?;
+    let vector_only = time(&admin, lodestar_index::SearchMode::Vector)?;
     let (embed_passages_per_s, embed_model) = match embedder {
         Some(e) if !embed_texts.is_empty() => {
             let refs: Vec<&str> = embed_texts.iter().map(String::as_str).collect();

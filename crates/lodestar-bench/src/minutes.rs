@@ -7,18 +7,19 @@
 //! file), one `<key>.gold.jsonl` per minutes (`keywords` that the item's source line must contain,
 //! `type`, `owners` (staff ids), `deadline`, `country`, `customer`, `repeat_of`) and `updates.jsonl`.
 
-use crate::ledger::{ImportOptions, Ledger};
-use crate::text::{fold, read_minutes};
-use crate::{ActionItem, LedgerError, NaiveDate, Status};
 use lodestar_core::Generator;
 use lodestar_dict::Dictionaries;
+use lodestar_ledger::ledger::{ImportOptions, Ledger};
+use lodestar_ledger::text::{fold, read_minutes};
+use lodestar_ledger::{ActionItem, LedgerError, NaiveDate, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The evaluation set bundled with the repository.
-pub fn default_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/eval/minutes"))
+/// The evaluation set bundled with the repository (`tests/eval/minutes`, found from the working
+/// directory or a parent).
+pub fn default_dir() -> Option<PathBuf> {
+    crate::repo_path("tests/eval/minutes")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -380,7 +381,7 @@ mod tests {
     #[test]
     fn rules_meet_the_targets_on_the_eval_set() {
         let d = Dictionaries::builtin().unwrap();
-        let r = run(&default_dir(), &d, None).unwrap();
+        let r = run(&default_dir().expect("tests/eval/minutes"), &d, None).unwrap();
         for m in &r.mismatches {
             eprintln!("{} {:?} [{}] want {} got {} | {}", m.meeting, m.gold, m.field, m.expected, m.got, m.source);
         }

@@ -2,9 +2,9 @@
 //! and times country×category metrics for one month with YTD and YoY, from opening the database.
 //! `benches/metrics_pandas.py` does the same computation with pandas on the same file.
 
-use crate::{Dim, MetricQuery, MetricTable, MetricsEngine, Result};
 use lodestar_core::{Month, Period};
 use lodestar_dict::Dictionaries;
+use lodestar_metrics::{Dim, MetricQuery, MetricTable, MetricsEngine, Result};
 use lodestar_store::rusqlite::params;
 use lodestar_store::Store;
 use rust_decimal::Decimal;

@@ -7,8 +7,8 @@
 
 pub use rust_xlsxwriter;
 
-use crate::{import_file, ImportOptions, IngestError};
 use lodestar_dict::Dictionaries;
+use lodestar_ingest::{import_file, ImportOptions, IngestError};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use serde::Serialize;
 use std::path::Path;
