@@ -1,19 +1,12 @@
 //! Golden tests on a small hand-built fixture. Every expected value is worked out by hand in the
 //! comments from the rows below, following DESIGN.md "Metric definitions (口径)".
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lodestar_core::{Period, Principal, Role, Sensitivity};
 use lodestar_metrics::{
     Compare, Dim, Measure, MetricQuery, MetricRow, MetricTable, MetricsEngine, MetricsError, SortKey,
 };
 use rust_decimal::Decimal;
-use std::str::FromStr;
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
 
 /// Asserts `v` equals `expected` after rounding both to 10 decimals (for repeating fractions).
 #[track_caller]

@@ -1,9 +1,7 @@
 //! Property tests: group actuals sum to the total; ranks are consistent with the sort; contribution
 //! shares sum to 1 within a parent scope.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lodestar_metrics::{Dim, MetricQuery, MetricsEngine, SortKey};
 use proptest::prelude::*;
 use rust_decimal::Decimal;

@@ -2,30 +2,17 @@
 //! after some items are committed and run again — every `custom_id` gets exactly one result, the
 //! first run's results are not recomputed, files on disk are complete — and bad input files.
 
+use crate::support::{lodestar_in, run, succeeded};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn lodestar(home: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lodestar"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env("LODESTAR_MODELS", home.join("no-models"))
-        .env("LODESTAR_NO_EMBED", "1")
-        .output()
-        .expect("run lodestar");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run(lodestar_in(home).args(args).env("LODESTAR_MODELS", home.join("no-models")).env("LODESTAR_NO_EMBED", "1"))
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {
-    let (ok, out, err) = lodestar(home, args);
-    assert!(ok, "lodestar {args:?} failed: {err}\n{out}");
-    out
+    succeeded(args, lodestar(home, args))
 }
 
 const SALES: &str = "月份,国家,客户,品类,规格,销量,销售额,币种\n\

@@ -2,17 +2,10 @@
 //! detail, category spellings, spaced subtotal labels, hidden copies, month and currency forms.
 //! Every expected value is worked out by hand from the cells written.
 
-mod common;
-
-use common::{book, count, rows, sheet, v, Sheet, C};
-use lodestar_dict::Dictionaries;
+use crate::common::{book, count, dicts, rows, sheet, v, Sheet, C};
 use lodestar_ingest::{import_file, ImportOptions, IngestError};
 use lodestar_store::Store;
 use rust_xlsxwriter::Workbook;
-
-fn dicts() -> Dictionaries {
-    Dictionaries::builtin().unwrap()
-}
 
 fn import(path: &std::path::Path) -> (Store, Result<lodestar_ingest::ImportReport, IngestError>) {
     let mut store = Store::open_in_memory().unwrap();
@@ -326,7 +319,7 @@ fn a_hidden_copy_of_a_visible_sheet_is_not_counted_twice() {
         let ws = wb.add_worksheet();
         ws.set_name(name).unwrap();
         for (r, row) in detail().rows.iter().enumerate() {
-            common::write_row(ws, r as u32, row);
+            crate::common::write_row(ws, r as u32, row);
         }
         if hidden {
             ws.set_hidden(true);

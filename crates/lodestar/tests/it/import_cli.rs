@@ -1,6 +1,7 @@
 //! End to end through the binary: import (JSON report), idempotent re-import, quarantine list,
 //! undo, the missing-column error, dict import/check and user accounts.
 
+use crate::support::lodestar_in;
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
 use std::io::Write;
@@ -8,13 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn lodestar(home: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lodestar"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("LODESTAR_HOME")
-        .output()
-        .expect("run lodestar")
+    lodestar_in(home).args(args).env_remove("LODESTAR_HOME").output().expect("run lodestar")
 }
 
 fn json(out: &Output) -> Value {

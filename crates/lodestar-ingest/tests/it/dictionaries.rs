@@ -1,9 +1,7 @@
 //! Unresolved names are imported and reported; a later `dict import` repairs them (names are
 //! resolved at query time), and staff lists import the same way.
 
-mod common;
-
-use common::{book, sheet, C};
+use crate::common::{book, sheet, C};
 use lodestar_dict::Dictionaries;
 use lodestar_ingest::dictfile::{check_names, import_dictionary, DictList};
 use lodestar_ingest::{import_file, ImportOptions};

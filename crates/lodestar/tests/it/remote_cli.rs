@@ -2,25 +2,19 @@
 //! second home registers it with `models add-remote` (key from an environment variable) and
 //! answers a knowledge question through it with `ask --model`.
 
+use crate::support::{lodestar_in, run, WARRANTY};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn lodestar(home: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lodestar"));
-    c.arg("--home").arg(home).args(args).env("LODESTAR_MODELS", home.join("no-models")).env("LODESTAR_NO_EMBED", "1");
+    let mut c = lodestar_in(home);
+    c.args(args).env("LODESTAR_MODELS", home.join("no-models")).env("LODESTAR_NO_EMBED", "1");
     for (k, v) in env {
         c.env(k, v);
     }
-    let out = c.output().expect("run lodestar");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run(&mut c)
 }
-
-const WARRANTY: &str = "---\nkb: policy\ntitle: 质保政策\nsensitivity: 内部\n---\n# 质保政策\n## 全钢胎\n全钢胎质保期为 36 个月，长途干线 15 万公里。\n";
 
 #[test]
 fn a_registered_remote_model_answers_through_the_openai_api() {

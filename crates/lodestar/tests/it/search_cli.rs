@@ -1,26 +1,11 @@
 //! `lodestar kb add` / `search` / `index stats` / `kb list|remove` end to end through the binary,
 //! with the embedding model switched off (`LODESTAR_NO_EMBED=1`) so the test is hermetic.
 
+use crate::support::{json, lodestar_in, run};
 use std::path::Path;
-use std::process::Command;
 
 fn lodestar(home: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lodestar"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env("LODESTAR_NO_EMBED", "1")
-        .output()
-        .expect("run lodestar");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+    run(lodestar_in(home).args(args).env("LODESTAR_NO_EMBED", "1"))
 }
 
 fn write(root: &Path, rel: &str, text: &str) {

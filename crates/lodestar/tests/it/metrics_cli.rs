@@ -1,17 +1,11 @@
 //! End-to-end: `lodestar metrics | concentration | summary | alerts | bench metrics` on a home whose
 //! database gets rows inserted directly. Expected values are worked out by hand in the comments.
 
+use crate::support::lodestar_in;
 use std::path::Path;
-use std::process::Command;
 
 fn lodestar(home: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lodestar"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env_remove("LODESTAR_HOME")
-        .output()
-        .expect("run lodestar");
+    let out = lodestar_in(home).args(args).env_remove("LODESTAR_HOME").output().expect("run lodestar");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

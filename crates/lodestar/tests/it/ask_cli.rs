@@ -2,28 +2,15 @@
 //! worked out by hand below), a cited knowledge answer without a chat model, and the permission
 //! filter for a low-clearance account. No model is loaded (`--no-model`).
 
+use crate::support::{self, lodestar_in, run, succeeded, WARRANTY};
 use std::path::Path;
-use std::process::Command;
 
 fn lodestar(home: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lodestar"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env("LODESTAR_MODELS", home.join("no-models"))
-        .output()
-        .expect("run lodestar");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run(lodestar_in(home).args(args).env("LODESTAR_MODELS", home.join("no-models")))
 }
 
 fn json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let (ok, out, err) = lodestar(home, args);
-    assert!(ok, "lodestar {args:?} failed: {err}\n{out}");
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    support::json(&succeeded(args, lodestar(home, args)))
 }
 
 const SALES: &str = "月份,国家,客户,品类,规格,销量,销售额,币种\n\
@@ -33,7 +20,6 @@ const SALES: &str = "月份,国家,客户,品类,规格,销量,销售额,币种\
 const TARGETS: &str = "月份,国家,品类,目标销量,目标金额,币种\n\
 2026-09,俄罗斯,全钢,160,50000,USD\n\
 2026-08,俄罗斯,全钢,100,30000,USD\n";
-const WARRANTY: &str = "---\nkb: policy\ntitle: 质保政策\nsensitivity: 内部\n---\n# 质保政策\n## 全钢胎\n全钢胎质保期为 36 个月，长途干线 15 万公里。\n";
 const SIBIR: &str = "---\nkb: customer\ntitle: 客户档案：西伯利亚物流\nsensitivity: 敏感\ncustomer: C001\n---\n# 西伯利亚物流\n## 信用与付款条件\n付款条件：30% TT 预付，70% 见提单副本付款。\n";
 
 #[test]

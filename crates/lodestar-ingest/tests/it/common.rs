@@ -1,9 +1,14 @@
 //! Workbook builders for the import tests: each test writes its own messy workbook.
 #![allow(dead_code)]
 
+use lodestar_dict::Dictionaries;
 use lodestar_store::Store;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 use std::path::{Path, PathBuf};
+
+pub fn dicts() -> Dictionaries {
+    Dictionaries::builtin().unwrap()
+}
 
 /// A cell to write.
 #[derive(Clone, Debug)]

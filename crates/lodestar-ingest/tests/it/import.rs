@@ -1,16 +1,9 @@
 //! Import of messy workbooks built here with rust_xlsxwriter; every expected value is worked out by
 //! hand from the cells written.
 
-mod common;
-
-use common::{book, count, rows, sheet, v, Sheet, C};
-use lodestar_dict::Dictionaries;
+use crate::common::{book, count, dicts, rows, sheet, v, Sheet, C};
 use lodestar_ingest::{import_file, ImportOptions, IngestError, RecordKind};
 use lodestar_store::Store;
-
-fn dicts() -> Dictionaries {
-    Dictionaries::builtin().unwrap()
-}
 
 fn opts() -> ImportOptions {
     ImportOptions::default()

@@ -3,11 +3,18 @@
 
 use lodestar_store::rusqlite::params;
 use lodestar_store::Store;
+use rust_decimal::Decimal;
+use std::str::FromStr;
 
 /// (month, country, customer, category, spec, quantity, amount, currency, owner)
 pub type Sale<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>);
 /// (month, country, category, customer, target_quantity, target_amount, currency)
 pub type Target<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a str);
+
+/// A decimal from its text.
+pub fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
 
 pub fn store() -> Store {
     let s = Store::open_in_memory().unwrap();

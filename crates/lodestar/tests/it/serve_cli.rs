@@ -3,6 +3,7 @@
 //! same question; feedback reaches `feedback stats`; the audit export holds the login and the
 //! question; `user disable` ends a session; SIGTERM stops the server cleanly.
 
+use crate::support::{lodestar_in, outcome, succeeded, WARRANTY};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -11,29 +12,21 @@ const SALES: &str = "月份,国家,客户,品类,规格,销量,销售额,币种\
 2026-09,俄罗斯,西伯利亚物流,全钢,315/80R22.5,100,30000,USD\n\
 2026-09,俄罗斯,阿尔泰运输,全钢,315/70R22.5,50,18000,USD\n";
 const TARGETS: &str = "月份,国家,品类,目标销量,目标金额,币种\n2026-09,俄罗斯,全钢,160,50000,USD\n";
-const WARRANTY: &str = "---\nkb: policy\ntitle: 质保政策\nsensitivity: 内部\n---\n# 质保政策\n## 全钢胎\n全钢胎质保期为 36 个月，长途干线 15 万公里。\n";
 
 fn lodestar(home: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lodestar"));
-    c.arg("--home").arg(home).args(args).env("LODESTAR_MODELS", home.join("no-models")).env("LODESTAR_NO_EMBED", "1");
+    let mut c = lodestar_in(home);
+    c.args(args).env("LODESTAR_MODELS", home.join("no-models")).env("LODESTAR_NO_EMBED", "1");
     c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("run lodestar");
     if let Some(s) = stdin {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    outcome(&child.wait_with_output().unwrap())
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {
-    let (ok, out, err) = lodestar(home, args, None);
-    assert!(ok, "lodestar {args:?} failed: {err}\n{out}");
-    out
+    succeeded(args, lodestar(home, args, None))
 }
 
 fn without_run_fields(mut v: serde_json::Value) -> serde_json::Value {

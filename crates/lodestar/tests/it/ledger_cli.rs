@@ -1,26 +1,11 @@
 //! End-to-end: `lodestar minutes import` → `ledger list/update/history/export/review` → `bench minutes`,
 //! in a temporary home with an empty model folder (rules only, hermetic).
 
+use crate::support::{json, lodestar_in, run};
 use std::path::Path;
-use std::process::Command;
 
 fn lodestar(home: &Path, models: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lodestar"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .env("LODESTAR_MODELS", models)
-        .output()
-        .expect("run lodestar");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+    run(lodestar_in(home).args(args).env("LODESTAR_MODELS", models))
 }
 
 #[test]

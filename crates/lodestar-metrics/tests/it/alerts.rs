@@ -1,17 +1,10 @@
 //! Golden tests of the risk rules, as of 2026-09-30, with hand-worked days and amounts.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lodestar_core::config::Config;
 use lodestar_core::{Principal, Role, Sensitivity};
 use lodestar_metrics::{alerts, NaiveDate};
 use rust_decimal::Decimal;
-use std::str::FromStr;
-
-fn d(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
-}
 
 #[allow(clippy::too_many_arguments)]
 fn inst<'a>(

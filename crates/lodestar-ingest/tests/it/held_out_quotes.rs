@@ -2,9 +2,7 @@
 //! over two header rows, and empty markers (`—`, `-`, `N/A`, `/`, `无` …) in optional columns and
 //! in 销售负责人. Every expected value is worked out by hand from the cells written.
 
-mod common;
-
-use common::{book, count, rows, sheet, v, C};
+use crate::common::{book, count, rows, sheet, v, C};
 use lodestar_dict::Dictionaries;
 use lodestar_ingest::{import_file, ImportOptions, ImportReport};
 use lodestar_store::Store;
@@ -120,7 +118,7 @@ fn merged_book(path: &Path, rows: &[Vec<C>], merges: &[Merge<'_>]) {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
-        common::write_row(ws, r as u32, row);
+        crate::common::write_row(ws, r as u32, row);
     }
     for &((r0, c0, r1, c1), text) in merges {
         ws.merge_range(r0, c0, r1, c1, text, &Format::new()).unwrap();

@@ -2,10 +2,8 @@
 //! chat template, streaming, stop strings, determinism, the KV prefix cache, cancellation and the
 //! context-length error; the BERT embedder; the E5S1 conversion.
 
-mod common;
-
+use crate::common::*;
 use candle_core::quantized::GgmlDType;
-use common::*;
 use lodestar_core::model::{
     CancelToken, ChatMessage, EmbedKind, Embedder, FinishReason, GenParams, Generator, ModelError,
 };

@@ -1,0 +1,4 @@
+//! The integration tests of lodestar-index, built as one test binary (one module per area).
+
+mod index;
+mod readers;
