@@ -769,7 +769,13 @@ impl Assistant {
         ans.timings_ms.prefill = gen.stats.prefill_ms;
         ans.timings_ms.decode = gen.stats.decode_ms;
         ans.gen_stats = Some(gen.stats.clone());
-        let raw = gen.text.trim().to_string();
+        // A marker past the last source (`[3]` when two were given) points nowhere: with one source
+        // it can only mean that one; with several it is dropped (the quotes name the sources).
+        let n_sources = sources.len();
+        let raw = rewrite_markers(gen.text.trim(), |m| {
+            let n: usize = m.trim().parse().ok()?;
+            (n == 0 || n > n_sources).then(|| if n_sources == 1 { "[1]".to_string() } else { String::new() })
+        });
 
         // Only citation markers and punctuation (`[1] [2]`): the model said nothing; quote the
         // passages instead of showing an empty answer.
@@ -810,6 +816,7 @@ impl Assistant {
             // from the whole chunk, not the prompt excerpt: the reader is not bound by the prompt budget
             let (clean, _) = prompt::sanitize(&src.hit.text);
             let q = prompt::excerpt_for(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
+            let q = prompt::tables_as_sentences(&q);
             let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
             // the answer already says it (the model copied the source): no need to repeat it
             let q_units = content_units(&q);
@@ -1011,9 +1018,34 @@ fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
 }
 
 /// The extractive answer: the most relevant sentences of the top sources, numbered and cited.
+/// The passages as the answer, led by one sentence: the line of the first passage that best
+/// matches the question (a table row read as a sentence), with its source, then the quotes.
 fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, ans: &mut Answer) -> String {
     let count = prompt::estimate_tokens;
-    let mut s = format!("{lead}\n");
+    let mut s = String::new();
+    if let Some(h) = hits.first() {
+        let (clean, _) = prompt::sanitize(&h.text);
+        let shown = prompt::tables_as_sentences(&prompt::excerpt_for(&clean, question, units, 90, &count));
+        // the line that holds most of what the question asks beyond the document's own topic: the
+        // question's character pairs that the title and section do not already contain (the first
+        // of equals), as a sentence
+        let topic = norm_key(&format!("{} {}", h.title, h.section));
+        let pairs: Vec<String> = char_pairs(question).into_iter().filter(|p| !topic.contains(p.as_str())).collect();
+        let mut best: Option<(usize, &str)> = None;
+        for l in shown.lines().map(str::trim).filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 4) {
+            let key = norm_key(l);
+            let o = pairs.iter().filter(|p| key.contains(p.as_str())).count();
+            if best.is_none_or(|(b, _)| o > b) {
+                best = Some((o, l));
+            }
+        }
+        if let Some((_, line)) = best {
+            let sentence = as_sentence(line);
+            let body = sentence.strip_suffix('。').unwrap_or(&sentence);
+            s.push_str(&format!("根据《{}》：{body} [1]。\n\n", h.title));
+        }
+    }
+    s.push_str(&format!("{lead}\n"));
     let mut sources = Vec::new();
     for (i, h) in hits.iter().take(prompt::MAX_SOURCES).enumerate() {
         let (clean, removed) = prompt::sanitize(&h.text);
@@ -1021,11 +1053,47 @@ fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, an
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
         let ex = prompt::excerpt_for(&clean, question, units, 90, &count);
-        s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
+        let shown = prompt::tables_as_sentences(&ex);
+        s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, shown.replace('\n', " ")));
         sources.push(PromptSource { hit: h.clone(), excerpt: ex });
     }
     ans.citations = sources.iter().map(citation).collect();
     s.trim_end().to_string()
+}
+
+/// Adjacent pairs of CJK characters and whole ASCII words of a text, normalized as `norm_key`.
+fn char_pairs(text: &str) -> Vec<String> {
+    let t = norm_key(text);
+    let chars: Vec<char> = t.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    for w in chars.windows(2) {
+        if crate::route::is_cjk(w[0]) && crate::route::is_cjk(w[1]) {
+            out.push(w.iter().collect());
+        }
+    }
+    for word in t.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 2) {
+        out.push(word.to_string());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A passage line as a sentence: list numbering (`3.`, `-`) off the front, a dangling `；` / `：` at
+/// the end made a full stop.
+fn as_sentence(line: &str) -> String {
+    let mut l = line.trim();
+    let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && l[digits..].starts_with(['.', '、', ')', '）']) {
+        l = l[digits + 1..].trim_start();
+    }
+    l = l.trim_start_matches(['-', '*', '•', ' ']);
+    let l = l.trim_end_matches(['；', ';', '，', ',', '：', ':', ' ']);
+    if l.ends_with(['。', '！', '？', '.', '!', '?', '）', ')']) {
+        l.to_string()
+    } else {
+        format!("{l}。")
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: &str) {

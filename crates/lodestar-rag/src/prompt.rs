@@ -141,6 +141,53 @@ fn is_separator_row(l: &str) -> bool {
     is_table_line(l) && l.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
 }
 
+fn table_cells(l: &str) -> Vec<String> {
+    l.trim().trim_matches('|').split('|').map(|c| c.trim().replace("**", "")).collect()
+}
+
+/// Markdown tables in `text` read row-wise, for a person: each data row becomes one line of
+/// `header：cell` pairs joined by `；` (`矿山工况：露天煤矿煤炭倒运；是否推荐：推荐；说明：…。`), a row of
+/// a two-column table `key：value` (`展位：10-B12。`); the
+/// header and separator rows go. A row whose cells do not match the header's count lists its
+/// cells. Lines outside tables are kept as they are.
+pub fn tables_as_sentences(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut header: Option<Vec<String>> = None;
+    for line in text.lines() {
+        let l = line.trim();
+        if !is_table_line(l) {
+            header = None;
+            out.push(line.to_string());
+            continue;
+        }
+        if is_separator_row(l) {
+            continue;
+        }
+        let cells = table_cells(l);
+        let Some(h) = &header else {
+            header = Some(cells);
+            continue;
+        };
+        let pairs: Vec<String> = if h.len() == 2 && cells.len() == 2 {
+            // a two-column table is a list of keys and values (`| 项目 | 内容 |`): `展位：10-B12`
+            vec![format!("{}：{}", cells[0], cells[1])]
+        } else if h.len() == cells.len() {
+            h.iter()
+                .zip(&cells)
+                .filter(|(_, c)| !c.is_empty() && c.as_str() != "-" && c.as_str() != "—")
+                .map(|(h, c)| if h.is_empty() { c.clone() } else { format!("{h}：{c}") })
+                .collect()
+        } else {
+            cells.into_iter().filter(|c| !c.is_empty()).collect()
+        };
+        if !pairs.is_empty() {
+            out.push(format!("{}。", pairs.join("；").trim_end_matches(['。', '；'])));
+        }
+    }
+    // a header with no row under it (the excerpt kept only the header) says nothing on its own
+    out.join("\n")
+}
+
 /// Parses `400`, `400 万`, `1.5 亿`, `5,000` into a number (万 = 10⁴, 亿 = 10⁸).
 fn numbers_with_units(text: &str) -> Vec<f64> {
     let chars: Vec<char> = text.chars().collect();
@@ -519,6 +566,19 @@ pub fn build_user_turn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_read_row_wise() {
+        let t = "适合的工况：\n| 矿山工况 | 是否推荐 | 说明 |\n|---|---|---|\n| 露天煤矿倒运 | **推荐** | 耐切割 |\n| 井下 | 不推荐 | - |\n其后正文";
+        assert_eq!(
+            tables_as_sentences(t),
+            "适合的工况：\n矿山工况：露天煤矿倒运；是否推荐：推荐；说明：耐切割。\n矿山工况：井下；是否推荐：不推荐。\n其后正文"
+        );
+        // a ragged row lists its cells; text without tables is unchanged
+        assert_eq!(tables_as_sentences("| a | b |\n| x |"), "x。");
+        assert_eq!(tables_as_sentences("| 项目 | 内容 |\n|---|---|\n| 展位 | 10-B12 |"), "展位：10-B12。");
+        assert_eq!(tables_as_sentences("一句话。\n第二句。"), "一句话。\n第二句。");
+    }
     use crate::route::content_units;
     use lodestar_core::{KbId, Sensitivity};
 

@@ -600,3 +600,27 @@ fn a_mixed_question_computes_figures_from_its_metric_sentence_only() {
         .collect();
     assert_eq!(filters, [(Dim::Country, "KZ".to_string())], "{runs:?}");
 }
+
+#[test]
+fn a_citation_marker_past_the_last_source_is_mapped_or_dropped_not_flagged() {
+    // one source given; the model cites [3]: it can only mean [1]
+    let g = FakeGen::new("全钢胎质保期为 3 年。[3]");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("全钢胎质保期为 3 年。[1]"), "{}", ans.answer);
+    assert!(ans.flagged.is_empty(), "{:?}", ans.flagged);
+    assert!(!ans.answer.contains("未在来源中找到"), "{}", ans.answer);
+}
+
+#[test]
+fn a_quote_only_answer_leads_with_the_best_line_and_reads_tables_row_wise() {
+    // no model: the answer leads with one sentence from the best passage, then the quotes
+    let a = Assistant::new(dicts(), None, Some(kb_more()), None);
+    let ans = a.ask("2026 阿拉木图轮胎展的展位号是多少？", &AskOptions::default()).unwrap();
+    let first = ans.answer.lines().next().unwrap();
+    assert!(first.starts_with("根据《2026 阿拉木图中亚国际轮胎与汽配展参展方案》："), "{}", ans.answer);
+    assert!(first.contains("展位：10-B12") && first.ends_with("[1]。"), "{first}");
+    // the quotes read the table row-wise, with no pipes left
+    assert!(ans.answer.contains("相关原文摘录"), "{}", ans.answer);
+    assert!(!ans.answer.contains('|'), "{}", ans.answer);
+}
