@@ -38,6 +38,14 @@ pub const STRONG_FIRST_MIN_OVERLAP: f32 = 0.15;
 pub const WIDE_OVERLAP: f32 = 0.6;
 /// … with at least this fused score is evidence even when a stretch of the question is missing.
 pub const WIDE_OVERLAP_MIN_FUSED: f32 = 0.85;
+/// Fused score of a first pick that failed the evidence gate but is close enough for the chat
+/// model to read and judge (it refuses, or answers with nothing the passage does not hold).
+pub const BORDERLINE_FUSED: f32 = 0.85;
+/// Least share of the question's words such a first pick holds.
+pub const BORDERLINE_OVERLAP: f32 = 0.15;
+/// A model answer with fewer letters and digits than this before its first citation marker is a
+/// fragment (`推荐 [1]`, `30 天 [1]`) and is written out with the question's subject.
+pub const FRAGMENT_CHARS: usize = 8;
 /// Chunks asked from the retriever before the evidence gate.
 pub const RETRIEVE_K: usize = 8;
 /// Words that name the kind of answer wanted rather than its topic; a question segment made only
@@ -628,6 +636,39 @@ impl Assistant {
             .collect()
     }
 
+    /// The retrievers' first pick when it is close enough for the model to judge (see
+    /// [`BORDERLINE_FUSED`]): ranked first, about the asked customer and spec, holding every code
+    /// the question names (`V`, `E-4`), sharing at least [`BORDERLINE_OVERLAP`] of the question's
+    /// words, and no foreign place of the question missing.
+    fn borderline_hit(&self, question: &str, route: &Route, hits: &[Hit]) -> Option<Hit> {
+        if self.english_phrases(question).is_some() {
+            return None;
+        }
+        let top = hits.iter().max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal))?;
+        if top.score < BORDERLINE_FUSED {
+            return None;
+        }
+        let hay = norm_key(&format!("{} {} {}", top.title, top.section, top.text));
+        let overlap = prompt::overlap(&content_units(question), &hay);
+        let customers_ok = route
+            .filters
+            .iter()
+            .filter(|f| f.dim == Dim::Customer)
+            .filter_map(|f| self.dicts.customer_by_id(&f.code))
+            .all(|c| top.customers.iter().any(|id| id == &c.id));
+        let specs_ok = route.specs.iter().all(|s| hay.contains(norm_key(s).as_str()));
+        let foreign_missing = crate::route::FOREIGN_COUNTRIES.iter().any(|c| question.contains(c) && !hay.contains(c));
+        // a code the question names (`V`, `XL`, `E-4`, `40HQ`) must be in the passage: a passage
+        // about another speed rating or tread is about something else
+        let codes_ok = question
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.')))
+            .map(|w| w.trim_matches(['-', '/', '.']))
+            .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+            .all(|w| hay.contains(norm_key(w).as_str()));
+        tracing::debug!(doc = %top.doc, fused = top.score, overlap, customers_ok, specs_ok, foreign_missing, codes_ok, "borderline");
+        (overlap >= BORDERLINE_OVERLAP && customers_ok && specs_ok && codes_ok && !foreign_missing).then(|| top.clone())
+    }
+
     /// Are all the question's mentions of its routed customers glued to a following CJK word
     /// (`阿拉木图轮胎` in `阿拉木图轮胎展`), rather than standing as a name?
     fn customer_match_is_embedded(&self, question: &str, route: &Route) -> bool {
@@ -703,7 +744,18 @@ impl Assistant {
             // question is about that customer; look again without requiring it.
             let mut loose = route.clone();
             loose.filters.retain(|f| f.dim != Dim::Customer);
-            hits_ev = self.evidence_hits(question, &loose, hits);
+            hits_ev = self.evidence_hits(question, &loose, hits.clone());
+        }
+        // No evidence by the words, but a chat model is there and the retrievers' first pick is
+        // close (a paraphrase or colloquial question shares few words with its rule): the model
+        // reads that passage and decides — its refusal is taken as the answer (no quotes), and so
+        // is an answer with a figure the passage does not hold.
+        let mut borderline = false;
+        if hits_ev.is_empty() && self.generator.is_some() {
+            if let Some(h) = self.borderline_hit(question, route, &hits) {
+                borderline = true;
+                hits_ev = vec![h];
+            }
         }
         let hits = hits_ev;
         ans.timings_ms.retrieve = ms(tr);
@@ -787,6 +839,13 @@ impl Assistant {
             return Ok(s);
         }
 
+        if borderline && raw.contains(NO_EVIDENCE) {
+            ans.no_evidence = true;
+            ans.citations.clear();
+            let s = format!("{NO_EVIDENCE}。");
+            on_text(&format!("\n{s}"));
+            return Ok(s);
+        }
         if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
             // The model found nothing in sources the evidence gate admitted: small models refuse
             // answerable questions, so quote the passages (cited, for the reader to check) instead
@@ -797,6 +856,15 @@ impl Assistant {
             return Ok(s);
         }
         let report = guard::check(&raw, evidence, sources.len());
+        if borderline && !report.flagged.is_empty() {
+            // a figure the close-but-not-certain passage does not hold: no answer rather than a
+            // confident wrong one
+            ans.no_evidence = true;
+            ans.flagged = report.flagged.clone();
+            let s = format!("{NO_EVIDENCE}。");
+            on_text(&format!("\n{s}"));
+            return Ok(s);
+        }
         for f in &report.flagged {
             ans.warnings.push(format!("未核实的数字或编号：{f}（不在工具结果或引用资料中，见文末脚注）"));
         }
@@ -815,8 +883,8 @@ impl Assistant {
             }
             // from the whole chunk, not the prompt excerpt: the reader is not bound by the prompt budget
             let (clean, _) = prompt::sanitize(&src.hit.text);
+            let clean = prompt::tables_as_sentences(&clean);
             let q = prompt::excerpt_for(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
-            let q = prompt::tables_as_sentences(&q);
             let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
             // the answer already says it (the model copied the source): no need to repeat it
             let q_units = content_units(&q);
@@ -838,6 +906,13 @@ impl Assistant {
         // the reader sees untraced figures in a footnote, not as glyphs inside the sentence;
         // `flagged` and the warnings keep them for programs
         let mut text = renumber_markers(&report.text.replace(guard::MARK, ""), &renumber);
+        // A bare fragment (`30 天 [1]`, `推荐 [1]`) reads as a sentence once it restates what was
+        // asked: `49 寸以上的巨胎要提前多少天订舱：45 天 [1]`.
+        let before_marker: String =
+            text.split('[').next().unwrap_or("").chars().filter(|c| c.is_alphanumeric()).collect();
+        if before_marker.chars().count() < FRAGMENT_CHARS && !text.contains(NO_EVIDENCE) {
+            text = format!("{}：{}", question_stem(question), text.trim_start());
+        }
         // A model that answered and then also wrote the refusal sentence contradicts itself: the
         // evidence gate found sources, so drop the refusal and keep the answer (flags included).
         if text.contains(NO_EVIDENCE) {
@@ -1025,7 +1100,7 @@ fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, an
     let mut s = String::new();
     if let Some(h) = hits.first() {
         let (clean, _) = prompt::sanitize(&h.text);
-        let shown = prompt::tables_as_sentences(&prompt::excerpt_for(&clean, question, units, 90, &count));
+        let shown = prompt::excerpt_for(&prompt::tables_as_sentences(&clean), question, units, 90, &count);
         // the line that holds most of what the question asks beyond the document's own topic: the
         // question's character pairs that the title and section do not already contain (the first
         // of equals), as a sentence
@@ -1052,9 +1127,8 @@ fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, an
         if removed {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
-        let ex = prompt::excerpt_for(&clean, question, units, 90, &count);
-        let shown = prompt::tables_as_sentences(&ex);
-        s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, shown.replace('\n', " ")));
+        let ex = prompt::excerpt_for(&prompt::tables_as_sentences(&clean), question, units, 90, &count);
+        s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
         sources.push(PromptSource { hit: h.clone(), excerpt: ex });
     }
     ans.citations = sources.iter().map(citation).collect();
@@ -1077,6 +1151,18 @@ fn char_pairs(text: &str) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The question as the subject of an answer sentence: its clauses joined by `，`, the question
+/// marks and a polite opening (`请问`) off.
+fn question_stem(question: &str) -> String {
+    let q = question.trim().trim_start_matches("请问").trim_start_matches(['，', ',', ' ']);
+    let parts: Vec<&str> = q
+        .split(['？', '?', '。'])
+        .map(|p| p.trim().trim_end_matches(['，', ',', '：', ':']))
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join("，")
 }
 
 /// A passage line as a sentence: list numbering (`3.`, `-`) off the front, a dangling `；` / `：` at

@@ -146,45 +146,51 @@ fn table_cells(l: &str) -> Vec<String> {
 }
 
 /// Markdown tables in `text` read row-wise, for a person: each data row becomes one line of
-/// `header：cell` pairs joined by `；` (`矿山工况：露天煤矿煤炭倒运；是否推荐：推荐；说明：…。`), a row of
+/// `header：cell` pairs joined by `，` (`矿山工况：露天煤矿煤炭倒运，是否推荐：推荐，说明：…。`), a row of
 /// a two-column table `key：value` (`展位：10-B12。`); the
 /// header and separator rows go. A row whose cells do not match the header's count lists its
 /// cells. Lines outside tables are kept as they are.
 pub fn tables_as_sentences(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
     let mut out: Vec<String> = Vec::new();
-    let mut header: Option<Vec<String>> = None;
-    for line in text.lines() {
-        let l = line.trim();
-        if !is_table_line(l) {
-            header = None;
-            out.push(line.to_string());
+    let mut i = 0;
+    while i < lines.len() {
+        if !is_table_line(lines[i].trim()) {
+            out.push(lines[i].to_string());
+            i += 1;
             continue;
         }
-        if is_separator_row(l) {
-            continue;
+        let start = i;
+        while i < lines.len() && is_table_line(lines[i].trim()) {
+            i += 1;
         }
-        let cells = table_cells(l);
-        let Some(h) = &header else {
-            header = Some(cells);
-            continue;
-        };
-        let pairs: Vec<String> = if h.len() == 2 && cells.len() == 2 {
-            // a two-column table is a list of keys and values (`| 项目 | 内容 |`): `展位：10-B12`
-            vec![format!("{}：{}", cells[0], cells[1])]
-        } else if h.len() == cells.len() {
-            h.iter()
-                .zip(&cells)
-                .filter(|(_, c)| !c.is_empty() && c.as_str() != "-" && c.as_str() != "—")
-                .map(|(h, c)| if h.is_empty() { c.clone() } else { format!("{h}：{c}") })
-                .collect()
-        } else {
-            cells.into_iter().filter(|c| !c.is_empty()).collect()
-        };
-        if !pairs.is_empty() {
-            out.push(format!("{}。", pairs.join("；").trim_end_matches(['。', '；'])));
+        let block = &lines[start..i];
+        // a header is a first line followed by a separator row (`|---|---|`); without one every
+        // line is a row
+        let header: Option<Vec<String>> =
+            (block.len() >= 2 && is_separator_row(block[1].trim())).then(|| table_cells(block[0]));
+        let rows = block.iter().skip(if header.is_some() { 2 } else { 0 }).filter(|l| !is_separator_row(l.trim()));
+        for l in rows {
+            let cells = table_cells(l);
+            let pairs: Vec<String> = match &header {
+                Some(h) if h.len() == 2 && cells.len() == 2 => {
+                    // a two-column table is a list of keys and values (`| 项目 | 内容 |`): `展位：10-B12`
+                    vec![format!("{}：{}", cells[0], cells[1])]
+                }
+                Some(h) if h.len() == cells.len() => h
+                    .iter()
+                    .zip(&cells)
+                    .filter(|(_, c)| !c.is_empty() && c.as_str() != "-" && c.as_str() != "—")
+                    .map(|(h, c)| if h.is_empty() { c.clone() } else { format!("{h}：{c}") })
+                    .collect(),
+                _ => cells.into_iter().filter(|c| !c.is_empty()).collect(),
+            };
+            if !pairs.is_empty() {
+                // pairs joined by `，` (a `；` would split the row into sentences for the excerpts)
+                out.push(format!("{}。", pairs.join("，").trim_end_matches(['。', '；', '，'])));
+            }
         }
     }
-    // a header with no row under it (the excerpt kept only the header) says nothing on its own
     out.join("\n")
 }
 
@@ -572,10 +578,12 @@ mod tests {
         let t = "适合的工况：\n| 矿山工况 | 是否推荐 | 说明 |\n|---|---|---|\n| 露天煤矿倒运 | **推荐** | 耐切割 |\n| 井下 | 不推荐 | - |\n其后正文";
         assert_eq!(
             tables_as_sentences(t),
-            "适合的工况：\n矿山工况：露天煤矿倒运；是否推荐：推荐；说明：耐切割。\n矿山工况：井下；是否推荐：不推荐。\n其后正文"
+            "适合的工况：\n矿山工况：露天煤矿倒运，是否推荐：推荐，说明：耐切割。\n矿山工况：井下，是否推荐：不推荐。\n其后正文"
         );
-        // a ragged row lists its cells; text without tables is unchanged
-        assert_eq!(tables_as_sentences("| a | b |\n| x |"), "x。");
+        // a ragged row lists its cells; a table without a separator has no header; text without
+        // tables is unchanged
+        assert_eq!(tables_as_sentences("| a | b |\n|---|---|\n| x |"), "x。");
+        assert_eq!(tables_as_sentences("| 露天煤矿 | 推荐 | 耐切割 |"), "露天煤矿，推荐，耐切割。");
         assert_eq!(tables_as_sentences("| 项目 | 内容 |\n|---|---|\n| 展位 | 10-B12 |"), "展位：10-B12。");
         assert_eq!(tables_as_sentences("一句话。\n第二句。"), "一句话。\n第二句。");
     }
