@@ -883,8 +883,7 @@ impl Assistant {
             }
             // from the whole chunk, not the prompt excerpt: the reader is not bound by the prompt budget
             let (clean, _) = prompt::sanitize(&src.hit.text);
-            let clean = prompt::tables_as_sentences(&clean);
-            let q = prompt::excerpt_for(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
+            let q = prompt::reader_excerpt(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
             let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
             // the answer already says it (the model copied the source): no need to repeat it
             let q_units = content_units(&q);
@@ -1100,7 +1099,7 @@ fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, an
     let mut s = String::new();
     if let Some(h) = hits.first() {
         let (clean, _) = prompt::sanitize(&h.text);
-        let shown = prompt::excerpt_for(&prompt::tables_as_sentences(&clean), question, units, 90, &count);
+        let shown = prompt::reader_excerpt(&clean, question, units, 90, &count);
         // the line that holds most of what the question asks beyond the document's own topic: the
         // question's character pairs that the title and section do not already contain (the first
         // of equals), as a sentence
@@ -1127,7 +1126,7 @@ fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, an
         if removed {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
-        let ex = prompt::excerpt_for(&prompt::tables_as_sentences(&clean), question, units, 90, &count);
+        let ex = prompt::reader_excerpt(&clean, question, units, 90, &count);
         s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
         sources.push(PromptSource { hit: h.clone(), excerpt: ex });
     }

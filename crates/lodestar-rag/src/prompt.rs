@@ -404,15 +404,15 @@ pub fn excerpt(text: &str, question_units: &[String], max_tokens: usize, count: 
 }
 
 /// [`excerpt`] with the question's own text (for table cell matching).
-pub fn excerpt_for(
+fn excerpt_pieces(
     text: &str,
     question: &str,
     question_units: &[String],
     max_tokens: usize,
     count: &dyn Fn(&str) -> usize,
-) -> String {
+) -> Vec<(String, bool)> {
     if count(text) <= max_tokens {
-        return text.trim().to_string();
+        return vec![(text.trim().to_string(), false)];
     }
     // split into sentences / table lines
     let mut sents: Vec<(String, Piece)> = Vec::new();
@@ -526,7 +526,42 @@ pub fn excerpt_for(
         keep.extend(add);
     }
     keep.sort_unstable();
-    keep.into_iter().map(|i| sents[i].0.trim().to_string()).collect::<Vec<_>>().join("\n")
+    keep.into_iter().map(|i| (sents[i].0.trim().to_string(), matches!(sents[i].1, Piece::Header))).collect()
+}
+
+/// The part of `text` that best answers `question` within `max_tokens`: sentences and table rows
+/// (a row with its header) that hold the most question words, in text order.
+pub fn excerpt_for(
+    text: &str,
+    question: &str,
+    question_units: &[String],
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> String {
+    excerpt_pieces(text, question, question_units, max_tokens, count)
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`excerpt_for`] for a person: the same rows and sentences chosen, tables read row-wise
+/// ([`tables_as_sentences`]).
+pub fn reader_excerpt(
+    text: &str,
+    question: &str,
+    question_units: &[String],
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for (l, header) in excerpt_pieces(text, question, question_units, max_tokens, count) {
+        lines.push(l);
+        if header {
+            lines.push("|---|".into());
+        }
+    }
+    tables_as_sentences(&lines.join("\n"))
 }
 
 /// Builds the user turn: numbered sources, then the question. `count` measures tokens (the
