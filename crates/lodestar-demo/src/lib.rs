@@ -19,6 +19,7 @@
 //! }
 //! ```
 
+pub mod knowledge;
 pub mod model;
 mod profiles;
 mod receivables;

@@ -519,48 +519,228 @@ pub fn run(
             if batch_state(store, b)? == "cancelled" {
                 continue 'batches;
             }
-            let mut attempt = item.attempts;
-            let outcome = loop {
-                match runner.run(&item) {
-                    Ok(out) => break Ok(out),
-                    Err(e) if e.permanent || attempt + 1 >= opts.max_attempts => break Err(e),
-                    Err(e) => {
-                        commit_err(store, &item, &e, false)?;
-                        attempt += 1;
-                        let wait = opts.backoff * 2u32.saturating_pow(attempt.saturating_sub(1) as u32);
-                        tracing::warn!("batch item {} failed ({}), retrying in {:?}", item.custom_id, e.message, wait);
-                        std::thread::sleep(wait);
-                    }
-                }
-            };
-            let (ok, message, tokens) = match &outcome {
-                Ok(out) => {
-                    commit_ok(store, &item, out, &opts.who)?;
-                    sum.completed += 1;
-                    sum.tokens += out.tokens;
-                    (true, None, out.tokens)
-                }
-                Err(e) => {
-                    commit_err(store, &item, e, true)?;
-                    sum.failed += 1;
-                    (false, Some(format!("{}: {}", e.code, e.message)), 0)
-                }
-            };
-            let c = counts(store, b)?;
-            on_progress(&Progress {
-                batch_id: b.clone(),
-                custom_id: item.custom_id.clone(),
-                ok,
-                done: c.completed,
-                failed: c.failed,
-                total: c.total,
-                tokens,
-                elapsed: t0.elapsed(),
-                message,
-            });
+            let outcome = run_with_retries(runner, &item, opts, &mut |e| commit_err(store, &item, e, false))?;
+            settle(store, &item, &outcome, opts, &mut sum, t0, on_progress)?;
         }
         finish_if_done(store, b)?;
     }
+    for b in batches {
+        let c = counts(store, b)?;
+        sum.pending += c.total - c.completed - c.failed;
+    }
+    sum.seconds = t0.elapsed().as_secs_f64();
+    Ok(sum)
+}
+
+/// Makes the runner of one worker thread of [`run_parallel`] (called on that thread, so a
+/// runner may hold its own database connection).
+pub type RunnerFactory<'a> = dyn Fn() -> Result<Box<dyn ItemRunner + 'a>, DraftError> + Sync + 'a;
+
+/// What a worker of [`run_parallel`] reports.
+enum WorkerMsg {
+    /// A transient failure; the item is tried again after the backoff.
+    Retry(Item, ItemError),
+    /// The item's last outcome.
+    Done(Item, Result<ItemOutput, ItemError>),
+    /// The worker could not start (its runner could not be made).
+    Broken(DraftError),
+}
+
+/// Runs an item with retries, reporting each transient failure.
+fn run_with_retries(
+    runner: &mut dyn ItemRunner,
+    item: &Item,
+    opts: &RunOptions,
+    on_retry: &mut dyn FnMut(&ItemError) -> Result<(), DraftError>,
+) -> Result<Result<ItemOutput, ItemError>, DraftError> {
+    let mut attempt = item.attempts;
+    loop {
+        match runner.run(item) {
+            Ok(out) => return Ok(Ok(out)),
+            Err(e) if e.permanent || attempt + 1 >= opts.max_attempts => return Ok(Err(e)),
+            Err(e) => {
+                on_retry(&e)?;
+                attempt += 1;
+                let wait = opts.backoff * 2u32.saturating_pow(attempt.saturating_sub(1) as u32);
+                tracing::warn!("batch item {} failed ({}), retrying in {:?}", item.custom_id, e.message, wait);
+                std::thread::sleep(wait);
+            }
+        }
+    }
+}
+
+/// Commits an item's last outcome and reports it.
+fn settle(
+    store: &Store,
+    item: &Item,
+    outcome: &Result<ItemOutput, ItemError>,
+    opts: &RunOptions,
+    sum: &mut RunSummary,
+    t0: Instant,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<(), DraftError> {
+    let (ok, message, tokens) = match outcome {
+        Ok(out) => {
+            commit_ok(store, item, out, &opts.who)?;
+            sum.completed += 1;
+            sum.tokens += out.tokens;
+            (true, None, out.tokens)
+        }
+        Err(e) => {
+            commit_err(store, item, e, true)?;
+            sum.failed += 1;
+            (false, Some(format!("{}: {}", e.code, e.message)), 0)
+        }
+    };
+    let c = counts(store, &item.batch_id)?;
+    on_progress(&Progress {
+        batch_id: item.batch_id.clone(),
+        custom_id: item.custom_id.clone(),
+        ok,
+        done: c.completed,
+        failed: c.failed,
+        total: c.total,
+        tokens,
+        elapsed: t0.elapsed(),
+        message,
+    });
+    Ok(())
+}
+
+fn pending_items(store: &Store, batch: &str) -> Result<Vec<Item>, DraftError> {
+    let mut st = store.conn().prepare(
+        "SELECT id, batch_id, custom_id, kind, input, attempts FROM batch_items WHERE batch_id = ?1 AND status = 'pending' ORDER BY seq",
+    )?;
+    let v = st
+        .query_map([batch], |r| {
+            let input: String = r.get(4)?;
+            Ok(Item {
+                id: r.get(0)?,
+                batch_id: r.get(1)?,
+                custom_id: r.get(2)?,
+                kind: r.get(3)?,
+                input: serde_json::from_str(&input).unwrap_or(serde_json::Value::Null),
+                attempts: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(v)
+}
+
+/// Like [`run`], with `workers` items in progress at once, each on its own thread with its
+/// own runner from `make` (their model calls then meet in the chat model's decoding slots).
+/// Results are committed on the calling thread, one transaction per item as in [`run`], so the
+/// durability rules are the same; items start in queue order, batch after batch, and finish
+/// in any order. `--until` and cancellation stop new items from starting; those running
+/// finish and are committed.
+pub fn run_parallel(
+    store: &Store,
+    batches: &[String],
+    workers: usize,
+    make: &RunnerFactory<'_>,
+    opts: &RunOptions,
+    manifest: &serde_json::Value,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> Result<RunSummary, DraftError> {
+    if workers <= 1 {
+        let mut runner = make()?;
+        return run(store, batches, runner.as_mut(), opts, manifest, on_progress);
+    }
+    let t0 = Instant::now();
+    let mut sum = RunSummary { batches: batches.to_vec(), ..RunSummary::default() };
+    let (job_tx, job_rx) = std::sync::mpsc::channel::<Item>();
+    let job_rx = std::sync::Mutex::new(job_rx);
+    let (msg_tx, msg_rx) = std::sync::mpsc::channel::<WorkerMsg>();
+    std::thread::scope(|scope| -> Result<(), DraftError> {
+        for w in 0..workers {
+            let (job_rx, msg_tx) = (&job_rx, msg_tx.clone());
+            std::thread::Builder::new()
+                .name(format!("lodestar-batch-{w}"))
+                .spawn_scoped(scope, move || {
+                    let mut runner = match make() {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = msg_tx.send(WorkerMsg::Broken(e));
+                            return;
+                        }
+                    };
+                    loop {
+                        let next = job_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok(item)) = next else { return };
+                        let outcome = run_with_retries(runner.as_mut(), &item, opts, &mut |e| {
+                            msg_tx
+                                .send(WorkerMsg::Retry(item.clone(), e.clone()))
+                                .map_err(|_| DraftError::Invalid("the run stopped".into()))
+                        });
+                        let Ok(outcome) = outcome else { return };
+                        if msg_tx.send(WorkerMsg::Done(item, outcome)).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .map_err(|e| DraftError::Invalid(format!("cannot start a batch worker: {e}")))?;
+        }
+        drop(msg_tx);
+        let result = (|| -> Result<(), DraftError> {
+            let mut in_flight = 0usize;
+            let mut broken = 0usize;
+            // waits for one worker message and commits what it says
+            let mut settle_one =
+                |in_flight: &mut usize, broken: &mut usize, sum: &mut RunSummary| -> Result<(), DraftError> {
+                    match msg_rx.recv() {
+                        Ok(WorkerMsg::Retry(item, e)) => commit_err(store, &item, &e, false),
+                        Ok(WorkerMsg::Done(item, outcome)) => {
+                            *in_flight -= 1;
+                            settle(store, &item, &outcome, opts, sum, t0, on_progress)
+                        }
+                        Ok(WorkerMsg::Broken(e)) => {
+                            *broken += 1;
+                            if *broken == workers {
+                                return Err(e);
+                            }
+                            tracing::warn!("a batch worker could not start: {e}");
+                            Ok(())
+                        }
+                        Err(_) => Err(DraftError::Invalid("every batch worker stopped".into())),
+                    }
+                };
+            'batches: for b in batches {
+                let st = status(store, b)?;
+                if matches!(st.status.as_str(), "cancelled" | "completed" | "failed") {
+                    continue;
+                }
+                store.conn().execute(
+                    "UPDATE batches SET status = 'in_progress', started_at = COALESCE(started_at, ?2), manifest = ?3 WHERE id = ?1",
+                    params![b, now(), manifest.to_string()],
+                )?;
+                for item in pending_items(store, b)? {
+                    while in_flight >= workers.saturating_sub(broken).max(1) {
+                        settle_one(&mut in_flight, &mut broken, &mut sum)?;
+                    }
+                    if opts.until.is_some_and(|u| Instant::now() >= u) {
+                        while in_flight > 0 {
+                            settle_one(&mut in_flight, &mut broken, &mut sum)?;
+                        }
+                        store.conn().execute("UPDATE batches SET status = 'expired' WHERE id = ?1", [b])?;
+                        sum.expired = true;
+                        break 'batches;
+                    }
+                    if batch_state(store, b)? == "cancelled" {
+                        break;
+                    }
+                    job_tx.send(item).map_err(|_| DraftError::Invalid("every batch worker stopped".into()))?;
+                    in_flight += 1;
+                }
+                while in_flight > 0 {
+                    settle_one(&mut in_flight, &mut broken, &mut sum)?;
+                }
+                finish_if_done(store, b)?;
+            }
+            Ok(())
+        })();
+        drop(job_tx);
+        result
+    })?;
     for b in batches {
         let c = counts(store, b)?;
         sum.pending += c.total - c.completed - c.failed;

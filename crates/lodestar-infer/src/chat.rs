@@ -50,6 +50,8 @@ pub struct GgufChat {
     template: ChatTemplate,
     stop_ids: HashSet<u32>,
     state: Mutex<State>,
+    steps: std::sync::atomic::AtomicUsize,
+    max_rows: std::sync::atomic::AtomicUsize,
 }
 
 impl GgufChat {
@@ -89,6 +91,8 @@ impl GgufChat {
             template,
             stop_ids,
             state: Mutex::new(State { slots: Vec::new(), clock: 0 }),
+            steps: Default::default(),
+            max_rows: Default::default(),
         })
     }
 
@@ -204,7 +208,7 @@ impl GgufChat {
         let slot = Self::pick_slot(&mut st, tokens, &self.model);
         let cache = &mut st.slots[slot].cache;
         let cached = cache.len();
-        let mut seq = SeqState::new(tokens, params, cached);
+        let mut seq = SeqState::new(tokens, params.clone(), cached);
         let mut logits = self.prefill(&mut seq, &tokens[cached..], cache)?;
         let mut next = seq.step(&mut logits, cache.len(), self, on_token);
         while let Some(t) = next {
@@ -216,7 +220,7 @@ impl GgufChat {
 
     /// Processes `tokens` (the part of `seq`'s prompt not in `cache`) in chunks, stopping early
     /// when the request is cancelled; records the prompt time and returns the last logits.
-    fn prefill(&self, seq: &mut SeqState<'_>, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
+    fn prefill(&self, seq: &mut SeqState, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
         let t0 = Instant::now();
         let mut logits = Vec::new();
         for chunk in tokens.chunks(PREFILL_CHUNK) {
@@ -232,7 +236,7 @@ impl GgufChat {
     }
 
     /// Checks the prompt of one request (not empty, shorter than the context).
-    fn check_prompt(&self, tokens: &[u32]) -> Result<()> {
+    pub(crate) fn check_prompt(&self, tokens: &[u32]) -> Result<()> {
         let limit = self.model.cfg.context_length;
         if tokens.is_empty() {
             return Err(InferError::Format("empty prompt".into()));
@@ -266,27 +270,51 @@ impl GgufChat {
         for r in requests {
             self.check_prompt(&r.tokens)?;
         }
+        let mut waiting = requests.iter().cloned().enumerate();
+        let mut results: Vec<BatchResult> = Vec::with_capacity(requests.len());
+        self.run_batches(max_batch, &mut |_| waiting.next(), &mut |ev| {
+            if let BatchEvent::Done { result } = &ev {
+                results.push((*result).clone());
+            }
+            on_event(ev)
+        })?;
+        Ok(results)
+    }
+
+    /// The continuous-batching loop behind [`Self::generate_batch`] and [`crate::SlotChat`]:
+    /// `next(block)` hands over the next request with its index (`block` is true when nothing
+    /// is running, so the source may wait for one; `None` then ends the loop, while `None`
+    /// with `block` false only means "nothing waiting now"). Prompts must have been checked
+    /// ([`Self::check_prompt`]). An error of the model ends the loop; the requests that were
+    /// running then have no `Done` event.
+    pub(crate) fn run_batches(
+        &self,
+        max_batch: usize,
+        next: &mut dyn FnMut(bool) -> Option<(usize, BatchRequest)>,
+        on_event: &mut dyn FnMut(BatchEvent<'_>) -> ControlFlow<()>,
+    ) -> Result<()> {
         let max_batch = max_batch.max(1);
-        struct Running<'a> {
+        struct Running {
             index: usize,
             cache: KvCache,
-            seq: SeqState<'a>,
+            seq: SeqState,
             next: u32,
         }
-        let mut results: Vec<BatchResult> = Vec::with_capacity(requests.len());
-        let mut done =
-            |index: usize, seq: SeqState<'_>, on_event: &mut dyn FnMut(BatchEvent<'_>) -> ControlFlow<()>| {
-                let (generation, tokens) = seq.finish(&mut |piece| on_event(BatchEvent::Token { index, piece }));
-                let r = BatchResult { index, generation, tokens };
-                let _ = on_event(BatchEvent::Done { result: &r });
-                results.push(r);
-            };
-        let mut running: Vec<Running<'_>> = Vec::with_capacity(max_batch);
-        let mut waiting = requests.iter().enumerate();
+        let done = |index: usize, seq: SeqState, on_event: &mut dyn FnMut(BatchEvent<'_>) -> ControlFlow<()>| {
+            let (generation, tokens) = seq.finish(&mut |piece| on_event(BatchEvent::Token { index, piece }));
+            let r = BatchResult { index, generation, tokens };
+            let _ = on_event(BatchEvent::Done { result: &r });
+        };
+        let mut running: Vec<Running> = Vec::with_capacity(max_batch);
+        let mut exhausted = false;
         loop {
-            while running.len() < max_batch {
-                let Some((index, req)) = waiting.next() else { break };
-                let mut seq = SeqState::new(&req.tokens, &req.params, 0);
+            while running.len() < max_batch && !exhausted {
+                let block = running.is_empty();
+                let Some((index, req)) = next(block) else {
+                    exhausted = block;
+                    break;
+                };
+                let mut seq = SeqState::new(&req.tokens, req.params, 0);
                 if on_event(BatchEvent::Started { index }).is_break() {
                     seq.finish = Some(FinishReason::Cancelled);
                 }
@@ -301,13 +329,18 @@ impl GgufChat {
                 }
             }
             if running.is_empty() {
-                break;
+                if exhausted {
+                    return Ok(());
+                }
+                continue;
             }
             let tokens: Vec<u32> = running.iter().map(|r| r.next).collect();
             let logits = {
                 let mut caches: Vec<&mut KvCache> = running.iter_mut().map(|r| &mut r.cache).collect();
                 self.model.forward_batch(&tokens, &mut caches)?
             };
+            self.steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.max_rows.fetch_max(tokens.len(), std::sync::atomic::Ordering::Relaxed);
             let mut still = Vec::with_capacity(running.len());
             for (mut r, mut l) in running.drain(..).zip(logits) {
                 let index = r.index;
@@ -323,7 +356,13 @@ impl GgufChat {
             }
             running = still;
         }
-        Ok(results)
+    }
+
+    /// Batched decoding steps run so far and the most sequences one step held (for tests and
+    /// `batch run`'s summary).
+    pub fn batch_stats(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.steps.load(Relaxed), self.max_rows.load(Relaxed))
     }
 }
 
@@ -358,8 +397,8 @@ pub struct BatchResult {
 
 /// The decoding state of one sequence: sampler, history, stop conditions, streamed text. The
 /// same steps run alone ([`GgufChat::generate_tokens`]) and in a batch.
-struct SeqState<'a> {
-    params: &'a GenParams,
+struct SeqState {
+    params: GenParams,
     rng: Rng,
     history: Vec<u32>,
     generated: Vec<u32>,
@@ -371,14 +410,14 @@ struct SeqState<'a> {
     t_decode: Instant,
 }
 
-impl<'a> SeqState<'a> {
-    fn new(tokens: &[u32], params: &'a GenParams, cached_tokens: usize) -> Self {
+impl SeqState {
+    fn new(tokens: &[u32], params: GenParams, cached_tokens: usize) -> Self {
         Self {
-            params,
+            out: StreamText::new(&params.stop),
             rng: Rng::new(params.seed),
+            params,
             history: tokens.to_vec(),
             generated: Vec::new(),
-            out: StreamText::new(&params.stop),
             finish: None,
             prompt_tokens: tokens.len(),
             cached_tokens,
@@ -412,7 +451,7 @@ impl<'a> SeqState<'a> {
             self.finish = Some(FinishReason::Length);
             return None;
         }
-        let next = sample(logits, self.params, &self.history, &mut self.rng);
+        let next = sample(logits, &self.params, &self.history, &mut self.rng);
         if chat.stop_ids.contains(&next) {
             self.finish = Some(FinishReason::Stop);
             return None;

@@ -44,6 +44,7 @@ pub mod manifest;
 pub mod q5tile;
 pub mod qmm;
 pub mod sampler;
+pub mod slots;
 pub mod store;
 pub mod template;
 pub mod testing;
@@ -54,6 +55,7 @@ pub use bert::BertEmbedder;
 pub use chat::{BatchEvent, BatchRequest, BatchResult, ChatOptions, GgufChat};
 pub use error::InferError;
 pub use manifest::{Manifest, ModelSpec, Role};
+pub use slots::SlotChat;
 pub use store::{is_installed, ModelStore};
 
 use candle_core::Device;
@@ -98,6 +100,22 @@ pub fn set_threads(n: usize) {
 
 /// Opens a chat model from the model folder (`name` = None: the manifest's default chat model).
 pub fn open_chat(models_dir: &Path, name: Option<&str>) -> Result<Arc<dyn Generator>, InferError> {
+    Ok(open_warm_chat(models_dir, name)?)
+}
+
+/// Like [`open_chat`], with `slots` sequences decoded together when it is above 1 (a
+/// [`SlotChat`]: concurrent `generate` calls share each decoding step).
+pub fn open_chat_slots(models_dir: &Path, name: Option<&str>, slots: usize) -> Result<Arc<dyn Generator>, InferError> {
+    let chat = open_warm_chat(models_dir, name)?;
+    if slots <= 1 {
+        return Ok(chat);
+    }
+    let s =
+        SlotChat::new(chat, slots).map_err(|e| InferError::Format(format!("cannot start the decoding thread: {e}")))?;
+    Ok(Arc::new(s))
+}
+
+fn open_warm_chat(models_dir: &Path, name: Option<&str>) -> Result<Arc<GgufChat>, InferError> {
     let chat = Arc::new(open_gguf_chat(models_dir, name, &ChatOptions::default())?);
     // Repack the prompt tiles on a background thread while the caller retrieves, renders or
     // waits for its first question; a prompt that needs a layer's tiles before they are done

@@ -796,22 +796,27 @@ impl Assistant {
             ..GenParams::default()
         };
         let mut first: Option<f64> = None;
-        // Hold back a leading run of bare citation markers (`[2]`) until real text follows, so a
-        // marker-only output (replaced by quotes below) never reaches the reader's stream.
+        // Hold the answer's lead back until it can be told whether it is a sentence or a bare
+        // fragment (`推荐 [1]`), so that what the reader sees streamed is what the answer says in
+        // the end: a fragment is streamed after the question's stem (see below), and a leading
+        // run of bare citation markers (`[2]`) never reaches the stream on its own.
         let mut held = String::new();
-        let mut flowing = false;
+        let mut lead: Option<bool> = None;
+        let stem = question_stem(question);
         let gen = generator
             .generate(&messages, &params, &mut |piece| {
                 if first.is_none() && !piece.is_empty() {
                     first = Some(ms(t0));
                 }
-                if flowing {
+                if lead.is_some() {
                     on_text(piece);
                 } else {
                     held.push_str(piece);
-                    if says_something(&held) {
-                        flowing = true;
-                        on_text(&std::mem::take(&mut held));
+                    lead = fragment_lead(&held, false);
+                    match lead {
+                        Some(true) => on_text(&format!("{stem}：{}", held.trim_start())),
+                        Some(false) => on_text(&held),
+                        None => {}
                     }
                 }
                 ControlFlow::Continue(())
@@ -906,11 +911,14 @@ impl Assistant {
         // `flagged` and the warnings keep them for programs
         let mut text = renumber_markers(&report.text.replace(guard::MARK, ""), &renumber);
         // A bare fragment (`30 天 [1]`, `推荐 [1]`) reads as a sentence once it restates what was
-        // asked: `49 寸以上的巨胎要提前多少天订舱：45 天 [1]`.
-        let before_marker: String =
-            text.split('[').next().unwrap_or("").chars().filter(|c| c.is_alphanumeric()).collect();
-        if before_marker.chars().count() < FRAGMENT_CHARS && !text.contains(NO_EVIDENCE) {
-            text = format!("{}：{}", question_stem(question), text.trim_start());
+        // asked: `49 寸以上的巨胎要提前多少天订舱：45 天 [1]` (decided as it was streamed, when it was).
+        let fragment = lead.or_else(|| fragment_lead(&text, true)).unwrap_or(false);
+        if fragment && !text.contains(NO_EVIDENCE) {
+            text = format!("{stem}：{}", text.trim_start());
+        }
+        if lead.is_none() {
+            // nothing of the answer was streamed yet (a short answer without a marker)
+            on_text(&text);
         }
         // A model that answered and then also wrote the refusal sentence contradicts itself: the
         // evidence gate found sources, so drop the refusal and keep the answer (flags included).
@@ -1005,13 +1013,30 @@ fn is_marker_body(m: &str) -> bool {
 
 /// Whether streamed text holds more than citation markers — a marker still being streamed
 /// (`[1` before its `]`) counts as a marker.
-fn says_something(held: &str) -> bool {
-    let t = strip_markers(held);
-    let t = match t.rfind('[') {
-        Some(i) if is_marker_body(&t[i + 1..]) => &t[..i],
-        _ => t.as_str(),
+/// Whether an answer's lead — its text before the first citation marker, leading markers
+/// aside — is a bare fragment (fewer than [`FRAGMENT_CHARS`] letters or digits, `推荐 [1]`).
+/// While the answer is still coming (`complete` false) this is `None` until it can be told: a
+/// marker after some text, or a lead long enough.
+fn fragment_lead(text: &str, complete: bool) -> Option<bool> {
+    let mut rest = text.trim_start();
+    while let Some(after) = rest.strip_prefix('[') {
+        match after.find(']') {
+            Some(j) if is_marker_body(&after[..j]) => rest = after[j + 1..].trim_start(),
+            _ => break,
+        }
+    }
+    let (lead, marked) = match rest.find('[') {
+        Some(i) => (&rest[..i], true),
+        None => (rest, false),
     };
-    t.chars().any(|c| c.is_alphanumeric())
+    let n = lead.chars().filter(|c| c.is_alphanumeric()).count();
+    if n >= FRAGMENT_CHARS {
+        Some(false)
+    } else if (marked && n > 0) || complete {
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// The text without `[n]` / `[1, 2]` citation markers.

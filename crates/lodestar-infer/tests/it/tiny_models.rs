@@ -574,3 +574,87 @@ fn continuous_batching_gives_every_request_its_own_result_in_order_of_completion
     let bad = vec![requests[0].clone(), BatchRequest { tokens: Vec::new(), params: greedy(4) }];
     assert!(chat.generate_batch(&bad, 2, &mut |_| ControlFlow::Continue(())).is_err());
 }
+
+#[test]
+fn concurrent_calls_through_slots_decode_together_and_each_equals_its_call_alone() {
+    // Five threads call `generate` on one SlotChat with three slots while it is paused, so the
+    // first round starts as one batch: every call's text, token count and finish equal the
+    // same call on the plain model, one step held three sequences, and a caller whose
+    // `on_token` breaks stops alone (cancelled) while the others finish.
+    let (_d, chat) = tiny_chat("qwen2", 4096, GgmlDType::Q8_0);
+    let chat = std::sync::Arc::new(chat);
+    let msgs: Vec<Vec<ChatMessage>> = (0..5)
+        .map(|i| vec![ChatMessage::user(format!("radial truck tyres hello wow #{i} {}", "steel ".repeat(i)))])
+        .collect();
+    let params = greedy(30);
+    let alone: Vec<lodestar_core::model::Generation> = msgs
+        .iter()
+        .map(|m| {
+            chat.clear_cache();
+            chat.generate(m, &params, &mut |_| ControlFlow::Continue(())).unwrap()
+        })
+        .collect();
+    let slots = lodestar_infer::SlotChat::new(chat.clone(), 3).unwrap();
+    assert_eq!(slots.name(), "tiny");
+    assert_eq!(slots.context_length(), 4096);
+    let (steps_before, _) = chat.batch_stats();
+    let results: Vec<(String, lodestar_core::model::Generation)> = {
+        let pause = slots.pause();
+        let out = std::thread::scope(|s| {
+            let handles: Vec<_> = msgs
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let (slots, params) = (&slots, &params);
+                    s.spawn(move || {
+                        let mut streamed = String::new();
+                        let mut pieces = 0;
+                        let g = slots
+                            .generate(m, params, &mut |p| {
+                                streamed.push_str(p);
+                                pieces += 1;
+                                // the last caller stops after its second piece
+                                if i == 4 && pieces == 2 {
+                                    ControlFlow::Break(())
+                                } else {
+                                    ControlFlow::Continue(())
+                                }
+                            })
+                            .unwrap();
+                        (streamed, g)
+                    })
+                })
+                .collect();
+            // release the round once every caller has queued its call
+            while slots.waiting() < 5 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            drop(pause);
+            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        });
+        out
+    };
+    let (steps, most) = chat.batch_stats();
+    assert!(steps > steps_before, "the calls went through batched steps");
+    assert_eq!(most, 3, "three slots were full in one step");
+    let distinct: std::collections::HashSet<&str> = alone.iter().map(|g| g.text.as_str()).collect();
+    assert!(distinct.len() > 1, "the prompts should not all give the same text");
+    for (i, ((streamed, g), a)) in results.iter().zip(&alone).enumerate().take(4) {
+        assert_eq!(g.text, a.text, "call {i}: text differs from the call alone");
+        assert_eq!(g.stats.generated_tokens, a.stats.generated_tokens, "call {i}");
+        assert_eq!(g.stats.finish, a.stats.finish, "call {i}");
+        assert_eq!(&g.text, streamed, "call {i}: streamed pieces add up to the text");
+    }
+    let (_, cancelled) = &results[4];
+    assert!(alone[4].stats.generated_tokens > 5, "the call alone runs past the point where it is cancelled");
+    assert_eq!(cancelled.stats.finish, FinishReason::Cancelled);
+    assert!(cancelled.stats.generated_tokens < alone[4].stats.generated_tokens);
+    assert_eq!(slots.waiting(), 0);
+    // a prompt that does not fit fails that call alone, before it is queued
+    let long = vec![ChatMessage::user("hello ".repeat(5000))];
+    assert!(matches!(
+        slots.generate(&long, &params, &mut |_| ControlFlow::Continue(())),
+        Err(ModelError::ContextLength { .. })
+    ));
+    assert_eq!(slots.generate(&msgs[0], &params, &mut |_| ControlFlow::Continue(())).unwrap().text, alone[0].text);
+}

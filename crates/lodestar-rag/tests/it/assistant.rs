@@ -679,6 +679,26 @@ fn a_bare_fragment_from_the_model_is_written_out_with_the_question() {
 }
 
 #[test]
+fn what_is_streamed_is_what_the_answer_says_for_fragments_and_sentences() {
+    // streamed token by token, a fragment reaches the reader already written out with the
+    // question (as the CLI and the chat show it while it comes), a sentence as the model wrote
+    // it, and a short answer without a marker is streamed whole at the end
+    for (reply, lead) in [
+        ("3 年 [1]", "全钢胎质保期是多久：3 年 [1]"),
+        ("[1] 3 年", "全钢胎质保期是多久：[1] 3 年"),
+        ("全钢胎质保期为 3 年。[1]", "全钢胎质保期为 3 年。[1]"),
+        ("3 年", "全钢胎质保期是多久：3 年"),
+    ] {
+        let a = Assistant::new(dicts(), None, Some(kb()), Some(FakeGen::char_by_char(reply)));
+        let mut streamed = String::new();
+        let ans =
+            a.ask_streaming("全钢胎质保期是多久？", &AskOptions::default(), &mut |t| streamed.push_str(t)).unwrap();
+        assert!(ans.answer.starts_with(lead), "{reply}: {}", ans.answer);
+        assert!(streamed.starts_with(lead), "{reply}: the stream differs from the answer: {streamed:?}");
+    }
+}
+
+#[test]
 fn a_close_first_pick_about_another_code_is_not_offered_to_the_model() {
     // the question names speed rating V; the close passage is about W: no answer from it
     let hit = lodestar_rag::source::Hit {

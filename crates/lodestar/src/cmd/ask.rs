@@ -88,6 +88,12 @@ pub(crate) fn open_parts(
 
 /// The chat model `model` names: a remote model registered in the home, else a local one.
 pub(crate) fn open_generator(ctx: &Ctx, model: Option<&str>) -> Result<Arc<dyn Generator>> {
+    open_generator_slots(ctx, model, 1)
+}
+
+/// [`open_generator`] with `slots` sequences decoded together (a local model serves that many
+/// concurrent calls in one batch; a remote one takes them as concurrent requests).
+pub(crate) fn open_generator_slots(ctx: &Ctx, model: Option<&str>, slots: usize) -> Result<Arc<dyn Generator>> {
     if let Some(name) = model {
         let reg = lodestar_remote::Registry::load(ctx.home.root())?;
         if let Some(spec) = reg.get(name) {
@@ -97,7 +103,7 @@ pub(crate) fn open_generator(ctx: &Ctx, model: Option<&str>) -> Result<Arc<dyn G
             return Ok(Arc::new(lodestar_remote::RemoteChat::new(spec.clone())?));
         }
     }
-    Ok(lodestar_infer::open_chat(&ctx.models_dir, model)?)
+    Ok(lodestar_infer::open_chat_slots(&ctx.models_dir, model, slots)?)
 }
 
 pub fn run_ask(ctx: &Ctx, args: AskArgs) -> Result<()> {

@@ -3,7 +3,7 @@
 //! format) and the morning report. The queue lives in lodestar-draft; this module runs its items
 //! with the chat model, the drafts and the ledger.
 
-use crate::cmd::ask::{open_generator, open_parts, parse_date};
+use crate::cmd::ask::{open_generator_slots, open_parts, parse_date};
 use crate::cmd::draft::{month_of, sources};
 use crate::Ctx;
 use anyhow::{bail, Context as _, Result};
@@ -14,7 +14,7 @@ use lodestar_metrics::MetricsEngine;
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -37,7 +37,8 @@ enum BatchAction {
         /// Chat model (default: the batch's, else the manifest's default)
         #[arg(long)]
         model: Option<String>,
-        /// Sequences decoded together (items run one at a time until batched decoding lands)
+        /// Items in progress at once; their model calls decode together in one batch (a local
+        /// model reads its weights once per step for all of them)
         #[arg(long, default_value_t = 1)]
         parallel: usize,
         /// Output folder of drafts (default: <home>/drafts)
@@ -217,15 +218,21 @@ fn atomic_write(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<
     Ok(())
 }
 
-struct Runner<'a> {
+/// What the workers of one run share: the chat model (loaded once, when an item first needs
+/// it, with `--parallel` decoding slots) and the knowledge index.
+struct Shared<'a> {
     ctx: &'a Ctx,
-    store: &'a lodestar_store::Store,
     model: Option<String>,
-    generator: Option<Arc<dyn Generator>>,
-    loaded: bool,
+    slots: usize,
     out_dir: PathBuf,
-    retriever: Option<Arc<dyn lodestar_rag::Retriever>>,
-    retriever_loaded: bool,
+    generator: Mutex<Option<Result<Arc<dyn Generator>, String>>>,
+    retriever: Mutex<Option<Option<Arc<dyn lodestar_rag::Retriever>>>>,
+}
+
+/// One worker's runner: its own database connection and rule engine over the shared model.
+struct Runner<'a> {
+    shared: &'a Shared<'a>,
+    store: lodestar_store::Store,
     sources: Option<DraftSources>,
 }
 
@@ -239,25 +246,30 @@ fn permanent(code: &str, msg: impl Into<String>) -> ItemError {
     ItemError { permanent: true, code: code.into(), message: msg.into() }
 }
 
-impl Runner<'_> {
-    fn generator(&mut self, required: bool) -> Result<Option<Arc<dyn Generator>>, ItemError> {
-        if !self.loaded {
-            self.loaded = true;
-            match open_generator(self.ctx, self.model.as_deref()) {
-                Ok(g) => self.generator = Some(g),
-                Err(e) if required => return Err(permanent("model_not_found", format!("{e:#}"))),
-                Err(e) => eprintln!("chat model not available ({e:#}): template sentences instead"),
+impl Shared<'_> {
+    fn generator(&self, required: bool) -> Result<Option<Arc<dyn Generator>>, ItemError> {
+        let mut g = self.generator.lock().map_err(|_| transient("model lock poisoned"))?;
+        if g.is_none() {
+            let loaded =
+                open_generator_slots(self.ctx, self.model.as_deref(), self.slots).map_err(|e| format!("{e:#}"));
+            if let Err(e) = &loaded {
+                if !required {
+                    eprintln!("chat model not available ({e}): template sentences instead");
+                }
             }
+            *g = Some(loaded);
         }
-        if required && self.generator.is_none() {
-            return Err(permanent("model_not_found", "no chat model installed (lodestar models fetch)"));
+        match g.as_ref().expect("just loaded") {
+            Ok(m) => Ok(Some(m.clone())),
+            Err(e) if required => Err(permanent("model_not_found", e.clone())),
+            Err(_) => Ok(None),
         }
-        Ok(self.generator.clone())
     }
 
-    fn retriever(&mut self) -> Option<Arc<dyn lodestar_rag::Retriever>> {
-        if !self.retriever_loaded {
-            self.retriever_loaded = true;
+    fn retriever(&self) -> Option<Arc<dyn lodestar_rag::Retriever>> {
+        let mut r = self.retriever.lock().ok()?;
+        if r.is_none() {
+            let mut found = None;
             let dicts = self.ctx.dicts().ok().map(Arc::new);
             let config = self.ctx.config().unwrap_or_default();
             if let Some(d) = dicts {
@@ -268,12 +280,23 @@ impl Runner<'_> {
                     &config,
                     &self.ctx.models_dir,
                 ) {
-                    Ok(p) => self.retriever = p.retriever,
+                    Ok(p) => found = p.retriever,
                     Err(e) => eprintln!("knowledge index not available ({e:#})"),
                 }
             }
+            *r = Some(found);
         }
-        self.retriever.clone()
+        r.clone().flatten()
+    }
+}
+
+impl Runner<'_> {
+    fn generator(&mut self, required: bool) -> Result<Option<Arc<dyn Generator>>, ItemError> {
+        self.shared.generator(required)
+    }
+
+    fn retriever(&mut self) -> Option<Arc<dyn lodestar_rag::Retriever>> {
+        self.shared.retriever()
     }
 
     fn chat(&mut self, item: &Item) -> Result<ItemOutput, ItemError> {
@@ -325,7 +348,7 @@ impl Runner<'_> {
     /// The dictionaries, config and rule engine, loaded once per run (not once per item).
     fn sources(&mut self) -> Result<&DraftSources, ItemError> {
         if self.sources.is_none() {
-            self.sources = Some(sources(self.ctx, self.store).map_err(|e| transient(format!("{e:#}")))?);
+            self.sources = Some(sources(self.shared.ctx, &self.store).map_err(|e| transient(format!("{e:#}")))?);
         }
         Ok(self.sources.as_ref().expect("just loaded"))
     }
@@ -337,9 +360,12 @@ impl Runner<'_> {
             .ok_or_else(|| permanent("invalid_request", "item has no valid month"))?;
         let g = if no_model { None } else { self.generator(false)? };
         let retriever = if item.kind == "profile" { self.retriever() } else { None };
-        let principal = self.ctx.principal(self.store).map_err(|e| permanent("invalid_user", format!("{e:#}")))?;
-        let (store, out_dir) = (self.store, self.out_dir.clone());
-        let (dicts, config, engine) = self.sources()?;
+        let principal =
+            self.shared.ctx.principal(&self.store).map_err(|e| permanent("invalid_user", format!("{e:#}")))?;
+        let out_dir = self.shared.out_dir.clone();
+        self.sources()?;
+        let store = &self.store;
+        let (dicts, config, engine) = self.sources.as_ref().expect("just loaded");
         let c = Context {
             store,
             dicts,
@@ -413,8 +439,9 @@ impl Runner<'_> {
         let text =
             lodestar_ledger::text::read_minutes(&file).map_err(|e| permanent("invalid_request", e.to_string()))?;
         let g = self.generator(false)?;
-        let dicts = self.ctx.dicts().map_err(|e| transient(format!("{e:#}")))?;
-        let mut own = lodestar_store::Store::open(&self.ctx.home.db_path()).map_err(|e| transient(e.to_string()))?;
+        let dicts = self.shared.ctx.dicts().map_err(|e| transient(format!("{e:#}")))?;
+        let mut own =
+            lodestar_store::Store::open(&self.shared.ctx.home.db_path()).map_err(|e| transient(e.to_string()))?;
         let mut ledger = lodestar_ledger::Ledger::open(&mut own).map_err(|e| transient(e.to_string()))?;
         let opts = lodestar_ledger::ImportOptions {
             file: file.display().to_string(),
@@ -431,7 +458,7 @@ impl Runner<'_> {
 
 impl batch::ItemRunner for Runner<'_> {
     fn run(&mut self, item: &Item) -> Result<ItemOutput, ItemError> {
-        let no_model = self.model.is_none() && self.no_model_param(item);
+        let no_model = self.shared.model.is_none() && self.no_model_param(item);
         match item.kind.as_str() {
             "chat" => self.chat(item),
             "profile" | "review" => self.profile_or_review(item, no_model),
@@ -498,9 +525,6 @@ pub fn run(ctx: &Ctx, a: BatchArgs) -> Result<()> {
             if let Some(t) = threads {
                 lodestar_infer::set_threads(t);
             }
-            if parallel > 1 {
-                eprintln!("note: --parallel {parallel}: items run one at a time (batched decoding is not built yet)");
-            }
             let ids = if ids.is_empty() { batch::runnable(&store)? } else { ids };
             if ids.is_empty() {
                 println!("nothing to run: no batch has pending items");
@@ -518,18 +542,21 @@ pub fn run(ctx: &Ctx, a: BatchArgs) -> Result<()> {
                 .filter_map(|i| batch::status(&store, i).ok())
                 .map(|s| s.request_counts.total - s.request_counts.completed - s.request_counts.failed)
                 .sum();
-            let mut runner = Runner {
+            let parallel = parallel.max(1);
+            let shared = Shared {
                 ctx,
-                store: &store,
                 model: batch_model.clone(),
-                generator: None,
-                loaded: false,
+                slots: parallel,
                 out_dir: out.unwrap_or_else(|| ctx.home.root().join("drafts")),
-                retriever: None,
-                retriever_loaded: false,
-                sources: None,
+                generator: Mutex::new(None),
+                retriever: Mutex::new(None),
             };
-            let man = manifest(ctx, batch_model.as_deref());
+            let make = || -> Result<Box<dyn batch::ItemRunner + '_>, lodestar_draft::DraftError> {
+                let store = ctx.store().map_err(|e| lodestar_draft::DraftError::Invalid(format!("{e:#}")))?;
+                Ok(Box::new(Runner { shared: &shared, store, sources: None }))
+            };
+            let mut man = manifest(ctx, batch_model.as_deref());
+            man["parallel"] = serde_json::json!(parallel);
             let tty = std::io::stderr().is_terminal() && !ctx.json;
             let bar = tty.then(|| {
                 let b = indicatif::ProgressBar::new(total.max(0) as u64);
@@ -540,7 +567,7 @@ pub fn run(ctx: &Ctx, a: BatchArgs) -> Result<()> {
                 b
             });
             let (mut failed, mut tokens) = (0i64, 0i64);
-            let sum = batch::run(&store, &ids, &mut runner, &opts, &man, &mut |p| {
+            let sum = batch::run_parallel(&store, &ids, parallel, &make, &opts, &man, &mut |p| {
                 tokens += p.tokens;
                 if !p.ok {
                     failed += 1;

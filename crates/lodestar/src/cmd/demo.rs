@@ -54,12 +54,16 @@ fn heading(title: &str) {
     println!("\n━━ {title} ━━");
 }
 
-fn knowledge_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::current_dir().ok().map(|d| d.join("knowledge")),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../knowledge")),
-    ];
-    candidates.into_iter().flatten().find(|p| p.is_dir())
+/// `knowledge/` in the working directory when there is one (a checkout, or a team's own
+/// documents), else the embedded demo documents written to `<home>/demo/knowledge`.
+fn knowledge_dir(ctx: &Ctx) -> Result<PathBuf> {
+    if let Some(d) = std::env::current_dir().ok().map(|d| d.join("knowledge")).filter(|p| p.is_dir()) {
+        return Ok(d);
+    }
+    let dir = ctx.home.root().join("demo").join("knowledge");
+    let n = lodestar_demo::knowledge::write_to(&dir).with_context(|| format!("cannot write {}", dir.display()))?;
+    println!("{n} demo documents written to {}", dir.display());
+    Ok(dir)
 }
 
 pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
@@ -116,13 +120,8 @@ pub fn run(ctx: &Ctx, a: DemoArgs) -> Result<()> {
     crate::cmd::metrics::run_alerts(ctx, args("alerts", &["--as-of", &as_of])?)?;
 
     heading("6. knowledge bases");
-    match knowledge_dir() {
-        Some(k) => {
-            let k = k.to_string_lossy().to_string();
-            crate::cmd::kb::run_kb(ctx, args("kb", &["add", k.as_str()])?)?;
-        }
-        None => println!("knowledge/ not found next to the working directory; run `lodestar kb add DIR` yourself"),
-    }
+    let k = knowledge_dir(ctx)?.to_string_lossy().to_string();
+    crate::cmd::kb::run_kb(ctx, args("kb", &["add", k.as_str()])?)?;
 
     if !a.no_ask {
         heading("7. example questions");

@@ -7,7 +7,7 @@ use lodestar_bench::index::{run_index_bench, IndexBenchOptions};
 use lodestar_bench::retrieval::{evaluate, load_questions};
 use lodestar_core::{Embedder, KbId, Principal, Sensitivity};
 use lodestar_index::{AddOptions, Fusion, KnowledgeIndex, Rerank, SearchMode, SearchRequest};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The embedding model for passages and queries, when installed (`lodestar models fetch`).
@@ -328,18 +328,9 @@ pub struct BenchRetrievalArgs {
     keep: Option<PathBuf>,
 }
 
-/// Finds `rel` in the current directory or its ancestors, else in the source tree.
+/// Finds `rel` in the current directory or its ancestors (a checkout).
 fn locate(rel: &str) -> Option<PathBuf> {
-    let mut dir = std::env::current_dir().ok();
-    while let Some(d) = dir {
-        let p = d.join(rel);
-        if p.exists() {
-            return Some(p);
-        }
-        dir = d.parent().map(Path::to_path_buf);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel);
-    p.exists().then_some(p)
+    lodestar_bench::repo_path(rel)
 }
 
 struct TempHome(PathBuf);
@@ -357,14 +348,21 @@ fn temp_home(tag: &str) -> Result<TempHome> {
 }
 
 pub fn run_bench_retrieval(ctx: &Ctx, args: BenchRetrievalArgs) -> Result<()> {
-    let knowledge =
-        args.knowledge.or_else(|| locate("knowledge")).context("knowledge/ folder not found (use --knowledge)")?;
+    let home = temp_home("bench-retrieval")?;
+    let knowledge = match args.knowledge.or_else(|| locate("knowledge")) {
+        Some(k) => k,
+        None => {
+            // outside a checkout: the demo documents the questions were written for
+            let k = home.0.join("knowledge");
+            lodestar_demo::knowledge::write_to(&k).with_context(|| format!("cannot write {}", k.display()))?;
+            k
+        }
+    };
     let eval = args
         .eval
         .or_else(|| locate("tests/eval/retrieval.jsonl"))
         .context("tests/eval/retrieval.jsonl not found (use --eval)")?;
     let questions = load_questions(&eval)?;
-    let home = temp_home("bench-retrieval")?;
     let index_dir = args.keep.clone().unwrap_or_else(|| home.0.join("index"));
     let dicts = ctx.dicts()?;
     let (emb, why) = open_embedder(ctx);

@@ -2,7 +2,7 @@
 //! serve`: simulated users against a server on a loopback port in a seeded temporary home;
 //! `lodestar feedback …` and `lodestar audit export`: what the chat records, for ops and admins.
 
-use crate::cmd::ask::{open_generator, open_parts};
+use crate::cmd::ask::{open_generator_slots, open_parts};
 use crate::Ctx;
 use anyhow::{bail, Context, Result};
 use lodestar_core::{ChatMessage, GenParams, Generator, Role, Sensitivity};
@@ -20,7 +20,9 @@ pub struct ServeArgs {
     /// Address to listen on (anything but loopback is an explicit choice and is warned about)
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
-    /// Concurrent generations (1 on a CPU: more only share the same cores)
+    /// Answers generated at once; above 1 a local model decodes them together in one batch
+    /// (each step reads the weights once for all of them: more answers per second, each a
+    /// little slower)
     #[arg(long, default_value_t = 1)]
     pub slots: usize,
     /// Requests that may wait for the model; more are answered 503 with Retry-After
@@ -51,8 +53,8 @@ pub struct ServeArgs {
 
 /// Loads the chat model, then answers one short question so the system prompt's KV cache is
 /// warm before the first user arrives.
-fn load_generator(ctx: &Ctx, model: Option<&str>) -> Result<Arc<dyn Generator>> {
-    let g = open_generator(ctx, model)?;
+fn load_generator(ctx: &Ctx, model: Option<&str>, slots: usize) -> Result<Arc<dyn Generator>> {
+    let g = open_generator_slots(ctx, model, slots)?;
     let params = GenParams { max_tokens: 1, ..GenParams::default() };
     let msgs = [ChatMessage::system(lodestar_rag::prompt::SYSTEM_PROMPT), ChatMessage::user("你好")];
     g.generate(&msgs, &params, &mut |_| std::ops::ControlFlow::Continue(()))
@@ -66,12 +68,13 @@ fn generator_or_warning(
     ctx: &Ctx,
     model: Option<&str>,
     no_model: bool,
+    slots: usize,
 ) -> (Option<Arc<dyn Generator>>, Option<String>) {
     if no_model {
         return (None, None);
     }
     eprintln!("loading the chat model …");
-    match load_generator(ctx, model) {
+    match load_generator(ctx, model, slots) {
         Ok(g) => (Some(g), None),
         Err(e) => {
             eprintln!("warning: chat model not available ({e:#}): knowledge answers quote passages instead");
@@ -130,7 +133,7 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
     // imports through the web reload the rule engine behind the chat
     let live_metrics = Arc::new(lodestar_server::live::SwapMetrics::new(parts.metrics));
     let metrics_source: Arc<dyn lodestar_rag::MetricsSource> = live_metrics.clone();
-    let (generator, warning) = generator_or_warning(ctx, a.model.as_deref(), a.no_model);
+    let (generator, warning) = generator_or_warning(ctx, a.model.as_deref(), a.no_model, a.slots);
     notes.extend(warning);
     let model_name = generator.as_ref().map(|g| g.name().to_string());
     let mut assistant = Assistant::new(dicts, Some(metrics_source), parts.retriever, generator);
@@ -408,7 +411,7 @@ pub fn run_bench_serve(ctx: &Ctx, a: BenchServeArgs) -> Result<()> {
     }
     let config = lodestar_core::config::Config::default();
     let parts = open_parts(&db, &root.join("index"), &dicts, &config, &ctx.models_dir)?;
-    let (generator, _) = generator_or_warning(ctx, a.model.as_deref(), a.no_model);
+    let (generator, _) = generator_or_warning(ctx, a.model.as_deref(), a.no_model, a.slots);
     let model_name = generator.as_ref().map(|g| g.name().to_string());
     let assistant = Assistant::new(dicts, parts.metrics, parts.retriever, generator);
     let opts = ServerOptions { slots: a.slots, queue: a.queue, ..ServerOptions::default() };

@@ -61,7 +61,7 @@ fn a_killed_run_resumes_without_duplicates_or_gaps() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lodestar"))
         .arg("--home")
         .arg(home)
-        .args(["batch", "run"])
+        .args(["batch", "run", "--parallel", "3"])
         .env("LODESTAR_MODELS", home.join("no-models"))
         .env("LODESTAR_NO_EMBED", "1")
         .stdout(Stdio::null())
@@ -83,7 +83,7 @@ fn a_killed_run_resumes_without_duplicates_or_gaps() {
     let first = completed(&db);
     assert!(first.len() < n + 2, "everything finished before the kill; nothing to resume");
 
-    // second run: finishes exactly the rest
+    // second run (one item at a time): finishes exactly the rest
     ok(home, &["batch", "run"]);
     let all = completed(&db);
     for (cid, at, resp) in &first {
@@ -136,6 +136,64 @@ fn a_killed_run_resumes_without_duplicates_or_gaps() {
     let again =
         ok(home, &["batch", "submit", "--file", home.join("requests.jsonl").to_str().unwrap(), "--model", model_arg]);
     let st: serde_json::Value = serde_json::from_str(&ok(home, &["batch", "status", again.trim(), "--json"])).unwrap();
+    assert_eq!(st["status"], "completed");
+}
+
+#[test]
+fn parallel_items_get_the_results_they_get_one_at_a_time() {
+    // The same seven requests (different lengths and prompts) as two batches: one run with
+    // `--parallel 3` (its model calls decoded together), the other one item at a time. Every
+    // request's text, token count and finish reason are the same in both.
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let model = home.join("tiny.gguf");
+    lodestar_infer::testing::write_tiny_chat_model(&model, 11);
+    let body = |n: usize| {
+        serde_json::json!({"model": "tiny", "max_tokens": [40, 7, 25, 60, 3, 33, 18][n],
+            "messages": [{"role": "user", "content": format!("radial truck {} #{n}", "hello ".repeat(n))}]})
+    };
+    let file = |prefix: &str| {
+        let p = home.join(format!("{prefix}.jsonl"));
+        let lines: Vec<String> = (0..7)
+            .map(|n| serde_json::json!({"custom_id": format!("{prefix}-{n}"), "method": "POST", "url": "/v1/chat/completions", "body": body(n)}).to_string())
+            .collect();
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        p
+    };
+    let model_arg = model.to_str().unwrap();
+    let par = ok(home, &["batch", "submit", "--file", file("par").to_str().unwrap(), "--model", model_arg]);
+    let seq = ok(home, &["batch", "submit", "--file", file("seq").to_str().unwrap(), "--model", model_arg]);
+    let (par, seq) = (par.trim().to_string(), seq.trim().to_string());
+    let sum: serde_json::Value =
+        serde_json::from_str(&ok(home, &["--json", "batch", "run", &par, "--parallel", "3"])).unwrap();
+    assert_eq!(sum["completed"], 7, "{sum}");
+    assert_eq!(sum["failed"], 0, "{sum}");
+    ok(home, &["batch", "run", &seq]);
+    let answers = |id: &str| -> Vec<(String, String, i64, String)> {
+        let mut v: Vec<(String, String, i64, String)> = ok(home, &["batch", "results", id])
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let b = &v["response"]["body"];
+                let n = v["custom_id"].as_str().unwrap().rsplit('-').next().unwrap().to_string();
+                (
+                    n,
+                    b["choices"][0]["message"]["content"].as_str().unwrap().to_string(),
+                    b["usage"]["completion_tokens"].as_i64().unwrap(),
+                    b["choices"][0]["finish_reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (answers(&par), answers(&seq));
+    assert_eq!(a.len(), 7);
+    assert!(a.iter().any(|x| x.2 > 5), "some request generates more than a few tokens");
+    let distinct: std::collections::HashSet<&String> = a.iter().map(|x| &x.1).collect();
+    assert!(distinct.len() > 2, "the requests give different texts");
+    assert_eq!(a, b, "parallel and one-at-a-time results differ");
+    let st: serde_json::Value = serde_json::from_str(&ok(home, &["batch", "status", &par, "--json"])).unwrap();
     assert_eq!(st["status"], "completed");
 }
 
