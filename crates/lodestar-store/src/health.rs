@@ -126,9 +126,25 @@ pub fn backup_database(src: &Path, dest: &Path) -> Result<()> {
     let from = open_read_only(src)?;
     let mut to = Connection::open(dest)?;
     {
-        let b = rusqlite::backup::Backup::new(&from, &mut to)?;
-        // -1: every page in one step (no restart when a writer commits meanwhile)
-        b.run_to_completion(-1, Duration::ZERO, None)?;
+        use rusqlite::backup::{Backup, StepResult};
+        let b = Backup::new(&from, &mut to)?;
+        // -1: every page in one step, under one read transaction (no restart when a writer
+        // commits meanwhile); busy or locked only while a checkpoint holds the file: try again
+        let mut waits = 0;
+        loop {
+            match b.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                StepResult::Busy | StepResult::Locked if waits < 200 => {
+                    waits += 1;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                StepResult::Busy | StepResult::Locked => {
+                    return Err(StoreError::Invalid(format!("{} stayed locked for 10 s", src.display())))
+                }
+                _ => {}
+            }
+        }
     }
     let ok: String = to.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if ok != "ok" {
