@@ -140,6 +140,8 @@ pub fn diagnose(home: &Home, repair: bool) -> DoctorReport {
             }
         }
         before = Some(found);
+    } else {
+        ix.warnings.push("not checked: the dictionaries (which the index's analyzer needs) do not load".into());
     }
     checks.push(ix.settle());
 
