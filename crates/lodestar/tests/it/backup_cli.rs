@@ -55,7 +55,7 @@ const QUERIES: &[&[&str]] = &[
 
 fn build_home(dir: &Path) -> std::path::PathBuf {
     let home = dir.join("home");
-    let opts = lodestar_demo::DemoOptions { months: 12, ..Default::default() };
+    let opts = lodestar_demo::DemoOptions { months: 6, ..Default::default() };
     let m = lodestar_demo::generate(&dir.join("demo"), &opts).unwrap();
     for f in m.in_import_order() {
         ok(&home, &["import", f.path.to_str().unwrap()]);

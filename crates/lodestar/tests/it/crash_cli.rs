@@ -139,7 +139,7 @@ fn active_counts(home: &Path) -> Vec<i64> {
 }
 
 fn demo_files(dir: &Path) -> Vec<PathBuf> {
-    let opts = lodestar_demo::DemoOptions { months: 12, ..Default::default() };
+    let opts = lodestar_demo::DemoOptions { months: 6, ..Default::default() };
     let m = lodestar_demo::generate(dir, &opts).unwrap();
     m.in_import_order().into_iter().map(|f| f.path.clone()).collect()
 }
