@@ -18,6 +18,7 @@ pub mod home;
 pub mod model;
 pub mod period;
 pub mod security;
+pub mod testhook;
 pub mod text;
 
 pub use model::{

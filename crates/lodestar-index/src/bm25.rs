@@ -136,6 +136,36 @@ impl Bm25 {
         Ok(())
     }
 
+    /// Commits with `payload` stored in the commit's metadata (the catalogue generation the
+    /// committed state belongs to; see [`Bm25::payload`]).
+    pub fn commit_with(&self, w: &mut IndexWriter, payload: &str) -> Result<()> {
+        let mut prepared = w.prepare_commit()?;
+        prepared.set_payload(payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The payload of the last commit, if it carried one.
+    pub fn payload(&self) -> Result<Option<String>> {
+        Ok(self.index.load_metas()?.payload)
+    }
+
+    /// Every indexed chunk id, one entry per live tantivy document (a duplicate shows twice).
+    pub fn chunk_ids(&self) -> Result<Vec<String>> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::with_capacity(searcher.num_docs() as usize);
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            for doc in seg.doc_ids_alive() {
+                let d: TantivyDocument = searcher.doc(tantivy::DocAddress::new(ord as u32, doc))?;
+                if let Some(id) = d.get_first(self.fields.chunk_id).and_then(|v| v.as_str()) {
+                    out.push(id.to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Top `limit` chunk ids with BM25 scores, filters applied inside the query.
     pub fn search(&self, query: &str, filter: &Bm25Filter, limit: usize) -> Result<Vec<(String, f32)>> {
         let f = self.fields;

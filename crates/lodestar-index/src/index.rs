@@ -34,19 +34,24 @@ fn depth(k: usize) -> usize {
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct DocEntry {
+pub(crate) struct DocEntry {
     #[serde(flatten)]
-    info: DocumentInfo,
-    chunk_ids: Vec<String>,
+    pub(crate) info: DocumentInfo,
+    pub(crate) chunk_ids: Vec<String>,
 }
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Catalog {
-    version: u32,
+pub(crate) struct Catalog {
+    pub(crate) version: u32,
     /// Analyzer fingerprint the BM25 index was built with.
-    analyzer: String,
-    docs: BTreeMap<String, DocEntry>,
-    chunks: HashMap<String, Chunk>,
+    pub(crate) analyzer: String,
+    /// A fresh token per BM25 commit, stored as that commit's payload too: a BM25 commit whose
+    /// catalogue was never saved (a crash between the two, or another process's rebuild in
+    /// between) shows as a mismatch at open. Empty for an index from before tokens.
+    #[serde(default)]
+    pub(crate) bm25_commit: String,
+    pub(crate) docs: BTreeMap<String, DocEntry>,
+    pub(crate) chunks: HashMap<String, Chunk>,
 }
 
 /// The permission and scope filter of one search, applied inside both retrievers.
@@ -190,7 +195,10 @@ impl KnowledgeIndex {
             synonyms: dicts.synonyms.clone(),
         };
         ix.sync_slots();
-        if ix.catalog.analyzer != ix.analyzer.fingerprint() || ix.bm25.num_docs() != ix.catalog.chunks.len() as u64 {
+        if ix.catalog.analyzer != ix.analyzer.fingerprint()
+            || ix.bm25.num_docs() != ix.catalog.chunks.len() as u64
+            || !ix.bm25_generation_matches()?
+        {
             tracing::info!("rebuilding the BM25 index (dictionaries or index changed)");
             ix.rebuild_bm25()?;
             ix.save_catalog()?;
@@ -394,8 +402,9 @@ impl KnowledgeIndex {
             self.bm25.add(&w, c)?;
             self.catalog.chunks.insert(c.chunk_id.clone(), c.clone());
         }
-        self.bm25.commit(&mut w)?;
+        self.commit_bm25(&mut w)?;
         drop(w);
+        lodestar_core::testhook::pause_point("index.after_bm25_commit");
         report.chunks_removed = to_remove.iter().filter(|id| !to_add.iter().any(|c| &c.chunk_id == *id)).count();
         report.chunks_added = to_add.len();
         if let Some(v) = &mut self.vectors {
@@ -475,7 +484,7 @@ impl KnowledgeIndex {
                 }
             }
         }
-        self.bm25.commit(&mut w)?;
+        self.commit_bm25(&mut w)?;
         drop(w);
         self.maybe_compact()?;
         self.save()?;
@@ -528,7 +537,7 @@ impl KnowledgeIndex {
         Ok(RebuildReport { chunks: self.catalog.chunks.len(), embedded, bm25_ms, embed_ms })
     }
 
-    fn rebuild_bm25(&mut self) -> Result<()> {
+    pub(crate) fn rebuild_bm25(&mut self) -> Result<()> {
         let mut w = self.bm25.writer()?;
         self.bm25.delete_all(&mut w)?;
         let mut chunks: Vec<&Chunk> = self.catalog.chunks.values().collect();
@@ -536,7 +545,7 @@ impl KnowledgeIndex {
         for c in chunks {
             self.bm25.add(&w, c)?;
         }
-        self.bm25.commit(&mut w)?;
+        self.commit_bm25(&mut w)?;
         self.catalog.analyzer = self.analyzer.fingerprint().to_string();
         Ok(())
     }
@@ -556,7 +565,7 @@ impl KnowledgeIndex {
             }
             self.bm25.add(&w, c)?;
         }
-        self.bm25.commit(&mut w)?;
+        self.commit_bm25(&mut w)?;
         drop(w);
         let bm25_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
@@ -609,12 +618,28 @@ impl KnowledgeIndex {
         };
     }
 
-    fn save(&mut self) -> Result<()> {
+    pub(crate) fn save(&mut self) -> Result<()> {
         self.sync_slots();
         if let Some(v) = &self.vectors {
             v.save(&self.dir.join("vectors.bin"))?;
         }
-        self.save_catalog()
+        lodestar_core::testhook::pause_point("index.after_vectors_saved");
+        self.save_catalog()?;
+        lodestar_core::testhook::pause_point("index.after_catalog_saved");
+        Ok(())
+    }
+
+    /// Commits BM25 under a fresh token, saved with the catalogue after it.
+    fn commit_bm25(&mut self, w: &mut tantivy::IndexWriter) -> Result<()> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        self.catalog.bm25_commit = format!("{nanos:x}-{}", std::process::id());
+        self.bm25.commit_with(w, &self.catalog.bm25_commit)
+    }
+
+    /// Whether the last BM25 commit belongs to the saved catalogue (an index from before tokens —
+    /// no payload, empty token — matches).
+    fn bm25_generation_matches(&self) -> Result<bool> {
+        Ok(self.bm25.payload()?.unwrap_or_default() == self.catalog.bm25_commit)
     }
 
     fn save_catalog(&self) -> Result<()> {

@@ -27,6 +27,7 @@
 
 pub mod analyzer;
 pub mod bm25;
+pub mod check;
 pub mod chunker;
 pub mod index;
 pub mod reader;

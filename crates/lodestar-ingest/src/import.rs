@@ -396,7 +396,9 @@ fn write_batch(store: &mut Store, inbox: mpsc::Receiver<Msg>, meta: BatchMeta) -
                         "duplicate": false,
                     }),
                 )?;
+                lodestar_core::testhook::pause_point("import.before_commit");
                 tx.commit()?;
+                lodestar_core::testhook::pause_point("import.after_commit");
                 return Ok(report);
             }
         }

@@ -538,17 +538,24 @@ impl<'a> Ledger<'a> {
                 stats,
             });
         }
+        // the audit entry commits with the meeting: a crash cannot leave an unaudited import
+        tx.execute(
+            "INSERT INTO audit_log(at, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                now,
+                opts.who,
+                "minutes_import",
+                serde_json::json!({"meeting_id": meeting_id, "file": opts.file, "items": stored.len(), "linked": linked.len(), "updates": updates.len(), "applied": opts.apply_updates}).to_string()
+            ],
+        )?;
+        lodestar_core::testhook::pause_point("minutes.before_commit");
         tx.commit()?;
+        lodestar_core::testhook::pause_point("minutes.after_commit");
         if opts.apply_updates {
             for u in &updates {
                 self.apply_update(u.update_id, &opts.who)?;
             }
         }
-        self.store.audit(
-            &opts.who,
-            "minutes_import",
-            &serde_json::json!({"meeting_id": meeting_id, "file": opts.file, "items": stored.len(), "linked": linked.len(), "updates": updates.len(), "applied": opts.apply_updates}),
-        )?;
         Ok(ImportReport {
             meeting_id,
             meeting: opts.meeting.clone(),

@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod health;
 pub mod imports;
 pub mod sessions;
 pub mod users;

@@ -76,6 +76,12 @@ enum Command {
     Feedback(cmd::serve::FeedbackArgs),
     /// The audit log: export for admins
     Audit(cmd::serve::AuditArgs),
+    /// Check the home's invariants (database, import batches, search index) and repair what is safe
+    Doctor(cmd::doctor::DoctorArgs),
+    /// Back up the home (database via SQLite's online backup, index, config, dictionaries) into one archive
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup archive into --home DIR (checksums verified first)
+    Restore(cmd::backup::RestoreArgs),
     /// Benchmarks (quality and latency)
     Bench(BenchArgs),
 }
@@ -176,6 +182,9 @@ fn main() {
         Command::Batch(a) => cmd::batch::run(&ctx, a),
         Command::Feedback(a) => cmd::serve::run_feedback(&ctx, a),
         Command::Audit(a) => cmd::serve::run_audit(&ctx, a),
+        Command::Doctor(a) => cmd::doctor::run(&ctx, a),
+        Command::Backup(a) => cmd::backup::run_backup(&ctx, a),
+        Command::Restore(a) => cmd::backup::run_restore(&ctx, a),
         Command::Bench(b) => match b.which {
             BenchCommand::Import(a) => cmd::import::run_bench_import(&ctx, a),
             BenchCommand::Metrics(a) => cmd::metrics::run_bench_metrics(&ctx, a),

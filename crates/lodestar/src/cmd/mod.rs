@@ -1,10 +1,12 @@
 //! One module per command family; each is owned by the library crate it fronts.
 
 pub mod ask;
+pub mod backup;
 pub mod batch;
 pub mod bench_llm;
 pub mod compare;
 pub mod demo;
+pub mod doctor;
 pub mod draft;
 pub mod embed;
 pub mod generate;

@@ -5,8 +5,10 @@
 mod support;
 
 mod ask_cli;
+mod backup_cli;
 mod batch_cli;
 mod compare_cli;
+mod crash_cli;
 mod import_cli;
 mod ledger_cli;
 mod metrics_cli;
