@@ -148,8 +148,9 @@ fn parallel_items_get_the_results_they_get_one_at_a_time() {
     let home = dir.path();
     let model = home.join("tiny.gguf");
     lodestar_infer::testing::write_tiny_chat_model(&model, 11);
+    let lengths = [40, 7, 25, 60, 3, 33, 18];
     let body = |n: usize| {
-        serde_json::json!({"model": "tiny", "max_tokens": [40, 7, 25, 60, 3, 33, 18][n],
+        serde_json::json!({"model": "tiny", "max_tokens": lengths[n],
             "messages": [{"role": "user", "content": format!("radial truck {} #{n}", "hello ".repeat(n))}]})
     };
     let file = |prefix: &str| {
