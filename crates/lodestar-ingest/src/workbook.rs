@@ -1,9 +1,22 @@
 //! Reading a workbook (工作簿) into sheets: `.xlsx`, `.xlsm`, `.xls`, `.ods` through calamine,
 //! and `.csv` as a one-sheet workbook. Merged regions come along so key columns can be filled.
 
-use calamine::{Data, Dimensions, Range, Reader, Sheets};
-use std::io::Cursor;
+use calamine::{Cell, Data, DataRef, Dimensions, Range, Reader, Sheets};
+use std::io::{Cursor, Read, Seek};
 use std::path::Path;
+
+/// The most cells a sheet may span, from its first to its last used cell: the reader holds them
+/// all (16,777,216 cells, about 0.5 GiB — e.g. 1,048,576 rows × 16 columns). One stray value at
+/// `XFD1048576` would otherwise ask for 17 billion.
+pub const MAX_SHEET_CELLS: u64 = 1 << 24;
+
+/// The most bytes the parts of an `.xlsx` / `.xlsm` / `.ods` may inflate to, by their zip headers
+/// (which also bound what the zip reader inflates): a few kilobytes of zip can declare gigabytes.
+pub const MAX_UNCOMPRESSED: u64 = 1 << 30;
+
+/// A shared-string table may announce up to this many strings (or as many as its bytes could hold):
+/// the reader reserves room for the announced count before reading any.
+const MAX_ANNOUNCED_STRINGS: u64 = 1 << 20;
 
 /// One worksheet: its cells (absolute positions, as calamine gives them) and merged regions.
 #[derive(Debug, Clone)]
@@ -37,6 +50,7 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
     if ext == "csv" {
         return read_csv(bytes).map(|g| vec![g]);
     }
+    check_container(bytes)?;
     let cursor = Cursor::new(bytes);
     let mut book: Sheets<Cursor<&[u8]>> = match ext {
         "xlsx" | "xlsm" | "xlam" => Sheets::Xlsx(calamine::open_workbook_from_rs(cursor).map_err(|e| fail(&e))?),
@@ -68,7 +82,7 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
             });
             let mut ranges = Vec::with_capacity(names.len());
             for name in &names {
-                ranges.push(x.worksheet_range(name).map_err(|e| ReadFailure(format!("sheet \"{name}\": {e}")))?);
+                ranges.push(xlsx_range(x, name)?);
             }
             let merges = merges.join().unwrap_or_else(|_| vec![Vec::new(); names.len()]);
             Ok(names
@@ -76,7 +90,10 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
                 .zip(ranges)
                 .zip(merges)
                 .zip(&hidden)
-                .map(|(((name, range), merges), &hidden)| SheetGrid { name: name.clone(), range, merges, hidden })
+                .map(|(((name, range), merges), &hidden)| {
+                    let merges = clip_merges(merges, &range);
+                    SheetGrid { name: name.clone(), range, merges, hidden }
+                })
                 .collect())
         });
     }
@@ -87,9 +104,226 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
             Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             _ => Vec::new(),
         };
+        let merges = clip_merges(merges, &range);
         out.push(SheetGrid { name, range, merges, hidden });
     }
     Ok(out)
+}
+
+/// `A1`-style name of a 0-based (row, column).
+fn a1(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut c = col as u64;
+    loop {
+        letters.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8_lossy(&letters), row as u64 + 1)
+}
+
+/// An `.xlsx` sheet's cells, read one by one so that the sheet's span is known — and refused when
+/// over [`MAX_SHEET_CELLS`] — before room for the whole span is taken.
+fn xlsx_range<RS: Read + Seek>(x: &mut calamine::Xlsx<RS>, name: &str) -> Result<Range<Data>, ReadFailure> {
+    let fail = |e: &dyn std::fmt::Display| ReadFailure(format!("sheet \"{name}\": {e}"));
+    let mut reader = match x.worksheet_cells_reader(name) {
+        Ok(r) => r,
+        // a chart sheet or dialog sheet: no cells (as `worksheet_range` has it)
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
+        Err(e) => return Err(fail(&e)),
+    };
+    let mut cells: Vec<Cell<Data>> = Vec::new();
+    let (mut top, mut left, mut bottom, mut right) = (u32::MAX, u32::MAX, 0u32, 0u32);
+    while let Some(cell) = reader.next_cell().map_err(|e| fail(&e))? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        (top, left, bottom, right) = (top.min(r), left.min(c), bottom.max(r), right.max(c));
+        let span = (bottom - top) as u64 + 1;
+        let span = span * ((right - left) as u64 + 1);
+        if span > MAX_SHEET_CELLS || cells.len() as u64 >= MAX_SHEET_CELLS {
+            return Err(ReadFailure(format!(
+                "sheet \"{name}\": its cells run from {} to {} ({span} cells in that block, at most {MAX_SHEET_CELLS} are read); delete the stray cells far from the data",
+                a1(top, left),
+                a1(bottom, right)
+            )));
+        }
+        cells.push(Cell::new((r, c), Data::from(cell.get_value().clone())));
+    }
+    Ok(Range::from_sparse(cells))
+}
+
+/// The merged regions whose top-left cell (the one that holds the text) lies in the sheet's used
+/// cells, cut to them; the others carry no text. Once the regions kept cover as many cells as the
+/// sheet spans (they cannot overlap in a sound file), the rest are dropped: filling key columns
+/// from merges then takes at most one pass over the sheet, whatever the file declares.
+fn clip_merges(merges: Vec<Dimensions>, range: &Range<Data>) -> Vec<Dimensions> {
+    let (Some(start), Some(end)) = (range.start(), range.end()) else { return Vec::new() };
+    let inside = |(r, c): (u32, u32)| (start.0..=end.0).contains(&r) && (start.1..=end.1).contains(&c);
+    let budget = (end.0 - start.0) as u64 + 1;
+    let mut budget = budget * ((end.1 - start.1) as u64 + 1);
+    let mut out: Vec<Dimensions> = Vec::new();
+    for m in merges {
+        if !inside(m.start) || m.end.0 < m.start.0 || m.end.1 < m.start.1 {
+            continue;
+        }
+        let end = (m.end.0.min(end.0), m.end.1.min(end.1));
+        let area = (end.0 - m.start.0) as u64 + 1;
+        let area = area * ((end.1 - m.start.1) as u64 + 1);
+        if area > budget {
+            break;
+        }
+        budget -= area;
+        out.push(Dimensions { start: m.start, end });
+    }
+    out
+}
+
+/// Checks of a zip container (`.xlsx`, `.xlsm`, `.ods`) before the workbook reader opens it: the
+/// sizes its parts declare, and the count a shared-string table announces. Not a zip, or a zip
+/// that does not open: left to the reader to report.
+fn check_container(bytes: &[u8]) -> Result<(), ReadFailure> {
+    if !bytes.starts_with(b"PK") {
+        return Ok(());
+    }
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else { return Ok(()) };
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        if let Ok(f) = zip.by_index_raw(i) {
+            total = total.saturating_add(f.size());
+        }
+    }
+    if total > MAX_UNCOMPRESSED {
+        return Err(ReadFailure(format!(
+            "the workbook's parts would inflate to {total} bytes (at most {MAX_UNCOMPRESSED} are read)"
+        )));
+    }
+    for i in 0..zip.len() {
+        let Ok(f) = zip.by_index(i) else { continue };
+        let (name, size) = (f.name().to_string(), f.size());
+        if !name.to_ascii_lowercase().ends_with(".xml") {
+            continue;
+        }
+        let mut head = Vec::new();
+        if f.take(64 << 10).read_to_end(&mut head).is_err() {
+            continue;
+        }
+        if let Some(n) = announced_strings(&head) {
+            if n > MAX_ANNOUNCED_STRINGS && n > size / 4 {
+                return Err(ReadFailure(format!("{name} announces {n} shared strings in {size} bytes")));
+            }
+        }
+    }
+    if let Ok(content) = zip.by_name("content.xml") {
+        check_ods_repeats(content)?;
+    }
+    Ok(())
+}
+
+/// `.ods`: rows and cells say how often they repeat (`table:number-rows-repeated`,
+/// `table:number-columns-repeated`), a few bytes that can ask for billions of cells. The reader
+/// expands the columns of every row, then every row of a table's used block: both counts are
+/// worked out here first and refused over [`MAX_SHEET_CELLS`]. Cells with no value (the
+/// thousand-column blank rows that pad real files) take no room and are not counted.
+fn check_ods_repeats(content: impl Read) -> Result<(), ReadFailure> {
+    use quick_xml::events::Event;
+    const MAX_ROWS: u64 = 1 << 20; // the reader's caps: rows of a table, columns of a row
+    const MAX_COLS: u64 = 1 << 14;
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+    xml.config_mut().expand_empty_elements = true;
+    let repeat = |e: &quick_xml::events::BytesStart, attr: &str| -> u64 {
+        e.try_get_attribute(attr)
+            .ok()
+            .flatten()
+            .and_then(|a| std::str::from_utf8(&a.value).ok().and_then(|v| v.trim().parse::<u64>().ok()))
+            .unwrap_or(1)
+    };
+    let mut table = String::new();
+    let (mut row, mut row_rep, mut col, mut in_cell, mut cell_rep, mut cell_value) = (0u64, 1u64, 0u64, false, 1u64, false);
+    let (mut expanded, mut row_last, mut first_row, mut last_row, mut left, mut right) =
+        (0u64, 0u64, None::<u64>, 0u64, u64::MAX, 0u64);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let ev = match xml.read_event_into(&mut buf) {
+            Ok(ev) => ev,
+            Err(_) => return Ok(()), // the reader reports broken XML itself
+        };
+        match ev {
+            Event::Start(e) => match e.local_name().as_ref() {
+                b"table" => {
+                    table = e
+                        .try_get_attribute("table:name")
+                        .ok()
+                        .flatten()
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .unwrap_or_default();
+                    (row, expanded, first_row, last_row, left, right) = (0, 0, None, 0, u64::MAX, 0);
+                }
+                b"table-row" => {
+                    row_rep = repeat(&e, "table:number-rows-repeated").min(MAX_ROWS.saturating_sub(row));
+                    (col, row_last) = (0, 0);
+                }
+                b"table-cell" | b"covered-table-cell" => {
+                    cell_rep = repeat(&e, "table:number-columns-repeated");
+                    in_cell = true;
+                    cell_value = e.try_get_attribute("office:value-type").ok().flatten().is_some();
+                }
+                _ => {}
+            },
+            Event::Text(t) if in_cell && t.iter().any(|b| !b.is_ascii_whitespace()) => cell_value = true,
+            Event::End(e) => match e.local_name().as_ref() {
+                b"table-cell" | b"covered-table-cell" => {
+                    in_cell = false;
+                    let end = col.saturating_add(cell_rep).min(MAX_COLS);
+                    if cell_value && end > col {
+                        (left, right, row_last) = (left.min(col), right.max(end - 1), end);
+                    }
+                    col = end;
+                }
+                b"table-row" => {
+                    expanded = expanded.saturating_add(row_last);
+                    if row_last > 0 {
+                        first_row.get_or_insert(row);
+                        last_row = row.saturating_add(row_rep.max(1) - 1);
+                    }
+                    row = row.saturating_add(row_rep);
+                    let block = first_row.map_or(0, |f| (last_row - f + 1).saturating_mul(right.saturating_sub(left) + 1));
+                    if expanded > MAX_SHEET_CELLS || block > MAX_SHEET_CELLS {
+                        return Err(ReadFailure(format!(
+                            "sheet \"{table}\": its repeated rows and columns come to {} cells (at most {MAX_SHEET_CELLS} are read)",
+                            expanded.max(block)
+                        )));
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+/// The `uniqueCount` of an `<sst …>` start tag at the head of a part.
+fn announced_strings(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let tag_start = text.match_indices("sst").map(|(i, _)| i).find(|&i| {
+        let before = text[..i].trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '-');
+        before.ends_with('<') || before.ends_with(':')
+    })?;
+    let tag = &text[tag_start..tag_start + text[tag_start..].find('>')?];
+    let at = tag.find("uniqueCount")? + "uniqueCount".len();
+    let v = tag[at..].trim_start().strip_prefix('=')?.trim_start();
+    let v = v.trim_start_matches(['"', '\'']).trim_start_matches('+');
+    let digits: String = v.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    Some(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 fn fail(e: &dyn std::fmt::Display) -> ReadFailure {
