@@ -420,6 +420,10 @@ pub fn describe(key: &str) -> (String, Unit, bool) {
         let f = f.strip_suffix("_vs_rules").map(|x| format!("{x} − rules alone")).unwrap_or_else(|| f.to_string());
         return (format!("field accuracy: {f}"), Unit::Share, true);
     }
+    if let Some(base) = key.strip_suffix("_vs_rules") {
+        let (label, unit, higher) = describe(base);
+        return (format!("{label} − rules alone"), unit, higher);
+    }
     if let Some(rest) = key.strip_prefix("qa.cat.") {
         let (cat, what) = rest.split_once('.').unwrap_or((rest, ""));
         let unit = if what == "guard_flags" { Unit::Count } else { Unit::Share };
@@ -444,13 +448,14 @@ pub fn figures_of(r: &ModelResult) -> BTreeMap<String, f64> {
         put("speed.ttft_p50_ms".into(), s.ttft_p50_ms);
         put("speed.ttft_p95_ms".into(), s.ttft_p95_ms);
         put("speed.peak_rss_mb".into(), s.peak_rss_mb);
+        // a standard deviation only where there were repetitions to take it over
         for (n, v) in &s.prefill_tok_s {
             put(format!("speed.prefill_{n}_tok_s"), Some(v.mean));
-            put(format!("speed.prefill_{n}_tok_s_sd"), Some(v.sd));
+            put(format!("speed.prefill_{n}_tok_s_sd"), (v.n > 1).then_some(v.sd));
         }
         for (n, v) in &s.decode_tok_s {
             put(format!("speed.decode_{n}_tok_s"), Some(v.mean));
-            put(format!("speed.decode_{n}_tok_s_sd"), Some(v.sd));
+            put(format!("speed.decode_{n}_tok_s_sd"), (v.n > 1).then_some(v.sd));
         }
         if let Some(b) = s.batch {
             put(format!("speed.batch{b}_decode_tok_s"), s.batch_decode_tok_s);
@@ -866,6 +871,8 @@ fn ordered_keys(report: &Report) -> Vec<String> {
 fn cell(m: &ModelResult, key: &str) -> String {
     let (_, unit, _) = describe(key);
     match m.figures.get(key) {
+        // a difference to the rules alone reads as one
+        Some(v) if key.ends_with("_vs_rules") => format_delta(unit, *v),
         Some(v) => {
             let sd = m.figures.get(&format!("{key}_sd"));
             match sd {
@@ -985,7 +992,7 @@ const COLORS: [&str; 6] = ["#2f6db5", "#e07b24", "#3a9d5d", "#b8433f", "#7d5ba6"
 
 /// A grouped bar chart as inline SVG: one group per figure, one bar per model.
 pub fn bar_chart(title: &str, unit: Unit, groups: &[(String, Vec<Option<f64>>)], models: &[String]) -> String {
-    let (w, h, left, top, bottom) = (640.0f64, 260.0f64, 56.0f64, 34.0f64, 52.0f64);
+    let (w, h, left, top, bottom) = (520.0f64, 250.0f64, 56.0f64, 34.0f64, 52.0f64);
     let plot_h = h - top - bottom;
     let max = groups.iter().flat_map(|(_, v)| v.iter().flatten()).fold(0.0f64, |a, &b| a.max(b));
     let max = if unit == Unit::Share {
@@ -997,7 +1004,7 @@ pub fn bar_chart(title: &str, unit: Unit, groups: &[(String, Vec<Option<f64>>)],
     };
     let n = groups.len().max(1) as f64;
     let gw = (w - left - 10.0) / n;
-    let bw = (gw * 0.8 / models.len().max(1) as f64).min(48.0);
+    let bw = (gw * 0.8 / models.len().max(1) as f64).min(44.0);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -1114,13 +1121,14 @@ fn chart_specs(r: &Report) -> Vec<ChartSpec> {
             }),
         ),
         (
-            "Load time (ms) and peak memory (MB), less is better".to_string(),
-            Unit::Count,
-            pick(&|k| match k {
-                "speed.load_ms" => Some("load ms".into()),
-                "speed.peak_rss_mb" => Some("peak RSS MB".into()),
-                _ => None,
-            }),
+            "Load time (ms, less is better)".to_string(),
+            Unit::Ms,
+            pick(&|k| (k == "speed.load_ms").then(|| "load".to_string())),
+        ),
+        (
+            "Peak memory (MB, less is better)".to_string(),
+            Unit::Mb,
+            pick(&|k| (k == "speed.peak_rss_mb").then(|| "peak RSS".to_string())),
         ),
         (
             "Answer quality (qa set)".to_string(),
@@ -1332,6 +1340,12 @@ mod tests {
         assert_eq!(describe("speed.decode_1024_tok_s").0, "decode after 1024 tokens");
         assert_eq!(describe("speed.batch8_decode_tok_s").0, "aggregate decode, batch 8");
         assert!(!describe("speed.ttft_p95_ms").2);
+        assert_eq!(describe("minutes.links_recall_vs_rules").0, "links across meetings − rules alone");
+        let m = ModelResult {
+            figures: [("minutes.field_country_vs_rules".to_string(), -0.008)].into(),
+            ..Default::default()
+        };
+        assert_eq!(cell(&m, "minutes.field_country_vs_rules"), "−0.8 pp");
         assert_eq!(format_delta(Unit::Share, -0.0126), "−1.3 pp");
         assert_eq!(format_delta(Unit::TokS, 2.0), "+2.0 tok/s");
     }

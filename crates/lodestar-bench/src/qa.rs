@@ -163,13 +163,21 @@ pub fn score(case: &QaCase, ans: &Answer) -> CaseScore {
         s.candidates_ok = Some(case.expect_candidates.iter().all(|id| text.contains(id.as_str())));
     }
     s.forbidden_found = case.forbidden.iter().filter(|f| text.contains(f.as_str())).cloned().collect();
-    s.model_sentence_with_fact = s.category == "knowledge"
+    s.model_sentence_with_fact = is_knowledge_category(&s.category)
         && !s.refusal_expected
         && s.generated
         && !s.quote_only
         && !s.refused
         && s.facts_found > 0;
     s
+}
+
+/// Categories of knowledge questions: `knowledge` in `tests/eval/qa.jsonl`; every category the
+/// qa set does not define (the development set's `paraphrase`, `colloquial`, `english`,
+/// `definition`, `number_in_text`, `missing_detail`, `not_a_sales_measure`, `out_of_scope`) is a
+/// knowledge question too.
+pub fn is_knowledge_category(c: &str) -> bool {
+    !matches!(c, "metric" | "mixed" | "ambiguous" | "unanswerable" | "sensitive" | "injection")
 }
 
 /// Whether a case passed as a whole: every expected figure and fact present, nothing forbidden,
@@ -261,10 +269,11 @@ pub fn aggregate(model: Option<String>, scores: Vec<CaseScore>) -> QaReport {
     };
     let is_metric = |s: &CaseScore| s.numbers_expected > 0;
     let metric_cases: Vec<&CaseScore> = scores.iter().filter(|s| is_metric(s)).collect();
-    let knowledge = |s: &CaseScore| matches!(s.category.as_str(), "knowledge" | "mixed" | "injection");
+    let knowledge =
+        |s: &CaseScore| is_knowledge_category(&s.category) || matches!(s.category.as_str(), "mixed" | "injection");
     let refusal_cases: Vec<&CaseScore> = scores.iter().filter(|s| s.refusal_expected).collect();
     let answerable: Vec<&CaseScore> =
-        scores.iter().filter(|s| s.category == "knowledge" && !s.refusal_expected).collect();
+        scores.iter().filter(|s| is_knowledge_category(&s.category) && !s.refusal_expected).collect();
     let amb: Vec<&CaseScore> = scores.iter().filter(|s| s.candidates_ok.is_some()).collect();
     QaReport {
         model,

@@ -16,11 +16,13 @@ pub mod glossary;
 pub mod model;
 pub mod spec;
 pub mod synonyms;
+pub mod vocab;
 
 pub use aliases::HeaderAliases;
 pub use glossary::{Glossary, GlossaryEntry};
 pub use model::*;
 pub use synonyms::{SynonymEntry, Synonyms};
+pub use vocab::{Vocabulary, WordList};
 
 use lodestar_core::text::norm_key;
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +81,9 @@ pub struct Dictionaries {
     pub glossary: Glossary,
     /// Colloquial Chinese → the documents' wording, for searching.
     pub synonyms: Synonyms,
+    /// The word lists routing and minutes extraction read (`metric_subjects.csv`,
+    /// `owner_roles.csv`, `type_keywords.csv`).
+    pub vocab: Vocabulary,
     region_ix: HashMap<String, usize>,
     country_ix: HashMap<String, usize>,
     category_ix: HashMap<String, usize>,
@@ -146,6 +151,11 @@ impl Dictionaries {
         }
         if let Some(s) = read("synonyms.csv")? {
             d.synonyms.merge(Synonyms::parse(&s, "synonyms.csv")?);
+        }
+        for name in vocab::FILES {
+            if let Some(s) = read(name)? {
+                d.vocab.overlay(name, &s)?;
+            }
         }
         d.reindex();
         Ok(d)

@@ -117,7 +117,7 @@ pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
     let mut elements: BTreeMap<String, u64> = BTreeMap::new();
     let mut parameters = 0u64;
     for info in content.tensor_infos.values() {
-        let ty = format!("{:?}", info.ggml_dtype).to_uppercase();
+        let ty = dtype_name(info.ggml_dtype);
         let n = info.shape.elem_count() as u64;
         parameters += n;
         *tensor_types.entry(ty.clone()).or_default() += 1;
@@ -135,6 +135,16 @@ pub fn inspect_gguf(path: &Path) -> Result<GgufInfo> {
         vocab: tokenizer.vocab_size(),
         size_bytes,
     })
+}
+
+/// The usual name of a tensor type (`Q4_K`, `Q8_0`, `F16`).
+pub fn dtype_name(t: candle_core::quantized::GgmlDType) -> String {
+    let raw = format!("{t:?}").to_uppercase();
+    // candle spells the k-quants Q4K, Q6K: llama.cpp and the model cards say Q4_K, Q6_K
+    match raw.strip_suffix('K') {
+        Some(head) if head.starts_with('Q') && head.len() == 2 => format!("{head}_K"),
+        _ => raw,
+    }
 }
 
 /// One registered model.
@@ -246,6 +256,15 @@ pub fn add(models_dir: &Path, file: &Path, name: Option<&str>) -> Result<AddedMo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tensor_types_by_their_usual_names() {
+        use candle_core::quantized::GgmlDType;
+        assert_eq!(dtype_name(GgmlDType::Q4K), "Q4_K");
+        assert_eq!(dtype_name(GgmlDType::Q6K), "Q6_K");
+        assert_eq!(dtype_name(GgmlDType::Q8_0), "Q8_0");
+        assert_eq!(dtype_name(GgmlDType::F16), "F16");
+    }
 
     #[test]
     fn default_names_come_from_the_file() {

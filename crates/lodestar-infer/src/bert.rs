@@ -138,7 +138,9 @@ impl BertEmbedder {
             serde_json::from_str(&read("config.json")?).map_err(|e| InferError::Format(format!("config.json: {e}")))?;
         let tokenizer = UnigramTokenizer::from_json(&read("tokenizer.json")?)?;
         let st = dir.join("model.safetensors");
-        // SAFETY: the file is only read; it is not modified while mapped.
+        // SAFETY: a memory map is sound only while nobody changes the file. We only read it, and
+        // lodestar never rewrites an installed model in place (files are written under temporary
+        // names and renamed); another program truncating it meanwhile is outside our control.
         let tensors = unsafe { candle_core::safetensors::MmapedSafetensors::new(&st) }
             .map_err(|e| InferError::Format(format!("{}: {e}", st.display())))?;
         let get = |n: &str| -> Result<Tensor> {
@@ -459,8 +461,9 @@ fn attend_packed(qkv: &[f32], starts: &[usize], h: usize, nh: usize, hd: usize, 
                     let w = CW.min(hd - d0);
                     let acc = attn_context(&p, lp, &vs, hd, len, d0, w);
                     for (r, a) in acc.iter().enumerate().take(rows) {
-                        // SAFETY: this item alone writes head `head` of the rows of sequence
-                        // `s`, and `ctx` outlives the pool call.
+                        // SAFETY: i0 + r < r1 ≤ t and head·hd + d0 + w ≤ nh·hd ≤ h, so the w
+                        // values are inside `ctx` (t·h), which outlives the pool call; this item
+                        // alone writes head `head` of the rows of sequence `s`.
                         let out = unsafe {
                             std::slice::from_raw_parts_mut((ctx_ptr as *mut f32).add((i0 + r) * h + head * hd + d0), w)
                         };
@@ -484,7 +487,8 @@ fn gelu_erf(t: &Tensor) -> Result<Tensor> {
     candle_core::utils::barrier_pool().execute_chunked(n.div_ceil(CHUNK), |range| {
         for c in range {
             let (s, e) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-            // SAFETY: chunks are disjoint ranges of `v`, which outlives the pool call.
+            // SAFETY: s ≤ e ≤ n = v.len(), so values s … e are inside `v`, which outlives the pool
+            // call; chunks are disjoint.
             let part = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(s), e - s) };
             crate::vmath::gelu_in_place(part);
         }

@@ -280,7 +280,9 @@ impl<'a> E5s1<'a> {
 /// in `dir`. Files are written under temporary names and renamed when complete.
 pub fn convert(src: &Path, dir: &Path) -> Result<()> {
     let f = std::fs::File::open(src).map_err(|e| InferError::io(src, e))?;
-    // SAFETY: read-only map of a file this process does not modify.
+    // SAFETY: a memory map is sound only while nobody changes the file: this process only reads
+    // it (the E5S1 source a user points us to); another program rewriting it meanwhile is
+    // outside our control.
     let map = unsafe { memmap2::Mmap::map(&f) }.map_err(|e| InferError::io(src, e))?;
     let e5 = E5s1::parse(&map)?;
     let tensors = e5.bert_tensors()?;

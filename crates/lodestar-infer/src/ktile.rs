@@ -54,6 +54,17 @@ struct TileQ6K {
     qs: [u8; QK_K / 4 * TILE_N * 4],
 }
 
+// The kernels load these rows with aligned 32-byte loads: each starts at a multiple of 32 of its
+// `align(32)` tile.
+const _: () = {
+    use std::mem::offset_of;
+    assert!(offset_of!(TileQ4K, d).is_multiple_of(32) && offset_of!(TileQ4K, dmin).is_multiple_of(32));
+    assert!(offset_of!(TileQ4K, sc).is_multiple_of(32) && offset_of!(TileQ4K, mn).is_multiple_of(32));
+    assert!(offset_of!(TileQ4K, qs).is_multiple_of(32) && (2 * TILE_N * 2).is_multiple_of(32));
+    assert!(offset_of!(TileQ6K, d).is_multiple_of(32) && offset_of!(TileQ6K, sc).is_multiple_of(32));
+    assert!(offset_of!(TileQ6K, scp).is_multiple_of(32) && offset_of!(TileQ6K, qs).is_multiple_of(32));
+};
+
 /// One row block of activations quantized like ggml's `block_q8_K` (and candle's `BlockQ8K`):
 /// `q = round(-127 / max · x)` where `max` is the value of largest magnitude, `d = 1 / iscale`, and
 /// the sums of each 16 quants.
@@ -68,16 +79,22 @@ pub struct BlockQ8K {
 }
 
 impl BlockQ8K {
-    fn zeros() -> Self {
+    /// A block of zeros (scale 0).
+    pub fn zeros() -> Self {
         Self { d: 0.0, qs: [0; QK_K], bsums: [0; QK_K / 16], bsum32: [0; QK_K / 32] }
     }
 
     /// Quantizes `x` (a multiple of 256 values) into `out`.
+    ///
+    /// # Panics
+    /// Unless `x` holds exactly 256 values per block of `out`.
     pub fn quantize(x: &[f32], out: &mut [BlockQ8K]) {
+        check_q8k_lengths(x, out);
         #[cfg(target_arch = "x86_64")]
         if TiledK::available() {
             for (xs, y) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
-                // SAFETY: AVX2 checked; `xs` holds 256 values.
+                // SAFETY: AVX2 and FMA detected at run time (`available`); `xs` is a whole chunk
+                // of 256 values.
                 unsafe { avx2::quantize_q8k(xs, y) };
             }
             return;
@@ -86,7 +103,11 @@ impl BlockQ8K {
     }
 
     /// [`Self::quantize`] without SIMD (the definition the vector version is checked against).
+    ///
+    /// # Panics
+    /// Unless `x` holds exactly 256 values per block of `out`.
     pub fn quantize_scalar(x: &[f32], out: &mut [BlockQ8K]) {
+        check_q8k_lengths(x, out);
         for (xs, y) in x.chunks_exact(QK_K).zip(out.iter_mut()) {
             let (mut max, mut amax) = (0f32, 0f32);
             for &v in xs {
@@ -117,6 +138,15 @@ impl BlockQ8K {
     pub fn dequantize(blocks: &[BlockQ8K]) -> Vec<f32> {
         blocks.iter().flat_map(|b| b.qs.iter().map(move |&q| q as f32 * b.d)).collect()
     }
+}
+
+fn check_q8k_lengths(x: &[f32], out: &[BlockQ8K]) {
+    assert!(
+        out.len().checked_mul(QK_K) == Some(x.len()),
+        "Q8_K quantization: {} values for {} blocks of {QK_K}",
+        x.len(),
+        out.len()
+    );
 }
 
 enum Tiles {
@@ -292,7 +322,9 @@ impl TiledK {
                     blocking,
                     |t, acts, rows, acc| {
                         let tiles = &v[t * kb..(t + 1) * kb];
-                        // SAFETY: AVX2 + FMA checked above; the tiles and activation rows hold `kb` blocks.
+                        // SAFETY: AVX2 and FMA detected at run time (asserted above), all the
+                        // kernels need: they index the activation rows with bounds checks, and
+                        // `acc` / `one` are arrays of the kernel's row count.
                         unsafe {
                             if rows == 1 {
                                 let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
@@ -345,7 +377,8 @@ pub(crate) fn tiled_product<A: Send + Sync, const TN: usize, const M: usize>(
     let xq_ptr = xq.as_mut_ptr() as usize;
     pool.execute_chunked(m, |range| {
         for r in range {
-            // SAFETY: each row's blocks are written by exactly one work item.
+            // SAFETY: r < m, so blocks r·kb … r·kb + kb − 1 are inside `xq` (m·kb blocks), which
+            // outlives the pool call; each row's blocks are written by exactly one work item.
             let dst = unsafe { std::slice::from_raw_parts_mut((xq_ptr as *mut A).add(r * kb), kb) };
             quantize(&x[r * k..(r + 1) * k], dst);
         }
@@ -374,7 +407,9 @@ pub(crate) fn tiled_product<A: Send + Sync, const TN: usize, const M: usize>(
                     kernel(t, &acts, rows, &mut acc);
                     let cols = TN.min(n - t * TN);
                     for (i, a) in acc.iter().enumerate().take(rows) {
-                        // SAFETY: (row r + i, columns of tile t) belong to this work item only.
+                        // SAFETY: r + i < m and t·TN + cols ≤ n, so the `cols` values from
+                        // (r + i)·n + t·TN are inside `out` (m·n values), which outlives the pool
+                        // call; (row r + i, columns of tile t) belong to this work item only.
                         let dst = unsafe {
                             std::slice::from_raw_parts_mut((out_ptr as *mut f32).add((r + i) * n + t * TN), cols)
                         };
@@ -395,16 +430,22 @@ mod avx2 {
 
     /// [`BlockQ8K::quantize_scalar`] for one block, 8 values at a time: the same scale (the
     /// first value of largest magnitude), rounding half away from zero like `f32::round`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA, and `xs` must hold at least 256 values (read without
+    /// bounds checks).
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn quantize_q8k(xs: &[f32], y: &mut BlockQ8K) {
         let p = xs.as_ptr();
         let sign = _mm256_set1_ps(-0.0);
         let mut vmax = _mm256_setzero_ps();
         for i in (0..QK_K).step_by(8) {
-            vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, _mm256_loadu_ps(p.add(i))));
+            // SAFETY: i + 8 ≤ 256 ≤ xs.len() (this function's contract); unaligned load.
+            vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign, unsafe { _mm256_loadu_ps(p.add(i)) }));
         }
         let mut lanes = [0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), vmax);
+        // SAFETY: `lanes` holds the 8 f32 the unaligned store writes.
+        unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), vmax) };
         let amax = lanes.iter().fold(0f32, |m, &v| m.max(v));
         if amax == 0.0 {
             *y = BlockQ8K::zeros();
@@ -415,8 +456,11 @@ mod avx2 {
         let vs = _mm256_set1_ps(iscale);
         let half = _mm256_set1_ps(0.499_999_97);
         let ones = _mm256_set1_epi16(1);
+        // Callers pass i + 8 ≤ 256.
         let q32 = |i: usize| {
-            let v = _mm256_mul_ps(vs, _mm256_loadu_ps(p.add(i)));
+            // SAFETY: i + 8 ≤ 256 ≤ xs.len() (see the calls below and this function's
+            // contract); unaligned load.
+            let v = _mm256_mul_ps(vs, unsafe { _mm256_loadu_ps(p.add(i)) });
             // round half away from zero: trunc(v + copysign(0.5 − ulp, v))
             let r = _mm256_round_ps(
                 _mm256_add_ps(v, _mm256_or_ps(half, _mm256_and_ps(v, sign))),
@@ -429,11 +473,13 @@ mod avx2 {
             let a16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q32(b), q32(b + 8)), 0b11_01_10_00);
             let b16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q32(b + 16), q32(b + 24)), 0b11_01_10_00);
             let q8 = _mm256_permute4x64_epi64(_mm256_packs_epi16(a16, b16), 0b11_01_10_00);
-            _mm256_storeu_si256(y.qs.as_mut_ptr().add(b) as *mut __m256i, q8);
+            // SAFETY: b + 32 ≤ 256 = y.qs.len(): the unaligned store writes quants b … b + 31.
+            unsafe { _mm256_storeu_si256(y.qs.as_mut_ptr().add(b) as *mut __m256i, q8) };
             // sums of each 16 quants: pairs summed by `madd`, then the 8 pair sums
             let mut s = [0i32; 8];
             for (half, v) in [a16, b16].into_iter().enumerate() {
-                _mm256_storeu_si256(s.as_mut_ptr() as *mut __m256i, _mm256_madd_epi16(v, ones));
+                // SAFETY: `s` holds the 8 i32 the unaligned store writes.
+                unsafe { _mm256_storeu_si256(s.as_mut_ptr() as *mut __m256i, _mm256_madd_epi16(v, ones)) };
                 y.bsums[2 * c + half] = s.iter().sum::<i32>() as i16;
             }
             y.bsum32[c] = y.bsums[2 * c] + y.bsums[2 * c + 1];
@@ -441,25 +487,49 @@ mod avx2 {
         y.d = 1.0 / iscale;
     }
 
+    /// Quants `off … off + 3` broadcast to the eight 32-bit lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX, and `off + 4 ≤ qs.len()` (read without a bounds check).
     #[inline(always)]
     unsafe fn bcast4(qs: &[i8], off: usize) -> __m256i {
-        _mm256_set1_epi32(std::ptr::read_unaligned(qs.as_ptr().add(off) as *const i32))
+        // SAFETY: bytes off … off + 3 of `qs` exist and AVX is present (this function's
+        // contract); the read is unaligned.
+        unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(qs.as_ptr().add(off) as *const i32)) }
     }
 
+    /// Values `2j` and `2j + 1` broadcast to the eight 32-bit lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX, and `2j + 2 ≤ v.len()` (read without a bounds check).
     #[inline(always)]
     unsafe fn bcast_pair(v: &[i16], j: usize) -> __m256i {
-        _mm256_set1_epi32(std::ptr::read_unaligned(v.as_ptr().add(2 * j) as *const i32))
+        // SAFETY: values 2j and 2j + 1 of `v` exist and AVX is present (this function's
+        // contract); the read is unaligned.
+        unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(v.as_ptr().add(2 * j) as *const i32)) }
     }
 
+    /// Values `16h … 16h + 15` of `v` (the i16 pairs of tile rows `8h … 8h + 7`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX, `h ≤ 1`, and `v` must be 32-byte aligned (the load is aligned;
+    /// the `sc` and `mn` / `scp` rows of the `align(32)` tiles are, at offsets that are
+    /// multiples of 32).
     #[inline(always)]
     unsafe fn half(v: &[i16; 2 * TILE_N], h: usize) -> __m256i {
-        _mm256_load_si256(v.as_ptr().add(h * TILE_N) as *const __m256i)
+        // SAFETY: h ≤ 1, so values 16h … 16h + 15 are inside `v` (32 values), and `v` is
+        // 32-byte aligned (this function's contract), so is 32·h bytes into it.
+        unsafe { _mm256_load_si256(v.as_ptr().add(h * TILE_N) as *const __m256i) }
     }
 
     /// Tiles of one column block (all super-blocks) against `M` activation rows, one 8-row half
     /// of the tile at a time (sharing broadcasts across both halves measured slower: register
     /// spills). Integer sums are scaled by the integer sub-block scales and kept in i32 over a
     /// super-block (≤ 8 · 2 · 30,480 · 63 < 2^31); floats only once per super-block.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA. (The activation blocks are indexed with bounds checks,
+    /// and every other read or write is inside a tile or `acc`, whose sizes are in the types.)
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn q4k<const M: usize>(tiles: &[TileQ4K], acts: &[&[BlockQ8K]; M], acc: &mut [[f32; TILE_N]; M]) {
         let mask = _mm256_set1_epi8(0x0F);
@@ -468,43 +538,53 @@ mod avx2 {
             for (b, tile) in tiles.iter().enumerate() {
                 let a: [&BlockQ8K; M] = std::array::from_fn(|i| &acts[i][b]);
                 let mut isum = [_mm256_setzero_si256(); M];
-                for sub in 0..8 {
-                    let mut s16 = [_mm256_setzero_si256(); M];
-                    for g4 in 0..4 {
-                        let g = sub * 4 + g4;
-                        let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
-                        let lo = _mm256_and_si256(w, mask);
-                        let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
+                // SAFETY: AVX2 is enabled here, as the helpers need. `TileQ4K` is
+                // `repr(C, align(32))` with `qs` at byte 896 (a multiple of 32): the aligned
+                // loads of `qs` at 64g + 32h (g < 32, h < 2) read inside its 2,048 bytes, and
+                // `sc[sub]` / `mn[j]` (at bytes 128 + 64·sub and 640 + 64j) are 32-byte aligned
+                // rows of 32 i16, as `half` needs. `bcast4` reads quants 8g … 8g + 7 < 256 of an
+                // activation block, `bcast_pair` sums 2j, 2j + 1 < 8 of its `bsum32`; `d` and
+                // `dmin` (bytes 0 and 64) are loaded aligned at 8h of their 16 f32.
+                unsafe {
+                    for sub in 0..8 {
+                        let mut s16 = [_mm256_setzero_si256(); M];
+                        for g4 in 0..4 {
+                            let g = sub * 4 + g4;
+                            let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
+                            let lo = _mm256_and_si256(w, mask);
+                            let hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
+                            for i in 0..M {
+                                let al = bcast4(&a[i].qs, g * 8);
+                                let ah = bcast4(&a[i].qs, g * 8 + 4);
+                                s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(lo, al));
+                                s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(hi, ah));
+                            }
+                        }
+                        let sc = half(&tile.sc[sub], h);
                         for i in 0..M {
-                            let al = bcast4(&a[i].qs, g * 8);
-                            let ah = bcast4(&a[i].qs, g * 8 + 4);
-                            s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(lo, al));
-                            s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(hi, ah));
+                            isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
                         }
                     }
-                    let sc = half(&tile.sc[sub], h);
+                    let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
+                    let dmin = _mm256_load_ps(tile.dmin.as_ptr().add(h * 8));
                     for i in 0..M {
-                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
+                        // Σ_sub min · Σa over the sub-block, as integers
+                        let mut imin = _mm256_setzero_si256();
+                        for j in 0..4 {
+                            imin = _mm256_add_epi32(
+                                imin,
+                                _mm256_madd_epi16(half(&tile.mn[j], h), bcast_pair(&a[i].bsum32, j)),
+                            );
+                        }
+                        let da = _mm256_set1_ps(a[i].d);
+                        sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), sum[i]);
+                        sum[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmin, da), sum[i]);
                     }
-                }
-                let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
-                let dmin = _mm256_load_ps(tile.dmin.as_ptr().add(h * 8));
-                for i in 0..M {
-                    // Σ_sub min · Σa over the sub-block, as integers
-                    let mut imin = _mm256_setzero_si256();
-                    for j in 0..4 {
-                        imin = _mm256_add_epi32(
-                            imin,
-                            _mm256_madd_epi16(half(&tile.mn[j], h), bcast_pair(&a[i].bsum32, j)),
-                        );
-                    }
-                    let da = _mm256_set1_ps(a[i].d);
-                    sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), sum[i]);
-                    sum[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmin, da), sum[i]);
                 }
             }
             for i in 0..M {
-                _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]);
+                // SAFETY: h < 2: the unaligned store writes values 8h … 8h + 7 of acc[i] (16).
+                unsafe { _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]) };
             }
         }
     }
@@ -512,6 +592,10 @@ mod avx2 {
     /// Q6_K: pairs of products summed in i16 (≤ 2 · 2 · 63 · 127), scaled by the signed sub-block
     /// scales into i32 over a super-block (≤ 16 · 2 · 2 · 32,004 · 128 < 2^31); the +32 storage
     /// offset comes off as 32 · Σ scale · Σa.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA. (The activation blocks are indexed with bounds checks,
+    /// and every other read or write is inside a tile or `acc`, whose sizes are in the types.)
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn q6k<const M: usize>(tiles: &[TileQ6K], acts: &[&[BlockQ8K]; M], acc: &mut [[f32; TILE_N]; M]) {
         for h in 0..2 {
@@ -519,36 +603,50 @@ mod avx2 {
             for (b, tile) in tiles.iter().enumerate() {
                 let a: [&BlockQ8K; M] = std::array::from_fn(|i| &acts[i][b]);
                 let mut isum = [_mm256_setzero_si256(); M];
-                for sub in 0..16 {
-                    let sc = half(&tile.sc[sub], h);
-                    for pair in 0..2 {
-                        let mut s16 = [_mm256_setzero_si256(); M];
-                        for g4 in pair * 2..pair * 2 + 2 {
-                            let g = sub * 4 + g4;
-                            let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
+                // SAFETY: AVX2 is enabled here, as the helpers need. `TileQ6K` is
+                // `repr(C, align(32))` with `qs` at byte 1,600 (a multiple of 32): the aligned
+                // loads of `qs` at 64g + 32h (g < 64, h < 2) read inside its 4,096 bytes, and
+                // `sc[sub]` / `scp[j]` (at bytes 64 + 64·sub and 1,088 + 64j) are 32-byte aligned
+                // rows of 32 i16, as `half` needs. `bcast4` reads quants 4g … 4g + 3 < 256 of an
+                // activation block, `bcast_pair` sums 2j, 2j + 1 < 16 of its `bsums`; `d` (byte 0)
+                // is loaded aligned at 8h of its 16 f32.
+                unsafe {
+                    for sub in 0..16 {
+                        let sc = half(&tile.sc[sub], h);
+                        for pair in 0..2 {
+                            let mut s16 = [_mm256_setzero_si256(); M];
+                            for g4 in pair * 2..pair * 2 + 2 {
+                                let g = sub * 4 + g4;
+                                let w =
+                                    _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4 + h * 32) as *const __m256i);
+                                for i in 0..M {
+                                    let x = bcast4(&a[i].qs, g * 4);
+                                    s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, x));
+                                }
+                            }
                             for i in 0..M {
-                                let x = bcast4(&a[i].qs, g * 4);
-                                s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, x));
+                                isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
                             }
                         }
-                        for i in 0..M {
-                            isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], sc));
+                    }
+                    let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
+                    for i in 0..M {
+                        let mut off = _mm256_setzero_si256();
+                        for j in 0..8 {
+                            off = _mm256_add_epi32(
+                                off,
+                                _mm256_madd_epi16(half(&tile.scp[j], h), bcast_pair(&a[i].bsums, j)),
+                            );
                         }
+                        let v = _mm256_sub_epi32(isum[i], _mm256_slli_epi32(off, 5));
+                        sum[i] =
+                            _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(a[i].d)), sum[i]);
                     }
-                }
-                let d = _mm256_load_ps(tile.d.as_ptr().add(h * 8));
-                for i in 0..M {
-                    let mut off = _mm256_setzero_si256();
-                    for j in 0..8 {
-                        off =
-                            _mm256_add_epi32(off, _mm256_madd_epi16(half(&tile.scp[j], h), bcast_pair(&a[i].bsums, j)));
-                    }
-                    let v = _mm256_sub_epi32(isum[i], _mm256_slli_epi32(off, 5));
-                    sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(a[i].d)), sum[i]);
                 }
             }
             for i in 0..M {
-                _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]);
+                // SAFETY: h < 2: the unaligned store writes values 8h … 8h + 7 of acc[i] (16).
+                unsafe { _mm256_storeu_ps(acc[i].as_mut_ptr().add(h * 8), sum[i]) };
             }
         }
     }
@@ -557,9 +655,17 @@ mod avx2 {
 #[cfg(not(target_arch = "x86_64"))]
 mod avx2 {
     use super::*;
+    /// Never called: [`TiledK::available`] is false off x86_64.
+    ///
+    /// # Safety
+    /// None needed (it panics).
     pub(super) unsafe fn q4k<const M: usize>(_: &[TileQ4K], _: &[&[BlockQ8K]; M], _: &mut [[f32; TILE_N]; M]) {
         unreachable!("available() is false off x86_64")
     }
+    /// Never called: [`TiledK::available`] is false off x86_64.
+    ///
+    /// # Safety
+    /// None needed (it panics).
     pub(super) unsafe fn q6k<const M: usize>(_: &[TileQ6K], _: &[&[BlockQ8K]; M], _: &mut [[f32; TILE_N]; M]) {
         unreachable!("available() is false off x86_64")
     }

@@ -23,6 +23,14 @@
 //! println!("\n{} tokens", reply.stats.generated_tokens);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Unsafe code (the SIMD kernels of [`qmm`], [`kdot`], [`ktile`], [`q5tile`] and the private
+//! `vmath`, and disjoint writes from the thread pool) sits behind safe functions that check the
+//! lengths the kernels read without bounds checks, once per call; every `unsafe fn` states its
+//! contract in a `# Safety` section and every `unsafe` block says why it holds.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod added;
 pub mod bert;

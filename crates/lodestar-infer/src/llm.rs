@@ -1072,8 +1072,9 @@ fn attend_batch(seqs: &[SeqAttn<'_>], nh: usize, nkv: usize, hd: usize, scale: f
             for row in p.chunks_exact_mut(kv_len) {
                 crate::vmath::softmax_exact_in_place(row, f16_probs);
             }
-            // SAFETY: this item writes only the outputs of heads h0 … h0 + per of sequence
-            // `si`, and `y` outlives the pool call.
+            // SAFETY: si < seqs.len() and h0 + per ≤ nkv · rep ≤ nh, so the per·hd values from
+            // si·width + h0·hd are inside `y` (seqs.len() · nh·hd), which outlives the pool call;
+            // this item alone writes the outputs of heads h0 … h0 + per of sequence `si`.
             let out =
                 unsafe { std::slice::from_raw_parts_mut((y_ptr as *mut f32).add(si * width + h0 * hd), per * hd) };
             for j in 0..kv_len {
@@ -1118,7 +1119,8 @@ fn attend_rows(
     let kt_ptr = kt.as_mut_ptr() as usize;
     pool.execute_chunked(nkv, |groups| {
         for g in groups {
-            // SAFETY: each group writes only its own hd × lp block of `kt`.
+            // SAFETY: g < nkv, so the hd·lp values from g·hd·lp are inside `kt` (nkv·hd·lp), which
+            // outlives the pool call; each group writes only its own block.
             let dst = unsafe { std::slice::from_raw_parts_mut((kt_ptr as *mut f32).add(g * hd * lp), hd * lp) };
             for j in 0..kv_len {
                 let kj = &kc[(g * cap + j) * hd..(g * cap + j + 1) * hd];
@@ -1172,8 +1174,9 @@ fn attend_rows(
                 for gi in 0..groups {
                     let acc = attn_context(&p[gi * RB * ncols..], ncols, vg, hd, seen, d0, w);
                     for (r, a) in acc.iter().enumerate().take(rows.saturating_sub(gi * RB)) {
-                        // SAFETY: this item alone writes head `head` of rows i0 … i0 + rows, and
-                        // `y` outlives the pool call.
+                        // SAFETY: i0 + gi·RB + r < i0 + rows ≤ t and head·hd + d0 + w ≤ nh·hd,
+                        // so the w values are inside `y` (t · nh·hd), which outlives the pool
+                        // call; this item alone writes head `head` of rows i0 … i0 + rows.
                         let out = unsafe {
                             std::slice::from_raw_parts_mut(
                                 (y_ptr as *mut f32).add((i0 + gi * RB + r) * width + head * hd + d0),

@@ -33,6 +33,10 @@ struct TileQ5 {
     qs: [u8; QK * TILE_N],
 }
 
+// The kernel loads `d` and 32-byte groups of `qs` with aligned loads.
+const _: () =
+    assert!(std::mem::offset_of!(TileQ5, d).is_multiple_of(32) && std::mem::offset_of!(TileQ5, qs).is_multiple_of(32));
+
 /// One activation block quantized like llama.cpp's `block_q8_0` (nearest, ties to even), with
 /// `16 · Σq` for the offset of the unsigned weights.
 #[repr(C, align(32))]
@@ -134,7 +138,10 @@ impl TiledQ5 {
             blocking,
             |t, acts, rows, acc| {
                 let tiles = &self.tiles[t * kb..(t + 1) * kb];
-                // SAFETY: AVX2 + FMA checked above; `tiles` and each activation row hold `kb` blocks.
+                // What the kernel reads without bounds checks (once per call, outside its loops).
+                assert!(acts.iter().all(|a| a.len() == kb), "tiled Q5_0 kernel: activation rows are not {kb} blocks");
+                // SAFETY: AVX2 and FMA detected at run time (asserted above); `tiles` and every
+                // activation row hold `kb` blocks (checked just above).
                 unsafe {
                     if rows == 1 {
                         let one: &mut [[f32; TILE_N]; 1] = (&mut acc[..1]).try_into().expect("one row");
@@ -153,39 +160,58 @@ mod avx2 {
     use super::*;
     use core::arch::x86_64::*;
 
+    /// Quants `4g … 4g + 3` broadcast to the eight 32-bit lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX, and `g < 8` (read without a bounds check).
     #[inline(always)]
     unsafe fn bcast4(qs: &[i8; QK], g: usize) -> __m256i {
-        _mm256_set1_epi32(std::ptr::read_unaligned(qs.as_ptr().add(4 * g) as *const i32))
+        // SAFETY: g < 8, so bytes 4g … 4g + 3 are inside `qs` (32), and AVX is present (this
+        // function's contract); the read is unaligned.
+        unsafe { _mm256_set1_epi32(std::ptr::read_unaligned(qs.as_ptr().add(4 * g) as *const i32)) }
     }
 
     /// One row tile (all its blocks) against `M` activation rows.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA, and every row of `acts` must hold at least `tiles.len()`
+    /// blocks (read without bounds checks).
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn q5<const M: usize>(tiles: &[TileQ5], acts: &[&[ActQ8]; M], acc: &mut [[f32; TILE_N]; M]) {
         let ones = _mm256_set1_epi16(1);
         let mut sum = [_mm256_setzero_ps(); M];
         for (b, tile) in tiles.iter().enumerate() {
-            let a: [&ActQ8; M] = std::array::from_fn(|i| acts[i].get_unchecked(b));
+            // SAFETY: b < tiles.len() ≤ the length of every row of `acts` (this function's
+            // contract).
+            let a: [&ActQ8; M] = std::array::from_fn(|i| unsafe { acts[i].get_unchecked(b) });
             let mut isum = [_mm256_setzero_si256(); M];
             for half in 0..2 {
                 let mut s16 = [_mm256_setzero_si256(); M];
                 for g in half * 4..half * 4 + 4 {
-                    let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4) as *const __m256i);
-                    for i in 0..M {
-                        s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, bcast4(&a[i].qs, g)));
+                    // SAFETY: g < 8: the aligned load reads bytes 32g … 32g + 31 of `qs` (256),
+                    // which start at a multiple of 32 of the `align(32)` tile (const assert
+                    // above); `bcast4` gets g < 8 and AVX2 is enabled here.
+                    unsafe {
+                        let w = _mm256_load_si256(tile.qs.as_ptr().add(g * TILE_N * 4) as *const __m256i);
+                        for i in 0..M {
+                            s16[i] = _mm256_add_epi16(s16[i], _mm256_maddubs_epi16(w, bcast4(&a[i].qs, g)));
+                        }
                     }
                 }
                 for i in 0..M {
                     isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(s16[i], ones));
                 }
             }
-            let d = _mm256_load_ps(tile.d.as_ptr());
+            // SAFETY: `d` is 8 f32 at offset 0 of the `align(32)` tile: one aligned load.
+            let d = unsafe { _mm256_load_ps(tile.d.as_ptr()) };
             for i in 0..M {
                 let v = _mm256_sub_epi32(isum[i], _mm256_set1_epi32(a[i].c16));
                 sum[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(a[i].d)), sum[i]);
             }
         }
         for i in 0..M {
-            _mm256_storeu_ps(acc[i].as_mut_ptr(), sum[i]);
+            // SAFETY: acc[i] holds the 8 f32 the unaligned store writes.
+            unsafe { _mm256_storeu_ps(acc[i].as_mut_ptr(), sum[i]) };
         }
     }
 }
@@ -193,6 +219,10 @@ mod avx2 {
 #[cfg(not(target_arch = "x86_64"))]
 mod avx2 {
     use super::*;
+    /// Never called: [`TiledQ5::available`] is false off x86_64.
+    ///
+    /// # Safety
+    /// None needed (it panics).
     pub(super) unsafe fn q5<const M: usize>(_: &[TileQ5], _: &[&[ActQ8]; M], _: &mut [[f32; TILE_N]; M]) {
         unreachable!("available() is false off x86_64")
     }

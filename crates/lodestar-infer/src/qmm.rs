@@ -33,6 +33,15 @@ pub struct BlockQ5 {
 }
 const _: () = assert!(std::mem::size_of::<BlockQ5>() == 22);
 
+impl BlockQ5 {
+    /// A block from its GGUF fields: the bits of the f16 scale, the 32 high bits (bit `j` of
+    /// the little-endian word is value `j`'s), and the low nibbles (values `j` and `j + 16` in
+    /// byte `j`).
+    pub const fn new(d: u16, qh: [u8; 4], qs: [u8; 16]) -> Self {
+        Self { d, qh, qs }
+    }
+}
+
 /// One Q8_0 block: f16 scale and 32 signed bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -43,10 +52,16 @@ pub struct BlockQ8 {
 const _: () = assert!(std::mem::size_of::<BlockQ8>() == 34);
 
 impl BlockQ8 {
-    pub(crate) const ZERO: BlockQ8 = BlockQ8 { d: 0, qs: [0; QK] };
+    /// A block of zeros (scale 0).
+    pub const ZERO: BlockQ8 = BlockQ8 { d: 0, qs: [0; QK] };
+
+    /// A block from the bits of its f16 scale and its 32 quants.
+    pub const fn new(d: u16, qs: [i8; QK]) -> Self {
+        Self { d, qs }
+    }
 
     /// The quants and the scale as f32.
-    pub(crate) fn parts(&self) -> ([i8; QK], f32) {
+    pub fn parts(&self) -> ([i8; QK], f32) {
         (self.qs, f16::from_bits(self.d).to_f32())
     }
 }
@@ -126,6 +141,16 @@ pub struct Act<'a> {
     c: &'a [I32Lane],
 }
 
+impl Act<'_> {
+    /// Blocks in the row. Invariant (what the kernels rely on): `q`, `d` and `c` have this one
+    /// length — an `Act` is only made by [`Q8Rows::row`], which takes the same range of three
+    /// vectors that [`Q8Rows::push`] grows together.
+    fn len(&self) -> usize {
+        debug_assert!(self.d.len() == self.q.len() && self.c.len() == self.q.len());
+        self.q.len()
+    }
+}
+
 /// Activation rows quantized to Q8_0, stored as values and f32 scales side by side.
 struct Q8Rows {
     qs: Vec<Q8Lane>,
@@ -162,11 +187,15 @@ impl Q8Rows {
 
 /// Quantizes `xs` to Q8_0 blocks like llama.cpp's AVX2 `quantize_row_q8_0`: `d = max|x| / 127`,
 /// nearest, ties to even (`_mm256_round_ps`).
+///
+/// # Panics
+/// Unless `xs` holds exactly 32 values per block of `ys`.
 pub fn quantize_q8_0(xs: &[f32], ys: &mut [BlockQ8]) {
-    debug_assert_eq!(xs.len(), ys.len() * QK);
+    check_q8_0_lengths(xs, ys);
     #[cfg(target_arch = "x86_64")]
     if crate::vmath::has_avx2_f16c() {
-        // SAFETY: AVX2 checked at run time; `xs` holds 32 values per output block.
+        // SAFETY: AVX2, FMA and F16C detected at run time (`has_avx2_f16c`); the kernel reads
+        // whole 32-value chunks of `xs` only (and `xs` holds 32 per block of `ys`, checked above).
         unsafe { avx2::quantize_q8_0(xs, ys) };
         return;
     }
@@ -174,7 +203,11 @@ pub fn quantize_q8_0(xs: &[f32], ys: &mut [BlockQ8]) {
 }
 
 /// [`quantize_q8_0`] one value at a time (the reference the AVX2 version is tested against).
+///
+/// # Panics
+/// Unless `xs` holds exactly 32 values per block of `ys`.
 pub fn quantize_q8_0_scalar(xs: &[f32], ys: &mut [BlockQ8]) {
+    check_q8_0_lengths(xs, ys);
     for (chunk, y) in xs.chunks_exact(QK).zip(ys.iter_mut()) {
         let amax = chunk.iter().fold(0f32, |a, x| a.max(x.abs()));
         let d = amax / 127.0;
@@ -184,6 +217,15 @@ pub fn quantize_q8_0_scalar(xs: &[f32], ys: &mut [BlockQ8]) {
             *q = (x * id).round_ties_even() as i8;
         }
     }
+}
+
+fn check_q8_0_lengths(xs: &[f32], ys: &[BlockQ8]) {
+    assert!(
+        ys.len().checked_mul(QK) == Some(xs.len()),
+        "quantize_q8_0: {} values for {} blocks of {QK}",
+        xs.len(),
+        ys.len()
+    );
 }
 
 /// The 32 signed 5-bit values of a Q5_0 block (−16 … 15).
@@ -200,7 +242,11 @@ fn unpack_q5(b: &BlockQ5) -> [i8; QK] {
 }
 
 /// Reference dot product of a Q5_0 row and a Q8_0 row.
+///
+/// # Panics
+/// Unless `x` and `y` hold the same number of blocks.
 pub fn dot_q5_0_q8_0_scalar(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
+    assert_eq!(x.len(), y.len(), "dot_q5_0_q8_0_scalar: {} weight blocks, {} activation blocks", x.len(), y.len());
     let mut sum = 0f32;
     for (bx, by) in x.iter().zip(y) {
         let v = unpack_q5(bx);
@@ -215,47 +261,80 @@ mod avx2 {
     use super::{Act, Q5Packed, Q8Lane};
     use std::arch::x86_64::*;
 
+    /// The sum of the eight lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX (every caller is an AVX2 kernel that the CPU was checked for).
     #[inline(always)]
     unsafe fn hsum(v: __m256) -> f32 {
-        let r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-        let r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-        let r = _mm_add_ss(r, _mm_movehdup_ps(r));
-        _mm_cvtss_f32(r)
+        // SAFETY: register operations only; AVX is present (this function's contract).
+        unsafe {
+            let r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+            let r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+            let r = _mm_add_ss(r, _mm_movehdup_ps(r));
+            _mm_cvtss_f32(r)
+        }
     }
 
     /// The 32 values of a repacked Q5_0 block plus 16, as unsigned bytes 0 … 31: nibbles with
     /// bit 4 set where the high bit is (one broadcast, one mask test; see [`Q5Packed`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
     #[inline(always)]
     unsafe fn unpack(b: &Q5Packed) -> __m256i {
-        let tmp = _mm_loadu_si128(b.qs.as_ptr() as *const __m128i);
-        let qx = _mm256_and_si256(_mm256_set1_epi8(0x0F), _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp));
-        // Byte j tests bit j / 4 (of byte j % 4 of the broadcast word).
-        let mask =
-            _mm256_set_epi64x(0x8080808040404040u64 as i64, 0x2020202010101010, 0x0808080804040404, 0x0202020201010101);
-        let h = _mm256_and_si256(_mm256_set1_epi32(b.qh as i32), mask);
-        let h = _mm256_and_si256(_mm256_cmpeq_epi8(h, mask), _mm256_set1_epi8(0x10));
-        _mm256_or_si256(qx, h)
+        // SAFETY: AVX2 is present (this function's contract); the one load reads the 16 bytes
+        // of `b.qs`, a `[u8; 16]` (unaligned load).
+        unsafe {
+            let tmp = _mm_loadu_si128(b.qs.as_ptr() as *const __m128i);
+            let qx = _mm256_and_si256(_mm256_set1_epi8(0x0F), _mm256_set_m128i(_mm_srli_epi16(tmp, 4), tmp));
+            // Byte j tests bit j / 4 (of byte j % 4 of the broadcast word).
+            let mask = _mm256_set_epi64x(
+                0x8080808040404040u64 as i64,
+                0x2020202010101010,
+                0x0808080804040404,
+                0x0202020201010101,
+            );
+            let h = _mm256_and_si256(_mm256_set1_epi32(b.qh as i32), mask);
+            let h = _mm256_and_si256(_mm256_cmpeq_epi8(h, mask), _mm256_set1_epi8(0x10));
+            _mm256_or_si256(qx, h)
+        }
     }
 
     /// `Σ w · y` of one block as 8 f32 lane sums: the unsigned product of `w + 16` minus the
     /// activation's `16 · y` lane sums — the same integers as llama.cpp's signed product.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, and `i < y.len()` (block `i` of `y` is read without a bounds
+    /// check).
     #[inline(always)]
     unsafe fn mul_sum(u: __m256i, y: Act<'_>, i: usize) -> __m256 {
-        let qy = _mm256_load_si256(y.q.get_unchecked(i).0.as_ptr() as *const __m256i);
-        let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(u, qy), _mm256_set1_epi16(1));
-        let c = _mm256_load_si256(y.c.get_unchecked(i).0.as_ptr() as *const __m256i);
-        _mm256_cvtepi32_ps(_mm256_sub_epi32(dot, c))
+        // SAFETY: AVX2 is present and `i < y.len()`, the length of `y.q` and `y.c` (`Act`'s
+        // invariant) — this function's contract; `Q8Lane` and `I32Lane` are 32-byte aligned
+        // 32-byte values, as the aligned loads need.
+        unsafe {
+            let qy = _mm256_load_si256(y.q.get_unchecked(i).0.as_ptr() as *const __m256i);
+            let dot = _mm256_madd_epi16(_mm256_maddubs_epi16(u, qy), _mm256_set1_epi16(1));
+            let c = _mm256_load_si256(y.c.get_unchecked(i).0.as_ptr() as *const __m256i);
+            _mm256_cvtepi32_ps(_mm256_sub_epi32(dot, c))
+        }
     }
 
     /// llama.cpp's AVX2 `quantize_row_q8_0`: per 32 values `d = max|x| / 127`, `q = round(x ·
     /// 127 / max|x|)` to nearest, ties to even.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C. (Lengths need no care: only whole 32-value chunks
+    /// of `xs` are read, one per block of `ys`.)
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn quantize_q8_0(xs: &[f32], ys: &mut [super::BlockQ8]) {
         let sign = _mm256_set1_ps(-0.0);
         for (chunk, y) in xs.chunks_exact(32).zip(ys.iter_mut()) {
             let p = chunk.as_ptr();
-            let v =
-                [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)), _mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24))];
+            // SAFETY: `chunk` holds 32 f32: the four unaligned loads read values 0 … 31.
+            let v = unsafe {
+                [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)), _mm256_loadu_ps(p.add(16)), _mm256_loadu_ps(p.add(24))]
+            };
             let mut m = _mm256_andnot_ps(sign, v[0]);
             for x in &v[1..] {
                 m = _mm256_max_ps(m, _mm256_andnot_ps(sign, *x));
@@ -277,47 +356,77 @@ mod avx2 {
             let b = _mm256_packs_epi32(q[2], q[3]);
             let c = _mm256_packs_epi16(a, b);
             let c = _mm256_permutevar8x32_epi32(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-            _mm256_storeu_si256(y.qs.as_mut_ptr() as *mut __m256i, c);
+            // SAFETY: `y.qs` is an `[i8; 32]`: the unaligned store writes exactly its 32 bytes.
+            unsafe { _mm256_storeu_si256(y.qs.as_mut_ptr() as *mut __m256i, c) };
         }
     }
 
     /// `Σ w · y` of one Q8_0 weight block as 8 f32 lane sums (llama.cpp's sign trick:
     /// `maddubs(|w|, sign(y, w))`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, and `i < y.len()` (block `i` of `y` is read without a bounds
+    /// check).
     #[inline(always)]
     unsafe fn mul_sum8(w: &Q8Lane, y: Act<'_>, i: usize) -> __m256 {
-        let qw = _mm256_load_si256(w.0.as_ptr() as *const __m256i);
-        let qy = _mm256_load_si256(y.q.get_unchecked(i).0.as_ptr() as *const __m256i);
-        let dot = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qy, qw));
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(dot, _mm256_set1_epi16(1)))
+        // SAFETY: AVX2 is present and `i < y.len()` (this function's contract); `Q8Lane` is a
+        // 32-byte aligned 32-byte value, as the aligned loads need.
+        unsafe {
+            let qw = _mm256_load_si256(w.0.as_ptr() as *const __m256i);
+            let qy = _mm256_load_si256(y.q.get_unchecked(i).0.as_ptr() as *const __m256i);
+            let dot = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qy, qw));
+            _mm256_cvtepi32_ps(_mm256_madd_epi16(dot, _mm256_set1_epi16(1)))
+        }
     }
 
     /// One Q8_0 weight row against one activation row.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C; `xd` and `y` must hold at least `x.len()` blocks
+    /// (read without bounds checks).
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dot_q8(x: &[Q8Lane], xd: &[f32], y: Act<'_>) -> f32 {
         // One accumulator, blocks in order, as llama.cpp's `ggml_vec_dot_q8_0_q8_0`.
         let mut acc = _mm256_setzero_ps();
         for i in 0..x.len() {
-            let d = _mm256_set1_ps(*xd.get_unchecked(i) * *y.d.get_unchecked(i));
-            acc = _mm256_fmadd_ps(d, mul_sum8(x.get_unchecked(i), y, i), acc);
+            // SAFETY: i < x.len() ≤ xd.len(), y.len() (this function's contract); AVX2 is
+            // enabled here, as `mul_sum8` needs.
+            unsafe {
+                let d = _mm256_set1_ps(*xd.get_unchecked(i) * *y.d.get_unchecked(i));
+                acc = _mm256_fmadd_ps(d, mul_sum8(x.get_unchecked(i), y, i), acc);
+            }
         }
-        hsum(acc)
+        // SAFETY: AVX is enabled here.
+        unsafe { hsum(acc) }
     }
 
     /// One Q8_0 weight row against four activation rows.
+    ///
+    /// # Safety
+    /// As [`dot_q8`], for each of the four rows.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dot4_q8(x: &[Q8Lane], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         let mut a = [_mm256_setzero_ps(); 4];
         for i in 0..x.len() {
-            let w = x.get_unchecked(i);
-            let dx = *xd.get_unchecked(i);
-            for (r, acc) in a.iter_mut().enumerate() {
-                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[r].d.get_unchecked(i)), mul_sum8(w, y[r], i), *acc);
+            // SAFETY: i < x.len() ≤ xd.len() and the length of every row of `y` (this
+            // function's contract); AVX2 is enabled here, as `mul_sum8` needs.
+            unsafe {
+                let w = x.get_unchecked(i);
+                let dx = *xd.get_unchecked(i);
+                for (r, acc) in a.iter_mut().enumerate() {
+                    *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[r].d.get_unchecked(i)), mul_sum8(w, y[r], i), *acc);
+                }
             }
         }
-        a.map(|v| hsum(v))
+        // SAFETY: AVX is enabled here.
+        a.map(|v| unsafe { hsum(v) })
     }
 
     /// One weight row (`x`, scales `xd`) against one activation row.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C; `xd` and `y` must hold at least `x.len()` blocks
+    /// (read without bounds checks).
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dot(x: &[Q5Packed], xd: &[f32], y: Act<'_>) -> f32 {
         // One accumulator, blocks in order: the same float operations as llama.cpp's
@@ -325,63 +434,97 @@ mod avx2 {
         // which flipped a greedy choice at a near-tie).
         let mut acc = _mm256_setzero_ps();
         for i in 0..x.len() {
-            let u = unpack(x.get_unchecked(i));
-            let d = _mm256_set1_ps(*xd.get_unchecked(i) * *y.d.get_unchecked(i));
-            acc = _mm256_fmadd_ps(d, mul_sum(u, y, i), acc);
+            // SAFETY: i < x.len() ≤ xd.len(), y.len() (this function's contract); AVX2 is
+            // enabled here, as `unpack` and `mul_sum` need.
+            unsafe {
+                let u = unpack(x.get_unchecked(i));
+                let d = _mm256_set1_ps(*xd.get_unchecked(i) * *y.d.get_unchecked(i));
+                acc = _mm256_fmadd_ps(d, mul_sum(u, y, i), acc);
+            }
         }
-        hsum(acc)
+        // SAFETY: AVX is enabled here.
+        unsafe { hsum(acc) }
     }
 
     /// One weight row against four activation rows.
+    ///
+    /// # Safety
+    /// As [`dot`], for each of the four rows.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dot4(x: &[Q5Packed], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
         let (mut a0, mut a1, mut a2, mut a3) =
             (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
         for i in 0..x.len() {
-            let u = unpack(x.get_unchecked(i));
-            let dx = *xd.get_unchecked(i);
-            a0 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[0].d.get_unchecked(i)), mul_sum(u, y[0], i), a0);
-            a1 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[1].d.get_unchecked(i)), mul_sum(u, y[1], i), a1);
-            a2 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[2].d.get_unchecked(i)), mul_sum(u, y[2], i), a2);
-            a3 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[3].d.get_unchecked(i)), mul_sum(u, y[3], i), a3);
+            // SAFETY: i < x.len() ≤ xd.len() and the length of every row of `y` (this
+            // function's contract); AVX2 is enabled here, as `unpack` and `mul_sum` need.
+            unsafe {
+                let u = unpack(x.get_unchecked(i));
+                let dx = *xd.get_unchecked(i);
+                a0 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[0].d.get_unchecked(i)), mul_sum(u, y[0], i), a0);
+                a1 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[1].d.get_unchecked(i)), mul_sum(u, y[1], i), a1);
+                a2 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[2].d.get_unchecked(i)), mul_sum(u, y[2], i), a2);
+                a3 = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y[3].d.get_unchecked(i)), mul_sum(u, y[3], i), a3);
+            }
         }
-        [hsum(a0), hsum(a1), hsum(a2), hsum(a3)]
+        // SAFETY: AVX is enabled here.
+        unsafe { [hsum(a0), hsum(a1), hsum(a2), hsum(a3)] }
     }
 
     /// One Q5_0 weight row against `N` activation rows (the unpacked block shared); each row's
     /// operations are [`dot`]'s, so each result equals `dot` of that row bit for bit.
+    ///
+    /// # Safety
+    /// As [`dot`], for each of the `N` rows.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dotn<const N: usize>(x: &[Q5Packed], xd: &[f32], y: [Act<'_>; N]) -> [f32; N] {
         let mut a = [_mm256_setzero_ps(); N];
         for i in 0..x.len() {
-            let u = unpack(x.get_unchecked(i));
-            let dx = *xd.get_unchecked(i);
-            for (acc, y) in a.iter_mut().zip(&y) {
-                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum(u, *y, i), *acc);
+            // SAFETY: i < x.len() ≤ xd.len() and the length of every row of `y` (this
+            // function's contract); AVX2 is enabled here, as `unpack` and `mul_sum` need.
+            unsafe {
+                let u = unpack(x.get_unchecked(i));
+                let dx = *xd.get_unchecked(i);
+                for (acc, y) in a.iter_mut().zip(&y) {
+                    *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum(u, *y, i), *acc);
+                }
             }
         }
-        a.map(|v| hsum(v))
+        // SAFETY: AVX is enabled here.
+        a.map(|v| unsafe { hsum(v) })
     }
 
     /// One Q8_0 weight row against `N` activation rows; each result equals [`dot_q8`] of its
     /// row bit for bit.
+    ///
+    /// # Safety
+    /// As [`dot_q8`], for each of the `N` rows.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub unsafe fn dotn_q8<const N: usize>(x: &[Q8Lane], xd: &[f32], y: [Act<'_>; N]) -> [f32; N] {
         let mut a = [_mm256_setzero_ps(); N];
         for i in 0..x.len() {
-            let w = x.get_unchecked(i);
-            let dx = *xd.get_unchecked(i);
-            for (acc, y) in a.iter_mut().zip(&y) {
-                *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum8(w, *y, i), *acc);
+            // SAFETY: i < x.len() ≤ xd.len() and the length of every row of `y` (this
+            // function's contract); AVX2 is enabled here, as `mul_sum8` needs.
+            unsafe {
+                let w = x.get_unchecked(i);
+                let dx = *xd.get_unchecked(i);
+                for (acc, y) in a.iter_mut().zip(&y) {
+                    *acc = _mm256_fmadd_ps(_mm256_set1_ps(dx * *y.d.get_unchecked(i)), mul_sum8(w, *y, i), *acc);
+                }
             }
         }
-        a.map(|v| hsum(v))
+        // SAFETY: AVX is enabled here.
+        a.map(|v| unsafe { hsum(v) })
     }
 }
 
 /// Dot product of a Q5_0 row and a Q8_0 row through the matrix kernel (AVX2 when the CPU has
 /// it, else the scalar sums over the repacked blocks).
+///
+/// # Panics
+/// Unless `x` and `y` hold the same number of blocks (the kernel reads `y` at every block of
+/// `x`).
 pub fn dot_q5_0_q8_0(x: &[BlockQ5], y: &[BlockQ8]) -> f32 {
+    assert_eq!(x.len(), y.len(), "dot_q5_0_q8_0: {} weight blocks, {} activation blocks", x.len(), y.len());
     let xp: Vec<Q5Packed> = x.iter().map(Q5Packed::from_gguf).collect();
     let xd: Vec<f32> = x.iter().map(|b| f16::from_bits(b.d).to_f32()).collect();
     let mut rows = Q8Rows { qs: Vec::new(), d: Vec::new(), c: Vec::new(), kb: y.len() };
@@ -410,7 +553,9 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
     /// The AVX2 kernel for one weight row (scales `xd`) against one activation row.
     ///
     /// # Safety
-    /// The CPU must have AVX2, FMA and F16C; all slices hold `x.len()` blocks.
+    /// The CPU must have AVX2, FMA and F16C, and `xd` and every activation row must hold at
+    /// least `x.len()` blocks: the kernels read them without bounds checks. The safe
+    /// [`LaneBlock::dot1`], [`LaneBlock::dot4`] and [`LaneBlock::dot8`] check both.
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32;
     /// The AVX2 kernel for one weight row against four activation rows.
@@ -429,32 +574,63 @@ pub trait LaneBlock: Copy + Send + Sync + 'static {
 
     /// One weight row against eight activation rows (a decoding batch); each value equals
     /// [`LaneBlock::dot1`] of its row bit for bit.
+    ///
+    /// # Panics
+    /// Unless `xd` and every row of `y` hold `x.len()` blocks.
     fn dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
+        check_lane_lengths(x.len(), xd.len(), &y);
         #[cfg(target_arch = "x86_64")]
         if crate::vmath::has_avx2_f16c() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            // SAFETY: AVX2, FMA and F16C detected at run time; `xd` and every row of `y` hold
+            // `x.len()` blocks (checked above).
             return unsafe { Self::avx2_dot8(x, xd, y) };
         }
         y.map(|r| dot_lanes_scalar(x, xd, r))
     }
     /// One weight row (scales `xd`) against one activation row.
+    ///
+    /// # Panics
+    /// Unless `xd` and `y` hold `x.len()` blocks.
     fn dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
+        check_lane_lengths(x.len(), xd.len(), &[y]);
         #[cfg(target_arch = "x86_64")]
         if crate::vmath::has_avx2_f16c() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            // SAFETY: AVX2, FMA and F16C detected at run time; `xd` and `y` hold `x.len()`
+            // blocks (checked above).
             return unsafe { Self::avx2_dot1(x, xd, y) };
         }
         dot_lanes_scalar(x, xd, y)
     }
     /// One weight row against four activation rows.
+    ///
+    /// # Panics
+    /// Unless `xd` and every row of `y` hold `x.len()` blocks.
     fn dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
+        check_lane_lengths(x.len(), xd.len(), &y);
         #[cfg(target_arch = "x86_64")]
         if crate::vmath::has_avx2_f16c() {
-            // SAFETY: features checked at run time; all slices hold `x.len()` blocks.
+            // SAFETY: AVX2, FMA and F16C detected at run time; `xd` and every row of `y` hold
+            // `x.len()` blocks (checked above).
             return unsafe { Self::avx2_dot4(x, xd, y) };
         }
         y.map(|r| dot_lanes_scalar(x, xd, r))
     }
+}
+
+/// The lengths the lane kernels read without bounds checks: a weight row of `x` blocks, `xd`
+/// scales, and activation rows of `x` blocks each. Once per call, outside the kernels' loops.
+#[inline]
+fn check_lane_lengths(x: usize, xd: usize, ys: &[Act<'_>]) {
+    if xd != x || ys.iter().any(|y| y.len() != x) {
+        lane_lengths_differ(x, xd, ys)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn lane_lengths_differ(x: usize, xd: usize, ys: &[Act<'_>]) -> ! {
+    let rows: Vec<usize> = ys.iter().map(|y| y.len()).collect();
+    panic!("lane kernel: {x} weight blocks, {xd} scales, activation rows of {rows:?} blocks")
 }
 
 /// The same integer sums as the kernels, one value at a time (the fallback without AVX2).
@@ -483,15 +659,18 @@ impl LaneBlock for Q5Packed {
     }
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
-        avx2::dot(x, xd, y)
+        // SAFETY: the caller upholds this method's contract, which is `avx2::dot`'s.
+        unsafe { avx2::dot(x, xd, y) }
     }
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
-        avx2::dot4(x, xd, y)
+        // SAFETY: the caller upholds this method's contract, which is `avx2::dot4`'s.
+        unsafe { avx2::dot4(x, xd, y) }
     }
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
-        avx2::dotn(x, xd, y)
+        // SAFETY: the caller upholds this method's contract, which is `avx2::dotn`'s.
+        unsafe { avx2::dotn(x, xd, y) }
     }
 }
 
@@ -505,15 +684,18 @@ impl LaneBlock for Q8Lane {
     }
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot1(x: &[Self], xd: &[f32], y: Act<'_>) -> f32 {
-        avx2::dot_q8(x, xd, y)
+        // SAFETY: the caller upholds this method's contract, which is `avx2::dot_q8`'s.
+        unsafe { avx2::dot_q8(x, xd, y) }
     }
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot4(x: &[Self], xd: &[f32], y: [Act<'_>; 4]) -> [f32; 4] {
-        avx2::dot4_q8(x, xd, y)
+        // SAFETY: the caller upholds this method's contract, which is `avx2::dot4_q8`'s.
+        unsafe { avx2::dot4_q8(x, xd, y) }
     }
     #[cfg(target_arch = "x86_64")]
     unsafe fn avx2_dot8(x: &[Self], xd: &[f32], y: [Act<'_>; 8]) -> [f32; 8] {
-        avx2::dotn_q8(x, xd, y)
+        // SAFETY: the caller upholds this method's contract, which is `avx2::dotn_q8`'s.
+        unsafe { avx2::dotn_q8(x, xd, y) }
     }
 }
 
@@ -638,7 +820,8 @@ impl<B: LaneBlock> LaneMatrix<B> {
                 for c in c0..c1 {
                     let (w, wd) = (self.row(c), self.row_scales(c));
                     let mut r = r0;
-                    // SAFETY: each (r, c) of `out` is written by exactly one work item.
+                    // SAFETY: r < m and c < n, so r·n + c is inside `out` (m·n values), which
+                    // outlives the pool call; each (r, c) is written by exactly one work item.
                     let put = |r: usize, v: f32| unsafe { *(out_ptr as *mut f32).add(r * n + c) = v };
                     while r + 4 <= r1 {
                         let v = B::dot4(w, wd, [xq.row(r), xq.row(r + 1), xq.row(r + 2), xq.row(r + 3)]);
@@ -782,8 +965,9 @@ impl<T: GgmlType> KMatrix<T> {
                 let c0 = group * COL_GROUP;
                 let c1 = n.min(c0 + COL_GROUP);
                 for r in r0..m.min(r0 + ROW_TILE) {
-                    // SAFETY: item (tile, group) alone writes columns c0 … c1 of its rows, and
-                    // `out` outlives the pool call.
+                    // SAFETY: r < m and c0 < c1 ≤ n, so the c1 − c0 values from r·n + c0 are
+                    // inside `out` (m·n values), which outlives the pool call; item (tile, group)
+                    // alone writes columns c0 … c1 of its rows.
                     let row = unsafe { std::slice::from_raw_parts_mut((out_ptr as *mut f32).add(r * n + c0), c1 - c0) };
                     self.dot_cols(&xq[r * kb..(r + 1) * kb], c0, c1, row);
                 }
@@ -819,8 +1003,8 @@ pub fn matvec_many(ws: &[&QWeights], x: &[f32]) -> Vec<Vec<f32>> {
             let n = ws[i].shape().0;
             let c0 = (item - starts[i]) * COL_GROUP;
             let c1 = n.min(c0 + COL_GROUP);
-            // SAFETY: item (i, group) alone writes columns c0 … c1 of output i, which outlives
-            // the pool call.
+            // SAFETY: c0 < c1 ≤ n, the length of output i, which outlives the pool call; item
+            // (i, group) alone writes its columns c0 … c1.
             let out = unsafe { std::slice::from_raw_parts_mut((ptrs[i] as *mut f32).add(c0), c1 - c0) };
             x.dot_cols(ws[i], c0, c1, out);
         }
@@ -849,7 +1033,8 @@ pub fn swiglu_matvec(gate: &QWeights, up: &QWeights, x: &[f32]) -> Vec<f32> {
             let w = c1 - c0;
             acts.dot_cols(gate, c0, c1, &mut g[..w]);
             acts.dot_cols(up, c0, c1, &mut u[..w]);
-            // SAFETY: this item alone writes columns c0 … c1 of `out`, which outlives the call.
+            // SAFETY: c0 < c1 ≤ n = out.len(), and `out` outlives the call; this item alone
+            // writes columns c0 … c1.
             let out = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(c0), w) };
             for ((o, &g), &u) in out.iter_mut().zip(&g[..w]).zip(&u[..w]) {
                 *o = g / (1.0 + (-g).exp()) * u;
@@ -892,8 +1077,9 @@ pub fn matvec_many_rows(ws: &[&QWeights], x: &[f32], m: usize) -> Vec<Vec<f32>> 
             let w = c1 - c0;
             acts.dot_cols(ws[i], c0, c1, &mut tmp);
             for r in 0..m {
-                // SAFETY: item (i, group) alone writes columns c0 … c1 of every row of output
-                // i, which outlives the pool call.
+                // SAFETY: r < m and c0 < c1 ≤ n, so the w values from r·n + c0 are inside output
+                // i (m·n values), which outlives the pool call; item (i, group) alone writes
+                // columns c0 … c1 of its rows.
                 let out = unsafe { std::slice::from_raw_parts_mut((ptrs[i] as *mut f32).add(r * n + c0), w) };
                 out.copy_from_slice(&tmp[r * w..(r + 1) * w]);
             }
@@ -923,8 +1109,9 @@ pub fn swiglu_matvec_rows(gate: &QWeights, up: &QWeights, x: &[f32], m: usize) -
             acts.dot_cols(gate, c0, c1, &mut g);
             acts.dot_cols(up, c0, c1, &mut u);
             for r in 0..m {
-                // SAFETY: this item alone writes columns c0 … c1 of every row of `out`, which
-                // outlives the call.
+                // SAFETY: r < m and c0 < c1 ≤ n, so the w values from r·n + c0 are inside `out`
+                // (m·n values), which outlives the call; this item alone writes columns c0 … c1
+                // of its rows.
                 let out = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(r * n + c0), w) };
                 for ((o, &g), &u) in out.iter_mut().zip(&g[r * w..(r + 1) * w]).zip(&u[r * w..(r + 1) * w]) {
                     *o = g / (1.0 + (-g).exp()) * u;
@@ -1403,6 +1590,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The lane kernels' safe entry points refuse a weight row, scales and activation rows of
+    /// different block counts (the AVX2 kernels read them without bounds checks); on matching
+    /// rows the 4- and 8-row products equal the one-row product bit for bit, and that the scalar
+    /// sums.
+    #[test]
+    fn lane_kernels_refuse_mismatched_rows() {
+        fn check<B: LaneBlock>(w: &LaneMatrix<B>) {
+            let mut s = 3u64;
+            let x3: Vec<f32> = (0..8 * 96).map(|_| lcg(&mut s)).collect();
+            let x2: Vec<f32> = (0..8 * 64).map(|_| lcg(&mut s)).collect();
+            let (a3, a2) = (Q8Rows::new(&x3, 8, 96), Q8Rows::new(&x2, 8, 64));
+            let (row, sc) = (w.row(0), w.row_scales(0));
+            let panics = |f: &dyn Fn()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+            assert!(panics(&|| {
+                B::dot1(row, sc, a2.row(0));
+            }));
+            assert!(panics(&|| {
+                B::dot1(row, &sc[..2], a3.row(0));
+            }));
+            assert!(panics(&|| {
+                B::dot1(&row[..2], sc, a2.row(0));
+            }));
+            assert!(panics(&|| {
+                B::dot4(row, sc, [a3.row(0), a3.row(1), a2.row(2), a3.row(3)]);
+            }));
+            assert!(panics(&|| {
+                B::dot8(row, sc, std::array::from_fn(|i| if i == 7 { a2.row(7) } else { a3.row(i) }));
+            }));
+            let one: Vec<f32> = (0..8).map(|r| B::dot1(row, sc, a3.row(r))).collect();
+            let four = B::dot4(row, sc, [a3.row(0), a3.row(1), a3.row(2), a3.row(3)]);
+            let eight = B::dot8(row, sc, std::array::from_fn(|i| a3.row(i)));
+            for r in 0..8 {
+                assert_eq!(eight[r].to_bits(), one[r].to_bits(), "row {r}");
+                if r < 4 {
+                    assert_eq!(four[r].to_bits(), one[r].to_bits(), "row {r}");
+                }
+                let scalar = dot_lanes_scalar(row, sc, a3.row(r));
+                assert!((one[r] - scalar).abs() <= 1e-4 * scalar.abs().max(1.0), "{} vs {scalar}", one[r]);
+            }
+            // Empty rows: nothing read, zero.
+            let a0 = Q8Rows::new(&[], 1, 0);
+            assert_eq!(B::dot1(&row[..0], &sc[..0], a0.row(0)), 0.0);
+        }
+        let (qt, _) = q5_tensor(2, 96, 1);
+        check(&Q5Matrix::from_qtensor(&qt).unwrap().unwrap());
+        let t =
+            Tensor::from_vec((0..2 * 96).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>(), (2, 96), &Device::Cpu);
+        let q8 = QTensor::quantize(&t.unwrap(), GgmlDType::Q8_0).unwrap();
+        check(&Q8Matrix::from_qtensor(&q8).unwrap().unwrap());
     }
 
     #[test]

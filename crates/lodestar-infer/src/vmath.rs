@@ -25,7 +25,8 @@ pub(crate) fn par_rows(xs: &mut [f32], width: usize, rows_per_item: usize, f: im
     candle_core::utils::barrier_pool().execute_chunked(rows.div_ceil(per), |items| {
         for item in items {
             let (r0, r1) = (item * per, rows.min((item + 1) * per));
-            // SAFETY: items cover disjoint row ranges of `xs`, which outlives the pool call.
+            // SAFETY: r0 ≤ r1 ≤ rows = xs.len() / width, so values r0·width … r1·width are inside
+            // `xs`, which outlives the pool call; items cover disjoint row ranges.
             let part = unsafe { std::slice::from_raw_parts_mut((ptr as *mut f32).add(r0 * width), (r1 - r0) * width) };
             f(r0, part);
         }
@@ -60,8 +61,20 @@ pub(crate) const RB: usize = 4;
 /// Keys (or value dimensions) per register.
 pub(crate) const LW: usize = 8;
 
+/// Whether `rows` rows of `stride` values, each read up to (not including) column `end`, fit in
+/// `len` values: `(rows − 1) · stride + end ≤ len` without overflow (true when `rows` is 0).
+fn rows_fit(rows: usize, stride: usize, end: usize, len: usize) -> bool {
+    rows == 0 || (rows - 1).checked_mul(stride).and_then(|o| o.checked_add(end)).is_some_and(|e| e <= len)
+}
+
 /// Attention scores of RB query rows: `p[r · pstride + j] = scale · q[r] · k_j` for keys
 /// `j0 ≤ j < j1` (both multiples of 8), the keys given transposed: `kt[d · stride + j]`.
+///
+/// # Panics
+/// Unless the query rows have one length `hd`, `j0 ≤ j1` are multiples of 8 with
+/// `j1 ≤ stride, pstride`, and (for `j0 < j1`) `kt` holds `hd` rows of `stride` reaching column
+/// `j1` and `p` RB rows of `pstride` reaching column `j1` — what the vector kernel reads and
+/// writes unchecked.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn attn_scores(
     q: &[&[f32]; RB],
@@ -72,12 +85,24 @@ pub(crate) fn attn_scores(
     p: &mut [f32],
     pstride: usize,
 ) {
-    debug_assert!(j0.is_multiple_of(LW) && j1.is_multiple_of(LW) && j1 <= stride && j1 <= pstride);
-    debug_assert!(p.len() >= (RB - 1) * pstride + j1);
+    let hd = q[0].len();
+    assert!(q.iter().all(|r| r.len() == hd), "attn_scores: query rows of different lengths");
+    assert!(
+        j0 <= j1 && j0.is_multiple_of(LW) && j1.is_multiple_of(LW) && j1 <= stride && j1 <= pstride,
+        "attn_scores: keys {j0} … {j1} are not whole blocks of {LW} inside rows of {stride} and {pstride}"
+    );
+    assert!(
+        j0 == j1 || (rows_fit(hd, stride, j1, kt.len()) && rows_fit(RB, pstride, j1, p.len())),
+        "attn_scores: {hd} key rows of {stride} ({} values) or {RB} score rows of {pstride} ({} values) \
+         do not reach column {j1}",
+        kt.len(),
+        p.len()
+    );
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: AVX2 + FMA checked; `kt` holds hd rows of `stride` values, `p` RB rows of
-        // `pstride` reaching column j1.
+        // SAFETY: AVX2 and FMA detected at run time; the query rows hold `hd` values, `kt` hd
+        // rows of `stride` and `p` RB rows of `pstride` reaching column j1, and j0 … j1 are
+        // whole blocks of 8 (all checked above).
         unsafe { avx2::scores(q, kt, stride, (j0, j1), scale, p, pstride) };
         return;
     }
@@ -116,6 +141,11 @@ pub(crate) const CW: usize = 16;
 
 /// Attention output of RB rows for value dimensions `d0 … d0 + w` (w ≤ 16; the rest 0):
 /// `Σ_{j < len} p[r · pstride + j] · v[j · vstride + d0 + l]`, terms added in key order.
+///
+/// # Panics
+/// Unless `w ≤ 16` and (for `len > 0`) `p` holds RB rows of `pstride` reaching column `len`
+/// and `vs` `len` rows of `vstride` reaching column `d0 + w` — what the vector kernel reads
+/// unchecked.
 pub(crate) fn attn_context(
     p: &[f32],
     pstride: usize,
@@ -125,10 +155,21 @@ pub(crate) fn attn_context(
     d0: usize,
     w: usize,
 ) -> [[f32; CW]; RB] {
+    assert!(w <= CW, "attn_context: {w} value dimensions, at most {CW}");
+    assert!(
+        len == 0
+            || (rows_fit(RB, pstride, len, p.len())
+                && d0.checked_add(w).is_some_and(|end| rows_fit(len, vstride, end, vs.len()))),
+        "attn_context: {RB} rows of {pstride} ({} values) do not reach key {len}, or {len} value rows of \
+         {vstride} ({} values) column {d0} + {w}",
+        p.len(),
+        vs.len()
+    );
     #[cfg(target_arch = "x86_64")]
     if (w == 8 || w == 16) && has_avx2() {
-        // SAFETY: AVX2 + FMA checked; `vs` holds `len` rows of `vstride` with d0 + w ≤ vstride,
-        // `p` RB rows of `pstride` ≥ len.
+        // SAFETY: AVX2 and FMA detected at run time; `vs` holds `len` rows of `vstride`
+        // reaching column d0 + w and `p` RB rows of `pstride` reaching column `len` (checked
+        // above), and the kernel's W is w.
         return unsafe {
             if w == 16 {
                 avx2::context::<16>(p, pstride, vs, vstride, len, d0)
@@ -192,7 +233,7 @@ pub(crate) fn exp_in_place(xs: &mut [f32]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: AVX2 + FMA checked above.
+        // SAFETY: AVX2 and FMA detected at run time (`has_avx2`); the kernel stays inside `xs`.
         done = unsafe { avx2::exp_slice(xs) };
     }
     for x in &mut xs[done..] {
@@ -234,7 +275,8 @@ pub(crate) fn round_f16_in_place(xs: &mut [f32]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if has_avx2_f16c() {
-        // SAFETY: AVX2 and F16C checked above.
+        // SAFETY: AVX2 and F16C detected at run time (`has_avx2_f16c`); the kernel stays inside
+        // `xs`.
         done = unsafe { avx2::round_f16(xs) };
     }
     for x in &mut xs[done..] {
@@ -247,7 +289,7 @@ pub(crate) fn gelu_in_place(xs: &mut [f32]) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: AVX2 + FMA checked above.
+        // SAFETY: AVX2 and FMA detected at run time (`has_avx2`); the kernel stays inside `xs`.
         done = unsafe { avx2::gelu_slice(xs) };
     }
     for x in &mut xs[done..] {
@@ -262,6 +304,12 @@ mod avx2 {
 
     /// Two blocks of 8 keys at a time where they fit: 8 independent accumulators hide the FMA
     /// latency (4 rows × one block would wait on it).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; with `hd = q[0].len()`: every query row holds at least
+    /// `hd` values, `j0 ≤ j1` are multiples of 8, and for `j0 < j1` `kt` holds at least
+    /// `(hd − 1) · stride + j1` values (if `hd > 0`) and `p` at least `(RB − 1) · pstride + j1`
+    /// (all read or written without bounds checks). [`super::attn_scores`] checks them.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn scores(
         q: &[&[f32]; RB],
@@ -279,30 +327,45 @@ mod avx2 {
             let mut a = [_mm256_setzero_ps(); RB];
             let mut b = [_mm256_setzero_ps(); RB];
             for d in 0..hd {
-                let k0 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j));
-                let k1 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j + LW));
-                for r in 0..RB {
-                    let qd = _mm256_set1_ps(*q[r].get_unchecked(d));
-                    a[r] = _mm256_fmadd_ps(qd, k0, a[r]);
-                    b[r] = _mm256_fmadd_ps(qd, k1, b[r]);
+                // SAFETY: d < hd and j + 16 ≤ j1, so both 8-value loads end at or before
+                // d·stride + j1 ≤ kt.len(); d < hd ≤ every q[r].len() (this function's contract).
+                unsafe {
+                    let k0 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j));
+                    let k1 = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j + LW));
+                    for r in 0..RB {
+                        let qd = _mm256_set1_ps(*q[r].get_unchecked(d));
+                        a[r] = _mm256_fmadd_ps(qd, k0, a[r]);
+                        b[r] = _mm256_fmadd_ps(qd, k1, b[r]);
+                    }
                 }
             }
             for r in 0..RB {
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j), _mm256_mul_ps(a[r], sc));
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j + LW), _mm256_mul_ps(b[r], sc));
+                // SAFETY: r < RB and j + 16 ≤ j1: both 8-value stores end at or before
+                // r·pstride + j1 ≤ p.len() (this function's contract).
+                unsafe {
+                    _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j), _mm256_mul_ps(a[r], sc));
+                    _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j + LW), _mm256_mul_ps(b[r], sc));
+                }
             }
             j += 2 * LW;
         }
         while j < j1 {
             let mut acc = [_mm256_setzero_ps(); RB];
             for d in 0..hd {
-                let k = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j));
-                for (r, a) in acc.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(_mm256_set1_ps(*q[r].get_unchecked(d)), k, *a);
+                // SAFETY: d < hd and j + 8 ≤ j1 (j0 and j1 are multiples of 8), so the load ends
+                // at or before d·stride + j1 ≤ kt.len(); d < hd ≤ every q[r].len() (this
+                // function's contract).
+                unsafe {
+                    let k = _mm256_loadu_ps(kt.as_ptr().add(d * stride + j));
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        *a = _mm256_fmadd_ps(_mm256_set1_ps(*q[r].get_unchecked(d)), k, *a);
+                    }
                 }
             }
             for (r, a) in acc.iter().enumerate() {
-                _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j), _mm256_mul_ps(*a, sc));
+                // SAFETY: r < RB and j + 8 ≤ j1: the store ends at or before r·pstride + j1 ≤
+                // p.len() (this function's contract).
+                unsafe { _mm256_storeu_ps(p.as_mut_ptr().add(r * pstride + j), _mm256_mul_ps(*a, sc)) };
             }
             j += LW;
         }
@@ -311,6 +374,11 @@ mod avx2 {
     /// `W` = 8 or 16 dims (one or two registers per row). Keys in order, one accumulator per
     /// output, so each sum adds its terms in the same order as a plain loop (a different order
     /// can flip the 8-bit rounding of the next layer's activations).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; `W` is 8 or 16, and for `len > 0` `vs` holds at least
+    /// `(len − 1) · vstride + d0 + W` values and `p` at least `(RB − 1) · pstride + len` (read
+    /// without bounds checks). [`super::attn_context`] checks them.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn context<const W: usize>(
         p: &[f32],
@@ -323,70 +391,102 @@ mod avx2 {
         let mut a = [_mm256_setzero_ps(); RB];
         let mut b = [_mm256_setzero_ps(); RB];
         for j in 0..len {
-            let v0 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
-            if W == 16 {
-                let v1 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0 + 8));
-                for r in 0..RB {
-                    let pj = _mm256_set1_ps(*p.get_unchecked(r * pstride + j));
-                    a[r] = _mm256_fmadd_ps(pj, v0, a[r]);
-                    b[r] = _mm256_fmadd_ps(pj, v1, b[r]);
-                }
-            } else {
-                for (r, a) in a.iter_mut().enumerate() {
-                    *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, *a);
+            // SAFETY: j < len, so the loads of values j·vstride + d0 … + W end at or before
+            // (len − 1)·vstride + d0 + W ≤ vs.len(), and r·pstride + j < (RB − 1)·pstride + len
+            // ≤ p.len() for r < RB (this function's contract).
+            unsafe {
+                let v0 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0));
+                if W == 16 {
+                    let v1 = _mm256_loadu_ps(vs.as_ptr().add(j * vstride + d0 + 8));
+                    for r in 0..RB {
+                        let pj = _mm256_set1_ps(*p.get_unchecked(r * pstride + j));
+                        a[r] = _mm256_fmadd_ps(pj, v0, a[r]);
+                        b[r] = _mm256_fmadd_ps(pj, v1, b[r]);
+                    }
+                } else {
+                    for (r, a) in a.iter_mut().enumerate() {
+                        *a = _mm256_fmadd_ps(_mm256_set1_ps(*p.get_unchecked(r * pstride + j)), v0, *a);
+                    }
                 }
             }
         }
         let mut out = [[0f32; CW]; RB];
         for r in 0..RB {
-            _mm256_storeu_ps(out[r].as_mut_ptr(), a[r]);
-            _mm256_storeu_ps(out[r].as_mut_ptr().add(8), b[r]);
+            // SAFETY: out[r] holds 16 f32: the two unaligned stores write values 0 … 15.
+            unsafe {
+                _mm256_storeu_ps(out[r].as_mut_ptr(), a[r]);
+                _mm256_storeu_ps(out[r].as_mut_ptr().add(8), b[r]);
+            }
         }
         out
     }
 
+    /// Rounds the whole multiples of 8 of `xs` to f16 and back; returns how many values were
+    /// done.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and F16C. (Only whole 8-value blocks inside `xs` are touched.)
     #[target_feature(enable = "avx2,f16c")]
     pub(super) unsafe fn round_f16(xs: &mut [f32]) -> usize {
         let n = xs.len() / 8 * 8;
         let p = xs.as_mut_ptr();
         for i in (0..n).step_by(8) {
-            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(p.add(i)));
-            _mm256_storeu_ps(p.add(i), _mm256_cvtph_ps(h));
+            // SAFETY: i + 8 ≤ n ≤ xs.len(): the unaligned load and store stay inside `xs`.
+            unsafe {
+                let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm256_loadu_ps(p.add(i)));
+                _mm256_storeu_ps(p.add(i), _mm256_cvtph_ps(h));
+            }
         }
         n
     }
 
     /// exp by range reduction `x = n·ln 2 + r` (|r| ≤ ln 2 / 2, ln 2 split in two parts) and
     /// Cephes' degree-7 polynomial for e^r, then 2^n through the exponent bits.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
     #[inline(always)]
     unsafe fn exp8(x: __m256) -> __m256 {
-        let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
-        let n = _mm256_round_ps(
-            _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E)),
-            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
-        );
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
-        let mut p = _mm256_set1_ps(1.987_569_1e-4);
-        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
-            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        // SAFETY: register operations only; AVX2 and FMA are present (this function's
+        // contract).
+        unsafe {
+            let x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0)), _mm256_set1_ps(88.0));
+            let n = _mm256_round_ps(
+                _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E)),
+                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+            );
+            let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
+            let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
+            let mut p = _mm256_set1_ps(1.987_569_1e-4);
+            for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 0.166_666_65, 0.5] {
+                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+            }
+            let e = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0));
+            let pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+            _mm256_mul_ps(e, _mm256_castsi256_ps(pow2))
         }
-        let e = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0));
-        let pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-        _mm256_mul_ps(e, _mm256_castsi256_ps(pow2))
     }
 
     /// The whole multiples of 8 of `xs`; returns how many values were done.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA. (Only whole 8-value blocks inside `xs` are touched.)
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn exp_slice(xs: &mut [f32]) -> usize {
         let n = xs.len() / 8 * 8;
         let p = xs.as_mut_ptr();
         for i in (0..n).step_by(8) {
-            _mm256_storeu_ps(p.add(i), exp8(_mm256_loadu_ps(p.add(i))));
+            // SAFETY: i + 8 ≤ n ≤ xs.len(): the unaligned load and store stay inside `xs`;
+            // AVX2 and FMA are enabled here, as `exp8` needs.
+            unsafe { _mm256_storeu_ps(p.add(i), exp8(_mm256_loadu_ps(p.add(i)))) };
         }
         n
     }
 
+    /// GELU (erf form) of the whole multiples of 8 of `xs`; returns how many values were done.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA. (Only whole 8-value blocks inside `xs` are touched.)
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn gelu_slice(xs: &mut [f32]) -> usize {
         let n = xs.len() / 8 * 8;
@@ -394,7 +494,8 @@ mod avx2 {
         let sign = _mm256_set1_ps(-0.0);
         let one = _mm256_set1_ps(1.0);
         for i in (0..n).step_by(8) {
-            let x = _mm256_loadu_ps(p.add(i));
+            // SAFETY: i + 8 ≤ n ≤ xs.len(): the unaligned load stays inside `xs`.
+            let x = unsafe { _mm256_loadu_ps(p.add(i)) };
             let z = _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::FRAC_1_SQRT_2));
             let az = _mm256_andnot_ps(sign, z);
             let t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(ERF_P), az, one));
@@ -403,11 +504,13 @@ mod avx2 {
                 poly = _mm256_fmadd_ps(poly, t, _mm256_set1_ps(c));
             }
             poly = _mm256_mul_ps(poly, t);
-            let e = exp8(_mm256_xor_ps(_mm256_mul_ps(az, az), sign));
+            // SAFETY: AVX2 and FMA are enabled here, as `exp8` needs.
+            let e = unsafe { exp8(_mm256_xor_ps(_mm256_mul_ps(az, az), sign)) };
             let y = _mm256_fnmadd_ps(poly, e, one);
             let erf = _mm256_or_ps(y, _mm256_and_ps(z, sign));
             let g = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5), x), _mm256_add_ps(one, erf));
-            _mm256_storeu_ps(p.add(i), g);
+            // SAFETY: as the load above.
+            unsafe { _mm256_storeu_ps(p.add(i), g) };
         }
         n
     }
@@ -545,5 +648,95 @@ mod tests {
         });
         let want: Vec<f32> = (0..7).flat_map(|r| [r as f32; 3]).collect();
         assert_eq!(v, want);
+    }
+
+    /// Query rows, keys and score rows of every shape around the valid ones (ragged query rows,
+    /// key ranges off the 8-blocks or past the rows, buffers a few values short): the scores
+    /// panic unless the shape is valid, and then equal the scalar loop's.
+    mod bounds {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn vals(n: usize, seed: u64) -> Vec<f32> {
+            (0..n).map(|i| ((i as u64 * 2654435761 + seed) % 1000) as f32 / 1000.0 - 0.5).collect()
+        }
+
+        fn panics<R>(f: impl FnOnce() -> R) -> bool {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err()
+        }
+
+        fn close(a: &[f32], b: &[f32]) -> bool {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+            #[test]
+            fn scores_check_their_buffers(
+                hd in 0usize..6,
+                ragged in 0usize..3,
+                (j0, j1) in (0usize..4, 0usize..4, 0usize..3, 0usize..3).prop_map(|(a, b, o0, o1)| {
+                    (8 * a + if o0 == 1 { 3 } else { 0 }, 8 * (a + b) + if o1 == 1 { 5 } else { 0 })
+                }),
+                stride_extra in -9i64..9,
+                pstride_extra in -9i64..9,
+                kt_delta in -4i64..3,
+                p_delta in -4i64..3,
+                seed in 0u64..1000,
+            ) {
+                let stride = (j1 as i64 + stride_extra).max(0) as usize;
+                let pstride = (j1 as i64 + pstride_extra).max(0) as usize;
+                let kt_need = if hd == 0 { 0 } else { (hd - 1) * stride + j1 };
+                let kt = vals((kt_need as i64 + kt_delta).max(0) as usize, seed);
+                let p_len = ((RB - 1) * pstride + j1) as i64 + p_delta;
+                let mut p = vals(p_len.max(0) as usize, seed + 1);
+                let rows: Vec<Vec<f32>> = (0..RB)
+                    .map(|r| vals(if r == 3 && ragged == 1 { hd + 1 } else if r == 2 && ragged == 2 && hd > 0 { hd - 1 } else { hd }, seed + 2 + r as u64))
+                    .collect();
+                let q: [&[f32]; RB] = std::array::from_fn(|r| rows[r].as_slice());
+                let valid = rows.iter().all(|r| r.len() == hd)
+                    && j0 <= j1
+                    && j0 % LW == 0
+                    && j1 % LW == 0
+                    && j1 <= stride
+                    && j1 <= pstride
+                    && (j0 == j1 || (kt.len() >= kt_need && p.len() as i64 >= ((RB - 1) * pstride + j1) as i64));
+                if !valid {
+                    prop_assert!(panics(|| attn_scores(&q, &kt, stride, (j0, j1), 0.5, &mut p, pstride)));
+                } else {
+                    let mut want = p.clone();
+                    attn_scores(&q, &kt, stride, (j0, j1), 0.5, &mut p, pstride);
+                    attn_scores_scalar(&q, &kt, stride, (j0, j1), 0.5, &mut want, pstride);
+                    prop_assert!(close(&p, &want));
+                }
+            }
+
+            #[test]
+            fn context_checks_its_buffers(
+                len in 0usize..10,
+                w in prop_oneof![Just(8usize), Just(16), Just(17), 0usize..20],
+                d0 in 0usize..20,
+                pstride_extra in -3i64..4,
+                vstride in 0usize..40,
+                p_delta in -3i64..3,
+                vs_delta in -3i64..3,
+                seed in 0u64..1000,
+            ) {
+                let pstride = (len as i64 + pstride_extra).max(0) as usize;
+                let p_need = (RB - 1) * pstride + len;
+                let vs_need = if len == 0 { 0 } else { (len - 1) * vstride + d0 + w };
+                let p = vals((p_need as i64 + p_delta).max(0) as usize, seed);
+                let vs = vals((vs_need as i64 + vs_delta).max(0) as usize, seed + 1);
+                let valid = w <= CW && (len == 0 || (p.len() >= p_need && vs.len() >= vs_need));
+                if !valid {
+                    prop_assert!(panics(|| attn_context(&p, pstride, &vs, vstride, len, d0, w)));
+                } else {
+                    let got = attn_context(&p, pstride, &vs, vstride, len, d0, w);
+                    let want = attn_context_scalar(&p, pstride, &vs, vstride, len, d0, w);
+                    prop_assert!(close(got.as_flattened(), want.as_flattened()));
+                }
+            }
+        }
     }
 }

@@ -21,42 +21,29 @@ use regex::Regex;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-const TYPE_KEYWORDS: &str = include_str!("../data/type_keywords.csv");
-/// Role words after a name (`何佳配合`, `韩磊（协助）`): see the file's header.
-const OWNER_ROLES: &str = include_str!("../data/owner_roles.csv");
-
-/// The words after a name that make the person a supporting owner (协同人).
-fn supporting_words() -> &'static [String] {
-    static W: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    W.get_or_init(|| {
-        let mut v: Vec<String> = OWNER_ROLES
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#') && *l != "role,word")
-            .filter_map(|l| l.split_once(','))
-            .filter(|(role, _)| role.trim() == "supporting")
-            .map(|(_, w)| w.trim().to_lowercase())
-            .filter(|w| !w.is_empty())
-            .collect();
-        // longest first: `同步跟踪` before `同步`
-        v.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-        v
-    })
+/// The words after a name that make the person a supporting owner (协同人): `role,word` rows of
+/// `dictionaries/owner_roles.csv` (with the home's overlay) whose role is `supporting`.
+fn supporting_words(d: &Dictionaries) -> Vec<String> {
+    let mut v = d.vocab.owner_roles.words("supporting");
+    // longest first: `同步跟踪` before `同步`
+    v.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    v
 }
 
 /// Whether the text right after a name (`rest`) gives the person a supporting role: a role word,
 /// possibly inside brackets (`（协助）`, `(配合技术部分)`).
-fn supporting_after(rest: &str) -> bool {
+fn supporting_after(words: &[String], rest: &str) -> bool {
     let r = rest.trim_start_matches([' ', '\t']);
     let r = r.strip_prefix(['（', '(']).unwrap_or(r).trim_start();
     let r = r.to_lowercase();
-    supporting_words().iter().any(|w| r.starts_with(w.as_str()))
+    words.iter().any(|w| r.starts_with(w.as_str()))
 }
 
 /// Splits owners into lead and supporting: a staff mention in `text` followed by a supporting role
 /// word is a supporting owner — also when the name rules had left it out (`由吴刚牵头、曹俊配合`) — as
 /// long as someone else leads. Returns the supporting ids (removed from `owners.ids`).
-fn split_supporting(text: &str, staff: &[&Mention], owners: &mut Owners) -> Vec<String> {
+fn split_supporting(text: &str, staff: &[&Mention], owners: &mut Owners, d: &Dictionaries) -> Vec<String> {
+    let words = supporting_words(d);
     let mut support: Vec<String> = Vec::new();
     // the role word after the last name covers the names listed before it (`冯雪、何佳配合`), not
     // those a comma separates (`曹俊，韩磊协助`: 曹俊 leads)
@@ -68,7 +55,7 @@ fn split_supporting(text: &str, staff: &[&Mention], owners: &mut Owners) -> Vec<
         while k + 1 < staff.len() && joined(staff[k], staff[k + 1]) {
             k += 1;
         }
-        if supporting_after(&text[staff[k].end..]) && !support.contains(&m.id) {
+        if supporting_after(&words, &text[staff[k].end..]) && !support.contains(&m.id) {
             support.push(m.id.clone());
         }
     }
@@ -970,7 +957,7 @@ fn sent_was_semicolon(line: &str, p: &str) -> bool {
     line.find(p).map(|i| line[..i].trim_end().ends_with(';')).unwrap_or(false)
 }
 
-/// Tag keyword table: tags.csv keywords (weight 1) overlaid with `data/type_keywords.csv`.
+/// Tag keyword table: tags.csv keywords (weight 1) overlaid with `dictionaries/type_keywords.csv` (and the home's overlay).
 pub struct TypeRules {
     /// (keyword lower-cased, tag code, weight)
     keywords: Vec<(String, String, f64)>,
@@ -986,14 +973,11 @@ impl TypeRules {
                 kw.insert((k.to_lowercase(), t.code.clone()), 1.0);
             }
         }
-        for line in TYPE_KEYWORDS.lines().skip(1) {
-            if line.starts_with('#') || line.trim().is_empty() {
-                continue;
-            }
-            let f: Vec<&str> = line.split(',').collect();
+        // `dictionaries/type_keywords.csv` (with the home's overlay): keyword,tag,weight
+        for f in &d.vocab.type_keywords.rows {
             if f.len() == 3 && d.tags.iter().any(|t| t.code == f[1]) {
-                let w: f64 = f[2].trim().parse().unwrap_or(1.0);
-                kw.insert((f[0].trim().to_lowercase(), f[1].trim().to_string()), w);
+                let w: f64 = f[2].parse().unwrap_or(1.0);
+                kw.insert((f[0].to_lowercase(), f[1].clone()), w);
             }
         }
         let mut tags: Vec<(String, String)> = d.tags.iter().map(|t| (t.code.clone(), t.name.clone())).collect();
@@ -1459,11 +1443,11 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                     }
                 }
                 let staff: Vec<&Mention> = row_owner_mentions.iter().collect();
-                support = split_supporting(&folded, &staff, &mut owners);
+                support = split_supporting(&folded, &staff, &mut owners, d);
             }
         } else {
             let staff: Vec<&Mention> = mentions.iter().filter(|m| m.kind == Kind::Staff).collect();
-            support = split_supporting(&t, &staff, &mut owners);
+            support = split_supporting(&t, &staff, &mut owners, d);
         }
         let masked = mask(&t, &mentions, &deadlines);
         // `会议要求…` / `会议决定…` are how minutes speak, not a meeting to organize (其他管理事项)
@@ -1890,6 +1874,30 @@ mod tests {
         // nobody leads: whoever is named keeps the task
         let it = one("## 行动项\n1. 发票核对，冯雪协助，9 月 20 日前。");
         assert!(it.supporting_owner_ids.is_empty(), "{it:?}");
+    }
+
+    #[test]
+    fn a_home_vocabulary_teaches_new_role_words_and_type_keywords() {
+        let text = "克孜勒库姆矿山服务索赔，由吴刚牵头、曹俊帮忙跟进，10 天内给出理赔方案。";
+        let built_in = one(text);
+        assert!(built_in.supporting_owner_ids.is_empty(), "帮忙跟进 is no built-in role word: {built_in:?}");
+        // the home's dictionaries/owner_roles.csv adds the wording, and removes 配合
+        let mut d = dicts();
+        d.vocab.overlay("owner_roles.csv", "role,word\nsupporting,帮忙跟进\n-supporting,配合\n").unwrap();
+        let a = analyze(text, day("2026-09-07"), &d);
+        assert_eq!(a.items[0].owner_ids, vec!["S08"]);
+        assert_eq!(a.items[0].supporting_owner_ids, vec!["S20"]);
+        let a = analyze("克孜勒库姆矿山服务索赔，由吴刚牵头、曹俊配合，10 天内给出理赔方案。", day("2026-09-07"), &d);
+        assert!(a.items[0].supporting_owner_ids.is_empty(), "配合 was removed: {:?}", a.items[0]);
+        // a type keyword of the home's outweighs the built-in ones
+        let line = "张伟负责 9 月 20 日前完成经销商返利核算。";
+        let before = one(line).item_type;
+        let mut d = dicts();
+        d.vocab.overlay("type_keywords.csv", "keyword,tag,weight\n返利核算,HIRING,9\n").unwrap();
+        let tag_name = d.tags.iter().find(|t| t.code == "HIRING").map(|t| t.name.clone()).unwrap();
+        let after = analyze(line, day("2026-09-07"), &d).items[0].item_type.clone();
+        assert_ne!(before, tag_name, "the test needs a line the built-in rules type otherwise");
+        assert_eq!(after, tag_name);
     }
 
     #[test]

@@ -38,6 +38,14 @@ pub const STRONG_FIRST_MIN_OVERLAP: f32 = 0.15;
 pub const WIDE_OVERLAP: f32 = 0.6;
 /// … with at least this fused score is evidence even when a stretch of the question is missing.
 pub const WIDE_OVERLAP_MIN_FUSED: f32 = 0.85;
+/// Fused score of a first pick that failed the evidence gate but is close enough for the chat
+/// model to read and judge (it refuses, or answers with nothing the passage does not hold).
+pub const BORDERLINE_FUSED: f32 = 0.85;
+/// Least share of the question's words such a first pick holds.
+pub const BORDERLINE_OVERLAP: f32 = 0.15;
+/// A model answer with fewer letters and digits than this before its first citation marker is a
+/// fragment (`推荐 [1]`, `30 天 [1]`) and is written out with the question's subject.
+pub const FRAGMENT_CHARS: usize = 8;
 /// Chunks asked from the retriever before the evidence gate.
 pub const RETRIEVE_K: usize = 8;
 /// Words that name the kind of answer wanted rather than its topic; a question segment made only
@@ -628,6 +636,39 @@ impl Assistant {
             .collect()
     }
 
+    /// The retrievers' first pick when it is close enough for the model to judge (see
+    /// [`BORDERLINE_FUSED`]): ranked first, about the asked customer and spec, holding every code
+    /// the question names (`V`, `E-4`), sharing at least [`BORDERLINE_OVERLAP`] of the question's
+    /// words, and no foreign place of the question missing.
+    fn borderline_hit(&self, question: &str, route: &Route, hits: &[Hit]) -> Option<Hit> {
+        if self.english_phrases(question).is_some() {
+            return None;
+        }
+        let top = hits.iter().max_by(|a, b| a.score.partial_cmp(&b.score).unwrap_or(std::cmp::Ordering::Equal))?;
+        if top.score < BORDERLINE_FUSED {
+            return None;
+        }
+        let hay = norm_key(&format!("{} {} {}", top.title, top.section, top.text));
+        let overlap = prompt::overlap(&content_units(question), &hay);
+        let customers_ok = route
+            .filters
+            .iter()
+            .filter(|f| f.dim == Dim::Customer)
+            .filter_map(|f| self.dicts.customer_by_id(&f.code))
+            .all(|c| top.customers.iter().any(|id| id == &c.id));
+        let specs_ok = route.specs.iter().all(|s| hay.contains(norm_key(s).as_str()));
+        let foreign_missing = crate::route::FOREIGN_COUNTRIES.iter().any(|c| question.contains(c) && !hay.contains(c));
+        // a code the question names (`V`, `XL`, `E-4`, `40HQ`) must be in the passage: a passage
+        // about another speed rating or tread is about something else
+        let codes_ok = question
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.')))
+            .map(|w| w.trim_matches(['-', '/', '.']))
+            .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+            .all(|w| hay.contains(norm_key(w).as_str()));
+        tracing::debug!(doc = %top.doc, fused = top.score, overlap, customers_ok, specs_ok, foreign_missing, codes_ok, "borderline");
+        (overlap >= BORDERLINE_OVERLAP && customers_ok && specs_ok && codes_ok && !foreign_missing).then(|| top.clone())
+    }
+
     /// Are all the question's mentions of its routed customers glued to a following CJK word
     /// (`阿拉木图轮胎` in `阿拉木图轮胎展`), rather than standing as a name?
     fn customer_match_is_embedded(&self, question: &str, route: &Route) -> bool {
@@ -703,7 +744,18 @@ impl Assistant {
             // question is about that customer; look again without requiring it.
             let mut loose = route.clone();
             loose.filters.retain(|f| f.dim != Dim::Customer);
-            hits_ev = self.evidence_hits(question, &loose, hits);
+            hits_ev = self.evidence_hits(question, &loose, hits.clone());
+        }
+        // No evidence by the words, but a chat model is there and the retrievers' first pick is
+        // close (a paraphrase or colloquial question shares few words with its rule): the model
+        // reads that passage and decides — its refusal is taken as the answer (no quotes), and so
+        // is an answer with a figure the passage does not hold.
+        let mut borderline = false;
+        if hits_ev.is_empty() && self.generator.is_some() {
+            if let Some(h) = self.borderline_hit(question, route, &hits) {
+                borderline = true;
+                hits_ev = vec![h];
+            }
         }
         let hits = hits_ev;
         ans.timings_ms.retrieve = ms(tr);
@@ -769,7 +821,13 @@ impl Assistant {
         ans.timings_ms.prefill = gen.stats.prefill_ms;
         ans.timings_ms.decode = gen.stats.decode_ms;
         ans.gen_stats = Some(gen.stats.clone());
-        let raw = gen.text.trim().to_string();
+        // A marker past the last source (`[3]` when two were given) points nowhere: with one source
+        // it can only mean that one; with several it is dropped (the quotes name the sources).
+        let n_sources = sources.len();
+        let raw = rewrite_markers(gen.text.trim(), |m| {
+            let n: usize = m.trim().parse().ok()?;
+            (n == 0 || n > n_sources).then(|| if n_sources == 1 { "[1]".to_string() } else { String::new() })
+        });
 
         // Only citation markers and punctuation (`[1] [2]`): the model said nothing; quote the
         // passages instead of showing an empty answer.
@@ -781,6 +839,13 @@ impl Assistant {
             return Ok(s);
         }
 
+        if borderline && raw.contains(NO_EVIDENCE) {
+            ans.no_evidence = true;
+            ans.citations.clear();
+            let s = format!("{NO_EVIDENCE}。");
+            on_text(&format!("\n{s}"));
+            return Ok(s);
+        }
         if raw.contains(NO_EVIDENCE) && raw.chars().count() < NO_EVIDENCE.chars().count() + 20 {
             // The model found nothing in sources the evidence gate admitted: small models refuse
             // answerable questions, so quote the passages (cited, for the reader to check) instead
@@ -791,6 +856,15 @@ impl Assistant {
             return Ok(s);
         }
         let report = guard::check(&raw, evidence, sources.len());
+        if borderline && !report.flagged.is_empty() {
+            // a figure the close-but-not-certain passage does not hold: no answer rather than a
+            // confident wrong one
+            ans.no_evidence = true;
+            ans.flagged = report.flagged.clone();
+            let s = format!("{NO_EVIDENCE}。");
+            on_text(&format!("\n{s}"));
+            return Ok(s);
+        }
         for f in &report.flagged {
             ans.warnings.push(format!("未核实的数字或编号：{f}（不在工具结果或引用资料中，见文末脚注）"));
         }
@@ -809,7 +883,7 @@ impl Assistant {
             }
             // from the whole chunk, not the prompt excerpt: the reader is not bound by the prompt budget
             let (clean, _) = prompt::sanitize(&src.hit.text);
-            let q = prompt::excerpt_for(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
+            let q = prompt::reader_excerpt(&clean, question, &units, QUOTE_TOKENS, &prompt::estimate_tokens);
             let q = q.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
             // the answer already says it (the model copied the source): no need to repeat it
             let q_units = content_units(&q);
@@ -831,6 +905,13 @@ impl Assistant {
         // the reader sees untraced figures in a footnote, not as glyphs inside the sentence;
         // `flagged` and the warnings keep them for programs
         let mut text = renumber_markers(&report.text.replace(guard::MARK, ""), &renumber);
+        // A bare fragment (`30 天 [1]`, `推荐 [1]`) reads as a sentence once it restates what was
+        // asked: `49 寸以上的巨胎要提前多少天订舱：45 天 [1]`.
+        let before_marker: String =
+            text.split('[').next().unwrap_or("").chars().filter(|c| c.is_alphanumeric()).collect();
+        if before_marker.chars().count() < FRAGMENT_CHARS && !text.contains(NO_EVIDENCE) {
+            text = format!("{}：{}", question_stem(question), text.trim_start());
+        }
         // A model that answered and then also wrote the refusal sentence contradicts itself: the
         // evidence gate found sources, so drop the refusal and keep the answer (flags included).
         if text.contains(NO_EVIDENCE) {
@@ -1011,21 +1092,93 @@ fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
 }
 
 /// The extractive answer: the most relevant sentences of the top sources, numbered and cited.
+/// The passages as the answer, led by one sentence: the line of the first passage that best
+/// matches the question (a table row read as a sentence), with its source, then the quotes.
 fn quote_passages(question: &str, units: &[String], hits: &[Hit], lead: &str, ans: &mut Answer) -> String {
     let count = prompt::estimate_tokens;
-    let mut s = format!("{lead}\n");
+    let mut s = String::new();
+    if let Some(h) = hits.first() {
+        let (clean, _) = prompt::sanitize(&h.text);
+        let shown = prompt::reader_excerpt(&clean, question, units, 90, &count);
+        // the line that holds most of what the question asks beyond the document's own topic: the
+        // question's character pairs that the title and section do not already contain (the first
+        // of equals), as a sentence
+        let topic = norm_key(&format!("{} {}", h.title, h.section));
+        let pairs: Vec<String> = char_pairs(question).into_iter().filter(|p| !topic.contains(p.as_str())).collect();
+        let mut best: Option<(usize, &str)> = None;
+        for l in shown.lines().map(str::trim).filter(|l| l.chars().filter(|c| c.is_alphanumeric()).count() >= 4) {
+            let key = norm_key(l);
+            let o = pairs.iter().filter(|p| key.contains(p.as_str())).count();
+            if best.is_none_or(|(b, _)| o > b) {
+                best = Some((o, l));
+            }
+        }
+        if let Some((_, line)) = best {
+            let sentence = as_sentence(line);
+            let body = sentence.strip_suffix('。').unwrap_or(&sentence);
+            s.push_str(&format!("根据《{}》：{body} [1]。\n\n", h.title));
+        }
+    }
+    s.push_str(&format!("{lead}\n"));
     let mut sources = Vec::new();
     for (i, h) in hits.iter().take(prompt::MAX_SOURCES).enumerate() {
         let (clean, removed) = prompt::sanitize(&h.text);
         if removed {
             push_unique(&mut ans.warnings, "检索资料中含有疑似提示注入的指令文字，已忽略");
         }
-        let ex = prompt::excerpt_for(&clean, question, units, 90, &count);
+        let ex = prompt::reader_excerpt(&clean, question, units, 90, &count);
         s.push_str(&format!("[{}] 《{}》{}：{}\n", i + 1, h.title, h.section, ex.replace('\n', " ")));
         sources.push(PromptSource { hit: h.clone(), excerpt: ex });
     }
     ans.citations = sources.iter().map(citation).collect();
     s.trim_end().to_string()
+}
+
+/// Adjacent pairs of CJK characters and whole ASCII words of a text, normalized as `norm_key`.
+fn char_pairs(text: &str) -> Vec<String> {
+    let t = norm_key(text);
+    let chars: Vec<char> = t.chars().collect();
+    let mut out: Vec<String> = Vec::new();
+    for w in chars.windows(2) {
+        if crate::route::is_cjk(w[0]) && crate::route::is_cjk(w[1]) {
+            out.push(w.iter().collect());
+        }
+    }
+    for word in t.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.len() >= 2) {
+        out.push(word.to_string());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The question as the subject of an answer sentence: its clauses joined by `，`, the question
+/// marks and a polite opening (`请问`) off.
+fn question_stem(question: &str) -> String {
+    let q = question.trim().trim_start_matches("请问").trim_start_matches(['，', ',', ' ']);
+    let parts: Vec<&str> = q
+        .split(['？', '?', '。'])
+        .map(|p| p.trim().trim_end_matches(['，', ',', '：', ':']))
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join("，")
+}
+
+/// A passage line as a sentence: list numbering (`3.`, `-`) off the front, a dangling `；` / `：` at
+/// the end made a full stop.
+fn as_sentence(line: &str) -> String {
+    let mut l = line.trim();
+    let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && l[digits..].starts_with(['.', '、', ')', '）']) {
+        l = l[digits + 1..].trim_start();
+    }
+    l = l.trim_start_matches(['-', '*', '•', ' ']);
+    let l = l.trim_end_matches(['；', ';', '，', ',', '：', ':', ' ']);
+    if l.ends_with(['。', '！', '？', '.', '!', '?', '）', ')']) {
+        l.to_string()
+    } else {
+        format!("{l}。")
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: &str) {

@@ -141,6 +141,59 @@ fn is_separator_row(l: &str) -> bool {
     is_table_line(l) && l.chars().all(|c| matches!(c, '|' | '-' | ':' | ' ' | '\t'))
 }
 
+fn table_cells(l: &str) -> Vec<String> {
+    l.trim().trim_matches('|').split('|').map(|c| c.trim().replace("**", "")).collect()
+}
+
+/// Markdown tables in `text` read row-wise, for a person: each data row becomes one line of
+/// `header：cell` pairs joined by `，` (`矿山工况：露天煤矿煤炭倒运，是否推荐：推荐，说明：…。`), a row of
+/// a two-column table `key：value` (`展位：10-B12。`); the
+/// header and separator rows go. A row whose cells do not match the header's count lists its
+/// cells. Lines outside tables are kept as they are.
+pub fn tables_as_sentences(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if !is_table_line(lines[i].trim()) {
+            out.push(lines[i].to_string());
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < lines.len() && is_table_line(lines[i].trim()) {
+            i += 1;
+        }
+        let block = &lines[start..i];
+        // a header is a first line followed by a separator row (`|---|---|`); without one every
+        // line is a row
+        let header: Option<Vec<String>> =
+            (block.len() >= 2 && is_separator_row(block[1].trim())).then(|| table_cells(block[0]));
+        let rows = block.iter().skip(if header.is_some() { 2 } else { 0 }).filter(|l| !is_separator_row(l.trim()));
+        for l in rows {
+            let cells = table_cells(l);
+            let pairs: Vec<String> = match &header {
+                Some(h) if h.len() == 2 && cells.len() == 2 => {
+                    // a two-column table is a list of keys and values (`| 项目 | 内容 |`): `展位：10-B12`
+                    vec![format!("{}：{}", cells[0], cells[1])]
+                }
+                Some(h) if h.len() == cells.len() => h
+                    .iter()
+                    .zip(&cells)
+                    .filter(|(_, c)| !c.is_empty() && c.as_str() != "-" && c.as_str() != "—")
+                    .map(|(h, c)| if h.is_empty() { c.clone() } else { format!("{h}：{c}") })
+                    .collect(),
+                _ => cells.into_iter().filter(|c| !c.is_empty()).collect(),
+            };
+            if !pairs.is_empty() {
+                // pairs joined by `，` (a `；` would split the row into sentences for the excerpts)
+                out.push(format!("{}。", pairs.join("，").trim_end_matches(['。', '；', '，'])));
+            }
+        }
+    }
+    out.join("\n")
+}
+
 /// Parses `400`, `400 万`, `1.5 亿`, `5,000` into a number (万 = 10⁴, 亿 = 10⁸).
 fn numbers_with_units(text: &str) -> Vec<f64> {
     let chars: Vec<char> = text.chars().collect();
@@ -351,15 +404,15 @@ pub fn excerpt(text: &str, question_units: &[String], max_tokens: usize, count: 
 }
 
 /// [`excerpt`] with the question's own text (for table cell matching).
-pub fn excerpt_for(
+fn excerpt_pieces(
     text: &str,
     question: &str,
     question_units: &[String],
     max_tokens: usize,
     count: &dyn Fn(&str) -> usize,
-) -> String {
+) -> Vec<(String, bool)> {
     if count(text) <= max_tokens {
-        return text.trim().to_string();
+        return vec![(text.trim().to_string(), false)];
     }
     // split into sentences / table lines
     let mut sents: Vec<(String, Piece)> = Vec::new();
@@ -473,7 +526,42 @@ pub fn excerpt_for(
         keep.extend(add);
     }
     keep.sort_unstable();
-    keep.into_iter().map(|i| sents[i].0.trim().to_string()).collect::<Vec<_>>().join("\n")
+    keep.into_iter().map(|i| (sents[i].0.trim().to_string(), matches!(sents[i].1, Piece::Header))).collect()
+}
+
+/// The part of `text` that best answers `question` within `max_tokens`: sentences and table rows
+/// (a row with its header) that hold the most question words, in text order.
+pub fn excerpt_for(
+    text: &str,
+    question: &str,
+    question_units: &[String],
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> String {
+    excerpt_pieces(text, question, question_units, max_tokens, count)
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`excerpt_for`] for a person: the same rows and sentences chosen, tables read row-wise
+/// ([`tables_as_sentences`]).
+pub fn reader_excerpt(
+    text: &str,
+    question: &str,
+    question_units: &[String],
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for (l, header) in excerpt_pieces(text, question, question_units, max_tokens, count) {
+        lines.push(l);
+        if header {
+            lines.push("|---|".into());
+        }
+    }
+    tables_as_sentences(&lines.join("\n"))
 }
 
 /// Builds the user turn: numbered sources, then the question. `count` measures tokens (the
@@ -519,6 +607,21 @@ pub fn build_user_turn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_read_row_wise() {
+        let t = "适合的工况：\n| 矿山工况 | 是否推荐 | 说明 |\n|---|---|---|\n| 露天煤矿倒运 | **推荐** | 耐切割 |\n| 井下 | 不推荐 | - |\n其后正文";
+        assert_eq!(
+            tables_as_sentences(t),
+            "适合的工况：\n矿山工况：露天煤矿倒运，是否推荐：推荐，说明：耐切割。\n矿山工况：井下，是否推荐：不推荐。\n其后正文"
+        );
+        // a ragged row lists its cells; a table without a separator has no header; text without
+        // tables is unchanged
+        assert_eq!(tables_as_sentences("| a | b |\n|---|---|\n| x |"), "x。");
+        assert_eq!(tables_as_sentences("| 露天煤矿 | 推荐 | 耐切割 |"), "露天煤矿，推荐，耐切割。");
+        assert_eq!(tables_as_sentences("| 项目 | 内容 |\n|---|---|\n| 展位 | 10-B12 |"), "展位：10-B12。");
+        assert_eq!(tables_as_sentences("一句话。\n第二句。"), "一句话。\n第二句。");
+    }
     use crate::route::content_units;
     use lodestar_core::{KbId, Sensitivity};
 

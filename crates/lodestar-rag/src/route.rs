@@ -314,6 +314,8 @@ pub struct Router<'d> {
     partials: Vec<(String, Vec<String>)>,
     /// Fragments (3+ Han characters) that begin exactly one customer's name → its id.
     unique_starts: Vec<(String, String)>,
+    /// The metric-subject vocabulary (`dictionaries/metric_subjects.csv` with the home's overlay).
+    subjects: Subjects,
 }
 
 fn is_word_char(c: char) -> bool {
@@ -378,7 +380,7 @@ impl<'d> Router<'d> {
             .map(|(k, ids)| (k, ids.into_iter().collect()))
             .collect();
         partials.sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
-        Self { dicts, aliases, partials, unique_starts }
+        Self { dicts, aliases, partials, unique_starts, subjects: Subjects::new(dicts) }
     }
 
     /// Parses `question`; relative periods are taken against `reference` (the data's latest month,
@@ -505,8 +507,9 @@ impl<'d> Router<'d> {
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
         let period = parse_period(&masked, reference);
         let mut intents = detect_intents(&without_first_quarters(&masked));
-        let strong_sales = subjects().strong.iter().any(|w| masked.contains(w.as_str()));
+        let strong_sales = self.subjects.strong.iter().any(|w| masked.contains(w.as_str()));
         metric_subject_ok(
+            &self.subjects,
             &masked,
             &mut intents,
             strong_sales,
@@ -1021,7 +1024,8 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
     s
 }
 
-/// The vocabulary of [`metric_subject_ok`] (`data/metric_subjects.csv`).
+/// The vocabulary of [`metric_subject_ok`] (`dictionaries/metric_subjects.csv`).
+#[derive(Debug, Clone)]
 struct Subjects {
     strong: Vec<String>,
     weak_verb: Vec<String>,
@@ -1036,54 +1040,32 @@ struct Subjects {
     foreign_prefix: Vec<String>,
 }
 
-fn subjects() -> &'static Subjects {
-    static S: OnceLock<Subjects> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut s = Subjects {
-            strong: Vec::new(),
-            weak_verb: Vec::new(),
-            count: Vec::new(),
-            count_particle: Vec::new(),
-            count_subject: Vec::new(),
-            count_object: Vec::new(),
-            quantity: Vec::new(),
-            rank_dimension: Vec::new(),
-            rule_cue: Vec::new(),
-            anchor: Vec::new(),
-            foreign_prefix: Vec::new(),
-        };
-        for line in include_str!("../data/metric_subjects.csv").lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') || line == "kind,word" {
-                continue;
-            }
-            let Some((kind, word)) = line.split_once(',') else { continue };
-            let list = match kind.trim() {
-                "strong" => &mut s.strong,
-                "weak_verb" => &mut s.weak_verb,
-                "count" => &mut s.count,
-                "count_particle" => &mut s.count_particle,
-                "count_subject" => &mut s.count_subject,
-                "count_object" => &mut s.count_object,
-                "quantity" => &mut s.quantity,
-                "rank_dimension" => &mut s.rank_dimension,
-                "rule_cue" => &mut s.rule_cue,
-                "anchor" => &mut s.anchor,
-                "foreign_prefix" => &mut s.foreign_prefix,
-                _ => continue,
-            };
-            list.push(word.trim().to_lowercase());
-        }
+impl Subjects {
+    fn new(d: &Dictionaries) -> Self {
+        let w = |k: &str| d.vocab.metric_subjects.words(k);
+        let mut count_particle = w("count_particle");
         // longest particles first: `一共` before `共`
-        s.count_particle.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
-        s
-    })
+        count_particle.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+        Subjects {
+            strong: w("strong"),
+            weak_verb: w("weak_verb"),
+            count: w("count"),
+            count_particle,
+            count_subject: w("count_subject"),
+            count_object: w("count_object"),
+            quantity: w("quantity"),
+            rank_dimension: w("rank_dimension"),
+            rule_cue: w("rule_cue"),
+            anchor: w("anchor"),
+            foreign_prefix: w("foreign_prefix"),
+        }
+    }
 }
 
 /// Whether a tyre count (`多少条`) at byte `i` of `t` counts tyres: the word before it (particles
 /// skipped) sells, measures, or is a masked scope or a period, and no other noun follows it
 /// (`有效线索有多少条`, `多少条有效线索`, `需求有多少条` count something else).
-fn counts_tyres(t: &str, i: usize, len: usize) -> bool {
-    let s = subjects();
+fn counts_tyres(s: &Subjects, t: &str, i: usize, len: usize) -> bool {
     let after = t[i + len..].trim_start();
     let next = after.chars().next();
     let other_noun_after = next.is_some_and(is_cjk)
@@ -1112,15 +1094,21 @@ fn counts_tyres(t: &str, i: usize, len: usize) -> bool {
 /// selling verb without a quantity word, a count of something other than tyres, a ranking word
 /// without a ranking dimension, scope or period — so `展会收集到多少条线索` and `最高能跑多少公里每小时`
 /// go to the knowledge bases instead of getting an exact figure for another question.
-fn metric_subject_ok(t: &str, intents: &mut BTreeSet<Intent>, strong_sales: bool, scoped: bool, scoped_by_name: bool) {
-    let s = subjects();
+fn metric_subject_ok(
+    s: &Subjects,
+    t: &str,
+    intents: &mut BTreeSet<Intent>,
+    strong_sales: bool,
+    scoped: bool,
+    scoped_by_name: bool,
+) {
     if intents.contains(&Intent::Actual) && !strong_sales {
         let quantity = s.quantity.iter().any(|q| t.contains(q.as_str()));
         let verb = s.weak_verb.iter().any(|w| t.contains(w.as_str())) && quantity;
         let mut count = false;
         for c in &s.count {
             for (i, _) in t.match_indices(c.as_str()) {
-                count |= counts_tyres(t, i, c.len());
+                count |= counts_tyres(s, t, i, c.len());
             }
         }
         let existence = has_any(t, &["有销售", "有没有销售"]);

@@ -39,7 +39,7 @@ enum Command {
     /// Dictionaries: import a customer or staff list, check unresolved names
     Dict(cmd::import::DictArgs),
     /// Local accounts
-    User(cmd::import::UserArgs),
+    User(cmd::user::UserArgs),
     /// Sales metrics (达成率, 同比, 环比, 年累计, 缺口, 排名, 贡献) from the rule engine
     Metrics(cmd::metrics::MetricsArgs),
     /// Customer concentration (CR10 / CR20)
@@ -157,7 +157,7 @@ fn main() {
         Command::Import(a) => cmd::import::run_import(&ctx, a),
         Command::Quarantine(a) => cmd::import::run_quarantine(&ctx, a),
         Command::Dict(a) => cmd::import::run_dict(&ctx, a),
-        Command::User(a) => cmd::import::run_user(&ctx, a),
+        Command::User(a) => cmd::user::run_user(&ctx, a),
         Command::Metrics(a) => cmd::metrics::run_metrics(&ctx, a),
         Command::Concentration(a) => cmd::metrics::run_concentration(&ctx, a),
         Command::Summary(a) => cmd::metrics::run_summary(&ctx, a),

@@ -5,6 +5,7 @@
 mod common;
 
 mod e5s1;
+mod kernel_bounds;
 mod real_models;
 mod store;
 mod tiny_models;

@@ -600,3 +600,101 @@ fn a_mixed_question_computes_figures_from_its_metric_sentence_only() {
         .collect();
     assert_eq!(filters, [(Dim::Country, "KZ".to_string())], "{runs:?}");
 }
+
+#[test]
+fn a_citation_marker_past_the_last_source_is_mapped_or_dropped_not_flagged() {
+    // one source given; the model cites [3]: it can only mean [1]
+    let g = FakeGen::new("全钢胎质保期为 3 年。[3]");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("全钢胎质保期为 3 年。[1]"), "{}", ans.answer);
+    assert!(ans.flagged.is_empty(), "{:?}", ans.flagged);
+    assert!(!ans.answer.contains("未在来源中找到"), "{}", ans.answer);
+}
+
+#[test]
+fn a_quote_only_answer_leads_with_the_best_line_and_reads_tables_row_wise() {
+    // no model: the answer leads with one sentence from the best passage, then the quotes
+    let a = Assistant::new(dicts(), None, Some(kb_more()), None);
+    let ans = a.ask("2026 阿拉木图轮胎展的展位号是多少？", &AskOptions::default()).unwrap();
+    let first = ans.answer.lines().next().unwrap();
+    assert!(first.starts_with("根据《2026 阿拉木图中亚国际轮胎与汽配展参展方案》："), "{}", ans.answer);
+    assert!(first.contains("展位：10-B12") && first.ends_with("[1]。"), "{first}");
+    // the quotes read the table row-wise, with no pipes left
+    assert!(ans.answer.contains("相关原文摘录"), "{}", ans.answer);
+    assert!(!ans.answer.contains('|'), "{}", ans.answer);
+}
+
+/// Returns the same hits whatever is asked.
+struct FixedRetriever(Vec<lodestar_rag::Hit>);
+
+impl lodestar_rag::Retriever for FixedRetriever {
+    fn search(&self, _: &str, _: &Principal, _: &[KbId], _: usize) -> Result<Vec<lodestar_rag::Hit>, RagError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[test]
+fn a_close_first_pick_that_failed_the_gate_is_judged_by_the_model() {
+    // A paraphrase sharing few words, ranked first by one retriever (fused 0.9): the gate alone
+    // refuses (see the_first_pick_missing_one_short_word_is_still_evidence) …
+    let q = "轮胎出了质量毛病，要多久以内去申请？";
+    let r = Arc::new(FixedRetriever(vec![warranty_hit(0.9)]));
+    let a = Assistant::new(dicts(), None, Some(r.clone()), None);
+    assert!(a.ask(q, &AskOptions::default()).unwrap().no_evidence, "without a model: refused");
+    // … with a model, the model reads the passage: its answer stands, cited
+    let g = FakeGen::new("发现质量问题后 30 天内提交索赔申请。[1]");
+    let a = Assistant::new(dicts(), None, Some(r.clone()), Some(g.clone()));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert_eq!(g.calls(), 1);
+    assert!(!ans.no_evidence && ans.answer.starts_with("发现质量问题后 30 天内"), "{}", ans.answer);
+    assert_eq!(ans.citations[0].doc, "policy/warranty-policy.md");
+    // its refusal stands too (no quotes in its place), and so does a refusal when it answers
+    // with a figure the passage does not hold
+    for reply in [NO_EVIDENCE, "发现质量问题后 45 天内提交。[1]"] {
+        let a = Assistant::new(dicts(), None, Some(r.clone()), Some(FakeGen::new(reply)));
+        let ans = a.ask(q, &AskOptions::default()).unwrap();
+        assert!(ans.no_evidence && ans.answer.starts_with(NO_EVIDENCE), "{reply}: {}", ans.answer);
+        assert!(ans.citations.is_empty(), "{reply}");
+    }
+    // a weak first pick (fused 0.8) is not offered to the model at all
+    let g = FakeGen::new("发现质量问题后 30 天内提交索赔申请。[1]");
+    let r = Arc::new(FixedRetriever(vec![warranty_hit(0.8)]));
+    let a = Assistant::new(dicts(), None, Some(r), Some(g.clone()));
+    assert!(a.ask(q, &AskOptions::default()).unwrap().no_evidence);
+    assert_eq!(g.calls(), 0);
+}
+
+#[test]
+fn a_bare_fragment_from_the_model_is_written_out_with_the_question() {
+    let g = FakeGen::new("3 年 [1]");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("请问全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("全钢胎质保期是多久：3 年 [1]"), "{}", ans.answer);
+    // a full sentence is left as the model wrote it
+    let g = FakeGen::new("全钢胎质保期为 3 年。[1]");
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("全钢胎质保期为 3 年。[1]"), "{}", ans.answer);
+}
+
+#[test]
+fn a_close_first_pick_about_another_code_is_not_offered_to_the_model() {
+    // the question names speed rating V; the close passage is about W: no answer from it
+    let hit = lodestar_rag::source::Hit {
+        kb: KbId::Product,
+        doc: "product/spec-225-45r18.md".into(),
+        title: "225/45R18 产品说明".into(),
+        chunk_id: "s1".into(),
+        section: "常见问题".into(),
+        text: "问：速度级别是多少？答：W 级，最高 270 km/h。".into(),
+        sensitivity: Sensitivity::Internal,
+        score: 0.92,
+        customers: vec![],
+    };
+    let g = FakeGen::new("W 级，最高 270 km/h。[1]");
+    let a = Assistant::new(dicts(), None, Some(Arc::new(FixedRetriever(vec![hit]))), Some(g.clone()));
+    let ans = a.ask("轮胎速度级别标 V，代表最高能跑多少公里每小时？", &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence, "{}", ans.answer);
+    assert_eq!(g.calls(), 0);
+}

@@ -554,3 +554,22 @@ fn a_metric_route_needs_a_metric_subject() {
     let r = router.route("2026年9月全钢多少条？", OCT);
     assert_eq!(r.measure, Measure::Quantity);
 }
+
+#[test]
+fn a_home_vocabulary_changes_what_counts_as_a_sales_question() {
+    let q = "俄罗斯 2026年9月全钢装了多少条？";
+    let d = dicts();
+    assert_eq!(Router::new(&d).route(q, OCT).kind, RouteKind::Knowledge, "装 is no selling word built in");
+    // the home's dictionaries/metric_subjects.csv: in this team, 装 (loaded into containers) counts
+    // tyres sold
+    let mut d = dicts();
+    d.vocab.overlay("metric_subjects.csv", "kind,word\ncount_subject,装\n").unwrap();
+    let r = Router::new(&d).route(q, OCT);
+    assert_eq!(r.kind, RouteKind::Metric, "{:?}", r.intents);
+    assert_eq!(r.measure, Measure::Quantity);
+    // and a built-in word taken out: 卖了 with a quantity no longer asks for sales
+    let mut d = dicts();
+    d.vocab.overlay("metric_subjects.csv", "-weak_verb,卖了\n-count_subject,卖\n").unwrap();
+    let r = Router::new(&d).route("俄罗斯 2026年9月全钢卖了多少条？", OCT);
+    assert_eq!(r.kind, RouteKind::Knowledge, "{:?}", r.intents);
+}

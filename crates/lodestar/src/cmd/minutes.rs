@@ -67,12 +67,15 @@ enum MinutesCommand {
         /// Chat model to use when installed (default: the manifest's default chat model)
         #[arg(long)]
         model: Option<String>,
+        /// Show what would be extracted, linked and proposed, and store nothing
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
 pub fn run_minutes(ctx: &Ctx, args: MinutesArgs) -> Result<()> {
     match args.cmd {
-        MinutesCommand::Import { file, date: d, meeting, apply_updates, no_model, model } => {
+        MinutesCommand::Import { file, date: d, meeting, apply_updates, no_model, model, dry_run } => {
             let meeting_date = date(&d)?;
             let text = lodestar_ledger::text::read_minutes(&file)?;
             let dicts = ctx.dicts()?;
@@ -86,9 +89,16 @@ pub fn run_minutes(ctx: &Ctx, args: MinutesArgs) -> Result<()> {
                 apply_updates,
                 who: who(ctx),
             };
-            let rep = ledger.import(&text, &opts, &dicts, g.as_deref())?;
+            let rep = if dry_run {
+                ledger.preview(&text, &opts, &dicts, g.as_deref())?
+            } else {
+                ledger.import(&text, &opts, &dicts, g.as_deref())?
+            };
             if ctx.json {
                 return ctx.print_json(&rep);
+            }
+            if dry_run {
+                println!("dry run: nothing stored");
             }
             println!(
                 "meeting #{} {} {}: {} new items, {} linked to open items, {} proposed updates{}",
@@ -102,11 +112,16 @@ pub fn run_minutes(ctx: &Ctx, args: MinutesArgs) -> Result<()> {
             );
             for i in &rep.items {
                 println!(
-                    "  #{:<4} [{}] {} | {} | {} | {}{}",
+                    "  #{:<4} [{}] {} | {}{} | {} | {}{}",
                     i.id.unwrap_or(0),
                     i.item_type,
                     i.description,
                     if i.owners.is_empty() { "（无负责人）".into() } else { i.owners.join("、") },
+                    if i.supporting_owners.is_empty() {
+                        String::new()
+                    } else {
+                        format!("（协同：{}）", i.supporting_owners.join("、"))
+                    },
                     i.deadline
                         .map(|d| d.to_string())
                         .or(i.deadline_text.clone())

@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod minutes;
 pub mod models;
 pub mod serve;
+pub mod user;

@@ -130,3 +130,36 @@ fn bench_minutes_rules_only() {
     assert!(r[0]["items"]["recall"].as_f64().unwrap() >= 0.9);
     assert!(r[0]["items"]["precision"].as_f64().unwrap() >= 0.9);
 }
+
+/// A home's `dictionaries/owner_roles.csv` teaches a role word without a rebuild, and
+/// `minutes import --dry-run` shows the result and stores nothing.
+#[test]
+fn a_home_vocabulary_reaches_minutes_import_and_dry_run_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (home, models) = (dir.path().join("home"), dir.path().join("models"));
+    std::fs::create_dir_all(&models).unwrap();
+    let m = dir.path().join("m.md");
+    std::fs::write(&m, "## 行动项\n1. 克孜勒库姆矿山服务索赔，由吴刚牵头、曹俊帮忙跟进，9 月 20 日前给出理赔方案。\n")
+        .unwrap();
+    let args = ["minutes", "import", m.to_str().unwrap(), "--date", "2026-09-07", "--dry-run", "--json"];
+    let (ok, out, err) = lodestar(&home, &models, &args);
+    assert!(ok, "{err}");
+    let r = json(&out);
+    assert_eq!(r["items"][0]["supporting_owner_ids"], serde_json::json!([]), "no built-in role word: {out}");
+    std::fs::create_dir_all(home.join("dictionaries")).unwrap();
+    std::fs::write(home.join("dictionaries/owner_roles.csv"), "role,word\nsupporting,帮忙跟进\n").unwrap();
+    let (ok, out, err) = lodestar(&home, &models, &args);
+    assert!(ok, "{err}");
+    let r = json(&out);
+    assert_eq!(r["items"][0]["owner_ids"], serde_json::json!(["S08"]), "{out}");
+    assert_eq!(r["items"][0]["supporting_owner_ids"], serde_json::json!(["S20"]), "{out}");
+    // dry runs stored nothing
+    let (ok, out, err) = lodestar(&home, &models, &["ledger", "list", "--json"]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out).as_array().map(Vec::len), Some(0), "{out}");
+    // a malformed line stops the command with the file and line
+    std::fs::write(home.join("dictionaries/owner_roles.csv"), "role,word\nsupporting\n").unwrap();
+    let (ok, _, err) = lodestar(&home, &models, &args);
+    assert!(!ok);
+    assert!(err.contains("owner_roles.csv") && err.contains("line 2"), "{err}");
+}
