@@ -118,16 +118,30 @@ pub struct Config {
     pub max_memory: usize,
     /// Stop after this many inputs.
     pub max_inputs: Option<u64>,
+    /// Start with the mutated inputs (the seeds as they are are not run).
+    pub skip_seeds: bool,
     pub verbose: bool,
 }
 
 /// One answer of the worker.
 #[derive(Debug, Clone)]
 pub enum Verdict {
-    Read { detail: String, ms: u64, peak: u64 },
-    Refused { detail: String, ms: u64, peak: u64 },
+    Read {
+        detail: String,
+        ms: u64,
+        peak: u64,
+    },
+    Refused {
+        detail: String,
+        ms: u64,
+        peak: u64,
+    },
     /// A failure: its signature (what and where, for telling failures apart) and the details.
-    Failure { kind: String, signature: String, detail: String },
+    Failure {
+        kind: String,
+        signature: String,
+        detail: String,
+    },
 }
 
 struct Worker {
@@ -301,7 +315,8 @@ impl<'a> Runner<'a> {
                 let status = w.child.wait().map(|s| format!("{s}")).unwrap_or_else(|e| e.to_string());
                 let err = w.stderr_text();
                 let (kind, signature) = classify_crash(&err, &status, ext);
-                let tail: String = err.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+                let tail: String =
+                    err.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
                 Verdict::Failure { kind, signature, detail: format!("worker exited ({status}); stderr:\n{tail}") }
             }
         }
@@ -388,7 +403,10 @@ fn shape(msg: &str) -> String {
 fn classify_crash(stderr: &str, status: &str, ext: &str) -> (String, String) {
     if let Some(p) = stderr.find("lodestar-fuzz: allocation of ") {
         let frames = interesting_frames(&stderr[p..], 2);
-        return ("allocation over the cap".into(), format!("allocation over the cap in {} (.{ext})", frames.join(" < ")));
+        return (
+            "allocation over the cap".into(),
+            format!("allocation over the cap in {} (.{ext})", frames.join(" < ")),
+        );
     }
     if stderr.contains("has overflowed its stack") {
         return ("stack overflow".into(), format!("stack overflow (.{ext})"));
@@ -412,7 +430,20 @@ fn interesting_frames(bt: &str, n: usize) -> Vec<String> {
             Some(i) if name[i + 3..].chars().all(|c| c.is_ascii_hexdigit()) => &name[..i],
             _ => name,
         };
-        let boring = ["std::", "core::", "alloc::", "<alloc::", "<core::", "<std::", "lodestar_fuzz::alloc", "<lodestar_fuzz::alloc", "__rust", "rust_", "__rdl", "backtrace"];
+        let boring = [
+            "std::",
+            "core::",
+            "alloc::",
+            "<alloc::",
+            "<core::",
+            "<std::",
+            "lodestar_fuzz::alloc",
+            "<lodestar_fuzz::alloc",
+            "__rust",
+            "rust_",
+            "__rdl",
+            "backtrace",
+        ];
         let allocator = ["refuse", "grew", "alloc", "alloc_zeroed", "realloc", "dealloc", "main"];
         if boring.iter().any(|b| name.starts_with(b)) || allocator.contains(&name) {
             continue;
@@ -458,6 +489,9 @@ pub struct Report {
     /// Largest memory growth of one input (bytes) and the slowest input (ms).
     pub max_peak_bytes: u64,
     pub max_ms: u64,
+    /// The slowest input and the one with the largest memory growth: index, extension, mutations.
+    pub slowest: Option<(u64, String, Vec<String>)>,
+    pub largest: Option<(u64, String, Vec<String>)>,
     /// Inputs per extension.
     pub by_ext: BTreeMap<String, u64>,
     pub failures: Vec<FailureRecord>,
@@ -515,19 +549,16 @@ pub fn campaign(cfg: &Config, reader: Reader) -> Report {
         failed: 0,
         max_peak_bytes: 0,
         max_ms: 0,
+        slowest: None,
+        largest: None,
         by_ext: BTreeMap::new(),
         failures: Vec::new(),
     };
     let t0 = Instant::now();
     let mut last_progress = Instant::now();
-    let mut i = 0u64;
-    while t0.elapsed().as_secs_f64() < cfg.seconds && cfg.max_inputs.is_none_or(|m| i < m) {
-        let input = if i < n_seeds {
-            let s = &mutator.seeds()[i as usize];
-            Input { ext: s.ext.clone(), bytes: s.bytes.clone(), trail: vec![format!("seed {}.{} as it is", s.name, s.ext)] }
-        } else {
-            mutator.generate(&mut Rng::for_input(cfg.seed, reader as u64, i))
-        };
+    let mut i = if cfg.skip_seeds { n_seeds } else { 0 };
+    while t0.elapsed().as_secs_f64() < cfg.seconds && cfg.max_inputs.is_none_or(|m| report.inputs < m) {
+        let input = nth_input(&mutator, n_seeds, cfg.seed, reader, i);
         let verdict = runner.run(&input.ext, &input.bytes);
         *report.by_ext.entry(input.ext.clone()).or_default() += 1;
         record(cfg, &mut report, reader, i, &input, verdict);
@@ -551,18 +582,42 @@ pub fn campaign(cfg: &Config, reader: Reader) -> Report {
     report
 }
 
+/// Input `i` of a campaign: the seeds as they are first, then mutated inputs.
+fn nth_input(mutator: &Mutator, n_seeds: u64, seed: u64, reader: Reader, i: u64) -> Input {
+    if i < n_seeds {
+        let s = &mutator.seeds()[i as usize];
+        Input { ext: s.ext.clone(), bytes: s.bytes.clone(), trail: vec![format!("seed {}.{} as it is", s.name, s.ext)] }
+    } else {
+        mutator.generate(&mut Rng::for_input(seed, reader as u64, i))
+    }
+}
+
+/// Input `index` of a campaign on `reader` with `cfg.seed` (and `cfg.corpus`), without running it:
+/// for keeping an input that was slow or large as a regression file.
+pub fn input_at(cfg: &Config, reader: Reader, index: u64) -> Input {
+    let seeds = load_seeds(reader, cfg.corpus.as_deref());
+    let n_seeds = seeds.len() as u64;
+    nth_input(&Mutator::new(seeds, reader.extensions()), n_seeds, cfg.seed, reader, index)
+}
+
 fn record(cfg: &Config, report: &mut Report, reader: Reader, index: u64, input: &Input, verdict: Verdict) {
     report.inputs += 1;
     match verdict {
-        Verdict::Read { ms, peak, .. } => {
-            report.read += 1;
-            report.max_ms = report.max_ms.max(ms);
-            report.max_peak_bytes = report.max_peak_bytes.max(peak);
-        }
-        Verdict::Refused { ms, peak, .. } => {
-            report.refused += 1;
-            report.max_ms = report.max_ms.max(ms);
-            report.max_peak_bytes = report.max_peak_bytes.max(peak);
+        Verdict::Read { ms, peak, .. } | Verdict::Refused { ms, peak, .. } => {
+            if matches!(verdict, Verdict::Read { .. }) {
+                report.read += 1;
+            } else {
+                report.refused += 1;
+            }
+            let who = || Some((index, input.ext.clone(), input.trail.clone()));
+            if ms > report.max_ms || report.slowest.is_none() {
+                report.max_ms = ms;
+                report.slowest = who();
+            }
+            if peak > report.max_peak_bytes || report.largest.is_none() {
+                report.max_peak_bytes = peak;
+                report.largest = who();
+            }
         }
         Verdict::Failure { kind, signature, detail } => {
             report.failed += 1;
@@ -570,11 +625,26 @@ fn record(cfg: &Config, report: &mut Report, reader: Reader, index: u64, input: 
                 f.count += 1;
                 return;
             }
-            let saved = cfg.save_failures.as_ref().and_then(|d| save_failure(&d.join(reader.name()), &signature, &detail, input, index, cfg.seed));
+            let saved = cfg
+                .save_failures
+                .as_ref()
+                .and_then(|d| save_failure(&d.join(reader.name()), &signature, &detail, input, index, cfg.seed));
             if cfg.verbose {
-                eprintln!("[{reader}] NEW FAILURE #{}: {signature}\n    {}", report.failures.len() + 1, detail.lines().next().unwrap_or(""));
+                eprintln!(
+                    "[{reader}] NEW FAILURE #{}: {signature}\n    {}",
+                    report.failures.len() + 1,
+                    detail.lines().next().unwrap_or("")
+                );
             }
-            report.failures.push(FailureRecord { kind, signature, detail, count: 1, first_input: index, trail: input.trail.clone(), saved });
+            report.failures.push(FailureRecord {
+                kind,
+                signature,
+                detail,
+                count: 1,
+                first_input: index,
+                trail: input.trail.clone(),
+                saved,
+            });
         }
     }
 }
@@ -618,7 +688,11 @@ pub fn replay(cfg: &Config, reader: Reader, files: &[PathBuf]) -> Vec<(PathBuf, 
             let ext = f.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default();
             let v = match std::fs::read(f) {
                 Ok(bytes) => runner.run(&ext, &bytes),
-                Err(e) => Verdict::Failure { kind: "harness".into(), signature: "harness: unreadable file".into(), detail: e.to_string() },
+                Err(e) => Verdict::Failure {
+                    kind: "harness".into(),
+                    signature: "harness: unreadable file".into(),
+                    detail: e.to_string(),
+                },
             };
             (f.clone(), v)
         })
@@ -647,6 +721,9 @@ mod tests {
         let s = slug("panic at crates/x/src/y.rs:12 (.xlsx)");
         assert!(s.starts_with("panic-at-crates-x-src-y-rs-12-xlsx-"), "{s}");
         let bt = "lodestar-fuzz: allocation of 99 bytes refused\n   0: std::backtrace::Backtrace::force_capture\n   1: lodestar_fuzz::alloc::refuse::h0123456789abcdef\n   2: alloc::raw_vec::finish_grow\n   3: calamine::Range<T>::from_sparse::habcdefabcdefabcd\n             at src/lib.rs:1\n   4: lodestar_ingest::workbook::read_sheets\n";
-        assert_eq!(interesting_frames(bt, 2), vec!["calamine::Range<T>::from_sparse", "lodestar_ingest::workbook::read_sheets"]);
+        assert_eq!(
+            interesting_frames(bt, 2),
+            vec!["calamine::Range<T>::from_sparse", "lodestar_ingest::workbook::read_sheets"]
+        );
     }
 }

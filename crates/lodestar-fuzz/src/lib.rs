@@ -39,8 +39,13 @@ impl Reader {
         }
     }
 
+    /// A reader by name, or by an alias: `xlsx` for workbook, `kb` for knowledge.
     pub fn parse(s: &str) -> Option<Reader> {
-        Reader::ALL.into_iter().find(|r| r.name() == s)
+        match s {
+            "xlsx" => Some(Reader::Workbook),
+            "kb" => Some(Reader::Knowledge),
+            _ => Reader::ALL.into_iter().find(|r| r.name() == s),
+        }
     }
 
     /// File extensions the reader is fed (an input may be renamed to any of them).

@@ -1,9 +1,12 @@
 //! `lodestar-fuzz`: fuzzes the readers of user files on stable Rust.
 //!
 //! ```text
-//! lodestar-fuzz --reader all --seconds 60 --seed 1 --save-failures target/fuzz-failures
-//! lodestar-fuzz --reader workbook --replay crates/lodestar-fuzz/regressions/workbook
+//! cargo run -p lodestar-fuzz --release -- --budget 20s --reader all
+//! lodestar-fuzz --reader xlsx --budget 5m --seed 7 --save-failures target/fuzz-failures
+//! lodestar-fuzz --replay crates/lodestar-fuzz/regressions
 //! ```
+//!
+//! See `docs/fuzzing.md`.
 //!
 //! Exit status: 0 when no input failed, 1 when some did, 2 on a usage error.
 
@@ -17,11 +20,20 @@ use std::time::Duration;
 static GLOBAL: alloc::CappedAlloc = alloc::CappedAlloc;
 
 #[derive(Parser, Debug)]
-#[command(name = "lodestar-fuzz", about = "Fuzz the readers of user files (workbooks, CSV lists, minutes, knowledge documents)")]
+#[command(
+    name = "lodestar-fuzz",
+    about = "Fuzz the readers of user files (workbooks, CSV lists, minutes, knowledge documents)",
+    after_help = "Prints, per reader, the inputs tried, how they ended (read / refused with an error / failed) and each \
+distinct failure; a failing input is written to <save-failures>/<reader>/ with a .note beside it. \
+Exit status: 0 when no input failed, 1 when some did, 2 on a usage error. See docs/fuzzing.md."
+)]
 struct Args {
-    /// workbook | csv | minutes | knowledge | all
+    /// workbook (alias xlsx) | csv | minutes | knowledge (alias kb) | all
     #[arg(long, default_value = "all")]
     reader: String,
+    /// Time budget per reader: `20s`, `5m`, `1h` or plain seconds (same as --seconds).
+    #[arg(long, value_parser = parse_budget, conflicts_with = "seconds")]
+    budget: Option<f64>,
     /// Time budget per reader, in seconds.
     #[arg(long, default_value_t = 60.0)]
     seconds: f64,
@@ -31,9 +43,13 @@ struct Args {
     /// Extra seed files: DIR/<reader>/ when it exists, else DIR (files with the reader's extensions).
     #[arg(long)]
     corpus: Option<PathBuf>,
-    /// Save each distinct failure's input (and a `.note`) under DIR/<reader>/.
+    /// Save each distinct failure's input (and a `.note`) under DIR/<reader>/ [default:
+    /// crates/lodestar-fuzz/regressions, where the regression test replays them].
     #[arg(long)]
     save_failures: Option<PathBuf>,
+    /// Save no failing input.
+    #[arg(long, conflicts_with = "save_failures")]
+    no_save: bool,
     /// Per-input limit in seconds of the worker's CPU time; an input that takes longer is a hang
     /// (as is one that takes 30 times as long in wall time).
     #[arg(long, default_value_t = 10.0)]
@@ -47,12 +63,19 @@ struct Args {
     /// Stop after this many inputs per reader.
     #[arg(long)]
     max_inputs: Option<u64>,
+    /// Run only mutated inputs (not the seeds as they are first).
+    #[arg(long)]
+    skip_seeds: bool,
     /// Replay these files (or every file under these folders) once instead of fuzzing.
     #[arg(long, num_args = 1..)]
     replay: Vec<PathBuf>,
     /// Write the reports as JSON to FILE.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Write input N of the campaign (--reader, --seed) to the save folder's <reader>/input-N.<ext>
+    /// and its mutations to a `.note` beside it, and exit: for keeping a slow or large input.
+    #[arg(long, value_name = "N")]
+    dump_input: Option<u64>,
     /// Write the built-in seeds to DIR/<reader>/ and exit.
     #[arg(long)]
     write_seeds: Option<PathBuf>,
@@ -75,14 +98,17 @@ fn main() {
         match Reader::parse(&args.reader) {
             Some(r) => vec![r],
             None => {
-                eprintln!("unknown reader `{}` (workbook, csv, minutes, knowledge or all)", args.reader);
+                eprintln!("unknown reader `{}` (workbook/xlsx, csv, minutes, knowledge/kb or all)", args.reader);
                 std::process::exit(2);
             }
         }
     };
     if args.worker {
         alloc::set_caps(args.max_alloc_mb << 20, args.max_memory_mb << 20);
-        let dir = args.scratch.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("lodestar-fuzz-{}", std::process::id())));
+        let dir = args
+            .scratch
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("lodestar-fuzz-{}", std::process::id())));
         std::process::exit(harness::worker_main(readers[0], &dir));
     }
     if let Some(dir) = &args.write_seeds {
@@ -105,16 +131,47 @@ fn main() {
     };
     let cfg = Config {
         exe,
-        seconds: args.seconds,
+        seconds: args.budget.unwrap_or(args.seconds),
         seed: args.seed,
         corpus: args.corpus.clone(),
-        save_failures: args.save_failures.clone(),
+        save_failures: if args.no_save {
+            None
+        } else {
+            Some(
+                args.save_failures
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("regressions")),
+            )
+        },
         timeout: Duration::from_secs_f64(args.timeout),
         max_alloc: args.max_alloc_mb << 20,
         max_memory: args.max_memory_mb << 20,
         max_inputs: args.max_inputs,
+        skip_seeds: args.skip_seeds,
         verbose: args.verbose,
     };
+    if let Some(n) = args.dump_input {
+        let dir = cfg.save_failures.clone().unwrap_or_else(|| PathBuf::from(".")).join(readers[0].name());
+        let input = harness::input_at(&cfg, readers[0], n);
+        let file = dir.join(format!("input-{n}.{}", input.ext));
+        let note = format!(
+            "input: --seed {}, index {n}, .{}\nmutations:\n  {}\n",
+            cfg.seed,
+            input.ext,
+            input.trail.join("\n  ")
+        );
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|_| std::fs::write(&file, &input.bytes))
+            .and_then(|_| std::fs::write(file.with_extension("note"), note));
+        match written {
+            Ok(()) => println!("{}", file.display()),
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", file.display());
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     if !args.replay.is_empty() {
         std::process::exit(replay(&cfg, &args, &readers));
     }
@@ -136,6 +193,13 @@ fn main() {
             rep.max_ms,
             rep.max_peak_bytes >> 20
         );
+        if args.verbose {
+            for (what, x) in [("slowest", &rep.slowest), ("largest growth", &rep.largest)] {
+                if let Some((i, ext, trail)) = x {
+                    println!("  {what}: input {i} (.{ext}: {})", trail.join("; "));
+                }
+            }
+        }
         for f in &rep.failures {
             failed = true;
             println!("  FAILURE ×{}: {}", f.count, f.signature);
@@ -189,7 +253,11 @@ fn replay(cfg: &Config, args: &Args, readers: &[Reader]) -> i32 {
             match v {
                 Verdict::Read { detail, ms, .. } => println!("ok       {r:<9} {} ({ms} ms): {detail}", f.display()),
                 Verdict::Refused { detail, ms, .. } => {
-                    println!("refused  {r:<9} {} ({ms} ms): {}", f.display(), detail.chars().take(200).collect::<String>())
+                    println!(
+                        "refused  {r:<9} {} ({ms} ms): {}",
+                        f.display(),
+                        detail.chars().take(200).collect::<String>()
+                    )
                 }
                 Verdict::Failure { signature, detail, .. } => {
                     failed += 1;
@@ -202,4 +270,19 @@ fn replay(cfg: &Config, args: &Args, readers: &[Reader]) -> i32 {
         }
     }
     i32::from(failed > 0)
+}
+
+/// `20s`, `5m`, `1h`, `90` (seconds) → seconds.
+fn parse_budget(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('s') => (&t[..t.len() - 1], 1.0),
+        Some('m') => (&t[..t.len() - 1], 60.0),
+        Some('h') => (&t[..t.len() - 1], 3600.0),
+        _ => (t, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v * mult),
+        _ => Err(format!("`{s}` is not a duration (e.g. 20s, 5m, 1h)")),
+    }
 }

@@ -39,8 +39,11 @@ impl Mutator {
     /// Input `rng` describes.
     pub fn generate(&self, rng: &mut Rng) -> Input {
         let seed = rng.pick(&self.seeds);
-        let mut input =
-            Input { ext: seed.ext.clone(), bytes: seed.bytes.clone(), trail: vec![format!("seed {}.{}", seed.name, seed.ext)] };
+        let mut input = Input {
+            ext: seed.ext.clone(),
+            bytes: seed.bytes.clone(),
+            trail: vec![format!("seed {}.{}", seed.name, seed.ext)],
+        };
         if rng.chance(1, 40) {
             return input;
         }
@@ -170,9 +173,16 @@ impl Mutator {
                 entries.reverse();
             }
             80..=82 => {
-                let name = rng.pick(&["xl/worksheets/sheet9.xml", "word/document2.xml", "content.xml", "mimetype", "xl/sharedStrings.xml"]);
+                let name = rng.pick(&[
+                    "xl/worksheets/sheet9.xml",
+                    "word/document2.xml",
+                    "content.xml",
+                    "mimetype",
+                    "xl/sharedStrings.xml",
+                ]);
                 trail.push(format!("add junk entry {name}"));
-                let mut data = rng.pick(&[&b"<x/>"[..], b"", b"\xff\xfe<\x00a\x00/\x00>\x00", b"not xml at all"]).to_vec();
+                let mut data =
+                    rng.pick(&[&b"<x/>"[..], b"", b"\xff\xfe<\x00a\x00/\x00>\x00", b"not xml at all"]).to_vec();
                 mutate_bytes(rng, &mut data, None);
                 entries.push(Entry::new(name, data));
             }
@@ -441,7 +451,10 @@ fn any_value(rng: &mut Rng) -> String {
 }
 
 fn random_text(rng: &mut Rng, n: usize) -> String {
-    let pool = ['a', 'Z', '0', '9', ' ', '<', '>', '&', '"', '\'', '中', '文', '，', '：', '\u{3000}', '\u{FEFF}', '\u{FFFD}', '\t', '\r', '\n', '|', ';', ','];
+    let pool = [
+        'a', 'Z', '0', '9', ' ', '<', '>', '&', '"', '\'', '中', '文', '，', '：', '\u{3000}', '\u{FEFF}', '\u{FFFD}',
+        '\t', '\r', '\n', '|', ';', ',',
+    ];
     (0..n).map(|_| *rng.pick(&pool)).collect()
 }
 
@@ -540,13 +553,19 @@ fn gen_cell(rng: &mut Rng, r: &str) -> String {
         attrs.push_str(&format!(" s=\"{}\"", rng.pick(&["0", "1", "2", "3", "5", "99999", "-1", "4294967296", "x"])));
     }
     let v = match t {
-        "s" if rng.chance(2, 3) => rng.pick(&["0", "1", "5", "999999", "-1", "4294967295", "18446744073709551616", "1.5", ""]).to_string(),
+        "s" if rng.chance(2, 3) => {
+            rng.pick(&["0", "1", "5", "999999", "-1", "4294967295", "18446744073709551616", "1.5", ""]).to_string()
+        }
         "b" if rng.chance(2, 3) => rng.pick(&["0", "1", "2", "true", ""]).to_string(),
         _ => any_value(rng),
     };
     let f = match rng.below(8) {
         0 => "<f>SUM(A1:A3)</f>".to_string(),
-        1 => format!("<f t=\"shared\" si=\"{}\" ref=\"{}\">A1+1</f>", rng.pick(&["0", "1", "4000000000", "999999", "-1"]), rng.pick(RANGES)),
+        1 => format!(
+            "<f t=\"shared\" si=\"{}\" ref=\"{}\">A1+1</f>",
+            rng.pick(&["0", "1", "4000000000", "999999", "-1"]),
+            rng.pick(RANGES)
+        ),
         2 => format!("<f t=\"shared\" si=\"{}\"/>", rng.pick(&["0", "4000000000", "18446744073709551615"])),
         3 => format!("<f t=\"array\" ref=\"{}\">1</f>", rng.pick(RANGES)),
         _ => String::new(),
@@ -594,7 +613,11 @@ fn mutate_sheet_xml(rng: &mut Rng, xml: &mut String) -> String {
         4 => {
             // the value of a cell, keeping its type and style (dates stay dates: serials past 9999)
             let Some((s, e)) = pick_element(rng, xml, "v") else { return mutate_generic_xml(rng, xml) };
-            let v = if rng.chance(1, 2) { rng.pick(&["2958466", "2958465", "1e10", "-1", "99999999", "60", "0.5", "NaN", "abc", ""]).to_string() } else { any_value(rng) };
+            let v = if rng.chance(1, 2) {
+                rng.pick(&["2958466", "2958465", "1e10", "-1", "99999999", "60", "0.5", "NaN", "abc", ""]).to_string()
+            } else {
+                any_value(rng)
+            };
             xml.replace_range(s..e, &format!("<v>{}</v>", escape(&v)));
             format!("value -> {}", v.chars().take(60).collect::<String>())
         }
@@ -614,7 +637,11 @@ fn mutate_sheet_xml(rng: &mut Rng, xml: &mut String) -> String {
             let k = if rng.chance(1, 4) { rng.range(100, 3000) } else { rng.range(1, 5) };
             let mut m = format!("<mergeCells count=\"{k}\">");
             for _ in 0..k {
-                let r = if rng.chance(1, 2) { rng.pick(RANGES).to_string() } else { format!("{}:{}", gen_ref(rng), gen_ref(rng)) };
+                let r = if rng.chance(1, 2) {
+                    rng.pick(RANGES).to_string()
+                } else {
+                    format!("{}:{}", gen_ref(rng), gen_ref(rng))
+                };
                 m.push_str(&format!("<mergeCell ref=\"{r}\"/>"));
             }
             m.push_str("</mergeCells>");
@@ -643,7 +670,11 @@ fn mutate_sheet_xml(rng: &mut Rng, xml: &mut String) -> String {
             let Some((s, e)) = pick_element(rng, xml, "row") else { return mutate_generic_xml(rng, xml) };
             let row_no = xml[s..e].split("r=\"").nth(1).and_then(|x| x.split('"').next()).unwrap_or("1").to_string();
             let wide = rng.chance(1, 3);
-            let cols: Vec<u32> = if wide { (0..16_385).step_by(1 + rng.below(4)).collect() } else { vec![16_383, 16_384, 16_383 + rng.below(100_000) as u32] };
+            let cols: Vec<u32> = if wide {
+                (0..16_385).step_by(1 + rng.below(4)).collect()
+            } else {
+                vec![16_383, 16_384, 16_383 + rng.below(100_000) as u32]
+            };
             let mut cells = String::new();
             for c in &cols {
                 cells.push_str(&format!("<c r=\"{}{row_no}\"><v>{}</v></c>", col_name(*c), c));
@@ -673,7 +704,17 @@ fn mutate_sst(rng: &mut Rng, xml: &mut String) -> String {
     match rng.below(6) {
         0 | 1 => {
             let attr = *rng.pick(&["uniqueCount", "count"]);
-            let v = *rng.pick(&["0", "1", "1000000", "4294967295", "18446744073709551615", "99999999999", "2305843009213693951", "-1", "x"]);
+            let v = *rng.pick(&[
+                "0",
+                "1",
+                "1000000",
+                "4294967295",
+                "18446744073709551615",
+                "99999999999",
+                "2305843009213693951",
+                "-1",
+                "x",
+            ]);
             if let Some(p) = xml.find("<sst") {
                 set_attr(xml, p, attr, v);
             }
@@ -726,7 +767,10 @@ fn mutate_styles(rng: &mut Rng, xml: &mut String) -> String {
                 "",
             ]);
             let id = *rng.pick(&["164", "165", "14", "9999999999"]);
-            let nf = format!("<numFmts count=\"1\"><numFmt numFmtId=\"{id}\" formatCode=\"{}\"/></numFmts>", code.replace('"', "&quot;"));
+            let nf = format!(
+                "<numFmts count=\"1\"><numFmt numFmtId=\"{id}\" formatCode=\"{}\"/></numFmts>",
+                code.replace('"', "&quot;")
+            );
             if let Some((s, e)) = pick_element(rng, xml, "numFmts") {
                 xml.replace_range(s..e, &nf);
             } else if let Some(p) = xml.find("<fonts") {
@@ -802,7 +846,16 @@ fn mutate_docx_xml(rng: &mut Rng, xml: &mut String) -> String {
         }
         3 => {
             let Some((s, e)) = pick_element(rng, xml, "w:pStyle") else { return mutate_generic_xml(rng, xml) };
-            let v = *rng.pick(&["Heading99999999999999999999", "heading0", "标题 7", "", "Title", "heading 6", "HEADING-1", "1"]);
+            let v = *rng.pick(&[
+                "Heading99999999999999999999",
+                "heading0",
+                "标题 7",
+                "",
+                "Title",
+                "heading 6",
+                "HEADING-1",
+                "1",
+            ]);
             xml.replace_range(s..e, &format!("<w:pStyle w:val=\"{v}\"/>"));
             format!("pStyle {v}")
         }
@@ -844,7 +897,21 @@ fn mutate_docx_xml(rng: &mut Rng, xml: &mut String) -> String {
 }
 
 fn mutate_ods_xml(rng: &mut Rng, xml: &mut String) -> String {
-    const COUNTS: &[&str] = &["0", "1", "1000", "16384", "16385", "65536", "1048576", "1048577", "2147483647", "4294967296", "18446744073709551615", "-1", "abc"];
+    const COUNTS: &[&str] = &[
+        "0",
+        "1",
+        "1000",
+        "16384",
+        "16385",
+        "65536",
+        "1048576",
+        "1048577",
+        "2147483647",
+        "4294967296",
+        "18446744073709551615",
+        "-1",
+        "abc",
+    ];
     match rng.below(8) {
         0 | 1 => {
             let Some((s, _)) = pick_element(rng, xml, "table:table-row") else { return mutate_generic_xml(rng, xml) };
@@ -855,7 +922,11 @@ fn mutate_ods_xml(rng: &mut Rng, xml: &mut String) -> String {
         2 | 3 => {
             let Some((s, _)) = pick_element(rng, xml, "table:table-cell") else { return mutate_generic_xml(rng, xml) };
             let v = *rng.pick(COUNTS);
-            let attr = *rng.pick(&["table:number-columns-repeated", "table:number-columns-spanned", "table:number-rows-spanned"]);
+            let attr = *rng.pick(&[
+                "table:number-columns-repeated",
+                "table:number-columns-spanned",
+                "table:number-rows-spanned",
+            ]);
             set_attr(xml, s, attr, v);
             format!("cell {attr} {v}")
         }
@@ -865,7 +936,11 @@ fn mutate_ods_xml(rng: &mut Rng, xml: &mut String) -> String {
                 0 => ("office:value", rng.pick(NUMBERS).to_string()),
                 1 => ("office:date-value", rng.pick(TEXT_VALUES).to_string()),
                 2 => ("office:time-value", rng.pick(&["PT99999999999H", "PT1H", "P", "-PT1S", "x"]).to_string()),
-                _ => ("office:value-type", rng.pick(&["float", "date", "time", "percentage", "currency", "boolean", "string", "void", "x"]).to_string()),
+                _ => (
+                    "office:value-type",
+                    rng.pick(&["float", "date", "time", "percentage", "currency", "boolean", "string", "void", "x"])
+                        .to_string(),
+                ),
             };
             set_attr(xml, s, attr, &v.replace('"', "&quot;"));
             format!("cell {attr}={}", v.chars().take(40).collect::<String>())
@@ -914,7 +989,22 @@ fn mutate_generic_xml(rng: &mut Rng, xml: &mut String) -> String {
         }
         3 => {
             let at = boundary(xml, rng.below(xml.len() + 1));
-            let junk = *rng.pick(&["&", "<", "&#0;", "&#x110000;", "&nbsp;", "<!--", "<?xml version=\"1.0\"?>", "\u{0}", "\u{FEFF}", "<![CDATA[", "]]>", "\"", "<a b=c>", "xmlns:w=\"\""]);
+            let junk = *rng.pick(&[
+                "&",
+                "<",
+                "&#0;",
+                "&#x110000;",
+                "&nbsp;",
+                "<!--",
+                "<?xml version=\"1.0\"?>",
+                "\u{0}",
+                "\u{FEFF}",
+                "<![CDATA[",
+                "]]>",
+                "\"",
+                "<a b=c>",
+                "xmlns:w=\"\"",
+            ]);
             xml.insert_str(at, junk);
             format!("{junk:?} inserted at {at}")
         }
@@ -1234,7 +1324,16 @@ fn mutate_pdf(rng: &mut Rng, b: &mut Vec<u8>, trail: &mut Vec<String>) {
             }
         }
         4 => {
-            let ops = *rng.pick(&["/F1 0 Tf", "/F9 12 Tf", "1e308 0 0 1e308 0 0 cm", "(", "<FFFE", "[(a) -99999999999 (b)] TJ", "q q q q q q q q", "BI /W 99999 /H 99999 ID x EI"]);
+            let ops = *rng.pick(&[
+                "/F1 0 Tf",
+                "/F9 12 Tf",
+                "1e308 0 0 1e308 0 0 cm",
+                "(",
+                "<FFFE",
+                "[(a) -99999999999 (b)] TJ",
+                "q q q q q q q q",
+                "BI /W 99999 /H 99999 ID x EI",
+            ]);
             if let Some(&p) = find_all(b, "BT").first() {
                 b.splice(p + 2..p + 2, format!(" {ops} ").into_bytes());
                 trail.push(format!("content op {ops}"));
@@ -1264,7 +1363,9 @@ fn mutate_biff(rng: &mut Rng, b: &mut [u8], trail: &mut Vec<String>) {
     for i in 0..b.len().saturating_sub(8) {
         let ty = u16::from_le_bytes([b[i], b[i + 1]]);
         let len = u16::from_le_bytes([b[i + 2], b[i + 3]]);
-        if (CELLS.contains(&ty) && (6..=300).contains(&len)) || ((ty == 0x0200 && len == 14) || (ty == 0x00FC && len > 8) || (ty == 0x0085 && len > 6)) {
+        if (CELLS.contains(&ty) && (6..=300).contains(&len))
+            || ((ty == 0x0200 && len == 14) || (ty == 0x00FC && len > 8) || (ty == 0x0085 && len > 6))
+        {
             hits.push((i, ty, len));
         }
     }
@@ -1302,7 +1403,23 @@ fn mutate_biff(rng: &mut Rng, b: &mut [u8], trail: &mut Vec<String>) {
 // ---------------------------------------------------------------------------------------------
 // Bytes
 
-const INTERESTING: &[u32] = &[0, 1, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x4000, 0x10_0000, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF];
+const INTERESTING: &[u32] = &[
+    0,
+    1,
+    0x7F,
+    0x80,
+    0xFF,
+    0x100,
+    0x7FFF,
+    0x8000,
+    0xFFFF,
+    0x1_0000,
+    0x4000,
+    0x10_0000,
+    0x7FFF_FFFF,
+    0x8000_0000,
+    0xFFFF_FFFF,
+];
 
 /// One plain byte edit; returns what it was. `seeds` allows splicing with another seed.
 pub fn mutate_bytes(rng: &mut Rng, b: &mut Vec<u8>, seeds: Option<&[Seed]>) -> String {
@@ -1368,7 +1485,22 @@ pub fn mutate_bytes(rng: &mut Rng, b: &mut Vec<u8>, seeds: Option<&[Seed]>) -> S
             format!("{v:#x} ({width} bytes) at {at}")
         }
         8 => {
-            let tok = *rng.pick(&["-1", "99999999999999999999", "1e309", "NaN", "<", "\"", "&#0;", "0", "\u{0}", "\r\n", "PK\u{3}\u{4}", "%%EOF", "]]>", "\u{feff}"]);
+            let tok = *rng.pick(&[
+                "-1",
+                "99999999999999999999",
+                "1e309",
+                "NaN",
+                "<",
+                "\"",
+                "&#0;",
+                "0",
+                "\u{0}",
+                "\r\n",
+                "PK\u{3}\u{4}",
+                "%%EOF",
+                "]]>",
+                "\u{feff}",
+            ]);
             let at = rng.below(len + 1);
             b.splice(at..at, tok.bytes());
             format!("{tok:?} at {at}")

@@ -51,8 +51,9 @@ fn write_row(ws: &mut Worksheet, r: u32, cells: &[C]) {
             C::S(s) => ws.write_string(r, c, *s).map(|_| ()),
             C::N(n) => ws.write_number(r, c, *n).map(|_| ()),
             C::B(b) => ws.write_boolean(r, c, *b).map(|_| ()),
-            C::D(y, m, d, fmt) => ExcelDateTime::from_ymd(*y, *m, *d)
-                .and_then(|dt| ws.write_datetime_with_format(r, c, &dt, &Format::new().set_num_format(*fmt)).map(|_| ())),
+            C::D(y, m, d, fmt) => ExcelDateTime::from_ymd(*y, *m, *d).and_then(|dt| {
+                ws.write_datetime_with_format(r, c, &dt, &Format::new().set_num_format(*fmt)).map(|_| ())
+            }),
             C::F(f, result) => ws.write_formula(r, c, Formula::new(*f).set_result(*result)).map(|_| ()),
             C::E => Ok(()),
         };
@@ -247,7 +248,16 @@ fn two_row_header_sheet() -> SheetSpec {
     let mut s = sheet(
         "销售(两行表头)",
         vec![
-            vec![C::S("月份"), C::S("国家"), C::S("客户"), C::S("品类"), C::S("规格"), C::S("本月"), C::E, C::S("币种")],
+            vec![
+                C::S("月份"),
+                C::S("国家"),
+                C::S("客户"),
+                C::S("品类"),
+                C::S("规格"),
+                C::S("本月"),
+                C::E,
+                C::S("币种"),
+            ],
             vec![C::E, C::E, C::E, C::E, C::E, C::S("数量(条)"), C::S("金额(USD)"), C::E],
             vec![
                 C::S("2026-10"),
@@ -259,7 +269,16 @@ fn two_row_header_sheet() -> SheetSpec {
                 C::S("2000"),
                 C::S("USD"),
             ],
-            vec![C::S("2026-10"), C::E, C::S("西伯利亚物流"), C::S("全钢"), C::S("315/70R22.5"), C::N(4.0), C::N(800.0), C::E],
+            vec![
+                C::S("2026-10"),
+                C::E,
+                C::S("西伯利亚物流"),
+                C::S("全钢"),
+                C::S("315/70R22.5"),
+                C::N(4.0),
+                C::N(800.0),
+                C::E,
+            ],
         ],
     );
     s.merges = vec![(0, 0, 1, 0, "月份"), (0, 1, 1, 1, "国家"), (0, 5, 0, 6, "本月"), (2, 1, 3, 1, "俄罗斯")];
@@ -276,7 +295,11 @@ pub fn sales_workbook() -> Vec<u8> {
     let mut hidden = sales_sheet();
     hidden.name = "Sales (copy)";
     hidden.hidden = true;
-    xlsx(&[sales_sheet(), sheet("说明", vec![vec![C::S("本文件由 ERP 导出")], vec![C::S("口径：销量单位为条")]]), hidden])
+    xlsx(&[
+        sales_sheet(),
+        sheet("说明", vec![vec![C::S("本文件由 ERP 导出")], vec![C::S("口径：销量单位为条")]]),
+        hidden,
+    ])
 }
 
 fn workbook_seeds() -> Vec<Seed> {
@@ -328,7 +351,8 @@ const CUSTOMERS_CSV: &str = "客户名称,英文名称,本地名称,国家,销�
 \"Caspian, Freight\",Caspian Freight,\"Каспий\nФрейт\",阿塞拜疆,马丽,暂停,1e6,EUR,C\n\
 合计,,,,,,920000,,\n";
 
-const STAFF_CSV: &str = "姓名,别名,岗位,部门,国家\n王立军,Leo Wang;王总,区域总监,区域管理,\n新同事,New Colleague,销售经理,销售部,RU;KZ\n";
+const STAFF_CSV: &str =
+    "姓名,别名,岗位,部门,国家\n王立军,Leo Wang;王总,区域总监,区域管理,\n新同事,New Colleague,销售经理,销售部,RU;KZ\n";
 
 fn utf16(s: &str, le: bool, bom: bool) -> Vec<u8> {
     let mut out = Vec::new();
@@ -482,7 +506,8 @@ pub fn pdf(lines: &[&str], compressed: bool) -> Vec<u8> {
         out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1).as_bytes(),
+        format!("trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n", objs.len() + 1)
+            .as_bytes(),
     );
     out
 }

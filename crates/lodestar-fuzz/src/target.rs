@@ -6,7 +6,7 @@
 //! * csv: [`lodestar_ingest::dictfile::import_dictionary`] into a scratch dictionary folder;
 //! * minutes: [`lodestar_ledger::text::read_minutes`], then [`lodestar_ledger::extract`];
 //! * knowledge: [`lodestar_index::reader::read_file`], then
-//!   [`lodestar_index::chunker::chunk_markdown`].
+//!   [`lodestar_index::chunker::chunk_markdown`] and the index's chunk limit.
 //!
 //! Success and typed errors are both fine; an error must name the file, though (a user with ten
 //! files open needs to know which one failed).
@@ -61,7 +61,8 @@ pub fn run(ctx: &Context, reader: Reader, ext: &str, bytes: &[u8]) -> Result<Out
 }
 
 fn workbook(ctx: &Context, path: &Path) -> Result<String, String> {
-    let mut store = lodestar_store::Store::open_in_memory().map_err(|e| format!("harness: store: {e} ({INPUT_STEM})"))?;
+    let mut store =
+        lodestar_store::Store::open_in_memory().map_err(|e| format!("harness: store: {e} ({INPUT_STEM})"))?;
     let r = lodestar_ingest::import_file(&mut store, &ctx.dicts, path, &lodestar_ingest::ImportOptions::default())
         .map_err(|e| e.to_string())?;
     Ok(format!("{} imported, {} quarantined, {} sheets", r.imported, r.quarantined, r.sheets.len()))
@@ -84,5 +85,9 @@ fn knowledge(path: &Path) -> Result<String, String> {
     let src = lodestar_index::reader::read_file(path).map_err(|e| e.to_string())?;
     let title = src.meta.title.clone().unwrap_or_else(|| INPUT_STEM.to_string());
     let chunks = lodestar_index::chunker::chunk_markdown(&src.body, &title, Default::default());
+    // as the index does before embedding anything
+    lodestar_core::ReadLimits::default()
+        .check_chunks(chunks.len() as u64)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(format!("{} chars, {} chunks", src.body.chars().count(), chunks.len()))
 }

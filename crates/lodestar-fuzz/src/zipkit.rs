@@ -209,7 +209,8 @@ mod tests {
 
     #[test]
     fn raw_and_crate_writers_read_back() {
-        let entries = vec![Entry::new("a.xml", b"<a>1</a>".to_vec()), Entry { stored: true, ..Entry::new("b", vec![7; 100]) }];
+        let entries =
+            vec![Entry::new("a.xml", b"<a>1</a>".to_vec()), Entry { stored: true, ..Entry::new("b", vec![7; 100]) }];
         for bytes in [write_raw(&entries, &Lies::default()), write_zip(&entries)] {
             let back = read_entries(&bytes).expect("reads back");
             assert_eq!(back.len(), 2);

@@ -74,7 +74,7 @@ type HeaderHit = (usize, usize, usize, DictList, HashMap<String, usize>);
 fn read_list(path: &Path, dicts: &Dictionaries) -> Result<ListTable, IngestError> {
     let bytes = std::fs::read(path)
         .map_err(|e| IngestError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
-    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path))
+    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path), &lodestar_core::ReadLimits::default())
         .map_err(|f| IngestError::Unreadable { path: path.display().to_string(), reason: f.0 })?;
     let aliases = &dicts.header_aliases;
     let mut best: Option<HeaderHit> = None;

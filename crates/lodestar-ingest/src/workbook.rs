@@ -2,17 +2,9 @@
 //! and `.csv` as a one-sheet workbook. Merged regions come along so key columns can be filled.
 
 use calamine::{Cell, Data, DataRef, Dimensions, Range, Reader, Sheets};
+use lodestar_core::ReadLimits;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
-
-/// The most cells a sheet may span, from its first to its last used cell: the reader holds them
-/// all (16,777,216 cells, about 0.5 GiB — e.g. 1,048,576 rows × 16 columns). One stray value at
-/// `XFD1048576` would otherwise ask for 17 billion.
-pub const MAX_SHEET_CELLS: u64 = 1 << 24;
-
-/// The most bytes the parts of an `.xlsx` / `.xlsm` / `.ods` may inflate to, by their zip headers
-/// (which also bound what the zip reader inflates): a few kilobytes of zip can declare gigabytes.
-pub const MAX_UNCOMPRESSED: u64 = 1 << 30;
 
 /// A shared-string table may announce up to this many strings (or as many as its bytes could hold):
 /// the reader reserves room for the announced count before reading any.
@@ -45,12 +37,31 @@ impl SheetGrid {
 pub struct ReadFailure(pub String);
 
 /// Reads every sheet of a workbook from its bytes. `ext` (lower-case, no dot) picks the reader;
-/// an unknown extension is sniffed.
-pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailure> {
+/// an unknown extension is sniffed. The zip container and each sheet's dimensions are held to
+/// `limits` before the cells are read.
+///
+/// calamine panics on some malformed files (slice bounds in its `.xls` compound-file reader, for
+/// one): a panic while reading becomes a [`ReadFailure`], like any other unreadable file.
+pub fn read_sheets(bytes: &[u8], ext: &str, limits: &ReadLimits) -> Result<Vec<SheetGrid>, ReadFailure> {
     if ext == "csv" {
-        return read_csv(bytes).map(|g| vec![g]);
+        return read_csv(bytes, limits).map(|g| vec![g]);
     }
-    check_container(bytes)?;
+    check_container(bytes, limits)?;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_book(bytes, ext, limits))) {
+        Ok(r) => r,
+        Err(payload) => {
+            let why = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ReadFailure(format!("the workbook is malformed; the reader gave up ({why})")))
+        }
+    }
+}
+
+/// [`read_sheets`] of a workbook that passed the container checks.
+fn read_book(bytes: &[u8], ext: &str, limits: &ReadLimits) -> Result<Vec<SheetGrid>, ReadFailure> {
     let cursor = Cursor::new(bytes);
     let mut book: Sheets<Cursor<&[u8]>> = match ext {
         "xlsx" | "xlsm" | "xlam" => Sheets::Xlsx(calamine::open_workbook_from_rs(cursor).map_err(|e| fail(&e))?),
@@ -82,7 +93,7 @@ pub fn read_sheets(bytes: &[u8], ext: &str) -> Result<Vec<SheetGrid>, ReadFailur
             });
             let mut ranges = Vec::with_capacity(names.len());
             for name in &names {
-                ranges.push(xlsx_range(x, name)?);
+                ranges.push(xlsx_range(x, name, limits)?);
             }
             let merges = merges.join().unwrap_or_else(|_| vec![Vec::new(); names.len()]);
             Ok(names
@@ -126,8 +137,14 @@ fn a1(row: u32, col: u32) -> String {
 }
 
 /// An `.xlsx` sheet's cells, read one by one so that the sheet's span is known — and refused when
-/// over [`MAX_SHEET_CELLS`] — before room for the whole span is taken.
-fn xlsx_range<RS: Read + Seek>(x: &mut calamine::Xlsx<RS>, name: &str) -> Result<Range<Data>, ReadFailure> {
+/// over `limits.max_sheet_cells` — before room for the whole span is taken. The dimension the
+/// sheet declares (`<dimension ref="A1:XFD1048576"/>`) is held to the same limit before any cell is
+/// read.
+fn xlsx_range<RS: Read + Seek>(
+    x: &mut calamine::Xlsx<RS>,
+    name: &str,
+    limits: &ReadLimits,
+) -> Result<Range<Data>, ReadFailure> {
     let fail = |e: &dyn std::fmt::Display| ReadFailure(format!("sheet \"{name}\": {e}"));
     let mut reader = match x.worksheet_cells_reader(name) {
         Ok(r) => r,
@@ -135,6 +152,13 @@ fn xlsx_range<RS: Read + Seek>(x: &mut calamine::Xlsx<RS>, name: &str) -> Result
         Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(Range::default()),
         Err(e) => return Err(fail(&e)),
     };
+    let d = reader.dimensions();
+    if d.end.0 >= d.start.0 && d.end.1 >= d.start.1 {
+        let what = format!("declares the dimension {}:{},", a1(d.start.0, d.start.1), a1(d.end.0, d.end.1));
+        limits
+            .check_sheet(name, u64::from(d.end.0 - d.start.0) + 1, u64::from(d.end.1 - d.start.1) + 1, &what)
+            .map_err(|e| ReadFailure(e.0))?;
+    }
     let mut cells: Vec<Cell<Data>> = Vec::new();
     let (mut top, mut left, mut bottom, mut right) = (u32::MAX, u32::MAX, 0u32, 0u32);
     while let Some(cell) = reader.next_cell().map_err(|e| fail(&e))? {
@@ -143,14 +167,14 @@ fn xlsx_range<RS: Read + Seek>(x: &mut calamine::Xlsx<RS>, name: &str) -> Result
         }
         let (r, c) = cell.get_position();
         (top, left, bottom, right) = (top.min(r), left.min(c), bottom.max(r), right.max(c));
-        let span = (bottom - top) as u64 + 1;
-        let span = span * ((right - left) as u64 + 1);
-        if span > MAX_SHEET_CELLS || cells.len() as u64 >= MAX_SHEET_CELLS {
-            return Err(ReadFailure(format!(
-                "sheet \"{name}\": its cells run from {} to {} ({span} cells in that block, at most {MAX_SHEET_CELLS} are read); delete the stray cells far from the data",
-                a1(top, left),
-                a1(bottom, right)
-            )));
+        let (rows, cols) = (u64::from(bottom - top) + 1, u64::from(right - left) + 1);
+        if rows.saturating_mul(cols) > limits.max_sheet_cells || cells.len() as u64 >= limits.max_sheet_cells {
+            let what = format!("has cells from {} to {}:", a1(top, left), a1(bottom, right));
+            let e = limits
+                .check_sheet(name, rows, cols, &what)
+                .err()
+                .map_or_else(|| format!("sheet \"{name}\": over {} cells", limits.max_sheet_cells), |e| e.0);
+            return Err(ReadFailure(format!("{e}; delete the stray cells far from the data")));
         }
         cells.push(Cell::new((r, c), Data::from(cell.get_value().clone())));
     }
@@ -183,28 +207,19 @@ fn clip_merges(merges: Vec<Dimensions>, range: &Range<Data>) -> Vec<Dimensions> 
     out
 }
 
-/// Checks of a zip container (`.xlsx`, `.xlsm`, `.ods`) before the workbook reader opens it: the
-/// sizes its parts declare, and the count a shared-string table announces. Not a zip, or a zip
-/// that does not open: left to the reader to report.
-fn check_container(bytes: &[u8]) -> Result<(), ReadFailure> {
+/// Checks of a zip container (`.xlsx`, `.xlsm`, `.ods`) before the workbook reader opens it:
+/// [`ReadLimits::check_zip`] (entries, declared and real uncompressed sizes, compression ratio),
+/// the count a shared-string table announces, and the repeat counts of an `.ods`. Not a zip, or a
+/// zip that does not open: left to the reader to report.
+fn check_container(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
     if !bytes.starts_with(b"PK") {
         return Ok(());
     }
+    limits.check_zip(bytes).map_err(|e| ReadFailure(e.0))?;
     let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else { return Ok(()) };
-    let mut total = 0u64;
-    for i in 0..zip.len() {
-        if let Ok(f) = zip.by_index_raw(i) {
-            total = total.saturating_add(f.size());
-        }
-    }
-    if total > MAX_UNCOMPRESSED {
-        return Err(ReadFailure(format!(
-            "the workbook's parts would inflate to {total} bytes (at most {MAX_UNCOMPRESSED} are read)"
-        )));
-    }
     for i in 0..zip.len() {
         let Ok(f) = zip.by_index(i) else { continue };
-        let (name, size) = (f.name().to_string(), f.size());
+        let (name, size) = (f.name().map(|n| n.into_owned()).unwrap_or_default(), f.size());
         if !name.to_ascii_lowercase().ends_with(".xml") {
             continue;
         }
@@ -219,7 +234,7 @@ fn check_container(bytes: &[u8]) -> Result<(), ReadFailure> {
         }
     }
     if let Ok(content) = zip.by_name("content.xml") {
-        check_ods_repeats(content)?;
+        check_ods_repeats(content, limits.max_sheet_cells)?;
     }
     Ok(())
 }
@@ -227,23 +242,20 @@ fn check_container(bytes: &[u8]) -> Result<(), ReadFailure> {
 /// `.ods`: rows and cells say how often they repeat (`table:number-rows-repeated`,
 /// `table:number-columns-repeated`), a few bytes that can ask for billions of cells. The reader
 /// expands the columns of every row, then every row of a table's used block: both counts are
-/// worked out here first and refused over [`MAX_SHEET_CELLS`]. Cells with no value (the
+/// worked out here first and refused over `max_cells`. Cells with no value (the
 /// thousand-column blank rows that pad real files) take no room and are not counted.
-fn check_ods_repeats(content: impl Read) -> Result<(), ReadFailure> {
+fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailure> {
     use quick_xml::events::Event;
     const MAX_ROWS: u64 = 1 << 20; // the reader's caps: rows of a table, columns of a row
     const MAX_COLS: u64 = 1 << 14;
     let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
     xml.config_mut().expand_empty_elements = true;
     let repeat = |e: &quick_xml::events::BytesStart, attr: &str| -> u64 {
-        e.try_get_attribute(attr)
-            .ok()
-            .flatten()
-            .and_then(|a| std::str::from_utf8(&a.value).ok().and_then(|v| v.trim().parse::<u64>().ok()))
-            .unwrap_or(1)
+        e.try_get_attribute(attr).ok().flatten().and_then(|a| a.value.trim().parse::<u64>().ok()).unwrap_or(1)
     };
     let mut table = String::new();
-    let (mut row, mut row_rep, mut col, mut in_cell, mut cell_rep, mut cell_value) = (0u64, 1u64, 0u64, false, 1u64, false);
+    let (mut row, mut row_rep, mut col, mut in_cell, mut cell_rep, mut cell_value) =
+        (0u64, 1u64, 0u64, false, 1u64, false);
     let (mut expanded, mut row_last, mut first_row, mut last_row, mut left, mut right) =
         (0u64, 0u64, None::<u64>, 0u64, u64::MAX, 0u64);
     let mut buf = Vec::new();
@@ -255,29 +267,29 @@ fn check_ods_repeats(content: impl Read) -> Result<(), ReadFailure> {
         };
         match ev {
             Event::Start(e) => match e.local_name().as_ref() {
-                b"table" => {
+                "table" => {
                     table = e
                         .try_get_attribute("table:name")
                         .ok()
                         .flatten()
-                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .map(|a| a.value.to_string())
                         .unwrap_or_default();
                     (row, expanded, first_row, last_row, left, right) = (0, 0, None, 0, u64::MAX, 0);
                 }
-                b"table-row" => {
+                "table-row" => {
                     row_rep = repeat(&e, "table:number-rows-repeated").min(MAX_ROWS.saturating_sub(row));
                     (col, row_last) = (0, 0);
                 }
-                b"table-cell" | b"covered-table-cell" => {
+                "table-cell" | "covered-table-cell" => {
                     cell_rep = repeat(&e, "table:number-columns-repeated");
                     in_cell = true;
                     cell_value = e.try_get_attribute("office:value-type").ok().flatten().is_some();
                 }
                 _ => {}
             },
-            Event::Text(t) if in_cell && t.iter().any(|b| !b.is_ascii_whitespace()) => cell_value = true,
+            Event::Text(t) if in_cell && t.chars().any(|c| !c.is_whitespace()) => cell_value = true,
             Event::End(e) => match e.local_name().as_ref() {
-                b"table-cell" | b"covered-table-cell" => {
+                "table-cell" | "covered-table-cell" => {
                     in_cell = false;
                     let end = col.saturating_add(cell_rep).min(MAX_COLS);
                     if cell_value && end > col {
@@ -285,17 +297,18 @@ fn check_ods_repeats(content: impl Read) -> Result<(), ReadFailure> {
                     }
                     col = end;
                 }
-                b"table-row" => {
+                "table-row" => {
                     expanded = expanded.saturating_add(row_last);
                     if row_last > 0 {
                         first_row.get_or_insert(row);
                         last_row = row.saturating_add(row_rep.max(1) - 1);
                     }
                     row = row.saturating_add(row_rep);
-                    let block = first_row.map_or(0, |f| (last_row - f + 1).saturating_mul(right.saturating_sub(left) + 1));
-                    if expanded > MAX_SHEET_CELLS || block > MAX_SHEET_CELLS {
+                    let block =
+                        first_row.map_or(0, |f| (last_row - f + 1).saturating_mul(right.saturating_sub(left) + 1));
+                    if expanded > max_cells || block > max_cells {
                         return Err(ReadFailure(format!(
-                            "sheet \"{table}\": its repeated rows and columns come to {} cells (at most {MAX_SHEET_CELLS} are read)",
+                            "sheet \"{table}\": its repeated rows and columns come to {} cells, over the limit of {max_cells} (raise `[limits] max_sheet_cells` in config.toml to read it anyway)",
                             expanded.max(block)
                         )));
                     }
@@ -331,7 +344,7 @@ fn fail(e: &dyn std::fmt::Display) -> ReadFailure {
 }
 
 /// A CSV file (UTF-8, optional BOM; `,` `;` or tab separated) as one sheet of text cells.
-fn read_csv(bytes: &[u8]) -> Result<SheetGrid, ReadFailure> {
+fn read_csv(bytes: &[u8], limits: &ReadLimits) -> Result<SheetGrid, ReadFailure> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ReadFailure("CSV file is not UTF-8 text (save it as CSV UTF-8)".into()))?
         .trim_start_matches('\u{feff}');
@@ -346,6 +359,7 @@ fn read_csv(bytes: &[u8]) -> Result<SheetGrid, ReadFailure> {
         rows.push(rec.iter().map(|s| s.to_string()).collect());
     }
     let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    limits.check_sheet("csv", rows.len() as u64, width as u64, "has").map_err(|e| ReadFailure(e.0))?;
     let range = if rows.is_empty() || width == 0 {
         Range::empty()
     } else {

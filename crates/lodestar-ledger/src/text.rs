@@ -52,12 +52,10 @@ pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
         "md" | "txt" | "markdown" | "text" | "" => String::from_utf8(bytes)
             .map(|s| s.trim_start_matches('\u{feff}').to_string())
             .map_err(|_| LedgerError::Invalid(format!("{} is not UTF-8 text", path.display()))),
-        other => {
-            Err(LedgerError::Invalid(format!(
-                "{}: unsupported minutes format `.{other}` (expected .md, .txt or .docx)",
-                path.display()
-            )))
-        }
+        other => Err(LedgerError::Invalid(format!(
+            "{}: unsupported minutes format `.{other}` (expected .md, .txt or .docx)",
+            path.display()
+        ))),
     }
 }
 
@@ -73,6 +71,8 @@ pub const MAX_XML_DEPTH: usize = 256;
 /// Markdown-style rows (`| a | b |`, header row followed by `|---|`), so tables read like Markdown tables.
 pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
     let bad = |m: String| LedgerError::Invalid(format!("not a readable .docx: {m}"));
+    // entries, declared and real sizes, compression ratio: refused before anything is parsed
+    lodestar_core::ReadLimits::default().check_zip(bytes).map_err(|e| bad(e.0))?;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let mut xml = String::new();
     let entry = zip.by_name("word/document.xml").map_err(|e| bad(format!("word/document.xml: {e}")))?;

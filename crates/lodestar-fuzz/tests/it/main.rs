@@ -1,4 +1,4 @@
-//! The fuzz harness in CI: each reader for a short budget (`LODESTAR_FUZZ_SECONDS`, default 20 s
+//! The fuzz harness in CI: each reader for a short budget (`LODESTAR_FUZZ_SECONDS`, default 8 s
 //! per reader; the readers run in parallel), and every saved regression input replayed.
 
 mod regressions;

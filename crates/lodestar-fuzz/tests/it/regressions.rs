@@ -8,10 +8,13 @@ use crate::{crate_dir, fuzz_bin};
 fn saved_failures_stay_fixed() {
     let dir = crate_dir().join("regressions");
     let files = lodestar_fuzz::harness::regression_files(&dir);
-    if files.is_empty() {
-        return;
-    }
-    let out = fuzz_bin().arg("--replay").arg(&dir).output().expect("lodestar-fuzz runs");
+    assert!(!files.is_empty(), "the regression inputs are found under {}", dir.display());
+    // tighter than a campaign's limits: the inputs kept for their time or memory must stay cheap
+    let out = fuzz_bin()
+        .args(["--timeout", "5", "--max-memory-mb", "512", "--replay"])
+        .arg(&dir)
+        .output()
+        .expect("lodestar-fuzz runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}{stderr}");
