@@ -158,9 +158,10 @@ fn xml_depth(xml: &str) -> usize {
                     }
                     i += 1;
                 }
+                // a self-closing element is one level deeper while it lasts
+                max = max.max(depth + 1);
                 if b.get(i.saturating_sub(1)) != Some(&b'/') {
                     depth += 1;
-                    max = max.max(depth);
                 }
             }
         }
