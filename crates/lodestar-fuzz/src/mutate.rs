@@ -17,13 +17,16 @@ pub struct Input {
     pub trail: Vec<String>,
 }
 
+/// A named deflate bomb: (name, (compressed, uncompressed size, crc32)) as [`zipkit::bomb`] makes it.
+type Bomb = (&'static str, (Vec<u8>, u64, u32));
+
 /// Generated inputs are cut to this size (the bombs stay small: they are compressed).
 pub const MAX_INPUT: usize = 8 << 20;
 
 pub struct Mutator {
     seeds: Vec<Seed>,
     exts: Vec<&'static str>,
-    bombs: OnceLock<Vec<(&'static str, (Vec<u8>, u64, u32))>>,
+    bombs: OnceLock<Vec<Bomb>>,
 }
 
 impl Mutator {
@@ -94,7 +97,7 @@ impl Mutator {
         input.trail.push(what);
     }
 
-    fn bombs(&self) -> &[(&'static str, (Vec<u8>, u64, u32))] {
+    fn bombs(&self) -> &[Bomb] {
         self.bombs.get_or_init(|| {
             let ws = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
             vec![

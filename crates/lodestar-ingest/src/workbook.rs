@@ -47,6 +47,7 @@ pub fn read_sheets(bytes: &[u8], ext: &str, limits: &ReadLimits) -> Result<Vec<S
         return read_csv(bytes, limits).map(|g| vec![g]);
     }
     check_container(bytes, limits)?;
+    check_xls(bytes, limits)?;
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_book(bytes, ext, limits))) {
         Ok(r) => r,
         Err(payload) => {
@@ -242,8 +243,10 @@ fn check_container(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure>
 /// `.ods`: rows and cells say how often they repeat (`table:number-rows-repeated`,
 /// `table:number-columns-repeated`), a few bytes that can ask for billions of cells. The reader
 /// expands the columns of every row, then every row of a table's used block: both counts are
-/// worked out here first and refused over `max_cells`. Cells with no value (the
-/// thousand-column blank rows that pad real files) take no room and are not counted.
+/// worked out here first and refused over `max_cells`, per table and for all the tables together
+/// (the reader expands every table while it opens the file: 67 tables of a million rows each
+/// took minutes). Cells with no value (the thousand-column blank rows that pad real files) take
+/// no room and are not counted.
 fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailure> {
     use quick_xml::events::Event;
     const MAX_ROWS: u64 = 1 << 20; // the reader's caps: rows of a table, columns of a row
@@ -254,6 +257,9 @@ fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailu
         e.try_get_attribute(attr).ok().flatten().and_then(|a| a.value.trim().parse::<u64>().ok()).unwrap_or(1)
     };
     let mut table = String::new();
+    // the blocks of the tables before this one
+    let mut done = 0u64;
+    let mut block = 0u64;
     let (mut row, mut row_rep, mut col, mut in_cell, mut cell_rep, mut cell_value) =
         (0u64, 1u64, 0u64, false, 1u64, false);
     let (mut expanded, mut row_last, mut first_row, mut last_row, mut left, mut right) =
@@ -274,7 +280,8 @@ fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailu
                         .flatten()
                         .map(|a| a.value.to_string())
                         .unwrap_or_default();
-                    (row, expanded, first_row, last_row, left, right) = (0, 0, None, 0, u64::MAX, 0);
+                    done = done.saturating_add(block);
+                    (row, expanded, block, first_row, last_row, left, right) = (0, 0, 0, None, 0, u64::MAX, 0);
                 }
                 "table-row" => {
                     row_rep = repeat(&e, "table:number-rows-repeated").min(MAX_ROWS.saturating_sub(row));
@@ -304,12 +311,17 @@ fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailu
                         last_row = row.saturating_add(row_rep.max(1) - 1);
                     }
                     row = row.saturating_add(row_rep);
-                    let block =
-                        first_row.map_or(0, |f| (last_row - f + 1).saturating_mul(right.saturating_sub(left) + 1));
+                    block = first_row.map_or(0, |f| (last_row - f + 1).saturating_mul(right.saturating_sub(left) + 1));
                     if expanded > max_cells || block > max_cells {
                         return Err(ReadFailure(format!(
                             "sheet \"{table}\": its repeated rows and columns come to {} cells, over the limit of {max_cells} (raise `[limits] max_sheet_cells` in config.toml to read it anyway)",
                             expanded.max(block)
+                        )));
+                    }
+                    if done.saturating_add(block) > max_cells {
+                        return Err(ReadFailure(format!(
+                            "the sheets' repeated rows and columns come to {} cells together (at sheet \"{table}\"), over the limit of {max_cells} (raise `[limits] max_sheet_cells` in config.toml to read it anyway)",
+                            done.saturating_add(block)
                         )));
                     }
                 }
@@ -379,4 +391,164 @@ fn read_csv(bytes: &[u8], limits: &ReadLimits) -> Result<SheetGrid, ReadFailure>
 /// Lower-case extension of a path ("" when none).
 pub fn extension(path: &Path) -> String {
     path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// `.xls`: calamine reads every sheet while it opens the file, reserving room for the cells a
+/// sheet's DIMENSIONS record declares and then for the whole span of its cell records — sizes a
+/// few bytes of the file choose (a fuzzed file asked for 1.3 TB). The BIFF records of the workbook
+/// stream are walked here first and each sheet held to `limits.max_sheet_cells`.
+fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
+    let Some(stream) = cfb_stream(bytes, &["Workbook", "Book"]) else { return Ok(()) };
+    let u16at = |d: &[u8], o: usize| d.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
+    let u32at = |d: &[u8], o: usize| d.get(o..o + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    let mut sheet = 0usize;
+    // substream 1 holds the globals: sheet n is substream n + 1
+    let name = |sheet: usize| format!("#{}", sheet.saturating_sub(1));
+    let (mut top, mut left, mut bottom, mut right) = (u32::MAX, u32::MAX, 0u32, 0u32);
+    let mut pos = 0usize;
+    while let (Some(typ), Some(len)) = (u16at(&stream, pos), u16at(&stream, pos + 2)) {
+        let end = (pos + 4 + len as usize).min(stream.len());
+        let data = &stream[pos + 4..end];
+        pos = end;
+        let cell = match typ {
+            // BOF: a new substream (the globals, then one per sheet)
+            0x0809 | 0x0409 | 0x0209 | 0x0009 => {
+                sheet += 1;
+                (top, left, bottom, right) = (u32::MAX, u32::MAX, 0, 0);
+                None
+            }
+            // DIMENSIONS, as calamine reads it (end before start wraps around there)
+            0x0200 => {
+                let (rf, rl, cf, cl) = match data.len() {
+                    10 => (
+                        u32::from(u16at(data, 0).unwrap_or(0)),
+                        u32::from(u16at(data, 2).unwrap_or(0)),
+                        u32::from(u16at(data, 4).unwrap_or(0)),
+                        u32::from(u16at(data, 6).unwrap_or(0)),
+                    ),
+                    14 | 16 => (
+                        u32at(data, 0).unwrap_or(0),
+                        u32at(data, 4).unwrap_or(0),
+                        u32::from(u16at(data, 8).unwrap_or(0)),
+                        u32::from(u16at(data, 10).unwrap_or(0)),
+                    ),
+                    _ => (0, 0, 0, 0),
+                };
+                let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
+                if rl >= 1 && cl >= 1 {
+                    let rows = if rl - 1 >= rf { u64::from(rl - 1 - rf) + 1 } else { u64::MAX };
+                    let cols = if cl - 1 >= cf { u64::from(cl - 1 - cf) + 1 } else { u64::MAX };
+                    limits.check_sheet(&name(sheet), rows, cols, "declares").map_err(|e| ReadFailure(e.0))?;
+                }
+                None
+            }
+            // cells: row, column first
+            0x0203 | 0x0204 | 0x00FD | 0x027E | 0x0006 | 0x0205 | 0x00D6 | 0x0201 | 0x0002 | 0x0003 | 0x0004
+            | 0x0005 | 0x0406 => match (u16at(data, 0), u16at(data, 2)) {
+                (Some(r), Some(c)) => Some((u32::from(r), u32::from(c), u32::from(c))),
+                _ => None,
+            },
+            // MULRK / MULBLANK: row, first column, …, last column
+            0x00BD | 0x00BE if data.len() >= 6 => match (u16at(data, 0), u16at(data, 2), u16at(data, data.len() - 2)) {
+                (Some(r), Some(c0), Some(c1)) => Some((u32::from(r), u32::from(c0), u32::from(c1.max(c0)))),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((r, c0, c1)) = cell {
+            (top, left, bottom, right) = (top.min(r), left.min(c0), bottom.max(r), right.max(c1));
+            let (rows, cols) = (u64::from(bottom - top) + 1, u64::from(right - left) + 1);
+            limits.check_sheet(&name(sheet), rows, cols, "has cells spanning").map_err(|e| ReadFailure(e.0))?;
+        }
+    }
+    Ok(())
+}
+
+/// A stream of a compound file (the container of `.xls`), by name; `None` when the bytes are not a
+/// compound file or the stream cannot be found (calamine then reports the file). Every sector
+/// chain is bounded by the sectors the file holds, so a looping or lying chain ends.
+fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
+    const SIG: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    const LAST: u32 = 0xFFFF_FFFA; // ids from here on are markers (end of chain, free, FAT, DIFAT)
+    if b.len() < 512 || b[..8] != SIG {
+        return None;
+    }
+    let u16at = |d: &[u8], o: usize| d.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
+    let u32at = |d: &[u8], o: usize| d.get(o..o + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    let shift = u16at(b, 0x1E)?;
+    let mini_shift = u16at(b, 0x20)?;
+    if !(7..=16).contains(&shift) || !(2..=shift).contains(&mini_shift) {
+        return None;
+    }
+    let (ss, ms) = (1usize << shift, 1usize << mini_shift);
+    let max_sectors = b.len() / ss + 1;
+    let sector = |n: u32| -> Option<&[u8]> {
+        let off = (n as usize).checked_add(1)?.checked_mul(ss)?;
+        b.get(off..off.checked_add(ss)?)
+    };
+    let mut fat_ids: Vec<u32> = (0..109).filter_map(|i| u32at(b, 0x4C + 4 * i)).filter(|&id| id < LAST).collect();
+    let mut difat = u32at(b, 0x44)?;
+    let mut hops = 0;
+    while difat < LAST && hops < max_sectors {
+        hops += 1;
+        let s = sector(difat)?;
+        fat_ids.extend(
+            s[..ss - 4].chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).filter(|&id| id < LAST),
+        );
+        difat = u32at(s, ss - 4)?;
+    }
+    fat_ids.truncate(max_sectors);
+    let mut fat: Vec<u32> = Vec::new();
+    for id in fat_ids {
+        fat.extend(sector(id)?.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])));
+    }
+    let chain = |start: u32, table: &[u32]| -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut n = start;
+        while n < LAST && out.len() < table.len() {
+            out.push(n);
+            n = match table.get(n as usize) {
+                Some(&next) => next,
+                None => break,
+            };
+        }
+        out
+    };
+    let read =
+        |start: u32| -> Vec<u8> { chain(start, &fat).into_iter().filter_map(sector).flatten().copied().collect() };
+    let dir = read(u32at(b, 0x30)?);
+    let (mut root, mut found) = (None, None);
+    for e in dir.chunks_exact(128) {
+        let name_len = (u16at(e, 64)? as usize).min(64).saturating_sub(2);
+        let name: String = char::decode_utf16(e[..name_len].chunks_exact(2).map(|x| u16::from_le_bytes([x[0], x[1]])))
+            .map(|c| c.unwrap_or('\u{fffd}'))
+            .collect();
+        let start = u32at(e, 116)?;
+        let size = if shift == 9 {
+            u64::from(u32at(e, 120)?)
+        } else {
+            u64::from(u32at(e, 120)?) | u64::from(u32at(e, 124)?) << 32
+        };
+        match e[66] {
+            5 => root = Some(start),
+            2 if found.is_none() && names.iter().any(|n| name.eq_ignore_ascii_case(n)) => found = Some((start, size)),
+            _ => {}
+        }
+    }
+    let (start, size) = found?;
+    let mut data = if size < u64::from(u32at(b, 0x38)?) {
+        let mini = read(root?);
+        let minifat: Vec<u32> =
+            read(u32at(b, 0x3C)?).chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect();
+        chain(start, &minifat)
+            .into_iter()
+            .filter_map(|n| mini.get(n as usize * ms..(n as usize + 1) * ms))
+            .flatten()
+            .copied()
+            .collect()
+    } else {
+        read(start)
+    };
+    data.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+    Some(data)
 }
