@@ -284,11 +284,19 @@ fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailu
                     (row, expanded, block, first_row, last_row, left, right) = (0, 0, 0, None, 0, u64::MAX, 0);
                 }
                 "table-row" => {
-                    row_rep = repeat(&e, "table:number-rows-repeated").min(MAX_ROWS.saturating_sub(row));
+                    // a sound file never repeats past the grid (its padding ends at the last row
+                    // or column exactly); a count past it made the reader loop for minutes
+                    row_rep = repeat(&e, "table:number-rows-repeated");
+                    if row.saturating_add(row_rep) > MAX_ROWS {
+                        return Err(past_grid(&table, row_rep, "rows", MAX_ROWS));
+                    }
                     (col, row_last) = (0, 0);
                 }
                 "table-cell" | "covered-table-cell" => {
                     cell_rep = repeat(&e, "table:number-columns-repeated");
+                    if col.saturating_add(cell_rep) > MAX_COLS {
+                        return Err(past_grid(&table, cell_rep, "columns", MAX_COLS));
+                    }
                     in_cell = true;
                     cell_value = e.try_get_attribute("office:value-type").ok().flatten().is_some();
                 }
@@ -331,6 +339,12 @@ fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailu
             _ => {}
         }
     }
+}
+
+fn past_grid(table: &str, count: u64, what: &str, max: u64) -> ReadFailure {
+    ReadFailure(format!(
+        "sheet \"{table}\": a count of {count} repeated {what} runs past the sheet's {max} {what}: the file is malformed"
+    ))
 }
 
 /// The `uniqueCount` of an `<sst …>` start tag at the head of a part.
@@ -436,8 +450,8 @@ fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
                 };
                 let cf = if cf > 0xFF || cl < cf { 0 } else { cf };
                 if rl >= 1 && cl >= 1 {
-                    let rows = if rl - 1 >= rf { u64::from(rl - 1 - rf) + 1 } else { u64::MAX };
-                    let cols = if cl - 1 >= cf { u64::from(cl - 1 - cf) + 1 } else { u64::MAX };
+                    let rows = if rl > rf { u64::from(rl - rf) } else { u64::MAX };
+                    let cols = if cl > cf { u64::from(cl - cf) } else { u64::MAX };
                     limits.check_sheet(&name(sheet), rows, cols, "declares").map_err(|e| ReadFailure(e.0))?;
                 }
                 None

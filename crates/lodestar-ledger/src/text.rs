@@ -44,7 +44,28 @@ pub fn jaccard(a: &str, b: &str) -> f64 {
 pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let bytes = std::fs::read(path).map_err(|source| LedgerError::Io { path: path.display().to_string(), source })?;
-    match ext.as_str() {
+    let text = if ext != "docx" && bytes.len() > MAX_MINUTES_BYTES + 3 {
+        String::from_utf8_lossy(&bytes[..MAX_MINUTES_BYTES + 4]).into_owned() // refused below
+    } else {
+        read_minutes_bytes(path, &ext, bytes)?
+    };
+    if text.len() > MAX_MINUTES_BYTES {
+        return Err(LedgerError::Invalid(format!(
+            "{}: {} bytes of minutes text, over the {MAX_MINUTES_BYTES} read at once (split the file by meeting)",
+            path.display(),
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+/// The most bytes of text one minutes file may hold (after `.docx` extraction): a meeting's
+/// minutes run to tens of kilobytes; the extraction links clauses across the whole text, and a
+/// 5 MB file of repeated lines ran past ten seconds.
+pub const MAX_MINUTES_BYTES: usize = 2 << 20;
+
+fn read_minutes_bytes(path: &Path, ext: &str, bytes: Vec<u8>) -> Result<String, LedgerError> {
+    match ext {
         "docx" => docx_text(&bytes).map_err(|e| match e {
             LedgerError::Invalid(m) => LedgerError::Invalid(format!("{}: {m}", path.display())),
             other => other,
@@ -60,8 +81,9 @@ pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
 }
 
 /// The largest `word/document.xml` read (uncompressed bytes): a few kilobytes of zip can declare
-/// and inflate to gigabytes.
-pub const MAX_DOCUMENT_XML: u64 = 64 << 20;
+/// and inflate to gigabytes, and the XML parser takes about 17 bytes of memory per byte of it
+/// (64 MiB asked for 1.1 GB at once).
+pub const MAX_DOCUMENT_XML: u64 = 8 << 20;
 
 /// The deepest element nesting read in `word/document.xml` (the XML parser recurses once per
 /// level; real documents stay far below).
