@@ -14,7 +14,7 @@ pub const HEADER_SCAN_ROWS: usize = 30;
 /// Header detection looks at this many columns of a row, and this many characters of a cell: a
 /// header row is narrow and its names short, and matching every alias against 16,384 cells of
 /// 50,000 characters each took minutes.
-pub const HEADER_SCAN_COLS: usize = 1_000;
+pub const HEADER_SCAN_COLS: usize = 256;
 pub const HEADER_SCAN_CHARS: usize = 200;
 
 /// The record kinds an export sheet can hold.

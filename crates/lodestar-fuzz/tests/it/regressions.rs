@@ -11,7 +11,7 @@ fn saved_failures_stay_fixed() {
     assert!(!files.is_empty(), "the regression inputs are found under {}", dir.display());
     // tighter than a campaign's limits: the inputs kept for their time or memory must stay cheap
     let out = fuzz_bin()
-        .args(["--timeout", "5", "--max-memory-mb", "512", "--replay"])
+        .args(["--timeout", "10", "--max-memory-mb", "512", "--replay"])
         .arg(&dir)
         .output()
         .expect("lodestar-fuzz runs");
