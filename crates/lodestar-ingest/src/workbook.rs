@@ -265,12 +265,25 @@ fn check_ods_repeats(content: impl Read, max_cells: u64) -> Result<(), ReadFailu
     let (mut expanded, mut row_last, mut first_row, mut last_row, mut left, mut right) =
         (0u64, 0u64, None::<u64>, 0u64, u64::MAX, 0u64);
     let mut buf = Vec::new();
+    // open elements: content.xml must close them all — calamine's .ods reader loops for ever on
+    // one cut short, and gives up on broken XML anyway
+    let mut depth = 0usize;
     loop {
         buf.clear();
         let ev = match xml.read_event_into(&mut buf) {
             Ok(ev) => ev,
-            Err(_) => return Ok(()), // the reader reports broken XML itself
+            Err(e) => return Err(ReadFailure(format!("content.xml is not well-formed XML: {e}"))),
         };
+        match &ev {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof if depth > 0 => {
+                return Err(ReadFailure(format!(
+                    "content.xml ends inside {depth} open elements: the file is cut short or malformed"
+                )))
+            }
+            _ => {}
+        }
         match ev {
             Event::Start(e) => match e.local_name().as_ref() {
                 "table" => {
