@@ -51,7 +51,7 @@ struct Args {
     #[arg(long, conflicts_with = "save_failures")]
     no_save: bool,
     /// Per-input limit in seconds of the worker's CPU time; an input that takes longer is a hang
-    /// (as is one that takes 30 times as long in wall time).
+    /// (as is one that takes 60 times as long in wall time).
     #[arg(long, default_value_t = 10.0)]
     timeout: f64,
     /// Largest single allocation a reader may ask for, in MiB.

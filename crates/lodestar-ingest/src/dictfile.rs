@@ -283,6 +283,12 @@ fn import_customers(
                 merge_into(&mut c.aliases, vec![name_en.clone()]);
             }
         }
+        let mut locals = locals;
+        if locals.len() > MAX_ALIASES {
+            report.warnings.push(format!("row {line}: {} local names; the first {MAX_ALIASES} kept", locals.len()));
+            locals.truncate(MAX_ALIASES);
+        }
+        locals.truncate(MAX_ALIASES.saturating_sub(c.name_local.len()));
         merge_into(&mut c.name_local, locals);
         let country = get(t, row, "country");
         if !country.is_empty() {
@@ -356,7 +362,11 @@ fn import_customers(
         } else {
             report.unchanged += 1;
         }
-        add_keys(&mut index, &after, idx);
+        // only a customer whose names changed has new keys (a row repeated 20,000 times walked
+        // all the names each time)
+        if is_new || before != after {
+            add_keys(&mut index, &after, idx);
+        }
     }
     report.written = write_file(dict_dir, "customers.csv", &lodestar_dict::customers_to_csv(&all))?;
     Ok(report)

@@ -492,7 +492,8 @@ fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
 }
 
 /// A stream of a compound file (the container of `.xls`), by name; `None` when the bytes are not a
-/// compound file or the stream cannot be found (calamine then reports the file). Every sector
+/// compound file or the stream cannot be found (calamine then reports the file); sectors past the
+/// end of a cut file are skipped. Every sector
 /// chain is bounded by the sectors the file holds, so a looping or lying chain ends.
 fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     const SIG: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -510,24 +511,30 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     let (ss, ms) = (1usize << shift, 1usize << mini_shift);
     let max_sectors = b.len() / ss + 1;
     let sector = |n: u32| -> Option<&[u8]> {
+        // the last sector of a cut file may be partial: what is there is read
         let off = (n as usize).checked_add(1)?.checked_mul(ss)?;
-        b.get(off..off.checked_add(ss)?)
+        b.get(off..off.checked_add(ss)?.min(b.len())).filter(|s| !s.is_empty())
     };
     let mut fat_ids: Vec<u32> = (0..109).filter_map(|i| u32at(b, 0x4C + 4 * i)).filter(|&id| id < LAST).collect();
     let mut difat = u32at(b, 0x44)?;
     let mut hops = 0;
     while difat < LAST && hops < max_sectors {
         hops += 1;
-        let s = sector(difat)?;
+        let Some(s) = sector(difat) else { break };
         fat_ids.extend(
-            s[..ss - 4].chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).filter(|&id| id < LAST),
+            s[..s.len().saturating_sub(4)]
+                .chunks_exact(4)
+                .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+                .filter(|&id| id < LAST),
         );
-        difat = u32at(s, ss - 4)?;
+        difat = if s.len() == ss { u32at(s, ss - 4).unwrap_or(LAST) } else { LAST };
     }
     fat_ids.truncate(max_sectors);
     let mut fat: Vec<u32> = Vec::new();
+    // a sector past the end of a cut file is skipped, as calamine reads on without it
     for id in fat_ids {
-        fat.extend(sector(id)?.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])));
+        let Some(sec) = sector(id) else { continue };
+        fat.extend(sec.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])));
     }
     let chain = |start: u32, table: &[u32]| -> Vec<u32> {
         let mut out = Vec::new();
