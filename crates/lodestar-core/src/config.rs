@@ -1,6 +1,8 @@
-//! `config.toml` of a home: rule thresholds, data-field sensitivities and server settings.
+//! `config.toml` of a home: rule thresholds, data-field sensitivities, server settings and the
+//! resource limits of the file readers.
 //! Every key has a default, so a missing file or a missing key is fine.
 
+use crate::limits::ReadLimits;
 use crate::security::Sensitivity;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -11,6 +13,8 @@ pub struct Config {
     pub alerts: AlertThresholds,
     pub fields: FieldSensitivity,
     pub server: ServerConfig,
+    /// `[limits]`: resource limits of the readers of user files.
+    pub limits: ReadLimits,
 }
 
 /// Thresholds of the risk rules (DESIGN.md 口径).
@@ -97,5 +101,9 @@ mod tests {
         assert_eq!(c.alerts.stalled_days, 45);
         assert_eq!(c.alerts.shipment_window_days, 14);
         assert_eq!(c.fields.credit, Sensitivity::Sensitive);
+        assert_eq!(c.limits, ReadLimits::default());
+        let c: Config = toml::from_str("[limits]\nmax_sheet_cells = 1000\nmax_zip_entries = 50\n").unwrap();
+        assert_eq!((c.limits.max_sheet_cells, c.limits.max_zip_entries), (1000, 50));
+        assert_eq!(c.limits.max_chunks, ReadLimits::default().max_chunks);
     }
 }

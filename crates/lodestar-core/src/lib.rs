@@ -15,12 +15,14 @@
 
 pub mod config;
 pub mod home;
+pub mod limits;
 pub mod model;
 pub mod period;
 pub mod security;
 pub mod testhook;
 pub mod text;
 
+pub use limits::{LimitExceeded, ReadLimits};
 pub use model::{
     CancelToken, ChatMessage, ChatRole, EmbedKind, Embedder, FinishReason, GenParams, GenStats, Generation, Generator,
     ModelError,

@@ -131,6 +131,8 @@ pub struct KnowledgeIndex {
     /// Filter metadata per vector slot (kept in step with `vectors` by `sync_slots`).
     slot_meta: Vec<Option<SlotMeta>>,
     chunk_opts: ChunkOptions,
+    /// `[limits]` of `config.toml`: zip containers, sheet dimensions, chunks per document.
+    limits: lodestar_core::ReadLimits,
     /// English → Chinese terms added to the BM25 query of an English question.
     glossary: lodestar_dict::Glossary,
     synonyms: lodestar_dict::Synonyms,
@@ -191,6 +193,7 @@ impl KnowledgeIndex {
             stale_vectors,
             slot_meta: Vec::new(),
             chunk_opts: ChunkOptions::default(),
+            limits: lodestar_core::ReadLimits::default(),
             glossary: dicts.glossary.clone(),
             synonyms: dicts.synonyms.clone(),
         };
@@ -255,9 +258,14 @@ impl KnowledgeIndex {
         Ok(report)
     }
 
+    /// Sets the resource limits of the document readers (`[limits]` of `config.toml`).
+    pub fn set_limits(&mut self, limits: lodestar_core::ReadLimits) {
+        self.limits = limits;
+    }
+
     fn prepare(&self, file: &Path, root: &Path, opts: &AddOptions) -> Result<Prepared> {
         let bytes = std::fs::read(file).map_err(io_err(file))?;
-        let src = reader::read_bytes(file, &bytes)?;
+        let src = reader::read_bytes_with(file, &bytes, &self.limits)?;
         let kb_hint = resolve_kb(&src, file, opts);
         let kb = kb_hint.ok_or_else(|| IndexError::NoKb { path: file.into() })?;
         let doc = doc_id(file, root, kb);
@@ -293,16 +301,29 @@ impl KnowledgeIndex {
         h.update(format!("|{}|{}", kb.id(), sensitivity.rank()).as_bytes());
         let content_hash = hex::encode(&h.finalize()[..12]);
         let drafts = chunk_markdown(&src.body, &title, self.chunk_opts);
+        // refused before any chunk is embedded or indexed
+        self.limits
+            .check_chunks(drafts.len() as u64)
+            .map_err(|e| IndexError::Read { path: file.into(), message: e.0 })?;
         let mut seen: HashSet<String> = HashSet::new();
+        // the next suffix of each repeated chunk id: identical chunks cost one step each, not a
+        // walk over all the suffixes taken before
+        let mut next_suffix: HashMap<String, usize> = HashMap::new();
         let customer = src.meta.customer.clone().filter(|c| !c.is_empty());
         let mut chunks = Vec::with_capacity(drafts.len());
         for (ordinal, d) in drafts.into_iter().enumerate() {
             let section = d.section.join(" > ");
-            let mut id = chunk_id(&doc, &section, &d.text);
-            let mut n = 2;
-            while !seen.insert(id.clone()) {
-                id = format!("{}-{n}", chunk_id(&doc, &section, &d.text));
-                n += 1;
+            let base = chunk_id(&doc, &section, &d.text);
+            let mut id = base.clone();
+            if !seen.insert(id.clone()) {
+                let n = next_suffix.entry(base.clone()).or_insert(2);
+                loop {
+                    id = format!("{base}-{n}");
+                    *n += 1;
+                    if seen.insert(id.clone()) {
+                        break;
+                    }
+                }
             }
             chunks.push(Chunk {
                 chunk_id: id,

@@ -3,6 +3,7 @@
 //! and PDF text layers. Every reader produces Markdown so that one chunker serves all formats.
 
 use crate::{IndexError, Result};
+use lodestar_core::ReadLimits;
 use std::io::Read;
 use std::path::Path;
 
@@ -46,6 +47,13 @@ pub fn read_file(path: &Path) -> Result<SourceText> {
 
 /// Like [`read_file`] for bytes already in memory (`path` gives the format and error context).
 pub fn read_bytes(path: &Path, bytes: &[u8]) -> Result<SourceText> {
+    read_bytes_with(path, bytes, &ReadLimits::default())
+}
+
+/// [`read_bytes`] under the given resource limits (`[limits]` of `config.toml`): a zip container
+/// (`.docx`, `.xlsx`, `.ods`) is measured before it is opened, a sheet's dimensions before its
+/// cells are read.
+pub fn read_bytes_with(path: &Path, bytes: &[u8], limits: &ReadLimits) -> Result<SourceText> {
     let bad = |m: String| IndexError::Read { path: path.into(), message: m };
     match extension(path).as_deref() {
         Some("md" | "markdown" | "txt") => {
@@ -53,8 +61,8 @@ pub fn read_bytes(path: &Path, bytes: &[u8]) -> Result<SourceText> {
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             Ok(split_front_matter(text))
         }
-        Some("docx") => docx_to_markdown(bytes).map_err(bad),
-        Some("xlsx" | "xlsm" | "xls" | "ods") => sheet_to_markdown(path, bytes).map_err(bad),
+        Some("docx") => docx_to_markdown(bytes, limits).map_err(bad),
+        Some("xlsx" | "xlsm" | "xls" | "ods") => sheet_to_markdown(path, bytes, limits).map_err(bad),
         Some("pdf") => pdf_to_text(bytes).map_err(bad),
         _ => Err(bad(format!("unsupported file type (supported: {})", SUPPORTED.join(", ")))),
     }
@@ -119,18 +127,21 @@ fn unquote(s: &str) -> &str {
 }
 
 /// `.docx`: paragraphs (heading styles become `#` levels) and tables (Markdown tables).
-fn docx_to_markdown(bytes: &[u8]) -> std::result::Result<SourceText, String> {
+fn docx_to_markdown(bytes: &[u8], limits: &ReadLimits) -> std::result::Result<SourceText, String> {
     use quick_xml::events::Event;
+    limits.check_zip(bytes).map_err(|e| e.0)?;
+    let cap = limits.max_uncompressed_bytes;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a docx (zip): {e}"))?;
     let mut xml = String::new();
     zip.by_name("word/document.xml")
         .map_err(|e| format!("no word/document.xml: {e}"))?
+        .take(cap)
         .read_to_string(&mut xml)
         .map_err(|e| format!("word/document.xml: {e}"))?;
     let mut title = None;
-    if let Ok(mut f) = zip.by_name("docProps/core.xml") {
+    if let Ok(f) = zip.by_name("docProps/core.xml") {
         let mut core = String::new();
-        if f.read_to_string(&mut core).is_ok() {
+        if f.take(cap).read_to_string(&mut core).is_ok() {
             title = xml_element_text(&core, "dc:title").filter(|t| !t.trim().is_empty());
         }
     }
@@ -149,12 +160,17 @@ fn docx_to_markdown(bytes: &[u8]) -> std::result::Result<SourceText, String> {
             Ok(Event::Eof) => break,
             Ok(Event::Start(e)) => match e.name().as_ref() {
                 "w:t" => in_text = true,
+                // a table inside a table cell reads as text of the outer cell: only the outermost
+                // table makes rows (nested tables would otherwise repeat the rows within, once
+                // per level: a 10,000-deep nesting grew to gigabytes)
                 "w:tbl" => {
                     table_depth += 1;
-                    rows_in_table = 0;
+                    if table_depth == 1 {
+                        rows_in_table = 0;
+                    }
                 }
-                "w:tr" => row.clear(),
-                "w:tc" => cell.clear(),
+                "w:tr" if table_depth == 1 => row.clear(),
+                "w:tc" if table_depth == 1 => cell.clear(),
                 "w:p" => {
                     para.clear();
                     style = None;
@@ -217,8 +233,8 @@ fn docx_to_markdown(bytes: &[u8]) -> std::result::Result<SourceText, String> {
                     }
                     para.clear();
                 }
-                "w:tc" => row.push(cell.replace('|', "/").replace('\n', " ")),
-                "w:tr" => {
+                "w:tc" if table_depth == 1 => row.push(cell.replace('|', "/").replace('\n', " ")),
+                "w:tr" if table_depth == 1 => {
                     out.push_str(&format!("| {} |\n", row.join(" | ")));
                     if rows_in_table == 0 {
                         out.push_str(&format!("|{}\n", "---|".repeat(row.len().max(1))));
@@ -227,7 +243,9 @@ fn docx_to_markdown(bytes: &[u8]) -> std::result::Result<SourceText, String> {
                 }
                 "w:tbl" => {
                     table_depth = table_depth.saturating_sub(1);
-                    out.push('\n');
+                    if table_depth == 0 {
+                        out.push('\n');
+                    }
                 }
                 _ => {}
             },
@@ -260,18 +278,12 @@ fn xml_element_text(xml: &str, tag: &str) -> Option<String> {
 
 /// Spreadsheets: each sheet becomes a section with one Markdown table; the first non-empty row is
 /// the header, so every chunked row keeps it.
-fn sheet_to_markdown(path: &Path, bytes: &[u8]) -> std::result::Result<SourceText, String> {
-    use calamine::Reader;
-    let cursor = std::io::Cursor::new(bytes.to_vec());
-    let _ = path;
-    let mut wb = calamine::open_workbook_auto_from_rs(cursor).map_err(|e| e.to_string())?;
+fn sheet_to_markdown(path: &Path, bytes: &[u8], limits: &ReadLimits) -> std::result::Result<SourceText, String> {
+    // the import's workbook reader: the same container and dimension checks before any cell
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let grids = lodestar_ingest::workbook::read_sheets(bytes, &ext, limits).map_err(|f| f.0)?;
     let mut out = String::new();
-    let mut sheets: Vec<(String, calamine::Range<calamine::Data>)> = Vec::new();
-    for n in wb.sheet_names() {
-        if let Ok(r) = wb.worksheet_range(&n) {
-            sheets.push((n, r));
-        }
-    }
+    let sheets = grids.into_iter().map(|g| (g.name, g.range));
     for (name, range) in sheets {
         let rows: Vec<Vec<String>> = range
             .rows()

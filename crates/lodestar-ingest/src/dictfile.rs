@@ -74,7 +74,7 @@ type HeaderHit = (usize, usize, usize, DictList, HashMap<String, usize>);
 fn read_list(path: &Path, dicts: &Dictionaries) -> Result<ListTable, IngestError> {
     let bytes = std::fs::read(path)
         .map_err(|e| IngestError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
-    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path))
+    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path), &lodestar_core::ReadLimits::default())
         .map_err(|f| IngestError::Unreadable { path: path.display().to_string(), reason: f.0 })?;
     let aliases = &dicts.header_aliases;
     let mut best: Option<HeaderHit> = None;
@@ -119,13 +119,20 @@ fn read_list(path: &Path, dicts: &Dictionaries) -> Result<ListTable, IngestError
     Ok(ListTable { list, cols, rows })
 }
 
+/// The most aliases one entry of a list keeps (more are reported and dropped: a cell of 100,000
+/// aliases is a broken file, not a person).
+pub const MAX_ALIASES: usize = 1_000;
+
 fn split_aliases(s: &str) -> Vec<String> {
     s.split([';', '；', '\n']).map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
+/// Adds the names of `extra` that `list` lacks (by [`norm_key`]); the keys are worked out once
+/// (a cell of 100,000 aliases compared each with all before it took minutes).
 fn merge_into(list: &mut Vec<String>, extra: Vec<String>) {
+    let mut seen: std::collections::HashSet<String> = list.iter().map(|x| norm_key(x)).collect();
     for e in extra {
-        if !list.iter().any(|x| norm_key(x) == norm_key(&e)) {
+        if seen.insert(norm_key(&e)) {
             list.push(e);
         }
     }
@@ -276,6 +283,12 @@ fn import_customers(
                 merge_into(&mut c.aliases, vec![name_en.clone()]);
             }
         }
+        let mut locals = locals;
+        if locals.len() > MAX_ALIASES {
+            report.warnings.push(format!("row {line}: {} local names; the first {MAX_ALIASES} kept", locals.len()));
+            locals.truncate(MAX_ALIASES);
+        }
+        locals.truncate(MAX_ALIASES.saturating_sub(c.name_local.len()));
         merge_into(&mut c.name_local, locals);
         let country = get(t, row, "country");
         if !country.is_empty() {
@@ -349,7 +362,11 @@ fn import_customers(
         } else {
             report.unchanged += 1;
         }
-        add_keys(&mut index, &after, idx);
+        // only a customer whose names changed has new keys (a row repeated 20,000 times walked
+        // all the names each time)
+        if is_new || before != after {
+            add_keys(&mut index, &after, idx);
+        }
     }
     report.written = write_file(dict_dir, "customers.csv", &lodestar_dict::customers_to_csv(&all))?;
     Ok(report)
@@ -373,6 +390,14 @@ fn import_staff(
         warnings: Vec::new(),
         written: String::new(),
     };
+    // staff by the key of each of their names, kept up to date as rows add people and aliases (a
+    // list of thousands of rows compared each with every name before it took minutes)
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, s) in all.iter().enumerate() {
+        for n in s.all_names() {
+            by_key.entry(norm_key(n)).or_default().push(i);
+        }
+    }
     for (line, row) in &t.rows {
         let name = get(t, row, "name").to_string();
         if name.is_empty() {
@@ -381,8 +406,9 @@ fn import_staff(
         }
         report.rows += 1;
         let key = norm_key(&name);
-        let hits: Vec<usize> =
-            all.iter().enumerate().filter(|(_, s)| s.all_names().any(|n| norm_key(n) == key)).map(|(i, _)| i).collect();
+        let mut hits: Vec<usize> = by_key.get(&key).cloned().unwrap_or_default();
+        hits.sort_unstable();
+        hits.dedup();
         if hits.len() > 1 {
             report.warnings.push(format!("row {line}: `{name}` matches several people — skipped"));
             continue;
@@ -399,14 +425,25 @@ fn import_staff(
                     department: String::new(),
                     countries: Vec::new(),
                 });
+                by_key.entry(key.clone()).or_default().push(all.len() - 1);
                 (all.len() - 1, true)
             }
         };
         let before = all[idx].clone();
         let s = &mut all[idx];
-        merge_into(&mut s.aliases, split_aliases(get(t, row, "aliases")));
+        let mut aliases = split_aliases(get(t, row, "aliases"));
+        if aliases.len() > MAX_ALIASES {
+            report.warnings.push(format!("row {line}: {} aliases; the first {MAX_ALIASES} kept", aliases.len()));
+            aliases.truncate(MAX_ALIASES);
+        }
         if norm_key(&s.name) != key {
-            merge_into(&mut s.aliases, vec![name.clone()]);
+            aliases.push(name.clone());
+        }
+        let room = (MAX_ALIASES + 1).saturating_sub(s.aliases.len());
+        let had = s.aliases.len();
+        merge_into(&mut s.aliases, aliases.into_iter().take(room).collect());
+        for a in &s.aliases[had..] {
+            by_key.entry(norm_key(a)).or_default().push(idx);
         }
         let role = get(t, row, "role");
         if !role.is_empty() {

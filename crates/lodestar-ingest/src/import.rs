@@ -7,7 +7,7 @@ use crate::layout::{self, Detection, Layout, RecordKind};
 use crate::workbook::{self, SheetGrid};
 use crate::IngestError;
 use calamine::Data;
-use lodestar_core::Month;
+use lodestar_core::{Month, ReadLimits};
 use lodestar_dict::{Dictionaries, NameKind};
 use lodestar_store::imports::{
     BatchCounts, FxRecord, NewBatch, NewQuarantine, ReceivableRecord, SalesRecord, TargetRecord,
@@ -29,11 +29,14 @@ pub struct ImportOptions {
     pub append: bool,
     /// Who imports (for the batch and the audit log).
     pub actor: String,
+    /// `[limits]` of `config.toml`: zip containers and sheet dimensions are held to them before
+    /// any cell is read.
+    pub limits: ReadLimits,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { kind: None, append: false, actor: "admin".into() }
+        Self { kind: None, append: false, actor: "admin".into(), limits: ReadLimits::default() }
     }
 }
 
@@ -170,7 +173,7 @@ pub fn import_file(
         return Ok(report);
     }
 
-    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path))
+    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path), &opts.limits)
         .map_err(|f| IngestError::Unreadable { path: path.display().to_string(), reason: f.0 })?;
     drop(bytes);
 

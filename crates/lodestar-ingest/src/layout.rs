@@ -11,6 +11,12 @@ use std::str::FromStr;
 /// How many rows from the top are searched for the header row.
 pub const HEADER_SCAN_ROWS: usize = 30;
 
+/// Header detection looks at this many columns of a row, and this many characters of a cell: a
+/// header row is narrow and its names short, and matching every alias against 16,384 cells of
+/// 50,000 characters each took minutes.
+pub const HEADER_SCAN_COLS: usize = 256;
+pub const HEADER_SCAN_CHARS: usize = 200;
+
 /// The record kinds an export sheet can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -215,7 +221,12 @@ fn map_row(row: &[calamine::Data], kind: RecordKind, aliases: &HeaderAliases) ->
 /// Text of a header cell (`None` when blank or not text).
 fn cell_str(d: Option<&calamine::Data>) -> Option<String> {
     match d {
-        Some(calamine::Data::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(calamine::Data::String(s)) if !s.trim().is_empty() => {
+            Some(match s.char_indices().nth(HEADER_SCAN_CHARS) {
+                Some((cut, _)) => s[..cut].to_string(),
+                None => s.clone(),
+            })
+        }
         _ => None,
     }
 }
@@ -227,7 +238,7 @@ fn cell_str(d: Option<&calamine::Data>) -> Option<String> {
 fn filled_rows(sheet: &SheetGrid, n: usize, down_only: bool) -> Vec<Vec<Option<String>>> {
     let origin = sheet.origin();
     let mut rows: Vec<Vec<Option<String>>> =
-        sheet.rows().take(n).map(|r| r.iter().map(|d| cell_str(Some(d))).collect()).collect();
+        sheet.rows().take(n).map(|r| r.iter().take(HEADER_SCAN_COLS).map(|d| cell_str(Some(d))).collect()).collect();
     for m in &sheet.merges {
         let Some(text) = cell_str(sheet.range.get_value(m.start)) else { continue };
         for r in m.start.0.max(origin.0)..=m.end.0 {
@@ -336,8 +347,11 @@ pub fn detect(sheet: &SheetGrid, aliases: &HeaderAliases, forced: Option<RecordK
     for (ri, row) in single.iter().enumerate() {
         for &kind in &kinds {
             let combined = (ri > 0).then(|| {
-                let child: Vec<Option<String>> =
-                    sheet.rows().nth(ri).map(|r| r.iter().map(|d| cell_str(Some(d))).collect()).unwrap_or_default();
+                let child: Vec<Option<String>> = sheet
+                    .rows()
+                    .nth(ri)
+                    .map(|r| r.iter().take(HEADER_SCAN_COLS).map(|d| cell_str(Some(d))).collect())
+                    .unwrap_or_default();
                 combine_rows(&across[ri - 1], &child, kind, aliases)
             });
             let tries = std::iter::once((row.as_slice(), false)).chain(combined.as_deref().map(|c| (c, true)));

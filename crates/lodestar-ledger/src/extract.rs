@@ -35,7 +35,10 @@ fn supporting_words(d: &Dictionaries) -> Vec<String> {
 fn supporting_after(words: &[String], rest: &str) -> bool {
     let r = rest.trim_start_matches([' ', '\t']);
     let r = r.strip_prefix(['（', '(']).unwrap_or(r).trim_start();
-    let r = r.to_lowercase();
+    // only as much of the rest as the longest word (lower-casing all of it for every name made a
+    // long line quadratic)
+    let longest = words.iter().map(|w| w.chars().count()).max().unwrap_or(0);
+    let r = r.chars().take(longest).collect::<String>().to_lowercase();
     words.iter().any(|w| r.starts_with(w.as_str()))
 }
 
@@ -50,11 +53,16 @@ fn split_supporting(text: &str, staff: &[&Mention], owners: &mut Owners, d: &Dic
     let joined = |a: &Mention, b: &Mention| {
         a.end < b.start && text[a.end..b.start].trim().chars().all(|c| matches!(c, '、' | '/' | '和' | '与' | '及'))
     };
-    for (i, m) in staff.iter().enumerate() {
-        let mut k = i;
-        while k + 1 < staff.len() && joined(staff[k], staff[k + 1]) {
-            k += 1;
+    // the last name of the run each name is in, worked out once from the right (a run of
+    // thousands of names stays linear)
+    let mut run_end: Vec<usize> = (0..staff.len()).collect();
+    for k in (0..staff.len().saturating_sub(1)).rev() {
+        if joined(staff[k], staff[k + 1]) {
+            run_end[k] = run_end[k + 1];
         }
+    }
+    for (i, m) in staff.iter().enumerate() {
+        let k = run_end[i];
         if supporting_after(&words, &text[staff[k].end..]) && !support.contains(&m.id) {
             support.push(m.id.clone());
         }
@@ -682,7 +690,8 @@ fn strip_marker(s: &str) -> &str {
 /// Splits minutes into clauses with their section and heading context.
 pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
     let r = re();
-    let lines: Vec<&str> = text.lines().collect();
+    let (lines, line_nos) = physical_lines(text);
+    let crlf = text.contains("\r\n");
     let mut out: Vec<Clause> = Vec::new();
     // heading stack: (level, section, country)
     let mut stack: Vec<(usize, Option<Section>, Option<String>)> = Vec::new();
@@ -763,7 +772,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                 .cloned()
                 .unwrap_or_else(|| desc.clone());
             out.push(Clause {
-                line_no: ix + 1,
+                line_no: line_nos[ix] + 1,
                 line_ix: ix,
                 source: raw.trim().to_string(),
                 raw_text: raw_desc,
@@ -868,15 +877,17 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             continue;
         }
         // continuation of a multi-line block (负责人：… / 完成时间：…)
+        // (a block already past MAX_LINE_CHARS takes no more lines: its text and source are rebuilt
+        // with every line it takes)
         if r.field_label.is_match(body) && body.len() == trimmed.len() {
-            if let Some(b) = last_block {
+            if let Some(b) = last_block.filter(|&b| out[b].text.len() < MAX_LINE_CHARS * 4) {
                 out[b].text.push_str("; ");
                 out[b].text.push_str(body.trim());
                 out[b].raw_text.push_str("; ");
                 out[b].raw_text.push_str(&raw_piece(&line, raw, body.trim()).0);
                 // the source runs from the block's first line through this one, as written
                 let (l0, c0) = out[b].src_start;
-                let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                let nl = if crlf { "\r\n" } else { "\n" };
                 let mut src: String = lines[l0].chars().skip(c0).collect();
                 for l in &lines[l0 + 1..=ix] {
                     src.push_str(nl);
@@ -921,7 +932,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
                 p.clone()
             };
             out.push(Clause {
-                line_no: ix + 1,
+                line_no: line_nos[ix] + 1,
                 line_ix: ix,
                 source,
                 raw_text: raw_p,
@@ -936,6 +947,35 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
         last_block = if out.len() > start { Some(out.len() - 1) } else { None };
     }
     (out, nonempty)
+}
+
+/// Lines longer than this many characters are read as several lines (cut after a `。` `；` `;` `!`
+/// `?` where there is one, else at the limit): the clause rules compare a line's sentences with
+/// each other, which made a 50,000-character line take seconds. People write no such lines.
+pub const MAX_LINE_CHARS: usize = 2_000;
+
+/// The lines of a text, long ones cut (see [`MAX_LINE_CHARS`]), with the 0-based number of the line
+/// each comes from.
+fn physical_lines(text: &str) -> (Vec<&str>, Vec<usize>) {
+    let (mut lines, mut nos) = (Vec::new(), Vec::new());
+    for (no, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some((limit, _)) = rest.char_indices().nth(MAX_LINE_CHARS) {
+            let head = &rest[..limit];
+            let cut = head
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| matches!(c, '。' | '；' | ';' | '!' | '?' | '！' | '？'))
+                .map(|(b, c)| b + c.len_utf8())
+                .unwrap_or(limit);
+            lines.push(&rest[..cut]);
+            nos.push(no);
+            rest = &rest[cut..];
+        }
+        lines.push(rest);
+        nos.push(no);
+    }
+    (lines, nos)
 }
 
 /// Sentence pieces of a line: split at 。 ! ? and at `;`.
@@ -1841,6 +1881,25 @@ pub(crate) fn is_event_date(t: &str, d: &Deadline) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_cut_at_sentence_ends() {
+        let long = "责任人：张伟；".repeat(1000); // 7,000 characters
+        let text = format!("第一行\n{long}\n末行");
+        let (lines, nos) = physical_lines(&text);
+        assert_eq!(lines.concat(), text.lines().collect::<String>());
+        assert!(lines.iter().all(|l| l.chars().count() <= MAX_LINE_CHARS));
+        assert!(lines[1..lines.len() - 1].iter().all(|l| l.ends_with('；')), "{:?}", &lines[1][..30]);
+        assert_eq!((nos[0], nos[1], *nos.last().unwrap()), (0, 1, 2));
+        let t = std::time::Instant::now();
+        let a = analyze(
+            &"责任人：张伟；".repeat(40_000),
+            NaiveDate::from_ymd_opt(2026, 9, 7).unwrap(),
+            &Dictionaries::builtin().unwrap(),
+        );
+        assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+        assert!(a.clauses > 0);
+    }
 
     fn dicts() -> Dictionaries {
         Dictionaries::builtin().unwrap()

@@ -40,32 +40,78 @@ pub fn jaccard(a: &str, b: &str) -> f64 {
 }
 
 /// Reads minutes from a file: `.md` / `.txt` as UTF-8 text (a UTF-8 BOM is dropped), `.docx` through
-/// [`docx_text`].
+/// [`docx_text`]. Errors name the file.
 pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let bytes = std::fs::read(path).map_err(|source| LedgerError::Io { path: path.display().to_string(), source })?;
-    match ext.as_str() {
-        "docx" => docx_text(&bytes),
+    let text = if ext != "docx" && bytes.len() > MAX_MINUTES_BYTES + 3 {
+        String::from_utf8_lossy(&bytes[..MAX_MINUTES_BYTES + 4]).into_owned() // refused below
+    } else {
+        read_minutes_bytes(path, &ext, bytes)?
+    };
+    if text.len() > MAX_MINUTES_BYTES {
+        return Err(LedgerError::Invalid(format!(
+            "{}: {} bytes of minutes text, over the {MAX_MINUTES_BYTES} read at once (split the file by meeting)",
+            path.display(),
+            text.len()
+        )));
+    }
+    Ok(text)
+}
+
+/// The most bytes of text one minutes file may hold (after `.docx` extraction): a meeting's
+/// minutes run to tens of kilobytes; the extraction links clauses across the whole text, and a
+/// 5 MB file of repeated lines ran past ten seconds.
+pub const MAX_MINUTES_BYTES: usize = 2 << 20;
+
+fn read_minutes_bytes(path: &Path, ext: &str, bytes: Vec<u8>) -> Result<String, LedgerError> {
+    match ext {
+        "docx" => docx_text(&bytes).map_err(|e| match e {
+            LedgerError::Invalid(m) => LedgerError::Invalid(format!("{}: {m}", path.display())),
+            other => other,
+        }),
         "md" | "txt" | "markdown" | "text" | "" => String::from_utf8(bytes)
             .map(|s| s.trim_start_matches('\u{feff}').to_string())
             .map_err(|_| LedgerError::Invalid(format!("{} is not UTF-8 text", path.display()))),
-        other => {
-            Err(LedgerError::Invalid(format!("unsupported minutes format `.{other}` (expected .md, .txt or .docx)")))
-        }
+        other => Err(LedgerError::Invalid(format!(
+            "{}: unsupported minutes format `.{other}` (expected .md, .txt or .docx)",
+            path.display()
+        ))),
     }
 }
+
+/// The largest `word/document.xml` read (uncompressed bytes): a few kilobytes of zip can declare
+/// and inflate to gigabytes, and the XML parser takes about 17 bytes of memory per byte of it
+/// (64 MiB asked for 1.1 GB at once).
+pub const MAX_DOCUMENT_XML: u64 = 8 << 20;
+
+/// The deepest element nesting read in `word/document.xml` (the XML parser recurses once per
+/// level; real documents stay far below).
+pub const MAX_XML_DEPTH: usize = 256;
 
 /// The text of a Word document: one line per paragraph of `word/document.xml`; a table becomes
 /// Markdown-style rows (`| a | b |`, header row followed by `|---|`), so tables read like Markdown tables.
 pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
     let bad = |m: String| LedgerError::Invalid(format!("not a readable .docx: {m}"));
+    // entries, declared and real sizes, compression ratio: refused before anything is parsed
+    lodestar_core::ReadLimits::default().check_zip(bytes).map_err(|e| bad(e.0))?;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .map_err(|e| bad(e.to_string()))?
-        .read_to_string(&mut xml)
-        .map_err(|e| bad(e.to_string()))?;
-    let doc = roxmltree::Document::parse(&xml).map_err(|e| bad(e.to_string()))?;
+    let entry = zip.by_name("word/document.xml").map_err(|e| bad(format!("word/document.xml: {e}")))?;
+    if entry.size() > MAX_DOCUMENT_XML {
+        return Err(bad(format!(
+            "word/document.xml is {} bytes uncompressed (at most {MAX_DOCUMENT_XML} are read)",
+            entry.size()
+        )));
+    }
+    entry.take(MAX_DOCUMENT_XML + 1).read_to_string(&mut xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
+    if xml.len() as u64 > MAX_DOCUMENT_XML {
+        return Err(bad(format!("word/document.xml is over {MAX_DOCUMENT_XML} bytes uncompressed")));
+    }
+    if xml_depth(&xml) > MAX_XML_DEPTH {
+        return Err(bad(format!("word/document.xml nests elements more than {MAX_XML_DEPTH} levels deep")));
+    }
+    let doc = roxmltree::Document::parse(&xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
     let mut out = String::new();
     let body = doc.descendants().find(|n| n.has_tag_name("body")).ok_or_else(|| bad("no body".into()))?;
     for block in body.children().filter(|n| n.is_element()) {
@@ -99,6 +145,50 @@ pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
         }
     }
     Ok(out)
+}
+
+/// The deepest element nesting of an XML text, counted from its tags (comments, processing
+/// instructions and declarations skipped; quoted attribute values may hold `>`).
+fn xml_depth(xml: &str) -> usize {
+    let b = xml.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while let Some(p) = b[i..].iter().position(|&c| c == b'<') {
+        i += p + 1;
+        match b.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(b'!' | b'?') => {
+                let end: &[u8] = if b[i..].starts_with(b"!--") {
+                    b"-->"
+                } else if b[i..].starts_with(b"![CDATA[") {
+                    b"]]>"
+                } else {
+                    b">"
+                };
+                match b[i..].windows(end.len()).position(|w| w == end) {
+                    Some(q) => i += q + end.len(),
+                    None => break,
+                }
+            }
+            _ => {
+                let mut quote = None;
+                while let Some(&c) = b.get(i) {
+                    match (quote, c) {
+                        (None, b'"' | b'\'') => quote = Some(c),
+                        (Some(q), _) if c == q => quote = None,
+                        (None, b'>') => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                // a self-closing element is one level deeper while it lasts
+                max = max.max(depth + 1);
+                if b.get(i.saturating_sub(1)) != Some(&b'/') {
+                    depth += 1;
+                }
+            }
+        }
+    }
+    max
 }
 
 fn para_text(p: roxmltree::Node) -> String {
@@ -153,6 +243,13 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].owner_ids, vec!["S08"]);
         assert!(docx_text(b"not a zip").is_err());
+    }
+
+    #[test]
+    fn xml_nesting_depth() {
+        assert_eq!(xml_depth("<?xml version=\"1.0\"?><a><b x=\"1>2\"/><c><d></d></c></a>"), 3);
+        assert_eq!(xml_depth("<!-- <x><y> --><a/>"), 1);
+        assert_eq!(xml_depth(&format!("{}{}", "<t>".repeat(300), "</t>".repeat(300))), 300);
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub async fn import(
     let rep = blocking(move || {
         let mut store = st.store()?;
         store.audit(&who, "upload", &serde_json::json!({"kind": "import", "file": name, "bytes": size}))?;
-        let opts = lodestar_ingest::ImportOptions { kind, append, actor: who.clone() };
+        let opts =
+            lodestar_ingest::ImportOptions { kind, append, actor: who.clone(), limits: st.opts.config.limits.clone() };
         lodestar_ingest::import_file(&mut store, &st.assistant.dicts, &path, &opts).map_err(|e| {
             // the stored path is the server's business: name the user's file instead
             let msg = e.to_string().replace(&path.display().to_string(), &name);

@@ -6,4 +6,5 @@ mod common;
 mod dictionaries;
 mod held_out_quotes;
 mod import;
+mod limits;
 mod messy_headers;

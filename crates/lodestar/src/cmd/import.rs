@@ -123,7 +123,8 @@ pub fn run_import(ctx: &Ctx, args: ImportArgs) -> Result<()> {
         None => {
             require(&principal, &[Role::Admin, Role::Ops], "import data")?;
             let dicts = ctx.dicts()?;
-            let opts = ImportOptions { kind: args.kind, append: args.append, actor: principal.name.clone() };
+            let limits = ctx.config()?.limits;
+            let opts = ImportOptions { kind: args.kind, append: args.append, actor: principal.name.clone(), limits };
             let mut reports = Vec::new();
             for f in &args.files {
                 let r = lodestar_ingest::import_file(&mut store, &dicts, f, &opts)

@@ -88,6 +88,7 @@ pub fn run_kb(ctx: &Ctx, args: KbArgs) -> Result<()> {
             if let Some(w) = &why {
                 eprintln!("note: no embedding model ({w}); documents are indexed for BM25 only — run `lodestar index build` after installing it");
             }
+            ix.set_limits(ctx.config()?.limits);
             let rep = ix.add_paths(&paths, &AddOptions { kb, sensitivity })?;
             if ctx.json {
                 return ctx.print_json(&rep);
@@ -165,6 +166,7 @@ pub fn run_index(ctx: &Ctx, args: IndexArgs) -> Result<()> {
     match args.cmd {
         IndexCmd::Build { paths } => {
             let (mut ix, why) = open_index(ctx)?;
+            ix.set_limits(ctx.config()?.limits);
             let added = if paths.is_empty() { None } else { Some(ix.add_paths(&paths, &AddOptions::default())?) };
             if let Some(w) = &why {
                 eprintln!("note: no embedding model ({w}): BM25 only");
