@@ -272,7 +272,7 @@ impl GgufChat {
         }
         let mut waiting = requests.iter().cloned().enumerate();
         let mut results: Vec<BatchResult> = Vec::with_capacity(requests.len());
-        self.run_batches(max_batch, &mut |_| waiting.next(), &mut |ev| {
+        self.run_batches(max_batch, false, &mut |_| waiting.next(), &mut |ev| {
             if let BatchEvent::Done { result } = &ev {
                 results.push((*result).clone());
             }
@@ -286,10 +286,13 @@ impl GgufChat {
     /// is running, so the source may wait for one; `None` then ends the loop, while `None`
     /// with `block` false only means "nothing waiting now"). Prompts must have been checked
     /// ([`Self::check_prompt`]). An error of the model ends the loop; the requests that were
-    /// running then have no `Done` event.
+    /// running then have no `Done` event. With `prefix_cache`, a request's prompt starts from a
+    /// copy of the longest matching prefix among the cached sequences (as [`Self::generate_tokens`]
+    /// does), and a finished sequence's cache joins them.
     pub(crate) fn run_batches(
         &self,
         max_batch: usize,
+        prefix_cache: bool,
         next: &mut dyn FnMut(bool) -> Option<(usize, BatchRequest)>,
         on_event: &mut dyn FnMut(BatchEvent<'_>) -> ControlFlow<()>,
     ) -> Result<()> {
@@ -314,18 +317,27 @@ impl GgufChat {
                     exhausted = block;
                     break;
                 };
-                let mut seq = SeqState::new(&req.tokens, req.params, 0);
+                let mut cache = if prefix_cache { self.cached_prefix(&req.tokens)? } else { self.model.new_cache() };
+                let cached = cache.len();
+                let mut seq = SeqState::new(&req.tokens, req.params, cached);
                 if on_event(BatchEvent::Started { index }).is_break() {
                     seq.finish = Some(FinishReason::Cancelled);
                 }
-                let mut cache = self.model.new_cache();
-                let mut logits =
-                    if seq.finish.is_none() { self.prefill(&mut seq, &req.tokens, &mut cache)? } else { Vec::new() };
+                let mut logits = if seq.finish.is_none() {
+                    self.prefill(&mut seq, &req.tokens[cached..], &mut cache)?
+                } else {
+                    Vec::new()
+                };
                 let next =
                     seq.step(&mut logits, cache.len(), self, &mut |piece| on_event(BatchEvent::Token { index, piece }));
                 match next {
                     Some(next) => running.push(Running { index, cache, seq, next }),
-                    None => done(index, seq, on_event),
+                    None => {
+                        done(index, seq, on_event);
+                        if prefix_cache {
+                            self.keep_cache(cache);
+                        }
+                    }
                 }
             }
             if running.is_empty() {
@@ -351,10 +363,45 @@ impl GgufChat {
                         r.next = next;
                         still.push(r);
                     }
-                    None => done(index, r.seq, on_event),
+                    None => {
+                        done(index, r.seq, on_event);
+                        if prefix_cache {
+                            self.keep_cache(r.cache);
+                        }
+                    }
                 }
             }
             running = still;
+        }
+    }
+
+    /// A cache holding a copy of the longest cached prefix of `tokens` (at least one token is
+    /// left to process), or an empty one.
+    fn cached_prefix(&self, tokens: &[u32]) -> Result<KvCache> {
+        let mut st = self.state.lock().map_err(|_| InferError::Format("model state poisoned".into()))?;
+        st.clock += 1;
+        let clock = st.clock;
+        let lcp = |c: &KvCache| c.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let best = st.slots.iter_mut().map(|s| (lcp(&s.cache), s)).max_by_key(|(n, _)| *n);
+        match best {
+            Some((n, slot)) if n > 0 => {
+                slot.last_used = clock;
+                slot.cache.copy_prefix(n.min(tokens.len().saturating_sub(1)))
+            }
+            _ => Ok(self.model.new_cache()),
+        }
+    }
+
+    /// Keeps a finished sequence's cache for later prompts that share its prefix (in place of
+    /// the least recently used one when all cache slots are taken).
+    fn keep_cache(&self, cache: KvCache) {
+        let Ok(mut st) = self.state.lock() else { return };
+        st.clock += 1;
+        let slot = CacheSlot { cache, last_used: st.clock };
+        if st.slots.len() < CACHE_SLOTS {
+            st.slots.push(slot);
+        } else if let Some(i) = st.slots.iter().enumerate().min_by_key(|(_, s)| s.last_used).map(|(i, _)| i) {
+            st.slots[i] = slot;
         }
     }
 

@@ -222,6 +222,23 @@ impl KvCache {
         self.len = self.len.min(n);
         self.tokens.truncate(self.len);
     }
+    /// A copy of the first `n` cached positions in buffers of its own (appending to either cache
+    /// later leaves the other alone).
+    pub fn copy_prefix(&self, n: usize) -> Result<Self> {
+        let n = n.min(self.len);
+        if n == 0 {
+            return Ok(Self::new(self.layers.len()));
+        }
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            layers.push(match l {
+                Some((k, v)) => Some((k.copy()?, v.copy()?)),
+                None => None,
+            });
+        }
+        Ok(Self { layers, len: n, cap: self.cap, tokens: self.tokens[..n].to_vec() })
+    }
+
     /// Bytes held by the buffers.
     pub fn bytes(&self) -> usize {
         self.layers.iter().flatten().map(|(k, v)| (k.elem_count() + v.elem_count()) * k.dtype().size_in_bytes()).sum()

@@ -4,9 +4,10 @@
 //! number of threads, are queued to one decoding thread. That thread runs the continuous-batching
 //! loop of [`GgufChat::generate_batch`] with up to `slots` sequences: each step decodes one token
 //! for every running sequence with the weights read once, and a finished sequence's slot takes
-//! the next waiting call. Each call's text is the one it gets alone on a fresh cache (see
-//! `generate_batch`); what it gives up is the prefix cache of the one-at-a-time path, so a
-//! prompt is always processed whole.
+//! the next waiting call. Each call's text is the one it gets alone (see `generate_batch`).
+//! Prompts start from the model's prefix cache as one-at-a-time calls do (a copy of the longest
+//! cached prefix, so that a shared system prompt is processed once), and a finished call's
+//! cache joins it.
 
 use crate::chat::{BatchEvent, BatchRequest, GgufChat};
 use lodestar_core::model::{ChatMessage, GenParams, Generation, Generator, ModelError};
@@ -229,7 +230,7 @@ fn decode_loop(chat: &GgufChat, slots: usize, rx: &mpsc::Receiver<Job>, gate: &G
                 }
             }
         };
-        match chat.run_batches(slots, &mut next, &mut on_event) {
+        match chat.run_batches(slots, true, &mut next, &mut on_event) {
             Ok(()) => return, // the queue closed
             Err(e) => {
                 let msg = e.to_string();

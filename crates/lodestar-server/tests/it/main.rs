@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod conversations;
 mod openai;
+mod permissions;
 mod queue;
 mod uploads;
 mod workspace;
