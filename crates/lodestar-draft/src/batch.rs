@@ -541,7 +541,7 @@ enum WorkerMsg {
     /// A transient failure; the item is tried again after the backoff.
     Retry(Item, ItemError),
     /// The item's last outcome.
-    Done(Item, Result<ItemOutput, ItemError>),
+    Done(Item, Box<Result<ItemOutput, ItemError>>),
     /// The worker could not start (its runner could not be made).
     Broken(DraftError),
 }
@@ -673,7 +673,7 @@ pub fn run_parallel(
                                 .map_err(|_| DraftError::Invalid("the run stopped".into()))
                         });
                         let Ok(outcome) = outcome else { return };
-                        if msg_tx.send(WorkerMsg::Done(item, outcome)).is_err() {
+                        if msg_tx.send(WorkerMsg::Done(item, Box::new(outcome))).is_err() {
                             return;
                         }
                     }
