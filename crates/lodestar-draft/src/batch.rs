@@ -411,23 +411,26 @@ pub struct RunSummary {
     pub expired: bool,
 }
 
+/// An item from a `SELECT id, batch_id, custom_id, kind, input, attempts` row.
+fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    let input: String = r.get(4)?;
+    Ok(Item {
+        id: r.get(0)?,
+        batch_id: r.get(1)?,
+        custom_id: r.get(2)?,
+        kind: r.get(3)?,
+        input: serde_json::from_str(&input).unwrap_or(serde_json::Value::Null),
+        attempts: r.get(5)?,
+    })
+}
+
 fn next_pending(store: &Store, batch: &str) -> Result<Option<Item>, DraftError> {
     Ok(store
         .conn()
         .query_row(
             "SELECT id, batch_id, custom_id, kind, input, attempts FROM batch_items WHERE batch_id = ?1 AND status = 'pending' ORDER BY seq LIMIT 1",
             [batch],
-            |r| {
-                let input: String = r.get(4)?;
-                Ok(Item {
-                    id: r.get(0)?,
-                    batch_id: r.get(1)?,
-                    custom_id: r.get(2)?,
-                    kind: r.get(3)?,
-                    input: serde_json::from_str(&input).unwrap_or(serde_json::Value::Null),
-                    attempts: r.get(5)?,
-                })
-            },
+            item_row,
         )
         .optional()?)
 }
@@ -611,19 +614,7 @@ fn pending_items(store: &Store, batch: &str) -> Result<Vec<Item>, DraftError> {
     let mut st = store.conn().prepare(
         "SELECT id, batch_id, custom_id, kind, input, attempts FROM batch_items WHERE batch_id = ?1 AND status = 'pending' ORDER BY seq",
     )?;
-    let v = st
-        .query_map([batch], |r| {
-            let input: String = r.get(4)?;
-            Ok(Item {
-                id: r.get(0)?,
-                batch_id: r.get(1)?,
-                custom_id: r.get(2)?,
-                kind: r.get(3)?,
-                input: serde_json::from_str(&input).unwrap_or(serde_json::Value::Null),
-                attempts: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let v = st.query_map([batch], item_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(v)
 }
 
