@@ -163,7 +163,7 @@ impl GgufChat {
     fn pick_slot(st: &mut State, tokens: &[u32], model: &LlmModel) -> usize {
         st.clock += 1;
         let clock = st.clock;
-        let lcp = |c: &KvCache| c.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let lcp = |c: &KvCache| common_prefix(c, tokens);
         let best = st
             .slots
             .iter()
@@ -381,7 +381,7 @@ impl GgufChat {
         let mut st = self.state.lock().map_err(|_| InferError::Format("model state poisoned".into()))?;
         st.clock += 1;
         let clock = st.clock;
-        let lcp = |c: &KvCache| c.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count();
+        let lcp = |c: &KvCache| common_prefix(c, tokens);
         let best = st.slots.iter_mut().map(|s| (lcp(&s.cache), s)).max_by_key(|(n, _)| *n);
         match best {
             Some((n, slot)) if n > 0 => {
@@ -411,6 +411,11 @@ impl GgufChat {
         use std::sync::atomic::Ordering::Relaxed;
         (self.steps.load(Relaxed), self.max_rows.load(Relaxed))
     }
+}
+
+/// How many of `tokens` the cache already holds, from the start.
+fn common_prefix(c: &KvCache, tokens: &[u32]) -> usize {
+    c.tokens.iter().zip(tokens).take_while(|(a, b)| a == b).count()
 }
 
 /// One request of [`GgufChat::generate_batch`].
