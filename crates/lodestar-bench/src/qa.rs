@@ -52,6 +52,14 @@ pub struct QaCase {
     /// Where the expected values come from (free text for people).
     #[serde(default)]
     pub source: String,
+    /// An unanswerable question about the right subject: the detail the documents lack (the
+    /// answer must name it, e.g. 资料中没有提到…). Text before `（` is the detail itself.
+    #[serde(default)]
+    pub missing_detail: String,
+    /// `metric`: the question mentions counts or amounts that are not sales measures and must
+    /// not be answered by the rule engine.
+    #[serde(default)]
+    pub must_not_route: Option<String>,
 }
 
 /// Reads a JSONL evaluation file (blank lines and `//` comments skipped).
@@ -105,6 +113,26 @@ pub struct CaseScore {
     /// Answerable knowledge question answered by a model-written sentence that contains an
     /// expected fact (not refused, not the quote-only fallback).
     pub model_sentence_with_fact: bool,
+    /// A case with a `missing_detail`: refused, and the answer names the missing detail
+    /// ([`names_missing_detail`]).
+    pub missing_named: Option<bool>,
+    /// A `must_not_route: metric` case that the rule engine answered (a metric or mixed route).
+    pub engine_answered: bool,
+}
+
+/// Whether `answer` says which detail is missing (`没有提到…` / `没有写明…` up to the sentence's
+/// end) with at least one pair of CJK characters of `detail` (its text before `（`).
+pub fn names_missing_detail(answer: &str, detail: &str) -> bool {
+    let head = squash(detail.split('（').next().unwrap_or(detail));
+    ["没有提到", "没有写明", "未提到", "未写明", "没有说明"].iter().any(|cue| {
+        answer.match_indices(cue).any(|(i, _)| {
+            let named: Vec<char> =
+                squash(&answer[i + cue.len()..]).chars().take_while(|c| !matches!(c, '。' | '.')).collect();
+            named.windows(2).any(|w| {
+                w.iter().all(|c| ('\u{4e00}'..='\u{9fff}').contains(c)) && head.contains(&w.iter().collect::<String>())
+            })
+        })
+    })
 }
 
 /// Characters before the first `[n]` marker, whitespace not counted.
@@ -163,6 +191,11 @@ pub fn score(case: &QaCase, ans: &Answer) -> CaseScore {
         s.candidates_ok = Some(case.expect_candidates.iter().all(|id| text.contains(id.as_str())));
     }
     s.forbidden_found = case.forbidden.iter().filter(|f| text.contains(f.as_str())).cloned().collect();
+    if !case.missing_detail.trim().is_empty() {
+        s.missing_named = Some(s.refused && names_missing_detail(text, &case.missing_detail));
+    }
+    s.engine_answered = case.must_not_route.as_deref() == Some("metric")
+        && matches!(ans.route.kind, lodestar_rag::RouteKind::Metric | lodestar_rag::RouteKind::Mixed);
     s.model_sentence_with_fact = is_knowledge_category(&s.category)
         && !s.refusal_expected
         && s.generated
@@ -184,6 +217,7 @@ pub fn is_knowledge_category(c: &str) -> bool {
 /// refusal as expected, the right candidates when it had to ask back.
 pub fn passed(s: &CaseScore) -> bool {
     s.missing.is_empty()
+        && !s.engine_answered
         && s.forbidden_found.is_empty()
         && s.refused == s.refusal_expected
         && s.candidates_ok != Some(false)
@@ -227,6 +261,10 @@ pub struct QaReport {
     pub short_answers: usize,
     /// Median characters before the citation marker, answerable knowledge questions.
     pub median_answer_chars: Option<f64>,
+    /// Share of questions about a detail the right documents lack that were refused naming it.
+    pub missing_detail_named: Option<f64>,
+    /// Questions marked `must_not_route: metric` that the rule engine answered.
+    pub engine_answers_to_knowledge: usize,
     /// Share of cases passed as a whole ([`passed`]).
     pub passed: Option<f64>,
     /// The same figures per category.
@@ -301,6 +339,11 @@ pub fn aggregate(model: Option<String>, scores: Vec<CaseScore>) -> QaReport {
         quote_only_share: ratio(answerable.iter().filter(|s| s.quote_only).count(), answerable.len()),
         short_answers: answerable.iter().filter(|s| !s.refused && s.answer_chars < FRAGMENT_CHARS).count(),
         median_answer_chars: median(answerable.iter().filter(|s| !s.refused).map(|s| s.answer_chars as f64).collect()),
+        missing_detail_named: ratio(
+            scores.iter().filter(|s| s.missing_named == Some(true)).count(),
+            scores.iter().filter(|s| s.missing_named.is_some()).count(),
+        ),
+        engine_answers_to_knowledge: scores.iter().filter(|s| s.engine_answered).count(),
         passed: ratio(scores.iter().filter(|s| passed(s)).count(), scores.len()),
         by_category: by_category(&scores),
         scores,
@@ -341,6 +384,8 @@ pub struct QaSample {
     pub answer: String,
     pub citations: Vec<String>,
     pub warnings: Vec<String>,
+    /// The chat model's probability that its sources answer the question (see `Answer`).
+    pub evidence_judge: Option<f32>,
     pub score: CaseScore,
     pub passed: bool,
 }
@@ -375,6 +420,7 @@ pub fn run(
             answer: ans.answer.clone(),
             citations: ans.citations.iter().map(|ct| ct.doc.clone()).collect(),
             warnings: ans.warnings.clone(),
+            evidence_judge: ans.evidence_judge,
             passed: passed(&s),
             score: s.clone(),
         };
@@ -404,6 +450,16 @@ mod tests {
         // a bracket that is not a marker does not cut
         assert_eq!(chars_before_citation("[注] 无"), 4);
         assert_eq!(chars_before_citation("没有标注"), 4);
+    }
+
+    #[test]
+    fn a_missing_detail_is_named_only_with_its_own_words() {
+        let detail = "晚宴的餐厅/地点（文件只有日期和预算 4,200 美元）";
+        assert!(names_missing_detail("知识库中没有找到相关资料：资料中没有提到“餐厅”。", detail));
+        // the note in brackets is not the detail; another detail is not this one
+        assert!(!names_missing_detail("资料中没有提到“预算”。", detail));
+        assert!(!names_missing_detail("资料中没有提到“电话”。以下为晚宴的安排", detail));
+        assert!(!names_missing_detail("知识库中没有找到相关资料。", detail));
     }
 
     #[test]

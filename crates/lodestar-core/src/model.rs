@@ -146,6 +146,28 @@ pub trait Generator: Send + Sync {
         params: &GenParams,
         on_token: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Generation, ModelError>;
+
+    /// How likely the assistant's reply to `messages` starts with each of `options` (short
+    /// answers such as `是` / `否`), as probabilities over the options (summing to 1).
+    ///
+    /// A local model reads them off the logits of the reply's first token; this default, for
+    /// backends without logits (remote APIs), generates a few tokens greedily and gives the
+    /// option the reply starts with probability 1 (and each option `1/n` when it starts with
+    /// none of them).
+    fn choose(&self, messages: &[ChatMessage], options: &[&str]) -> Result<Vec<f32>, ModelError> {
+        let params = GenParams { max_tokens: 4, temperature: 0.0, ..GenParams::default() };
+        let g = self.generate(messages, &params, &mut |_| ControlFlow::Continue(()))?;
+        Ok(option_shares(g.text.trim_start(), options))
+    }
+}
+
+/// Probabilities for [`Generator::choose`] from a reply's text: 1 for the first option the text
+/// starts with, else equal shares.
+pub fn option_shares(text: &str, options: &[&str]) -> Vec<f32> {
+    match options.iter().position(|o| !o.is_empty() && text.starts_with(o)) {
+        Some(i) => (0..options.len()).map(|j| if j == i { 1.0 } else { 0.0 }).collect(),
+        None => vec![1.0 / options.len().max(1) as f32; options.len()],
+    }
 }
 
 /// Whether a text is a search query or a stored passage (e5 uses `query: ` / `passage: ` prefixes).

@@ -667,6 +667,39 @@ impl Generator for GgufChat {
         let prompt = self.render(messages);
         Ok(self.generate_raw(&prompt, params, on_token)?)
     }
+
+    /// The options' share of the probability of the reply's first token: one forward pass over
+    /// the prompt (from the prefix cache, which then holds it for the next call), a softmax over
+    /// the logits of each option's first token.
+    fn choose(&self, messages: &[ChatMessage], options: &[&str]) -> Result<Vec<f32>, ModelError> {
+        let tokens = self.encode_prompt(&self.render(messages))?;
+        let limit = self.model.cfg.context_length;
+        if tokens.len() >= limit {
+            return Err(ModelError::ContextLength { needed: tokens.len() + 1, limit });
+        }
+        let (logits, _) = self.logits_cached(&tokens)?;
+        let mut firsts = Vec::with_capacity(options.len());
+        for o in options {
+            let ids = self.tokenizer.encode(o, false)?;
+            let id = *ids.first().ok_or_else(|| ModelError::Backend(format!("option `{o}` encodes to no token")))?;
+            let l = *logits
+                .get(id as usize)
+                .ok_or_else(|| ModelError::Backend(format!("option `{o}`: token {id} outside the vocabulary")))?;
+            firsts.push(l);
+        }
+        Ok(softmax_shares(&firsts))
+    }
+}
+
+/// Softmax of `logits` (numerically stable; equal shares when they are not finite).
+fn softmax_shares(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return vec![1.0 / logits.len().max(1) as f32; logits.len()];
+    }
+    let e: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    e.iter().map(|x| x / sum).collect()
 }
 
 #[cfg(test)]
@@ -711,6 +744,15 @@ mod tests {
         assert!(!hit);
         assert_eq!(text, "abENx");
         assert_eq!(out, vec!["ab".to_string(), "ENx".to_string()]);
+    }
+
+    #[test]
+    fn softmax_shares_sum_to_one_and_keep_the_order() {
+        let p = super::softmax_shares(&[2.0, 0.0]);
+        assert!((p[0] + p[1] - 1.0).abs() < 1e-6);
+        // e^2 / (e^2 + 1) = 0.8808
+        assert!((p[0] - 0.880_797).abs() < 1e-5, "{p:?}");
+        assert_eq!(super::softmax_shares(&[f32::NEG_INFINITY, f32::NEG_INFINITY]), vec![0.5, 0.5]);
     }
 
     #[test]

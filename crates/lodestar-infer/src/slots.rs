@@ -172,6 +172,12 @@ impl Generator for SlotChat {
         let tokens = self.chat.encode_prompt(&self.chat.render(messages))?;
         self.generate_tokens(tokens, params, on_token)
     }
+
+    /// One forward pass on the calling thread (not queued: it decodes no token), with the model's
+    /// prefix cache as a one-at-a-time call.
+    fn choose(&self, messages: &[ChatMessage], options: &[&str]) -> Result<Vec<f32>, ModelError> {
+        self.chat.choose(messages, options)
+    }
 }
 
 /// The decoding thread: runs batches until the queue closes. A model error fails the calls

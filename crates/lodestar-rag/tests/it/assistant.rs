@@ -11,23 +11,44 @@ use rust_decimal::Decimal;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
-/// Replies with a fixed text and records every prompt it was given.
+/// Replies with a fixed text and records every prompt it was given; answers the evidence judge
+/// with a fixed probability of `是` (or, when none is set, as a remote model would: by what its
+/// reply starts with — none of the options, so an undecided 0.5).
 struct FakeGen {
     reply: String,
     seen: Mutex<Vec<Vec<ChatMessage>>>,
     /// Stream one character per token (as a model splits `[1]` into `[`, `1`, `]`).
     by_char: bool,
+    p_yes: Option<f32>,
+    judged: Mutex<Vec<Vec<ChatMessage>>>,
 }
 
 impl FakeGen {
     fn new(reply: &str) -> Arc<Self> {
-        Arc::new(Self { reply: reply.into(), seen: Mutex::new(Vec::new()), by_char: false })
+        Arc::new(Self::plain(reply))
+    }
+    fn plain(reply: &str) -> Self {
+        Self {
+            reply: reply.into(),
+            seen: Mutex::new(Vec::new()),
+            by_char: false,
+            p_yes: None,
+            judged: Mutex::new(Vec::new()),
+        }
     }
     fn char_by_char(reply: &str) -> Arc<Self> {
-        Arc::new(Self { reply: reply.into(), seen: Mutex::new(Vec::new()), by_char: true })
+        Arc::new(Self { by_char: true, ..Self::plain(reply) })
     }
+    /// The judge says `是` with probability `p`.
+    fn judging(reply: &str, p: f32) -> Arc<Self> {
+        Arc::new(Self { p_yes: Some(p), ..Self::plain(reply) })
+    }
+    /// Answers generated (judge questions not counted).
     fn calls(&self) -> usize {
         self.seen.lock().unwrap().len()
+    }
+    fn judge_calls(&self) -> Vec<Vec<ChatMessage>> {
+        self.judged.lock().unwrap().clone()
     }
 }
 
@@ -67,6 +88,13 @@ impl Generator for FakeGen {
                 decode_ms: 34.0,
                 finish: FinishReason::Stop,
             },
+        })
+    }
+    fn choose(&self, messages: &[ChatMessage], options: &[&str]) -> Result<Vec<f32>, ModelError> {
+        self.judged.lock().unwrap().push(messages.to_vec());
+        Ok(match self.p_yes {
+            Some(p) => vec![p, 1.0 - p],
+            None => lodestar_core::model::option_shares(&self.reply, options),
         })
     }
 }
@@ -216,8 +244,9 @@ fn no_evidence_is_decided_before_the_model() {
 
 #[test]
 fn unverified_numbers_are_flagged_in_a_footnote() {
-    // 800,000 and 30% are in the dossier; 5,000 is not
-    let g = FakeGen::new("西伯利亚物流信用额度为 800,000 美元，付款条件为 30% TT 预付 [1]，年采购约 5,000 条。");
+    // 800,000 and 30% are in the dossier; 5,000 is not (the judge is sure the sources answer)
+    let g =
+        FakeGen::judging("西伯利亚物流信用额度为 800,000 美元，付款条件为 30% TT 预付 [1]，年采购约 5,000 条。", 0.95);
     let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
     let ans = a.ask("西伯利亚物流的信用额度和付款条件是什么？", &AskOptions::default()).unwrap();
     // the sentence reads clean; the untraced figure is named in a footnote after it
@@ -238,8 +267,8 @@ fn unverified_numbers_are_flagged_in_a_footnote() {
 
 #[test]
 fn planted_injection_never_reaches_the_model_and_cannot_vouch_for_numbers() {
-    // a model that obeys the injection anyway
-    let g = FakeGen::new("该客户信用额度为 999 万美元。");
+    // a model that obeys the injection anyway (and a judge sure the sources answer)
+    let g = FakeGen::judging("该客户信用额度为 999 万美元。", 0.9);
     let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
     let ans = a.ask("巴库运输集团的信用额度是多少？", &AskOptions::default()).unwrap();
     let seen = g.seen.lock().unwrap().clone();
@@ -250,6 +279,14 @@ fn planted_injection_never_reaches_the_model_and_cannot_vouch_for_numbers() {
     assert!(prompt[1].content.contains("400,000"));
     // the obeyed figure is flagged, since the removed line cannot vouch for it
     assert!(ans.answer.contains("未在来源中找到：999 万"), "{}", ans.answer);
+    // with a judge unsure the sources answer, the untraced figure is not shown at all: the answer
+    // says the detail is not in the sources and quotes them
+    let unsure =
+        Assistant::new(dicts(), None, Some(kb()), Some(FakeGen::judging("该客户信用额度为 999 万美元。", 0.5)));
+    let ans = unsure.ask("巴库运输集团的信用额度是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence && ans.answer.starts_with(NO_EVIDENCE), "{}", ans.answer);
+    assert!(!ans.answer.contains("999") && ans.answer.contains("400,000"), "{}", ans.answer);
+    assert_eq!(ans.flagged, vec!["999 万".to_string()]);
     // a question that retrieves the letter itself: the line is removed and the user is told
     let ans = a.ask("巴库运输集团来函希望确认什么价格？", &AskOptions::default()).unwrap();
     assert!(ans.warnings.iter().any(|w| w.contains("提示注入")), "{:?}", ans.warnings);
@@ -643,7 +680,7 @@ fn a_close_first_pick_that_failed_the_gate_is_judged_by_the_model() {
     let a = Assistant::new(dicts(), None, Some(r.clone()), None);
     assert!(a.ask(q, &AskOptions::default()).unwrap().no_evidence, "without a model: refused");
     // … with a model, the model reads the passage: its answer stands, cited
-    let g = FakeGen::new("发现质量问题后 30 天内提交索赔申请。[1]");
+    let g = FakeGen::judging("发现质量问题后 30 天内提交索赔申请。[1]", 0.9);
     let a = Assistant::new(dicts(), None, Some(r.clone()), Some(g.clone()));
     let ans = a.ask(q, &AskOptions::default()).unwrap();
     assert_eq!(g.calls(), 1);
@@ -651,18 +688,119 @@ fn a_close_first_pick_that_failed_the_gate_is_judged_by_the_model() {
     assert_eq!(ans.citations[0].doc, "policy/warranty-policy.md");
     // its refusal stands too (no quotes in its place), and so does a refusal when it answers
     // with a figure the passage does not hold
-    for reply in [NO_EVIDENCE, "发现质量问题后 45 天内提交。[1]"] {
-        let a = Assistant::new(dicts(), None, Some(r.clone()), Some(FakeGen::new(reply)));
+    for reply in [NO_EVIDENCE, "资料中没有提到申请期限。", "发现质量问题后 45 天内提交。[1]"] {
+        let a = Assistant::new(dicts(), None, Some(r.clone()), Some(FakeGen::judging(reply, 0.9)));
         let ans = a.ask(q, &AskOptions::default()).unwrap();
         assert!(ans.no_evidence && ans.answer.starts_with(NO_EVIDENCE), "{reply}: {}", ans.answer);
         assert!(ans.citations.is_empty(), "{reply}");
     }
-    // a weak first pick (fused 0.8) is not offered to the model at all
+    // a weak first pick (fused 0.6, below JUDGE_MIN_FUSED) is not offered to the model at all
     let g = FakeGen::new("发现质量问题后 30 天内提交索赔申请。[1]");
-    let r = Arc::new(FixedRetriever(vec![warranty_hit(0.8)]));
+    let r = Arc::new(FixedRetriever(vec![warranty_hit(0.6)]));
     let a = Assistant::new(dicts(), None, Some(r), Some(g.clone()));
     assert!(a.ask(q, &AskOptions::default()).unwrap().no_evidence);
     assert_eq!(g.calls(), 0);
+    assert!(g.judge_calls().is_empty());
+}
+
+#[test]
+fn the_judge_decides_on_a_first_pick_the_words_did_not_admit() {
+    let q = "轮胎出了质量毛病，要多久以内去申请？";
+    let r = Arc::new(FixedRetriever(vec![warranty_hit(0.8)]));
+    // it says the passage answers: the model's answer stands, cited, and the judge saw the same
+    // turn as the answer with the yes/no line in place of the answer line
+    let g = FakeGen::judging("发现质量问题后 30 天内提交索赔申请。[1]", 0.9);
+    let a = Assistant::new(dicts(), None, Some(r.clone()), Some(g.clone()));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert!(!ans.no_evidence && ans.answer.starts_with("发现质量问题后 30 天内"), "{}", ans.answer);
+    assert_eq!(ans.evidence_judge, Some(0.9));
+    let judged = g.judge_calls();
+    let answered = g.seen.lock().unwrap().clone();
+    assert_eq!((judged.len(), answered.len()), (1, 1));
+    let (jt, at) = (&judged[0][1].content, &answered[0][1].content);
+    assert!(jt.ends_with(lodestar_rag::prompt::JUDGE_TAIL) && jt.contains("30 天内提交索赔申请"), "{jt}");
+    assert_eq!(jt.strip_suffix(lodestar_rag::prompt::JUDGE_TAIL), at.strip_suffix(lodestar_rag::prompt::ANSWER_TAIL));
+    // it says no: refused, nothing generated, nothing cited
+    let g = FakeGen::judging("发现质量问题后 30 天内提交索赔申请。[1]", 0.2);
+    let a = Assistant::new(dicts(), None, Some(r), Some(g.clone()));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence && ans.answer == format!("{NO_EVIDENCE}。"), "{}", ans.answer);
+    assert!(ans.citations.is_empty());
+    assert_eq!(g.calls(), 0);
+}
+
+#[test]
+fn sources_on_the_subject_without_the_asked_detail_are_a_refusal_that_names_the_detail() {
+    // the expo plan has the dinner's date and budget, not its restaurant: the words admit the
+    // passage (the retrievers' clear first pick), the judge says it does not answer
+    let expo = lodestar_rag::source::Hit {
+        kb: KbId::Ops,
+        doc: "ops/tradeshow-catap-2026.md".into(),
+        title: "CATAP 2026 展会参展方案".into(),
+        chunk_id: "e1".into(),
+        section: "日程".into(),
+        text: "| 项目 | 内容 |\n|---|---|\n| 客户晚宴 | 9 月 16 日，预算 4,200 美元 |\n| 展位 | 10-B12 |".into(),
+        sensitivity: Sensitivity::Internal,
+        score: 1.0,
+        customers: vec![],
+    };
+    let r = Arc::new(FixedRetriever(vec![expo]));
+    let q = "CATAP 2026 展会的客户晚宴定在哪家餐厅？";
+    let g = FakeGen::judging("晚宴在 10 号馆。[1]", 0.1);
+    let a = Assistant::new(dicts(), None, Some(r.clone()), Some(g.clone()));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence, "{}", ans.answer);
+    let first = ans.answer.lines().next().unwrap();
+    assert!(first.starts_with(NO_EVIDENCE) && first.contains("没有提到") && first.contains("餐厅"), "{first}");
+    // what the passage holds is not named missing
+    assert!(!first.contains("晚宴") && !first.contains("展会"), "{first}");
+    // nothing the model wrote; what the passage does say follows, quoted and cited
+    assert_eq!(g.calls(), 0);
+    assert!(!ans.answer.contains("晚宴在"), "{}", ans.answer);
+    assert!(ans.answer.contains("4,200 美元"), "{}", ans.answer);
+    assert_eq!(ans.citations[0].doc, "ops/tradeshow-catap-2026.md");
+    // the same sources judged to answer: the model's sentence
+    let g = FakeGen::judging("2026 阿拉木图轮胎展的展位是 10-B12。[1]", 0.95);
+    let a = Assistant::new(dicts(), None, Some(kb_more()), Some(g));
+    let ans = a.ask("2026 阿拉木图轮胎展的展位号是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("2026 阿拉木图轮胎展的展位是 10-B12。[1]"), "{}", ans.answer);
+}
+
+#[test]
+fn a_model_that_says_the_detail_is_missing_gives_a_refusal_naming_it() {
+    // the dossier has the credit line, not the contact's phone number
+    let g = FakeGen::judging("资料中没有提到巴库运输集团联系人的电话号码。[1]", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("巴库运输集团信用与付款联系人的电话号码是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence, "{}", ans.answer);
+    let first = ans.answer.lines().next().unwrap();
+    assert_eq!(first, format!("{NO_EVIDENCE}：资料中没有提到“巴库运输集团联系人的电话号码”。"));
+    assert!(ans.answer.contains("400,000"), "what the dossier says is quoted: {}", ans.answer);
+    assert_eq!(ans.citations[0].doc, "customer/C023-baku-transport-group.md");
+    // a named detail that is not about the question is not repeated: the question's own stretches
+    // the sources lack are named instead
+    let g = FakeGen::judging("资料中没有提到天气预报。", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("巴库运输集团信用与付款联系人的电话号码是多少？", &AskOptions::default()).unwrap();
+    let first = ans.answer.lines().next().unwrap();
+    assert!(first.starts_with(NO_EVIDENCE) && !first.contains("天气"), "{first}");
+}
+
+#[test]
+fn a_table_cell_given_as_the_answer_is_written_out_as_its_rows() {
+    const SPEC: &str = "---\nkb: product\ntitle: 11R22.5 BD128 产品说明\nsensitivity: 内部\n---\n# 11R22.5 BD128\n## 适合的矿山工况\n| 矿山工况 | 是否推荐 11R22.5 | 说明 |\n|---|---|---|\n| 露天煤矿煤炭倒运 | 推荐 | 耐切割 |\n| 采场装载区 | 不推荐 | 请用工程胎 |\n| 砂石骨料运输 | 推荐 | 砂石路 ≤ 60% |\n";
+    let mut r = MemoryRetriever::new();
+    r.add_markdown("product/spec-11r22_5.md", SPEC, KbId::Product);
+    let a = Assistant::new(dicts(), None, Some(Arc::new(r)), Some(FakeGen::char_by_char("推荐 [1]")));
+    let mut streamed = String::new();
+    let ans =
+        a.ask_streaming("11R22.5 适合哪些矿山工况？", &AskOptions::default(), &mut |t| streamed.push_str(t)).unwrap();
+    let want = "11R22.5 适合哪些矿山工况：矿山工况：露天煤矿煤炭倒运，是否推荐 11R22.5：推荐，说明：耐切割；矿山工况：砂石骨料运输，是否推荐 11R22.5：推荐，说明：砂石路 ≤ 60% [1]";
+    assert!(ans.answer.starts_with(want), "{}", ans.answer);
+    // the row whose cell is `不推荐` is not part of the answer (the quotes below show the table)
+    let lead = ans.answer.split("\n\n").next().unwrap();
+    assert!(!lead.contains("采场装载区"), "{lead}");
+    assert!(streamed.starts_with(want), "{streamed}");
 }
 
 #[test]

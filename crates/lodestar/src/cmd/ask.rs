@@ -199,6 +199,10 @@ pub struct BenchQaArgs {
     /// Token budget for the sources and question in the prompt
     #[arg(long, default_value_t = lodestar_rag::prompt::PROMPT_BUDGET)]
     pub budget: usize,
+    /// Write every question's answer, route, citations and score to this JSONL file (one line per
+    /// question, for checking the scores by hand)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
@@ -257,9 +261,20 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
             if c.flagged.is_empty() { String::new() } else { format!("  flagged: {}", c.flagged.join(" ")) },
         );
     };
-    let (report, _samples) = lodestar_bench::qa::run(&home, &cases, generator, args.budget, &mut progress)?;
+    let (report, samples) = lodestar_bench::qa::run(&home, &cases, generator, args.budget, &mut progress)?;
     if temporary {
         let _ = std::fs::remove_dir_all(&root);
+    }
+    if let Some(path) = &args.log {
+        let mut s = String::new();
+        for sample in &samples {
+            s.push_str(&serde_json::to_string(sample)?);
+            s.push('\n');
+        }
+        std::fs::write(path, s).with_context(|| format!("cannot write {}", path.display()))?;
+        if !json {
+            eprintln!("per-question log: {} ({} lines)", path.display(), samples.len());
+        }
     }
     if ctx.json {
         let mut v = serde_json::to_value(&report)?;
@@ -279,6 +294,8 @@ pub fn run_bench_qa(ctx: &Ctx, args: BenchQaArgs) -> Result<()> {
     println!("  refusal correctness         {}", pct(report.refusal_correctness));
     println!("  false refusals (answerable) {}", pct(report.false_refusals));
     println!("  clarification correctness   {}", pct(report.clarification_correctness));
+    println!("  missing detail named        {}", pct(report.missing_detail_named));
+    println!("  engine answers to knowledge {}", report.engine_answers_to_knowledge);
     println!("  forbidden-string clean      {}", pct(report.forbidden_clean));
     println!("  guard flags                 {} (in {} answers)", report.guard_flags, report.answers_with_flags);
     println!("  model sentence with a fact  {}", pct(report.model_answer_with_fact));
