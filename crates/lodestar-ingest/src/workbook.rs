@@ -426,6 +426,7 @@ pub fn extension(path: &Path) -> String {
 /// stream are walked here first and each sheet held to `limits.max_sheet_cells`.
 fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
     let Some(stream) = cfb_stream(bytes, &["Workbook", "Book"]) else { return Ok(()) };
+    let stream = stream.map_err(ReadFailure)?;
     let u16at = |d: &[u8], o: usize| d.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
     let u32at = |d: &[u8], o: usize| d.get(o..o + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
     let mut sheet = 0usize;
@@ -495,7 +496,7 @@ fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
 /// compound file or the stream cannot be found (calamine then reports the file); sectors past the
 /// end of a cut file are skipped. Every sector
 /// chain is bounded by the sectors the file holds, so a looping or lying chain ends.
-fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
+fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Result<Vec<u8>, String>> {
     const SIG: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     const LAST: u32 = 0xFFFF_FFFA; // ids from here on are markers (end of chain, free, FAT, DIFAT)
     if b.len() < 512 || b[..8] != SIG {
@@ -503,12 +504,12 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     }
     let u16at = |d: &[u8], o: usize| d.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
     let u32at = |d: &[u8], o: usize| d.get(o..o + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    // the sector sizes calamine reads (it refuses any other): 512 or 4096 bytes, mini sectors of 64
     let shift = u16at(b, 0x1E)?;
-    let mini_shift = u16at(b, 0x20)?;
-    if !(7..=16).contains(&shift) || !(2..=shift).contains(&mini_shift) {
+    if !matches!(shift, 9 | 12) || u16at(b, 0x20)? != 6 {
         return None;
     }
-    let (ss, ms) = (1usize << shift, 1usize << mini_shift);
+    let (ss, ms) = (1usize << shift, 64usize);
     let max_sectors = b.len() / ss + 1;
     let sector = |n: u32| -> Option<&[u8]> {
         // the last sector of a cut file may be partial: what is there is read
@@ -550,27 +551,36 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     };
     let read =
         |start: u32| -> Vec<u8> { chain(start, &fat).into_iter().filter_map(sector).flatten().copied().collect() };
+    // the directory entries as calamine reads them: the name is the 64-byte field up to its first
+    // NUL (whatever the length field and the entry type say), the first entry is the root (its
+    // chain is the mini stream), and the first name of `names` found wins
     let dir = read(u32at(b, 0x30)?);
-    let (mut root, mut found) = (None, None);
-    for e in dir.chunks_exact(128) {
-        let name_len = (u16at(e, 64)? as usize).min(64).saturating_sub(2);
-        let name: String = char::decode_utf16(e[..name_len].chunks_exact(2).map(|x| u16::from_le_bytes([x[0], x[1]])))
-            .map(|c| c.unwrap_or('\u{fffd}'))
-            .collect();
-        let start = u32at(e, 116)?;
-        let size = if shift == 9 {
-            u64::from(u32at(e, 120)?)
-        } else {
-            u64::from(u32at(e, 120)?) | u64::from(u32at(e, 124)?) << 32
-        };
-        match e[66] {
-            5 => root = Some(start),
-            2 if found.is_none() && names.iter().any(|n| name.eq_ignore_ascii_case(n)) => found = Some((start, size)),
-            _ => {}
+    let entries: Vec<(String, u32, u64)> = dir
+        .chunks_exact(128)
+        .filter_map(|e| {
+            let name: String = char::decode_utf16(e[..64].chunks_exact(2).map(|x| u16::from_le_bytes([x[0], x[1]])))
+                .map(|c| c.unwrap_or('\u{fffd}'))
+                .take_while(|&c| c != '\0')
+                .collect();
+            let size = if shift == 9 {
+                u64::from(u32at(e, 120)?)
+            } else {
+                u64::from(u32at(e, 120)?) | u64::from(u32at(e, 124)?) << 32
+            };
+            Some((name, u32at(e, 116)?, size))
+        })
+        .collect();
+    let root = entries.first().map(|e| e.1);
+    let (_, start, size) = names.iter().find_map(|n| entries.iter().find(|e| e.0.eq_ignore_ascii_case(n)).cloned())?;
+    // streams under 4,096 bytes live in the mini stream: calamine takes that cutoff as fixed, not
+    // from the header (a header saying 65,535 once hid a sheet's cells from this check)
+    let mut data = if size < 4096 {
+        if u32at(b, 0x40)? == 0 {
+            // no mini FAT: calamine would read the stream from wherever its reader stands
+            return Some(Err(format!(
+                "the {size}-byte workbook stream belongs in the mini stream, but the file has no mini FAT (a damaged .xls)"
+            )));
         }
-    }
-    let (start, size) = found?;
-    let mut data = if size < u64::from(u32at(b, 0x38)?) {
         let mini = read(root?);
         let minifat: Vec<u32> =
             read(u32at(b, 0x3C)?).chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect();
@@ -584,5 +594,5 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
         read(start)
     };
     data.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-    Some(data)
+    Some(Ok(data))
 }
