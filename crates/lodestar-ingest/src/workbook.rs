@@ -3,12 +3,9 @@
 
 use calamine::{Cell, Data, DataRef, Dimensions, Range, Reader, Sheets};
 use lodestar_core::ReadLimits;
+use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
-
-/// A shared-string table may announce up to this many strings (or as many as its bytes could hold):
-/// the reader reserves room for the announced count before reading any.
-const MAX_ANNOUNCED_STRINGS: u64 = 1 << 20;
 
 /// One worksheet: its cells (absolute positions, as calamine gives them) and merged regions.
 #[derive(Debug, Clone)]
@@ -84,17 +81,34 @@ fn read_book(bytes: &[u8], ext: &str, limits: &ReadLimits) -> Result<Vec<SheetGr
     if let Sheets::Xlsx(x) = &mut book {
         // The merged regions sit at the end of each sheet's XML, so finding them is a second full
         // pass over it: do that pass on a second reader in parallel with reading the cells.
+        // a sheet refused on the main side stops the second pass at its next sheet (the scope
+        // waits for it before the refusal is returned)
+        let stop = std::sync::atomic::AtomicBool::new(false);
         return std::thread::scope(|scope| {
             let merges = scope.spawn(|| -> Vec<Vec<Dimensions>> {
                 let second: Result<calamine::Xlsx<_>, _> = calamine::open_workbook_from_rs(Cursor::new(bytes));
                 match second {
-                    Ok(mut y) => names.iter().map(|n| y.merge_cells_by_sheet_name(n).unwrap_or_default()).collect(),
+                    Ok(mut y) => names
+                        .iter()
+                        .map(|n| {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                return Vec::new();
+                            }
+                            y.merge_cells_by_sheet_name(n).unwrap_or_default()
+                        })
+                        .collect(),
                     Err(_) => vec![Vec::new(); names.len()],
                 }
             });
             let mut ranges = Vec::with_capacity(names.len());
             for name in &names {
-                ranges.push(xlsx_range(x, name, limits)?);
+                match xlsx_range(x, name, limits) {
+                    Ok(r) => ranges.push(r),
+                    Err(e) => {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
             }
             let merges = merges.join().unwrap_or_else(|_| vec![Vec::new(); names.len()]);
             Ok(names
@@ -229,13 +243,104 @@ fn check_container(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure>
             continue;
         }
         if let Some(n) = announced_strings(&head) {
-            if n > MAX_ANNOUNCED_STRINGS && n > size / 4 {
-                return Err(ReadFailure(format!("{name} announces {n} shared strings in {size} bytes")));
+            // the reader reserves room for the announced count before reading any: a table may
+            // announce up to `max_shared_strings`, or as many as its bytes could hold
+            if n > limits.max_shared_strings && n > size / 4 {
+                return Err(ReadFailure(
+                    lodestar_core::LimitExceeded::new(
+                        format!(
+                            "{name} announces {n} shared strings in {size} bytes, over the limit of {}",
+                            limits.max_shared_strings
+                        ),
+                        "max_shared_strings",
+                    )
+                    .0,
+                ));
             }
         }
     }
+    check_sheet_parts(&mut zip)?;
     if let Ok(content) = zip.by_name("content.xml") {
         check_ods_repeats(content, limits.max_sheet_cells)?;
+    }
+    Ok(())
+}
+
+/// `.xlsx`: each `<sheet>` of the workbook part must name its own worksheet part. The reader reads
+/// a part once per sheet that names it, so one part named by hundreds of sheet entries (a fuzzed
+/// file: 167 entries on one 64 MiB part took 108 s) multiplies the work by that count. Sheets are
+/// told apart by the target their relationship gives (by the relationship id where none does).
+fn check_sheet_parts<RS: Read + Seek>(zip: &mut zip::ZipArchive<RS>) -> Result<(), ReadFailure> {
+    use quick_xml::events::Event;
+    let books: Vec<String> = (0..zip.len())
+        .filter_map(|i| zip.name_for_index(i).and_then(|n| n.ok()).map(|n| n.into_owned()))
+        .filter(|n| n.to_ascii_lowercase().ends_with("workbook.xml") && !n.contains("_rels"))
+        .collect();
+    let local = |k: &str| -> String { k.rsplit(':').next().unwrap_or(k).to_string() };
+    for book in books {
+        // Id → Target of the workbook's relationships (`xl/_rels/workbook.xml.rels`)
+        let (dir, file) = book.rsplit_once('/').map_or(("", book.as_str()), |(d, f)| (d, f));
+        let rels_name = if dir.is_empty() { format!("_rels/{file}.rels") } else { format!("{dir}/_rels/{file}.rels") };
+        let mut targets: HashMap<String, String> = HashMap::new();
+        if let Ok(f) = zip.by_name(&rels_name) {
+            let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(f));
+            let mut buf = Vec::new();
+            loop {
+                match xml.read_event_into(&mut buf) {
+                    Ok(Event::Start(e) | Event::Empty(e)) if local(e.name().as_ref()) == "Relationship" => {
+                        let (mut id, mut target) = (None, None);
+                        for a in e.attributes().flatten() {
+                            match local(a.key.as_ref()).as_str() {
+                                "Id" => id = Some(a.value.to_string()),
+                                "Target" => {
+                                    let t = a.value.to_string();
+                                    target = Some(match t.strip_prefix('/') {
+                                        Some(abs) => abs.to_string(),
+                                        None if dir.is_empty() => t,
+                                        None => format!("{dir}/{t}"),
+                                    });
+                                }
+                                _ => {}
+                            }
+                        }
+                        if let (Some(i), Some(t)) = (id, target) {
+                            targets.insert(i, t);
+                        }
+                    }
+                    Ok(Event::Eof) | Err(_) => break,
+                    _ => {}
+                }
+                buf.clear();
+            }
+        }
+        let Ok(f) = zip.by_name(&book) else { continue };
+        let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(f));
+        let mut buf = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        loop {
+            match xml.read_event_into(&mut buf) {
+                Ok(Event::Start(e) | Event::Empty(e)) if local(e.name().as_ref()) == "sheet" => {
+                    let (mut name, mut rel) = (String::new(), None);
+                    for a in e.attributes().flatten() {
+                        match local(a.key.as_ref()).as_str() {
+                            "name" => name = a.value.to_string(),
+                            "id" => rel = Some(a.value.to_string()),
+                            _ => {}
+                        }
+                    }
+                    let Some(rel) = rel else { continue };
+                    let part = targets.get(&rel).cloned().unwrap_or(rel);
+                    if let Some(first) = seen.insert(part.clone(), name.clone()) {
+                        return Err(ReadFailure(format!(
+                            "{book}: sheets \"{first}\" and \"{name}\" both name the part {part} (a damaged workbook)"
+                        )));
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+            buf.clear();
+        }
     }
     Ok(())
 }
