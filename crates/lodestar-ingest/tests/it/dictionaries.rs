@@ -204,3 +204,30 @@ fn configured_alias_limit_keeps_the_first_aliases_and_reports_the_row() {
     let rep = import_dictionary(&d0, &staff, &dir2.path().join("dictionaries")).unwrap();
     assert!(rep.warnings.iter().all(|w| !w.contains("max_aliases")), "{:?}", rep.warnings);
 }
+
+#[test]
+fn names_over_the_configured_length_are_dropped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let dict_dir = dir.path().join("dictionaries");
+    let d0 = Dictionaries::load(&dict_dir).unwrap();
+    let limits = lodestar_core::ReadLimits { max_name_chars: 12, ..Default::default() };
+    // 13 characters: one over. The long alias is dropped, the row with the long name skipped
+    let long = "一二三四五六七八九十一二三";
+    assert_eq!(long.chars().count(), 13);
+    let staff = dir.path().join("staff.csv");
+    std::fs::write(&staff, format!("姓名,别名,岗位\n钱多多,Qian;{long},销售代表\n{long},,销售代表\n")).unwrap();
+    let rep = lodestar_ingest::dictfile::import_dictionary_with(&d0, &staff, &dict_dir, &limits).unwrap();
+    assert_eq!((rep.rows, rep.added), (1, 1), "{rep:?}");
+    let w = rep.warnings.join("\n");
+    assert!(w.contains("row 2: an alias of 13 characters, over the limit of 12") && w.contains("dropped"), "{w}");
+    assert!(w.contains("row 3: a name of 13 characters") && w.contains("the row is skipped"), "{w}");
+    assert!(w.contains("[limits] max_name_chars"), "{w}");
+    let d1 = Dictionaries::load(&dict_dir).unwrap();
+    assert_eq!(d1.resolve_staff("Qian").unwrap().aliases, vec!["Qian".to_string()]);
+    // under the default (500) the alias is kept, so row 3 names the same person
+    let dir2 = tempfile::tempdir().unwrap();
+    let rep = import_dictionary(&d0, &staff, &dir2.path().join("dictionaries")).unwrap();
+    assert_eq!((rep.rows, rep.added), (2, 1), "{rep:?}");
+    let d2 = Dictionaries::load(&dir2.path().join("dictionaries")).unwrap();
+    assert_eq!(d2.resolve_staff(long).unwrap().name, "钱多多");
+}
