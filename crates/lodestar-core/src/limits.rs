@@ -1,7 +1,8 @@
 //! Resource limits of the readers of user files (`[limits]` in `config.toml`): zip containers
-//! (`.xlsx` `.xlsm` `.ods` `.docx`), sheet dimensions and the chunks of one knowledge document.
-//! Each is checked before the work it bounds starts, and a refusal says which limit, by how much
-//! and which `config.toml` key raises it.
+//! (`.xlsx` `.xlsm` `.ods` `.docx`), sheet dimensions, shared-string tables, the chunks of one
+//! knowledge document, the text of one minutes file and its `.docx` XML, the aliases and name
+//! lengths of one dictionary entry and the size of one web upload. Each is checked before the work it bounds
+//! starts, and a refusal says which limit, by how much and which `config.toml` key raises it.
 
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -23,6 +24,28 @@ pub struct ReadLimits {
     pub max_sheet_cells: u64,
     /// The most chunks one knowledge document may be cut into.
     pub max_chunks: u64,
+    /// The most strings a workbook's shared-string table may announce (when its bytes could not
+    /// hold that many): the reader reserves room for the announced count before reading any.
+    pub max_shared_strings: u64,
+    /// The most bytes of text one minutes file may hold (`.md` / `.txt`, or the text of a
+    /// `.docx`): a meeting's minutes run to tens of kilobytes, and the extraction links clauses
+    /// across the whole text.
+    pub max_minutes_bytes: u64,
+    /// The largest `word/document.xml` of a minutes `.docx` (uncompressed bytes): its XML parser
+    /// takes about 17 bytes of memory per byte (64 MiB asked for 1.1 GB at once).
+    pub max_docx_xml_bytes: u64,
+    /// The deepest element nesting read in a minutes `.docx` (its XML parser recurses once per
+    /// level; real documents stay far below).
+    pub max_xml_depth: u64,
+    /// The most aliases (or local names) one dictionary entry keeps on `dict import`; a row with
+    /// more keeps the first ones and is reported.
+    pub max_aliases: u64,
+    /// The longest name or alias (characters) `dict import` takes: a longer cell is a broken
+    /// file, not a name (its row is skipped, or the alias dropped, and reported).
+    pub max_name_chars: u64,
+    /// The largest file the web server accepts as an upload (bytes); `serve --upload-limit-mb`
+    /// overrides it.
+    pub max_upload_bytes: u64,
 }
 
 impl Default for ReadLimits {
@@ -33,6 +56,13 @@ impl Default for ReadLimits {
             max_compression_ratio: 200,
             max_sheet_cells: 1 << 24,
             max_chunks: 100_000,
+            max_shared_strings: 1 << 20,
+            max_minutes_bytes: 2 << 20,
+            max_docx_xml_bytes: 8 << 20,
+            max_xml_depth: 256,
+            max_aliases: 1_000,
+            max_name_chars: 500,
+            max_upload_bytes: 50 << 20,
         }
     }
 }
@@ -46,7 +76,8 @@ pub const RATIO_FLOOR: u64 = 1 << 20;
 pub struct LimitExceeded(pub String);
 
 impl LimitExceeded {
-    fn new(what: String, key: &str) -> Self {
+    /// `what` (the limit, the figure) and the `config.toml` key that raises it.
+    pub fn new(what: String, key: &str) -> Self {
         Self(format!("{what} (raise `[limits] {key}` in config.toml to read it anyway)"))
     }
 }
@@ -209,6 +240,27 @@ mod tests {
         let l = ReadLimits { max_zip_entries: 20, ..Default::default() };
         let e = l.check_zip(&zip_of(&many)).unwrap_err().0;
         assert!(e.contains("30 entries") && e.contains("max_zip_entries"), "{e}");
+    }
+
+    #[test]
+    fn every_key_has_its_documented_default() {
+        let d = ReadLimits::default();
+        assert_eq!(d.max_uncompressed_bytes, 1_073_741_824);
+        assert_eq!(d.max_zip_entries, 10_000);
+        assert_eq!(d.max_compression_ratio, 200);
+        assert_eq!(d.max_sheet_cells, 16_777_216);
+        assert_eq!(d.max_chunks, 100_000);
+        assert_eq!(d.max_shared_strings, 1_048_576);
+        assert_eq!(d.max_minutes_bytes, 2_097_152);
+        assert_eq!(d.max_docx_xml_bytes, 8_388_608);
+        assert_eq!(d.max_xml_depth, 256);
+        assert_eq!(d.max_aliases, 1_000);
+        assert_eq!(d.max_name_chars, 500);
+        assert_eq!(d.max_upload_bytes, 52_428_800);
+        // a partial [limits] keeps the defaults of the keys it leaves out
+        let l: ReadLimits = toml::from_str("max_minutes_bytes = 4096\nmax_aliases = 10\n").unwrap();
+        assert_eq!((l.max_minutes_bytes, l.max_aliases), (4096, 10));
+        assert_eq!(ReadLimits { max_minutes_bytes: 2 << 20, max_aliases: 1_000, ..l }, d);
     }
 
     #[test]

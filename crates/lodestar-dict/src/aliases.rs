@@ -13,12 +13,23 @@
 //! ambiguous, and it maps to nothing.
 
 use crate::DictError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// kind (`sales`, `targets`, `receivables`, `fx`, `customers`, `staff`) → canonical field → spellings.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct HeaderAliases {
     pub kinds: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// kind → [`header_key`] of a field or spelling → the field (the first field in `kinds`
+    /// order that has it), built at the first lookup and dropped by [`HeaderAliases::merge`]:
+    /// every header cell looked up once per lookup instead of normalizing every spelling each
+    /// time (a workbook of 83 sheets spent ten seconds there).
+    keys: std::sync::OnceLock<HashMap<String, HashMap<String, String>>>,
+}
+
+impl PartialEq for HeaderAliases {
+    fn eq(&self, other: &Self) -> bool {
+        self.kinds == other.kinds
+    }
 }
 
 /// How a header matched a field.
@@ -128,11 +139,12 @@ impl HeaderAliases {
     pub fn parse(text: &str, file: &str) -> Result<Self, DictError> {
         let kinds: BTreeMap<String, BTreeMap<String, Vec<String>>> =
             toml::from_str(text).map_err(|source| DictError::Toml { file: file.into(), source })?;
-        Ok(Self { kinds })
+        Ok(Self { kinds, keys: Default::default() })
     }
 
     /// Adds the spellings of `other` to these.
     pub fn merge(&mut self, other: HeaderAliases) {
+        self.keys = Default::default();
         for (kind, fields) in other.kinds {
             let k = self.kinds.entry(kind).or_default();
             for (field, names) in fields {
@@ -151,11 +163,20 @@ impl HeaderAliases {
         if key.is_empty() {
             return None;
         }
-        let fields = self.kinds.get(kind)?;
-        fields
-            .iter()
-            .find(|(field, names)| header_key(field) == key || names.iter().any(|n| header_key(n) == key))
-            .map(|(f, _)| f.as_str())
+        let keys = self.keys.get_or_init(|| {
+            let mut all: HashMap<String, HashMap<String, String>> = HashMap::new();
+            for (kind, fields) in &self.kinds {
+                let k = all.entry(kind.clone()).or_default();
+                for (field, names) in fields {
+                    for n in std::iter::once(field).chain(names) {
+                        k.entry(header_key(n)).or_insert_with(|| field.clone());
+                    }
+                }
+            }
+            all
+        });
+        let field = keys.get(kind)?.get(key)?;
+        self.kinds.get(kind)?.get_key_value(field).map(|(f, _)| f.as_str())
     }
 
     /// An exact match of `text`, else of `text` without its trailing unit.

@@ -48,6 +48,10 @@ pub struct IndexCheck {
     /// Catalogue chunks without a vector while the index has vectors (needs the embedding model:
     /// `lodestar index build`).
     pub unembedded: usize,
+    /// Documents with at least one of those chunks (sorted).
+    pub unembedded_docs: Vec<String>,
+    /// The embedding model the stored vectors were made with (`None`: no `vectors.bin`).
+    pub vector_model: Option<String>,
     /// Leftover temp files of an interrupted save.
     pub temp_files: Vec<PathBuf>,
 }
@@ -153,7 +157,10 @@ pub fn inspect(dir: &Path, dicts: &Dictionaries) -> IndexCheck {
         Ok(Some(v)) => {
             ck.vectors = v.len();
             ck.vector_orphans = v.ids().filter(|id| !catalog.chunks.contains_key(*id)).map(str::to_string).collect();
-            ck.unembedded = catalog.chunks.keys().filter(|id| !v.contains(id)).count();
+            ck.vector_model = Some(v.model().to_string());
+            let missing: Vec<&crate::Chunk> = catalog.chunks.values().filter(|c| !v.contains(&c.chunk_id)).collect();
+            ck.unembedded = missing.len();
+            ck.unembedded_docs = missing.iter().map(|c| c.doc.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         }
         Ok(None) => {}
         Err(e) => ck.unreadable.push(format!("vectors unreadable: {e}")),

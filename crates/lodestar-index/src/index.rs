@@ -558,6 +558,37 @@ impl KnowledgeIndex {
         Ok(RebuildReport { chunks: self.catalog.chunks.len(), embedded, bm25_ms, embed_ms })
     }
 
+    /// Embeds the catalogue chunks that have no vector — added while no embedding model was
+    /// attached, or all of them when the stored vectors were made by another model — and saves;
+    /// chunks, BM25 and the vectors already there are left as they are. Every vector is computed
+    /// before anything changes, so a model failure leaves the index untouched. Without an
+    /// embedder nothing is done. Returns how many chunks were embedded; `on_progress(done,
+    /// total)` is called after each embedding batch.
+    pub fn embed_unembedded(&mut self, on_progress: &mut dyn FnMut(usize, usize)) -> Result<usize> {
+        let Some(e) = self.embedder.clone() else { return Ok(0) };
+        let mut need: Vec<&Chunk> = self
+            .catalog
+            .chunks
+            .values()
+            .filter(|c| !self.vectors.as_ref().is_some_and(|v| v.contains(&c.chunk_id)))
+            .collect();
+        if need.is_empty() {
+            return Ok(0);
+        }
+        need.sort_by(|a, b| a.chunk_id.cmp(&b.chunk_id));
+        let total = need.len();
+        let mut fresh: Vec<(String, Vec<f32>)> = Vec::with_capacity(total);
+        for batch in need.chunks(EMBED_BATCH * 4) {
+            fresh.extend(embed_chunks(e.as_ref(), batch)?);
+            on_progress(fresh.len(), total);
+        }
+        let v = self.vectors.get_or_insert_with(|| VectorIndex::new(e.name(), e.dim(), total));
+        v.insert_many(&fresh)?;
+        self.stale_vectors = None;
+        self.save()?;
+        Ok(total)
+    }
+
     pub(crate) fn rebuild_bm25(&mut self) -> Result<()> {
         let mut w = self.bm25.writer()?;
         self.bm25.delete_all(&mut w)?;

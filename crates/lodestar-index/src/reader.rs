@@ -321,12 +321,27 @@ fn cell_text(d: &calamine::Data) -> String {
 }
 
 /// PDF text layer (no OCR). `pdf-extract` may panic on malformed files; that becomes an error.
+/// The document is loaded here first so that what would make the extractor loop is refused
+/// before it runs (see [`check_parent_chains`]).
 fn pdf_to_text(bytes: &[u8]) -> std::result::Result<SourceText, String> {
     let owned = bytes.to_vec();
-    let res = std::panic::catch_unwind(move || pdf_extract::extract_text_from_mem(&owned));
+    let res = std::panic::catch_unwind(move || -> std::result::Result<String, String> {
+        let mut doc = pdf_extract::Document::load_mem(&owned).map_err(|e| format!("PDF: {e}"))?;
+        check_parent_chains(&doc)?;
+        // as `pdf_extract::extract_text_from_mem` does: an empty user password is tried
+        if doc.is_encrypted() {
+            doc.decrypt("").map_err(|e| format!("PDF: encrypted ({e})"))?;
+        }
+        let mut text = String::new();
+        {
+            let mut out = pdf_extract::PlainTextOutput::new(&mut text);
+            pdf_extract::output_doc(&doc, &mut out).map_err(|e| format!("PDF: {e}"))?;
+        }
+        Ok(text)
+    });
     let text = match res {
         Ok(Ok(t)) => t,
-        Ok(Err(e)) => return Err(format!("PDF: {e}")),
+        Ok(Err(e)) => return Err(e),
         Err(_) => return Err("PDF: the text layer could not be decoded".into()),
     };
     if text.trim().is_empty() {
@@ -335,6 +350,44 @@ fn pdf_to_text(bytes: &[u8]) -> std::result::Result<SourceText, String> {
     // Pages are separated by form feeds; lines inside a paragraph are joined by the chunker.
     let body = text.replace('\u{c}', "\n\n");
     Ok(SourceText { meta: FrontMatter::default(), body })
+}
+
+/// Refuses a PDF in which an object's `/Parent` chain comes back to an object already on it. The
+/// extractor looks a page's resources and media box up through its parents without counting the
+/// steps, so a page that is its own parent made it loop for ever (a fuzzed file). Each object is
+/// walked once: a chain that reached the top is not walked again.
+fn check_parent_chains(doc: &pdf_extract::Document) -> std::result::Result<(), String> {
+    use pdf_extract::{Object, ObjectId};
+    use std::collections::HashSet;
+    let parent = |id: ObjectId| -> Option<ObjectId> {
+        let dict = match doc.objects.get(&id)? {
+            Object::Dictionary(d) => d,
+            Object::Stream(s) => &s.dict,
+            _ => return None,
+        };
+        dict.get(b"Parent").ok()?.as_reference().ok()
+    };
+    let mut settled: HashSet<ObjectId> = HashSet::new();
+    for &start in doc.objects.keys() {
+        let mut path: Vec<ObjectId> = Vec::new();
+        let mut on_path: HashSet<ObjectId> = HashSet::new();
+        let mut at = Some(start);
+        while let Some(id) = at {
+            if settled.contains(&id) {
+                break;
+            }
+            if !on_path.insert(id) {
+                return Err(format!(
+                    "PDF: the page tree loops (the /Parent chain of object {} {} comes back to object {} {})",
+                    start.0, start.1, id.0, id.1
+                ));
+            }
+            path.push(id);
+            at = parent(id);
+        }
+        settled.extend(path);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

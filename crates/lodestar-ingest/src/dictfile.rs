@@ -12,6 +12,7 @@ use crate::clean::{self, cell_clean};
 use crate::workbook;
 use crate::IngestError;
 use lodestar_core::text::norm_key;
+use lodestar_core::{LimitExceeded, ReadLimits};
 use lodestar_dict::{Customer, CustomerStatus, Dictionaries, NameKind, Staff};
 use lodestar_store::Store;
 use serde::Serialize;
@@ -71,10 +72,10 @@ struct ListTable {
 /// (score, sheet index, header row index, list, field → column)
 type HeaderHit = (usize, usize, usize, DictList, HashMap<String, usize>);
 
-fn read_list(path: &Path, dicts: &Dictionaries) -> Result<ListTable, IngestError> {
+fn read_list(path: &Path, dicts: &Dictionaries, limits: &ReadLimits) -> Result<ListTable, IngestError> {
     let bytes = std::fs::read(path)
         .map_err(|e| IngestError::Unreadable { path: path.display().to_string(), reason: e.to_string() })?;
-    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path), &lodestar_core::ReadLimits::default())
+    let sheets = workbook::read_sheets(&bytes, &workbook::extension(path), limits)
         .map_err(|f| IngestError::Unreadable { path: path.display().to_string(), reason: f.0 })?;
     let aliases = &dicts.header_aliases;
     let mut best: Option<HeaderHit> = None;
@@ -119,24 +120,70 @@ fn read_list(path: &Path, dicts: &Dictionaries) -> Result<ListTable, IngestError
     Ok(ListTable { list, cols, rows })
 }
 
-/// The most aliases one entry of a list keeps (more are reported and dropped: a cell of 100,000
-/// aliases is a broken file, not a person).
-pub const MAX_ALIASES: usize = 1_000;
+/// The row's note when it brings more aliases (`what`) than `[limits] max_aliases`: the first
+/// ones are kept (a cell of 100,000 aliases is a broken file, not a person).
+fn too_many_aliases(line: usize, n: usize, what: &str, max: usize) -> String {
+    format!(
+        "row {line}: {}; the first {max} kept",
+        LimitExceeded::new(format!("{n} {what}, over the limit of {max} per entry"), "max_aliases").0
+    )
+}
 
 fn split_aliases(s: &str) -> Vec<String> {
     s.split([';', '；', '\n']).map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
 }
 
-/// Adds the names of `extra` that `list` lacks (by [`norm_key`]); the keys are worked out once
-/// (a cell of 100,000 aliases compared each with all before it took minutes).
-fn merge_into(list: &mut Vec<String>, extra: Vec<String>) {
-    let mut seen: std::collections::HashSet<String> = list.iter().map(|x| norm_key(x)).collect();
-    for e in extra {
-        if seen.insert(norm_key(&e)) {
-            list.push(e);
+/// More than `max` characters: a broken cell, not a name (`[limits] max_name_chars`).
+fn over_long(s: &str, max: usize) -> bool {
+    s.chars().nth(max).is_some()
+}
+
+/// The row's note for a name over `[limits] max_name_chars`, and what became of it.
+fn too_long_name(line: usize, what: &str, name: &str, max: usize, outcome: &str) -> String {
+    let n = name.chars().count();
+    format!(
+        "row {line}: {}; {outcome}",
+        LimitExceeded::new(format!("{what} of {n} characters, over the limit of {max}"), "max_name_chars").0
+    )
+}
+
+/// `names` without those over `max` characters, each dropped one reported.
+fn drop_long(names: Vec<String>, line: usize, what: &str, max: usize, report: &mut DictImportReport) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| {
+            let long = over_long(n, max);
+            if long {
+                report.warnings.push(too_long_name(line, what, n, max, "dropped"));
+            }
+            !long
+        })
+        .collect()
+}
+
+/// The [`norm_key`]s of one name list of each entry (`(entry, list)`), worked out the first time
+/// a row adds to that list and kept up to date after: a list is normalized once per import, not
+/// once per row (6,000 rows of one customer, one of whose local names was a megabyte long,
+/// normalized that name 6,000 times).
+#[derive(Default)]
+struct KeyCache(HashMap<(usize, u8), std::collections::HashSet<String>>);
+
+impl KeyCache {
+    /// Adds the names of `extra` that `list` (list `which` of entry `entry`) lacks, by
+    /// [`norm_key`]; each new name is normalized once.
+    fn merge_into(&mut self, entry: usize, which: u8, list: &mut Vec<String>, extra: Vec<String>) {
+        let seen = self.0.entry((entry, which)).or_insert_with(|| list.iter().map(|x| norm_key(x)).collect());
+        for e in extra {
+            if seen.insert(norm_key(&e)) {
+                list.push(e);
+            }
         }
     }
 }
+
+/// Which name list of an entry a [`KeyCache`] key is for.
+const ALIASES: u8 = 0;
+const LOCAL_NAMES: u8 = 1;
 
 /// Next id with `prefix` after the largest numeric one (`C041` → `C042`), keeping the width.
 fn next_id<'a>(prefix: char, ids: impl Iterator<Item = &'a str>) -> String {
@@ -155,13 +202,26 @@ fn next_id<'a>(prefix: char, ids: impl Iterator<Item = &'a str>) -> String {
     format!("{prefix}{:0width$}", max + 1)
 }
 
-/// Imports a customer or staff list into the home's dictionary folder `dict_dir`.
+/// Imports a customer or staff list into the home's dictionary folder `dict_dir`, under the
+/// default `[limits]` (see [`import_dictionary_with`]).
 pub fn import_dictionary(dicts: &Dictionaries, path: &Path, dict_dir: &Path) -> Result<DictImportReport, IngestError> {
-    let table = read_list(path, dicts)?;
+    import_dictionary_with(dicts, path, dict_dir, &ReadLimits::default())
+}
+
+/// [`import_dictionary`] under the given `[limits]` of `config.toml`: the file is read under the
+/// workbook limits (zip container, sheet cells) and an entry keeps at most `max_aliases` aliases
+/// (local names for a customer); a row with more keeps the first ones and is reported.
+pub fn import_dictionary_with(
+    dicts: &Dictionaries,
+    path: &Path,
+    dict_dir: &Path,
+    limits: &ReadLimits,
+) -> Result<DictImportReport, IngestError> {
+    let table = read_list(path, dicts, limits)?;
     let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match table.list {
-        DictList::Customers => import_customers(dicts, &table, &file, dict_dir),
-        DictList::Staff => import_staff(dicts, &table, &file, dict_dir),
+        DictList::Customers => import_customers(dicts, &table, &file, dict_dir, limits),
+        DictList::Staff => import_staff(dicts, &table, &file, dict_dir, limits),
     }
 }
 
@@ -184,7 +244,10 @@ fn import_customers(
     t: &ListTable,
     file: &str,
     dict_dir: &Path,
+    limits: &ReadLimits,
 ) -> Result<DictImportReport, IngestError> {
+    let max_aliases = usize::try_from(limits.max_aliases).unwrap_or(usize::MAX);
+    let max_name = usize::try_from(limits.max_name_chars).unwrap_or(usize::MAX);
     let mut all: Vec<Customer> = dicts.customers.clone();
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     let add_keys = |index: &mut HashMap<String, Vec<usize>>, c: &Customer, i: usize| {
@@ -213,6 +276,7 @@ fn import_customers(
         warnings: Vec::new(),
         written: String::new(),
     };
+    let mut keys = KeyCache::default();
     for (line, row) in &t.rows {
         let name_zh = get(t, row, "name_zh").to_string();
         let name_en = get(t, row, "name_en").to_string();
@@ -224,8 +288,12 @@ fn import_customers(
         if clean::is_subtotal_label(&key) {
             continue;
         }
+        if let Some(long) = [&name_zh, &name_en].into_iter().find(|n| over_long(n, max_name)) {
+            report.warnings.push(too_long_name(*line, "a customer name", long, max_name, "the row is skipped"));
+            continue;
+        }
         report.rows += 1;
-        let locals = split_aliases(get(t, row, "name_local"));
+        let locals = drop_long(split_aliases(get(t, row, "name_local")), *line, "a local name", max_name, &mut report);
         let mut hits: Vec<usize> = Vec::new();
         for n in std::iter::once(&key).chain(std::iter::once(&name_en).filter(|n| !n.is_empty())) {
             for k in [norm_key(n), lodestar_dict::strip_legal_form(n)] {
@@ -274,22 +342,22 @@ fn import_customers(
             c.name_zh = name_zh.clone();
         } else if !name_zh.is_empty() && norm_key(&c.name_zh) != norm_key(&name_zh) {
             // matched through an alias: keep the canonical name, remember the spelling
-            merge_into(&mut c.aliases, vec![name_zh.clone()]);
+            keys.merge_into(idx, ALIASES, &mut c.aliases, vec![name_zh.clone()]);
         }
         if !name_en.is_empty() {
             if c.name_en.is_empty() || is_new {
                 c.name_en = name_en.clone();
             } else if norm_key(&c.name_en) != norm_key(&name_en) {
-                merge_into(&mut c.aliases, vec![name_en.clone()]);
+                keys.merge_into(idx, ALIASES, &mut c.aliases, vec![name_en.clone()]);
             }
         }
         let mut locals = locals;
-        if locals.len() > MAX_ALIASES {
-            report.warnings.push(format!("row {line}: {} local names; the first {MAX_ALIASES} kept", locals.len()));
-            locals.truncate(MAX_ALIASES);
+        if locals.len() > max_aliases {
+            report.warnings.push(too_many_aliases(*line, locals.len(), "local names", max_aliases));
+            locals.truncate(max_aliases);
         }
-        locals.truncate(MAX_ALIASES.saturating_sub(c.name_local.len()));
-        merge_into(&mut c.name_local, locals);
+        locals.truncate(max_aliases.saturating_sub(c.name_local.len()));
+        keys.merge_into(idx, LOCAL_NAMES, &mut c.name_local, locals);
         let country = get(t, row, "country");
         if !country.is_empty() {
             match dicts.resolve_country(country) {
@@ -377,7 +445,10 @@ fn import_staff(
     t: &ListTable,
     file: &str,
     dict_dir: &Path,
+    limits: &ReadLimits,
 ) -> Result<DictImportReport, IngestError> {
+    let max_aliases = usize::try_from(limits.max_aliases).unwrap_or(usize::MAX);
+    let max_name = usize::try_from(limits.max_name_chars).unwrap_or(usize::MAX);
     let mut all: Vec<Staff> = dicts.staff.clone();
     let mut report = DictImportReport {
         file: file.to_string(),
@@ -398,10 +469,15 @@ fn import_staff(
             by_key.entry(norm_key(n)).or_default().push(i);
         }
     }
+    let mut keys = KeyCache::default();
     for (line, row) in &t.rows {
         let name = get(t, row, "name").to_string();
         if name.is_empty() {
             report.warnings.push(format!("row {line}: no 姓名 — skipped"));
+            continue;
+        }
+        if over_long(&name, max_name) {
+            report.warnings.push(too_long_name(*line, "a name", &name, max_name, "the row is skipped"));
             continue;
         }
         report.rows += 1;
@@ -431,17 +507,18 @@ fn import_staff(
         };
         let before = all[idx].clone();
         let s = &mut all[idx];
-        let mut aliases = split_aliases(get(t, row, "aliases"));
-        if aliases.len() > MAX_ALIASES {
-            report.warnings.push(format!("row {line}: {} aliases; the first {MAX_ALIASES} kept", aliases.len()));
-            aliases.truncate(MAX_ALIASES);
+        let mut aliases = drop_long(split_aliases(get(t, row, "aliases")), *line, "an alias", max_name, &mut report);
+        if aliases.len() > max_aliases {
+            report.warnings.push(too_many_aliases(*line, aliases.len(), "aliases", max_aliases));
+            aliases.truncate(max_aliases);
         }
         if norm_key(&s.name) != key {
             aliases.push(name.clone());
         }
-        let room = (MAX_ALIASES + 1).saturating_sub(s.aliases.len());
+        // room for the row's spelling of the name besides its aliases
+        let room = max_aliases.saturating_add(1).saturating_sub(s.aliases.len());
         let had = s.aliases.len();
-        merge_into(&mut s.aliases, aliases.into_iter().take(room).collect());
+        keys.merge_into(idx, ALIASES, &mut s.aliases, aliases.into_iter().take(room).collect());
         for a in &s.aliases[had..] {
             by_key.entry(norm_key(a)).or_default().push(idx);
         }

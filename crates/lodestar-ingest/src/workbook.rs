@@ -3,12 +3,9 @@
 
 use calamine::{Cell, Data, DataRef, Dimensions, Range, Reader, Sheets};
 use lodestar_core::ReadLimits;
+use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 use std::path::Path;
-
-/// A shared-string table may announce up to this many strings (or as many as its bytes could hold):
-/// the reader reserves room for the announced count before reading any.
-const MAX_ANNOUNCED_STRINGS: u64 = 1 << 20;
 
 /// One worksheet: its cells (absolute positions, as calamine gives them) and merged regions.
 #[derive(Debug, Clone)]
@@ -84,17 +81,34 @@ fn read_book(bytes: &[u8], ext: &str, limits: &ReadLimits) -> Result<Vec<SheetGr
     if let Sheets::Xlsx(x) = &mut book {
         // The merged regions sit at the end of each sheet's XML, so finding them is a second full
         // pass over it: do that pass on a second reader in parallel with reading the cells.
+        // a sheet refused on the main side stops the second pass at its next sheet (the scope
+        // waits for it before the refusal is returned)
+        let stop = std::sync::atomic::AtomicBool::new(false);
         return std::thread::scope(|scope| {
             let merges = scope.spawn(|| -> Vec<Vec<Dimensions>> {
                 let second: Result<calamine::Xlsx<_>, _> = calamine::open_workbook_from_rs(Cursor::new(bytes));
                 match second {
-                    Ok(mut y) => names.iter().map(|n| y.merge_cells_by_sheet_name(n).unwrap_or_default()).collect(),
+                    Ok(mut y) => names
+                        .iter()
+                        .map(|n| {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                return Vec::new();
+                            }
+                            y.merge_cells_by_sheet_name(n).unwrap_or_default()
+                        })
+                        .collect(),
                     Err(_) => vec![Vec::new(); names.len()],
                 }
             });
             let mut ranges = Vec::with_capacity(names.len());
             for name in &names {
-                ranges.push(xlsx_range(x, name, limits)?);
+                match xlsx_range(x, name, limits) {
+                    Ok(r) => ranges.push(r),
+                    Err(e) => {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
             }
             let merges = merges.join().unwrap_or_else(|_| vec![Vec::new(); names.len()]);
             Ok(names
@@ -229,13 +243,104 @@ fn check_container(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure>
             continue;
         }
         if let Some(n) = announced_strings(&head) {
-            if n > MAX_ANNOUNCED_STRINGS && n > size / 4 {
-                return Err(ReadFailure(format!("{name} announces {n} shared strings in {size} bytes")));
+            // the reader reserves room for the announced count before reading any: a table may
+            // announce up to `max_shared_strings`, or as many as its bytes could hold
+            if n > limits.max_shared_strings && n > size / 4 {
+                return Err(ReadFailure(
+                    lodestar_core::LimitExceeded::new(
+                        format!(
+                            "{name} announces {n} shared strings in {size} bytes, over the limit of {}",
+                            limits.max_shared_strings
+                        ),
+                        "max_shared_strings",
+                    )
+                    .0,
+                ));
             }
         }
     }
+    check_sheet_parts(&mut zip)?;
     if let Ok(content) = zip.by_name("content.xml") {
         check_ods_repeats(content, limits.max_sheet_cells)?;
+    }
+    Ok(())
+}
+
+/// `.xlsx`: each `<sheet>` of the workbook part must name its own worksheet part. The reader reads
+/// a part once per sheet that names it, so one part named by hundreds of sheet entries (a fuzzed
+/// file: 167 entries on one 64 MiB part took 108 s) multiplies the work by that count. Sheets are
+/// told apart by the target their relationship gives (by the relationship id where none does).
+fn check_sheet_parts<RS: Read + Seek>(zip: &mut zip::ZipArchive<RS>) -> Result<(), ReadFailure> {
+    use quick_xml::events::Event;
+    let books: Vec<String> = (0..zip.len())
+        .filter_map(|i| zip.name_for_index(i).and_then(|n| n.ok()).map(|n| n.into_owned()))
+        .filter(|n| n.to_ascii_lowercase().ends_with("workbook.xml") && !n.contains("_rels"))
+        .collect();
+    let local = |k: &str| -> String { k.rsplit(':').next().unwrap_or(k).to_string() };
+    for book in books {
+        // Id → Target of the workbook's relationships (`xl/_rels/workbook.xml.rels`)
+        let (dir, file) = book.rsplit_once('/').map_or(("", book.as_str()), |(d, f)| (d, f));
+        let rels_name = if dir.is_empty() { format!("_rels/{file}.rels") } else { format!("{dir}/_rels/{file}.rels") };
+        let mut targets: HashMap<String, String> = HashMap::new();
+        if let Ok(f) = zip.by_name(&rels_name) {
+            let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(f));
+            let mut buf = Vec::new();
+            loop {
+                match xml.read_event_into(&mut buf) {
+                    Ok(Event::Start(e) | Event::Empty(e)) if local(e.name().as_ref()) == "Relationship" => {
+                        let (mut id, mut target) = (None, None);
+                        for a in e.attributes().flatten() {
+                            match local(a.key.as_ref()).as_str() {
+                                "Id" => id = Some(a.value.to_string()),
+                                "Target" => {
+                                    let t = a.value.to_string();
+                                    target = Some(match t.strip_prefix('/') {
+                                        Some(abs) => abs.to_string(),
+                                        None if dir.is_empty() => t,
+                                        None => format!("{dir}/{t}"),
+                                    });
+                                }
+                                _ => {}
+                            }
+                        }
+                        if let (Some(i), Some(t)) = (id, target) {
+                            targets.insert(i, t);
+                        }
+                    }
+                    Ok(Event::Eof) | Err(_) => break,
+                    _ => {}
+                }
+                buf.clear();
+            }
+        }
+        let Ok(f) = zip.by_name(&book) else { continue };
+        let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(f));
+        let mut buf = Vec::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        loop {
+            match xml.read_event_into(&mut buf) {
+                Ok(Event::Start(e) | Event::Empty(e)) if local(e.name().as_ref()) == "sheet" => {
+                    let (mut name, mut rel) = (String::new(), None);
+                    for a in e.attributes().flatten() {
+                        match local(a.key.as_ref()).as_str() {
+                            "name" => name = a.value.to_string(),
+                            "id" => rel = Some(a.value.to_string()),
+                            _ => {}
+                        }
+                    }
+                    let Some(rel) = rel else { continue };
+                    let part = targets.get(&rel).cloned().unwrap_or(rel);
+                    if let Some(first) = seen.insert(part.clone(), name.clone()) {
+                        return Err(ReadFailure(format!(
+                            "{book}: sheets \"{first}\" and \"{name}\" both name the part {part} (a damaged workbook)"
+                        )));
+                    }
+                }
+                Ok(Event::Eof) | Err(_) => break,
+                _ => {}
+            }
+            buf.clear();
+        }
     }
     Ok(())
 }
@@ -426,6 +531,7 @@ pub fn extension(path: &Path) -> String {
 /// stream are walked here first and each sheet held to `limits.max_sheet_cells`.
 fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
     let Some(stream) = cfb_stream(bytes, &["Workbook", "Book"]) else { return Ok(()) };
+    let stream = stream.map_err(ReadFailure)?;
     let u16at = |d: &[u8], o: usize| d.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
     let u32at = |d: &[u8], o: usize| d.get(o..o + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
     let mut sheet = 0usize;
@@ -495,7 +601,7 @@ fn check_xls(bytes: &[u8], limits: &ReadLimits) -> Result<(), ReadFailure> {
 /// compound file or the stream cannot be found (calamine then reports the file); sectors past the
 /// end of a cut file are skipped. Every sector
 /// chain is bounded by the sectors the file holds, so a looping or lying chain ends.
-fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
+fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Result<Vec<u8>, String>> {
     const SIG: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
     const LAST: u32 = 0xFFFF_FFFA; // ids from here on are markers (end of chain, free, FAT, DIFAT)
     if b.len() < 512 || b[..8] != SIG {
@@ -503,12 +609,12 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     }
     let u16at = |d: &[u8], o: usize| d.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
     let u32at = |d: &[u8], o: usize| d.get(o..o + 4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+    // the sector sizes calamine reads (it refuses any other): 512 or 4096 bytes, mini sectors of 64
     let shift = u16at(b, 0x1E)?;
-    let mini_shift = u16at(b, 0x20)?;
-    if !(7..=16).contains(&shift) || !(2..=shift).contains(&mini_shift) {
+    if !matches!(shift, 9 | 12) || u16at(b, 0x20)? != 6 {
         return None;
     }
-    let (ss, ms) = (1usize << shift, 1usize << mini_shift);
+    let (ss, ms) = (1usize << shift, 64usize);
     let max_sectors = b.len() / ss + 1;
     let sector = |n: u32| -> Option<&[u8]> {
         // the last sector of a cut file may be partial: what is there is read
@@ -550,27 +656,36 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
     };
     let read =
         |start: u32| -> Vec<u8> { chain(start, &fat).into_iter().filter_map(sector).flatten().copied().collect() };
+    // the directory entries as calamine reads them: the name is the 64-byte field up to its first
+    // NUL (whatever the length field and the entry type say), the first entry is the root (its
+    // chain is the mini stream), and the first name of `names` found wins
     let dir = read(u32at(b, 0x30)?);
-    let (mut root, mut found) = (None, None);
-    for e in dir.chunks_exact(128) {
-        let name_len = (u16at(e, 64)? as usize).min(64).saturating_sub(2);
-        let name: String = char::decode_utf16(e[..name_len].chunks_exact(2).map(|x| u16::from_le_bytes([x[0], x[1]])))
-            .map(|c| c.unwrap_or('\u{fffd}'))
-            .collect();
-        let start = u32at(e, 116)?;
-        let size = if shift == 9 {
-            u64::from(u32at(e, 120)?)
-        } else {
-            u64::from(u32at(e, 120)?) | u64::from(u32at(e, 124)?) << 32
-        };
-        match e[66] {
-            5 => root = Some(start),
-            2 if found.is_none() && names.iter().any(|n| name.eq_ignore_ascii_case(n)) => found = Some((start, size)),
-            _ => {}
+    let entries: Vec<(String, u32, u64)> = dir
+        .chunks_exact(128)
+        .filter_map(|e| {
+            let name: String = char::decode_utf16(e[..64].chunks_exact(2).map(|x| u16::from_le_bytes([x[0], x[1]])))
+                .map(|c| c.unwrap_or('\u{fffd}'))
+                .take_while(|&c| c != '\0')
+                .collect();
+            let size = if shift == 9 {
+                u64::from(u32at(e, 120)?)
+            } else {
+                u64::from(u32at(e, 120)?) | u64::from(u32at(e, 124)?) << 32
+            };
+            Some((name, u32at(e, 116)?, size))
+        })
+        .collect();
+    let root = entries.first().map(|e| e.1);
+    let (_, start, size) = names.iter().find_map(|n| entries.iter().find(|e| e.0.eq_ignore_ascii_case(n)).cloned())?;
+    // streams under 4,096 bytes live in the mini stream: calamine takes that cutoff as fixed, not
+    // from the header (a header saying 65,535 once hid a sheet's cells from this check)
+    let mut data = if size < 4096 {
+        if u32at(b, 0x40)? == 0 {
+            // no mini FAT: calamine would read the stream from wherever its reader stands
+            return Some(Err(format!(
+                "the {size}-byte workbook stream belongs in the mini stream, but the file has no mini FAT (a damaged .xls)"
+            )));
         }
-    }
-    let (start, size) = found?;
-    let mut data = if size < u64::from(u32at(b, 0x38)?) {
         let mini = read(root?);
         let minifat: Vec<u32> =
             read(u32at(b, 0x3C)?).chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect();
@@ -584,5 +699,5 @@ fn cfb_stream(b: &[u8], names: &[&str]) -> Option<Vec<u8>> {
         read(start)
     };
     data.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-    Some(data)
+    Some(Ok(data))
 }

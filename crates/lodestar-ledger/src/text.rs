@@ -1,6 +1,7 @@
 //! Reading minutes (.md / .txt / .docx) and the small text helpers the extractor shares.
 
 use crate::LedgerError;
+use lodestar_core::{LimitExceeded, ReadLimits};
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
@@ -40,33 +41,70 @@ pub fn jaccard(a: &str, b: &str) -> f64 {
 }
 
 /// Reads minutes from a file: `.md` / `.txt` as UTF-8 text (a UTF-8 BOM is dropped), `.docx` through
-/// [`docx_text`]. Errors name the file.
+/// [`docx_text`]. Errors name the file. Held to the default `[limits]`; see [`read_minutes_with`].
 pub fn read_minutes(path: &Path) -> Result<String, LedgerError> {
+    read_minutes_with(path, &ReadLimits::default())
+}
+
+/// [`read_minutes`] under the given `[limits]` of `config.toml`: the text is held to
+/// `max_minutes_bytes` (a meeting's minutes run to tens of kilobytes; the extraction links
+/// clauses across the whole text, and a 5 MB file of repeated lines ran past ten seconds), a
+/// `.docx` to the zip limits, `max_docx_xml_bytes` and `max_xml_depth`.
+pub fn read_minutes_with(path: &Path, limits: &ReadLimits) -> Result<String, LedgerError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let bytes = std::fs::read(path).map_err(|source| LedgerError::Io { path: path.display().to_string(), source })?;
-    let text = if ext != "docx" && bytes.len() > MAX_MINUTES_BYTES + 3 {
-        String::from_utf8_lossy(&bytes[..MAX_MINUTES_BYTES + 4]).into_owned() // refused below
-    } else {
-        read_minutes_bytes(path, &ext, bytes)?
-    };
-    if text.len() > MAX_MINUTES_BYTES {
-        return Err(LedgerError::Invalid(format!(
-            "{}: {} bytes of minutes text, over the {MAX_MINUTES_BYTES} read at once (split the file by meeting)",
+    let max = usize::try_from(limits.max_minutes_bytes).unwrap_or(usize::MAX);
+    let too_long = |n: usize| {
+        LedgerError::Invalid(format!(
+            "{}: {}",
             path.display(),
-            text.len()
-        )));
+            LimitExceeded::new(
+                format!("{n} bytes of minutes text, over the limit of {max} read at once (split the file by meeting)"),
+                "max_minutes_bytes"
+            )
+        ))
+    };
+    if ext != "docx" {
+        // the size on disk first: a text file over the limit is not read at all
+        if let Ok(m) = std::fs::metadata(path) {
+            let n = m.len();
+            if n > (max as u64).saturating_add(3) {
+                return Err(too_long(usize::try_from(n).unwrap_or(usize::MAX)));
+            }
+        }
+    }
+    let bytes = std::fs::read(path).map_err(|source| LedgerError::Io { path: path.display().to_string(), source })?;
+    if ext != "docx" && bytes.len() > max.saturating_add(3) {
+        return Err(too_long(bytes.len()));
+    }
+    let text = lone_cr_to_lf(read_minutes_bytes(path, &ext, bytes, limits)?);
+    if text.len() > max {
+        return Err(too_long(text.len()));
     }
     Ok(text)
 }
 
-/// The most bytes of text one minutes file may hold (after `.docx` extraction): a meeting's
-/// minutes run to tens of kilobytes; the extraction links clauses across the whole text, and a
-/// 5 MB file of repeated lines ran past ten seconds.
-pub const MAX_MINUTES_BYTES: usize = 2 << 20;
+/// Line ends of old Mac text (a lone `\r`) become `\n`; `\r\n` stays. Read as they were, a
+/// whole file was one line: its clauses ran together, and the per-line rules went quadratic
+/// over a 1.4 MB "line" (a fuzzed file took 11 s).
+pub fn lone_cr_to_lf(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' && chars.peek() != Some(&'\n') {
+            out.push('\n');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
-fn read_minutes_bytes(path: &Path, ext: &str, bytes: Vec<u8>) -> Result<String, LedgerError> {
+fn read_minutes_bytes(path: &Path, ext: &str, bytes: Vec<u8>, limits: &ReadLimits) -> Result<String, LedgerError> {
     match ext {
-        "docx" => docx_text(&bytes).map_err(|e| match e {
+        "docx" => docx_text_with(&bytes, limits).map_err(|e| match e {
             LedgerError::Invalid(m) => LedgerError::Invalid(format!("{}: {m}", path.display())),
             other => other,
         }),
@@ -80,36 +118,49 @@ fn read_minutes_bytes(path: &Path, ext: &str, bytes: Vec<u8>) -> Result<String, 
     }
 }
 
-/// The largest `word/document.xml` read (uncompressed bytes): a few kilobytes of zip can declare
-/// and inflate to gigabytes, and the XML parser takes about 17 bytes of memory per byte of it
-/// (64 MiB asked for 1.1 GB at once).
-pub const MAX_DOCUMENT_XML: u64 = 8 << 20;
-
-/// The deepest element nesting read in `word/document.xml` (the XML parser recurses once per
-/// level; real documents stay far below).
-pub const MAX_XML_DEPTH: usize = 256;
-
 /// The text of a Word document: one line per paragraph of `word/document.xml`; a table becomes
 /// Markdown-style rows (`| a | b |`, header row followed by `|---|`), so tables read like Markdown tables.
+/// Held to the default `[limits]`; see [`docx_text_with`].
 pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
+    docx_text_with(bytes, &ReadLimits::default())
+}
+
+/// [`docx_text`] under the given `[limits]`: the zip container is measured before it is opened
+/// (entries, declared and real sizes, compression ratio), `word/document.xml` is held to
+/// `max_docx_xml_bytes` (the XML parser takes about 17 bytes of memory per byte of it: 64 MiB
+/// asked for 1.1 GB at once) and its nesting to `max_xml_depth` (the parser recurses once per
+/// level).
+pub fn docx_text_with(bytes: &[u8], limits: &ReadLimits) -> Result<String, LedgerError> {
     let bad = |m: String| LedgerError::Invalid(format!("not a readable .docx: {m}"));
-    // entries, declared and real sizes, compression ratio: refused before anything is parsed
-    lodestar_core::ReadLimits::default().check_zip(bytes).map_err(|e| bad(e.0))?;
+    limits.check_zip(bytes).map_err(|e| bad(e.0))?;
+    let max_xml = limits.max_docx_xml_bytes;
+    let xml_too_big = |n: String| {
+        bad(LimitExceeded::new(
+            format!("word/document.xml is {n} bytes uncompressed, over the limit of {max_xml}"),
+            "max_docx_xml_bytes",
+        )
+        .0)
+    };
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
     let mut xml = String::new();
     let entry = zip.by_name("word/document.xml").map_err(|e| bad(format!("word/document.xml: {e}")))?;
-    if entry.size() > MAX_DOCUMENT_XML {
-        return Err(bad(format!(
-            "word/document.xml is {} bytes uncompressed (at most {MAX_DOCUMENT_XML} are read)",
-            entry.size()
-        )));
+    if entry.size() > max_xml {
+        return Err(xml_too_big(entry.size().to_string()));
     }
-    entry.take(MAX_DOCUMENT_XML + 1).read_to_string(&mut xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
-    if xml.len() as u64 > MAX_DOCUMENT_XML {
-        return Err(bad(format!("word/document.xml is over {MAX_DOCUMENT_XML} bytes uncompressed")));
+    entry
+        .take(max_xml.saturating_add(1))
+        .read_to_string(&mut xml)
+        .map_err(|e| bad(format!("word/document.xml: {e}")))?;
+    if xml.len() as u64 > max_xml {
+        return Err(xml_too_big(format!("over {max_xml}")));
     }
-    if xml_depth(&xml) > MAX_XML_DEPTH {
-        return Err(bad(format!("word/document.xml nests elements more than {MAX_XML_DEPTH} levels deep")));
+    let depth = xml_depth(&xml);
+    if depth as u64 > limits.max_xml_depth {
+        return Err(bad(LimitExceeded::new(
+            format!("word/document.xml nests elements {depth} levels deep, over the limit of {}", limits.max_xml_depth),
+            "max_xml_depth",
+        )
+        .0));
     }
     let doc = roxmltree::Document::parse(&xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
     let mut out = String::new();
@@ -243,6 +294,77 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].owner_ids, vec!["S08"]);
         assert!(docx_text(b"not a zip").is_err());
+    }
+
+    fn docx_of(xml: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut buf = std::io::Cursor::new(Vec::new());
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("word/document.xml", zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(xml.as_bytes()).unwrap();
+        z.finish().unwrap();
+        buf.into_inner()
+    }
+
+    #[test]
+    fn configured_limits_refuse_minutes_text_docx_xml_and_nesting() {
+        let dir = tempfile::tempdir().unwrap();
+        // 10 lines of 21 bytes (7 three-byte characters) = 210 bytes, then a newline each: 220
+        let text = "西伯利亚物流催\n".repeat(10);
+        assert_eq!(text.len(), 220);
+        let md = dir.path().join("m.md");
+        std::fs::write(&md, &text).unwrap();
+        // the defaults read it; a configured limit of 100 bytes refuses it, naming file, size and key
+        assert_eq!(read_minutes(&md).unwrap(), text);
+        let tight = ReadLimits { max_minutes_bytes: 100, ..ReadLimits::default() };
+        let e = read_minutes_with(&md, &tight).unwrap_err().to_string();
+        assert!(e.contains("m.md") && e.contains("220 bytes") && e.contains("over the limit of 100"), "{e}");
+        assert!(e.contains("[limits] max_minutes_bytes"), "{e}");
+        // exactly at the limit passes
+        let exact = ReadLimits { max_minutes_bytes: 220, ..ReadLimits::default() };
+        assert_eq!(read_minutes_with(&md, &exact).unwrap(), text);
+
+        // the text of a .docx is held to the same limit
+        let body = format!(
+            r#"<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{}</w:body></w:document>"#,
+            "<w:p><w:r><w:t>催收</w:t></w:r></w:p>".repeat(50)
+        );
+        let docx = dir.path().join("m.docx");
+        std::fs::write(&docx, docx_of(&body)).unwrap();
+        assert_eq!(read_minutes(&docx).unwrap().len(), 50 * 7); // "催收" (6 bytes) and a newline
+        let e = read_minutes_with(&docx, &ReadLimits { max_minutes_bytes: 300, ..ReadLimits::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.docx") && e.contains("350 bytes") && e.contains("max_minutes_bytes"), "{e}");
+        // word/document.xml over max_docx_xml_bytes
+        let xml_len = body.len() as u64;
+        let e = read_minutes_with(&docx, &ReadLimits { max_docx_xml_bytes: xml_len - 1, ..ReadLimits::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.docx") && e.contains(&format!("{xml_len} bytes")), "{e}");
+        assert!(e.contains("[limits] max_docx_xml_bytes"), "{e}");
+        assert!(read_minutes_with(&docx, &ReadLimits { max_docx_xml_bytes: xml_len, ..ReadLimits::default() }).is_ok());
+        // nesting: document > body > p > r > t is 5 levels
+        let e = read_minutes_with(&docx, &ReadLimits { max_xml_depth: 4, ..ReadLimits::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.docx") && e.contains("5 levels deep") && e.contains("[limits] max_xml_depth"), "{e}");
+        assert!(read_minutes_with(&docx, &ReadLimits { max_xml_depth: 5, ..ReadLimits::default() }).is_ok());
+        // the zip limits of [limits] apply to a minutes .docx too
+        let e = read_minutes_with(&docx, &ReadLimits { max_uncompressed_bytes: 100, ..ReadLimits::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("m.docx") && e.contains("max_uncompressed_bytes"), "{e}");
+    }
+
+    #[test]
+    fn lone_carriage_returns_end_lines() {
+        assert_eq!(lone_cr_to_lf("a\rb\r\nc\n\rd\r".into()), "a\nb\r\nc\n\nd\n");
+        assert_eq!(lone_cr_to_lf("无回车".into()), "无回车");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("mac.txt");
+        std::fs::write(&p, "## 行动项\r1. 报关资料补齐。责任人：张伟。\r2. 发运确认。责任人：孙晓东。\r").unwrap();
+        assert_eq!(read_minutes(&p).unwrap().lines().count(), 3);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn import(
         None => None,
     };
     let append = matches!(up.field("append"), Some("1" | "true" | "on" | "yes"));
-    crate::uploads::check(&up, &["xlsx", "xlsm", "xls", "ods", "csv"], &ws.zip_limits)?;
+    crate::uploads::check(&up, &["xlsx", "xlsm", "xls", "ods", "csv"], &(&state.opts.config.limits).into())?;
     let path = crate::uploads::store(&ws.home, "import", &up)?;
     let who = auth.user.name.clone();
     let st = state.clone();
@@ -194,7 +194,11 @@ pub async fn kb_add(State(state): State<Arc<AppState>>, auth: Auth, mp: Multipar
     if !auth.principal().can_read_kb(kb) {
         return Err(ApiError::forbidden("kb", format!("没有知识库 {} 的权限", kb.id())));
     }
-    crate::uploads::check(&up, &["md", "markdown", "txt", "docx", "xlsx", "xls", "ods", "pdf"], &ws.zip_limits)?;
+    crate::uploads::check(
+        &up,
+        &["md", "markdown", "txt", "docx", "xlsx", "xls", "ods", "pdf"],
+        &(&state.opts.config.limits).into(),
+    )?;
     let path = crate::uploads::store_in(&ws.home, "kb", Some(kb.id()), &up)?;
     let id = path
         .parent()
@@ -229,7 +233,12 @@ pub async fn kb_add(State(state): State<Arc<AppState>>, auth: Auth, mp: Multipar
             j.done = 1;
         });
         let opts = lodestar_index::AddOptions { kb: Some(kb), sensitivity: Some(sensitivity) };
-        let res = ix.index().add_paths(std::slice::from_ref(&path), &opts);
+        let res = {
+            let mut index = ix.index();
+            // the documents are read, and cut into chunks, under the server's `[limits]`
+            index.set_limits(st.opts.config.limits.clone());
+            index.add_paths(std::slice::from_ref(&path), &opts)
+        };
         match res {
             Ok(rep) if rep.skipped.is_empty() => {
                 let doc = rep.docs.first().map(|d| d.doc.clone());

@@ -273,9 +273,9 @@ pub async fn upload_minutes(
     )?;
     let meeting = up.field("meeting").unwrap_or("经营分析会").to_string();
     let use_model = matches!(up.field("model"), Some("1" | "true" | "on" | "yes"));
-    crate::uploads::check(&up, &["md", "txt", "markdown", "docx"], &ws.zip_limits)?;
+    crate::uploads::check(&up, &["md", "txt", "markdown", "docx"], &(&state.opts.config.limits).into())?;
     let path = crate::uploads::store(&ws.home, "minutes", &up)?;
-    let text = match lodestar_ledger::text::read_minutes(&path) {
+    let text = match lodestar_ledger::text::read_minutes_with(&path, &state.opts.config.limits) {
         Ok(t) => t,
         Err(e) => {
             crate::uploads::discard(&path);
@@ -407,7 +407,7 @@ pub async fn commit_minutes(
             format!("this upload was already stored as meeting {m}"),
         ));
     }
-    let text = lodestar_ledger::text::read_minutes(std::path::Path::new(&pending.path))
+    let text = lodestar_ledger::text::read_minutes_with(std::path::Path::new(&pending.path), &state.opts.config.limits)
         .map_err(|e| ApiError::internal(format!("reading the stored upload: {e}")))?;
     let dicts = state.assistant.dicts.clone();
     let who = auth.user.name.clone();

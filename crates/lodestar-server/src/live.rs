@@ -57,9 +57,10 @@ pub struct Workspace {
     pub index: Option<Arc<IndexRetriever>>,
     /// The assistant's rule engine, reloaded after imports.
     pub metrics: Arc<SwapMetrics>,
-    /// Largest upload in bytes.
+    /// Largest upload in bytes (`serve --upload-limit-mb`, else `[limits] max_upload_bytes`). The
+    /// other limits of the uploaded files (zip containers, sheets, minutes text, chunks) are
+    /// `[limits]` of the server's config (`ServerOptions::config`).
     pub upload_limit: usize,
-    pub zip_limits: crate::uploads::ZipLimits,
 }
 
 impl Workspace {

@@ -29,6 +29,17 @@ impl Default for ZipLimits {
     }
 }
 
+/// The zip limits of `[limits]` in `config.toml`: entries, uncompressed bytes, compression ratio.
+impl From<&lodestar_core::ReadLimits> for ZipLimits {
+    fn from(l: &lodestar_core::ReadLimits) -> Self {
+        Self {
+            max_entries: usize::try_from(l.max_zip_entries).unwrap_or(usize::MAX),
+            max_total: l.max_uncompressed_bytes,
+            max_ratio: l.max_compression_ratio,
+        }
+    }
+}
+
 /// An uploaded file and the form's other fields.
 #[derive(Debug, Default)]
 pub struct Upload {
@@ -193,7 +204,11 @@ pub fn zip_entries(bytes: &[u8], limits: &ZipLimits) -> Result<Vec<String>, ApiE
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| unprocessable("unreadable", format!("not a readable zip archive: {e}")))?;
     if z.len() > limits.max_entries {
-        return Err(bomb(format!("{} entries in the archive, over the limit of {}", z.len(), limits.max_entries)));
+        return Err(bomb(format!(
+            "{} entries in the archive, over the limit of {} (`[limits] max_zip_entries` in config.toml)",
+            z.len(),
+            limits.max_entries
+        )));
     }
     let mut names = Vec::with_capacity(z.len());
     let mut declared: u64 = 0;
@@ -203,8 +218,11 @@ pub fn zip_entries(bytes: &[u8], limits: &ZipLimits) -> Result<Vec<String>, ApiE
         names.push(f.name().map(|n| n.into_owned()).unwrap_or_default());
     }
     let cap = limits.max_total.min((bytes.len() as u64).saturating_mul(limits.max_ratio).max(1024 * 1024));
+    let keys = "`[limits] max_uncompressed_bytes` and `max_compression_ratio` in config.toml";
     if declared > cap {
-        return Err(bomb(format!("the archive declares {declared} bytes uncompressed, over the limit of {cap}")));
+        return Err(bomb(format!(
+            "the archive declares {declared} bytes uncompressed, over the limit of {cap} ({keys})"
+        )));
     }
     let mut inflated: u64 = 0;
     let mut buf = vec![0u8; 64 * 1024];
@@ -218,7 +236,7 @@ pub fn zip_entries(bytes: &[u8], limits: &ZipLimits) -> Result<Vec<String>, ApiE
             };
             inflated += n as u64;
             if inflated > cap {
-                return Err(bomb(format!("the archive inflates past {cap} bytes")));
+                return Err(bomb(format!("the archive inflates past {cap} bytes ({keys})")));
             }
         }
     }

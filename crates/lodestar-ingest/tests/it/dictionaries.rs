@@ -159,3 +159,75 @@ fn a_file_with_neither_list_is_refused() {
     let err = import_dictionary(&d, &f, &dir.path().join("dictionaries")).unwrap_err();
     assert!(err.to_string().contains("no customer list"), "{err}");
 }
+
+#[test]
+fn configured_alias_limit_keeps_the_first_aliases_and_reports_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let dict_dir = dir.path().join("dictionaries");
+    let d0 = Dictionaries::load(&dict_dir).unwrap();
+    let limits = lodestar_core::ReadLimits { max_aliases: 3, ..Default::default() };
+    // a new person with five aliases: three kept, the row reported with the limit's key
+    let staff = dir.path().join("staff.csv");
+    std::fs::write(&staff, "姓名,别名,岗位\n钱多多,Alpha Qian;Beta Qian;Gamma Qian;Delta Qian;Epsilon Qian,销售代表\n")
+        .unwrap();
+    let rep = lodestar_ingest::dictfile::import_dictionary_with(&d0, &staff, &dict_dir, &limits).unwrap();
+    assert_eq!((rep.list, rep.added), (DictList::Staff, 1));
+    let w = rep.warnings.join("\n");
+    assert!(w.contains("row 2") && w.contains("5 aliases, over the limit of 3"), "{w}");
+    assert!(w.contains("[limits] max_aliases") && w.contains("the first 3 kept"), "{w}");
+    let d1 = Dictionaries::load(&dict_dir).unwrap();
+    let s = d1.resolve_staff("Gamma Qian").unwrap();
+    assert_eq!(s.name, "钱多多");
+    assert_eq!(s.aliases, vec!["Alpha Qian".to_string(), "Beta Qian".into(), "Gamma Qian".into()]);
+    assert!(d1.resolve_staff("Delta Qian").is_none());
+
+    // a new customer with four local names under a limit of 2
+    let customers = dir.path().join("customers.csv");
+    std::fs::write(&customers, "客户名称,本地名称,国家\n远东轮胎,Дальний Восток;Далвост;ДВ Шины;Восток Тайр,俄罗斯\n")
+        .unwrap();
+    let rep = lodestar_ingest::dictfile::import_dictionary_with(
+        &d1,
+        &customers,
+        &dict_dir,
+        &lodestar_core::ReadLimits { max_aliases: 2, ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(rep.added, 1);
+    let w = rep.warnings.join("\n");
+    assert!(w.contains("4 local names, over the limit of 2") && w.contains("max_aliases"), "{w}");
+    let d2 = Dictionaries::load(&dict_dir).unwrap();
+    let c = d2.customers.iter().find(|c| c.name_zh == "远东轮胎").unwrap();
+    assert_eq!(c.name_local, vec!["Дальний Восток".to_string(), "Далвост".into()]);
+
+    // the default limit (1,000) keeps all five
+    let dir2 = tempfile::tempdir().unwrap();
+    let rep = import_dictionary(&d0, &staff, &dir2.path().join("dictionaries")).unwrap();
+    assert!(rep.warnings.iter().all(|w| !w.contains("max_aliases")), "{:?}", rep.warnings);
+}
+
+#[test]
+fn names_over_the_configured_length_are_dropped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let dict_dir = dir.path().join("dictionaries");
+    let d0 = Dictionaries::load(&dict_dir).unwrap();
+    let limits = lodestar_core::ReadLimits { max_name_chars: 12, ..Default::default() };
+    // 13 characters: one over. The long alias is dropped, the row with the long name skipped
+    let long = "一二三四五六七八九十一二三";
+    assert_eq!(long.chars().count(), 13);
+    let staff = dir.path().join("staff.csv");
+    std::fs::write(&staff, format!("姓名,别名,岗位\n钱多多,Qian;{long},销售代表\n{long},,销售代表\n")).unwrap();
+    let rep = lodestar_ingest::dictfile::import_dictionary_with(&d0, &staff, &dict_dir, &limits).unwrap();
+    assert_eq!((rep.rows, rep.added), (1, 1), "{rep:?}");
+    let w = rep.warnings.join("\n");
+    assert!(w.contains("row 2: an alias of 13 characters, over the limit of 12") && w.contains("dropped"), "{w}");
+    assert!(w.contains("row 3: a name of 13 characters") && w.contains("the row is skipped"), "{w}");
+    assert!(w.contains("[limits] max_name_chars"), "{w}");
+    let d1 = Dictionaries::load(&dict_dir).unwrap();
+    assert_eq!(d1.resolve_staff("Qian").unwrap().aliases, vec!["Qian".to_string()]);
+    // under the default (500) the alias is kept, so row 3 names the same person
+    let dir2 = tempfile::tempdir().unwrap();
+    let rep = import_dictionary(&d0, &staff, &dir2.path().join("dictionaries")).unwrap();
+    assert_eq!((rep.rows, rep.added), (2, 1), "{rep:?}");
+    let d2 = Dictionaries::load(&dir2.path().join("dictionaries")).unwrap();
+    assert_eq!(d2.resolve_staff(long).unwrap().name, "钱多多");
+}

@@ -345,7 +345,6 @@ async fn workspace_in_a_real_browser() {
         index: Some(Arc::new(lodestar_rag::adapters::IndexRetriever::new(ix))),
         metrics: live,
         upload_limit: lodestar_server::uploads::DEFAULT_UPLOAD_LIMIT,
-        zip_limits: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());

@@ -365,7 +365,6 @@ fn fixture() -> Fixture {
             index: Some(retriever.clone()),
             metrics: Arc::new(SwapMetrics::new(Some(engine.clone()))),
             upload_limit: 1024 * 1024,
-            zip_limits: Default::default(),
         };
         assert!(s.workspace.set(ws).is_ok());
         s

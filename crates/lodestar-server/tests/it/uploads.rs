@@ -32,7 +32,12 @@ struct Home {
 /// A harness whose server has a workspace: a home folder, an empty knowledge index, the live rule
 /// engine, and an upload limit of `limit` bytes. Adds an admin `root`.
 fn home(limit: usize) -> Home {
-    let h = harness(None, ServerOptions::default());
+    home_with(limit, ServerOptions::default())
+}
+
+/// [`home`] with the server's options (its config's `[limits]`).
+fn home_with(limit: usize, opts: ServerOptions) -> Home {
+    let h = harness(None, opts);
     let store = lodestar_store::Store::open(&h.db).unwrap();
     let pw = lodestar_store::accounts::hash_password("root-pass").unwrap();
     store.upsert_user("root", lodestar_core::Role::Admin, lodestar_core::Sensitivity::Secret, &[], Some(&pw)).unwrap();
@@ -45,7 +50,6 @@ fn home(limit: usize) -> Home {
         index: Some(Arc::new(lodestar_rag::adapters::IndexRetriever::new(ix))),
         metrics: metrics.clone(),
         upload_limit: limit,
-        zip_limits: Default::default(),
     };
     assert!(h.state.workspace.set(ws).is_ok());
     Home { h, home, metrics }
@@ -406,4 +410,75 @@ async fn admin_pages_are_for_admins_and_account_changes_take_effect() {
     assert!(csv.body.contains("user_add"));
     let s = h.send(h.get(&root, "/api/status")).await.json();
     assert!(s["index"]["chunks"].is_number(), "{s}");
+}
+
+/// Waits for a knowledge indexing job to finish; its last state.
+async fn kb_job(h: &Harness, c: &Client, job: &str) -> serde_json::Value {
+    let mut last = serde_json::Value::Null;
+    for _ in 0..400 {
+        last = h.send(h.get(c, &format!("/api/kb/jobs/{job}"))).await.json();
+        if last["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    last
+}
+
+#[tokio::test]
+async fn uploads_are_held_to_the_configured_limits_not_the_defaults() {
+    let mut opts = ServerOptions::default();
+    opts.config.limits =
+        lodestar_core::ReadLimits { max_minutes_bytes: 200, max_chunks: 2, max_zip_entries: 3, ..Default::default() };
+    let w = home_with(1024 * 1024, opts);
+    let h = &w.h;
+    let ops = h.login("li", "li-pass").await;
+
+    // minutes: MINUTES is well within the default 2 MiB but over the configured 200 bytes
+    assert!(MINUTES.len() > 200);
+    let r = h.send(multipart(&ops, "/api/minutes", ("0907.md", MINUTES.as_bytes()), &[("date", "2026-09-07")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("0907.md") && msg.contains(&format!("{} bytes", MINUTES.len())), "{msg}");
+    assert!(msg.contains("over the limit of 200") && msg.contains("[limits] max_minutes_bytes"), "{msg}");
+    assert_eq!(stored(w.home.path(), "minutes"), 0, "a refused upload is not kept");
+    // a short one passes
+    let short = "## 行动项\n1. 报关资料补齐。责任人：张伟。\n";
+    let r = h.send(multipart(&ops, "/api/minutes", ("short.md", short.as_bytes()), &[("date", "2026-09-07")])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // knowledge: a document of four sections makes more chunks than the configured 2
+    let doc =
+        "# 政策\n\n## 一\n\n质保三年。\n\n## 二\n\n账期九十天。\n\n## 三\n\n运费到港。\n\n## 四\n\n返利季度结算。\n";
+    let r = h.send(multipart(&ops, "/api/kb", ("policy.md", doc.as_bytes()), &[("kb", "policy")])).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let job = r.json()["job_id"].as_str().unwrap().to_string();
+    let last = kb_job(h, &ops, &job).await;
+    assert_eq!(last["status"], "failed", "{last}");
+    let err = last["error"].as_str().unwrap();
+    assert!(
+        err.contains("policy.md") && err.contains("over the limit of 2") && err.contains("[limits] max_chunks"),
+        "{err}"
+    );
+    assert!(h.send(h.get(&ops, "/api/kb")).await.json().as_array().unwrap().is_empty());
+    // one section fits
+    let r =
+        h.send(multipart(&ops, "/api/kb", ("one.md", "# 质保\n\n质保三年。\n".as_bytes()), &[("kb", "policy")])).await;
+    let job = r.json()["job_id"].as_str().unwrap().to_string();
+    assert_eq!(kb_job(h, &ops, &job).await["status"], "done");
+
+    // zip containers: a .docx of four entries, over the configured 3 (the default is 10,000)
+    let docx = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("word/document.xml", b"<w:document/>"),
+        ("word/styles.xml", b"<w:styles/>"),
+        ("docProps/core.xml", b"<cp:coreProperties/>"),
+    ]);
+    let r = h.send(multipart(&ops, "/api/kb", ("four.docx", &docx), &[("kb", "policy")])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("4 entries") && msg.contains("over the limit of 3") && msg.contains("max_zip_entries"),
+        "{msg}"
+    );
 }

@@ -70,7 +70,9 @@ pub(crate) fn open_parts(
     };
     let index: Option<Arc<IndexRetriever>> = if index_dir.is_dir() {
         let embedder = lodestar_infer::open_embedder(models_dir, None).ok();
-        let ix = lodestar_index::KnowledgeIndex::open(index_dir, dicts, embedder)?;
+        let mut ix = lodestar_index::KnowledgeIndex::open(index_dir, dicts, embedder)?;
+        // documents the web server indexes are read under the home's `[limits]`
+        ix.set_limits(config.limits.clone());
         Some(Arc::new(IndexRetriever::new(ix)))
     } else {
         None

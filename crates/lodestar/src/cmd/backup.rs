@@ -2,10 +2,11 @@
 //!
 //! The archive is a zip file: `home/lodestar.db` (a consistent copy made with SQLite's online
 //! backup API, so the web server may keep writing), `home/index/…` (the knowledge index),
-//! `home/config.toml`, `home/remote_models.toml` and `home/dictionaries/…` when present, and
-//! `manifest.json` listing every file with its size and SHA-256. Restore verifies every file
-//! against the manifest before it touches the home, and refuses a non-empty home without
-//! `--force`.
+//! `home/config.toml`, `home/remote_models.toml`, `home/dictionaries/…` and the home's files —
+//! `home/uploads/…` (what the web server received), `home/drafts/…` (profiles and review
+//! material) and `home/reports/…` (benchmark reports) — when present, and `manifest.json`
+//! listing every file with its size and SHA-256. Restore verifies every file against the
+//! manifest before it touches the home, and refuses a non-empty home without `--force`.
 
 use crate::Ctx;
 use anyhow::{anyhow, bail, Context, Result};
@@ -21,7 +22,11 @@ const MANIFEST: &str = "manifest.json";
 const PREFIX: &str = "home/";
 /// Whole files and folders of the home that a backup carries besides the database and index.
 const HOME_FILES: [&str; 2] = ["config.toml", "remote_models.toml"];
-/// What restore replaces in a home (with `--force`).
+/// Folders of files the home keeps for people (uploads received, drafts written, reports): copied
+/// as they are; a file removed while the backup runs is left out.
+const HOME_FOLDERS: [&str; 3] = ["uploads", "drafts", "reports"];
+/// What restore replaces in a home (with `--force`); the files of [`HOME_FOLDERS`] in the archive
+/// replace those of the same name, and other files in those folders stay.
 const RESTORED: [&str; 7] =
     ["lodestar.db", "lodestar.db-wal", "lodestar.db-shm", "index", "dictionaries", "config.toml", "remote_models.toml"];
 
@@ -37,7 +42,9 @@ pub struct RestoreArgs {
     /// An archive written by `lodestar backup`
     #[arg(value_name = "FILE")]
     file: PathBuf,
-    /// Restore into a home that is not empty, replacing its database, index, config and dictionaries
+    /// Restore into a home that is not empty, replacing its database, index, config and
+    /// dictionaries (files of the backup's uploads/, drafts/ and reports/ replace those of the
+    /// same name; other files there stay)
     #[arg(long)]
     force: bool,
 }
@@ -96,6 +103,42 @@ fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> std::io::R
             copy_tree(&p, &to.join(e.file_name()), skip)?;
         } else if ty.is_file() {
             std::fs::copy(&p, to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies a folder of the home's files while the server may add or discard some: a file or
+/// folder that vanishes between the listing and the copy is left out (a discarded upload), any
+/// other error stops the backup. Symbolic links are not followed.
+fn copy_files_live(from: &Path, to: &Path) -> std::io::Result<()> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let mut entries: Vec<_> = match std::fs::read_dir(from) {
+        Ok(d) => d.filter_map(|e| e.ok()).collect(),
+        Err(e) if gone(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    std::fs::create_dir_all(to)?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let (p, dst) = (e.path(), to.join(e.file_name()));
+        let ty = match e.file_type() {
+            Ok(t) => t,
+            Err(err) if gone(&err) => continue,
+            Err(err) => return Err(err),
+        };
+        let res = if ty.is_dir() {
+            copy_files_live(&p, &dst)
+        } else if ty.is_file() && !not_backed_up(&p) {
+            std::fs::copy(&p, &dst).map(|_| ())
+        } else {
+            Ok(())
+        };
+        match res {
+            Err(err) if gone(&err) => {
+                let _ = std::fs::remove_file(&dst);
+            }
+            other => other?,
         }
     }
     Ok(())
@@ -209,6 +252,12 @@ pub fn run_backup(ctx: &Ctx, args: BackupArgs) -> Result<()> {
         copy_tree(&home.dict_dir(), &staged.join("dictionaries"), &|_| false)
             .with_context(|| format!("cannot copy {}", home.dict_dir().display()))?;
     }
+    for folder in HOME_FOLDERS {
+        let p = home.root().join(folder);
+        if p.is_dir() {
+            copy_files_live(&p, &staged.join(folder)).with_context(|| format!("cannot copy {}", p.display()))?;
+        }
+    }
 
     let files = files_under(&staged)?;
     let tmp = stage.0.join("archive.zip");
@@ -271,6 +320,22 @@ pub fn run_backup(ctx: &Ctx, args: BackupArgs) -> Result<()> {
         args.out.display(),
         bytes as f64 / 1e6
     );
+    Ok(())
+}
+
+/// Moves the files under `from` into `to`, replacing files of the same name and leaving the
+/// others in `to` alone (the home's uploads, drafts and reports on `restore --force`).
+fn merge_into(from: &Path, to: &Path) -> Result<()> {
+    for (rel, src) in files_under(from)? {
+        let dst = to.join(&rel);
+        if let Some(dir) = dst.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        if dst.is_dir() {
+            std::fs::remove_dir_all(&dst).with_context(|| format!("cannot replace {}", dst.display()))?;
+        }
+        std::fs::rename(&src, &dst).with_context(|| format!("cannot move {} into place", dst.display()))?;
+    }
     Ok(())
 }
 
@@ -379,7 +444,7 @@ pub fn run_restore(ctx: &Ctx, args: RestoreArgs) -> Result<()> {
     let non_empty = std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(false);
     if non_empty && !args.force {
         bail!(
-            "{} is not empty; restore into an empty or new folder, or add --force to replace its database, index, config and dictionaries",
+            "{} is not empty; restore into an empty or new folder, or add --force to replace its database, index, config and dictionaries (and the files of uploads/, drafts/ and reports/ the backup holds)",
             root.display()
         );
     }
@@ -406,7 +471,11 @@ pub fn run_restore(ctx: &Ctx, args: RestoreArgs) -> Result<()> {
     top.sort_by_key(|e| e.file_name());
     for e in top {
         let to = root.join(e.file_name());
-        std::fs::rename(e.path(), &to).with_context(|| format!("cannot move {} into place", to.display()))?;
+        if HOME_FOLDERS.iter().any(|f| e.file_name() == *f) && to.is_dir() {
+            merge_into(&e.path(), &to)?;
+        } else {
+            std::fs::rename(e.path(), &to).with_context(|| format!("cannot move {} into place", to.display()))?;
+        }
     }
     drop(stage);
 

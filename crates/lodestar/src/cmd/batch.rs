@@ -436,8 +436,9 @@ impl Runner<'_> {
             .as_str()
             .and_then(|d| parse_date(d).ok())
             .ok_or_else(|| permanent("invalid_request", "item has no valid date"))?;
-        let text =
-            lodestar_ledger::text::read_minutes(&file).map_err(|e| permanent("invalid_request", e.to_string()))?;
+        let limits = self.shared.ctx.config().map_err(|e| transient(format!("{e:#}")))?.limits;
+        let text = lodestar_ledger::text::read_minutes_with(&file, &limits)
+            .map_err(|e| permanent("invalid_request", e.to_string()))?;
         let g = self.generator(false)?;
         let dicts = self.shared.ctx.dicts().map_err(|e| transient(format!("{e:#}")))?;
         let mut own =

@@ -314,7 +314,8 @@ pub fn run_dict(ctx: &Ctx, args: DictArgs) -> Result<()> {
             let principal = ctx.principal(&store)?;
             require(&principal, &[Role::Admin, Role::Ops], "change dictionaries")?;
             let dicts = ctx.dicts()?;
-            let r = lodestar_ingest::dictfile::import_dictionary(&dicts, &file, &ctx.home.dict_dir())?;
+            let limits = ctx.config()?.limits;
+            let r = lodestar_ingest::dictfile::import_dictionary_with(&dicts, &file, &ctx.home.dict_dir(), &limits)?;
             // the written file must load
             ctx.dicts().context("the dictionary file written does not load")?;
             store.audit(

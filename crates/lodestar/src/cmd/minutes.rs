@@ -77,7 +77,7 @@ pub fn run_minutes(ctx: &Ctx, args: MinutesArgs) -> Result<()> {
     match args.cmd {
         MinutesCommand::Import { file, date: d, meeting, apply_updates, no_model, model, dry_run } => {
             let meeting_date = date(&d)?;
-            let text = lodestar_ledger::text::read_minutes(&file)?;
+            let text = lodestar_ledger::text::read_minutes_with(&file, &ctx.config()?.limits)?;
             let dicts = ctx.dicts()?;
             let g = if no_model { None } else { open_model(ctx, model.as_deref()) };
             let mut store = ctx.store()?;

@@ -46,9 +46,18 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (when a TLS proxy is in front)
     #[arg(long)]
     pub secure_cookies: bool,
-    /// Largest upload (workbooks, minutes, documents) in MB
-    #[arg(long, default_value_t = 50)]
-    pub upload_limit_mb: usize,
+    /// Largest upload (workbooks, minutes, documents) in MB [default: `[limits] max_upload_bytes`
+    /// of config.toml, 50 MiB]
+    #[arg(long)]
+    pub upload_limit_mb: Option<usize>,
+}
+
+/// The largest upload in bytes: `--upload-limit-mb` when given, else `[limits] max_upload_bytes`.
+fn upload_limit(flag_mb: Option<usize>, limits: &lodestar_core::ReadLimits) -> usize {
+    match flag_mb {
+        Some(mb) => mb.max(1).saturating_mul(1024 * 1024),
+        None => usize::try_from(limits.max_upload_bytes).unwrap_or(usize::MAX).max(1),
+    }
 }
 
 /// Loads the chat model, then answers one short question so the system prompt's KV cache is
@@ -153,8 +162,7 @@ pub fn run_serve(ctx: &Ctx, a: ServeArgs) -> Result<()> {
         home: ctx.home.root().to_path_buf(),
         index: parts.index,
         metrics: live_metrics,
-        upload_limit: a.upload_limit_mb.max(1) * 1024 * 1024,
-        zip_limits: Default::default(),
+        upload_limit: upload_limit(a.upload_limit_mb, &config.limits),
     });
     rt.block_on(async move {
         // hand the socket over from the loading answers to the application
@@ -505,4 +513,17 @@ pub fn run_bench_serve(ctx: &Ctx, a: BenchServeArgs) -> Result<()> {
         bail!("{} requests failed", report.errors);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upload_limit_comes_from_the_flag_else_the_config() {
+        let mut limits = lodestar_core::ReadLimits::default();
+        assert_eq!(super::upload_limit(None, &limits), 50 * 1024 * 1024);
+        limits.max_upload_bytes = 123_456;
+        assert_eq!(super::upload_limit(None, &limits), 123_456);
+        assert_eq!(super::upload_limit(Some(2), &limits), 2 * 1024 * 1024);
+        assert_eq!(super::upload_limit(Some(0), &limits), 1024 * 1024);
+    }
 }

@@ -1,5 +1,6 @@
 //! `lodestar backup` / `restore` end to end: a home with demo data, knowledge documents, minutes,
-//! an account, a dictionary and a config is backed up while another connection holds the write
+//! an account, a dictionary, a config and a file in each of uploads/, drafts/ and reports/ is
+//! backed up while another connection holds the write
 //! lock, restored into a new home, and answers the same metric, search and ledger queries; a
 //! damaged archive is refused naming the file that failed; a non-empty home needs `--force`.
 
@@ -73,8 +74,21 @@ fn build_home(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&list, "客户名称,本地名称,国家,销售负责人\n诺瓦公司,Нова Компания,俄罗斯,陈思远\n").unwrap();
     ok(&home, &["dict", "import", list.to_str().unwrap()]);
     std::fs::write(home.join("config.toml"), "# thresholds as shipped\n").unwrap();
+    // the home's files for people: an upload the web server received, a draft, a report
+    for (rel, text) in HOME_FILES {
+        let p = home.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    }
     home
 }
+
+/// A file in each of the home's uploads/, drafts/ and reports/ (nested as the commands write them).
+const HOME_FILES: &[(&str, &str)] = &[
+    ("uploads/kb/policy/20261001-120000-ab12/质保政策.md", "# 质保政策\n\n全钢三年。\n"),
+    ("drafts/客户画像-西伯利亚物流.md", "# 客户画像：西伯利亚物流\n\n（待审核）\n"),
+    ("reports/compare-20261001-120000/report.md", "# 模型对比\n\n| 模型 | 得分 |\n"),
+];
 
 /// A copy of `src` with `edit` applied to each entry's bytes.
 fn rewrite_zip(src: &Path, dst: &Path, edit: impl Fn(&str, &mut Vec<u8>)) {
@@ -111,6 +125,14 @@ fn backup_while_written_restore_answers_the_same_and_damage_is_refused() {
     }
     assert!(names.iter().any(|n| n.starts_with("home/index/bm25/")), "{names:?}");
     assert!(!names.iter().any(|n| n.ends_with(".lock") || n.ends_with(".tmp")), "{names:?}");
+    // uploads/, drafts/ and reports/ are in it, each file with its size and checksum
+    for (rel, text) in HOME_FILES {
+        let path = format!("home/{rel}");
+        let f = rep["files"].as_array().unwrap().iter().find(|f| f["path"] == path.as_str());
+        let f = f.unwrap_or_else(|| panic!("{path} not in {names:?}"));
+        assert_eq!(f["size"].as_u64(), Some(text.len() as u64), "{f}");
+        assert_eq!(f["sha256"].as_str().unwrap().len(), 64, "{f}");
+    }
 
     // round trip: the restored home answers every query as the original does
     let restored = dir.path().join("restored");
@@ -119,6 +141,9 @@ fn backup_while_written_restore_answers_the_same_and_damage_is_refused() {
     assert_eq!(r["problems"].as_array().unwrap().len(), 0, "{r}");
     for q in QUERIES {
         assert_eq!(answer(&restored, q), answer(&home, q), "lodestar {q:?}");
+    }
+    for (rel, text) in HOME_FILES {
+        assert_eq!(std::fs::read_to_string(restored.join(rel)).unwrap(), *text, "{rel} restored");
     }
     let users = json(&ok(&restored, &["user", "list", "--json"]));
     assert!(!users.to_string().contains("ghost"), "an uncommitted row reached the backup");
@@ -137,6 +162,20 @@ fn backup_while_written_restore_answers_the_same_and_damage_is_refused() {
     assert!(!fine);
     assert!(err.contains("home/config.toml") && err.contains("failed verification"), "{err}");
     assert!(!fresh.join("lodestar.db").exists(), "nothing restored from a damaged archive");
+
+    // the same for a file of drafts/
+    let bad_draft = dir.path().join("bad-draft.zip");
+    rewrite_zip(&archive, &bad_draft, |name, b| {
+        if name.starts_with("home/drafts/") {
+            b.extend_from_slice("改动".as_bytes());
+        }
+    });
+    let (fine, _, err) = lodestar(&fresh, &["restore", bad_draft.to_str().unwrap()]);
+    assert!(
+        !fine && err.contains("home/drafts/客户画像-西伯利亚物流.md") && err.contains("failed verification"),
+        "{err}"
+    );
+    assert!(!fresh.join("lodestar.db").exists() && !fresh.join("drafts").exists());
 
     // a flipped byte inside the compressed database
     let flipped = dir.path().join("flipped.zip");
@@ -164,10 +203,19 @@ fn backup_while_written_restore_answers_the_same_and_damage_is_refused() {
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("notes.txt"), "keep me").unwrap();
+    // a draft of its own, and one of the same name as the backup's
+    std::fs::create_dir_all(other.join("drafts")).unwrap();
+    std::fs::write(other.join("drafts").join("local.md"), "mine").unwrap();
+    std::fs::write(other.join(HOME_FILES[1].0), "older text").unwrap();
     let (fine, _, err) = lodestar(&other, &["restore", archive.to_str().unwrap()]);
     assert!(!fine && err.contains("not empty"), "{err}");
     assert!(!other.join("lodestar.db").exists());
     ok(&other, &["restore", archive.to_str().unwrap(), "--force"]);
     assert_eq!(std::fs::read_to_string(other.join("notes.txt")).unwrap(), "keep me");
+    // the backup's files replace those of the same name; the home's other drafts stay
+    assert_eq!(std::fs::read_to_string(other.join("drafts").join("local.md")).unwrap(), "mine");
+    for (rel, text) in HOME_FILES {
+        assert_eq!(std::fs::read_to_string(other.join(rel)).unwrap(), *text, "{rel}");
+    }
     assert_eq!(answer(&other, QUERIES[0]), answer(&home, QUERIES[0]));
 }

@@ -11,6 +11,7 @@ mod compare_cli;
 mod crash_cli;
 mod import_cli;
 mod ledger_cli;
+mod limits_cli;
 mod metrics_cli;
 mod remote_cli;
 mod search_cli;
