@@ -935,8 +935,8 @@ impl Assistant {
             on_text(&format!("\n{s}"));
             return Ok(s);
         }
-        // The model says the sources lack what was asked (`资料中没有提到…`, as the system prompt
-        // tells it to): a refusal naming that detail, with what the sources do say.
+        // The model says the sources lack what was asked (`资料中没有提到…`): a refusal naming that
+        // detail, with what the sources do say.
         if let Some(named) = model_missing_detail(&raw, question) {
             ans.no_evidence = true;
             if borderline {
