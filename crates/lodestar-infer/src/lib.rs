@@ -29,8 +29,9 @@
 //! lengths the kernels read without bounds checks, once per call; every `unsafe fn` states its
 //! contract in a `# Safety` section and every `unsafe` block says why it holds.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![warn(clippy::undocumented_unsafe_blocks)]
+// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
+// crates whose items all are, and this allow goes when this crate's are.
+#![allow(missing_docs)]
 
 pub mod added;
 pub mod bert;
@@ -47,6 +48,7 @@ pub mod sampler;
 pub mod slots;
 pub mod store;
 pub mod template;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tokenizer;
 mod vmath;
