@@ -6,6 +6,8 @@
 //! - [`home::Home`]: where a lodestar home keeps its database, index, config and dictionary overrides.
 //! - [`text`]: the one text normalizer (full-width → half-width, trimming) used by import and lookup.
 //! - [`model`]: the [`model::Generator`] / [`model::Embedder`] traits (implemented by `lodestar-infer`).
+//! - [`runtime`]: the models' run-time switches ([`runtime::RuntimeOptions`]) and their
+//!   environment overrides, read in this one place.
 //!
 //! ```
 //! use lodestar_core::period::Period;
@@ -22,6 +24,7 @@ pub mod home;
 pub mod limits;
 pub mod model;
 pub mod period;
+pub mod runtime;
 pub mod security;
 pub mod testhook;
 pub mod text;

@@ -66,9 +66,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// The device models run on: the first CUDA GPU when built with the `cuda` feature and one is
-/// present (unless `LODESTAR_DEVICE=cpu`), else the CPU.
+/// present (unless the run-time option `device` is `cpu`, e.g. `LODESTAR_DEVICE=cpu`), else the CPU.
 pub fn default_device() -> Device {
-    if std::env::var("LODESTAR_DEVICE").is_ok_and(|v| v.eq_ignore_ascii_case("cpu")) {
+    if lodestar_core::runtime::current().device == lodestar_core::runtime::DeviceChoice::Cpu {
         return Device::Cpu;
     }
     #[cfg(feature = "cuda")]
