@@ -21,6 +21,7 @@
 
 pub mod config;
 pub mod home;
+pub mod lazy_regex;
 pub mod limits;
 pub mod model;
 pub mod period;
