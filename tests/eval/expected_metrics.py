@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent expected figures for the metric questions of tests/eval/qa.jsonl.
 
-Reads the demo workbooks (written by `lodestar demo generate --out DIR`, or
-`cargo run -p lodestar-rag --example demo_workbooks -- DIR`; default options, end month 2026-10)
+Reads the demo workbooks (written by `lodestar demo generate --out DIR`; default options, end
+month 2026-10)
 with openpyxl and recomputes each figure from DESIGN.md's definitions (口径) with Python's
 Decimal — it does not use the rule engine. Prints one line per check: id, display strings.
 

@@ -1,5 +1,5 @@
-//! The seeded bench home (评测用数据目录): the demo workbooks (end month 2026-10) imported in
-//! [`lodestar_demo::IMPORT_ORDER`], the repository's `knowledge/` indexed, and the accounts the
+//! The seeded bench home (评测用数据目录): the demo workbooks (end month 2026-10) imported by
+//! [`lodestar_demo::seed`] (in [`lodestar_demo::IMPORT_ORDER`]), the repository's `knowledge/` indexed, and the accounts the
 //! evaluation sets ask as. Every suite and `bench compare` use this one function; a folder that
 //! already holds the data is re-used as it is.
 
@@ -60,10 +60,13 @@ pub fn seed(root: &Path, embedder: Option<Arc<dyn Embedder>>) -> Result<BenchHom
     let mut seeded = false;
     if store.latest_sales_month()?.is_none() {
         let dir = root.join("demo");
-        let manifest = lodestar_demo::generate(&dir, &lodestar_demo::DemoOptions::default())?;
-        for f in manifest.in_import_order() {
-            lodestar_ingest::import_file(&mut store, &dicts, &f.path, &lodestar_ingest::ImportOptions::default())?;
-        }
+        lodestar_demo::seed::seed(
+            &mut store,
+            &dicts,
+            &dir,
+            &lodestar_demo::DemoOptions::default(),
+            &lodestar_ingest::ImportOptions::default(),
+        )?;
         seeded = true;
     }
     // The accounts of the sensitive questions: an intern with 内部 clearance over every base, and

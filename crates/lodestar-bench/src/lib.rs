@@ -15,6 +15,10 @@
 //! Timings are compared only within one run on one machine; every report carries a hardware and
 //! build block for that reason.
 
+// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
+// crates whose items all are, and this allow goes when this crate's are.
+#![allow(missing_docs)]
+
 pub mod compare;
 pub mod drafts;
 pub mod home;
@@ -63,7 +67,8 @@ suite_errors!(
     lodestar_ledger::LedgerError,
     lodestar_draft::DraftError,
     lodestar_metrics::MetricsError,
-    lodestar_demo::DemoError
+    lodestar_demo::DemoError,
+    lodestar_demo::seed::SeedError
 );
 
 /// Result of this crate.

@@ -1,5 +1,5 @@
-//! `config.toml` of a home: rule thresholds, data-field sensitivities, server settings and the
-//! resource limits of the file readers.
+//! `config.toml` of a home: rule thresholds, data-field sensitivities, server settings, the
+//! resource limits of the file readers and the models' runtime options.
 //! Every key has a default, so a missing file or a missing key is fine.
 
 use crate::limits::ReadLimits;
@@ -15,6 +15,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[limits]`: resource limits of the readers of user files.
     pub limits: ReadLimits,
+    /// `[runtime]`: how the local models run (see [`crate::runtime`]).
+    pub runtime: crate::runtime::RuntimeOptions,
 }
 
 /// Thresholds of the risk rules (DESIGN.md 口径).

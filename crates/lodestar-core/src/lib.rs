@@ -6,6 +6,8 @@
 //! - [`home::Home`]: where a lodestar home keeps its database, index, config and dictionary overrides.
 //! - [`text`]: the one text normalizer (full-width → half-width, trimming) used by import and lookup.
 //! - [`model`]: the [`model::Generator`] / [`model::Embedder`] traits (implemented by `lodestar-infer`).
+//! - [`runtime`]: the models' run-time switches ([`runtime::RuntimeOptions`]) and their
+//!   environment overrides, read in this one place.
 //!
 //! ```
 //! use lodestar_core::period::Period;
@@ -13,11 +15,17 @@
 //! assert_eq!(q.months().len(), 3);
 //! ```
 
+// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
+// crates whose items all are, and this allow goes when this crate's are.
+#![allow(missing_docs)]
+
 pub mod config;
 pub mod home;
+pub mod lazy_regex;
 pub mod limits;
 pub mod model;
 pub mod period;
+pub mod runtime;
 pub mod security;
 pub mod testhook;
 pub mod text;

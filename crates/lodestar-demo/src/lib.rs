@@ -24,6 +24,7 @@ pub mod model;
 mod profiles;
 mod receivables;
 mod sales;
+pub mod seed;
 mod targets;
 mod write;
 
@@ -61,12 +62,26 @@ impl Default for DemoOptions {
 /// Errors of the demo generator.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
+    /// A folder or file could not be written.
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A workbook could not be written.
     #[error("cannot write workbook {path}: {source}")]
-    Xlsx { path: PathBuf, source: rust_xlsxwriter::XlsxError },
+    Xlsx {
+        /// The workbook.
+        path: PathBuf,
+        /// What the writer said.
+        source: rust_xlsxwriter::XlsxError,
+    },
+    /// The built-in dictionaries could not be loaded.
     #[error("dictionaries: {0}")]
     Dict(#[from] lodestar_dict::DictError),
+    /// Options out of range (e.g. `months` not in 1..=120).
     #[error("invalid demo options: {0}")]
     Options(String),
     /// The built-in profiles disagree with the dictionaries (a customer or spec missing, a spec's
@@ -78,12 +93,17 @@ pub enum DemoError {
 /// What [`generate`] wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoManifest {
+    /// The first month of sales.
     pub first_month: Month,
+    /// The last month of sales.
     pub end_month: Month,
+    /// Months of sales.
     pub months: usize,
+    /// The generator's seed.
     pub seed: u64,
     /// The as-of date the receivables are staged for: the end month's last day.
     pub as_of: NaiveDate,
+    /// The workbooks written.
     pub files: Vec<DemoFile>,
 }
 
@@ -105,6 +125,7 @@ impl DemoManifest {
 pub struct DemoFile {
     /// File name inside the output folder, e.g. `sales.xlsx`.
     pub file: String,
+    /// Its full path.
     pub path: PathBuf,
     /// `sales`, `targets`, `receivables`, `fx` or `messy_sales` (a sales export).
     pub kind: String,
@@ -120,12 +141,19 @@ pub struct DemoFile {
 /// All generated records.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoData {
+    /// The first month of sales.
     pub first_month: Month,
+    /// The last month of sales.
     pub end_month: Month,
+    /// The as-of date the receivables are staged for.
     pub as_of: NaiveDate,
+    /// Sales rows (销售明细).
     pub sales: Vec<SaleRow>,
+    /// Targets (目标).
     pub targets: Vec<TargetRow>,
+    /// Receivable installments (合同/回款).
     pub receivables: Vec<Installment>,
+    /// Exchange rates (汇率).
     pub fx: Vec<FxRate>,
 }
 

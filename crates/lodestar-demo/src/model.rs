@@ -36,13 +36,17 @@ pub struct SaleRow {
 /// One monthly target (目标) of a country × category, in USD.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TargetRow {
+    /// 月份.
     pub month: Month,
+    /// Country code.
     pub country: String,
+    /// Category code.
     pub category: String,
     /// 目标销量 (条).
     pub target_quantity: i64,
     /// 目标金额 (USD).
     pub target_amount: Decimal,
+    /// 币种 (USD).
     pub currency: String,
 }
 
@@ -64,6 +68,7 @@ pub enum PaymentNode {
 }
 
 impl PaymentNode {
+    /// The node's Chinese label as the export writes it.
     pub fn label(self) -> &'static str {
         match self {
             Self::Prepay => "预付",
@@ -89,6 +94,7 @@ pub enum ShippingStatus {
 }
 
 impl ShippingStatus {
+    /// The status's Chinese label as the export writes it.
     pub fn label(self) -> &'static str {
         match self {
             Self::NotShipped => "未发货",
@@ -107,6 +113,7 @@ pub struct Installment {
     pub customer: String,
     /// Country code.
     pub country: String,
+    /// 币种.
     pub currency: String,
     /// 合同金额.
     pub contract_amount: Decimal,
@@ -138,7 +145,9 @@ impl Installment {
 /// One row of the fx table (汇率): USD per unit of `currency` in `month`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FxRate {
+    /// 月份.
     pub month: Month,
+    /// The currency converted from.
     pub currency: String,
     /// 对美元汇率.
     pub usd_per_unit: Decimal,

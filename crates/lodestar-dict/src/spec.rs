@@ -3,28 +3,19 @@
 //! Load index, speed symbol and pattern after the size are dropped.
 
 use regex::Regex;
-use std::sync::OnceLock;
 
 fn metric_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^(LT|P)?\s*(\d{2,3}(?:\.\d{1,2})?)(?:\s*/\s*|\s+)(\d{2}(?:\.\d{1,2})?)\s*(ZR|-\s*R|R|-|D|B)?\s*(\d{2}(?:\.\d)?)\s*(C|LT)?(?:[^0-9.A-Z]|$)").unwrap_or_else(|_| unreachable!())
-    })
+    lodestar_core::regex!(
+        r"^(LT|P)?\s*(\d{2,3}(?:\.\d{1,2})?)(?:\s*/\s*|\s+)(\d{2}(?:\.\d{1,2})?)\s*(ZR|-\s*R|R|-|D|B)?\s*(\d{2}(?:\.\d)?)\s*(C|LT)?(?:[^0-9.A-Z]|$)"
+    )
 }
 
 fn numeric_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^(\d{1,2}(?:\.\d{1,2})?)\s*(R|-|X)\s*(\d{2}(?:\.\d)?)(?:[^0-9.]|$)")
-            .unwrap_or_else(|_| unreachable!())
-    })
+    lodestar_core::regex!(r"^(\d{1,2}(?:\.\d{1,2})?)\s*(R|-|X)\s*(\d{2}(?:\.\d)?)(?:[^0-9.]|$)")
 }
 
 fn shorthand_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^(\d{2})00\s*(R)\s*(\d{2}(?:\.\d)?)(?:[^0-9.]|$)").unwrap_or_else(|_| unreachable!())
-    })
+    lodestar_core::regex!(r"^(\d{2})00\s*(R)\s*(\d{2}(?:\.\d)?)(?:[^0-9.]|$)")
 }
 
 /// `,` between two digits becomes `.`.

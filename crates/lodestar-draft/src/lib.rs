@@ -19,6 +19,10 @@
 //! # Ok(()) }
 //! ```
 
+// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
+// crates whose items all are, and this allow goes when this crate's are.
+#![allow(missing_docs)]
+
 pub mod batch;
 pub mod doc;
 pub mod docx;

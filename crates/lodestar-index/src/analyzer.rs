@@ -18,7 +18,7 @@ use lodestar_dict::{Dictionaries, NameKind};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Bumped whenever tokenization changes, so stored BM25 indexes are rebuilt.
 const ANALYZER_VERSION: &str = "lodestar-analyzer-3";
@@ -226,15 +226,11 @@ impl std::fmt::Debug for Analyzer {
 }
 
 fn code_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
-            r"(?P<contract>[a-z]{1,6}[0-9]*(?:-[a-z0-9]{1,10}){2,6})",
-            r"|(?P<metric>(?:lt|p)?\d{2,3}/\d{2}(?:\.\d{1,2})?\s?(?:zr|r|-|d|b)?\s?\d{2}(?:\.\d)?c?)",
-            r"|(?P<numeric>\d{1,2}(?:\.\d{1,2})?\s?[r-]\s?\d{2}(?:\.\d)?)"
-        ))
-        .unwrap_or_else(|_| unreachable!("static regex"))
-    })
+    lodestar_core::regex!(concat!(
+        r"(?P<contract>[a-z]{1,6}[0-9]*(?:-[a-z0-9]{1,10}){2,6})",
+        r"|(?P<metric>(?:lt|p)?\d{2,3}/\d{2}(?:\.\d{1,2})?\s?(?:zr|r|-|d|b)?\s?\d{2}(?:\.\d)?c?)",
+        r"|(?P<numeric>\d{1,2}(?:\.\d{1,2})?\s?[r-]\s?\d{2}(?:\.\d)?)"
+    ))
 }
 
 /// Han ideographs (the runs jieba segments).

@@ -123,8 +123,9 @@ pub struct BertEmbedder {
 impl BertEmbedder {
     /// Loads `model.safetensors`, `config.json` and `tokenizer.json` from `dir`.
     pub fn load(dir: &Path, name: &str, device: &Device) -> Result<Self> {
-        // Integer kernels for weights that are exactly 4-bit blocks (`LODESTAR_E5_QUANT=0`: f32).
-        let quantize = std::env::var("LODESTAR_E5_QUANT").map(|v| v != "0").unwrap_or(true);
+        // Integer kernels for weights that are exactly 4-bit blocks (run-time option `e5_integer`,
+        // `LODESTAR_E5_QUANT=0`: f32).
+        let quantize = lodestar_core::runtime::current().e5_integer;
         Self::load_opts(dir, name, device, quantize)
     }
 

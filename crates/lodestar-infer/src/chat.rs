@@ -28,7 +28,7 @@ pub struct ChatOptions {
     pub max_context: Option<usize>,
     /// Device; `None` = [`crate::default_device`].
     pub device: Option<Device>,
-    /// Prompt-processing kernels; `None` = `LODESTAR_PREFILL` or the default.
+    /// Prompt-processing kernels; `None` = the run-time option (`lodestar_core::runtime`).
     pub prefill: Option<crate::llm::PrefillMode>,
 }
 

@@ -53,31 +53,9 @@ pub struct LlmConfig {
     pub context_length: usize,
 }
 
-/// How prompt rows (more than one token at a time) are multiplied on the CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrefillMode {
-    /// The quantized kernels: activations quantized to 8 bits per block, integer products, as
-    /// llama.cpp does (the real-model greedy references hold on this path).
-    Quantized,
-    /// Weights dequantized to f32 for each prompt chunk and multiplied with a dense GEMM.
-    F32,
-    /// Like `F32` but the dequantized weights are kept (fast, about 4 bytes per weight of memory).
-    F32Cached,
-}
-
-impl PrefillMode {
-    /// From `LODESTAR_PREFILL` (`quant`, `f32`, `f32-cached`); default [`PrefillMode::Quantized`]:
-    /// with our Q5_0 kernels (see `qmm`) it is as fast as the dequantized f32 path on a 2-core
-    /// CPU (0.5B, 512-token prompt: 108.6 vs 120.1 tok/s; 1024: 107.0 vs 107.5), needs no extra
-    /// memory and keeps llama.cpp's rounding, so the greedy references hold.
-    pub fn from_env() -> Self {
-        match std::env::var("LODESTAR_PREFILL").as_deref() {
-            Ok("f32") => PrefillMode::F32,
-            Ok("f32-cached") => PrefillMode::F32Cached,
-            _ => PrefillMode::Quantized,
-        }
-    }
-}
+/// How prompt rows (more than one token at a time) are multiplied on the CPU: a run-time option
+/// (`prefill`, see [`lodestar_core::runtime`]).
+pub use lodestar_core::runtime::PrefillMode;
 
 /// Prompt chunks with fewer rows than this always use the quantized kernels.
 const DENSE_MIN_ROWS: usize = 32;
@@ -455,6 +433,7 @@ impl LlmModel {
             });
         }
         let (cos, sin) = rope_tables(cfg.head_dim, cfg.rope_theta, cfg.context_length, device)?;
+        let runtime = lodestar_core::runtime::current();
         Ok(Self {
             cfg,
             embed,
@@ -464,10 +443,10 @@ impl LlmModel {
             cos,
             sin,
             device: device.clone(),
-            prefill: PrefillMode::from_env(),
-            f16_attn: std::env::var("LODESTAR_F16_ATTN").map(|v| v != "0").unwrap_or(true),
+            prefill: runtime.prefill,
+            f16_attn: runtime.f16_attention,
             raw: std::sync::OnceLock::new(),
-            raw_decode: std::env::var("LODESTAR_DECODE").map(|v| v != "tensor").unwrap_or(true),
+            raw_decode: runtime.decode == lodestar_core::runtime::DecodePath::Plain,
         })
     }
 

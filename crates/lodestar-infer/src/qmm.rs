@@ -13,6 +13,41 @@
 //!
 //! The scalar fallback ([`dot_q5_0_q8_0_scalar`]) computes the same integer sums and is what the
 //! tests compare the AVX2 kernel against.
+//!
+//! # How the CPU path of a chat model fits together
+//!
+//! This module holds our CPU matrix products over the quantized blocks: Q5_0 and Q8_0 blocks
+//! copied with f32 scales and multiplied by our AVX2 kernels; single rows of Q4_K / Q6_K through
+//! candle's dot kernels on the compact blocks, viewed in place. [`crate::ktile`] multiplies prompt
+//! rows of Q4_K / Q6_K weights and [`crate::q5tile`] prompt rows of Q5_0 weights (tiles repacked
+//! on the first prompt, integer sums as llama.cpp, one float step per block); the e5 embedder
+//! runs its linear layers on `q5tile` too when their weights are exact Q4_0 blocks. CPUs without
+//! AVX2 use candle's or the scalar sums.
+//!
+//! On the CPU, single decoded tokens take a plain-vector path (`LlmModel::forward_one`: no
+//! tensor per op, KV cache read in place, attention per kv group over the thread pool;
+//! [`matvec_many`] runs q, k and v as one pool call on one quantized row, and [`swiglu_matvec`]
+//! gate, up and SwiGLU as another), and prompt chunks a plain-slice one (`forward_rows`: per-row
+//! norms and rotary over the pool, causal attention per query head and 32-row block over only
+//! the visible keys). The tensor path (`forward_reference`) is what the tests hold both to; the
+//! run-time option `decode = "tensor"` (`LODESTAR_DECODE=tensor`) selects it.
+//!
+//! Several sequences decode together through `LlmModel::forward_batch` (one token each, each
+//! with its own `KvCache` and length): [`matvec_many_rows`] / [`swiglu_matvec_rows`] run every
+//! 8-row weight group against all the batch's rows while it sits in L1 (weights streamed once per
+//! step), with each row's arithmetic that of the one-token kernels, so a row's logits equal
+//! `forward` of that token alone bit for bit; attention runs per sequence (`attend_batch`, one
+//! pool call). `GgufChat::generate_batch` is the continuous-batching loop over it (a finished
+//! sequence's slot takes the next request; the solo and batched loops share one per-sequence
+//! state), and `SlotChat` queues concurrent `generate` calls to one decoding thread running that
+//! loop (`serve --slots N`, `batch run --parallel N`).
+//!
+//! `vmath` holds the shared small routines: register-blocked AVX2 attention blocks (scores of
+//! 4 rows × 16 keys, values summed in key order, 4 rows × 16 dims), vector exp / erf-GELU /
+//! softmax / f16 rounding, and row-chunk work on the pool. The e5 embedder packs a batch's
+//! sequences without padding and runs the same way on plain slices when all its linear layers
+//! are on the integer tiles. `benches/kernels.rs` (`cargo bench -p lodestar-infer --bench
+//! kernels`) reports the tile kernels' GOPS.
 
 use crate::error::{InferError, Result};
 use candle_core::quantized::k_quants::{BlockQ4K, BlockQ6K, GgmlType};

@@ -1,11 +1,19 @@
 //! Adapters from the real crates to the assistant's traits (适配器): the rule engine
 //! (`lodestar-metrics`, feature `metrics`) as a [`MetricsSource`] and the hybrid index
-//! (`lodestar-index`, feature `index`) as a [`Retriever`].
+//! (`lodestar-index`, feature `index`) as a [`Retriever`], and `lodestar-store`'s `Store` (feature
+//! `metrics`) as the [`AuditLog`](crate::AuditLog).
 
 #[cfg(feature = "metrics")]
 pub use engine::EngineSource;
 #[cfg(feature = "index")]
 pub use index::IndexRetriever;
+
+#[cfg(feature = "metrics")]
+impl crate::AuditLog for lodestar_store::Store {
+    fn audit(&self, actor: &str, action: &str, detail: &serde_json::Value) -> Result<(), crate::RagError> {
+        lodestar_store::Store::audit(self, actor, action, detail).map(|_| ()).map_err(crate::RagError::backend)
+    }
+}
 
 #[cfg(feature = "metrics")]
 mod engine {
@@ -30,8 +38,8 @@ mod engine {
         config: Config,
     }
 
-    fn err(e: impl std::fmt::Display) -> RagError {
-        RagError::Source(e.to_string())
+    fn err(e: impl Into<crate::BoxError>) -> RagError {
+        RagError::backend(e)
     }
 
     fn dim(d: Dim) -> lm::Dim {
@@ -399,7 +407,7 @@ mod index {
             let mut req = SearchRequest::new(query, principal.clone());
             req.k = k;
             req.kbs = kbs.to_vec();
-            let res = ix.search(&req).map_err(|e| RagError::Source(e.to_string()))?;
+            let res = ix.search(&req).map_err(RagError::backend)?;
             Ok(res
                 .hits
                 .into_iter()

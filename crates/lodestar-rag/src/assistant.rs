@@ -896,7 +896,7 @@ impl Assistant {
                 }
                 ControlFlow::Continue(())
             })
-            .map_err(|e| RagError::Model(e.to_string()))?;
+            .map_err(RagError::Model)?;
         ans.ttft_ms = first;
         ans.timings_ms.prefill = gen.stats.prefill_ms;
         ans.timings_ms.decode = gen.stats.decode_ms;
@@ -1472,7 +1472,7 @@ fn ms(t: Instant) -> f64 {
 
 /// Appends the question and the answer to the audit log (提问 / 回答).
 pub fn audit(
-    store: &lodestar_store::Store,
+    store: &dyn crate::AuditLog,
     principal: &Principal,
     question: &str,
     answer: &Answer,
@@ -1483,16 +1483,14 @@ pub fn audit(
 /// [`audit`] with extra fields on the `answer` entry (the web chat adds the remote address,
 /// conversation and message ids, and whether the answer was cancelled).
 pub fn audit_with(
-    store: &lodestar_store::Store,
+    store: &dyn crate::AuditLog,
     principal: &Principal,
     question: &str,
     answer: &Answer,
     extra: serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), RagError> {
     use sha2::Digest;
-    store
-        .audit(&principal.name, "question", &serde_json::json!({ "question": question }))
-        .map_err(|e| RagError::Source(e.to_string()))?;
+    store.audit(&principal.name, "question", &serde_json::json!({ "question": question }))?;
     let docs: Vec<&str> = answer.citations.iter().map(|c| c.doc.as_str()).collect();
     let chunks: Vec<&str> = answer.citations.iter().map(|c| c.chunk_id.as_str()).collect();
     // the knowledge bases the retrieval searched: those the asker may read
@@ -1517,6 +1515,6 @@ pub fn audit_with(
     if let serde_json::Value::Object(o) = &mut detail {
         o.extend(extra);
     }
-    store.audit(&principal.name, "answer", &detail).map_err(|e| RagError::Source(e.to_string()))?;
+    store.audit(&principal.name, "answer", &detail)?;
     Ok(())
 }

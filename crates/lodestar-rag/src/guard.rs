@@ -20,7 +20,6 @@ use regex::Regex;
 use rust_decimal::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 /// The mark placed after an unverified number.
 pub const MARK: &str = "⟨?⟩";
@@ -58,21 +57,17 @@ pub(crate) struct Span {
 }
 
 fn re_all() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
-            r"(?P<cite>\[\d{1,2}\]|【\d{1,2}】)",
-            r"|(?P<ymd>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?:\s*[日号]|\b))",
-            r"|(?P<ym>\d{4}\s*(?:-|/|年)\s*\d{1,2}(?:\s*月|\b))",
-            r"|(?P<md>\d{1,2}\s*月\s*\d{1,2}\s*[日号])",
-            r"|(?P<y>\d{4}\s*年)",
-            r"|(?P<m>\d{1,2}\s*月)",
-            r"|(?P<code>[A-Za-z]+[A-Za-z0-9]*(?:[-/.][A-Za-z0-9]+)*|\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)+[A-Za-z]*[0-9.]*[A-Za-z]*|\d+(?:\.\d+)?[A-Za-z]+[A-Za-z0-9.]*(?:[-/][A-Za-z0-9.]+)*)",
-            r"|(?P<range>\d+(?:\.\d+)?\s*[-–—~～]\s*\d+(?:\.\d+)?)\s*(?P<runit>%|％|万|亿)?",
-            r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?P<unit>%|％|‰|个百分点|百分点|pp|万亿|亿|万|千)?"
-        ))
-        .unwrap_or_else(|_| unreachable!())
-    })
+    lodestar_core::regex!(concat!(
+        r"(?P<cite>\[\d{1,2}\]|【\d{1,2}】)",
+        r"|(?P<ymd>\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?:\s*[日号]|\b))",
+        r"|(?P<ym>\d{4}\s*(?:-|/|年)\s*\d{1,2}(?:\s*月|\b))",
+        r"|(?P<md>\d{1,2}\s*月\s*\d{1,2}\s*[日号])",
+        r"|(?P<y>\d{4}\s*年)",
+        r"|(?P<m>\d{1,2}\s*月)",
+        r"|(?P<code>[A-Za-z]+[A-Za-z0-9]*(?:[-/.][A-Za-z0-9]+)*|\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)+[A-Za-z]*[0-9.]*[A-Za-z]*|\d+(?:\.\d+)?[A-Za-z]+[A-Za-z0-9.]*(?:[-/][A-Za-z0-9.]+)*)",
+        r"|(?P<range>\d+(?:\.\d+)?\s*[-–—~～]\s*\d+(?:\.\d+)?)\s*(?P<runit>%|％|万|亿)?",
+        r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?P<unit>%|％|‰|个百分点|百分点|pp|万亿|亿|万|千)?"
+    ))
 }
 
 fn canon_date_ymd(y: i64, m: i64, d: Option<i64>) -> Vec<String> {

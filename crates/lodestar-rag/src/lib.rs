@@ -18,9 +18,14 @@
 //! assert_eq!(ans.citations[0].doc, "policy/warranty.md");
 //! ```
 
+// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
+// crates whose items all are, and this allow goes when this crate's are.
+#![allow(missing_docs)]
+
 pub mod adapters;
 pub mod assistant;
 pub mod guard;
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod prompt;
 pub mod render;
@@ -29,18 +34,36 @@ pub mod source;
 
 pub use assistant::{audit, audit_with, Answer, AskOptions, Assistant, Citation, Timings, ToolResult};
 pub use route::{Intent, Route, RouteKind, Router};
-pub use source::{Hit, MetricRequest, MetricTable, MetricsSource, Retriever};
+pub use source::{AuditLog, Hit, MetricRequest, MetricTable, MetricsSource, Retriever};
+
+/// A data source's own error, boxed so that the pipeline does not name every source's type.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Errors of the answering pipeline.
+///
+/// A variant that shows its cause in its message does not also return it from
+/// [`std::error::Error::source`], so a report of the chain (`{:#}`) names each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum RagError {
-    /// The rule engine or the index failed.
+    /// A data source declined in words: a withheld figure's reason, no data imported yet, a
+    /// poisoned lock.
     #[error("{0}")]
     Source(String),
-    /// The chat model failed.
+    /// A data source failed (the rule engine, the index, the store, a file): its error as it is,
+    /// with its own message and causes.
+    #[error(transparent)]
+    Backend(BoxError),
+    /// The chat model failed (its message follows `model error: `).
     #[error("model error: {0}")]
-    Model(String),
+    Model(lodestar_core::ModelError),
     /// A bad evaluation file or option.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl RagError {
+    /// Wraps a data source's error as [`RagError::Backend`].
+    pub fn backend(e: impl Into<BoxError>) -> Self {
+        RagError::Backend(e.into())
+    }
 }

@@ -368,3 +368,11 @@ pub trait Retriever: Send + Sync {
     /// given. Implementations must filter before ranking.
     fn search(&self, query: &str, principal: &Principal, kbs: &[KbId], k: usize) -> Result<Vec<Hit>, RagError>;
 }
+
+/// The audit log (审计日志) that [`crate::audit`] appends a question and its answer to. The
+/// pipeline needs nothing else from a store; `lodestar-store`'s `Store` implements it in
+/// [`crate::adapters`] (feature `metrics`).
+pub trait AuditLog {
+    /// Appends one entry: who, what (`question`, `answer`) and its JSON detail.
+    fn audit(&self, actor: &str, action: &str, detail: &serde_json::Value) -> Result<(), RagError>;
+}

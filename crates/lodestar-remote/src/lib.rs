@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RemoteRole {
+    /// A chat model (`/v1/chat/completions`).
     Chat,
+    /// An embedding model (`/v1/embeddings`).
     Embed,
 }
 
@@ -42,6 +44,7 @@ pub struct RemoteSpec {
     /// Environment variable holding the API key (read at run time; never stored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_env: Option<String>,
+    /// Chat or embeddings.
     pub role: RemoteRole,
     /// Context length to assume (the API does not say); default 32,768.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +55,7 @@ pub struct RemoteSpec {
 }
 
 impl RemoteSpec {
+    /// A chat model `model` at `url` known locally as `name` (no key, default context and timeout).
     pub fn chat(name: &str, url: &str, model: &str) -> Self {
         Self {
             name: name.into(),
@@ -65,12 +69,26 @@ impl RemoteSpec {
     }
 }
 
+/// Errors of the registry of remote models.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
+    /// The registry file could not be read or written.
     #[error("cannot read {path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        message: String,
+    },
+    /// The registry file is not valid TOML of the expected shape.
     #[error("invalid {path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        message: String,
+    },
+    /// A registration that cannot be accepted (a duplicate name, a bad URL …).
     #[error("{0}")]
     Invalid(String),
 }
@@ -78,11 +96,13 @@ pub enum RemoteError {
 /// The home's remote models (`remote_models.toml`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Registry {
+    /// The models, one `[[model]]` table each.
     #[serde(default, rename = "model")]
     pub models: Vec<RemoteSpec>,
 }
 
 impl Registry {
+    /// The registry file of the home `home`.
     pub fn path(home: &Path) -> PathBuf {
         home.join("remote_models.toml")
     }
@@ -98,6 +118,7 @@ impl Registry {
         }
     }
 
+    /// Writes the registry to the home.
     pub fn save(&self, home: &Path) -> Result<(), RemoteError> {
         let path = Self::path(home);
         let text = toml::to_string_pretty(self).map_err(|e| RemoteError::Invalid(e.to_string()))?;
@@ -107,6 +128,7 @@ impl Registry {
             .map_err(|e| RemoteError::Io { path: path.display().to_string(), message: e.to_string() })
     }
 
+    /// The model registered as `name`.
     pub fn get(&self, name: &str) -> Option<&RemoteSpec> {
         self.models.iter().find(|m| m.name == name)
     }
@@ -129,6 +151,7 @@ impl Registry {
         Ok(())
     }
 
+    /// Removes the model `name`; whether there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let n = self.models.len();
         self.models.retain(|m| m.name != name);
@@ -193,9 +216,11 @@ pub struct RemoteChat {
 }
 
 impl RemoteChat {
+    /// The chat model `spec` names (nothing is contacted until the first request).
     pub fn new(spec: RemoteSpec) -> Result<Self, ModelError> {
         Ok(Self { spec })
     }
+    /// Its registration.
     pub fn spec(&self) -> &RemoteSpec {
         &self.spec
     }

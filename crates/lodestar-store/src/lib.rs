@@ -10,6 +10,10 @@
 //! store.audit("admin", "import", &serde_json::json!({"file": "sales.xlsx"})).unwrap();
 //! ```
 
+// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
+// crates whose items all are, and this allow goes when this crate's are.
+#![allow(missing_docs)]
+
 pub mod accounts;
 pub mod api_keys;
 pub mod health;

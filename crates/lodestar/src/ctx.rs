@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Global options resolved once in `main`.
 pub struct Ctx {
+    /// The home (`--home`, `LODESTAR_HOME`, or the default).
     pub home: Home,
     /// `--json` given.
     pub json: bool,
@@ -20,6 +21,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The context of `--home`, `--json` and `--as`.
     pub fn new(home: Option<&Path>, json: bool, as_user: Option<String>) -> Self {
         Self { home: Home::resolve(home), json, as_user, models_dir: models_dir() }
     }
@@ -35,6 +37,7 @@ impl Ctx {
         Dictionaries::load(&self.home.dict_dir()).context("cannot load dictionaries")
     }
 
+    /// The home's `config.toml` (defaults when there is none).
     pub fn config(&self) -> Result<Config> {
         Ok(Config::load(&self.home.config_path())?)
     }

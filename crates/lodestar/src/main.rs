@@ -24,6 +24,11 @@ struct Cli {
     /// Act as this user (default: the local administrator)
     #[arg(long = "as", global = true, value_name = "USER")]
     as_user: Option<String>,
+    /// Runtime option of the models, over config.toml's [runtime] and the LODESTAR_* variables
+    /// (repeatable): device=cpu|auto, prefill=quant|f32|f32-cached, decode=plain|tensor,
+    /// f16_attention=on|off, e5_integer=on|off, embed=on|off
+    #[arg(long = "runtime", global = true, value_name = "KEY=VALUE")]
+    runtime: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -158,6 +163,10 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let ctx = Ctx::new(cli.home.as_deref(), cli.json, cli.as_user.clone());
+    match runtime_options(&ctx, &cli.runtime) {
+        Ok(rt) => lodestar_core::runtime::set(rt),
+        Err(e) => fail(&ctx, e),
+    }
     let result = match cli.command {
         Command::Demo(a) => cmd::demo::run(&ctx, a),
         Command::Import(a) => cmd::import::run_import(&ctx, a),
@@ -200,11 +209,27 @@ fn main() {
         },
     };
     if let Err(e) = result {
-        if ctx.json {
-            let msg = format!("{e:#}");
-            println!("{}", serde_json::json!({ "error": msg }));
-        }
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+        fail(&ctx, e);
     }
+}
+
+/// The models' runtime options: the defaults, the home's `[runtime]`, the `LODESTAR_*`
+/// overrides, then `--runtime` (see `lodestar_core::runtime`). A config file that does not parse
+/// is left to the commands that read it to report.
+fn runtime_options(ctx: &Ctx, flags: &[String]) -> anyhow::Result<lodestar_core::runtime::RuntimeOptions> {
+    let mut rt = ctx.config().map(|c| c.runtime).unwrap_or_default().with_env();
+    for s in flags {
+        rt.apply(s).map_err(|e| anyhow::anyhow!("--runtime {e}"))?;
+    }
+    Ok(rt)
+}
+
+/// Reports `e` (also as JSON with `--json`) and exits with status 1.
+fn fail(ctx: &Ctx, e: anyhow::Error) -> ! {
+    if ctx.json {
+        let msg = format!("{e:#}");
+        println!("{}", serde_json::json!({ "error": msg }));
+    }
+    eprintln!("error: {e:#}");
+    std::process::exit(1);
 }

@@ -150,7 +150,7 @@ pub fn run_import(ctx: &Ctx, args: ImportArgs) -> Result<()> {
     }
 }
 
-fn print_report(r: &ImportReport) {
+pub(crate) fn print_report(r: &ImportReport) {
     if r.duplicate {
         println!(
             "{}: identical to batch {} imported before — nothing imported (imported: 0)",

@@ -11,10 +11,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The embedding model for passages and queries, when installed (`lodestar models fetch`).
-/// `LODESTAR_NO_EMBED=1` skips it (BM25 only). Returns the reason when there is none.
+/// The run-time option `embed = false` (`LODESTAR_NO_EMBED=1`) skips it (BM25 only). Returns the
+/// reason when there is none.
 pub fn open_embedder(ctx: &Ctx) -> (Option<Arc<dyn Embedder>>, Option<String>) {
-    if std::env::var("LODESTAR_NO_EMBED").is_ok_and(|v| !v.is_empty() && v != "0") {
-        return (None, Some("LODESTAR_NO_EMBED is set".into()));
+    if !lodestar_core::runtime::current().embed {
+        return (
+            None,
+            Some("the embedding model is switched off (runtime option embed = false or LODESTAR_NO_EMBED)".into()),
+        );
     }
     match lodestar_infer::open_embedder(&ctx.models_dir, None) {
         Ok(e) => (Some(e), None),
