@@ -76,7 +76,7 @@ const GENERIC_ASK_WORDS: &[&str] = &[
 /// Weight of the (relative) retrieval score when ordering evidence (see `evidence_hits`).
 pub const RANK_WEIGHT: f32 = 0.3;
 /// Most source quotes shown under a generated answer.
-pub const MAX_QUOTES: usize = 2;
+pub const MAX_QUOTES: usize = 3;
 /// Token budget of one quote under a generated answer.
 pub const QUOTE_TOKENS: usize = 70;
 /// Bonus for a chunk holding the table row the question singles out ([`prompt::has_answer_row`]).
@@ -972,11 +972,21 @@ impl Assistant {
             ans.warnings.push(format!("未核实的数字或编号：{f}（不在工具结果或引用资料中，见文末脚注）"));
         }
         ans.flagged = report.flagged.clone();
-        let cited: Vec<&PromptSource> = if report.cited.is_empty() {
+        let mut cited: Vec<&PromptSource> = if report.cited.is_empty() {
             sources.iter().collect()
         } else {
             report.cited.iter().filter_map(|n| sources.get(n - 1)).collect()
         };
+        // The other sources the words admitted follow the cited ones: a small model answers from
+        // its first source and leaves out the one that holds the decision (`9月经营分析会对 40.00R57
+        // 是怎么分配的` — the action item cited, the allocation in [3] not).
+        if !borderline {
+            for src in &sources {
+                if !cited.iter().any(|c| std::ptr::eq(*c, src)) {
+                    cited.push(src);
+                }
+            }
+        }
         // The supporting lines under the answer: a small model may pick the wrong table row or
         // leave a figure out; the quoted source lets the reader check it at a glance.
         let mut quotes = String::new();

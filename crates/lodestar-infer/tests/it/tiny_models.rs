@@ -586,12 +586,15 @@ fn concurrent_calls_through_slots_decode_together_and_each_equals_its_call_alone
     let msgs: Vec<Vec<ChatMessage>> = (0..5)
         .map(|i| vec![ChatMessage::user(format!("radial truck tyres hello wow #{i} {}", "steel ".repeat(i)))])
         .collect();
-    let params = greedy(30);
+    // the caller that cancels may run long: the decoding thread must not be able to finish its
+    // call before that caller's thread has read its second piece (under load it could, at 30)
+    let all_params: Vec<GenParams> = (0..5).map(|i| greedy(if i == 4 { 2000 } else { 30 })).collect();
     let alone: Vec<lodestar_core::model::Generation> = msgs
         .iter()
-        .map(|m| {
+        .zip(&all_params)
+        .map(|(m, params)| {
             chat.clear_cache();
-            chat.generate(m, &params, &mut |_| ControlFlow::Continue(())).unwrap()
+            chat.generate(m, params, &mut |_| ControlFlow::Continue(())).unwrap()
         })
         .collect();
     let slots = lodestar_infer::SlotChat::new(chat.clone(), 3).unwrap();
@@ -605,7 +608,7 @@ fn concurrent_calls_through_slots_decode_together_and_each_equals_its_call_alone
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    let (slots, params) = (&slots, &params);
+                    let (slots, params) = (&slots, &all_params[i]);
                     s.spawn(move || {
                         let mut streamed = String::new();
                         let mut pieces = 0;
@@ -653,8 +656,11 @@ fn concurrent_calls_through_slots_decode_together_and_each_equals_its_call_alone
     // a prompt that does not fit fails that call alone, before it is queued
     let long = vec![ChatMessage::user("hello ".repeat(5000))];
     assert!(matches!(
-        slots.generate(&long, &params, &mut |_| ControlFlow::Continue(())),
+        slots.generate(&long, &all_params[0], &mut |_| ControlFlow::Continue(())),
         Err(ModelError::ContextLength { .. })
     ));
-    assert_eq!(slots.generate(&msgs[0], &params, &mut |_| ControlFlow::Continue(())).unwrap().text, alone[0].text);
+    assert_eq!(
+        slots.generate(&msgs[0], &all_params[0], &mut |_| ControlFlow::Continue(())).unwrap().text,
+        alone[0].text
+    );
 }
