@@ -2,7 +2,6 @@
 
 use crate::LedgerError;
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 
 /// Light normalization for analysis: full-width ASCII forms (Ａ１：；（），) → ASCII, ideographic and
@@ -18,10 +17,8 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
-/// True for CJK ideographs.
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF)
-}
+/// True for CJK ideographs (the text layer's [`lodestar_core::text::is_han`]).
+pub use lodestar_core::text::is_han;
 
 /// Character bigrams of the letters and digits of `s` (lower-cased; punctuation and spaces dropped).
 pub fn bigrams(s: &str) -> HashSet<(char, char)> {
@@ -91,118 +88,33 @@ pub const MAX_XML_DEPTH: usize = 256;
 
 /// The text of a Word document: one line per paragraph of `word/document.xml`; a table becomes
 /// Markdown-style rows (`| a | b |`, header row followed by `|---|`), so tables read like Markdown tables.
+/// Read by the text layer's one `.docx` reader ([`lodestar_core::text::docx`]) under
+/// [`MAX_DOCUMENT_XML`] (refused over it) and [`MAX_XML_DEPTH`].
 pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
+    use lodestar_core::text::docx::{self, Block, DocxLimits};
     let bad = |m: String| LedgerError::Invalid(format!("not a readable .docx: {m}"));
     // entries, declared and real sizes, compression ratio: refused before anything is parsed
-    lodestar_core::ReadLimits::default().check_zip(bytes).map_err(|e| bad(e.0))?;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
-    let mut xml = String::new();
-    let entry = zip.by_name("word/document.xml").map_err(|e| bad(format!("word/document.xml: {e}")))?;
-    if entry.size() > MAX_DOCUMENT_XML {
-        return Err(bad(format!(
-            "word/document.xml is {} bytes uncompressed (at most {MAX_DOCUMENT_XML} are read)",
-            entry.size()
-        )));
-    }
-    entry.take(MAX_DOCUMENT_XML + 1).read_to_string(&mut xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
-    if xml.len() as u64 > MAX_DOCUMENT_XML {
-        return Err(bad(format!("word/document.xml is over {MAX_DOCUMENT_XML} bytes uncompressed")));
-    }
-    if xml_depth(&xml) > MAX_XML_DEPTH {
-        return Err(bad(format!("word/document.xml nests elements more than {MAX_XML_DEPTH} levels deep")));
-    }
-    let doc = roxmltree::Document::parse(&xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
+    let caps = DocxLimits { max_xml_bytes: MAX_DOCUMENT_XML, refuse_over: true, max_depth: Some(MAX_XML_DEPTH) };
+    let doc = docx::read(bytes, &lodestar_core::ReadLimits::default(), caps).map_err(bad)?;
     let mut out = String::new();
-    let body = doc.descendants().find(|n| n.has_tag_name("body")).ok_or_else(|| bad("no body".into()))?;
-    for block in body.children().filter(|n| n.is_element()) {
-        match block.tag_name().name() {
-            "p" => {
-                out.push_str(&para_text(block));
+    for block in doc.blocks {
+        match block {
+            Block::Para { text, .. } => {
+                out.push_str(&text.replace('\n', " "));
                 out.push('\n');
             }
-            "tbl" => {
-                for (i, row) in block.children().filter(|n| n.has_tag_name("tr")).enumerate() {
-                    let cells: Vec<String> = row
-                        .children()
-                        .filter(|n| n.has_tag_name("tc"))
-                        .map(|tc| {
-                            tc.children()
-                                .filter(|n| n.has_tag_name("p"))
-                                .map(para_text)
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                                .replace('|', "/")
-                        })
-                        .collect();
-                    out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            Block::Table(rows) => {
+                for (i, row) in rows.iter().enumerate() {
+                    out.push_str(&docx::markdown_row(row));
                     if i == 0 {
-                        out.push_str(&format!("|{}\n", "---|".repeat(cells.len().max(1))));
+                        out.push_str(&docx::markdown_rule(row.len()));
                     }
                 }
                 out.push('\n');
             }
-            _ => {}
         }
     }
     Ok(out)
-}
-
-/// The deepest element nesting of an XML text, counted from its tags (comments, processing
-/// instructions and declarations skipped; quoted attribute values may hold `>`).
-fn xml_depth(xml: &str) -> usize {
-    let b = xml.as_bytes();
-    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
-    while let Some(p) = b[i..].iter().position(|&c| c == b'<') {
-        i += p + 1;
-        match b.get(i) {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(b'!' | b'?') => {
-                let end: &[u8] = if b[i..].starts_with(b"!--") {
-                    b"-->"
-                } else if b[i..].starts_with(b"![CDATA[") {
-                    b"]]>"
-                } else {
-                    b">"
-                };
-                match b[i..].windows(end.len()).position(|w| w == end) {
-                    Some(q) => i += q + end.len(),
-                    None => break,
-                }
-            }
-            _ => {
-                let mut quote = None;
-                while let Some(&c) = b.get(i) {
-                    match (quote, c) {
-                        (None, b'"' | b'\'') => quote = Some(c),
-                        (Some(q), _) if c == q => quote = None,
-                        (None, b'>') => break,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                // a self-closing element is one level deeper while it lasts
-                max = max.max(depth + 1);
-                if b.get(i.saturating_sub(1)) != Some(&b'/') {
-                    depth += 1;
-                }
-            }
-        }
-    }
-    max
-}
-
-fn para_text(p: roxmltree::Node) -> String {
-    let mut s = String::new();
-    for n in p.descendants() {
-        if n.has_tag_name("t") {
-            s.push_str(n.text().unwrap_or(""));
-        } else if n.has_tag_name("tab") {
-            s.push('\t');
-        } else if n.has_tag_name("br") {
-            s.push(' ');
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -243,13 +155,6 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].owner_ids, vec!["S08"]);
         assert!(docx_text(b"not a zip").is_err());
-    }
-
-    #[test]
-    fn xml_nesting_depth() {
-        assert_eq!(xml_depth("<?xml version=\"1.0\"?><a><b x=\"1>2\"/><c><d></d></c></a>"), 3);
-        assert_eq!(xml_depth("<!-- <x><y> --><a/>"), 1);
-        assert_eq!(xml_depth(&format!("{}{}", "<t>".repeat(300), "</t>".repeat(300))), 300);
     }
 
     #[test]
