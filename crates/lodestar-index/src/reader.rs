@@ -195,6 +195,7 @@ fn pdf_to_text(bytes: &[u8]) -> std::result::Result<SourceText, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lodestar_core::text::docx::heading_level;
 
     #[test]
     fn front_matter_fields() {
