@@ -612,9 +612,7 @@ pub fn strip_legal_form(name: &str) -> String {
     s.trim_end_matches('.').trim().to_string()
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}')
-}
+use lodestar_core::text::is_cjk;
 
 #[cfg(test)]
 mod tests;

@@ -124,9 +124,8 @@ fn is_word(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
-}
+// Han ideographs: the text layer's check.
+use lodestar_core::text::is_han as is_cjk;
 
 #[cfg(test)]
 mod tests {

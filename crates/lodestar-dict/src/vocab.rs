@@ -1,6 +1,9 @@
 //! Word lists the rules read (词表): which words make a question a sales-metric question
 //! (`metric_subjects.csv`), the role words that make a person in minutes a supporting owner
-//! (`owner_roles.csv`) and the extra type keywords of action items (`type_keywords.csv`).
+//! (`owner_roles.csv`), the extra type keywords of action items (`type_keywords.csv`), and the cue
+//! lists of routing (`route_cues.csv`), periods (`period_words.csv`) and minutes extraction
+//! (`minutes_cues.csv`), each kind of cue loaded into one [`CueSet`] (the shared Aho–Corasick
+//! matcher of `lodestar_core::text::cues`).
 //!
 //! Each is a CSV compiled in from the repository's `dictionaries/` and overlaid by the file of the
 //! same name in a home's `dictionaries/` folder, read when the home is opened — ops extend the
@@ -10,15 +13,28 @@
 //! - `#` lines, blank lines and the header are skipped.
 
 use crate::DictError;
+use lodestar_core::text::CueSet;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// The word-list files, by name.
-pub const FILES: [&str; 3] = ["metric_subjects.csv", "owner_roles.csv", "type_keywords.csv"];
+pub const FILES: [&str; 6] = [
+    "metric_subjects.csv",
+    "owner_roles.csv",
+    "type_keywords.csv",
+    "route_cues.csv",
+    "period_words.csv",
+    "minutes_cues.csv",
+];
 
 /// Built-in word lists.
 pub mod builtin {
     pub const METRIC_SUBJECTS: &str = include_str!("../../../dictionaries/metric_subjects.csv");
     pub const OWNER_ROLES: &str = include_str!("../../../dictionaries/owner_roles.csv");
     pub const TYPE_KEYWORDS: &str = include_str!("../../../dictionaries/type_keywords.csv");
+    pub const ROUTE_CUES: &str = include_str!("../../../dictionaries/route_cues.csv");
+    pub const PERIOD_WORDS: &str = include_str!("../../../dictionaries/period_words.csv");
+    pub const MINUTES_CUES: &str = include_str!("../../../dictionaries/minutes_cues.csv");
 }
 
 /// One word list: its rows (cells trimmed), built-in rows first, then the home's additions.
@@ -32,8 +48,17 @@ fn is_header(cells: &[String]) -> bool {
     matches!(cells.first().map(String::as_str), Some("kind" | "role" | "keyword"))
 }
 
+/// Cells trimmed; a cell in double quotes keeps its inner spaces (`owner_after,"to "`).
 fn parse_line(line: &str) -> Vec<String> {
-    line.split(',').map(|c| c.trim().to_string()).collect()
+    line.split(',')
+        .map(|c| {
+            let t = c.trim();
+            match t.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                Some(inner) if t.len() >= 2 => inner.to_string(),
+                _ => t.to_string(),
+            }
+        })
+        .collect()
 }
 
 impl WordList {
@@ -97,7 +122,83 @@ impl WordList {
     }
 }
 
-/// The three word lists.
+/// A `kind,word` cue file: its rows and one [`CueSet`] per kind, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cues {
+    /// The rows (built-in, then the home's).
+    pub list: WordList,
+    /// The kinds the built-in file defines: a home's row must use one of them.
+    kinds: Vec<String>,
+    /// Words lower-cased (matched against lower-cased text) or kept as written.
+    lowercase: bool,
+    sets: BTreeMap<String, CueSet>,
+}
+
+static EMPTY: LazyLock<CueSet> = LazyLock::new(CueSet::default);
+
+impl Cues {
+    /// A built-in cue file; `lowercase` when the rules match it against lower-cased text.
+    pub fn parse(text: &str, lowercase: bool) -> Self {
+        let list = WordList::parse(text);
+        let mut kinds: Vec<String> = Vec::new();
+        for r in &list.rows {
+            if let Some(k) = r.first() {
+                if !kinds.contains(k) {
+                    kinds.push(k.clone());
+                }
+            }
+        }
+        let mut c = Cues { list, kinds, lowercase, sets: BTreeMap::new() };
+        c.rebuild();
+        c
+    }
+
+    fn rebuild(&mut self) {
+        let mut words: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &self.list.rows {
+            if let (Some(k), Some(w)) = (r.first(), r.get(1)) {
+                let w = if self.lowercase { w.to_lowercase() } else { w.clone() };
+                words.entry(k.clone()).or_default().push(w);
+            }
+        }
+        self.sets = words.into_iter().map(|(k, v)| (k, CueSet::new(v))).collect();
+    }
+
+    /// The words of `kind` (an empty set for a kind without rows).
+    pub fn get(&self, kind: &str) -> &CueSet {
+        self.sets.get(kind).unwrap_or(&EMPTY)
+    }
+
+    /// The kinds the built-in file defines.
+    pub fn kinds(&self) -> &[String] {
+        &self.kinds
+    }
+
+    /// Applies a home's file (rows added, `-` rows removed); a row of a kind the built-in file
+    /// does not define stops with the file and line.
+    pub fn overlay(&mut self, text: &str, file: &str) -> Result<(), DictError> {
+        for (i, line) in text.lines().enumerate() {
+            let l = line.trim().trim_start_matches('\u{feff}');
+            if l.is_empty() || l.starts_with('#') {
+                continue;
+            }
+            let cells = parse_line(l.strip_prefix('-').unwrap_or(l).trim());
+            let kind = cells.first().map(String::as_str).unwrap_or("");
+            if !is_header(&cells) && !self.kinds.iter().any(|k| k == kind) {
+                return Err(DictError::Row {
+                    file: file.into(),
+                    line: i + 1,
+                    message: format!("unknown kind `{kind}` (known: {})", self.kinds.join(", ")),
+                });
+            }
+        }
+        self.list.overlay(text, file)?;
+        self.rebuild();
+        Ok(())
+    }
+}
+
+/// The word lists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vocabulary {
     /// `kind,word`: what makes a question a rule-engine question.
@@ -106,25 +207,44 @@ pub struct Vocabulary {
     pub owner_roles: WordList,
     /// `keyword,tag,weight`: extra type keywords of action items.
     pub type_keywords: WordList,
+    /// `kind,word`: the cues of question routing (intents, dimensions, knowledge cues, scopes).
+    pub route: Cues,
+    /// `kind,word`: relative period words of questions (上月, this quarter).
+    pub periods: Cues,
+    /// `kind,word`: the cues of minutes extraction (action verbs, owner markers, non-names).
+    pub minutes: Cues,
 }
+
+static BUILTIN: LazyLock<Vocabulary> = LazyLock::new(|| Vocabulary {
+    metric_subjects: WordList::parse(builtin::METRIC_SUBJECTS),
+    owner_roles: WordList::parse(builtin::OWNER_ROLES),
+    type_keywords: WordList::parse(builtin::TYPE_KEYWORDS),
+    route: Cues::parse(builtin::ROUTE_CUES, true),
+    periods: Cues::parse(builtin::PERIOD_WORDS, true),
+    minutes: Cues::parse(builtin::MINUTES_CUES, false),
+});
 
 impl Default for Vocabulary {
     fn default() -> Self {
-        Vocabulary {
-            metric_subjects: WordList::parse(builtin::METRIC_SUBJECTS),
-            owner_roles: WordList::parse(builtin::OWNER_ROLES),
-            type_keywords: WordList::parse(builtin::TYPE_KEYWORDS),
-        }
+        BUILTIN.clone()
     }
 }
 
 impl Vocabulary {
+    /// The built-in vocabulary (no home overlay), for rules called without dictionaries.
+    pub fn builtin() -> &'static Vocabulary {
+        &BUILTIN
+    }
+
     /// Overlays the home's file `name` (one of [`FILES`]).
     pub fn overlay(&mut self, name: &str, text: &str) -> Result<(), DictError> {
         match name {
             "metric_subjects.csv" => self.metric_subjects.overlay(text, name),
             "owner_roles.csv" => self.owner_roles.overlay(text, name),
             "type_keywords.csv" => self.type_keywords.overlay(text, name),
+            "route_cues.csv" => self.route.overlay(text, name),
+            "period_words.csv" => self.periods.overlay(text, name),
+            "minutes_cues.csv" => self.minutes.overlay(text, name),
             _ => Ok(()),
         }
     }
@@ -153,5 +273,24 @@ mod tests {
         assert!(!w.contains(&"协助".to_string()));
         let e = v.overlay("type_keywords.csv", "补货,ORDER_SHIP\n").unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("expected 3"), "{e}");
+    }
+
+    #[test]
+    fn cue_files_add_remove_and_check_kinds() {
+        let mut v = Vocabulary::default();
+        assert!(v.route.get("knowledge").contains("保修"));
+        assert!(v.minutes.get("owner_after").contains("to "), "quoted cells keep their spaces");
+        v.overlay("route_cues.csv", "kind,word\nknowledge,Lead Time\n-knowledge,保修\n").unwrap();
+        assert!(v.route.get("knowledge").any_in("what is the lead time"));
+        assert!(!v.route.get("knowledge").contains("保修"));
+        let e = v.overlay("route_cues.csv", "knowledg,交期\n").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("unknown kind"), "{e}");
+        assert!(v.get_missing_kind_is_empty());
+    }
+
+    impl Vocabulary {
+        fn get_missing_kind_is_empty(&self) -> bool {
+            self.route.get("no such kind").is_empty()
+        }
     }
 }

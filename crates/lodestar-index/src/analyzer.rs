@@ -234,9 +234,7 @@ fn code_re() -> &'static Regex {
 }
 
 /// Han ideographs (the runs jieba segments).
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2A6DF)
-}
+pub use lodestar_core::text::is_han;
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_han(c)

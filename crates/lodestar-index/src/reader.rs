@@ -3,8 +3,8 @@
 //! and PDF text layers. Every reader produces Markdown so that one chunker serves all formats.
 
 use crate::{IndexError, Result};
+use lodestar_core::text::{docx, front_matter};
 use lodestar_core::ReadLimits;
-use std::io::Read;
 use std::path::Path;
 
 /// The front matter of a knowledge file (between `---` lines at the top).
@@ -68,212 +68,67 @@ pub fn read_bytes_with(path: &Path, bytes: &[u8], limits: &ReadLimits) -> Result
     }
 }
 
-/// Splits `---\nkey: value\n---\n` off the top of a text.
+/// Splits `---\nkey: value\n---\n` off the top of a text (the text layer's
+/// [`lodestar_core::text::front_matter`] parser; this maps the fields a knowledge file knows).
 pub fn split_front_matter(text: &str) -> SourceText {
     let mut meta = FrontMatter::default();
-    let trimmed = text.trim_start_matches(['\n', '\r']);
-    let Some(rest) = trimmed.strip_prefix("---") else {
+    let Some((fields, body)) = front_matter::split(text) else {
         return SourceText { meta, body: text.to_string() };
     };
-    let rest = rest.trim_start_matches([' ', '\t']);
-    let Some(rest) = rest.strip_prefix('\n').or_else(|| rest.strip_prefix("\r\n")) else {
-        return SourceText { meta, body: text.to_string() };
-    };
-    let mut end = None;
-    let mut pos = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim_end() == "---" || line.trim_end() == "..." {
-            end = Some((pos, pos + line.len()));
-            break;
-        }
-        pos += line.len();
-    }
-    let Some((head_end, body_start)) = end else {
-        return SourceText { meta, body: text.to_string() };
-    };
-    for line in rest[..head_end].lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
-        let v = unquote(v.trim());
-        let opt = || if v.is_empty() { None } else { Some(v.to_string()) };
-        match k.trim().to_ascii_lowercase().as_str() {
+    for (k, v) in fields {
+        let opt = || if v.is_empty() { None } else { Some(v.clone()) };
+        match k.to_ascii_lowercase().as_str() {
             "kb" | "knowledge_base" => meta.kb = opt(),
             "title" => meta.title = opt(),
             "sensitivity" | "密级" => meta.sensitivity = opt(),
             "date" => meta.date = opt(),
             "country" | "countries" => {
-                meta.countries = v
-                    .trim_matches(['[', ']'])
-                    .split([';', ',', '；', '，'])
-                    .map(|s| unquote(s.trim()).to_ascii_uppercase())
-                    .filter(|s| !s.is_empty())
-                    .collect()
+                meta.countries = front_matter::list(&v).into_iter().map(|s| s.to_ascii_uppercase()).collect()
             }
             "customer" => meta.customer = opt(),
             "owner" => meta.owner = opt(),
             _ => {}
         }
     }
-    SourceText { meta, body: rest[body_start..].to_string() }
+    SourceText { meta, body: body.to_string() }
 }
 
-fn unquote(s: &str) -> &str {
-    let s = s.trim();
-    for q in ['"', '\''] {
-        if s.len() >= 2 && s.starts_with(q) && s.ends_with(q) {
-            return &s[1..s.len() - 1];
-        }
-    }
-    s
-}
-
-/// `.docx`: paragraphs (heading styles become `#` levels) and tables (Markdown tables).
+/// `.docx`: paragraphs (heading styles become `#` levels) and tables (Markdown tables), read by the
+/// text layer's one `.docx` reader ([`lodestar_core::text::docx`]); `word/document.xml` is read up
+/// to `max_uncompressed_bytes`.
 fn docx_to_markdown(bytes: &[u8], limits: &ReadLimits) -> std::result::Result<SourceText, String> {
-    use quick_xml::events::Event;
-    limits.check_zip(bytes).map_err(|e| e.0)?;
-    let cap = limits.max_uncompressed_bytes;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a docx (zip): {e}"))?;
-    let mut xml = String::new();
-    zip.by_name("word/document.xml")
-        .map_err(|e| format!("no word/document.xml: {e}"))?
-        .take(cap)
-        .read_to_string(&mut xml)
-        .map_err(|e| format!("word/document.xml: {e}"))?;
-    let mut title = None;
-    if let Ok(f) = zip.by_name("docProps/core.xml") {
-        let mut core = String::new();
-        if f.take(cap).read_to_string(&mut core).is_ok() {
-            title = xml_element_text(&core, "dc:title").filter(|t| !t.trim().is_empty());
-        }
-    }
-    let mut reader = quick_xml::Reader::from_str(&xml);
+    use docx::{Block, DocxLimits};
+    let caps = DocxLimits { max_xml_bytes: limits.max_uncompressed_bytes, refuse_over: false, max_depth: None };
+    let doc = docx::read(bytes, limits, caps)?;
     let mut out = String::new();
-    let mut para = String::new();
-    let mut style: Option<String> = None;
-    let mut in_text = false;
-    let mut table_depth = 0usize;
-    let mut row: Vec<String> = Vec::new();
-    let mut rows_in_table = 0usize;
-    let mut cell = String::new();
-    loop {
-        match reader.read_event() {
-            Err(e) => return Err(format!("word/document.xml: {e}")),
-            Ok(Event::Eof) => break,
-            Ok(Event::Start(e)) => match e.name().as_ref() {
-                "w:t" => in_text = true,
-                // a table inside a table cell reads as text of the outer cell: only the outermost
-                // table makes rows (nested tables would otherwise repeat the rows within, once
-                // per level: a 10,000-deep nesting grew to gigabytes)
-                "w:tbl" => {
-                    table_depth += 1;
-                    if table_depth == 1 {
-                        rows_in_table = 0;
-                    }
-                }
-                "w:tr" if table_depth == 1 => row.clear(),
-                "w:tc" if table_depth == 1 => cell.clear(),
-                "w:p" => {
-                    para.clear();
-                    style = None;
-                }
-                _ => {}
-            },
-            Ok(Event::Empty(e)) => match e.name().as_ref() {
-                "w:pStyle" => {
-                    for a in e.attributes().flatten() {
-                        if a.key.as_ref() == "w:val" {
-                            style = Some(a.value.to_string());
-                        }
-                    }
-                }
-                "w:tab" => para.push(' '),
-                "w:br" => para.push('\n'),
-                _ => {}
-            },
-            Ok(Event::Text(t)) if in_text => {
-                para.push_str(&t.xml10_content());
-            }
-            Ok(Event::GeneralRef(r)) if in_text => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    para.push(c);
+    for block in doc.blocks {
+        match block {
+            Block::Para { style, text } => {
+                let text = text.replace('\t', " ");
+                let text = text.trim();
+                if text.is_empty() {
                     continue;
                 }
-                let name: &str = r.as_ref();
-                let ch = match name {
-                    "amp" => "&",
-                    "lt" => "<",
-                    "gt" => ">",
-                    "quot" => "\"",
-                    "apos" => "'",
-                    _ => "",
-                };
-                para.push_str(ch);
+                if let Some(level) = style.as_deref().and_then(docx::heading_level) {
+                    out.push_str(&"#".repeat(level));
+                    out.push(' ');
+                }
+                out.push_str(text);
+                out.push_str("\n\n");
             }
-            Ok(Event::End(e)) => match e.name().as_ref() {
-                "w:t" => in_text = false,
-                "w:p" => {
-                    let text = para.trim().to_string();
-                    if table_depth > 0 {
-                        if !cell.is_empty() && !text.is_empty() {
-                            cell.push(' ');
-                        }
-                        cell.push_str(&text);
-                    } else if !text.is_empty() {
-                        match style.as_deref().and_then(heading_level) {
-                            Some(level) => {
-                                out.push_str(&"#".repeat(level));
-                                out.push(' ');
-                                out.push_str(&text);
-                                out.push_str("\n\n");
-                            }
-                            None => {
-                                out.push_str(&text);
-                                out.push_str("\n\n");
-                            }
-                        }
-                    }
-                    para.clear();
-                }
-                "w:tc" if table_depth == 1 => row.push(cell.replace('|', "/").replace('\n', " ")),
-                "w:tr" if table_depth == 1 => {
-                    out.push_str(&format!("| {} |\n", row.join(" | ")));
-                    if rows_in_table == 0 {
-                        out.push_str(&format!("|{}\n", "---|".repeat(row.len().max(1))));
-                    }
-                    rows_in_table += 1;
-                }
-                "w:tbl" => {
-                    table_depth = table_depth.saturating_sub(1);
-                    if table_depth == 0 {
-                        out.push('\n');
+            Block::Table(rows) => {
+                for (i, row) in rows.iter().enumerate() {
+                    let row: Vec<String> = row.iter().map(|c| c.replace('\t', " ")).collect();
+                    out.push_str(&docx::markdown_row(&row));
+                    if i == 0 {
+                        out.push_str(&docx::markdown_rule(row.len()));
                     }
                 }
-                _ => {}
-            },
-            _ => {}
+                out.push('\n');
+            }
         }
     }
-    Ok(SourceText { meta: FrontMatter { title, ..Default::default() }, body: out })
-}
-
-/// `Heading1`, `heading 2`, `Title`, `标题 1`, `1` → Markdown heading level.
-fn heading_level(style: &str) -> Option<usize> {
-    let s = style.to_ascii_lowercase().replace(' ', "");
-    if s == "title" {
-        return Some(1);
-    }
-    let digits = s.strip_prefix("heading").or_else(|| s.strip_prefix("标题")).unwrap_or(&s);
-    match digits.parse::<usize>() {
-        Ok(n @ 1..=6) => Some(n),
-        _ => None,
-    }
-}
-
-fn xml_element_text(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}");
-    let start = xml.find(&open)?;
-    let after = xml[start..].find('>')? + start + 1;
-    let end = xml[after..].find(&format!("</{tag}>"))? + after;
-    quick_xml::escape::unescape(&xml[after..end]).ok().map(|s| s.into_owned())
+    Ok(SourceText { meta: FrontMatter { title: doc.title, ..Default::default() }, body: out })
 }
 
 /// Spreadsheets: each sheet becomes a section with one Markdown table; the first non-empty row is
@@ -393,6 +248,7 @@ fn check_parent_chains(doc: &pdf_extract::Document) -> std::result::Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lodestar_core::text::docx::heading_level;
 
     #[test]
     fn front_matter_fields() {

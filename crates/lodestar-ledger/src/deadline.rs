@@ -95,35 +95,15 @@ fn year_for_month(meeting: NaiveDate, m: u32) -> i32 {
     }
 }
 
-/// Chinese or Arabic number 0..99 (`两`, `十二`, `二十`, `3`).
+/// Chinese or Arabic number (`两`, `十二`, `二十`, `3`): the text layer's [`lodestar_core::text::cn_number`].
 pub fn cn_num(s: &str) -> Option<u32> {
-    if let Ok(n) = s.parse::<u32>() {
-        return Some(n);
-    }
-    let digit = |c: char| -> Option<u32> {
-        Some(match c {
-            '零' | '〇' => 0,
-            '一' => 1,
-            '二' | '两' => 2,
-            '三' => 3,
-            '四' => 4,
-            '五' => 5,
-            '六' => 6,
-            '七' => 7,
-            '八' => 8,
-            '九' => 9,
-            _ => return None,
-        })
-    };
-    let cs: Vec<char> = s.chars().collect();
-    match cs.as_slice() {
-        [a] if *a == '十' => Some(10),
-        [a] => digit(*a),
-        ['十', b] => Some(10 + digit(*b)?),
-        [a, '十'] => Some(digit(*a)? * 10),
-        [a, '十', b] => Some(digit(*a)? * 10 + digit(*b)?),
-        _ => None,
-    }
+    lodestar_core::text::cn_number(s)
+}
+
+/// The deadline words of `dictionaries/minutes_cues.csv` (built in: deadlines are read where no
+/// dictionaries are at hand).
+fn words() -> &'static lodestar_dict::vocab::Cues {
+    &lodestar_dict::Vocabulary::builtin().minutes
 }
 
 fn weekday_of(c: &str) -> Option<Weekday> {
@@ -329,12 +309,9 @@ fn strength(text: &str, start: usize, end: &mut usize) -> u8 {
     let mut s = 0;
     let rest = after_str(text, *end);
     let trimmed = rest.trim_start();
-    for suf in ["之前", "以前", "前", "内", "截止", "到期"] {
-        if trimmed.starts_with(suf) {
-            *end += rest.len() - trimmed.len() + suf.len();
-            s = 1;
-            break;
-        }
+    if let Some(suf) = words().get("deadline_suffix").prefix_of(trimmed) {
+        *end += rest.len() - trimmed.len() + suf.len();
+        s = 1;
     }
     let head = &text[..start];
     let head = head.trim_end_matches(|c: char| c.is_whitespace() || c == '于' || c == '在' || c == '至');
@@ -392,7 +369,8 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         }
         let (mo, d): (u32, u32) = (cn_num(&c[1]).unwrap_or(0), cn_num(&c[2]).unwrap_or(0));
         // `10 月 1–11 日` is a range in a report, not a deadline: skip when a range dash follows.
-        if after_str(text, m.end()).starts_with(['–', '-', '~', '至']) && !after_str(text, m.end()).starts_with("至今")
+        if after_str(text, m.end()).starts_with(['–', '-', '~', '至'])
+            && words().get("until_now").prefix_of(after_str(text, m.end())).is_none()
         {
             continue;
         }
@@ -424,8 +402,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
             if dotted {
                 // `3.31` only next to a deadline word: `3.31前`, `截止 3.31`, `3.31日`.
                 let head = text[..m.start()].trim_end();
-                let ok_after =
-                    ["前", "之前", "以前", "日", "号", "截止", "完成"].iter().any(|s| rest.trim_start().starts_with(s));
+                let ok_after = words().get("dotted_date_after").prefix_of(rest.trim_start()).is_some();
                 let ok_before = r.label.is_match(head) || head.ends_with('于') || head.ends_with('至');
                 if !ok_after && !ok_before {
                     continue;
@@ -553,7 +530,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         }
         // `明年年底`, `2027年底`
         let head = &text[..m.start()];
-        let y = if head.ends_with("明年") || head.ends_with("明") {
+        let y = if words().get("next_year_prefix").suffix_of(head).is_some() {
             meeting.year() + 1
         } else if let Some(y) = head.get(head.len().saturating_sub(4)..).and_then(|y| y.parse::<i32>().ok()) {
             y
@@ -704,7 +681,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
                 // `周五前`: this week's Friday, or next week's when already past
                 let after = after_str(text, m.end()).trim_start();
                 let bef = before_char(text, m.start());
-                if !(after.starts_with('前') || after.starts_with("之前") || bef == Some('每')) || bef == Some('每')
+                if !(words().get("weekday_before").prefix_of(after).is_some() || bef == Some('每')) || bef == Some('每')
                 {
                     None
                 } else {

@@ -16,6 +16,8 @@ use crate::scan::{Kind, Mention, Scanner};
 use crate::text::{fold, is_han};
 use crate::{ActionItem, FieldSource, Status};
 use chrono::NaiveDate;
+use lodestar_core::text::CueSet;
+use lodestar_dict::vocab::{Cues, Vocabulary};
 use lodestar_dict::Dictionaries;
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -80,306 +82,14 @@ fn split_supporting(text: &str, staff: &[&Mention], owners: &mut Owners, d: &Dic
 const TYPE_PRIORITY: &[&str] =
     &["AR_RISK", "HIRING", "SERVICE", "ORDER_SHIP", "MARKETING", "CUST_DEV", "PRODUCT", "OTHER"];
 
-/// Verbs that make a clause a task (and, right after a name, make that person its owner).
-const ACTION_VERBS: &[&str] = &[
-    "提交",
-    "完成",
-    "组织",
-    "推进",
-    "联系",
-    "安排",
-    "协调",
-    "确认",
-    "准备",
-    "评估",
-    "编制",
-    "整理",
-    "制定",
-    "落实",
-    "催收",
-    "催款",
-    "沟通",
-    "拜访",
-    "跟进",
-    "跟踪",
-    "督促",
-    "核实",
-    "起草",
-    "更新",
-    "办理",
-    "申请",
-    "发送",
-    "梳理",
-    "对接",
-    "报送",
-    "上报",
-    "输出",
-    "招聘",
-    "面试",
-    "邀请",
-    "参加",
-    "筹备",
-    "收回",
-    "签署",
-    "签订",
-    "签批",
-    "通知",
-    "锁定",
-    "测算",
-    "调研",
-    "走访",
-    "培训",
-    "巡检",
-    "发运",
-    "订舱",
-    "排产",
-    "补充",
-    "修订",
-    "提供",
-    "出具",
-    "复核",
-    "对账",
-    "启动",
-    "发起",
-    "约见",
-    "洽谈",
-    "谈判",
-    "报价",
-    "寄送",
-    "送样",
-    "测试",
-    "追踪",
-    "解决",
-    "处理",
-    "回复",
-    "反馈",
-    "录入",
-    "建立",
-    "搭建",
-    "设计",
-    "制作",
-    "投放",
-    "举办",
-    "召开",
-    "汇总",
-    "给出",
-    "拿到",
-    "摸清",
-    "出面",
-    "寄出",
-    "发布",
-    "执行",
-    "拿出",
-    "调整",
-    "赴",
-    "勘查",
-    "前往",
-    "出差",
-    "编写",
-    "撰写",
-    "审核",
-    "核查",
-    "推动",
-    "报批",
-    "提报",
-    "完善",
-    "优化",
-    "拟定",
-    "草拟",
-    "开展",
-    "实施",
-    "检查",
-    "排查",
-    "签约",
-    "讲解",
-    "考察",
-    "定稿",
-    "细化",
-    "到现场",
-    "查看",
-    "分析",
-    "结清",
-    "回访",
-    "核对",
-    "研究",
-    "收集",
-    "报名",
-    "预订",
-    "办",
-    "做",
-    "牵头",
-    "负责",
-    "send",
-    "book",
-    "prepare",
-    "collect",
-    "visit",
-    "recruit",
-    "organise",
-    "organize",
-    "arrange",
-    "follow",
-    "submit",
-    "review",
-    "confirm",
-    "check",
-    "contact",
-    "negotiate",
-    "update",
-    "draft",
-    "deliver",
-    "ship",
-    "finalize",
-    "finalise",
-    "report",
-    "train",
-    "schedule",
-    "call",
-    "meet",
-    "complete",
-    "invite",
-    "quote",
-    "finish",
-    "provide",
-    "share",
-    "chase",
-    "resolve",
-    "sign",
-    "hire",
-    "investigate",
-    "plan",
-];
+/// The minutes cues (`dictionaries/minutes_cues.csv` with the home's overlay): action verbs,
+/// modals, owner markers, adverbs, surnames, non-names, section and column words, events.
+fn cues(d: &Dictionaries) -> &Cues {
+    &d.vocab.minutes
+}
 
-/// Words that make a sentence an obligation even without a named owner.
-const MODALS: &[&str] =
-    &["需", "须", "务必", "要求", "应", "请", "争取", "确保", "负责", "必须", "should", "must", "need"];
-
-/// Lines that record no action (记录备查, 暂不跟进, 仅供参考 …).
-const NON_ACTION: &[&str] = &[
-    "记录备查",
-    "暂不跟进",
-    "仅供参考",
-    "备查",
-    "知悉",
-    "不作为行动项",
-    "无需跟进",
-    "暂不处理",
-    "不作安排",
-    "另行通知",
-    "再议",
-    "另行讨论",
-    "供参考",
-    "for reference",
-    "fyi",
-    "no action",
-    "for information",
-];
-
-/// After a name: the person reports or assists rather than owns (汇报, 配合 …).
-const NOT_OWNER_AFTER: &[&str] = &[
-    "配合", "协助", "支持", "参与", "汇报", "介绍", "通报", "提出", "提到", "认为", "表示", "指出", "强调", "反馈",
-    "反映", "说明", "审批", "签批", "已", "的",
-];
-
-/// After a name: the person owns the task (张三负责, 张三牵头, Simon to …).
-const OWNER_AFTER: &[&str] =
-    &["负责", "牵头", "跟进", "主责", "主导", "落实", "对接", "继续推进", "继续跟进", "to ", "will "];
-
-/// Before a name: the person is asked to do it (请张三, 要求张三, 由张三, @张三).
-const OWNER_BEFORE: &[&str] = &["由", "请", "要求", "安排", "指定", "让", "@"];
-
-/// Words skipped between a name and its verb (张三**共同**负责, 张三**同步**调整, 张三**表示会**拜访).
-/// `负责` is not among them: it is the owner marker itself.
-const ADVERBS: &[&str] = &[
-    "表示会",
-    "表示将",
-    "表示要",
-    "承诺",
-    "答应",
-    "两人",
-    "二人",
-    "三人",
-    "继续",
-    "将",
-    "会",
-    "也",
-    "再次",
-    "再",
-    "先",
-    "一起",
-    "共同",
-    "分别",
-    "同步",
-    "亲自",
-    "于",
-    "在",
-    "尽快",
-    "立即",
-    "需",
-    "要",
-];
-
-/// Joiners between two owners besides punctuation: `张三会同李四`, `Kevin Gao and Minho Kim`.
-const OWNER_JOINERS: &[&str] = &["会同", "协同", "连同", "以及", "and"];
-
-/// Common Chinese surnames (百家姓, the frequent ones): a name not in the staff list must start with
-/// one to be kept as an unresolved owner (`人力资源部张敏负责` → 张敏).
-const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧阳";
-
-/// Capitalised words that start English clauses but are not names (`The customer will …`).
-const NOT_NAMES: &[&str] = &[
-    "The",
-    "This",
-    "That",
-    "These",
-    "We",
-    "Our",
-    "Team",
-    "Customer",
-    "Customers",
-    "Sales",
-    "Finance",
-    "All",
-    "Each",
-    "Both",
-    "Everyone",
-    "Someone",
-    "They",
-    "It",
-    "Marketing",
-    "Please",
-    "Owner",
-    "Action",
-    "Book",
-    "Send",
-    "Check",
-    "Confirm",
-    "Prepare",
-    "Follow",
-    "Update",
-    "Review",
-    "Next",
-    "Due",
-    "By",
-    "Before",
-    "Within",
-    "Meeting",
-    "Korea",
-    "Japan",
-    "Russia",
-    "China",
-    "Beichen",
-    "Note",
-    "Notes",
-    "Agenda",
-    "Decision",
-    "Decisions",
-];
-
-const DONE_BLOCKERS: &[&str] = &["继续", "剩余", "余款", "尚未", "未完成", "未到账", "待核实", "待确认"];
-
-/// Values of an owner field that mean "nobody yet".
-const NO_OWNER: &[&str] = &["待定", "未定", "暂无", "无", "待确认", "tbd", "n/a", "-"];
+/// Punctuation that ends the name after a chair / recorder label (the words are `chair_stop`).
+const CHAIR_STOP_PUNCT: &[&str] = &["  ", "\t", ";", "|"];
 
 /// The part of the minutes a line sits in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -587,43 +297,11 @@ fn re() -> &'static Re {
     })
 }
 
-fn section_of(heading: &str) -> Option<Section> {
+fn section_of(k: &Cues, heading: &str) -> Option<Section> {
     let h = heading.to_lowercase();
-    const REVIEW: &[&str] = &[
-        "回顾",
-        "跟踪",
-        "落实情况",
-        "完成情况",
-        "进展",
-        "上次",
-        "上期",
-        "前期",
-        "上周",
-        "updates",
-        "follow-up",
-        "review",
-        "status",
-    ];
-    const ACTION: &[&str] = &[
-        "行动项",
-        "待办",
-        "决议",
-        "决定",
-        "下一步",
-        "工作安排",
-        "督办",
-        "任务",
-        "分工",
-        "重点工作",
-        "action",
-        "todo",
-        "to-do",
-        "next step",
-        "部署",
-    ];
-    if REVIEW.iter().any(|k| h.contains(k)) {
+    if k.get("section_review").any_in(&h) {
         Some(Section::Review)
-    } else if ACTION.iter().any(|k| h.contains(k)) {
+    } else if k.get("section_action").any_in(&h) {
         Some(Section::Action)
     } else {
         Some(Section::Info)
@@ -645,26 +323,22 @@ fn is_separator_row(cells: &[String]) -> bool {
         })
 }
 
-fn columns(header: &[String]) -> Columns {
+fn columns(k: &Cues, header: &[String]) -> Columns {
     let mut cols = Columns::default();
     for (i, h) in header.iter().enumerate() {
         let h = fold(h).to_lowercase();
-        let has = |ks: &[&str]| ks.iter().any(|k| h.contains(k));
-        if cols.owner.is_none() && has(&["负责人", "责任人", "owner", "执行人", "牵头", "负责"]) {
+        let has = |kind: &str| k.get(kind).any_in(&h);
+        if cols.owner.is_none() && has("column_owner") {
             cols.owner = Some(i);
-        } else if cols.kind.is_none() && has(&["类型", "分类", "type", "category"]) {
+        } else if cols.kind.is_none() && has("column_kind") {
             cols.kind = Some(i);
-        } else if cols.status.is_none() && has(&["状态", "进展", "完成情况", "status", "progress"]) {
+        } else if cols.status.is_none() && has("column_status") {
             cols.status = Some(i);
-        } else if cols.deadline.is_none()
-            && has(&["截止", "完成时间", "期限", "时限", "deadline", "due", "日期", "时间"])
-        {
+        } else if cols.deadline.is_none() && has("column_deadline") {
             cols.deadline = Some(i);
-        } else if cols.desc.is_none()
-            && has(&["事项", "内容", "任务", "行动", "工作", "议题", "action", "item", "task", "指标"])
-        {
+        } else if cols.desc.is_none() && has("column_desc") {
             cols.desc = Some(i);
-        } else if cols.note.is_none() && has(&["说明", "备注", "remark", "note", "comment"]) {
+        } else if cols.note.is_none() && has("column_note") {
             cols.note = Some(i);
         }
     }
@@ -690,6 +364,7 @@ fn strip_marker(s: &str) -> &str {
 /// Splits minutes into clauses with their section and heading context.
 pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
     let r = re();
+    let k = scanner.cues();
     let (lines, line_nos) = physical_lines(text);
     let crlf = text.contains("\r\n");
     let mut out: Vec<Clause> = Vec::new();
@@ -734,7 +409,7 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             }
             let next_is_sep = lines.get(ix + 1).map(|l| is_separator_row(&split_cells(&fold(l)))).unwrap_or(false);
             if table.is_none() || next_is_sep {
-                let cols = columns(&cells);
+                let cols = columns(k, &cells);
                 table_is_data = cols.owner.is_none() && cols.deadline.is_none() && cols.status.is_none();
                 table = Some(cols);
                 continue;
@@ -839,17 +514,16 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
             // a level-1 heading is the document title (纪要, minutes, the first line) unless it names a
             // section itself: `# Action items`, `# 决议`, `# 下一步工作` start an action section
             let hl = h.to_lowercase();
-            let titled =
-                ["纪要", "会议记录", "minutes", "meeting notes", "周会", "例会"].iter().any(|k| hl.contains(k));
-            let named = section_of(&h).filter(|s| *s != Section::Info);
+            let titled = k.get("title_heading").any_in(&hl);
+            let named = section_of(k, &h).filter(|s| *s != Section::Info);
             let sec = if level == 1 && stack.is_empty() && (titled || named.is_none()) {
-                if h.contains("行动") || h.contains("待办") {
-                    section_of(&h)
+                if k.get("action_title").any_in(&h) {
+                    section_of(k, &h)
                 } else {
                     None
                 }
             } else {
-                section_of(&h)
+                section_of(k, &h)
             };
             stack.push((level, sec, heading_country(&h)));
             last_block = None;
@@ -872,7 +546,9 @@ pub fn clauses(text: &str, scanner: &Scanner) -> (Vec<Clause>, usize) {
         }
         let ctx_country = para_country.clone().or(ctx_country);
         let body_plain = body.trim_start_matches('>').trim().trim_start_matches("**");
-        if r.meta.is_match(body_plain) || (body_plain.contains("主持") && body_plain.contains("记录")) {
+        if r.meta.is_match(body_plain)
+            || (k.get("meta_chair").any_in(body_plain) && k.get("meta_recorder").any_in(body_plain))
+        {
             last_block = None;
             continue;
         }
@@ -1079,7 +755,7 @@ struct Owners {
     explicit: bool,
 }
 
-fn after_skip<'a>(t: &'a str, mut i: usize, deadlines: &[Deadline]) -> &'a str {
+fn after_skip<'a>(t: &'a str, mut i: usize, deadlines: &[Deadline], adverbs: &CueSet) -> &'a str {
     loop {
         let rest = &t[i..];
         let trimmed = rest.trim_start_matches([' ', '\t']);
@@ -1088,7 +764,7 @@ fn after_skip<'a>(t: &'a str, mut i: usize, deadlines: &[Deadline]) -> &'a str {
             i = d.end;
             continue;
         }
-        if let Some(a) = ADVERBS.iter().find(|a| t[i..].starts_with(**a)) {
+        if let Some(a) = adverbs.prefix_of(&t[i..]) {
             i += a.len();
             continue;
         }
@@ -1098,13 +774,13 @@ fn after_skip<'a>(t: &'a str, mut i: usize, deadlines: &[Deadline]) -> &'a str {
 
 fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Section, d: &Dictionaries) -> Owners {
     let r = re();
+    let k = cues(d);
     let staff: Vec<&Mention> = mentions.iter().filter(|m| m.kind == Kind::Staff).collect();
     let mut o = Owners::default();
     let mut chosen: Vec<usize> = Vec::new();
     let not_owner = |m: &Mention| {
         let rest = t[m.end..].trim_start();
-        !["表示会", "表示将", "表示要"].iter().any(|p| rest.starts_with(p))
-            && NOT_OWNER_AFTER.iter().any(|v| rest.starts_with(v))
+        k.get("not_owner_except").prefix_of(rest).is_none() && k.get("not_owner_after").prefix_of(rest).is_some()
     };
     // a) labelled field
     for c in r.owner_label.captures_iter(t) {
@@ -1117,8 +793,8 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
         o.labelled = true;
         let rest = &t[m.end()..];
         let mut end = rest.find([';', '。', '|']).unwrap_or(rest.len());
-        for stop in ["截止", "完成时限", "完成时间", "时限", "期限", "deadline", "due", "—", " - "] {
-            if let Some(p) = rest.find(stop) {
+        for stop in k.get("owner_field_stop").words() {
+            if let Some(p) = rest.find(stop.as_str()) {
                 end = end.min(p);
             }
         }
@@ -1140,10 +816,12 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             continue;
         }
         let before = t[..m.start].trim_end();
-        let after = after_skip(t, m.end, deadlines);
+        let after = after_skip(t, m.end, deadlines, k.get("adverb"));
         let after_raw = &t[m.end..];
-        let by_before = OWNER_BEFORE.iter().any(|p| before.ends_with(p));
-        let by_after = OWNER_AFTER.iter().any(|p| after.starts_with(p) || after_raw.trim_start().starts_with(p))
+        let by_before = k.get("owner_before").suffix_of(before).is_some();
+        let owner_after = k.get("owner_after");
+        let by_after = owner_after.prefix_of(after).is_some()
+            || owner_after.prefix_of(after_raw.trim_start()).is_some()
             || after_raw.starts_with(" to ")
             || after_raw.starts_with(" will ");
         let paren = before.rfind('(').is_some_and(|p| {
@@ -1172,7 +850,7 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
         if !staff.iter().any(|s| s.start == c.get(1).map(|x| x.start()).unwrap_or(0))
             && !o.unresolved.contains(&name)
             && d.resolve_staff(&name).is_none()
-            && !NO_OWNER.contains(&name.as_str())
+            && !k.get("no_owner").contains(&name)
             && !name.ends_with('部')
         {
             o.unresolved.push(name);
@@ -1184,7 +862,8 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
     for c in r.unknown_han.captures_iter(t) {
         if let Some(g) = c.get(1) {
             let first = g.as_str().chars().next().unwrap_or(' ');
-            if SURNAMES.contains(first) && !g.as_str().ends_with(['部', '方', '组']) {
+            if k.get("surname").contains(first.encode_utf8(&mut [0; 4])) && !g.as_str().ends_with(['部', '方', '组'])
+            {
                 unknown.push((g.start(), g.end()));
             }
         }
@@ -1207,8 +886,8 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
         let name = t[s..e].trim().to_string();
         let first_word = name.split([' ', '-']).next().unwrap_or("");
         if covered(s, e)
-            || NOT_NAMES.contains(&first_word)
-            || NO_OWNER.contains(&name.to_lowercase().as_str())
+            || k.get("not_name").contains(first_word)
+            || k.get("no_owner").contains(&name.to_lowercase())
             || d.resolve_staff(&name).is_some()
             || o.unresolved.contains(&name)
         {
@@ -1223,14 +902,14 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
             if not_owner(m) {
                 continue;
             }
-            let after = after_skip(t, m.end, deadlines);
-            if ACTION_VERBS.iter().any(|v| after.starts_with(v)) {
+            let after = after_skip(t, m.end, deadlines, k.get("adverb"));
+            if k.get("action_verb").prefix_of(after).is_some() {
                 chosen.push(i);
             }
         }
     }
     // fallback: exactly one person named in a dated task (韩工下周二出发，两周内提交报告)
-    if !o.explicit && chosen.is_empty() && !deadlines.is_empty() && has_any(t, ACTION_VERBS) {
+    if !o.explicit && chosen.is_empty() && !deadlines.is_empty() && has_any(t, k.get("action_verb")) {
         let candidates: Vec<usize> = (0..staff.len()).filter(|&i| !not_owner(staff[i])).collect();
         let distinct: std::collections::BTreeSet<&str> = candidates.iter().map(|&i| staff[i].id.as_str()).collect();
         if distinct.len() == 1 && staff.iter().all(|m| !not_owner(m)) {
@@ -1250,7 +929,7 @@ fn owners_of(t: &str, mentions: &[Mention], deadlines: &[Deadline], section: Sec
                 a.end <= b.start && {
                     let between = &t[a.end..b.start];
                     between.chars().all(|c| matches!(c, ' ' | '、' | ',' | '/' | '和' | '与' | '及' | '&' | '+' | '@'))
-                        || OWNER_JOINERS.contains(&between.trim().to_lowercase().as_str())
+                        || k.get("owner_joiner").contains(&between.trim().to_lowercase())
                 }
             };
             if ((i > 0 && chosen.contains(&(i - 1)) && near(i - 1)) || (chosen.contains(&(i + 1)) && near(i + 1)))
@@ -1283,7 +962,7 @@ fn unknown_names(field: &str, d: &Dictionaries) -> Vec<String> {
     }
     for tok in parts {
         let tok = tok.trim().trim_matches(['(', ')']).trim();
-        if tok.is_empty() || NO_OWNER.contains(&tok.to_lowercase().as_str()) || d.resolve_staff(tok).is_some() {
+        if tok.is_empty() || cues(d).get("no_owner").contains(&tok.to_lowercase()) || d.resolve_staff(tok).is_some() {
             continue;
         }
         let n = tok.chars().count();
@@ -1325,12 +1004,12 @@ fn mask(t: &str, mentions: &[Mention], deadlines: &[Deadline]) -> String {
 }
 
 /// The description of an item: the clause without list markers, tag brackets and field labels.
-fn describe(t: &str) -> String {
+fn describe(k: &Cues, t: &str) -> String {
     let r = re();
     let mut s = strip_marker(t).to_string();
     s = r.tag_bracket.replace_all(&s, "").to_string();
-    for prefix in ["事项:", "会议决定:", "会议决议:", "决定:", "决议:", "会议要求:"] {
-        if let Some(x) = s.trim_start().strip_prefix(prefix) {
+    for prefix in k.get("desc_prefix").words() {
+        if let Some(x) = s.trim_start().strip_prefix(prefix.as_str()) {
             s = x.to_string();
         }
     }
@@ -1345,7 +1024,7 @@ fn describe(t: &str) -> String {
     s.trim().trim_end_matches(['。', ';', ',', '.', ' ', ':']).trim().to_string()
 }
 
-fn status_of(text: &str, meeting: NaiveDate) -> Option<(Status, Option<NaiveDate>)> {
+fn status_of(k: &Cues, text: &str, meeting: NaiveDate) -> Option<(Status, Option<NaiveDate>)> {
     let r = re();
     if let Some(m) = r.delay.find(text) {
         let rest = &text[m.end()..];
@@ -1358,12 +1037,12 @@ fn status_of(text: &str, meeting: NaiveDate) -> Option<(Status, Option<NaiveDate
     let done = r.done.is_match(text) || r.done_end.is_match(text) || r.done_en.is_match(text);
     if done {
         // `初稿已完成，待王总审阅`: the step is done, the task waits for a sign-off
-        if DONE_BLOCKERS.iter().any(|b| text.contains(b)) || r.pending.is_match(text) {
+        if k.get("done_blocker").any_in(text) || r.pending.is_match(text) {
             return Some((Status::InProgress, None));
         }
         return Some((Status::Done, None));
     }
-    if text.contains("延期") {
+    if k.get("delay_word").any_in(text) {
         return Some((Status::Delayed, None));
     }
     if r.progress.is_match(text) {
@@ -1372,9 +1051,9 @@ fn status_of(text: &str, meeting: NaiveDate) -> Option<(Status, Option<NaiveDate
     None
 }
 
-fn has_any(t: &str, words: &[&str]) -> bool {
-    let low = t.to_lowercase();
-    words.iter().any(|w| low.contains(&w.to_lowercase()))
+/// Whether a word of `words` (written in lower case) occurs in `t`, case-insensitively.
+fn has_any(t: &str, words: &CueSet) -> bool {
+    words.any_in(&t.to_lowercase())
 }
 
 /// (line index, customer, country, tag code) of the previous clause.
@@ -1388,7 +1067,9 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
     let (cls, lines) = clauses(text, &scanner);
     let mut a = Analysis { lines, clauses: cls.len(), chairs: meeting_chairs(text, &scanner), ..Default::default() };
     // physical lines that say 记录备查 / 暂不跟进 … anywhere (a paragraph's last sentence speaks for all)
-    let non_action_lines: Vec<usize> = cls.iter().filter(|c| has_any(&c.text, NON_ACTION)).map(|c| c.line_ix).collect();
+    let k = cues(d);
+    let non_action_lines: Vec<usize> =
+        cls.iter().filter(|c| has_any(&c.text, k.get("non_action"))).map(|c| c.line_ix).collect();
     // (line, customer, country, tag code) of the previous clause
     let mut prev_line: Option<PrevClause> = None;
     for c in &cls {
@@ -1418,7 +1099,7 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                 let cell_text = f.trim();
                 if row_deadline.is_none()
                     && cell_text.chars().any(|c| c.is_alphanumeric())
-                    && !NO_OWNER.contains(&cell_text.to_lowercase().as_str())
+                    && !k.get("no_owner").contains(&cell_text.to_lowercase())
                 {
                     row_deadline = Some(Deadline {
                         date: None,
@@ -1492,9 +1173,8 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
         let masked = mask(&t, &mentions, &deadlines);
         // `会议要求…` / `会议决定…` are how minutes speak, not a meeting to organize (其他管理事项)
         let mut for_type = masked.clone();
-        for p in ["会议要求", "会议决定", "会议认为", "会议同意", "会议明确", "会议确定", "会议指出", "经会议讨论"]
-        {
-            for_type = for_type.replace(p, " ");
+        for p in k.get("meeting_speech").words() {
+            for_type = for_type.replace(p.as_str(), " ");
         }
         let mut tag_code = types.best(&for_type);
         // a clause without task words of its own continues the previous one of the same line
@@ -1519,20 +1199,20 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             None => t.clone(),
         };
         let status = if c.row.as_ref().is_some_and(|r| r.status.is_some()) || c.row.is_none() {
-            status_of(&fold(&status_text), meeting)
+            status_of(k, &fold(&status_text), meeting)
         } else {
             None
         };
 
         // is it an action item?
         let body = strip_marker(&t);
-        let non_action = has_any(&t, NON_ACTION);
+        let non_action = has_any(&t, k.get("non_action"));
         let has_owner = !owners.ids.is_empty() || !owners.unresolved.is_empty() || owners.labelled;
         let has_deadline = chosen_deadline.is_some();
         let real_deadline = chosen_deadline.as_ref().is_some_and(|x| x.date.is_some() || x.next_meeting);
-        let verb = has_any(&masked, ACTION_VERBS);
+        let verb = has_any(&masked, k.get("action_verb"));
         // 邀请 / 申请 contain 请 but ask nothing of anyone at the meeting
-        let modal = has_any(&masked.replace("邀请", "  ").replace("申请", "  "), MODALS);
+        let modal = has_any(&k.get("modal_not").replace_all(&masked, "  "), k.get("modal"));
         let done_line = matches!(status, Some((Status::Done, _)) | Some((Status::Cancelled, _))) && !real_deadline;
         let decision_only = r.decision.is_match(body.trim()) && owners.ids.is_empty() && !has_deadline;
         let is_item = if non_action || done_line || c.section == Section::Review {
@@ -1565,8 +1245,8 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
             let type_name = types.name_of(&code).unwrap_or("其他管理事项").to_string();
             // the description as written (full-width punctuation kept) when it is a span of the clause
             let description = match &c.row {
-                Some(row) => raw_of(&describe(&fold(&row.desc)), &t, &c.raw_text),
-                None => raw_of(&describe(&t), &t, &c.raw_text),
+                Some(row) => raw_of(&describe(k, &fold(&row.desc)), &t, &c.raw_text),
+                None => raw_of(&describe(k, &t), &t, &c.raw_text),
             };
             let mut names: Vec<String> =
                 owners.ids.iter().filter_map(|id| d.staff_by_id(id)).map(|s| s.name.clone()).collect();
@@ -1638,13 +1318,13 @@ pub fn analyze(text: &str, meeting: NaiveDate, d: &Dictionaries) -> Analysis {
                 // 应收 / 应付 / 供应 contain 应 but oblige no one
                 || (modal
                     && has_any(
-                        &masked.replace("邀请", "  ").replace("申请", "  ").replace("应收", "  ").replace("应付", "  ").replace("供应", "  "),
-                        MODALS,
+                        &k.get("modal_not_obligation").replace_all(&k.get("modal_not").replace_all(&masked, "  "), "  "),
+                        k.get("modal"),
                     ))
                 || (verb
                     && chosen_deadline
                         .as_ref()
-                        .is_some_and(|x| x.strength >= 1 && !t[..x.start].trim_end().ends_with("截至"))));
+                        .is_some_and(|x| x.strength >= 1 && k.get("as_of_word").suffix_of(t[..x.start].trim_end()).is_none())));
         a.notes.push(ClauseNote {
             line_no: c.line_no,
             source: c.source.clone(),
@@ -1787,7 +1467,7 @@ fn carry_context(a: &mut Analysis, cls: &[Clause], meeting: NaiveDate, d: &Dicti
                     context.clear();
                 }
                 // a status report (`…已于 2 月 9 日到港，该事项关闭`) is about an earlier item, not context
-                _ if status_of(&cls[k].text, meeting).is_some() => context.clear(),
+                _ if status_of(cues(d), &cls[k].text, meeting).is_some() => context.clear(),
                 // a sentence without an owner: context for an owned item later in the line
                 _ => context.push(k),
             }
@@ -1828,14 +1508,14 @@ pub fn meeting_chairs(text: &str, scanner: &Scanner) -> Vec<String> {
         Regex::new(r"(?i)(?:主持人?|记录人?|记录员|纪要整理|chair(?:ed by)?|minutes(?: taken)? by|note[- ]?taker|recorder)\s*:\s*")
             .expect("static regex")
     });
-    const STOP: &[&str] =
-        &["  ", "\t", ";", "|", "日期", "时间", "地点", "参会", "出席", "列席", "缺席", "主持", "记录"];
+    let words = scanner.cues().get("chair_stop");
+    let stops: Vec<&str> = CHAIR_STOP_PUNCT.iter().copied().chain(words.words().iter().map(String::as_str)).collect();
     let mut out: Vec<String> = Vec::new();
     for raw in text.lines() {
         let line = fold(raw);
         for m in label.find_iter(&line) {
             let rest = &line[m.end()..];
-            let cut = STOP.iter().filter_map(|s| rest.find(s)).min().unwrap_or(rest.len());
+            let cut = stops.iter().filter_map(|s| rest.find(s)).min().unwrap_or(rest.len());
             for x in scanner.scan(&rest[..cut]) {
                 if x.kind == Kind::Staff && !out.contains(&x.id) {
                     out.push(x.id);
@@ -1866,16 +1546,15 @@ pub fn mostly_latin(s: &str) -> bool {
 /// `本周开标`, `定于12月4日`: a plain time phrase followed by an event (or announced by 定于) dates the
 /// event, not a task.
 pub(crate) fn is_event_date(t: &str, d: &Deadline) -> bool {
+    // the built-in words: the ledger also calls this where no dictionaries are at hand
+    let k = &Vocabulary::builtin().minutes;
     let before: String = t[..d.start].chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    if before.ends_with("已于") || before.ends_with("已于 ") || before.ends_with("已在") || before.ends_with("on ")
-    {
+    if k.get("event_before").suffix_of(&before).is_some() {
         return true;
     }
-    const EVENTS: &[&str] = &["开标", "开幕", "闭幕", "到港", "到货", "出证", "抵达", "放假", "上市"];
     d.strength == 0
-        && (EVENTS.iter().any(|e| t[d.end..].trim_start().starts_with(e))
-            || before.ends_with("定于")
-            || before.ends_with("预计"))
+        && (k.get("event_word").prefix_of(t[d.end..].trim_start()).is_some()
+            || k.get("event_announce").suffix_of(&before).is_some())
 }
 
 #[cfg(test)]

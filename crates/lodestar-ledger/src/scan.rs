@@ -39,6 +39,9 @@ struct Pattern {
 /// The alias patterns of the dictionaries, ready to scan text.
 pub struct Scanner {
     by_first: HashMap<char, Vec<Pattern>>,
+    /// The minutes cues of the same dictionaries (`minutes_cues.csv` with the home's overlay), for
+    /// the rules that read a text with only a scanner at hand.
+    cues: lodestar_dict::vocab::Cues,
 }
 
 fn is_word(c: char) -> bool {
@@ -50,6 +53,11 @@ fn lower(c: char) -> char {
 }
 
 impl Scanner {
+    /// The minutes cues (`dictionaries/minutes_cues.csv` with the home's overlay).
+    pub fn cues(&self) -> &lodestar_dict::vocab::Cues {
+        &self.cues
+    }
+
     pub fn new(d: &Dictionaries) -> Self {
         let mut raw: Vec<(String, Kind, String)> = Vec::new();
         for s in &d.staff {
@@ -107,7 +115,7 @@ impl Scanner {
             let first = chars[0];
             by_first.entry(first).or_default().push(Pattern { chars, kind, id, case_sensitive, latin });
         }
-        Self { by_first }
+        Self { by_first, cues: d.vocab.minutes.clone() }
     }
 
     /// Non-overlapping mentions in `text`, longest first, returned in text order.

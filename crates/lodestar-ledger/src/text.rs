@@ -3,7 +3,6 @@
 use crate::LedgerError;
 use lodestar_core::{LimitExceeded, ReadLimits};
 use std::collections::HashSet;
-use std::io::Read;
 use std::path::Path;
 
 /// Light normalization for analysis: full-width ASCII forms (Ａ１：；（），) → ASCII, ideographic and
@@ -19,10 +18,8 @@ pub fn fold(s: &str) -> String {
         .collect()
 }
 
-/// True for CJK ideographs.
-pub fn is_han(c: char) -> bool {
-    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xF900..=0xFAFF)
-}
+/// True for CJK ideographs (the text layer's [`lodestar_core::text::is_han`]).
+pub use lodestar_core::text::is_han;
 
 /// Character bigrams of the letters and digits of `s` (lower-cased; punctuation and spaces dropped).
 pub fn bigrams(s: &str) -> HashSet<(char, char)> {
@@ -125,135 +122,51 @@ pub fn docx_text(bytes: &[u8]) -> Result<String, LedgerError> {
     docx_text_with(bytes, &ReadLimits::default())
 }
 
-/// [`docx_text`] under the given `[limits]`: the zip container is measured before it is opened
-/// (entries, declared and real sizes, compression ratio), `word/document.xml` is held to
-/// `max_docx_xml_bytes` (the XML parser takes about 17 bytes of memory per byte of it: 64 MiB
-/// asked for 1.1 GB at once) and its nesting to `max_xml_depth` (the parser recurses once per
-/// level).
+/// [`docx_text`] under the given `[limits]`, read by the text layer's one `.docx` reader
+/// ([`lodestar_core::text::docx`]): the zip container is measured before it is opened (entries,
+/// declared and real sizes, compression ratio), `word/document.xml` is refused over
+/// `max_docx_xml_bytes` and its nesting over `max_xml_depth`.
 pub fn docx_text_with(bytes: &[u8], limits: &ReadLimits) -> Result<String, LedgerError> {
+    use lodestar_core::text::docx::{self, Block, DocxLimits};
     let bad = |m: String| LedgerError::Invalid(format!("not a readable .docx: {m}"));
-    limits.check_zip(bytes).map_err(|e| bad(e.0))?;
-    let max_xml = limits.max_docx_xml_bytes;
-    let xml_too_big = |n: String| {
-        bad(LimitExceeded::new(
-            format!("word/document.xml is {n} bytes uncompressed, over the limit of {max_xml}"),
-            "max_docx_xml_bytes",
-        )
-        .0)
+    let caps = DocxLimits {
+        max_xml_bytes: limits.max_docx_xml_bytes,
+        refuse_over: true,
+        max_depth: Some(usize::try_from(limits.max_xml_depth).unwrap_or(usize::MAX)),
     };
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| bad(e.to_string()))?;
-    let mut xml = String::new();
-    let entry = zip.by_name("word/document.xml").map_err(|e| bad(format!("word/document.xml: {e}")))?;
-    if entry.size() > max_xml {
-        return Err(xml_too_big(entry.size().to_string()));
-    }
-    entry
-        .take(max_xml.saturating_add(1))
-        .read_to_string(&mut xml)
-        .map_err(|e| bad(format!("word/document.xml: {e}")))?;
-    if xml.len() as u64 > max_xml {
-        return Err(xml_too_big(format!("over {max_xml}")));
-    }
-    let depth = xml_depth(&xml);
-    if depth as u64 > limits.max_xml_depth {
-        return Err(bad(LimitExceeded::new(
-            format!("word/document.xml nests elements {depth} levels deep, over the limit of {}", limits.max_xml_depth),
-            "max_xml_depth",
-        )
-        .0));
-    }
-    let doc = roxmltree::Document::parse(&xml).map_err(|e| bad(format!("word/document.xml: {e}")))?;
+    let doc = docx::read(bytes, limits, caps).map_err(|m| {
+        // name the key that raises the limit that refused it
+        let key = if m.starts_with("word/document.xml is") && m.contains("uncompressed") {
+            Some("max_docx_xml_bytes")
+        } else if m.contains("levels deep") {
+            Some("max_xml_depth")
+        } else {
+            None
+        };
+        bad(match key {
+            Some(k) => LimitExceeded::new(m, k).0,
+            None => m,
+        })
+    })?;
     let mut out = String::new();
-    let body = doc.descendants().find(|n| n.has_tag_name("body")).ok_or_else(|| bad("no body".into()))?;
-    for block in body.children().filter(|n| n.is_element()) {
-        match block.tag_name().name() {
-            "p" => {
-                out.push_str(&para_text(block));
+    for block in doc.blocks {
+        match block {
+            Block::Para { text, .. } => {
+                out.push_str(&text.replace('\n', " "));
                 out.push('\n');
             }
-            "tbl" => {
-                for (i, row) in block.children().filter(|n| n.has_tag_name("tr")).enumerate() {
-                    let cells: Vec<String> = row
-                        .children()
-                        .filter(|n| n.has_tag_name("tc"))
-                        .map(|tc| {
-                            tc.children()
-                                .filter(|n| n.has_tag_name("p"))
-                                .map(para_text)
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                                .replace('|', "/")
-                        })
-                        .collect();
-                    out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            Block::Table(rows) => {
+                for (i, row) in rows.iter().enumerate() {
+                    out.push_str(&docx::markdown_row(row));
                     if i == 0 {
-                        out.push_str(&format!("|{}\n", "---|".repeat(cells.len().max(1))));
+                        out.push_str(&docx::markdown_rule(row.len()));
                     }
                 }
                 out.push('\n');
             }
-            _ => {}
         }
     }
     Ok(out)
-}
-
-/// The deepest element nesting of an XML text, counted from its tags (comments, processing
-/// instructions and declarations skipped; quoted attribute values may hold `>`).
-fn xml_depth(xml: &str) -> usize {
-    let b = xml.as_bytes();
-    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
-    while let Some(p) = b[i..].iter().position(|&c| c == b'<') {
-        i += p + 1;
-        match b.get(i) {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(b'!' | b'?') => {
-                let end: &[u8] = if b[i..].starts_with(b"!--") {
-                    b"-->"
-                } else if b[i..].starts_with(b"![CDATA[") {
-                    b"]]>"
-                } else {
-                    b">"
-                };
-                match b[i..].windows(end.len()).position(|w| w == end) {
-                    Some(q) => i += q + end.len(),
-                    None => break,
-                }
-            }
-            _ => {
-                let mut quote = None;
-                while let Some(&c) = b.get(i) {
-                    match (quote, c) {
-                        (None, b'"' | b'\'') => quote = Some(c),
-                        (Some(q), _) if c == q => quote = None,
-                        (None, b'>') => break,
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                // a self-closing element is one level deeper while it lasts
-                max = max.max(depth + 1);
-                if b.get(i.saturating_sub(1)) != Some(&b'/') {
-                    depth += 1;
-                }
-            }
-        }
-    }
-    max
-}
-
-fn para_text(p: roxmltree::Node) -> String {
-    let mut s = String::new();
-    for n in p.descendants() {
-        if n.has_tag_name("t") {
-            s.push_str(n.text().unwrap_or(""));
-        } else if n.has_tag_name("tab") {
-            s.push('\t');
-        } else if n.has_tag_name("br") {
-            s.push(' ');
-        }
-    }
-    s
 }
 
 #[cfg(test)]
@@ -365,13 +278,6 @@ mod tests {
         let p = dir.path().join("mac.txt");
         std::fs::write(&p, "## 行动项\r1. 报关资料补齐。责任人：张伟。\r2. 发运确认。责任人：孙晓东。\r").unwrap();
         assert_eq!(read_minutes(&p).unwrap().lines().count(), 3);
-    }
-
-    #[test]
-    fn xml_nesting_depth() {
-        assert_eq!(xml_depth("<?xml version=\"1.0\"?><a><b x=\"1>2\"/><c><d></d></c></a>"), 3);
-        assert_eq!(xml_depth("<!-- <x><y> --><a/>"), 1);
-        assert_eq!(xml_depth(&format!("{}{}", "<t>".repeat(300), "</t>".repeat(300))), 300);
     }
 
     #[test]

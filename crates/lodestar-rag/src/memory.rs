@@ -32,17 +32,15 @@ pub struct FrontMatter {
     pub customers: Vec<String>,
 }
 
-/// Splits `---` front matter from a Markdown body.
+/// Splits `---` front matter from a Markdown body (the text layer's
+/// [`lodestar_core::text::front_matter`] parser; this maps the fields the retriever reads).
 pub fn front_matter(text: &str) -> (FrontMatter, &str) {
     let mut fm = FrontMatter::default();
-    let Some(rest) = text.strip_prefix("---") else { return (fm, text) };
-    let Some(end) = rest.find("\n---") else { return (fm, text) };
-    for line in rest[..end].lines() {
-        let Some((k, v)) = line.split_once(':') else { continue };
-        let v = v.trim().trim_matches('"');
-        match k.trim() {
+    let Some((fields, body)) = lodestar_core::text::front_matter::split(text) else { return (fm, text) };
+    for (k, v) in fields {
+        match k.as_str() {
             "kb" => fm.kb = v.parse().ok(),
-            "title" => fm.title = Some(v.to_string()),
+            "title" => fm.title = Some(v),
             "sensitivity" => fm.sensitivity = v.parse().ok(),
             "customer" | "customers" => {
                 fm.customers = v.split([',', ';', ' ']).filter(|s| !s.is_empty()).map(str::to_string).collect()
@@ -50,7 +48,6 @@ pub fn front_matter(text: &str) -> (FrontMatter, &str) {
             _ => {}
         }
     }
-    let body = &rest[end + 4..];
     (fm, body.trim_start_matches(['-', '\n', '\r']))
 }
 

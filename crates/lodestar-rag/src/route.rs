@@ -16,13 +16,15 @@
 
 use crate::source::{AlertKind, Dim, Filter, Measure, MetricRequest, SortKey};
 use chrono::NaiveDate;
-use lodestar_core::text::{norm_key, to_halfwidth};
+pub(crate) use lodestar_core::text::is_cjk;
+use lodestar_core::text::{cn_number, norm_key, to_halfwidth, CueSet};
 use lodestar_core::{Month, Period};
+use lodestar_dict::vocab::{Cues, Vocabulary};
 use lodestar_dict::{Dictionaries, NameKind};
 use regex::Regex;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// What the question asks (意图).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -322,10 +324,6 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
 }
 
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF | 0x3040..=0x30FF | 0xAC00..=0xD7AF)
-}
-
 impl<'d> Router<'d> {
     pub fn new(dicts: &'d Dictionaries) -> Self {
         let mut aliases = Vec::new();
@@ -469,7 +467,7 @@ impl<'d> Router<'d> {
             }
         }
         if ambiguous.is_none() && !filters.iter().any(|f| f.dim == Dim::Customer) {
-            const POINTERS: [&str; 7] = ["那个", "这个", "那家", "这家", "的客户", "客户", "公司"];
+            let pointers = self.cues().get("pointer");
             'starts: for (frag, id) in &self.unique_starts {
                 let key: Vec<char> = frag.chars().collect();
                 for i in 0..(chars.len() + 1).saturating_sub(key.len()) {
@@ -478,7 +476,7 @@ impl<'d> Router<'d> {
                         continue;
                     }
                     let rest: String = chars[end..].iter().take(3).collect();
-                    if POINTERS.iter().any(|p| rest.starts_with(p)) {
+                    if pointers.prefix_of(&rest).is_some() {
                         for t in taken.iter_mut().take(end).skip(i) {
                             *t = true;
                         }
@@ -505,8 +503,10 @@ impl<'d> Router<'d> {
         });
 
         let masked: String = chars.iter().zip(&taken).map(|(c, t)| if *t { ' ' } else { *c }).collect();
-        let period = parse_period(&masked, reference);
-        let mut intents = detect_intents(&without_first_quarters(&masked));
+        let c = self.cues();
+        let v = &self.dicts.vocab;
+        let period = parse_period_in(v, &masked, reference);
+        let mut intents = detect_intents(c, &without_first_quarters(&masked));
         let strong_sales = self.subjects.strong.iter().any(|w| masked.contains(w.as_str()));
         metric_subject_ok(
             &self.subjects,
@@ -518,61 +518,19 @@ impl<'d> Router<'d> {
         );
         // `俄区上月咋样` / `How did Russia do last month?`: a named scope or period asked how it
         // went is its sales, achievement and year-on-year change
-        let overview = has_any(
-            &masked,
-            &[
-                "咋样",
-                "怎么样",
-                "情况如何",
-                "情况怎样",
-                "表现如何",
-                "表现怎样",
-                "业绩如何",
-                "how did",
-                "how is",
-                "how are",
-                "how was",
-                "doing",
-                "perform",
-            ],
-        );
+        let overview = c.get("overview").any_in(&masked);
         if intents.is_empty() && overview && (period.is_some() || !filters.is_empty()) {
             intents.extend([Intent::Actual, Intent::Achievement, Intent::Yoy]);
         }
         // `毛利率是多少`: a figure no imported table holds
-        let asks_figure = has_any(
-            &masked,
-            &["多少", "几", "是多少", "how much", "how many", "what was", "what is", "what's", "rate", "率"],
-        );
-        let unsupported_measure = if asks_figure {
-            UNSUPPORTED_MEASURES.iter().find(|w| masked.contains(*w)).map(|w| w.to_string())
-        } else {
-            None
-        };
-        let measure = if has_any(
-            &masked,
-            &[
-                "销量",
-                "数量",
-                "条数",
-                "多少条",
-                "quantity",
-                "volume",
-                "units",
-                "how many tyres",
-                "how many tires",
-                "pieces",
-            ],
-        ) {
-            Measure::Quantity
-        } else {
-            Measure::Amount
-        };
-        let both_measures = measure == Measure::Quantity
-            && has_any(&masked, &["销售额", "销售金额", "金额", "营收", "收入", "amount", "revenue"]);
+        let asks_figure = c.get("asks_figure").any_in(&masked);
+        let unsupported_measure =
+            if asks_figure { c.get("unsupported_measure").first_listed_in(&masked).map(str::to_string) } else { None };
+        let measure = if c.get("quantity_measure").any_in(&masked) { Measure::Quantity } else { Measure::Amount };
+        let both_measures = measure == Measure::Quantity && c.get("amount_measure").any_in(&masked);
         let top = parse_top(&masked);
         // `三季度比二季度` / `9月比8月`: the period against the one before it is 环比
-        if previous_period_named(&cn_numeral_months(&masked)) {
+        if previous_period_named(c, &cn_numeral_months(&masked)) {
             intents.insert(Intent::Mom);
         }
         if intents.iter().any(|i| i.is_alert()) {
@@ -581,47 +539,14 @@ impl<'d> Router<'d> {
         } else if top.is_some() && !intents.is_empty() {
             intents.insert(Intent::Ranking);
         }
-        let ascending =
-            has_any(&masked, &["最差", "最低", "最少", "最小", "倒数", "垫底", "最落后", "worst", "lowest", "bottom"])
-                || bottom_places().is_match(&masked);
+        let ascending = c.get("ascending").any_in(&masked) || bottom_places().is_match(&masked);
         let by = self.detect_by(&masked, &intents, &filters, top.is_some());
-        let knowledge = is_knowledge_question(&masked, &intents);
-        let decision_topic = has_any(
-            &masked,
-            &[
-                "价格", "报价", "定价", "调价", "降价", "折扣", "返利", "付款", "账期", "预付", "尾款", "信用", "额度",
-                "赊销", "发货", "发运", "交期", "交货", "船期", "订舱", "排产", "price", "payment", "credit",
-                "shipping",
-            ],
-        );
-        let english =
-            !chars.iter().any(|c| is_cjk(*c)) || has_any(&masked, &["in english", "英文回答", "用英文", "英语回答"]);
+        let knowledge = is_knowledge_question(c, &masked, &intents);
+        let decision_topic = c.get("decision_topic").any_in(&masked);
+        let english = !chars.iter().any(|c| is_cjk(*c)) || c.get("english_request").any_in(&masked);
 
         // `how much` / `how many` ask for figures
-        let how = has_any(
-            &masked.replace("how much", " ").replace("how many", " "),
-            &[
-                "怎样",
-                "怎么办",
-                "如何",
-                "怎么处理",
-                "会怎样",
-                "规定",
-                "流程",
-                "政策",
-                "可以吗",
-                "能否",
-                "是否可以",
-                "为什么",
-                "是什么意思",
-                "what happens",
-                "how",
-                "can we",
-                "may we",
-                "are we allowed",
-                "is it allowed",
-            ],
-        );
+        let how = c.get("how").any_in(&c.get("how_figure").replace_all(&masked, " "));
         if how && period.is_none() && filters.is_empty() {
             intents.clear();
         }
@@ -637,8 +562,8 @@ impl<'d> Router<'d> {
         };
         let mut intents: Vec<Intent> = intents.into_iter().collect();
         intents.sort();
-        let min_overdue_days = overdue_threshold(question);
-        let mut each_month = each_month(&masked, period.as_ref(), reference);
+        let min_overdue_days = overdue_threshold_in(c, question);
+        let mut each_month = each_month(&v.periods, &masked, period.as_ref(), reference);
         // the months are listed one by one, not summed from January
         let mut period = match (each_month, period) {
             (Some(_), Some(p)) => Some(PeriodSpec { ytd: false, ..p }),
@@ -658,7 +583,7 @@ impl<'d> Router<'d> {
                 period = Some(PeriodSpec { period: Period::Month(reference), ytd: false, explicit: true });
             }
         }
-        let mut unknown_scopes = unknown_scopes(&chars, &taken);
+        let mut unknown_scopes = unknown_scopes(c, &chars, &taken);
         unknown_scopes.extend(unknown_specs);
         Route {
             kind,
@@ -696,44 +621,21 @@ impl<'d> Router<'d> {
     }
 
     fn detect_by(&self, t: &str, intents: &BTreeSet<Intent>, filters: &[Filter], has_top: bool) -> Vec<Dim> {
+        let c = self.cues();
         // `那个客户` / `这家客户` points at one customer; it asks for no per-customer table
-        let pointed =
-            t.replace("那个客户", " ").replace("这个客户", " ").replace("那家客户", " ").replace("这家客户", " ");
+        let pointed = c.get("pointed_customer").replace_all(t, " ");
         let t = pointed.as_str();
         let mut by = Vec::new();
-        let groups: [(Dim, &[&str]); 6] = [
-            (Dim::Region, &["各区域", "分区域", "按区域", "哪个区域", "各战区", "by region"]),
-            (
-                Dim::Country,
-                &["各国", "各个国家", "每个国家", "分国家", "按国家", "哪个国家", "哪些国家", "国家排名", "by country"],
-            ),
-            (
-                Dim::Category,
-                &["各品类", "分品类", "按品类", "哪个品类", "哪些品类", "品类排名", "各产品线", "by category"],
-            ),
-            (Dim::Spec, &["各规格", "分规格", "按规格", "哪个规格", "哪些规格", "规格排名", "by spec"]),
-            (
-                Dim::Customer,
-                &[
-                    "各客户",
-                    "分客户",
-                    "按客户",
-                    "哪个客户",
-                    "哪些客户",
-                    "客户排名",
-                    "大客户",
-                    "家客户",
-                    "个客户",
-                    "名客户",
-                    "top客户",
-                    "by customer",
-                    "customers",
-                ],
-            ),
-            (Dim::Owner, &["各销售", "每个销售", "按销售", "哪个销售", "销售负责人排名", "业务员", "by owner"]),
+        let groups: [(Dim, &str); 6] = [
+            (Dim::Region, "by_region"),
+            (Dim::Country, "by_country"),
+            (Dim::Category, "by_category"),
+            (Dim::Spec, "by_spec"),
+            (Dim::Customer, "by_customer"),
+            (Dim::Owner, "by_owner"),
         ];
-        for (dim, words) in groups {
-            if has_any(t, words) {
+        for (dim, kind) in groups {
+            if c.get(kind).any_in(t) {
                 by.push(dim);
             }
         }
@@ -742,13 +644,13 @@ impl<'d> Router<'d> {
             // `top 5 specs`), else customers within a country, else countries.
             let spec_named = filters.iter().any(|f| f.dim == Dim::Spec);
             let cat_named = filters.iter().any(|f| f.dim == Dim::Category);
-            if !spec_named && has_any(t, &["规格", "spec"]) {
+            if !spec_named && c.get("rank_spec").any_in(t) {
                 by.push(Dim::Spec);
-            } else if !cat_named && has_any(t, &["品类", "categor"]) {
+            } else if !cat_named && c.get("rank_category").any_in(t) {
                 by.push(Dim::Category);
-            } else if has_any(t, &["销售负责人", "业务员", "sales rep", "salesperson"]) {
+            } else if c.get("rank_owner").any_in(t) {
                 by.push(Dim::Owner);
-            } else if t.contains("客户") || filters.iter().any(|f| f.dim == Dim::Country) {
+            } else if c.get("rank_customer").any_in(t) || filters.iter().any(|f| f.dim == Dim::Country) {
                 by.push(Dim::Customer);
             } else if filters.iter().any(|f| f.dim == Dim::Customer) {
                 // ranking of one customer among its peers
@@ -759,6 +661,11 @@ impl<'d> Router<'d> {
         }
         by
     }
+
+    /// The routing cues (`dictionaries/route_cues.csv` with the home's overlay).
+    fn cues(&self) -> &'d Cues {
+        &self.dicts.vocab.route
+    }
 }
 
 fn push_filter(filters: &mut Vec<Filter>, f: Filter) {
@@ -766,25 +673,6 @@ fn push_filter(filters: &mut Vec<Filter>, f: Filter) {
         filters.push(f);
     }
 }
-
-fn has_any(t: &str, words: &[&str]) -> bool {
-    words.iter().any(|w| t.contains(w))
-}
-
-/// Measures a question may ask for that no imported table holds.
-const UNSUPPORTED_MEASURES: &[&str] = &[
-    "毛利率",
-    "毛利",
-    "利润率",
-    "利润",
-    "净利",
-    "库存量",
-    "gross margin",
-    "margin",
-    "profit",
-    "inventory",
-    "stock level",
-];
 
 /// `后五名` / `后 3 位`: the last places of a ranking.
 fn bottom_places() -> &'static Regex {
@@ -794,203 +682,27 @@ fn bottom_places() -> &'static Regex {
     })
 }
 
-/// Words asking for a comparison with the same period a year earlier (同比).
-const YOY_WORDS: &[&str] = &[
-    "同比",
-    "去年同期",
-    "比去年",
-    "去年同月",
-    "上年同期",
-    "上年同月",
-    "较去年",
-    "和去年比",
-    "跟去年比",
-    "与去年相比",
-    "yoy",
-    "year over year",
-    "year-on-year",
-    "same month last year",
-    "same month of last year",
-    "same period last year",
-    "same period of last year",
-    "same month a year",
-    "a year ago",
-    "a year earlier",
-    "vs last year",
-    "versus last year",
-    "compared to last year",
-    "compared with last year",
-];
-
-fn detect_intents(t: &str) -> BTreeSet<Intent> {
+fn detect_intents(c: &Cues, t: &str) -> BTreeSet<Intent> {
     let mut s = BTreeSet::new();
-    let rules: [(Intent, &[&str]); 15] = [
-        (Intent::YtdYoy, &["年度同比", "累计同比", "年累计同比", "ytd yoy", "ytd同比"]),
-        (
-            Intent::AnnualProgress,
-            &[
-                "年度目标完成进度",
-                "全年目标",
-                "年度目标",
-                "剩余缺口",
-                "时间进度",
-                "月均需",
-                "run rate",
-                "annual target",
-                "full-year target",
-                "full year target",
-                "target progress",
-                "全年任务",
-                "年度任务",
-                "还剩多少任务",
-                "剩余任务",
-                "每月得做",
-                "每月要做",
-                "每个月要做",
-                "每个月得做",
-            ],
-        ),
-        (
-            Intent::Achievement,
-            &[
-                "达成率",
-                "完成率",
-                "达成情况",
-                "完成情况",
-                "达成了",
-                "完成了多少",
-                "达标",
-                "任务完成",
-                "完成任务",
-                "几成",
-                "完成度",
-                "任务是多少",
-                "任务多少",
-                "目标是多少",
-                "目标多少",
-                "achievement",
-                "vs target",
-                "vs. target",
-                "versus target",
-                "against target",
-                "compared to target",
-                "compared with target",
-            ],
-        ),
-        (Intent::Yoy, YOY_WORDS),
-        (Intent::Mom, &["环比", "比上月", "较上月", "mom", "month over month", "month-on-month", "month on month"]),
-        (Intent::Ytd, &["年累计", "累计", "今年以来", "年初至今", "年初以来", "截至目前", "ytd", "year to date"]),
-        (Intent::Gap, &["缺口", "差距", "还差", "差多少", "gap", "shortfall"]),
-        (
-            Intent::Ranking,
-            &[
-                "排名",
-                "排行",
-                "前三",
-                "前五",
-                "前十",
-                "最好",
-                "最差",
-                "最高",
-                "最低",
-                "最多",
-                "最少",
-                "最大",
-                "最小",
-                "倒数",
-                "后三名",
-                "后五名",
-                "后十名",
-                "lowest",
-                "bottom",
-                "top",
-                "哪个国家",
-                "哪个客户",
-                "哪个品类",
-                "哪些客户",
-                "哪些国家",
-                "rank",
-                "which country",
-                "which countries",
-                "which customer",
-                "highest",
-                "best selling",
-                "best-selling",
-            ],
-        ),
-        (Intent::Contribution, &["贡献", "占比", "份额", "比重", "share of", "contribution"]),
-        (
-            Intent::Concentration,
-            &[
-                "集中度",
-                "cr10",
-                "cr20",
-                "cr5",
-                "前十大客户占",
-                "前十客户占",
-                "前10大客户占",
-                "前10客户占",
-                "前二十大客户占",
-                "前20大客户占",
-                "concentration",
-            ],
-        ),
-        (Intent::Overdue, &["逾期", "账龄", "超期", "拖欠", "欠款", "overdue", "aging"]),
-        (
-            Intent::ShipmentAtRisk,
-            &["货好待款", "货好未付", "待发货", "货好", "shipment at risk", "goods ready", "ready but unpaid"],
-        ),
-        (
-            Intent::CreditAnomaly,
-            &[
-                "信用异常",
-                "超额度",
-                "超信用",
-                "超出信用",
-                "超过信用额度",
-                "credit anomaly",
-                "over limit",
-                "exceed their credit",
-                "exceeds its credit",
-                "exceeding their credit",
-                "over their credit limit",
-                "over the credit limit",
-                "above their credit limit",
-                "credit limit exceeded",
-            ],
-        ),
-        (Intent::Stalled, &["开发停滞", "停滞", "长期没有进展", "没有动静", "stalled"]),
-        (
-            Intent::Actual,
-            &[
-                "销售额",
-                "销量",
-                "销售金额",
-                "卖了多少",
-                "卖了",
-                "买了",
-                "有销售",
-                "有没有销售",
-                "能卖",
-                "卖多少",
-                "会卖",
-                "采购额",
-                "采购量",
-                "进货",
-                "提货量",
-                "出货量",
-                "营收",
-                "收入",
-                "业绩",
-                "多少条",
-                "sales",
-                "revenue",
-                "volume",
-            ],
-        ),
+    let rules: [(Intent, &str); 15] = [
+        (Intent::YtdYoy, "intent_ytd_yoy"),
+        (Intent::AnnualProgress, "intent_annual_progress"),
+        (Intent::Achievement, "intent_achievement"),
+        (Intent::Yoy, "intent_yoy"),
+        (Intent::Mom, "intent_mom"),
+        (Intent::Ytd, "intent_ytd"),
+        (Intent::Gap, "intent_gap"),
+        (Intent::Ranking, "intent_ranking"),
+        (Intent::Contribution, "intent_contribution"),
+        (Intent::Concentration, "intent_concentration"),
+        (Intent::Overdue, "intent_overdue"),
+        (Intent::ShipmentAtRisk, "intent_shipment_at_risk"),
+        (Intent::CreditAnomaly, "intent_credit_anomaly"),
+        (Intent::Stalled, "intent_stalled"),
+        (Intent::Actual, "intent_actual"),
     ];
-    for (intent, words) in rules {
-        if has_any(t, words) {
+    for (intent, kind) in rules {
+        if c.get(kind).any_in(t) {
             s.insert(intent);
         }
     }
@@ -1003,9 +715,8 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
         s.insert(Intent::Actual);
     }
     // `韩国半钢Q3达成` / `完成年累计目标的百分之几`: achievement without the word 达成率
-    let reached = t.contains("达成") && !has_any(t, &["达成一致", "达成共识", "达成协议", "达成的协议"]);
-    let share_of_target =
-        t.contains("目标") && has_any(t, &["百分之几", "百分之多少", "完成了多少", "完成多少", "完成了几"]);
+    let reached = c.get("achieved").any_in(t) && !c.get("achieved_not").any_in(t);
+    let share_of_target = c.get("target_word").any_in(t) && c.get("share_of_target").any_in(t);
     if (reached || share_of_target) && !s.contains(&Intent::AnnualProgress) {
         s.insert(Intent::Achievement);
     }
@@ -1018,7 +729,8 @@ fn detect_intents(t: &str) -> BTreeSet<Intent> {
         s.remove(&Intent::Contribution);
     }
     // "剩余缺口" is annual progress, not the month's gap.
-    if t.contains("剩余缺口") && !t.replace("剩余缺口", "").contains("缺口") {
+    let remaining = c.get("remaining_gap");
+    if remaining.any_in(t) && !c.get("gap_word").any_in(&remaining.replace_all(t, "")) {
         s.remove(&Intent::Gap);
     }
     s
@@ -1038,6 +750,10 @@ struct Subjects {
     rule_cue: Vec<String>,
     anchor: Vec<String>,
     foreign_prefix: Vec<String>,
+    /// `route_cues.csv`: measure words after a foreign prefix, existence questions, final particles.
+    foreign_measure: CueSet,
+    existence: CueSet,
+    sentence_particle: CueSet,
 }
 
 impl Subjects {
@@ -1058,6 +774,9 @@ impl Subjects {
             rule_cue: w("rule_cue"),
             anchor: w("anchor"),
             foreign_prefix: w("foreign_prefix"),
+            foreign_measure: d.vocab.route.get("foreign_measure").clone(),
+            existence: d.vocab.route.get("existence").clone(),
+            sentence_particle: d.vocab.route.get("sentence_particle").clone(),
         }
     }
 }
@@ -1070,7 +789,7 @@ fn counts_tyres(s: &Subjects, t: &str, i: usize, len: usize) -> bool {
     let next = after.chars().next();
     let other_noun_after = next.is_some_and(is_cjk)
         && !s.count_object.iter().any(|o| after.starts_with(o.as_str()))
-        && !["呢", "吗", "啊", "呀", "吧"].iter().any(|p| after.starts_with(p));
+        && s.sentence_particle.prefix_of(after).is_none();
     if other_noun_after {
         return false;
     }
@@ -1111,7 +830,7 @@ fn metric_subject_ok(
                 count |= counts_tyres(s, t, i, c.len());
             }
         }
-        let existence = has_any(t, &["有销售", "有没有销售"]);
+        let existence = s.existence.any_in(t);
         static PASSIVE: OnceLock<Regex> = OnceLock::new();
         let passive = PASSIVE.get_or_init(|| {
             Regex::new(r"\b(?:be|been|being|is|are)\s+(?:sold|bought|purchased)\b").unwrap_or_else(|_| unreachable!())
@@ -1134,10 +853,8 @@ fn metric_subject_ok(
         return;
     }
     // a measure word about something else (`产能缺口`, `理赔金额`): without a sales measure, no metric
-    let foreign = s
-        .foreign_prefix
-        .iter()
-        .any(|p| ["缺口", "金额", "目标", "比例", "数量", "多少"].iter().any(|m| t.contains(&format!("{p}{m}"))));
+    let foreign =
+        s.foreign_prefix.iter().any(|p| s.foreign_measure.words().iter().any(|m| t.contains(&format!("{p}{m}"))));
     if foreign && !strong_sales {
         intents.clear();
         return;
@@ -1149,93 +866,17 @@ fn metric_subject_ok(
 }
 
 /// Words that ask for documents rather than numbers.
-fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
-    const CUES: &[&str] = &[
-        "付款条件",
-        "付款方式",
-        "账期",
-        "条款",
-        "政策",
-        "流程",
-        "规定",
-        "规则",
-        "制度",
-        "要求",
-        "适合",
-        "适用",
-        "工况",
-        "推荐",
-        "怎么",
-        "如何",
-        "为什么",
-        "是什么",
-        "什么是",
-        "介绍",
-        "档案",
-        "背景",
-        "联系人",
-        "负责人是谁",
-        "保修",
-        "质保",
-        "三包",
-        "理赔",
-        "索赔",
-        "返利",
-        "价格",
-        "报价",
-        "价目",
-        "花纹",
-        "层级",
-        "负荷",
-        "气压",
-        "认证",
-        "会议",
-        "纪要",
-        "分析会",
-        "周会",
-        "专题会",
-        "措施",
-        "决议",
-        "督办",
-        "展会",
-        "培训",
-        "模板",
-        "填写",
-        "注意",
-        "风险提示",
-        "下一步",
-        "计划",
-        "追加",
-        "打算",
-        "备货",
-        "反馈",
-        "偏好",
-        "信用额度",
-        "信用等级",
-        "审批",
-        "权限",
-        "订舱",
-        "装柜",
-        "why",
-        "policy",
-        "payment terms",
-        "warranty",
-        "suitable",
-    ];
-    let t = &t.replace("怎么样", " ");
-    if has_any(t, CUES) {
+fn is_knowledge_question(c: &Cues, t: &str, intents: &BTreeSet<Intent>) -> bool {
+    let t = &c.get("knowledge_not").replace_all(t, " ");
+    if c.get("knowledge").any_in(t) {
         return true;
     }
     // English question words ask for knowledge only without a metric in the question: `What was
     // the October sales amount` is a metric question (as `销售额是多少` is), `How much` / `How
     // many` ask for figures.
     // `How did Korea do in August`, `how does it compare with last year` ask for figures too.
-    let english_how = t.contains("how")
-        && !has_any(
-            t,
-            &["how much", "how many", "how did", "how was", "how were", "how far", "how close", "doing", "perform"],
-        )
-        && (!t.contains("compare") || intents.is_empty());
+    let english_how =
+        t.contains("how") && !c.get("english_how_figure").any_in(t) && (!t.contains("compare") || intents.is_empty());
     // No metric word at all: a knowledge question.
     english_how || intents.is_empty()
 }
@@ -1244,15 +885,13 @@ fn is_knowledge_question(t: &str, intents: &BTreeSet<Intent>) -> bool {
 /// `each month` / `monthly` over a year → the months from January to that year's last month.
 /// Words naming an area (`中亚区域`, `高加索地区`, `远东片区`) whose name no dictionary alias
 /// covered (`taken`): the 2–4 Han characters before 区域 / 地区 / 片区 / 大区 / 五国 / 三国.
-fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
-    const SUFFIXES: [&str; 7] = ["区域", "地区", "片区", "大区", "五国", "三国", "市场"];
+fn unknown_scopes(c: &Cues, chars: &[char], taken: &[bool]) -> Vec<String> {
     // Words that qualify the area rather than name one.
-    const GENERIC: [&str; 20] = [
-        "北部", "整个", "所有", "各个", "其他", "其它", "重点", "主要", "负责", "国内", "国外", "海外", "国际", "整体",
-        "全球", "这个", "那个", "目标", "当地", "本地",
-    ];
+    let generic = c.get("scope_generic");
+    // Time words and particles end the name (`10月份中亚区域` → 中亚).
+    let stop = c.get("scope_stop");
     let mut out: Vec<String> = Vec::new();
-    for suffix in SUFFIXES {
+    for suffix in c.get("scope_suffix").words() {
         let suf: Vec<char> = suffix.chars().collect();
         let mut i = 0;
         while i + suf.len() <= chars.len() {
@@ -1260,29 +899,28 @@ fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
                 i += 1;
                 continue;
             }
-            // Time words and particles end the name (`10月份中亚区域` → 中亚).
-            const STOP: &str = "月份年季度周的在和与及对给从今去本上下这那哪些个各全该每";
             let mut start = i;
             while start > 0
                 && i - start < 4
                 && is_cjk(chars[start - 1])
                 && !taken[start - 1]
-                && !STOP.contains(chars[start - 1])
+                && !stop.contains(chars[start - 1].encode_utf8(&mut [0; 4]))
             {
                 start -= 1;
             }
             // a name right before the suffix that a dictionary matched (`独联体区域`) is known
             let known = start == i || (i > 0 && taken[i - 1]);
             let word: String = chars[start..i].iter().collect();
-            if !known && word.chars().count() >= 2 && !GENERIC.contains(&word.as_str()) && !out.contains(&word) {
+            if !known && word.chars().count() >= 2 && !generic.contains(&word) && !out.contains(&word) {
                 out.push(word);
             }
             i += suf.len();
         }
     }
     // Countries outside the dictionaries (`越南10月销售额`): the data has none of their sales.
+    let not_words: Vec<Vec<char>> = c.get("foreign_not").words().iter().map(|w| w.chars().collect()).collect();
     let mut used = taken.to_vec();
-    for name in FOREIGN_COUNTRIES {
+    for name in c.get("foreign_country").words() {
         let key: Vec<char> = name.chars().collect();
         let mut i = 0;
         while i + key.len() <= chars.len() {
@@ -1292,7 +930,7 @@ fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
                 let after_ok = i + key.len() == chars.len()
                     || !(is_word_char(chars[i + key.len()]) && is_word_char(key[key.len() - 1]));
                 // `内蒙古` is not Mongolia
-                let inner = *name == "蒙古" && i > 0 && chars[i - 1] == '内';
+                let inner = not_words.iter().any(|w| within_word(w, &key, chars, i));
                 if free && before_ok && after_ok && !inner {
                     for u in used.iter_mut().skip(i).take(key.len()) {
                         *u = true;
@@ -1308,113 +946,21 @@ fn unknown_scopes(chars: &[char], taken: &[bool]) -> Vec<String> {
     out
 }
 
+/// Whether `key`, found at `i` of `chars`, lies inside an occurrence of the longer word `w`.
+fn within_word(w: &[char], key: &[char], chars: &[char], i: usize) -> bool {
+    (0..w.len().saturating_sub(key.len()) + 1)
+        .any(|k| w[k..].starts_with(key) && i >= k && chars.get(i - k..i - k + w.len()).is_some_and(|s| s == w))
+}
+
 /// Countries a question may name that the demo region does not cover, Chinese and English
 /// (lower case). A country the dictionaries do know is matched by its alias first and never
 /// reported.
-pub(crate) const FOREIGN_COUNTRIES: &[&str] = &[
-    "美国",
-    "加拿大",
-    "墨西哥",
-    "巴西",
-    "阿根廷",
-    "智利",
-    "秘鲁",
-    "哥伦比亚",
-    "英国",
-    "法国",
-    "德国",
-    "意大利",
-    "西班牙",
-    "葡萄牙",
-    "荷兰",
-    "比利时",
-    "瑞士",
-    "瑞典",
-    "挪威",
-    "芬兰",
-    "丹麦",
-    "波兰",
-    "捷克",
-    "匈牙利",
-    "罗马尼亚",
-    "保加利亚",
-    "希腊",
-    "土耳其",
-    "乌克兰",
-    "摩尔多瓦",
-    "立陶宛",
-    "拉脱维亚",
-    "爱沙尼亚",
-    "土库曼斯坦",
-    "蒙古",
-    "伊朗",
-    "伊拉克",
-    "沙特",
-    "阿联酋",
-    "以色列",
-    "埃及",
-    "南非",
-    "尼日利亚",
-    "肯尼亚",
-    "印度尼西亚",
-    "印度",
-    "巴基斯坦",
-    "孟加拉",
-    "阿富汗",
-    "越南",
-    "泰国",
-    "马来西亚",
-    "新加坡",
-    "印尼",
-    "菲律宾",
-    "缅甸",
-    "柬埔寨",
-    "老挝",
-    "澳大利亚",
-    "新西兰",
-    "朝鲜",
-    "united states",
-    "usa",
-    "canada",
-    "mexico",
-    "brazil",
-    "argentina",
-    "chile",
-    "peru",
-    "germany",
-    "france",
-    "italy",
-    "spain",
-    "poland",
-    "turkey",
-    "ukraine",
-    "moldova",
-    "lithuania",
-    "latvia",
-    "estonia",
-    "turkmenistan",
-    "mongolia",
-    "iran",
-    "iraq",
-    "saudi arabia",
-    "uae",
-    "egypt",
-    "south africa",
-    "nigeria",
-    "kenya",
-    "india",
-    "indonesia",
-    "pakistan",
-    "vietnam",
-    "thailand",
-    "malaysia",
-    "singapore",
-    "philippines",
-    "australia",
-    "north korea",
-];
+/// The built-in `foreign_country` rows of `dictionaries/route_cues.csv` (routing itself reads the
+/// home's overlaid rows).
+pub(crate) static FOREIGN_COUNTRIES: LazyLock<Vec<String>> =
+    LazyLock::new(|| Vocabulary::builtin().route.get("foreign_country").words().to_vec());
 
-fn each_month(t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<u32> {
+fn each_month(p: &Cues, t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<u32> {
     static RE: OnceLock<[Regex; 2]> = OnceLock::new();
     let re = RE.get_or_init(|| {
         let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
@@ -1430,14 +976,14 @@ fn each_month(t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<
         "five" => Some(5),
         "six" => Some(6),
         "twelve" => Some(12),
-        _ => w.parse().ok().or_else(|| cn_digit(w)),
+        _ => w.parse().ok().or_else(|| cn_number(w)),
     };
     for r in re.iter() {
         if let Some(c) = r.captures(t) {
             return word(&c[1]).filter(|n| (2..=12).contains(n));
         }
     }
-    if has_any(t, &["每个月", "每月", "逐月", "各月", "分月", "each month", "monthly", "month by month"]) {
+    if p.get("each_month").any_in(t) {
         let last = period.map(|p| p.period.last_month()).unwrap_or(reference);
         return (last.month >= 2).then_some(last.month);
     }
@@ -1488,14 +1034,14 @@ fn parse_top(t: &str) -> Option<usize> {
             "eight" => 8,
             "nine" => 9,
             "ten" => 10,
-            _ => w.parse().ok().or_else(|| cn_digit(w).map(|n| n as usize))?,
+            _ => w.parse().ok().or_else(|| cn_number(w).map(|n| n as usize))?,
         })
     };
     if let Some(c) = re.captures(t) {
         if let Some(n) = c.get(1) {
             return n.as_str().parse().ok().filter(|n: &usize| *n > 0);
         }
-        return c.get(2).and_then(|m| cn_digit(m.as_str())).map(|n| n as usize);
+        return c.get(2).and_then(|m| cn_number(m.as_str())).map(|n| n as usize);
     }
     for r in more.iter() {
         if let Some(c) = r.captures(t) {
@@ -1503,24 +1049,6 @@ fn parse_top(t: &str) -> Option<usize> {
         }
     }
     None
-}
-
-fn cn_digit(s: &str) -> Option<u32> {
-    Some(match s {
-        "一" => 1,
-        "二" | "两" => 2,
-        "三" => 3,
-        "四" => 4,
-        "五" => 5,
-        "六" => 6,
-        "七" => 7,
-        "八" => 8,
-        "九" => 9,
-        "十" => 10,
-        "十一" => 11,
-        "十二" => 12,
-        _ => return None,
-    })
 }
 
 /// Finds tyre-spec-like codes: (start char, end char, normalized spec).
@@ -1567,13 +1095,19 @@ fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
 
 /// Parses explicit and relative periods (the text is already `norm_key`-ed: half-width, lower case).
 pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
+    parse_period_in(Vocabulary::builtin(), t, reference)
+}
+
+/// [`parse_period`] with the period words of `v` (a home's vocabulary).
+pub fn parse_period_in(v: &Vocabulary, t: &str, reference: Month) -> Option<PeriodSpec> {
+    let p = &v.periods;
     let english = cn_numeral_months(&english_dates(t));
     let t = english.as_str();
     // 前三季度 / 去年前两个季度: January through the end of that quarter, year to date
     if let Some(c) = first_quarters().captures(t) {
-        let q = c.get(2).map(|m| m.as_str()).and_then(|s| s.parse::<u32>().ok().or_else(|| cn_digit(s)));
+        let q = c.get(2).map(|m| m.as_str()).and_then(|s| s.parse::<u32>().ok().or_else(|| cn_number(s)));
         let year = c.get(1).and_then(|m| m.as_str().parse::<i32>().ok()).unwrap_or_else(|| {
-            if t.contains("去年") {
+            if p.get("last_year_prefix").any_in(t) {
                 reference.year - 1
             } else {
                 reference.year
@@ -1651,18 +1185,18 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
             5 => {
                 let y = num(1)? as i32;
                 let q =
-                    c.get(2).or(c.get(3)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
+                    c.get(2).or(c.get(3)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_number(s)))?;
                 Some(PeriodSpec { period: Period::Quarter { year: y, quarter: q }, ytd: false, explicit: true })
             }
             6 => {
                 let q =
-                    c.get(1).or(c.get(2)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_digit(s)))?;
-                let year = if t.contains("去年") { reference.year - 1 } else { reference.year };
+                    c.get(1).or(c.get(2)).map(|m| m.as_str()).and_then(|s| s.parse().ok().or_else(|| cn_number(s)))?;
+                let year = if p.get("last_year_prefix").any_in(t) { reference.year - 1 } else { reference.year };
                 Some(PeriodSpec { period: Period::Quarter { year, quarter: q }, ytd: false, explicit: true })
             }
             7 => {
                 let y = num(1).map(|y| y as i32).unwrap_or_else(|| {
-                    if t.contains("去年") {
+                    if p.get("last_year_prefix").any_in(t) {
                         reference.year - 1
                     } else {
                         reference.year
@@ -1684,20 +1218,20 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
         }
     }
     // Relative words.
-    let rel: [(&[&str], u8); 10] = [
-        (&["明年", "next year"], 7),
-        (&["下个月", "下月", "next month"], 8),
-        (&["下季度", "下个季度", "下一季度", "next quarter"], 9),
-        (&["今年以来", "年初至今", "年初以来", "今年累计", "本年累计", "截至目前", "year to date"], 0),
-        (&["上上月", "上上个月"], 6),
-        (&["上月", "上个月", "last month"], 1),
-        (&["本月", "当月", "这个月", "this month"], 2),
-        (&["上季度", "上个季度", "上一季度", "last quarter"], 3),
-        (&["本季度", "这个季度", "当季", "this quarter"], 4),
-        (&["去年", "last year"], 5),
+    let rel: [(&str, u8); 10] = [
+        ("next_year", 7),
+        ("next_month", 8),
+        ("next_quarter", 9),
+        ("year_to_date", 0),
+        ("month_before_last", 6),
+        ("last_month", 1),
+        ("this_month", 2),
+        ("last_quarter", 3),
+        ("this_quarter", 4),
+        ("last_year", 5),
     ];
-    for (words, tag) in rel {
-        if has_any(t, words) {
+    for (kind, tag) in rel {
+        if p.get(kind).any_in(t) {
             let cur_q = Period::Quarter { year: reference.year, quarter: reference.quarter() };
             return Some(match tag {
                 0 => PeriodSpec { period: Period::Month(reference), ytd: true, explicit: true },
@@ -1707,7 +1241,12 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
                 4 => PeriodSpec { period: cur_q, ytd: false, explicit: true },
                 5 => {
                     // "去年同期" is a comparison, not a period.
-                    if YOY_WORDS.iter().any(|w| (w.contains("去年") || w.contains("last year")) && t.contains(w)) {
+                    if v.route
+                        .get("intent_yoy")
+                        .words()
+                        .iter()
+                        .any(|w| p.get("last_year").any_in(w) && t.contains(w.as_str()))
+                    {
                         continue;
                     }
                     PeriodSpec { period: Period::Year(reference.year - 1), ytd: false, explicit: true }
@@ -1724,7 +1263,7 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
             });
         }
     }
-    if has_any(t, &["今年", "本年", "this year"]) {
+    if p.get("this_year").any_in(t) {
         return Some(ytd_or_year(reference.year));
     }
     None
@@ -1732,19 +1271,19 @@ pub fn parse_period(t: &str, reference: Month) -> Option<PeriodSpec> {
 
 /// Does the question compare a quarter or month with the one right before it (`三季度比二季度`,
 /// `Q3 vs Q2`, `9月和8月相比`)?
-fn previous_period_named(t: &str) -> bool {
+fn previous_period_named(c: &Cues, t: &str) -> bool {
     static RE: OnceLock<[Regex; 2]> = OnceLock::new();
     let re = RE.get_or_init(|| {
         let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
         [p(r"第?([一二三四1-4])\s*季度|(?:^|[^a-z0-9])q([1-4])(?:[^0-9]|$)"), p(r"(?:^|[^\d])(\d{1,2})\s*月")]
     });
-    if !has_any(t, &["比", "较", "相比", "对比", "vs", "versus", "compared", "against"]) {
+    if !c.get("compare_word").any_in(t) {
         return false;
     }
     let numbers = |r: &Regex| -> Vec<u32> {
         r.captures_iter(t)
             .filter_map(|c| c.get(1).or(c.get(2)))
-            .filter_map(|m| m.as_str().parse::<u32>().ok().or_else(|| cn_digit(m.as_str())))
+            .filter_map(|m| m.as_str().parse::<u32>().ok().or_else(|| cn_number(m.as_str())))
             .collect()
     };
     re.iter().any(|r| {
@@ -1762,7 +1301,7 @@ pub(crate) fn cn_numeral_months(t: &str) -> String {
             .unwrap_or_else(|_| unreachable!())
     });
     re.replace_all(t, |c: &regex::Captures| {
-        let n = cn_digit(&c[2]).unwrap_or_default();
+        let n = cn_number(&c[2]).unwrap_or_default();
         format!("{}{n}{}", &c[1], &c[3])
     })
     .into_owned()
@@ -1799,85 +1338,10 @@ fn english_dates(t: &str) -> String {
     out.replace("first half", "上半年").replace("h1 ", "上半年 ")
 }
 
-/// Words that carry no meaning for evidence checks (问句虚词).
-pub(crate) const STOP_PHRASES: &[&str] = &[
-    "请问",
-    "请",
-    "一下",
-    "是什么",
-    "什么",
-    "多少",
-    "哪些",
-    "哪个",
-    "哪家",
-    "怎么样",
-    "怎么",
-    "如何",
-    "为什么",
-    "是否",
-    "有没有",
-    "可以",
-    "能否",
-    "吗",
-    "呢",
-    "吧",
-    "的",
-    "了",
-    "和",
-    "与",
-    "及",
-    "或",
-    "是",
-    "有",
-    "在",
-    "对",
-    "给",
-    "把",
-    "我们",
-    "我司",
-    "公司",
-    "北辰",
-    "告诉我",
-    "介绍",
-    "情况",
-    "目前",
-    "现在",
-    "一般",
-    "需要",
-    "应该",
-    "会",
-    "要",
-    "？",
-    "?",
-    "，",
-    ",",
-    "。",
-    "、",
-    "：",
-    ":",
-    "（",
-    "）",
-    "(",
-    ")",
-    "“",
-    "”",
-    "\"",
-    "！",
-    "!",
-    "多久",
-    "多长时间",
-    "多长",
-    "什么时候",
-    "何时",
-    "哪里",
-    "哪儿",
-    "谁",
-    "怎样",
-    "怎么办",
-    "会",
-    "处理",
-    "几",
-];
+/// Punctuation left out of the evidence check's content units (the words are the `stop_phrase`
+/// rows of `dictionaries/route_cues.csv`).
+const STOP_PUNCT: &[&str] =
+    &["？", "?", "，", ",", "。", "、", "：", ":", "（", "）", "(", ")", "“", "”", "\"", "！", "!"];
 
 /// Content units of a text for overlap checks: CJK bigrams and Latin/number words.
 pub(crate) fn content_units(text: &str) -> Vec<String> {
@@ -1890,6 +1354,10 @@ pub(crate) fn content_units(text: &str) -> Vec<String> {
 /// A days threshold on overdue items: `超过 90 天` / `大于90天` / `多于 60 天` → more than N days
 /// (N + 1); `90 天以上` / `90天及以上` / `不少于 30 天` → at least N days.
 pub fn overdue_threshold(question: &str) -> Option<i64> {
+    overdue_threshold_in(&Vocabulary::builtin().route, question)
+}
+
+fn overdue_threshold_in(cues: &Cues, question: &str) -> Option<i64> {
     // English: `more than 90 days`, `over 60 days` (exclusive); `90+ days`, `at least 90 days`,
     // `90 days or more` (inclusive)
     static EN: OnceLock<[Regex; 2]> = OnceLock::new();
@@ -1923,13 +1391,11 @@ pub fn overdue_threshold(question: &str) -> Option<i64> {
         let n: i64 = c[i..j].iter().collect::<String>().parse().ok()?;
         let before: String = c[i.saturating_sub(3)..i].iter().collect();
         let after: String = c[j + 1..(j + 4).min(c.len())].iter().collect();
-        if before.ends_with("超过") || before.ends_with("大于") || before.ends_with("多于") || before.ends_with('>')
-        {
+        if cues.get("more_than_before").suffix_of(&before).is_some() || before.ends_with('>') {
             return Some(n + 1);
         }
-        if after.starts_with("以上")
-            || after.starts_with("及以上")
-            || before.ends_with("不少于")
+        if cues.get("at_least_after").prefix_of(&after).is_some()
+            || cues.get("at_least_before").suffix_of(&before).is_some()
             || before.ends_with('≥')
         {
             return Some(n);
@@ -1941,7 +1407,8 @@ pub fn overdue_threshold(question: &str) -> Option<i64> {
 pub fn content_segments(text: &str) -> Vec<Vec<String>> {
     let mut t = norm_key(&to_halfwidth(text));
     // longest first, so `什么时候` goes before `什么` can split it
-    let mut stops: Vec<&str> = STOP_PHRASES.to_vec();
+    let words = Vocabulary::builtin().route.get("stop_phrase");
+    let mut stops: Vec<&str> = words.words().iter().map(String::as_str).chain(STOP_PUNCT.iter().copied()).collect();
     stops.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
     for p in stops {
         t = t.replace(p, " ");

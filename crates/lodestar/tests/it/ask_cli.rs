@@ -104,3 +104,35 @@ fn ambiguous_customer_is_asked_back() {
     let answer = v["answer"].as_str().unwrap();
     assert!(answer.contains("C002") && answer.contains("C016"), "{answer}");
 }
+
+/// A home's `dictionaries/route_cues.csv` teaches routing a new cue without a rebuild: `成绩单`
+/// (an overview word the built-in cues lack) turns a scoped question from a knowledge question into
+/// a metric one; a row of an unknown kind stops the command with the file and line.
+#[test]
+fn a_home_route_cue_changes_routing_without_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    std::fs::write(home.join("sales.csv"), SALES).unwrap();
+    std::fs::write(home.join("targets.csv"), TARGETS).unwrap();
+    let (ok, out, err) = lodestar(
+        home,
+        &["import", home.join("targets.csv").to_str().unwrap(), home.join("sales.csv").to_str().unwrap()],
+    );
+    assert!(ok, "import failed: {err}\n{out}");
+    let q = "俄罗斯 2026年9月全钢成绩单";
+    let before = json(home, &["ask", q, "--json", "--no-model"]);
+    assert_eq!(before["route"]["kind"], "knowledge", "{}", before["route"]);
+
+    std::fs::create_dir_all(home.join("dictionaries")).unwrap();
+    std::fs::write(home.join("dictionaries/route_cues.csv"), "kind,word\n# ours\noverview,成绩单\n").unwrap();
+    let after = json(home, &["ask", q, "--json", "--no-model"]);
+    assert_eq!(after["route"]["kind"], "metric", "{}", after["route"]);
+    let intents = after["route"]["intents"].as_array().unwrap();
+    assert!(intents.iter().any(|i| i == "achievement"), "{intents:?}");
+    assert!(after["answer"].as_str().unwrap().contains("96.00%"), "{}", after["answer"]);
+
+    std::fs::write(home.join("dictionaries/route_cues.csv"), "kind,word\noverveiw,成绩单\n").unwrap();
+    let (ok, _, err) = lodestar(home, &["ask", q, "--json", "--no-model"]);
+    assert!(!ok);
+    assert!(err.contains("route_cues.csv") && err.contains("line 2") && err.contains("unknown kind"), "{err}");
+}

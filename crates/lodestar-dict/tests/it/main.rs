@@ -1,0 +1,3 @@
+//! lodestar-dict's integration tests (one binary).
+
+mod cues_in_data;
