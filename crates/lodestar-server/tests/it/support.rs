@@ -84,6 +84,11 @@ impl Generator for FakeModel {
             },
         })
     }
+    /// The evidence judge (a local model reads it off its logits, without decoding): the sources
+    /// answer. Not counted in `calls`, which counts answers.
+    fn choose(&self, _messages: &[ChatMessage], options: &[&str]) -> Result<Vec<f32>, ModelError> {
+        Ok((0..options.len()).map(|i| if i == 0 { 1.0 } else { 0.0 }).collect())
+    }
 }
 
 pub struct Harness {
