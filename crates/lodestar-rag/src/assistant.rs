@@ -1307,9 +1307,8 @@ fn model_missing_detail(raw: &str, question: &str) -> Option<String> {
         .to_string();
     let cjk: Vec<char> = named.chars().filter(|c| crate::route::is_cjk(*c)).collect();
     let about = !cjk.is_empty() && cjk.iter().filter(|c| question.contains(**c)).count() * 2 >= cjk.len();
+    // an empty name: the model refused without a usable detail (the question's own are named)
     Some(if about && named.chars().count() <= 30 { named } else { String::new() })
-        .filter(|n| !n.is_empty())
-        .or_else(|| Some(String::new()))
 }
 
 /// The answer when the judge finds that sources about the right subject lack the asked detail:
