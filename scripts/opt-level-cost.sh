@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What `[profile.dev.package."*"] opt-level` (the dependencies' optimization in dev and test
-# builds) costs in compilation and saves in the test run, in CPU seconds (user + sys, so a busy
+# What `[profile.dev.package."*"] opt-level` (the optimization in dev and test builds of the
+# dependencies not listed by name in Cargo.toml; the listed ones keep their own level) costs in compilation and saves in the test run, in CPU seconds (user + sys, so a busy
 # machine does not skew it): a cold `cargo test --workspace --no-run` into a scratch target
 # directory, then `cargo test --workspace` on it, for each level given (default: 0 1 2).
 #
