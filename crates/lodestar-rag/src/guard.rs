@@ -64,6 +64,9 @@ fn re_all() -> &'static Regex {
         r"|(?P<md>\d{1,2}\s*月\s*\d{1,2}\s*[日号])",
         r"|(?P<y>\d{4}\s*年)",
         r"|(?P<m>\d{1,2}\s*月)",
+        // English month and day (`March 31st`, `Mar. 31`, `31 March`, `the 31st of March`)
+        r"|(?P<enmd>(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?i:st|nd|rd|th)?\b)",
+        r"|(?P<endm>\d{1,2}(?i:st|nd|rd|th)?\s+(?:of\s+)?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b)",
         r"|(?P<code>[A-Za-z]+[A-Za-z0-9]*(?:[-/.][A-Za-z0-9]+)*|\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)+[A-Za-z]*[0-9.]*[A-Za-z]*|\d+(?:\.\d+)?[A-Za-z]+[A-Za-z0-9.]*(?:[-/][A-Za-z0-9.]+)*)",
         r"|(?P<range>\d+(?:\.\d+)?\s*[-–—~～]\s*\d+(?:\.\d+)?)\s*(?P<runit>%|％|万|亿)?",
         r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s*(?P<unit>%|％|‰|个百分点|百分点|pp|万亿|亿|万|千)?"
@@ -164,12 +167,27 @@ pub(crate) fn tokenize(text: &str) -> Vec<Span> {
             } else {
                 Token::Date(vec![format!("M{m:02}")])
             }
+        } else if let Some(t) = c.name("enmd").or_else(|| c.name("endm")) {
+            let text = t.as_str().to_ascii_lowercase();
+            let month = text.split(|c: char| !c.is_ascii_alphabetic()).find_map(english_month).unwrap_or(0);
+            let day = digits(t.as_str()).first().copied().unwrap_or(0);
+            if month == 0 || !(1..=31).contains(&day) {
+                continue;
+            }
+            Token::Date(vec![format!("{month:02}-{day:02}"), format!("M{month:02}")])
         } else if let Some(t) = c.name("code") {
             let s = t.as_str();
             if !s.chars().any(|c| c.is_ascii_digit()) {
                 continue; // a plain word
             }
-            Token::Code(s.to_uppercase())
+            match english_ordinal(s) {
+                // `31st` (an English answer's date, `March 31st`) is the number 31
+                Some(n) => match parse_number(n, None) {
+                    Some(n) => n,
+                    None => continue,
+                },
+                None => Token::Code(s.to_uppercase()),
+            }
         } else if let Some(t) = c.name("range") {
             let s: String = t
                 .as_str()
@@ -194,6 +212,43 @@ pub(crate) fn tokenize(text: &str) -> Vec<Span> {
         out.push(Span { start, end, raw, token });
     }
     out
+}
+
+/// The month number of an English month name or its abbreviation (`mar`, `march`, `sept`).
+fn english_month(word: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if word.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().position(|m| m.starts_with(word) || word == "sept" && *m == "september").map(|i| i as i64 + 1)
+}
+
+/// The digits of an English ordinal (`1st`, `22nd`, `3rd`, `31st`, `15th`), else `None`.
+fn english_ordinal(s: &str) -> Option<&str> {
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, suffix) = s.split_at(split);
+    let last = digits.chars().last()?;
+    let teen = digits.len() >= 2 && digits.as_bytes()[digits.len() - 2] == b'1';
+    let expected = match (teen, last) {
+        (false, '1') => "st",
+        (false, '2') => "nd",
+        (false, '3') => "rd",
+        _ => "th",
+    };
+    (!digits.is_empty() && suffix.eq_ignore_ascii_case(expected)).then_some(digits)
 }
 
 impl Evidence {
@@ -392,6 +447,28 @@ mod tests {
         assert!(check("达成率 96.4%", &e, 0).flagged.is_empty());
         assert!(check("达成率 96.36", &e, 0).flagged.is_empty());
         assert_eq!(check("达成率 96.35%", &e, 0).flagged, vec!["96.35%"]);
+    }
+
+    #[test]
+    fn english_ordinals_are_numbers() {
+        // an English answer writes the source's `3 月 31 日` as `March 31st`
+        let e = ev("返利在次年 3 月 31 日前核算");
+        assert!(check("Rebates are settled by March 31st [1].", &e, 1).flagged.is_empty());
+        assert!(check("by the 31ST of March", &e, 1).flagged.is_empty());
+        assert!(check("before Mar. 31, reviewed", &e, 1).flagged.is_empty());
+        assert!(check("before 31 March", &e, 1).flagged.is_empty());
+        // the day and the month are checked together, as the Chinese date is
+        assert_eq!(check("by March 30th", &e, 1).flagged, vec!["March 30th"]);
+        assert_eq!(check("by April 31st", &e, 1).flagged, vec!["April 31st"]);
+        // a suffix that is not the number's ordinal is a code, as before; a bare ordinal is a number
+        assert_eq!(check("model 31th", &e, 1).flagged, vec!["31th"]);
+        let e = ev("试用期第 3 个月");
+        assert!(check("in the 3rd month", &e, 1).flagged.is_empty());
+        assert_eq!(check("in the 4th month", &e, 1).flagged, vec!["4th"]);
+        assert_eq!(english_ordinal("12th"), Some("12"));
+        assert_eq!(english_ordinal("112th"), Some("112"));
+        assert_eq!(english_ordinal("22nd"), Some("22"));
+        assert_eq!(english_ordinal("11st"), None);
     }
 
     #[test]

@@ -852,9 +852,13 @@ fn metric_subject_ok(
         intents.clear();
         return;
     }
-    // a measure word about something else (`产能缺口`, `理赔金额`): without a sales measure, no metric
-    let foreign =
-        s.foreign_prefix.iter().any(|p| s.foreign_measure.words().iter().any(|m| t.contains(&format!("{p}{m}"))));
+    // a measure word about something else (`产能缺口`, `理赔金额`): without a sales measure, no metric;
+    // nor when such a subject is the question's only one and no scope is named (`一张理赔单平均要多少
+    // 天？公司的目标是多少？`: the second sentence's 目标 is the first one's subject's)
+    let foreign = s.foreign_prefix.iter().any(|p| {
+        s.foreign_measure.words().iter().any(|m| t.contains(&format!("{p}{m}")))
+            || (!scoped_by_name && t.contains(p.as_str()))
+    });
     if foreign && !strong_sales {
         intents.clear();
         return;

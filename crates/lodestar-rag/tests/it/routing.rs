@@ -535,6 +535,9 @@ fn a_metric_route_needs_a_metric_subject() {
         "日本那边冬天能卖带钉子的雪地胎不？",
         "Which certification do passenger-car tyres need before they can be sold in Korea?",
         "产能缺口是多少？",
+        // the second sentence's measure word is about the first one's subject, not about sales
+        "一笔索赔从提交到结案一般要几天？公司的目标是多少？",
+        "展会费用超预算了吗？目标是多少？",
     ] {
         let r = router.route(q, OCT);
         assert_eq!(r.kind, RouteKind::Knowledge, "{q}: {:?}", r.intents);
@@ -550,6 +553,11 @@ fn a_metric_route_needs_a_metric_subject() {
     ] {
         let r = router.route(q, OCT);
         assert_eq!(r.kind, RouteKind::Metric, "{q}: {:?}", r.intents);
+    }
+    // a named scope or a sales measure keeps the engine's figure beside another subject
+    for q in ["俄罗斯 9 月的目标是多少？理赔多不多？", "9 月销售额多少？库存够不够？"] {
+        let r = router.route(q, OCT);
+        assert!(r.needs_metrics(), "{q}: {:?} {:?}", r.kind, r.intents);
     }
     let r = router.route("2026年9月全钢多少条？", OCT);
     assert_eq!(r.measure, Measure::Quantity);
