@@ -919,6 +919,27 @@ impl Assistant {
             return Ok(s);
         }
 
+        // The model restated the question without an answer (`索科洛娃的电话是 [1]。`, `BC-C 配方是 [1]`):
+        // a detail the sources lack is named; otherwise the passages are quoted for the reader.
+        if restates_question(&raw, question) {
+            if borderline {
+                ans.no_evidence = true;
+                ans.citations.clear();
+                let s = format!("{NO_EVIDENCE}。");
+                on_text(&format!("\n{s}"));
+                return Ok(s);
+            }
+            if !missing_details(question, &hits).is_empty() {
+                ans.no_evidence = true;
+                let s = missing_detail_answer(question, None, &units, &hits, ans);
+                on_text(&format!("\n{s}"));
+                return Ok(s);
+            }
+            ans.warnings.push("模型未给出有效回答，改为列出相关原文摘录".into());
+            let s = quote_passages(question, &units, &hits, "以下为知识库中的相关原文摘录：", true, ans);
+            on_text(&format!("\n{s}"));
+            return Ok(s);
+        }
         if borderline && raw.contains(NO_EVIDENCE) {
             ans.no_evidence = true;
             ans.citations.clear();
@@ -1193,6 +1214,17 @@ fn expand_fragment(text: &str, stem: &str, sources: &[PromptSource]) -> String {
 /// The text without `[n]` / `[1, 2]` citation markers.
 fn strip_markers(text: &str) -> String {
     rewrite_markers(text, |m| is_marker_body(m).then(String::new))
+}
+
+/// Whether an answer only restates its question: every letter and digit of it (citation markers
+/// aside) is one the question has, and it holds no digit at all — so it gives nothing the question
+/// did not (`索科洛娃的电话是 [1]。` for `索科洛娃的电话是多少？`). Picking one of the question's own
+/// figures (`填 0.0108` for `填 92.5 还是 0.0108`) is an answer.
+fn restates_question(raw: &str, question: &str) -> bool {
+    let fold = |t: &str| lodestar_core::text::to_halfwidth(t).to_lowercase();
+    let q: std::collections::HashSet<char> = fold(question).chars().collect();
+    let a = fold(&strip_markers(raw));
+    !a.chars().any(|c| c.is_ascii_digit()) && a.chars().filter(|c| c.is_alphanumeric()).all(|c| q.contains(&c))
 }
 
 /// Rewrites `[n]` markers by `map` (old → new); markers not in the map are left alone.

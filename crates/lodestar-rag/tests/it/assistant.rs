@@ -787,6 +787,33 @@ fn a_model_that_says_the_detail_is_missing_gives_a_refusal_naming_it() {
 }
 
 #[test]
+fn an_answer_that_only_restates_the_question_is_not_shown_as_an_answer() {
+    // the dossier has the credit line, no phone number: the model echoes the question
+    let g = FakeGen::judging("巴库运输集团联系人的电话号码是 [1]。", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("巴库运输集团信用与付款联系人的电话号码是多少？", &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence, "{}", ans.answer);
+    let first = ans.answer.lines().next().unwrap();
+    assert!(first.starts_with(&format!("{NO_EVIDENCE}：资料中没有提到")) && first.contains("电话号码"), "{first}");
+    assert!(ans.answer.contains("400,000"), "what the dossier says is quoted: {}", ans.answer);
+
+    // nothing the question asks is missing from the sources: the passages are quoted instead
+    let g = FakeGen::judging("全钢胎的质保期是 [1]。", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎的质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(!ans.no_evidence, "{}", ans.answer);
+    assert!(ans.answer.contains("3 年"), "{}", ans.answer);
+    assert!(ans.warnings.iter().any(|w| w.contains("原文摘录")), "{:?}", ans.warnings);
+
+    // picking one of the question's own figures is an answer
+    let g = FakeGen::judging("全钢胎质保期是 3 年。[1]", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是 3 年还是 5 年？", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("全钢胎质保期是 3 年。[1]"), "{}", ans.answer);
+    assert!(ans.warnings.is_empty(), "{:?}", ans.warnings);
+}
+
+#[test]
 fn a_table_cell_given_as_the_answer_is_written_out_as_its_rows() {
     const SPEC: &str = "---\nkb: product\ntitle: 11R22.5 BD128 产品说明\nsensitivity: 内部\n---\n# 11R22.5 BD128\n## 适合的矿山工况\n| 矿山工况 | 是否推荐 11R22.5 | 说明 |\n|---|---|---|\n| 露天煤矿煤炭倒运 | 推荐 | 耐切割 |\n| 采场装载区 | 不推荐 | 请用工程胎 |\n| 砂石骨料运输 | 推荐 | 砂石路 ≤ 60% |\n";
     let mut r = MemoryRetriever::new();
