@@ -519,7 +519,10 @@ impl Assistant {
         if !lodestar_dict::glossary::is_latin_question(question) {
             return units;
         }
-        let zh = self.dicts.glossary.expand(question);
+        let mut zh = self.dicts.glossary.expand(question);
+        // the countries and customers it names in English, by their Chinese names, as the
+        // documents write them (`South Korea` → 韩国: the table row about 韩国 is the excerpt)
+        zh.extend(self.chinese_names(question));
         if zh.is_empty() {
             return units;
         }
@@ -531,6 +534,25 @@ impl Assistant {
             }
         }
         out
+    }
+
+    /// The Chinese names of the countries and customers an English question names (by an ASCII name
+    /// or alias of four letters or more, as a whole word).
+    fn chinese_names(&self, question: &str) -> Vec<String> {
+        let lower = question.to_lowercase();
+        let named = |name: &str| {
+            let n = name.trim().to_lowercase();
+            n.len() >= 4 && n.is_ascii() && {
+                lower.match_indices(n.as_str()).any(|(i, _)| {
+                    let before = lower[..i].chars().next_back();
+                    let after = lower[i + n.len()..].chars().next();
+                    !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+                })
+            }
+        };
+        let countries = self.dicts.countries.iter().filter(|c| c.all_names().any(named)).map(|c| c.name_zh.clone());
+        let customers = self.dicts.customers.iter().filter(|c| c.all_names().any(named)).map(|c| c.name_zh.clone());
+        countries.chain(customers).filter(|n| !n.is_empty()).collect()
     }
 
     /// Keeps the hits that are evidence for the question (enough shared words, about the customer
@@ -1216,15 +1238,35 @@ fn strip_markers(text: &str) -> String {
     rewrite_markers(text, |m| is_marker_body(m).then(String::new))
 }
 
-/// Whether an answer only restates its question: every letter and digit of it (citation markers
-/// aside) is one the question has, and it holds no digit at all — so it gives nothing the question
-/// did not (`索科洛娃的电话是 [1]。` for `索科洛娃的电话是多少？`). Picking one of the question's own
-/// figures (`填 0.0108` for `填 92.5 还是 0.0108`) is an answer.
+/// Whether an answer only restates its question: every word of it (each CJK character, each run of
+/// other letters; citation markers aside) is one the question has, and it holds no digit at all —
+/// so it gives nothing the question did not (`索科洛娃的电话是 [1]。` for `索科洛娃的电话是多少？`).
+/// Picking one of the question's own figures (`填 0.0108` for `填 92.5 还是 0.0108`) is an answer.
 fn restates_question(raw: &str, question: &str) -> bool {
-    let fold = |t: &str| lodestar_core::text::to_halfwidth(t).to_lowercase();
-    let q: std::collections::HashSet<char> = fold(question).chars().collect();
-    let a = fold(&strip_markers(raw));
-    !a.chars().any(|c| c.is_ascii_digit()) && a.chars().filter(|c| c.is_alphanumeric()).all(|c| q.contains(&c))
+    fn words(t: &str) -> Vec<String> {
+        let t = lodestar_core::text::to_halfwidth(t).to_lowercase();
+        let mut out = Vec::new();
+        let mut word = String::new();
+        for c in t.chars() {
+            if c.is_alphanumeric() && !crate::route::is_cjk(c) {
+                word.push(c);
+                continue;
+            }
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            if crate::route::is_cjk(c) {
+                out.push(c.to_string());
+            }
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+        out
+    }
+    let q: std::collections::HashSet<String> = words(question).into_iter().collect();
+    let a = strip_markers(raw);
+    !a.chars().any(|c| c.is_ascii_digit()) && words(&a).iter().all(|w| q.contains(w))
 }
 
 /// Rewrites `[n]` markers by `map` (old → new); markers not in the map are left alone.

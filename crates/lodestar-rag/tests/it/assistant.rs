@@ -811,6 +811,41 @@ fn an_answer_that_only_restates_the_question_is_not_shown_as_an_answer() {
     let ans = a.ask("全钢胎质保期是 3 年还是 5 年？", &AskOptions::default()).unwrap();
     assert!(ans.answer.starts_with("全钢胎质保期是 3 年。[1]"), "{}", ans.answer);
     assert!(ans.warnings.is_empty(), "{:?}", ans.warnings);
+
+    // English: words, not letters, are compared (every letter of an English answer is in the question)
+    let g = FakeGen::judging("The warranty of all-steel tyres is [1].", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是多久？ What is the warranty of all-steel tyres?", &AskOptions::default()).unwrap();
+    assert!(!ans.answer.starts_with("The warranty"), "{}", ans.answer);
+    let g = FakeGen::judging("The warranty of all-steel tyres is three years. [1]", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask("全钢胎质保期是多久？ What is the warranty of all-steel tyres?", &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with("The warranty of all-steel tyres is three years. [1]"), "{}", ans.answer);
+}
+
+#[test]
+fn an_english_question_naming_a_country_gets_that_countrys_table_row() {
+    // the shipped certification summary: a table with a row per country group; with a tight
+    // prompt budget only some rows fit, so the excerpt must pick the asked country's
+    let doc = include_str!("../../../../knowledge/policy/export-certification.md");
+    let mut r = MemoryRetriever::new();
+    r.add_markdown("policy/export-certification.md", doc, KbId::Policy);
+    let r = Arc::new(GlossaryRetriever { inner: Arc::new(r), dicts: dicts() });
+    let g = FakeGen::judging("Passenger-car tyres sold in South Korea need the KC certification. [1]", 0.9);
+    let a = Assistant::new(dicts(), None, Some(r), Some(g.clone()));
+    let opts = AskOptions { prompt_budget: 400, ..AskOptions::default() };
+    let ans = a
+        .ask("Which certification do passenger-car tyres need before they can be sold in South Korea?", &opts)
+        .unwrap();
+    let seen = g.seen.lock().unwrap().clone();
+    let user = &seen.last().unwrap_or_else(|| panic!("the model answered: {}", ans.answer)).last().unwrap().content;
+    assert!(user.contains("KC 自律安全确认"), "the 韩国 row is in the prompt: {user}");
+    assert!(!user.contains("Tajikstandard"), "rows of other countries make way for it: {user}");
+    assert!(
+        ans.answer.starts_with("Passenger-car tyres sold in South Korea need the KC certification. [1]"),
+        "{}",
+        ans.answer
+    );
 }
 
 #[test]
