@@ -26,13 +26,18 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Suite {
+    /// Load time, prefill and decode speed, batched decoding, time to first token, memory.
     Speed,
+    /// The qa evaluation set (answers).
     Qa,
+    /// Action-item extraction from the minutes set, with the model and by the rules alone.
     Minutes,
+    /// Grounding of customer-profile drafts.
     Drafts,
 }
 
 impl Suite {
+    /// The lowercase id (`speed`, `qa`, `minutes`, `drafts`).
     pub fn as_str(self) -> &'static str {
         match self {
             Suite::Speed => "speed",
@@ -72,6 +77,7 @@ impl Suite {
 /// Options of a comparison.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CompareOptions {
+    /// The suites to run, in order.
     pub suites: Vec<Suite>,
     /// Repetitions of each speed measurement.
     pub reps: usize,
@@ -91,8 +97,11 @@ pub struct CompareOptions {
     pub prompt_budget: usize,
     /// Profiles drafted by the drafts suite.
     pub draft_customers: usize,
+    /// The qa evaluation set (`tests/eval/qa.jsonl`).
     pub qa_set: PathBuf,
+    /// The minutes evaluation folder (`tests/eval/minutes`).
     pub minutes_dir: PathBuf,
+    /// The customer knowledge folder the drafts suite checks profiles against (`knowledge/customer`).
     pub customer_docs: PathBuf,
 }
 
@@ -120,12 +129,16 @@ impl CompareOptions {
 /// Mean ± sample standard deviation over `n` repetitions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct MeanSd {
+    /// Mean of the samples.
     pub mean: f64,
+    /// Sample standard deviation (0 for a single sample).
     pub sd: f64,
+    /// Number of samples.
     pub n: usize,
 }
 
 impl MeanSd {
+    /// Mean and standard deviation of `v`; `None` when `v` is empty.
     pub fn of(v: &[f64]) -> Option<Self> {
         mean_sd(v).map(|(mean, sd)| MeanSd { mean, sd, n: v.len() })
     }
@@ -140,6 +153,7 @@ pub struct SpeedFigures {
     pub prefill_tok_s: BTreeMap<usize, MeanSd>,
     /// Decode tok/s per prompt length.
     pub decode_tok_s: BTreeMap<usize, MeanSd>,
+    /// Sequences decoded together in the batched measurement (`None`: not measured).
     pub batch: Option<usize>,
     /// Tokens decoded per second by the whole batch.
     pub batch_decode_tok_s: Option<f64>,
@@ -147,9 +161,13 @@ pub struct SpeedFigures {
     pub peak_rss_mb: Option<f64>,
     /// Time to first token of the qa suite's generated answers.
     pub ttft_p50_ms: Option<f64>,
+    /// 95th percentile of the time to first token.
     pub ttft_p95_ms: Option<f64>,
+    /// Answers the time-to-first-token figures are taken over.
     pub ttft_samples: usize,
+    /// Threads the model ran on (local models).
     pub threads: Option<usize>,
+    /// Where the model ran (`cpu`, `cuda:0`, `metal`; `remote` for a remote model).
     pub device: String,
 }
 
@@ -239,24 +257,34 @@ pub fn speed_generic(g: &dyn Generator, opts: &CompareOptions) -> Result<SpeedFi
 /// What a compared model is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ModelInfo {
+    /// Name the report shows for the model (also names its per-sample log files).
     pub name: String,
     /// `built-in`, `added`, `file` or `remote`.
     pub kind: String,
+    /// Path of the GGUF file (local models).
     pub path: Option<String>,
+    /// Architecture (`qwen2`, `qwen3`, `llama`), when known.
     pub arch: Option<String>,
+    /// Type of most weight elements (`Q4_K`, `Q8_0` …), when known.
     pub quant: Option<String>,
+    /// Size of the model file in bytes.
     pub size_bytes: Option<u64>,
+    /// Weight elements (parameters).
     pub parameters: Option<u64>,
+    /// sha256 of the model file, hex.
     pub sha256: Option<String>,
 }
 
 /// The minutes suite's figures: with the model, the rules alone, and the difference.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MinutesFigures {
+    /// Minutes figures with the model's extraction (figure name → value).
     pub with_model: BTreeMap<String, f64>,
+    /// The same figures with the rules alone.
     pub rules_only: BTreeMap<String, f64>,
     /// `with_model − rules_only` per figure.
     pub vs_rules: BTreeMap<String, f64>,
+    /// Wall time of the suite, in seconds.
     pub seconds: f64,
 }
 
@@ -280,11 +308,15 @@ fn minutes_figures(r: &crate::minutes::BenchReport) -> BTreeMap<String, f64> {
 /// One model's results.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ModelResult {
+    /// What the model is.
     pub model: ModelInfo,
+    /// The speed suite's figures (when the suite ran).
     pub speed: Option<SpeedFigures>,
     /// The qa report without its per-case scores (they are in `qa.<model>.jsonl`).
     pub qa: Option<QaReport>,
+    /// The minutes suite's figures (when the suite ran).
     pub minutes: Option<MinutesFigures>,
+    /// The drafts suite's report (when the suite ran).
     pub drafts: Option<crate::drafts::DraftsReport>,
     /// Every figure under one flat key (see [`FIGURES`]).
     pub figures: BTreeMap<String, f64>,
@@ -295,33 +327,51 @@ pub struct ModelResult {
 /// The machine and the build.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Hardware {
+    /// CPU model name (`/proc/cpuinfo`).
     pub cpu: String,
+    /// Logical cores available.
     pub cores: usize,
+    /// Threads the models use.
     pub threads_used: usize,
+    /// Total memory in GB (`/proc/meminfo`).
     pub memory_gb: Option<f64>,
+    /// GPU model (NVIDIA driver), if any.
     pub gpu: Option<String>,
+    /// Operating system and architecture (`linux x86_64`).
     pub os: String,
 }
 
 /// Build and run identity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BuildInfo {
+    /// Version of the lodestar binary.
     pub lodestar_version: String,
+    /// Git commit of the build, when known.
     pub commit: Option<String>,
+    /// Cargo profile of the build (`release` …).
     pub profile: String,
+    /// Cargo features enabled in the build.
     pub features: Vec<String>,
 }
 
 /// The whole comparison.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    /// When the report was made (local time, `YYYY-MM-DD HH:MM:SS +hh:mm`).
     pub generated_at: String,
+    /// Wall time of the whole comparison, in seconds.
     pub wall_seconds: f64,
+    /// The machine it ran on.
     pub hardware: Hardware,
+    /// The build that ran it.
     pub build: BuildInfo,
+    /// The suites run.
     pub suites: Vec<Suite>,
+    /// The options of the run.
     pub options: Option<CompareOptions>,
+    /// Name of the model the deltas are measured against.
     pub baseline: String,
+    /// One result per model, in the order given.
     pub models: Vec<ModelResult>,
     /// Per non-baseline model: figure → (model − baseline), for every figure both have.
     pub deltas: BTreeMap<String, BTreeMap<String, f64>>,
@@ -332,21 +382,32 @@ pub struct Report {
 /// How a figure reads: label, unit, and whether more is better.
 #[derive(Debug, Clone, Copy)]
 pub struct FigureDef {
+    /// Flat key of the figure in [`ModelResult::figures`].
     pub key: &'static str,
+    /// Label shown in the reports.
     pub label: &'static str,
+    /// Unit the value is formatted in.
     pub unit: Unit,
+    /// Whether a larger value is an improvement (↑ / ↓ in the reports).
     pub higher_is_better: bool,
 }
 
 /// Unit of a figure (formatting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// Milliseconds.
     Ms,
+    /// Tokens per second.
     TokS,
+    /// Megabytes.
     Mb,
+    /// A fraction shown as a percent (deltas in percentage points).
     Share,
+    /// A plain count.
     Count,
+    /// Characters.
     Chars,
+    /// Seconds.
     Seconds,
 }
 
@@ -529,8 +590,11 @@ pub fn deltas(models: &[ModelResult], baseline: &str) -> BTreeMap<String, BTreeM
 /// A model to compare: what it is, how to open it for the quality suites, and how to measure its
 /// speed (for local models the CLI runs [`speed_local`] in a child process).
 pub struct Candidate<'a> {
+    /// What the model is.
     pub info: ModelInfo,
+    /// Opens the model for the quality suites.
     pub open: Box<dyn Fn() -> Result<Arc<dyn Generator>> + 'a>,
+    /// Measures the model's speed.
     pub speed: Box<dyn Fn() -> Result<SpeedFigures> + 'a>,
 }
 

@@ -22,39 +22,56 @@ const UNTRACED: &str = "⟨?⟩";
 /// Figures of one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DraftsReport {
+    /// The chat model that wrote the prose (`None`: template sentences only).
     pub model: Option<String>,
+    /// Profiles drafted.
     pub profiles: usize,
     /// Numbers in model-written paragraphs.
     pub numbers: usize,
     /// Of them, traced to an engine figure or a cited source (not marked ⟨?⟩).
     pub numbers_traced: usize,
+    /// `numbers_traced ÷ numbers`; `None` without numbers.
     pub numbers_traced_share: Option<f64>,
     /// Model-written sentences in sections that cite sources.
     pub claim_sentences: usize,
     /// Of them, with a citation marker `[n]`.
     pub claim_sentences_cited: usize,
+    /// `claim_sentences_cited ÷ claim_sentences`; `None` without such sentences.
     pub cited_claims_share: Option<f64>,
     /// Profiles whose knowledge section says 待补充 exactly when the customer has no document.
     pub missing_marked_correct: usize,
+    /// `missing_marked_correct ÷ profiles`.
     pub missing_marked_share: Option<f64>,
     /// Model-written paragraphs (the rest are template sentences).
     pub ai_paragraphs: usize,
+    /// Mean wall time of one profile, in seconds.
     pub seconds_per_profile: Option<f64>,
 }
 
 /// One drafted profile, for the per-sample log.
 #[derive(Debug, Clone, Serialize)]
 pub struct DraftSample {
+    /// Customer id of the profile.
     pub customer: String,
+    /// Whether the customer has a document in the customer knowledge folder.
     pub has_document: bool,
+    /// Knowledge passages the profile cites.
     pub knowledge_citations: usize,
+    /// Whether the knowledge section says 待补充 exactly when the customer has no document.
     pub missing_marked_correct: bool,
+    /// The model-written paragraphs.
     pub ai_paragraphs: Vec<String>,
+    /// Numbers in the model-written paragraphs.
     pub numbers: usize,
+    /// Of them, traced to an engine figure or a cited source.
     pub numbers_traced: usize,
+    /// Model-written sentences in sections that cite sources.
     pub claim_sentences: usize,
+    /// Of them, with a citation marker `[n]`.
     pub claim_sentences_cited: usize,
+    /// The draft's grounding warnings.
     pub warnings: Vec<String>,
+    /// Wall time of this profile, in seconds.
     pub seconds: f64,
 }
 

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 /// A seeded home.
 pub struct BenchHome {
+    /// The home folder.
     pub root: PathBuf,
+    /// The dictionaries the home was seeded with.
     pub dicts: Arc<Dictionaries>,
     /// Time the seeding took (0 when the folder was re-used).
     pub setup_ms: f64,

@@ -19,15 +19,21 @@ use std::time::Instant;
 pub struct BenchReport {
     /// Data rows generated (subtotal and blank rows come on top).
     pub rows: usize,
+    /// Size of the generated workbook in bytes.
     pub file_bytes: u64,
+    /// Time to generate the workbook, in seconds.
     pub generate_s: f64,
     /// End to end: read the file, hash, parse, clean, insert, commit.
     pub import_s: f64,
     /// Data rows (imported + quarantined) per second of `import_s`.
     pub rows_per_s: f64,
+    /// Rows stored.
     pub imported: u64,
+    /// Rows set aside in the quarantine.
     pub quarantined: u64,
+    /// Subtotal and blank rows skipped.
     pub skipped_rows: u64,
+    /// Distinct names no dictionary resolved.
     pub unresolved_names: usize,
 }
 

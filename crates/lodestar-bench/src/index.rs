@@ -12,12 +12,15 @@ use std::time::Instant;
 /// Parameters of [`run_index_bench`].
 #[derive(Debug, Clone)]
 pub struct IndexBenchOptions {
+    /// Synthetic chunks indexed.
     pub chunks: usize,
     /// Vector dimension (384 = multilingual-e5-small).
     pub dim: usize,
+    /// Searches timed.
     pub queries: usize,
     /// Passages embedded for the throughput figure (when an embedder is given).
     pub embed_sample: usize,
+    /// Seed of the generated chunks, vectors and queries (same seed, same data).
     pub seed: u64,
 }
 
@@ -30,26 +33,37 @@ impl Default for IndexBenchOptions {
 /// Figures of `bench index`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IndexBenchReport {
+    /// Chunks indexed.
     pub chunks: usize,
+    /// Vector dimension.
     pub dim: usize,
+    /// Time to build the BM25 index, in seconds.
     pub bm25_index_s: f64,
+    /// BM25 indexing throughput.
     pub bm25_chunks_per_s: f64,
+    /// Time to build the HNSW graph, in seconds.
     pub hnsw_index_s: f64,
+    /// HNSW indexing throughput.
     pub hnsw_chunks_per_s: f64,
     /// Writing the catalogue and vectors to disk.
     pub persist_s: f64,
+    /// Searches timed.
     pub queries: usize,
     /// Hybrid search as the administrator (BM25 + HNSW + fusion), query embedding excluded.
     pub search_p50_ms: f64,
+    /// 95th percentile of the same.
     pub search_p95_ms: f64,
     /// Hybrid search as a user with clearance 内部 and two knowledge bases (filters active).
     pub filtered_search_p50_ms: f64,
+    /// 95th percentile of the same.
     pub filtered_search_p95_ms: f64,
     /// Each retriever alone (administrator), p95.
     pub bm25_search_p95_ms: f64,
+    /// Vector retriever alone, p95.
     pub vector_search_p95_ms: f64,
     /// Embedding throughput on a sample (None without a model).
     pub embed_passages_per_s: Option<f64>,
+    /// The embedding model of the throughput figure.
     pub embed_model: Option<String>,
     /// Reopening the persisted index (catalogue + BM25 + HNSW rebuild).
     pub reopen_s: f64,

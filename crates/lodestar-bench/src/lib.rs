@@ -15,10 +15,6 @@
 //! Timings are compared only within one run on one machine; every report carries a hardware and
 //! build block for that reason.
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod compare;
 pub mod drafts;
 pub mod home;
@@ -35,17 +31,22 @@ use std::path::{Path, PathBuf};
 /// Errors of the suites and the report.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
+    /// A bad argument or an unusable set; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
     /// An error of the crate a suite ran (boxed: their errors are large).
     #[error(transparent)]
     Suite(Box<dyn std::error::Error + Send + Sync>),
+    /// A report or set line is not valid JSON.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
 }

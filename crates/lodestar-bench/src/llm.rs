@@ -10,15 +10,25 @@ use std::time::Instant;
 /// Median figures for one prompt length (JSON field names are a contract).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LlmBenchRow {
+    /// Model name.
     pub model: String,
+    /// Prompt length in tokens.
     pub prompt_tokens: usize,
+    /// Tokens decoded after the prompt.
     pub gen_tokens: usize,
+    /// Prompt tokens processed per second (median).
     pub prefill_tok_s: f64,
+    /// Tokens decoded per second (median).
     pub decode_tok_s: f64,
+    /// Time to first token, in milliseconds (median).
     pub ttft_ms: f64,
+    /// Peak resident memory of the process after the runs (VmHWM), in MiB.
     pub peak_rss_mb: f64,
+    /// Runs the medians are taken over.
     pub repetitions: usize,
+    /// CPU threads the model used.
     pub threads: usize,
+    /// Where the model ran (`cpu`, `cuda:0`, `metal`).
     pub device: String,
     /// Sequences decoded together (`bench llm --batch`); absent in single-sequence rows. In a
     /// batch row `prefill_tok_s` is over all the batch's prompts (processed one after another),
@@ -37,14 +47,23 @@ pub struct LlmBenchRow {
 /// Embedding throughput.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct EmbedBenchRow {
+    /// Model name.
     pub model: String,
+    /// Passages embedded.
     pub passages: usize,
+    /// Passages per call of the embedder.
     pub batch_size: usize,
+    /// Mean passage length in characters.
     pub avg_chars: f64,
+    /// Mean passage length in tokens.
     pub avg_tokens: f64,
+    /// Wall time of embedding all passages, in seconds.
     pub seconds: f64,
+    /// Passages embedded per second.
     pub passages_per_s: f64,
+    /// Peak resident memory of the process (VmHWM), in MiB.
     pub peak_rss_mb: f64,
+    /// CPU threads the model used.
     pub threads: usize,
 }
 

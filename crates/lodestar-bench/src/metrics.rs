@@ -34,9 +34,13 @@ impl Rng {
 /// What was generated.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Generated {
+    /// Sales rows written.
     pub rows: usize,
+    /// The months the sales rows cover, `YYYY-MM`.
     pub months: Vec<String>,
+    /// Target rows written.
     pub target_rows: usize,
+    /// Fx rows written.
     pub fx_rows: usize,
 }
 

@@ -22,44 +22,67 @@ pub fn default_dir() -> Option<PathBuf> {
     crate::repo_path("tests/eval/minutes")
 }
 
+/// One meeting of the set (`meetings.json`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct EvalMeeting {
+    /// Key of the meeting (`m01`), used by gold items and updates.
     pub key: String,
+    /// Minutes file, relative to the set folder.
     pub file: String,
+    /// Gold items file (JSON lines), relative to the set folder.
     pub gold: String,
+    /// Meeting date (deadlines such as 下周五 are read relative to it).
     pub date: NaiveDate,
+    /// Meeting name recorded with the items.
     pub meeting: String,
 }
 
+/// One expected action item (a line of a `*.gold.jsonl` file).
 #[derive(Debug, Clone, Deserialize)]
 pub struct GoldItem {
+    /// Gold id (`m01-03`).
     pub id: String,
+    /// Words an extracted item's source text must all contain to match this one.
     pub keywords: Vec<String>,
+    /// Expected item type (事项类型, e.g. `回款风险`).
     #[serde(rename = "type")]
     pub item_type: String,
+    /// Expected owners (staff ids).
     pub owners: Vec<String>,
     /// Supporting owners (staff ids); sets without this field do not score it.
     #[serde(default)]
     pub supporting_owners: Option<Vec<String>>,
+    /// Expected deadline.
     pub deadline: Option<NaiveDate>,
+    /// Expected country code.
     pub country: Option<String>,
+    /// Expected customer id.
     pub customer: Option<String>,
+    /// Gold id of the earlier item this one repeats (expected to link to it rather than be new).
     pub repeat_of: Option<String>,
 }
 
+/// One expected status update (`updates.jsonl`): a meeting that changes an earlier item.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GoldUpdate {
+    /// Key of the meeting that makes the update.
     pub meeting: String,
+    /// Gold id of the item updated.
     pub item: String,
+    /// The status it should move to.
     pub to_status: Status,
+    /// The new deadline it should get, when the update sets one.
     pub new_deadline: Option<NaiveDate>,
 }
 
 /// Accuracy of one field over matched items.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FieldScore {
+    /// Matched items whose field was right.
     pub correct: usize,
+    /// Matched items scored on the field.
     pub total: usize,
+    /// `correct ÷ total`; `None` before any item is scored.
     pub accuracy: Option<f64>,
 }
 
@@ -73,12 +96,18 @@ impl FieldScore {
     }
 }
 
+/// Recall and precision of a set of predictions against gold.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PairScore {
+    /// Gold entries.
     pub gold: usize,
+    /// Predicted entries.
     pub predicted: usize,
+    /// Predictions that match a gold entry.
     pub correct: usize,
+    /// `correct ÷ gold`; `None` without gold.
     pub recall: Option<f64>,
+    /// `correct ÷ predicted`; `None` without predictions.
     pub precision: Option<f64>,
 }
 
@@ -92,19 +121,30 @@ impl PairScore {
 /// One mismatch, for people tuning the rules.
 #[derive(Debug, Clone, Serialize)]
 pub struct Mismatch {
+    /// Key of the meeting.
     pub meeting: String,
+    /// Gold id concerned (`None` for an extracted item matching no gold item).
     pub gold: Option<String>,
+    /// What differed: `item`, `link`, `owner`, `deadline`, `type`, `country`, `customer` or `supporting`.
     pub field: String,
+    /// The gold value.
     pub expected: String,
+    /// The extracted value.
     pub got: String,
+    /// Source text of the extracted item.
     pub source: String,
 }
 
+/// Item counts of one meeting.
 #[derive(Debug, Clone, Serialize)]
 pub struct MeetingScore {
+    /// Key of the meeting.
     pub key: String,
+    /// Gold items.
     pub gold: usize,
+    /// Items extracted (stored or linked).
     pub predicted: usize,
+    /// Extracted items that matched a gold item.
     pub matched: usize,
 }
 
@@ -113,14 +153,23 @@ pub struct MeetingScore {
 pub struct BenchReport {
     /// `rules` or `rules+model`.
     pub mode: String,
+    /// The chat model used (`None`: rules only).
     pub model: Option<String>,
+    /// Meetings read.
     pub meetings: usize,
+    /// Extracted items against gold items.
     pub items: PairScore,
+    /// Accuracy per field (`owner`, `deadline`, `type`, `country`, `customer`, `supporting`).
     pub fields: BTreeMap<String, FieldScore>,
+    /// Links of repeated items to their earlier items.
     pub links: PairScore,
+    /// Status updates of earlier items.
     pub updates: PairScore,
+    /// Counts per meeting, in date order.
     pub per_meeting: Vec<MeetingScore>,
+    /// Every mismatch, for tuning the rules.
     pub mismatches: Vec<Mismatch>,
+    /// Wall time of the run, in seconds.
     pub seconds: f64,
 }
 

@@ -22,9 +22,11 @@ pub const FRAGMENT_CHARS: usize = 8;
 /// One evaluation question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QaCase {
+    /// Case id (`qa-017`), unique in the set.
     pub id: String,
     /// `metric`, `knowledge`, `mixed`, `ambiguous`, `unanswerable`, `sensitive`, `injection`.
     pub category: String,
+    /// The question as asked.
     pub question: String,
     /// `--as-of`, pinned.
     pub as_of: String,
@@ -89,22 +91,39 @@ fn contains_fact(answer: &str, fact: &str) -> bool {
 /// How one case went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CaseScore {
+    /// Case id.
     pub id: String,
+    /// Question category (`metric`, `knowledge` …).
     pub category: String,
+    /// Figures the answer had to show.
     pub numbers_expected: usize,
+    /// Of them, shown exactly.
     pub numbers_found: usize,
+    /// Facts the answer had to contain.
     pub facts_expected: usize,
+    /// Of them, present.
     pub facts_found: usize,
+    /// Citations of the answer (counted when the case has gold documents or expects a refusal).
     pub citations: usize,
+    /// Of them, from a gold document.
     pub citations_in_gold: usize,
+    /// The answer says 知识库中没有找到相关资料.
     pub refused: bool,
+    /// The case expects that refusal.
     pub refusal_expected: bool,
+    /// Whether an ambiguous question's answer listed every expected candidate (`None`: not such a case).
     pub candidates_ok: Option<bool>,
+    /// Forbidden strings found in the answer.
     pub forbidden_found: Vec<String>,
+    /// Numbers the guard flagged in the answer.
     pub flagged: Vec<String>,
+    /// Expected figures and facts the answer lacks.
     pub missing: Vec<String>,
+    /// Time to first token of a generated answer, in milliseconds.
     pub ttft_ms: Option<f64>,
+    /// Wall time of the whole answer, in milliseconds.
     pub total_ms: f64,
+    /// Whether the chat model generated text for the answer.
     pub generated: bool,
     /// The answer is the quote-only fallback (以下为…相关原文摘录).
     pub quote_only: bool,
@@ -226,7 +245,9 @@ pub fn passed(s: &CaseScore) -> bool {
 /// Aggregate figures of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct QaReport {
+    /// The chat model answered with (`None`: rules and quotes only).
     pub model: Option<String>,
+    /// Cases asked.
     pub cases: usize,
     /// Share of expected metric figures shown exactly (metric and mixed questions).
     pub metric_number_exactness: Option<f64>,
@@ -246,10 +267,13 @@ pub struct QaReport {
     pub forbidden_clean: Option<f64>,
     /// Numbers flagged by the guard, over all answers.
     pub guard_flags: usize,
+    /// Answers with at least one flagged number.
     pub answers_with_flags: usize,
     /// Median time to first token of generated knowledge answers (ms).
     pub median_ttft_ms: Option<f64>,
+    /// Median wall time of knowledge answers (ms).
     pub median_total_ms_knowledge: Option<f64>,
+    /// Median wall time of metric answers (ms).
     pub median_total_ms_metric: Option<f64>,
     /// Answer writing, over answerable knowledge questions: share answered by a model-written
     /// sentence that contains an expected fact.
@@ -269,20 +293,26 @@ pub struct QaReport {
     pub passed: Option<f64>,
     /// The same figures per category.
     pub by_category: BTreeMap<String, CategoryScore>,
+    /// The score of every case, in set order.
     pub scores: Vec<CaseScore>,
 }
 
 /// Figures of one category.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CategoryScore {
+    /// Cases in the category.
     pub cases: usize,
     /// Share passed as a whole.
     pub passed: Option<f64>,
+    /// Share of expected figures shown exactly.
     pub number_exactness: Option<f64>,
+    /// Share of expected facts present.
     pub fact_coverage: Option<f64>,
+    /// Share of citations from a gold document.
     pub citation_precision: Option<f64>,
     /// Share answered 知识库中没有找到相关资料.
     pub refused: Option<f64>,
+    /// Numbers flagged by the guard.
     pub guard_flags: usize,
 }
 
@@ -376,17 +406,27 @@ fn by_category(scores: &[CaseScore]) -> BTreeMap<String, CategoryScore> {
 /// One question as asked in a run, for the per-sample log (`qa.<model>.jsonl`).
 #[derive(Debug, Clone, Serialize)]
 pub struct QaSample {
+    /// Case id.
     pub id: String,
+    /// Question category.
     pub category: String,
+    /// The question.
     pub question: String,
+    /// The account it was asked as (`None`: the local administrator).
     pub user: Option<String>,
+    /// The route the assistant took (metric, knowledge, mixed …), as debug text.
     pub route: String,
+    /// The answer text.
     pub answer: String,
+    /// Documents the answer cites.
     pub citations: Vec<String>,
+    /// The answer's warnings.
     pub warnings: Vec<String>,
     /// The chat model's probability that its sources answer the question (see `Answer`).
     pub evidence_judge: Option<f32>,
+    /// The case's score.
     pub score: CaseScore,
+    /// Whether the case passed as a whole.
     pub passed: bool,
 }
 

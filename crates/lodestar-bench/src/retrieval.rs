@@ -14,7 +14,9 @@ use std::path::Path;
 /// Who asks an evaluation question (default: the local administrator).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EvalAs {
+    /// The asker's clearance.
     pub clearance: Sensitivity,
+    /// Knowledge bases granted to the asker (empty = all).
     #[serde(default)]
     pub kbs: Vec<KbId>,
 }
@@ -22,7 +24,9 @@ pub struct EvalAs {
 /// One evaluation question.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EvalQuestion {
+    /// Question id.
     pub id: String,
+    /// The query text.
     pub q: String,
     /// Documents that answer it (`product/spec-11r22_5.md`); any one in the top k counts.
     #[serde(default)]
@@ -33,15 +37,19 @@ pub struct EvalQuestion {
     /// spec / alias / paraphrase / permission / … (for the per-kind breakdown).
     #[serde(default)]
     pub kind: Option<String>,
+    /// Knowledge bases to search (empty = all granted).
     #[serde(default)]
     pub kbs: Vec<KbId>,
+    /// Ask as this user instead of the local administrator.
     #[serde(default, rename = "as")]
     pub as_user: Option<EvalAs>,
     /// No hit may be above the asker's clearance (checked on the top 50).
     #[serde(default)]
     pub expect_none_above: bool,
+    /// Country filter of the search.
     #[serde(default)]
     pub country: Option<String>,
+    /// Customer filter of the search.
     #[serde(default)]
     pub customer: Option<String>,
 }
@@ -79,14 +87,19 @@ pub fn load_questions(path: &Path) -> Result<Vec<EvalQuestion>> {
 /// Figures of one retriever.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModeReport {
+    /// Share of questions with a gold hit at rank 1.
     pub recall_at_1: f64,
+    /// Share with a gold hit in the top 5.
     pub recall_at_5: f64,
+    /// Share with a gold hit in the top 10.
     pub recall_at_10: f64,
+    /// Mean reciprocal rank of the first gold hit.
     pub mrr: f64,
     /// Questions with gold ids (the denominator).
     pub questions: usize,
     /// Questions checked for hits above clearance, and hits found above it (must be 0).
     pub permission_checks: usize,
+    /// Hits above the asker's clearance (must be 0).
     pub permission_violations: usize,
     /// recall@5 by question kind.
     pub recall_at_5_by_kind: BTreeMap<String, f64>,
@@ -97,7 +110,9 @@ pub struct ModeReport {
 /// The report of `bench retrieval`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EvalReport {
+    /// Figures of hybrid search (the default).
     pub hybrid: ModeReport,
+    /// Figures of BM25 alone.
     pub bm25: ModeReport,
     /// `None` when no embedding model is attached.
     pub vector: Option<ModeReport>,
@@ -105,6 +120,7 @@ pub struct EvalReport {
     pub hybrid_rerank: Option<ModeReport>,
     /// Hybrid with reciprocal-rank fusion instead of score fusion (measured, not the default).
     pub hybrid_rrf: Option<ModeReport>,
+    /// Questions in the set.
     pub questions: usize,
 }
 

@@ -7,11 +7,15 @@ use crate::security::Sensitivity;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The whole `config.toml` of a home; every section falls back to its defaults.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// `[alerts]`: thresholds of the risk rules.
     pub alerts: AlertThresholds,
+    /// `[fields]`: sensitivity of each kind of data field.
     pub fields: FieldSensitivity,
+    /// `[server]`: settings of `lodestar serve`.
     pub server: ServerConfig,
     /// `[limits]`: resource limits of the readers of user files.
     pub limits: ReadLimits,
@@ -41,10 +45,15 @@ impl Default for AlertThresholds {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FieldSensitivity {
+    /// Unit prices and discounts (default 敏感).
     pub price: Sensitivity,
+    /// Credit limits and terms (default 敏感).
     pub credit: Sensitivity,
+    /// Contract terms (default 敏感).
     pub contract: Sensitivity,
+    /// Receivables 应收 and overdue amounts (default 敏感).
     pub receivables: Sensitivity,
+    /// Sales volumes, targets and achievement 达成率 (default 内部).
     pub sales: Sensitivity,
 }
 
@@ -60,9 +69,11 @@ impl Default for FieldSensitivity {
     }
 }
 
+/// `[server]`: settings of the HTTP server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServerConfig {
+    /// Address the server listens on, `host:port` (default `127.0.0.1:8080`).
     pub bind: String,
 }
 
@@ -72,12 +83,25 @@ impl Default for ServerConfig {
     }
 }
 
+/// Why `config.toml` could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file exists but could not be read.
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file's path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or a key has the wrong type.
     #[error("invalid config {path}: {source}")]
-    Parse { path: String, source: toml::de::Error },
+    Parse {
+        /// The file's path.
+        path: String,
+        /// The TOML error (line and column included).
+        source: toml::de::Error,
+    },
 }
 
 impl Config {

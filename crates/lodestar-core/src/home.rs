@@ -11,6 +11,7 @@ pub struct Home {
 }
 
 impl Home {
+    /// A home rooted at `root` (nothing is created; see [`Home::ensure`]).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
     }
@@ -25,6 +26,7 @@ impl Home {
         let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
         Self::new(base.join("lodestar"))
     }
+    /// The home directory itself.
     pub fn root(&self) -> &Path {
         &self.root
     }

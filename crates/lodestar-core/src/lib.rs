@@ -15,10 +15,6 @@
 //! assert_eq!(q.months().len(), 3);
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod config;
 pub mod home;
 pub mod lazy_regex;

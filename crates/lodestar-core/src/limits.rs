@@ -196,6 +196,7 @@ impl ReadLimits {
 /// What [`ReadLimits::check_zip`] counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ZipStats {
+    /// Entries (parts) in the container's central directory.
     pub entries: u64,
     /// Uncompressed bytes the central directory declares.
     pub declared: u64,

@@ -12,25 +12,33 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatRole {
+    /// The system prompt (instructions).
     System,
+    /// The user's question or request.
     User,
+    /// The model's reply.
     Assistant,
 }
 
 /// One chat message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChatMessage {
+    /// Who speaks.
     pub role: ChatRole,
+    /// What is said (plain text, before the chat template is applied).
     pub content: String,
 }
 
 impl ChatMessage {
+    /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
         Self { role: ChatRole::System, content: content.into() }
     }
+    /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
         Self { role: ChatRole::User, content: content.into() }
     }
+    /// An assistant message.
     pub fn assistant(content: impl Into<String>) -> Self {
         Self { role: ChatRole::Assistant, content: content.into() }
     }
@@ -41,12 +49,15 @@ impl ChatMessage {
 pub struct CancelToken(Arc<AtomicBool>);
 
 impl CancelToken {
+    /// A token that has not fired.
     pub fn new() -> Self {
         Self::default()
     }
+    /// Fires the token: the generation sharing it stops at its next token.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
+    /// Whether [`CancelToken::cancel`] has been called on this token or a clone of it.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
@@ -55,16 +66,23 @@ impl CancelToken {
 /// Sampling and stopping parameters. `temperature <= 0` means greedy (deterministic).
 #[derive(Debug, Clone)]
 pub struct GenParams {
+    /// Most tokens to generate (the prompt not counted).
     pub max_tokens: usize,
+    /// Sampling temperature; `<= 0` is greedy.
     pub temperature: f64,
+    /// Nucleus sampling: keep the smallest set of tokens whose probability reaches this (None = off).
     pub top_p: Option<f64>,
+    /// Keep only the this-many most likely tokens when sampling (None = off).
     pub top_k: Option<usize>,
     /// 1.0 = off.
     pub repeat_penalty: f32,
+    /// How many of the last tokens the repeat penalty looks at.
     pub repeat_last_n: usize,
+    /// Seed of the sampler (same seed, same prompt, same output).
     pub seed: u64,
     /// Generation stops before any of these strings; the stop string is not part of the output.
     pub stop: Vec<String>,
+    /// A token that cancels the generation when fired.
     pub cancel: Option<CancelToken>,
 }
 
@@ -103,26 +121,40 @@ pub struct GenStats {
     pub prompt_tokens: usize,
     /// Prompt tokens served from the prefix KV cache (not re-processed).
     pub cached_tokens: usize,
+    /// Tokens generated for the reply.
     pub generated_tokens: usize,
+    /// Wall time of prompt processing, in milliseconds.
     pub prefill_ms: f64,
+    /// Wall time of token generation, in milliseconds.
     pub decode_ms: f64,
+    /// Why the generation ended.
     pub finish: FinishReason,
 }
 
 /// The result of one generation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Generation {
+    /// The generated reply (stop string excluded).
     pub text: String,
+    /// Token counts and timings.
     pub stats: GenStats,
 }
 
 /// Errors a model backend reports through the traits.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// The prompt does not fit the model's context window.
     #[error("prompt needs {needed} tokens but the model's context is {limit} tokens")]
-    ContextLength { needed: usize, limit: usize },
+    ContextLength {
+        /// Tokens the prompt would take.
+        needed: usize,
+        /// The model's context length in tokens.
+        limit: usize,
+    },
+    /// The model's weights are not in the models directory (holds the model's name).
     #[error("model not installed: {0} (run `lodestar models fetch`)")]
     NotInstalled(String),
+    /// Any other failure of the backend (holds its message).
     #[error("model backend error: {0}")]
     Backend(String),
 }
@@ -173,13 +205,18 @@ pub fn option_shares(text: &str, options: &[&str]) -> Vec<f32> {
 /// Whether a text is a search query or a stored passage (e5 uses `query: ` / `passage: ` prefixes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmbedKind {
+    /// A search query (`query: ` prefix).
     Query,
+    /// A stored passage of a document (`passage: ` prefix).
     Passage,
 }
 
 /// A text embedding model (向量模型); vectors are L2-normalized.
 pub trait Embedder: Send + Sync {
+    /// Model name as in `models/models.toml`.
     fn name(&self) -> &str;
+    /// Length of the vectors the model returns.
     fn dim(&self) -> usize;
+    /// Embeds each text as a query or a passage; one L2-normalized vector per text, in order.
     fn embed(&self, texts: &[&str], kind: EmbedKind) -> Result<Vec<Vec<f32>>, ModelError>;
 }

@@ -6,18 +6,22 @@ use std::str::FromStr;
 /// A calendar month (月份), e.g. `2026-09`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
+    /// Calendar year, e.g. 2026.
     pub year: i32,
     /// 1..=12
     pub month: u32,
 }
 
+/// A period string that could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {
+    /// The text is not a month, quarter or year in any accepted form (holds the text).
     #[error("not a period: `{0}` (expected YYYY-MM, YYYY-Qn or YYYY)")]
     Invalid(String),
 }
 
 impl Month {
+    /// The month `year-month`; an error unless `month` is 1..=12 and `year` 1900..=2999.
     pub fn new(year: i32, month: u32) -> Result<Self, PeriodError> {
         if (1..=12).contains(&month) && (1900..=2999).contains(&year) {
             Ok(Self { year, month })
@@ -29,6 +33,7 @@ impl Month {
     pub fn index(self) -> i64 {
         self.year as i64 * 12 + (self.month as i64 - 1)
     }
+    /// The month at [`Month::index`] `i` (the inverse of `index`).
     pub fn from_index(i: i64) -> Self {
         Self { year: i.div_euclid(12) as i32, month: (i.rem_euclid(12) + 1) as u32 }
     }
@@ -37,12 +42,15 @@ impl Month {
     pub fn add(self, n: i64) -> Self {
         Self::from_index(self.index() + n)
     }
+    /// The month before (上月).
     pub fn prev(self) -> Self {
         self.add(-1)
     }
+    /// The same month one year earlier (同期).
     pub fn same_month_last_year(self) -> Self {
         self.add(-12)
     }
+    /// The quarter (1..=4) the month falls in.
     pub fn quarter(self) -> u32 {
         (self.month - 1) / 3 + 1
     }
@@ -54,6 +62,7 @@ impl Month {
     pub fn last_day(self) -> chrono::NaiveDate {
         self.add(1).first_day().pred_opt().unwrap_or_default()
     }
+    /// The month `d` falls in.
     pub fn of_date(d: chrono::NaiveDate) -> Self {
         use chrono::Datelike;
         Self { year: d.year(), month: d.month() }
@@ -92,8 +101,16 @@ impl<'de> serde::Deserialize<'de> for Month {
 /// A reporting period (报告期): month, quarter or year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
+    /// One month, e.g. `2026-09`.
     Month(Month),
-    Quarter { year: i32, quarter: u32 },
+    /// A quarter, e.g. `2026-Q3`.
+    Quarter {
+        /// Calendar year.
+        year: i32,
+        /// Quarter of the year, 1..=4.
+        quarter: u32,
+    },
+    /// A whole year, e.g. `2026`.
     Year(i32),
 }
 
@@ -108,12 +125,15 @@ impl Period {
             Period::Year(year) => (1..=12).map(|month| Month { year, month }).collect(),
         }
     }
+    /// The first month the period covers.
     pub fn first_month(&self) -> Month {
         self.months()[0]
     }
+    /// The last month the period covers.
     pub fn last_month(&self) -> Month {
         *self.months().last().unwrap_or(&Month { year: 1900, month: 1 })
     }
+    /// The calendar year of the period.
     pub fn year(&self) -> i32 {
         match *self {
             Period::Month(m) => m.year,

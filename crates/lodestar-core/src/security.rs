@@ -17,6 +17,7 @@ pub enum Sensitivity {
 }
 
 impl Sensitivity {
+    /// The four levels, lowest first (index = [`Sensitivity::rank`]).
     pub const ALL: [Sensitivity; 4] =
         [Sensitivity::Public, Sensitivity::Internal, Sensitivity::Sensitive, Sensitivity::Secret];
     /// The Chinese label used in files, JSON and the UI.
@@ -32,6 +33,7 @@ impl Sensitivity {
     pub fn rank(self) -> u8 {
         self as u8
     }
+    /// The level of [`Sensitivity::rank`] `r`; `None` above 3.
     pub fn from_rank(r: u8) -> Option<Self> {
         Self::ALL.get(r as usize).copied()
     }
@@ -43,11 +45,15 @@ impl fmt::Display for Sensitivity {
     }
 }
 
+/// A label that names no sensitivity level, knowledge base or role.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what}: `{value}` (expected one of: {expected})")]
 pub struct ParseEnumError {
+    /// What was being parsed (`sensitivity`, `knowledge base`, `role`).
     pub what: &'static str,
+    /// The text that did not parse.
     pub value: String,
+    /// The accepted spellings, for the message.
     pub expected: &'static str,
 }
 
@@ -97,7 +103,9 @@ pub enum KbId {
 }
 
 impl KbId {
+    /// The five knowledge bases in canonical order.
     pub const ALL: [KbId; 5] = [KbId::Product, KbId::Customer, KbId::Policy, KbId::Meeting, KbId::Ops];
+    /// The canonical id (`product`, `customer`, `policy`, `meeting`, `ops`) used in files, flags and JSON.
     pub fn id(self) -> &'static str {
         match self {
             KbId::Product => "product",
@@ -107,6 +115,7 @@ impl KbId {
             KbId::Ops => "ops",
         }
     }
+    /// The Chinese name, e.g. `产品知识库`.
     pub fn name_zh(self) -> &'static str {
         match self {
             KbId::Product => "产品知识库",
@@ -158,13 +167,18 @@ impl<'de> serde::Deserialize<'de> for KbId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// 管理员: everything, including accounts and settings.
     Admin,
+    /// 运营: sales operations; imports data and minutes and manages the ledger.
     Ops,
+    /// 销售: a salesperson; may update ledger items but not import data.
     Sales,
+    /// 访客 / 只读: reads only; changes nothing.
     Viewer,
 }
 
 impl Role {
+    /// The lowercase id (`admin`, `ops`, `sales`, `viewer`).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -197,7 +211,9 @@ impl FromStr for Role {
 /// Who a request runs as: the filters of retrieval and of the rule engine read this.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Principal {
+    /// Account (login) name.
     pub name: String,
+    /// The account's role.
     pub role: Role,
     /// Highest sensitivity this principal may see.
     pub clearance: Sensitivity,
@@ -210,9 +226,11 @@ impl Principal {
     pub fn local_admin() -> Self {
         Self { name: "admin".into(), role: Role::Admin, clearance: Sensitivity::Secret, kbs: Vec::new() }
     }
+    /// Whether the principal may search knowledge base `kb`.
     pub fn can_read_kb(&self, kb: KbId) -> bool {
         self.kbs.is_empty() || self.kbs.contains(&kb)
     }
+    /// Whether a document or field of sensitivity `level` is within the principal's clearance.
     pub fn can_see(&self, level: Sensitivity) -> bool {
         level <= self.clearance
     }

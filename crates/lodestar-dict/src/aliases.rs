@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 /// kind (`sales`, `targets`, `receivables`, `fx`, `customers`, `staff`) → canonical field → spellings.
 #[derive(Debug, Clone, Default)]
 pub struct HeaderAliases {
+    /// kind → canonical field → the header spellings that mean it.
     pub kinds: BTreeMap<String, BTreeMap<String, Vec<String>>>,
     /// kind → [`header_key`] of a field or spelling → the field (the first field in `kinds`
     /// order that has it), built at the first lookup and dropped by [`HeaderAliases::merge`]:
@@ -46,7 +47,9 @@ pub enum MatchQuality {
 /// A header mapped to a canonical field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderMatch<'a> {
+    /// The canonical field the header means (a key of the kind's table).
     pub field: &'a str,
+    /// Which matching step found it.
     pub quality: MatchQuality,
     /// The trailing unit in brackets that was stripped (`万美元`, `pcs`, `RUB`, `原币`), as written
     /// (half-width, lower-case).
@@ -136,6 +139,7 @@ pub fn header_parts(text: &str) -> Vec<String> {
 }
 
 impl HeaderAliases {
+    /// Parses `header_aliases.toml` text; `file` names the file in errors.
     pub fn parse(text: &str, file: &str) -> Result<Self, DictError> {
         let kinds: BTreeMap<String, BTreeMap<String, Vec<String>>> =
             toml::from_str(text).map_err(|source| DictError::Toml { file: file.into(), source })?;

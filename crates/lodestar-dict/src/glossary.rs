@@ -17,7 +17,9 @@ pub const MAX_PHRASE_WORDS: usize = 4;
 /// One glossary line.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GlossaryEntry {
+    /// The English word or phrase, lower-case and singular.
     pub en: String,
+    /// Its Chinese terms, most common first.
     pub zh: Vec<String>,
 }
 
@@ -64,14 +66,17 @@ impl Glossary {
         }
     }
 
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the glossary has no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The entries, in the order first inserted (a replaced entry keeps its place).
     pub fn entries(&self) -> &[GlossaryEntry] {
         &self.entries
     }

@@ -11,10 +11,6 @@
 //! assert_eq!(lodestar_dict::spec::normalize_spec("315/80 r22.5").as_deref(), Some("315/80R22.5"));
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod aliases;
 pub mod glossary;
 pub mod model;
@@ -32,29 +28,66 @@ use lodestar_core::text::norm_key;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+/// Why a dictionary file could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum DictError {
+    /// A home dictionary file could not be read.
     #[error("cannot read dictionary {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A row is missing a required column or has an invalid value.
     #[error("dictionary {file}, line {line}: {message}")]
-    Row { file: String, line: usize, message: String },
+    Row {
+        /// The file's name.
+        file: String,
+        /// 1-based line of the row in the file.
+        line: usize,
+        /// What is wrong with the row.
+        message: String,
+    },
+    /// The CSV itself is malformed.
     #[error("dictionary {file}: {source}")]
-    Csv { file: String, source: csv::Error },
+    Csv {
+        /// The file's name.
+        file: String,
+        /// The CSV error.
+        source: csv::Error,
+    },
+    /// `header_aliases.toml` is not valid TOML of the expected shape.
     #[error("header aliases {file}: {source}")]
-    Toml { file: String, source: toml::de::Error },
+    Toml {
+        /// The file's name.
+        file: String,
+        /// The TOML error.
+        source: toml::de::Error,
+    },
 }
 
 /// Built-in dictionary files, embedded at compile time.
 pub mod builtin {
+    /// `regions.csv`: region groups.
     pub const REGIONS: &str = include_str!("../../../dictionaries/regions.csv");
+    /// `countries.csv`: countries and their owners.
     pub const COUNTRIES: &str = include_str!("../../../dictionaries/countries.csv");
+    /// `categories.csv`: product categories.
     pub const CATEGORIES: &str = include_str!("../../../dictionaries/categories.csv");
+    /// `specs.csv`: the tyre spec catalogue.
     pub const SPECS: &str = include_str!("../../../dictionaries/specs.csv");
+    /// `customers.csv`: customers, their owners and credit terms.
     pub const CUSTOMERS: &str = include_str!("../../../dictionaries/customers.csv");
+    /// `staff.csv`: staff and the countries they cover.
     pub const STAFF: &str = include_str!("../../../dictionaries/staff.csv");
+    /// `tags.csv`: action-item tags and their keywords.
     pub const TAGS: &str = include_str!("../../../dictionaries/tags.csv");
+    /// `header_aliases.toml`: column header spellings of imports.
     pub const HEADER_ALIASES: &str = include_str!("../../../dictionaries/header_aliases.toml");
+    /// `glossary.csv`: English → Chinese business terms.
     pub const GLOSSARY: &str = include_str!("../../../dictionaries/glossary.csv");
+    /// `synonyms.csv`: colloquial Chinese → document wording.
     pub const SYNONYMS: &str = include_str!("../../../dictionaries/synonyms.csv");
 }
 
@@ -62,24 +95,38 @@ pub mod builtin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NameKind {
+    /// A region group ([`Region`]).
     Region,
+    /// A country ([`Country`]).
     Country,
+    /// A product category ([`Category`]).
     Category,
+    /// A tyre spec ([`Spec`]).
     Spec,
+    /// A customer ([`Customer`]).
     Customer,
+    /// A staff member ([`Staff`]).
     Staff,
 }
 
 /// The loaded dictionaries with their alias indexes.
 #[derive(Debug, Clone, Default)]
 pub struct Dictionaries {
+    /// Region groups (`regions.csv`).
     pub regions: Vec<Region>,
+    /// Countries (`countries.csv`).
     pub countries: Vec<Country>,
+    /// Product categories (`categories.csv`).
     pub categories: Vec<Category>,
+    /// The spec catalogue (`specs.csv`), specs in canonical form.
     pub specs: Vec<Spec>,
+    /// Customers (`customers.csv`).
     pub customers: Vec<Customer>,
+    /// Staff (`staff.csv`).
     pub staff: Vec<Staff>,
+    /// Action-item tags (`tags.csv`).
     pub tags: Vec<Tag>,
+    /// Column header aliases of imports (`header_aliases.toml`).
     pub header_aliases: HeaderAliases,
     /// English → Chinese terms for searching Chinese documents with English questions.
     pub glossary: Glossary,
@@ -226,6 +273,7 @@ impl Dictionaries {
         }
     }
 
+    /// A region by its code, Chinese or English name or any alias.
     pub fn resolve_region(&self, raw: &str) -> Option<&Region> {
         self.region_ix.get(&norm_key(raw)).map(|&i| &self.regions[i])
     }
@@ -315,28 +363,35 @@ impl Dictionaries {
             _ => None,
         }
     }
+    /// The customer with canonical id `id` (e.g. `C001`).
     pub fn customer_by_id(&self, id: &str) -> Option<&Customer> {
         self.customers.iter().find(|c| c.id == id)
     }
+    /// All staff a name or alias could mean (a leading `@` is ignored); one entry when unambiguous.
     pub fn staff_candidates(&self, raw: &str) -> Vec<&Staff> {
         let k = norm_key(raw.trim_start_matches('@'));
         self.staff_ix.get(&k).map(|v| v.iter().map(|&i| &self.staff[i]).collect()).unwrap_or_default()
     }
+    /// The staff member a name means, when exactly one matches.
     pub fn resolve_staff(&self, raw: &str) -> Option<&Staff> {
         match self.staff_candidates(raw).as_slice() {
             [one] => Some(one),
             _ => None,
         }
     }
+    /// The staff member with id `id` (e.g. `S02`).
     pub fn staff_by_id(&self, id: &str) -> Option<&Staff> {
         self.staff.iter().find(|s| s.id == id)
     }
+    /// The country with ISO code `code` (e.g. `RU`).
     pub fn country_by_code(&self, code: &str) -> Option<&Country> {
         self.countries.iter().find(|c| c.code == code)
     }
+    /// The category with code `code` (e.g. `TBR`).
     pub fn category_by_code(&self, code: &str) -> Option<&Category> {
         self.categories.iter().find(|c| c.code == code)
     }
+    /// The tag whose name or code is `name` (normalized comparison).
     pub fn tag_by_name(&self, name: &str) -> Option<&Tag> {
         let k = norm_key(name);
         self.tags.iter().find(|t| norm_key(&t.name) == k || norm_key(&t.code) == k)

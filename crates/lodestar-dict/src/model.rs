@@ -43,13 +43,18 @@ fn required<'a>(
 /// Region group (区域): 独联体 CIS / 东亚 East Asia.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Region {
+    /// Region code, e.g. `CIS`.
     pub code: String,
+    /// Chinese name, e.g. `独联体`.
     pub name_zh: String,
+    /// English name.
     pub name_en: String,
+    /// Other spellings that resolve to this region.
     pub aliases: Vec<String>,
 }
 
 impl Region {
+    /// Code, names and aliases: every spelling that resolves to this region.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
         [self.code.as_str(), &self.name_zh, &self.name_en].into_iter().chain(self.aliases.iter().map(|s| s.as_str()))
     }
@@ -60,17 +65,22 @@ impl Region {
 pub struct Country {
     /// ISO alpha-2, e.g. `RU`.
     pub code: String,
+    /// Chinese name, e.g. `俄罗斯`.
     pub name_zh: String,
+    /// English name.
     pub name_en: String,
+    /// Name in the local language (`Россия`), may be empty.
     pub name_local: String,
     /// Region code, e.g. `CIS`.
     pub region: String,
     /// Staff id of the country owner.
     pub owner: String,
+    /// Other spellings (short forms, official names, ISO alpha-3 …).
     pub aliases: Vec<String>,
 }
 
 impl Country {
+    /// Code, names and aliases: every non-empty spelling that resolves to this country.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
         [self.code.as_str(), &self.name_zh, &self.name_en, &self.name_local]
             .into_iter()
@@ -82,13 +92,18 @@ impl Country {
 /// Product category (品类): 巨胎 GOTR, 全钢 TBR, 半钢 PCR, 中小工程胎 OTR.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
+    /// Category code, e.g. `TBR`.
     pub code: String,
+    /// Chinese name, e.g. `全钢`.
     pub name_zh: String,
+    /// English name.
     pub name_en: String,
+    /// Other spellings (`全钢胎`, `truck tyre` …).
     pub aliases: Vec<String>,
 }
 
 impl Category {
+    /// Code, names and aliases: every spelling that resolves to this category.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
         [self.code.as_str(), &self.name_zh, &self.name_en].into_iter().chain(self.aliases.iter().map(|s| s.as_str()))
     }
@@ -97,14 +112,21 @@ impl Category {
 /// A catalogue spec (规格), in canonical form (`315/80R22.5`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
+    /// The spec in canonical form, e.g. `315/80R22.5`.
     pub spec: String,
     /// Category code.
     pub category: String,
+    /// Tyre size as the catalogue writes it.
     pub size: String,
+    /// Load index, e.g. `156/150`.
     pub load_index: String,
+    /// Speed symbol, e.g. `L`.
     pub speed: String,
+    /// Ply rating, e.g. `20PR`.
     pub ply: String,
+    /// Tread pattern code, e.g. `BD177`.
     pub pattern: String,
+    /// Typical application (长途干线驱动轮 …).
     pub application: String,
 }
 
@@ -123,6 +145,7 @@ pub enum CustomerStatus {
 }
 
 impl CustomerStatus {
+    /// Parses a status in Chinese or English (`合作中`, `active`, `暂停` …); `None` if unknown.
     pub fn parse(s: &str) -> Option<Self> {
         match lodestar_core::text::norm_key(s).as_str() {
             "开发中" | "developing" | "prospect" | "潜在" | "在开发" => Some(Self::Developing),
@@ -131,6 +154,7 @@ impl CustomerStatus {
             _ => None,
         }
     }
+    /// The Chinese label (`开发中`, `合作中`, `暂停`).
     pub fn label(self) -> &'static str {
         match self {
             Self::Developing => "开发中",
@@ -145,24 +169,30 @@ impl CustomerStatus {
 pub struct Customer {
     /// Canonical id, e.g. `C001`.
     pub id: String,
+    /// Chinese name (may be empty when only the English one is known).
     pub name_zh: String,
+    /// English (usually legal) name.
     pub name_en: String,
     /// Local-language names (Cyrillic, Japanese, Korean …).
     pub name_local: Vec<String>,
+    /// Other spellings (short names, former names …).
     pub aliases: Vec<String>,
     /// Country code.
     pub country: String,
     /// Staff id of the sales owner (销售负责人).
     pub owner: String,
+    /// Cooperation status (合作中 when the file leaves it blank).
     pub status: CustomerStatus,
     /// 信用额度, plain decimal text.
     pub credit_limit: Option<String>,
+    /// Currency of the credit limit, upper-case ISO code (default `USD`).
     pub currency: String,
     /// 信用等级.
     pub rating: String,
 }
 
 impl Customer {
+    /// Every non-empty name and alias that resolves to this customer.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
         [self.name_zh.as_str(), &self.name_en]
             .into_iter()
@@ -183,15 +213,22 @@ impl Customer {
 /// A person of the company (员工): owners of accounts and action items.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Staff {
+    /// Staff id, e.g. `S02`.
     pub id: String,
+    /// Full name.
     pub name: String,
+    /// Other spellings (English name, 王总-style forms of address …).
     pub aliases: Vec<String>,
+    /// Job title, e.g. `国家经理`.
     pub role: String,
+    /// Department, e.g. `销售部`.
     pub department: String,
+    /// ISO codes of the countries this person covers.
     pub countries: Vec<String>,
 }
 
 impl Staff {
+    /// Name and aliases: every spelling that resolves to this person.
     pub fn all_names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(|s| s.as_str()))
     }
@@ -200,11 +237,15 @@ impl Staff {
 /// Action-item tag (事项类型).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
+    /// Tag code, e.g. `AR_RISK`.
     pub code: String,
+    /// Chinese name, e.g. `回款风险`.
     pub name: String,
+    /// Words in an item's text that suggest this tag.
     pub keywords: Vec<String>,
 }
 
+/// Parses `regions.csv` text (`file` names it in errors).
 pub fn parse_regions(text: &str, file: &str) -> Result<Vec<Region>, DictError> {
     rows(text, file)?
         .into_iter()
@@ -219,6 +260,7 @@ pub fn parse_regions(text: &str, file: &str) -> Result<Vec<Region>, DictError> {
         .collect()
 }
 
+/// Parses `countries.csv` text (`file` names it in errors).
 pub fn parse_countries(text: &str, file: &str) -> Result<Vec<Country>, DictError> {
     rows(text, file)?
         .into_iter()
@@ -236,6 +278,7 @@ pub fn parse_countries(text: &str, file: &str) -> Result<Vec<Country>, DictError
         .collect()
 }
 
+/// Parses `categories.csv` text (`file` names it in errors).
 pub fn parse_categories(text: &str, file: &str) -> Result<Vec<Category>, DictError> {
     rows(text, file)?
         .into_iter()
@@ -250,6 +293,7 @@ pub fn parse_categories(text: &str, file: &str) -> Result<Vec<Category>, DictErr
         .collect()
 }
 
+/// Parses `specs.csv` text, normalizing each spec (`file` names it in errors).
 pub fn parse_specs(text: &str, file: &str) -> Result<Vec<Spec>, DictError> {
     rows(text, file)?
         .into_iter()
@@ -270,6 +314,7 @@ pub fn parse_specs(text: &str, file: &str) -> Result<Vec<Spec>, DictError> {
         .collect()
 }
 
+/// Parses `customers.csv` text (`file` names it in errors); a blank status is 合作中, a blank currency USD.
 pub fn parse_customers(text: &str, file: &str) -> Result<Vec<Customer>, DictError> {
     rows(text, file)?
         .into_iter()
@@ -305,6 +350,7 @@ pub fn parse_customers(text: &str, file: &str) -> Result<Vec<Customer>, DictErro
         .collect()
 }
 
+/// Parses `staff.csv` text (`file` names it in errors).
 pub fn parse_staff(text: &str, file: &str) -> Result<Vec<Staff>, DictError> {
     rows(text, file)?
         .into_iter()
@@ -321,6 +367,7 @@ pub fn parse_staff(text: &str, file: &str) -> Result<Vec<Staff>, DictError> {
         .collect()
 }
 
+/// Parses `tags.csv` text (`file` names it in errors).
 pub fn parse_tags(text: &str, file: &str) -> Result<Vec<Tag>, DictError> {
     rows(text, file)?
         .into_iter()

@@ -15,7 +15,9 @@ use crate::DictError;
 /// One `synonyms.csv` line.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SynonymEntry {
+    /// The wording a question may use (e.g. `铲车`).
     pub term: String,
+    /// The documents' terms it stands for, most useful first.
     pub canonical: Vec<String>,
 }
 
@@ -59,14 +61,17 @@ impl Synonyms {
         }
     }
 
+    /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether the list has no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The entries.
     pub fn entries(&self) -> &[SynonymEntry] {
         &self.entries
     }

@@ -29,17 +29,24 @@ pub const FILES: [&str; 6] = [
 
 /// Built-in word lists.
 pub mod builtin {
+    /// `metric_subjects.csv`: words that make a question a sales-metric question.
     pub const METRIC_SUBJECTS: &str = include_str!("../../../dictionaries/metric_subjects.csv");
+    /// `owner_roles.csv`: role words that make a person in minutes a supporting owner.
     pub const OWNER_ROLES: &str = include_str!("../../../dictionaries/owner_roles.csv");
+    /// `type_keywords.csv`: extra type keywords of action items.
     pub const TYPE_KEYWORDS: &str = include_str!("../../../dictionaries/type_keywords.csv");
+    /// `route_cues.csv`: cue words of question routing.
     pub const ROUTE_CUES: &str = include_str!("../../../dictionaries/route_cues.csv");
+    /// `period_words.csv`: words that name periods.
     pub const PERIOD_WORDS: &str = include_str!("../../../dictionaries/period_words.csv");
+    /// `minutes_cues.csv`: cue words of minutes extraction.
     pub const MINUTES_CUES: &str = include_str!("../../../dictionaries/minutes_cues.csv");
 }
 
 /// One word list: its rows (cells trimmed), built-in rows first, then the home's additions.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WordList {
+    /// The rows, cells trimmed: built-in rows first (minus those the home removes), then the home's additions.
     pub rows: Vec<Vec<String>>,
 }
 

@@ -51,6 +51,7 @@ CREATE INDEX batch_items_pending ON batch_items(batch_id, status, seq);
 CREATE INDEX batch_items_identity ON batch_items(identity, status);
 "];
 
+/// Creates or upgrades the batch tables (`batches`, `batch_items`; component `batch`).
 pub fn migrate(store: &mut Store) -> Result<(), DraftError> {
     Ok(store.migrate_component("batch", MIGRATIONS)?)
 }
@@ -72,8 +73,11 @@ struct InputLine {
 /// An item to queue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewItem {
+    /// The caller's id of the item, unique within the batch (returned with its result).
     pub custom_id: String,
+    /// `chat`, `profile`, `review` or `minutes`.
     pub kind: String,
+    /// The item's input as JSON (a chat-completion body, or the subject of a draft).
     pub input: serde_json::Value,
 }
 
@@ -168,23 +172,36 @@ pub fn identity(custom_id: &str, input: &serde_json::Value, model: Option<&str>,
 /// Counts of a batch's items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RequestCounts {
+    /// Items in the batch.
     pub total: i64,
+    /// Items finished with a result.
     pub completed: i64,
+    /// Items that failed for good.
     pub failed: i64,
 }
 
 /// `batch status --json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchStatus {
+    /// Batch id (`batch_<hex>`).
     pub id: String,
+    /// What the batch holds: `chat`, `profiles`, `review` or `minutes`.
     pub kind: String,
+    /// `validating`, `in_progress`, `completed`, `failed`, `expired`, `cancelling` or `cancelled`.
     pub status: String,
+    /// Item counts.
     pub request_counts: RequestCounts,
+    /// When the batch was queued (RFC 3339).
     pub created_at: String,
+    /// When a run first started it.
     pub started_at: Option<String>,
+    /// When it completed or was cancelled.
     pub finished_at: Option<String>,
+    /// The chat model the batch runs with, when it was given one.
     pub model: Option<String>,
+    /// Name of the results file (`<id>-output.jsonl`), once the batch is done and has results.
     pub output_file: Option<String>,
+    /// Name of the errors file (`<id>-errors.jsonl`), once the batch is done and has failures.
     pub error_file: Option<String>,
 }
 
@@ -270,6 +287,7 @@ fn finish_if_done(store: &Store, id: &str) -> Result<(), DraftError> {
     Ok(())
 }
 
+/// The status of batch `id`; [`DraftError::NotFound`] if there is none.
 pub fn status(store: &Store, id: &str) -> Result<BatchStatus, DraftError> {
     let row = store
         .conn()
@@ -332,11 +350,17 @@ pub fn cancel(store: &Store, id: &str, by: &str) -> Result<BatchStatus, DraftErr
 /// A pending item handed to the runner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
+    /// Row id of the item.
     pub id: i64,
+    /// The batch it belongs to.
     pub batch_id: String,
+    /// The caller's id of the item.
     pub custom_id: String,
+    /// `chat`, `profile`, `review` or `minutes`.
     pub kind: String,
+    /// The item's input as JSON.
     pub input: serde_json::Value,
+    /// Tries already made (failed transiently).
     pub attempts: i64,
 }
 
@@ -358,12 +382,15 @@ pub struct ItemOutput {
 pub struct ItemError {
     /// A bad request or a context too long: retrying cannot help.
     pub permanent: bool,
+    /// Short error code (e.g. `context_length_exceeded`), written to the batch's errors file.
     pub code: String,
+    /// What went wrong, for people.
     pub message: String,
 }
 
 /// Runs items (the CLI implements it with the model, the drafts and the ledger).
 pub trait ItemRunner {
+    /// Runs one item; an error says whether retrying can help.
     fn run(&mut self, item: &Item) -> Result<ItemOutput, ItemError>;
 }
 
@@ -376,6 +403,7 @@ pub struct RunOptions {
     pub max_attempts: i64,
     /// First backoff between tries (doubles each time).
     pub backoff: Duration,
+    /// Account the drafts and audit entries of the run are recorded as.
     pub who: String,
 }
 
@@ -388,26 +416,42 @@ impl Default for RunOptions {
 /// One finished item, for progress.
 #[derive(Debug, Clone)]
 pub struct Progress {
+    /// Batch of the finished item.
     pub batch_id: String,
+    /// The item's caller id.
     pub custom_id: String,
+    /// Whether it finished with a result (else it failed).
     pub ok: bool,
+    /// Items of the batch completed so far.
     pub done: i64,
+    /// Items of the batch failed so far.
     pub failed: i64,
+    /// Items in the batch.
     pub total: i64,
+    /// Tokens the item generated.
     pub tokens: i64,
+    /// Time since the run started.
     pub elapsed: Duration,
+    /// The failure (`code: message`) when the item failed.
     pub message: Option<String>,
 }
 
 /// Summary of one run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunSummary {
+    /// The batches the run was asked to work through.
     pub batches: Vec<String>,
+    /// Items completed in this run.
     pub completed: i64,
+    /// Items failed in this run.
     pub failed: i64,
+    /// Items still pending in those batches when the run ended.
     pub pending: i64,
+    /// Tokens generated in this run.
     pub tokens: i64,
+    /// Wall time of the run, in seconds.
     pub seconds: f64,
+    /// The run stopped at its deadline (`--until`) with items left; the batch is `expired`.
     pub expired: bool,
 }
 
@@ -743,9 +787,13 @@ pub fn run_parallel(
 /// One line of the OpenAI batch output format.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutputLine {
+    /// `batch_req_<item id>`.
     pub id: String,
+    /// The caller's id of the item.
     pub custom_id: String,
+    /// `{status_code, request_id, body}` of a completed item.
     pub response: Option<serde_json::Value>,
+    /// `{code, message}` of a failed item.
     pub error: Option<serde_json::Value>,
 }
 
@@ -786,16 +834,25 @@ pub fn results(store: &Store, id: &str) -> Result<Vec<OutputLine>, DraftError> {
 /// A row of the morning report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportItem {
+    /// The caller's id of the item.
     pub custom_id: String,
+    /// `pending`, `completed` or `failed`.
     pub status: String,
+    /// `code: message` of a failed item.
     pub error: Option<String>,
+    /// The draft the item stored, if any.
     pub draft_id: Option<i64>,
+    /// That draft's review status (`needs_review`, `approved` …).
     pub draft_status: Option<String>,
+    /// Files the item wrote.
     pub files: Vec<String>,
+    /// Tokens the item generated.
     pub tokens: i64,
+    /// The result was reused from an earlier item of the same identity, not redone.
     pub reused: bool,
 }
 
+/// The items of batch `id` in input order, with their drafts' review status (the morning report's rows).
 pub fn report_items(store: &Store, id: &str) -> Result<Vec<ReportItem>, DraftError> {
     let mut st = store.conn().prepare(
         "SELECT i.custom_id, i.status, i.error, i.draft_id, d.status, i.files, i.tokens, i.reused_from IS NOT NULL

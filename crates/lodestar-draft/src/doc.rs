@@ -7,47 +7,63 @@ use std::fmt::Write as _;
 /// A drafted document: customer profile (客户画像) or monthly business-review material (经营分析会材料).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Doc {
+    /// Document title (heading of the first page).
     pub title: String,
     /// One line under the title (e.g. "2026年9月 · 生成于 2026-12-05 · 状态：待复核").
     pub subtitle: Option<String>,
     /// Shown in a highlighted box at the top (grounding-check violations, missing data). Empty = none.
     pub warnings: Vec<String>,
+    /// The body sections, in order.
     pub sections: Vec<Section>,
 }
 
+/// One section of a [`Doc`]: a heading and its blocks.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
+    /// Section heading.
     pub heading: String,
     /// 1 = top-level section heading, 2 = sub-heading.
     pub level: u8,
+    /// The section's content, in order.
     pub blocks: Vec<Block>,
 }
 
+/// One block of a section's content.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Block {
-    /// A paragraph of prose. `ai` = written by the language model (needs review): rendered with a small "AI" marker.
+    /// A paragraph of prose; an AI-written one is rendered with a small "AI" marker.
     Para {
+        /// The paragraph text.
         text: String,
+        /// Written by the language model (needs review).
         #[serde(default)]
         ai: bool,
     },
+    /// A bulleted list, one string per item.
     Bullets {
+        /// The items, one line each.
         items: Vec<String>,
     },
-    /// A table; `numeric[i]` = column i holds numbers (right-aligned). `note` is shown under it in small grey text (e.g. the metric definition "口径：达成率 = 实际 / 目标").
+    /// A table, with an optional note under it (e.g. the metric definition "口径：达成率 = 实际 / 目标").
     Table {
+        /// Column headers.
         header: Vec<String>,
+        /// Rows of cells, as displayed.
         rows: Vec<Vec<String>>,
+        /// `numeric[i]`: column i holds numbers (right-aligned).
         numeric: Vec<bool>,
+        /// Shown under the table in small grey text.
         note: Option<String>,
     },
     /// Grey italic note (e.g. "待补充：客户知识库中没有相关资料").
     Note {
+        /// The note text.
         text: String,
     },
-    /// Numbered sources: (number, text), e.g. (1, "客户开发知识库 · 客户档案：西伯利亚物流 · 信用与付款条件").
+    /// Numbered sources, e.g. (1, "客户开发知识库 · 客户档案：西伯利亚物流 · 信用与付款条件").
     Sources {
+        /// `(number, text)` per source.
         items: Vec<(usize, String)>,
     },
 }

@@ -29,6 +29,7 @@ pub fn evidence(facts: &[Fact], citations: &[Citation]) -> Evidence {
 pub struct Checked {
     /// The text with `⟨?⟩` after each unverified number.
     pub text: String,
+    /// One line per unverified number or other problem found.
     pub warnings: Vec<String>,
     /// Tokens the model generated (0 when checked text was not generated here).
     pub tokens: usize,

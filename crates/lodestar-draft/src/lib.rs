@@ -19,10 +19,6 @@
 //! # Ok(()) }
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod batch;
 pub mod doc;
 pub mod docx;
@@ -42,29 +38,46 @@ use serde::Serialize;
 /// Errors of drafting.
 #[derive(Debug, thiserror::Error)]
 pub enum DraftError {
+    /// The rule engine failed.
     #[error(transparent)]
     Metrics(#[from] lodestar_metrics::MetricsError),
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] lodestar_store::StoreError),
+    /// An SQL query failed.
     #[error("database error: {0}")]
     Sql(#[from] lodestar_store::rusqlite::Error),
+    /// The ledger (督办台账) could not be read; holds its message.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// No draft, batch or customer of that id; the message says which.
     #[error("{0}")]
     NotFound(String),
+    /// A request refused (already decided, missing reason, bad input); the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// A draft file could not be written.
     #[error("cannot write {path}: {message}")]
-    Write { path: String, message: String },
+    Write {
+        /// The file.
+        path: String,
+        /// Why it could not be written.
+        message: String,
+    },
+    /// The chat model failed; holds its message.
     #[error("model error: {0}")]
     Model(String),
 }
 
 /// What a draft is drafted from, as whom.
 pub struct Context<'a> {
+    /// The database.
     pub store: &'a lodestar_store::Store,
+    /// The dictionaries (customer, staff and country names).
     pub dicts: &'a Dictionaries,
+    /// The rule engine the figures come from.
     pub engine: &'a MetricsEngine,
+    /// The home's `config.toml` (thresholds, field sensitivities).
     pub config: &'a Config,
     /// The knowledge bases; `None` → the knowledge sections say 待补充.
     pub retriever: Option<&'a dyn Retriever>,
@@ -88,7 +101,9 @@ impl Context<'_> {
 /// One figure a draft rests on (from the rule engine or a dictionary).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fact {
+    /// Stable key of the figure (`customer.id`, `sales.ytd_actual` …).
     pub key: String,
+    /// Chinese label shown beside it (`客户编号`).
     pub label: String,
     /// As displayed (`96.35%`, `1,989,235.80`).
     pub value: String,
@@ -99,24 +114,34 @@ pub struct Fact {
 pub struct Citation {
     /// The number used in the text (`[1]`).
     pub n: usize,
+    /// Knowledge base of the passage.
     pub kb: KbId,
+    /// Document id.
     pub doc: String,
+    /// Document title.
     pub title: String,
+    /// Heading path of the passage inside its document.
     pub section: String,
+    /// 密级 of the document.
     pub sensitivity: Sensitivity,
+    /// The passage text quoted to the model.
     pub excerpt: String,
 }
 
 /// One section of a draft.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftSection {
+    /// Stable section id (`sales`, `receivables` …).
     pub id: String,
+    /// Section heading.
     pub heading: String,
     /// The section as Markdown.
     pub text: String,
     /// The engine figures and dictionary values given to the section (and to the model).
     pub facts: Vec<Fact>,
+    /// The knowledge passages the section cites, numbered as in the text.
     pub citations: Vec<Citation>,
+    /// The section's document blocks (for the `.docx` and text writers; not serialized).
     #[serde(skip)]
     pub blocks: Vec<doc::Block>,
 }
@@ -125,11 +150,14 @@ pub struct DraftSection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DraftKind {
+    /// 客户画像: a customer profile.
     Profile,
+    /// 经营分析会材料: the monthly business-review material.
     Review,
 }
 
 impl DraftKind {
+    /// The lowercase id (`profile`, `review`) stored with the draft.
     pub fn as_str(self) -> &'static str {
         match self {
             DraftKind::Profile => "profile",
@@ -141,18 +169,25 @@ impl DraftKind {
 /// A drafted document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Draft {
+    /// Customer profile or monthly review.
     pub kind: DraftKind,
     /// Customer id (profile) or month (review).
     pub subject: String,
+    /// Document title.
     pub title: String,
+    /// The month drafted, `YYYY-MM`.
     pub month: String,
+    /// The as-of date of alerts and ledger items, `YYYY-MM-DD`.
     pub as_of: String,
+    /// When the draft was generated (RFC 3339).
     pub generated_at: String,
     /// The model that wrote the prose; `None` = template sentences.
     pub model: Option<String>,
+    /// Review status: `needs_review` when drafted.
     pub status: String,
     /// Grounding-check violations and missing data, shown at the top of the document.
     pub warnings: Vec<String>,
+    /// The sections, in order.
     pub sections: Vec<DraftSection>,
     /// Tokens the model generated for this draft.
     #[serde(skip)]
@@ -160,6 +195,7 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// An empty draft for `subject` in `ctx`'s month, status `needs_review`.
     pub fn new(kind: DraftKind, subject: &str, title: String, ctx: &Context<'_>) -> Self {
         Draft {
             kind,

@@ -16,7 +16,9 @@ use std::str::FromStr;
 /// A knowledge field of the profile and where to find it (`data/profile_fields.csv`).
 #[derive(Debug, Clone)]
 pub struct FieldSpec {
+    /// Field key (a column of `profile_fields.csv`, e.g. `scenario`).
     pub field: String,
+    /// Section heading the field gets in the profile (`应用场景`).
     pub heading: String,
     /// Document sections (headings) that hold it.
     pub sections: Vec<String>,
@@ -88,15 +90,25 @@ pub fn top_customers(ctx: &Context<'_>, n: usize) -> Result<Vec<String>, DraftEr
 /// An open installment of the customer's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenInstallment {
+    /// 合同号.
     pub contract_no: String,
+    /// 付款节点 (预付 / 发货前 / 见提单 / 发货后).
     pub payment_node: String,
+    /// Currency of the amounts.
     pub currency: String,
+    /// 应回款金额.
     pub due: Decimal,
+    /// 已回款金额.
     pub paid: Decimal,
+    /// Still owed: due − paid.
     pub open: Decimal,
+    /// 约定回款日期, when given.
     pub due_date: Option<NaiveDate>,
+    /// Days past the due date as of the draft date; `None` when not yet due.
     pub days_overdue: Option<i64>,
+    /// 发货状态 as imported.
     pub shipping_status: String,
+    /// 付款条件, free text.
     pub payment_terms: String,
 }
 

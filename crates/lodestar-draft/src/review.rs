@@ -26,14 +26,19 @@ pub type TrendPoint = (String, Option<Decimal>, Option<Decimal>, Option<Decimal>
 
 /// The engine tables a review is built from (also charted in the workbook).
 pub struct ReviewData {
+    /// The month's total row (no grouping).
     pub total: MetricTable,
+    /// The month by country.
     pub by_country: MetricTable,
+    /// The month by category.
     pub by_category: MetricTable,
+    /// The month by customer.
     pub by_customer: MetricTable,
     /// Totals of the 12 months ending with the review month.
     pub trend: Vec<TrendPoint>,
 }
 
+/// Runs the engine queries of the review month (total, by country, category, customer, 12-month trend).
 pub fn review_data(ctx: &Context<'_>) -> Result<ReviewData, DraftError> {
     let q = |by: Vec<Dim>| MetricQuery {
         principal: ctx.principal.clone(),

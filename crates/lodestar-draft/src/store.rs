@@ -31,6 +31,7 @@ CREATE TABLE drafts (
 CREATE INDEX drafts_status ON drafts(status);
 "];
 
+/// Creates or upgrades the `drafts` table (component `draft`).
 pub fn migrate(store: &mut Store) -> Result<(), DraftError> {
     Ok(store.migrate_component("draft", MIGRATIONS)?)
 }
@@ -38,24 +39,40 @@ pub fn migrate(store: &mut Store) -> Result<(), DraftError> {
 /// A stored draft (list rows and `draft show`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredDraft {
+    /// Draft id.
     pub id: i64,
+    /// `profile` or `review`.
     pub kind: String,
+    /// Customer id (profile) or month (review).
     pub subject: String,
+    /// The month drafted, `YYYY-MM`.
     pub month: String,
+    /// Document title.
     pub title: String,
+    /// `needs_review`, `edited`, `approved` or `rejected`.
     pub status: String,
+    /// The model that wrote the prose; `None` = template sentences.
     pub model: Option<String>,
+    /// Number of grounding warnings.
     pub warnings: i64,
+    /// Files written for the draft.
     pub files: Vec<String>,
+    /// Account that generated it.
     pub created_by: String,
+    /// When it was generated (RFC 3339).
     pub created_at: String,
+    /// Account that last edited, approved or rejected it.
     pub reviewer: Option<String>,
+    /// When it was last edited, approved or rejected (RFC 3339).
     pub reviewed_at: Option<String>,
+    /// Why it was rejected.
     pub reason: Option<String>,
     /// Share of characters the reviewer changed (edited drafts).
     pub edit_share: Option<String>,
+    /// The Markdown as drafted (only when one draft is read, not in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_text: Option<String>,
+    /// The reviewer's edited version (only when one draft is read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub edited_text: Option<String>,
 }
@@ -63,10 +80,15 @@ pub struct StoredDraft {
 /// AI 输出可用率 and how much reviewers changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DraftStats {
+    /// Drafts stored.
     pub drafts: i64,
+    /// Drafts waiting for review.
     pub needs_review: i64,
+    /// Drafts a reviewer edited and that await a decision.
     pub edited: i64,
+    /// Approved drafts.
     pub approved: i64,
+    /// Rejected drafts.
     pub rejected: i64,
     /// approved + rejected.
     pub reviewed: i64,
@@ -139,6 +161,7 @@ pub fn set_files(store: &Store, id: i64, files: &[String]) -> Result<(), DraftEr
     Ok(())
 }
 
+/// Stored drafts, newest first, optionally only those with `status` (texts left out).
 pub fn list(store: &Store, status: Option<&str>) -> Result<Vec<StoredDraft>, DraftError> {
     let mut st = store
         .conn()
@@ -147,6 +170,7 @@ pub fn list(store: &Store, status: Option<&str>) -> Result<Vec<StoredDraft>, Dra
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Draft `id` with its texts; [`DraftError::NotFound`] if there is none.
 pub fn get(store: &Store, id: i64) -> Result<StoredDraft, DraftError> {
     store
         .conn()
@@ -183,10 +207,12 @@ fn decide(store: &Store, id: i64, to: &str, reviewer: &str, reason: Option<&str>
     get(store, id)
 }
 
+/// Approves draft `id` (refused when already approved or rejected); audited.
 pub fn approve(store: &Store, id: i64, reviewer: &str) -> Result<StoredDraft, DraftError> {
     decide(store, id, "approved", reviewer, None)
 }
 
+/// Rejects draft `id` with a reason (required); audited.
 pub fn reject(store: &Store, id: i64, reviewer: &str, reason: &str) -> Result<StoredDraft, DraftError> {
     if reason.trim().is_empty() {
         return Err(DraftError::Invalid("a rejection needs a reason (--reason TEXT)".into()));
@@ -222,6 +248,7 @@ pub fn edit(store: &Store, id: i64, reviewer: &str, text: &str) -> Result<Stored
     get(store, id)
 }
 
+/// Counts by status, AI 输出可用率 and the mean share edited.
 pub fn stats(store: &Store) -> Result<DraftStats, DraftError> {
     let count = |status: &str| -> Result<i64, DraftError> {
         Ok(store.conn().query_row("SELECT COUNT(*) FROM drafts WHERE status = ?1", [status], |r| r.get(0))?)

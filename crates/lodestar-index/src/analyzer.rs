@@ -453,6 +453,7 @@ pub struct TantivyAnalyzer {
 }
 
 impl TantivyAnalyzer {
+    /// Wraps a shared [`Analyzer`] for registration with tantivy.
     pub fn new(inner: Arc<Analyzer>) -> Self {
         Self { inner, tokens: Vec::new() }
     }

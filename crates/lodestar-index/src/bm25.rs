@@ -23,9 +23,13 @@ pub const NONE_TERM: &str = "_none";
 /// Filters applied inside the query (see [`crate::index::Filter`]).
 #[derive(Debug, Clone)]
 pub struct Bm25Filter {
+    /// Knowledge base ids allowed (`product`, `customer` …).
     pub kbs: Vec<String>,
+    /// Highest [`Sensitivity::rank`](lodestar_core::Sensitivity::rank) allowed.
     pub max_sensitivity: u8,
+    /// Keep only chunks of this country code or of no country.
     pub country: Option<String>,
+    /// Keep only chunks of this customer id or of no customer.
     pub customer: Option<String>,
 }
 
@@ -100,6 +104,7 @@ impl Bm25 {
         Ok(self.index.writer_with_num_threads(1, 64_000_000)?)
     }
 
+    /// Adds one chunk to the batch of writer `w` (visible after [`Bm25::commit`]).
     pub fn add(&self, w: &IndexWriter, c: &Chunk) -> Result<()> {
         let f = self.fields;
         let mut d = doc!(
@@ -121,15 +126,18 @@ impl Bm25 {
         Ok(())
     }
 
+    /// Deletes the chunk with id `chunk_id` in the batch of writer `w`.
     pub fn delete_chunk(&self, w: &IndexWriter, chunk_id: &str) {
         w.delete_term(Term::from_field_text(self.fields.chunk_id, chunk_id));
     }
 
+    /// Deletes every chunk in the batch of writer `w`.
     pub fn delete_all(&self, w: &mut IndexWriter) -> Result<()> {
         w.delete_all_documents()?;
         Ok(())
     }
 
+    /// Commits the writer's batch and reloads the searcher so the changes are visible.
     pub fn commit(&self, w: &mut IndexWriter) -> Result<()> {
         w.commit()?;
         self.reader.reload()?;

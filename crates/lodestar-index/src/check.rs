@@ -22,9 +22,13 @@ const TEMP_FILES: [&str; 2] = ["catalog.json.tmp", "vectors.bin.tmp"];
 /// What [`inspect`] found. Id lists are sorted.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct IndexCheck {
+    /// Documents in the catalogue.
     pub documents: usize,
+    /// Chunks in the catalogue.
     pub chunks: usize,
+    /// Entries in the BM25 (tantivy) index.
     pub bm25_docs: usize,
+    /// Vectors in `vectors.bin`.
     pub vectors: usize,
     /// `catalog.json` (or `vectors.bin`, or the BM25 folder) could not be read: what and why.
     pub unreadable: Vec<String>,
@@ -182,6 +186,7 @@ pub fn inspect(dir: &Path, dicts: &Dictionaries) -> IndexCheck {
 /// What [`repair`] did, one line per action.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct IndexRepair {
+    /// What was done, one line per action (empty when nothing needed repair).
     pub actions: Vec<String>,
 }
 

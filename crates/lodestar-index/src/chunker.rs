@@ -22,6 +22,7 @@ impl Default for ChunkOptions {
 pub struct DraftChunk {
     /// Heading path (outermost first).
     pub section: Vec<String>,
+    /// The chunk's text (Markdown).
     pub text: String,
 }
 

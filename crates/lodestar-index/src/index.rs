@@ -61,11 +61,14 @@ pub struct Filter {
     pub kbs: Vec<KbId>,
     /// The asker's clearance.
     pub max_sensitivity: Sensitivity,
+    /// Keep only chunks of this country code or of no country.
     pub country: Option<String>,
+    /// Keep only chunks of this customer id or of no customer.
     pub customer: Option<String>,
 }
 
 impl Filter {
+    /// The filter of `req`: the requested bases the principal is granted, the principal's clearance, the scope.
     pub fn from_request(req: &SearchRequest) -> Self {
         let wanted: Vec<KbId> = if req.kbs.is_empty() { KbId::ALL.to_vec() } else { req.kbs.clone() };
         let kbs = wanted.into_iter().filter(|kb| req.principal.can_read_kb(*kb)).collect();
@@ -1044,17 +1047,24 @@ fn fuse<'a>(bm25: &'a [(String, f32)], vec: &'a [(String, f32)], alpha: f64) -> 
 /// What `index build` did.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RebuildReport {
+    /// Chunks in the catalogue, all re-indexed into BM25.
     pub chunks: usize,
+    /// Chunks embedded (0 without an embedding model).
     pub embedded: usize,
+    /// Time spent building the BM25 index (ms).
     pub bm25_ms: f64,
+    /// Time spent embedding and building the vector index (ms).
     pub embed_ms: f64,
 }
 
 /// Time spent by [`KnowledgeIndex::add_chunks`] in each index.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct AddChunksTimings {
+    /// Time spent adding to the BM25 index (ms).
     pub bm25_ms: f64,
+    /// Time spent adding to the vector index (ms).
     pub vector_ms: f64,
+    /// Time spent saving the catalogue and vectors (ms).
     pub save_ms: f64,
 }
 

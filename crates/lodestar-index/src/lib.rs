@@ -25,10 +25,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod analyzer;
 pub mod bm25;
 pub mod check;
@@ -51,7 +47,9 @@ pub struct Chunk {
     pub chunk_id: String,
     /// Document id: `<kb folder>/<path inside it>`, e.g. `product/spec-11r22_5.md`.
     pub doc: String,
+    /// Document title (front matter `title` or the `.docx` title, else the first `#` heading, else the file name).
     pub title: String,
+    /// The knowledge base the document belongs to.
     pub kb: KbId,
     /// 密级 of the whole document.
     pub sensitivity: Sensitivity,
@@ -65,8 +63,10 @@ pub struct Chunk {
     /// Customer id from the front matter.
     #[serde(default)]
     pub customer: Option<String>,
+    /// Document date from the front matter (as written, e.g. `2026-03-10`).
     #[serde(default)]
     pub date: Option<String>,
+    /// Owner (staff id) from the front matter.
     #[serde(default)]
     pub owner: Option<String>,
     /// Position of the chunk inside its document (0-based).
@@ -93,13 +93,17 @@ impl Chunk {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
+    /// BM25 and vectors fused (BM25 only when no embedding model is available).
     #[default]
     Hybrid,
+    /// BM25 (keyword) retrieval only.
     Bm25,
+    /// Vector (e5 embedding) retrieval only.
     Vector,
 }
 
 impl SearchMode {
+    /// The lowercase id (`hybrid`, `bm25`, `vector`).
     pub fn as_str(self) -> &'static str {
         match self {
             SearchMode::Hybrid => "hybrid",
@@ -114,6 +118,7 @@ impl SearchMode {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rerank {
+    /// Keep the fused order.
     #[default]
     None,
     /// Re-sort the fused top candidates by e5 cosine to the query.
@@ -139,6 +144,7 @@ pub const SEARCH_PER_DOC: usize = 1;
 /// One search (检索请求). Filters apply before ranking.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
+    /// The question or keywords.
     pub query: String,
     /// Number of hits wanted.
     pub k: usize,
@@ -150,7 +156,9 @@ pub struct SearchRequest {
     pub country: Option<String>,
     /// Keep only chunks about this customer id or about no particular customer.
     pub customer: Option<String>,
+    /// Which retrievers to use.
     pub mode: SearchMode,
+    /// Optional re-scoring of the fused list.
     pub rerank: Rerank,
     /// How the two retrievers' lists are combined.
     pub fusion: Fusion,
@@ -180,39 +188,53 @@ impl SearchRequest {
 /// 1-based rank of a hit in each retriever's filtered list (`None` = not retrieved by it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ranks {
+    /// Rank in the BM25 list.
     pub bm25: Option<usize>,
+    /// Rank in the vector list.
     pub vector: Option<usize>,
 }
 
 /// One search hit (命中片段), carrying the chunk text for prompting.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
+    /// Document id (`<kb folder>/<path inside it>`).
     pub doc: String,
+    /// Document title.
     pub title: String,
+    /// Knowledge base of the document.
     pub kb: KbId,
+    /// Stable id of the chunk.
     pub chunk_id: String,
     /// Fused score: with [`Fusion::Score`] (default) `alpha × bm25 + (1 − alpha) × vector` in 0..1,
     /// each min-max normalized over its result list (alpha in [`index::FUSION_ALPHA_PLAIN`] /
     /// [`index::FUSION_ALPHA_EXACT`]); with [`Fusion::Rrf`] Σ w / (60 + rank).
     pub score: f64,
+    /// The hit's rank in each retriever's list.
     pub ranks: Ranks,
     /// About 120 characters of the chunk around the first query term.
     pub snippet: String,
+    /// Heading path of the chunk inside its document, joined with ` > `.
     pub section: String,
+    /// 密级 of the document.
     pub sensitivity: Sensitivity,
     /// The whole chunk text.
     pub text: String,
+    /// Country codes the document is tied to (empty = none).
     pub countries: Vec<String>,
+    /// Customer id the document is about.
     pub customer: Option<String>,
+    /// Document date from the front matter.
     pub date: Option<String>,
 }
 
 /// The answer to a [`SearchRequest`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchResponse {
+    /// The query as asked.
     pub query: String,
     /// `"hybrid"`, `"bm25"` or `"vector"`: the retrievers that actually ran.
     pub mode: String,
+    /// The hits, best first, at most `k`.
     pub hits: Vec<Hit>,
     /// E.g. "no embedding model installed: BM25 only".
     pub warnings: Vec<String>,
@@ -238,55 +260,82 @@ pub struct AddOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DocChange {
+    /// A new document was indexed.
     Added,
+    /// A known document changed and was re-indexed.
     Updated,
+    /// The document is already indexed with the same content.
     Unchanged,
 }
 
 /// Result of [`KnowledgeIndex::add_paths`].
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AddReport {
+    /// Documents new to the index.
     pub added: usize,
+    /// Documents re-indexed because their content changed.
     pub updated: usize,
+    /// Documents already indexed with the same content.
     pub unchanged: usize,
+    /// Chunks added to the index.
     pub chunks_added: usize,
+    /// Chunks removed (from changed documents).
     pub chunks_removed: usize,
     /// Chunks embedded during this add (0 when no embedding model).
     pub chunks_embedded: usize,
     /// Files that could not be read, with the reason.
     pub skipped: Vec<SkippedFile>,
+    /// What happened to each document read.
     pub docs: Vec<DocOutcome>,
 }
 
+/// A file `add_paths` could not read.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SkippedFile {
+    /// The file's path.
     pub path: PathBuf,
+    /// Why it was skipped.
     pub reason: String,
 }
 
+/// What happened to one document in an add.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DocOutcome {
+    /// Document id.
     pub doc: String,
+    /// Added, updated or unchanged.
     pub change: DocChange,
+    /// Chunks the document has now.
     pub chunks: usize,
 }
 
 /// One stored document, as `kb list` shows it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DocumentInfo {
+    /// Document id (`<kb folder>/<path inside it>`).
     pub doc: String,
+    /// Document title.
     pub title: String,
+    /// Knowledge base of the document.
     pub kb: KbId,
+    /// 密级 of the document.
     pub sensitivity: Sensitivity,
+    /// Chunks stored for the document.
     pub chunks: usize,
+    /// Path of the file it was read from (empty for chunks added directly).
     pub source: String,
+    /// sha256 of the file content, hex (unchanged content is not re-indexed).
     pub content_hash: String,
+    /// Document date from the front matter.
     #[serde(default)]
     pub date: Option<String>,
+    /// Country codes from the front matter.
     #[serde(default)]
     pub countries: Vec<String>,
+    /// Customer id from the front matter.
     #[serde(default)]
     pub customer: Option<String>,
+    /// Owner (staff id) from the front matter.
     #[serde(default)]
     pub owner: Option<String>,
 }
@@ -294,7 +343,9 @@ pub struct DocumentInfo {
 /// Counters of `index stats`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IndexStats {
+    /// Documents in the catalogue.
     pub documents: usize,
+    /// Chunks in the catalogue.
     pub chunks: usize,
     /// Chunks per knowledge base id.
     pub by_kb: std::collections::BTreeMap<String, usize>,
@@ -308,29 +359,58 @@ pub struct IndexStats {
     pub embedder: Option<String>,
     /// Whether an embedding model is attached now (hybrid search possible).
     pub embedder_attached: bool,
+    /// The index folder.
     pub dir: PathBuf,
+    /// Bytes the index folder takes on disk.
     pub disk_bytes: u64,
 }
 
 /// Errors of the index.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
+    /// A file or index folder could not be read or written.
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A knowledge file could not be parsed (the message says why).
     #[error("cannot read {path}: {message}")]
-    Read { path: PathBuf, message: String },
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be parsed.
+        message: String,
+    },
+    /// No knowledge base given by front matter, folder or `--kb`.
     #[error("{path}: cannot tell the knowledge base (no `kb:` front matter, no product/customer/policy/meeting/ops folder, no --kb)")]
-    NoKb { path: PathBuf },
+    NoKb {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The BM25 (tantivy) index failed.
     #[error("search index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// The embedding model failed.
     #[error("embedding: {0}")]
     Embed(#[from] lodestar_core::ModelError),
+    /// Stored index data does not parse; `lodestar index build` rebuilds it.
     #[error("index data {path} is damaged: {message} (run `lodestar index build`)")]
-    Corrupt { path: PathBuf, message: String },
+    Corrupt {
+        /// The damaged file or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No indexed document matches the given id.
     #[error("no document matches `{0}`")]
     NotFound(String),
+    /// Any other refusal; the message says why.
     #[error("{0}")]
     Invalid(String),
 }
 
+/// Result of the index.
 pub type Result<T, E = IndexError> = std::result::Result<T, E>;

@@ -10,19 +10,26 @@ use std::path::Path;
 /// The front matter of a knowledge file (between `---` lines at the top).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrontMatter {
+    /// `kb:` (knowledge base id or Chinese name), as written.
     pub kb: Option<String>,
+    /// `title:`.
     pub title: Option<String>,
+    /// `sensitivity:` / `密级:` (公开 / 内部 / 敏感 / 机密), as written.
     pub sensitivity: Option<String>,
+    /// `date:`, as written.
     pub date: Option<String>,
     /// Country codes (`RU;KZ` or `[RU, KZ]`).
     pub countries: Vec<String>,
+    /// `customer:` id.
     pub customer: Option<String>,
+    /// `owner:` staff id.
     pub owner: Option<String>,
 }
 
 /// A document read from disk, before chunking.
 #[derive(Debug, Clone)]
 pub struct SourceText {
+    /// The front matter (all `None` / empty when the file has none).
     pub meta: FrontMatter,
     /// Body as Markdown (headings, paragraphs, tables).
     pub body: String,
@@ -31,6 +38,7 @@ pub struct SourceText {
 /// File extensions the readers understand.
 pub const SUPPORTED: &[&str] = &["md", "markdown", "txt", "docx", "xlsx", "xlsm", "xls", "ods", "pdf"];
 
+/// Whether the file's extension is one the readers understand ([`SUPPORTED`]).
 pub fn is_supported(path: &Path) -> bool {
     extension(path).is_some_and(|e| SUPPORTED.contains(&e.as_str()))
 }

@@ -7,7 +7,9 @@ use lodestar_core::{EmbedKind, Embedder, ModelError};
 /// characters get similar vectors — enough to exercise hybrid retrieval deterministically.
 #[derive(Debug, Clone)]
 pub struct FakeEmbedder {
+    /// Length of the vectors.
     pub dim: usize,
+    /// Name reported by [`Embedder::name`].
     pub name: String,
 }
 

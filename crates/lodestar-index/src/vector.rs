@@ -33,6 +33,7 @@ impl Distance<f32> for CosineDistance {
     }
 }
 
+/// Dot product of two equal-length vectors (cosine for L2-normalized ones).
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut s = [0f32; 8];
     let ca = a.chunks_exact(8);
@@ -86,6 +87,7 @@ impl std::fmt::Debug for VectorIndex {
 }
 
 impl VectorIndex {
+    /// An empty index for `model`'s `dim`-long vectors, sized for about `capacity` vectors.
     pub fn new(model: &str, dim: usize, capacity: usize) -> Self {
         let (m, ef_construction) = (16, 100);
         Self {
@@ -106,9 +108,11 @@ impl VectorIndex {
         self.graph_reloaded
     }
 
+    /// The embedding model the vectors come from.
     pub fn model(&self) -> &str {
         &self.model
     }
+    /// Length of the vectors.
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -116,15 +120,19 @@ impl VectorIndex {
     pub fn len(&self) -> usize {
         self.slot_of.len()
     }
+    /// Whether the index holds no live vectors.
     pub fn is_empty(&self) -> bool {
         self.slot_of.is_empty()
     }
+    /// Whether a vector is stored for chunk `id`.
     pub fn contains(&self, id: &str) -> bool {
         self.slot_of.contains_key(id)
     }
+    /// The stored vector of chunk `id`.
     pub fn get(&self, id: &str) -> Option<&[f32]> {
         self.slot_of.get(id).map(|&s| &self.data[s * self.dim..(s + 1) * self.dim])
     }
+    /// The chunk ids with a live vector (in no particular order).
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.slot_of.keys().map(String::as_str)
     }

@@ -24,11 +24,15 @@ pub struct GgufInfo {
     pub tensor_types: BTreeMap<String, usize>,
     /// Weight elements (parameters).
     pub parameters: u64,
+    /// Context length the model was trained for (`<arch>.context_length`).
     pub context_length: usize,
+    /// Transformer blocks.
     pub layers: usize,
     /// Chat-template family: `chatml`, `llama3` or `llama2`.
     pub template: String,
+    /// Tokens in the vocabulary.
     pub vocab: usize,
+    /// Size of the GGUF file in bytes.
     pub size_bytes: u64,
 }
 
@@ -150,22 +154,32 @@ pub fn dtype_name(t: candle_core::quantized::GgmlDType) -> String {
 /// One registered model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AddedModel {
+    /// The name the model is registered under (what `--model` takes).
     pub name: String,
     /// Absolute path of the GGUF file.
     pub path: PathBuf,
+    /// `qwen2`, `qwen3` or `llama`.
     pub arch: String,
+    /// The type of most weight elements (`Q4_K`, `Q8_0`, …).
     pub quant: String,
+    /// Size of the GGUF file in bytes.
     pub size_bytes: u64,
+    /// sha256 of the GGUF file at registration, hex.
     pub sha256: String,
+    /// Weight elements (parameters).
     pub parameters: u64,
+    /// Context length from the GGUF metadata.
     pub context_length: usize,
+    /// Chat-template family: `chatml`, `llama3` or `llama2`.
     pub template: String,
+    /// When the model was added (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
     pub added_at: String,
 }
 
 /// The registry of added models (`<models>/added.toml`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AddedModels {
+    /// The registered models (`[[model]]` tables).
     #[serde(default, rename = "model")]
     pub models: Vec<AddedModel>,
 }

@@ -105,7 +105,9 @@ struct Layer {
 /// A BERT encoder with e5 pooling.
 pub struct BertEmbedder {
     name: String,
+    /// The BERT shape of the model (from `config.json`).
     pub config: BertConfig,
+    /// The XLM-R unigram tokenizer (from `tokenizer.json`).
     pub tokenizer: UnigramTokenizer,
     word: Tensor,
     pos: Tensor,

@@ -96,14 +96,17 @@ impl GgufChat {
         })
     }
 
+    /// The model's byte-level BPE tokenizer.
     pub fn tokenizer(&self) -> &BpeTokenizer {
         &self.tokenizer
     }
 
+    /// The model's chat template.
     pub fn template(&self) -> &ChatTemplate {
         &self.template
     }
 
+    /// The loaded transformer.
     pub fn model(&self) -> &LlmModel {
         &self.model
     }
@@ -423,6 +426,7 @@ fn common_prefix(c: &KvCache, tokens: &[u32]) -> usize {
 pub struct BatchRequest {
     /// Prompt token ids (e.g. from [`GgufChat::encode_prompt`]).
     pub tokens: Vec<u32>,
+    /// Sampling and stopping parameters of this request.
     pub params: GenParams,
 }
 
@@ -430,11 +434,22 @@ pub struct BatchRequest {
 #[derive(Debug)]
 pub enum BatchEvent<'a> {
     /// The request took a slot; its prompt is processed next.
-    Started { index: usize },
+    Started {
+        /// Position of the request in the input.
+        index: usize,
+    },
     /// A piece of the request's text (the pieces `on_token` would see alone).
-    Token { index: usize, piece: &'a str },
+    Token {
+        /// Position of the request in the input.
+        index: usize,
+        /// The new text.
+        piece: &'a str,
+    },
     /// The request finished (its result is also returned).
-    Done { result: &'a BatchResult },
+    Done {
+        /// The request's result.
+        result: &'a BatchResult,
+    },
 }
 
 /// The outcome of one request of a batch.
@@ -442,6 +457,7 @@ pub enum BatchEvent<'a> {
 pub struct BatchResult {
     /// The request's position in the input.
     pub index: usize,
+    /// The text, token counts and timings, as [`Generator::generate`] returns them.
     pub generation: Generation,
     /// The generated token ids.
     pub tokens: Vec<u32>,

@@ -18,16 +18,26 @@ use std::path::Path;
 /// BERT shape of an E5S1 file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BertConfig {
+    /// Width of the hidden states.
     pub hidden_size: usize,
+    /// Encoder layers.
     pub num_hidden_layers: usize,
+    /// Attention heads per layer.
     pub num_attention_heads: usize,
+    /// Width of the feed-forward layer.
     pub intermediate_size: usize,
+    /// Tokens in the vocabulary.
     pub vocab_size: usize,
+    /// Longest input in tokens (position embeddings).
     pub max_position_embeddings: usize,
+    /// Token-type (segment) vocabulary size.
     pub type_vocab_size: usize,
+    /// Epsilon of the layer norms.
     pub layer_norm_eps: f64,
+    /// Activation of the feed-forward layer (`gelu` by default).
     #[serde(default = "default_act")]
     pub hidden_act: String,
+    /// `model_type` of `config.json` (`bert`).
     #[serde(default)]
     pub model_type: String,
 }
@@ -84,17 +94,25 @@ impl<'a> Cur<'a> {
 /// One tensor entry of the directory.
 #[derive(Debug, Clone)]
 pub struct TensorEntry {
+    /// Tensor name.
     pub name: String,
+    /// Element type: 0 = f32, 1 = Q4_0.
     pub dtype: u8,
+    /// Number of weight elements.
     pub elements: usize,
+    /// Byte offset of the data in the file.
     pub offset: usize,
+    /// Byte length of the data.
     pub len: usize,
 }
 
 /// A parsed E5S1 file (borrowing the bytes).
 pub struct E5s1<'a> {
+    /// The BERT shape from the header.
     pub config: BertConfig,
+    /// The unigram tokenizer from the piece table.
     pub tokenizer: UnigramTokenizer,
+    /// The tensor directory.
     pub tensors: Vec<TensorEntry>,
     bytes: &'a [u8],
 }
@@ -122,6 +140,7 @@ pub fn dequantize_q4_0(data: &[u8], elements: usize) -> Result<Vec<f32>> {
 }
 
 impl<'a> E5s1<'a> {
+    /// Parses the header, piece table, normalization map and tensor directory of `bytes`.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let mut c = Cur { b: bytes, p: 0 };
         if c.take(4)? != b"E5S1" {

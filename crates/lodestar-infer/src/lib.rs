@@ -29,10 +29,6 @@
 //! lengths the kernels read without bounds checks, once per call; every `unsafe fn` states its
 //! contract in a `# Safety` section and every `unsafe` block says why it holds.
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod added;
 pub mod bert;
 pub mod chat;

@@ -14,12 +14,16 @@ use std::sync::Arc;
 /// Supported GGUF architectures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
+    /// `qwen2` (Qwen2 / Qwen2.5): biases on q, k, v.
     Qwen2,
+    /// `qwen3`: per-head RMS norm of q and k.
     Qwen3,
+    /// `llama`: interleaved rotary pairs.
     Llama,
 }
 
 impl Arch {
+    /// The architecture of a GGUF `general.architecture` value; an error for unsupported ones.
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "qwen2" => Ok(Arch::Qwen2),
@@ -30,6 +34,7 @@ impl Arch {
             }
         }
     }
+    /// The `general.architecture` name.
     pub fn as_str(&self) -> &'static str {
         match self {
             Arch::Qwen2 => "qwen2",
@@ -42,14 +47,23 @@ impl Arch {
 /// Shape and hyper-parameters read from the GGUF metadata.
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
+    /// The architecture.
     pub arch: Arch,
+    /// Transformer blocks.
     pub n_layer: usize,
+    /// Width of the hidden states.
     pub n_embd: usize,
+    /// Query heads.
     pub n_head: usize,
+    /// Key/value heads (grouped-query attention).
     pub n_kv_head: usize,
+    /// Width of one head.
     pub head_dim: usize,
+    /// Epsilon of the RMS norms.
     pub rms_eps: f64,
+    /// Base frequency of the rotary embeddings.
     pub rope_theta: f32,
+    /// Context length the model was trained for.
     pub context_length: usize,
 }
 
@@ -185,6 +199,7 @@ pub struct KvCache {
 }
 
 impl KvCache {
+    /// An empty cache for a model of `n_layer` blocks.
     pub fn new(n_layer: usize) -> Self {
         Self { layers: (0..n_layer).map(|_| None).collect(), len: 0, cap: 0, tokens: Vec::new() }
     }
@@ -192,6 +207,7 @@ impl KvCache {
     pub fn len(&self) -> usize {
         self.len
     }
+    /// Whether no position is cached.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -281,6 +297,7 @@ impl KvCache {
 
 /// A loaded GGUF chat model.
 pub struct LlmModel {
+    /// Shape and hyper-parameters.
     pub cfg: LlmConfig,
     /// Token embeddings: the same weights as the output layer when the model ties them.
     embed: EmbedTable,
@@ -337,6 +354,7 @@ fn md_f32(md: &HashMap<String, gguf_file::Value>, key: &str) -> Option<f32> {
 }
 
 impl LlmConfig {
+    /// Reads the shape from GGUF metadata (`general.architecture` and `<arch>.*` keys).
     pub fn from_metadata(md: &HashMap<String, gguf_file::Value>) -> Result<Self> {
         let arch_s = md
             .get("general.architecture")
@@ -450,6 +468,7 @@ impl LlmModel {
         })
     }
 
+    /// The device the tensors live on.
     pub fn device(&self) -> &Device {
         &self.device
     }
@@ -481,6 +500,7 @@ impl LlmModel {
         });
     }
 
+    /// An empty KV cache sized for this model's blocks.
     pub fn new_cache(&self) -> KvCache {
         KvCache::new(self.cfg.n_layer)
     }

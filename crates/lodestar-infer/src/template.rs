@@ -10,7 +10,10 @@ use lodestar_core::model::{ChatMessage, ChatRole};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatTemplate {
     /// `<|im_start|>role\ncontent<|im_end|>\n` … `<|im_start|>assistant\n`.
-    ChatMl { default_system: Option<String> },
+    ChatMl {
+        /// System prompt inserted when the conversation has none (Qwen's default), if the template has one.
+        default_system: Option<String>,
+    },
     /// `<|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>`.
     Llama3,
     /// `<s>[INST] <<SYS>>…<</SYS>> user [/INST] answer </s>`.

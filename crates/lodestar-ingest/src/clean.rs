@@ -548,7 +548,9 @@ pub fn normalize_currency(raw: &str) -> Result<Option<String>, UnknownCurrency> 
 /// `RUB`, `卢布`, `元`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderUnit {
+    /// Multiplier of the column's numbers (1 when the unit names none).
     pub scale: Decimal,
+    /// Currency the unit names (ISO code), if any.
     pub currency: Option<String>,
 }
 

@@ -23,7 +23,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DictList {
+    /// The customer list (`customers.csv`).
     Customers,
+    /// The staff list (`staff.csv`).
     Staff,
 }
 
@@ -39,12 +41,17 @@ impl DictList {
 /// What `dict import` did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DictImportReport {
+    /// The list file read.
     pub file: String,
+    /// Which dictionary it updated.
     pub list: DictList,
     /// Data rows read.
     pub rows: usize,
+    /// Entries new to the dictionary.
     pub added: usize,
+    /// Existing entries whose values changed.
     pub updated: usize,
+    /// Existing entries the file repeats unchanged.
     pub unchanged: usize,
     /// One line per added or updated entry.
     pub changes: Vec<DictChange>,
@@ -54,9 +61,12 @@ pub struct DictImportReport {
     pub written: String,
 }
 
+/// One entry `dict import` added or updated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DictChange {
+    /// The entry's id (customer `C…` or staff `S…`).
     pub id: String,
+    /// The entry's display name.
     pub name: String,
     /// `added` or `updated`.
     pub action: String,
@@ -568,6 +578,7 @@ fn import_staff(
 /// Names in the active data that no dictionary resolves (`dict check`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DictCheckReport {
+    /// The unresolved names, by kind, with their row counts and suggestions.
     pub unresolved: CheckedNames,
     /// Distinct unresolved names.
     pub names: usize,
@@ -575,11 +586,16 @@ pub struct DictCheckReport {
     pub rows: u64,
 }
 
+/// Unresolved names of the active data, by field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CheckedNames {
+    /// Countries no dictionary resolves.
     pub countries: Vec<crate::UnresolvedName>,
+    /// Customers no dictionary resolves.
     pub customers: Vec<crate::UnresolvedName>,
+    /// Specs the catalogue does not know.
     pub specs: Vec<crate::UnresolvedName>,
+    /// Categories no dictionary resolves.
     pub categories: Vec<crate::UnresolvedName>,
     /// 销售负责人 not in the staff list.
     pub owners: Vec<crate::UnresolvedName>,

@@ -45,6 +45,7 @@ impl Default for ImportOptions {
 pub struct ImportReport {
     /// The new batch; for a duplicate, the batch that imported the same bytes before.
     pub batch_id: Option<i64>,
+    /// The imported file's name.
     pub file: String,
     /// The same bytes were imported before (and not undone): nothing was imported.
     pub duplicate: bool,
@@ -56,10 +57,12 @@ pub struct ImportReport {
     pub replaced: u64,
     /// Data rows read below the header rows (imported + quarantined + skipped).
     pub rows_read: u64,
+    /// One report per sheet, in workbook order.
     pub sheets: Vec<SheetReport>,
     /// Every sheet warning, prefixed with its sheet name (unmapped columns, skipped summary or
     /// hidden sheets, categories taken from the spec).
     pub warnings: Vec<String>,
+    /// Names no dictionary knew; their rows were imported and flagged.
     pub unresolved: Unresolved,
     /// sha256 of the file.
     pub content_hash: String,
@@ -68,24 +71,33 @@ pub struct ImportReport {
 /// What happened to one sheet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SheetReport {
+    /// Sheet name.
     pub sheet: String,
     /// sales / targets / receivables / fx; `None` for a skipped sheet.
     pub kind: Option<RecordKind>,
     /// Excel row number (1-based) of the header row.
     pub header_row: Option<u32>,
+    /// Data rows read below the header row.
     pub rows_read: u64,
+    /// Rows stored.
     pub imported: u64,
+    /// Earlier rows these rows replaced.
     pub replaced: u64,
+    /// Rows set aside in the quarantine.
     pub quarantined: u64,
+    /// Quarantine reason code → rows set aside for it.
     pub quarantine_reasons: BTreeMap<String, u64>,
     /// Subtotal/total rows plus blank rows.
     pub skipped_rows: u64,
+    /// Subtotal / total rows skipped (小计, 合计 …).
     pub subtotal_rows: u64,
+    /// Blank rows skipped.
     pub blank_rows: u64,
     /// Months the sheet's rows cover (sales, targets, fx).
     pub months: Vec<String>,
     /// `imported` or `skipped`.
     pub status: String,
+    /// Why the sheet was skipped (summary or hidden sheet, no header found …).
     pub skip_reason: Option<String>,
     /// Header texts of the header row that map to no column of the kind: their cells are not
     /// imported (see `warnings`).
@@ -99,16 +111,22 @@ pub struct SheetReport {
 /// Names no dictionary knew at import time; their rows are imported and flagged.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Unresolved {
+    /// Countries no dictionary resolves.
     pub countries: Vec<UnresolvedName>,
+    /// Customers no dictionary resolves.
     pub customers: Vec<UnresolvedName>,
+    /// Specs the catalogue does not know.
     pub specs: Vec<UnresolvedName>,
+    /// Categories no dictionary resolves.
     pub categories: Vec<UnresolvedName>,
 }
 
 impl Unresolved {
+    /// Whether every name resolved.
     pub fn is_empty(&self) -> bool {
         self.countries.is_empty() && self.customers.is_empty() && self.specs.is_empty() && self.categories.is_empty()
     }
+    /// Number of distinct unresolved names over all fields.
     pub fn total_names(&self) -> usize {
         self.countries.len() + self.customers.len() + self.specs.len() + self.categories.len()
     }
@@ -117,8 +135,11 @@ impl Unresolved {
 /// An unresolved name, how many rows carry it, and the nearest known names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UnresolvedName {
+    /// The name as written in the file.
     pub name: String,
+    /// Rows that carry it.
     pub rows: u64,
+    /// The nearest known names, best first.
     pub suggestions: Vec<String>,
 }
 

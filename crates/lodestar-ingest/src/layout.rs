@@ -15,6 +15,7 @@ pub const HEADER_SCAN_ROWS: usize = 30;
 /// header row is narrow and its names short, and matching every alias against 16,384 cells of
 /// 50,000 characters each took minutes.
 pub const HEADER_SCAN_COLS: usize = 256;
+/// Characters of a cell header detection looks at (see [`HEADER_SCAN_COLS`]).
 pub const HEADER_SCAN_CHARS: usize = 200;
 
 /// The record kinds an export sheet can hold.
@@ -32,8 +33,10 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// The four kinds.
     pub const ALL: [RecordKind; 4] = [RecordKind::Sales, RecordKind::Targets, RecordKind::Receivables, RecordKind::Fx];
 
+    /// The lowercase id (`sales`, `targets`, `receivables`, `fx`) used in reports and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Sales => "sales",
@@ -109,6 +112,7 @@ impl FromStr for RecordKind {
 /// A header row mapped to canonical fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
+    /// The record kind the header row was recognized as.
     pub kind: RecordKind,
     /// Index of the header row within the sheet's used range (0-based).
     pub header_index: usize,
@@ -138,6 +142,7 @@ impl Layout {
     pub fn header(&self, field: &str) -> Option<&str> {
         self.headers.iter().find(|(f, _)| f == field).map(|(_, h)| h.as_str())
     }
+    /// Column (within the used range) of `field`, when the header row has it.
     pub fn col(&self, field: &str) -> Option<usize> {
         self.columns.iter().find(|(f, _)| f == field).map(|(_, c)| *c)
     }

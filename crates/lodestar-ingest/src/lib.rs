@@ -18,10 +18,6 @@
 //! println!("imported {} rows, quarantined {}", report.imported, report.quarantined);
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod clean;
 pub mod dictfile;
 pub mod import;
@@ -37,7 +33,12 @@ pub use layout::{LookalikeColumn, MissingColumn, RecordKind};
 pub enum IngestError {
     /// The file cannot be opened or is not a workbook.
     #[error("cannot read {path}: {reason}")]
-    Unreadable { path: String, reason: String },
+    Unreadable {
+        /// The file's path.
+        path: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
     /// A data sheet lacks required columns.
     #[error(
         "{file}, sheet \"{sheet}\" (header row {header_row}) looks like {kind} data but lacks required column(s): {}. Headers seen: {}",
@@ -45,11 +46,17 @@ pub enum IngestError {
         seen.join(", ")
     )]
     MissingColumns {
+        /// The file's name.
         file: String,
+        /// The sheet's name.
         sheet: String,
+        /// The record kind the sheet was recognized as.
         kind: RecordKind,
+        /// Excel row number (1-based) of the header row.
         header_row: u32,
+        /// The required columns (or column groups) missing.
         missing: Vec<MissingColumn>,
+        /// The header texts of the header row.
         seen: Vec<String>,
     },
     /// A data sheet has a column that looks like a currency, paid-amount or target column but
@@ -59,13 +66,33 @@ pub enum IngestError {
         columns.iter().map(|c| format!("\"{}\"", c.header)).collect::<Vec<_>>().join(", "),
         columns.iter().map(|c| format!("{} ({})", c.column, c.field)).collect::<Vec<_>>().join(", ")
     )]
-    LookalikeColumns { file: String, sheet: String, kind: RecordKind, header_row: u32, columns: Vec<LookalikeColumn> },
+    LookalikeColumns {
+        /// The file's name.
+        file: String,
+        /// The sheet's name.
+        sheet: String,
+        /// The record kind the sheet was recognized as.
+        kind: RecordKind,
+        /// Excel row number (1-based) of the header row.
+        header_row: u32,
+        /// The look-alike columns.
+        columns: Vec<LookalikeColumn>,
+    },
+    /// The database refused (nothing of the file is stored).
     #[error(transparent)]
     Store(#[from] lodestar_store::StoreError),
+    /// A dictionary file could not be loaded.
     #[error(transparent)]
     Dict(#[from] lodestar_dict::DictError),
+    /// A file (a dictionary written by `dict import`) could not be written.
     #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file's path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Any other refusal; the message says why.
     #[error("{0}")]
     Invalid(String),
 }

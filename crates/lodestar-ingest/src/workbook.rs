@@ -10,8 +10,11 @@ use std::path::Path;
 /// One worksheet: its cells (absolute positions, as calamine gives them) and merged regions.
 #[derive(Debug, Clone)]
 pub struct SheetGrid {
+    /// Sheet name as in the workbook.
     pub name: String,
+    /// The used cells, at their absolute positions.
     pub range: Range<Data>,
+    /// Merged cell regions.
     pub merges: Vec<Dimensions>,
     /// Hidden (or very hidden) in the workbook: usually a copy or a helper of a visible sheet.
     pub hidden: bool,

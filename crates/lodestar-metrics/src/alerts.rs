@@ -36,12 +36,16 @@ fn rule(id: &str, description_zh: String) -> RuleRef {
 pub struct CustomerRef {
     /// Canonical id (`C001`), or the name as imported when no dictionary knows it.
     pub id: String,
+    /// Chinese name (empty when unknown).
     pub name_zh: String,
+    /// English name (empty when unknown).
     pub name_en: String,
+    /// `false` when no dictionary knows the customer (`id` is then the name as imported).
     pub resolved: bool,
     /// The customer's owner (负责人) from the customer dictionary: staff id and name.
     #[serde(default)]
     pub owner: Option<String>,
+    /// The owner's name from the staff dictionary.
     #[serde(default)]
     pub owner_name: Option<String>,
 }
@@ -64,110 +68,148 @@ impl CustomerRef {
 /// 回款逾期: an installment past its due date and not fully paid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OverdueAlert {
+    /// The rule that fired (`overdue`).
     pub rule: RuleRef,
+    /// The customer the installment is owed by.
     pub customer: CustomerRef,
+    /// Country code of the contract (the name as imported when no dictionary knows it).
     pub country: String,
     /// Null for a user below the contract field's sensitivity.
     pub contract_no: Option<String>,
+    /// 付款节点: the installment's payment stage (预付 / 发货前 / 见提单 / 发货后).
     pub payment_node: String,
+    /// Currency of the amounts.
     pub currency: String,
     /// Amounts are null for a user below the receivables field's sensitivity (see `masked`).
     pub due_amount: Option<Decimal>,
+    /// 已回款金额: paid so far.
     pub paid_amount: Option<Decimal>,
     /// 逾期金额 = due − paid.
     pub overdue_amount: Option<Decimal>,
+    /// 约定回款日期: the agreed due date.
     pub due_date: NaiveDate,
     /// as-of − due date.
     pub days_overdue: i64,
     /// `1-30`, `31-60`, `61-90`, `91-180`, `>180`.
     pub bucket: String,
+    /// The thresholds the rule applied (overdue buckets, credit-overdue days), as JSON.
     pub thresholds: serde_json::Value,
 }
 
 /// 货好待款: goods ready (or about to be) while the payment due before shipment is incomplete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShipmentAlert {
+    /// The rule that fired (`shipment_at_risk`).
     pub rule: RuleRef,
+    /// The customer the payment is owed by.
     pub customer: CustomerRef,
+    /// Country code of the contract (the name as imported when no dictionary knows it).
     pub country: String,
     /// Null for a user below the contract field's sensitivity.
     pub contract_no: Option<String>,
+    /// 付款节点 of the incomplete payment (one due before shipment).
     pub payment_node: String,
+    /// 发货状态 as imported (未发货 / 已订舱 …).
     pub shipping_status: String,
+    /// Currency of the amounts.
     pub currency: String,
     /// Amounts are null for a user below the receivables field's sensitivity (see `masked`).
     pub due_amount: Option<Decimal>,
+    /// 已回款金额: paid so far.
     pub paid_amount: Option<Decimal>,
     /// 缺款 = due − paid.
     pub missing_amount: Option<Decimal>,
+    /// 货好日期: when the goods are (or were) ready.
     pub goods_ready_date: NaiveDate,
     /// goods-ready − as-of: positive = days to go, negative = days since goods were ready.
     pub days_to_goods_ready: i64,
+    /// The thresholds the rule applied (`shipment_window_days`), as JSON.
     pub thresholds: serde_json::Value,
 }
 
 /// 信用异常: outstanding above the credit limit, or long overdue while still buying.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreditAlert {
+    /// The rule that fired (`credit_over_limit` or `credit_overdue_while_buying`).
     pub rule: RuleRef,
+    /// The customer concerned.
     pub customer: CustomerRef,
     /// Currency of `outstanding` (USD when converted).
     pub currency: String,
     /// 未回款余额 = Σ (due − paid) over unpaid installments; null below the credit field's
     /// sensitivity (as are the limit and the overdue amount).
     pub outstanding: Option<Decimal>,
+    /// 信用额度 from the customer dictionary.
     pub credit_limit: Option<Decimal>,
+    /// Currency of the credit limit.
     pub credit_currency: Option<String>,
     /// The contract of the long-overdue installment (rule `credit_overdue_while_buying`).
     pub contract_no: Option<String>,
+    /// Days the long-overdue installment is past due (rule `credit_overdue_while_buying`).
     pub days_overdue: Option<i64>,
+    /// Amount still owed on that installment.
     pub overdue_amount: Option<Decimal>,
     /// How currencies were converted, when they were.
     pub note: Option<String>,
+    /// The thresholds the rule applied (credit limit, overdue days, sales month), as JSON.
     pub thresholds: serde_json::Value,
 }
 
 /// 开发停滞: a 开发中 customer without recent activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StalledAlert {
+    /// The rule that fired (`stalled_development`).
     pub rule: RuleRef,
+    /// The customer in development.
     pub customer: CustomerRef,
+    /// The customer's status label (`开发中`).
     pub status: String,
     /// Latest activity date; null when there was none at all.
     pub last_activity: Option<NaiveDate>,
     /// `sales`, `payment`, `ledger`, `knowledge`.
     pub last_activity_kind: Option<String>,
+    /// Days from the latest activity to the as-of date; null without any activity.
     pub days_since_activity: Option<i64>,
+    /// The thresholds the rule applied (`stalled_days`), as JSON.
     pub thresholds: serde_json::Value,
 }
 
 /// Totals of one overdue bucket.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BucketTotal {
+    /// Overdue installments in the bucket.
     pub count: usize,
     /// Overdue amount per currency.
     pub by_currency: BTreeMap<String, Decimal>,
     /// Sum in USD (fx rate of the as-of month, else the latest earlier month); null without rates.
     pub amount_usd: Option<Decimal>,
+    /// How the USD sum was converted (fx months used), or why it is null.
     pub reason: Option<String>,
 }
 
 /// A group left out because the principal may not see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withheld {
+    /// The alert group (`overdue`, `shipment_at_risk` …) or the field (`contract_no`) concerned.
     pub group: String,
+    /// Why, in Chinese (the clearance the principal lacks).
     pub reason: String,
 }
 
 /// All alerts as of a date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alerts {
+    /// The date the alerts are computed for.
     pub as_of: NaiveDate,
+    /// 回款逾期: overdue installments.
     pub overdue: Vec<OverdueAlert>,
     /// Keys `1-30`, `31-60`, `61-90`, `91-180`, `>180`.
     pub overdue_buckets: BTreeMap<String, BucketTotal>,
+    /// 货好待款: goods ready while payment before shipment is missing.
     pub shipment_at_risk: Vec<ShipmentAlert>,
+    /// 信用异常: over the credit limit, or long overdue while still buying.
     pub credit_anomaly: Vec<CreditAlert>,
+    /// 开发停滞: 开发中 customers without recent activity.
     pub stalled_development: Vec<StalledAlert>,
     /// Groups not shown to this principal, with the reason.
     pub withheld: Vec<Withheld>,
@@ -189,6 +231,7 @@ pub fn bucket_of(days: i64) -> &'static str {
     }
 }
 
+/// The overdue bucket labels, least overdue first (the labels [`bucket_of`] returns).
 pub const BUCKETS: [&str; 5] = ["1-30", "31-60", "61-90", "91-180", ">180"];
 
 #[derive(Debug, Clone)]

@@ -22,10 +22,6 @@
 //! println!("{}", lodestar_metrics::render::text_table(&table));
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod alerts;
 mod engine;
 pub mod render;
@@ -43,32 +39,84 @@ use lodestar_core::Sensitivity;
 /// `null` with a [`Reason`].
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] lodestar_store::StoreError),
+    /// An SQL query failed.
     #[error("database error: {0}")]
     Sql(#[from] lodestar_store::rusqlite::Error),
     /// 期间晚于最新数据月份.
     #[error("没有 {period} 的数据：最新数据月份为 {latest}，规则引擎只统计已导入的实际数据，不做预测 (period {period} is after the latest month with sales data, {latest})")]
-    PeriodAfterLatest { period: String, latest: String },
+    PeriodAfterLatest {
+        /// The period asked for.
+        period: String,
+        /// The latest month with sales data, `YYYY-MM`.
+        latest: String,
+    },
     /// 期间早于最早数据月份.
     #[error("没有 {period} 的数据：销售数据从 {earliest} 开始 (period {period} is before the first month with sales data, {earliest})")]
-    PeriodBeforeEarliest { period: String, earliest: String },
+    PeriodBeforeEarliest {
+        /// The period asked for.
+        period: String,
+        /// The first month with sales data, `YYYY-MM`.
+        earliest: String,
+    },
+    /// No sales data has been imported yet.
     #[error("no sales data has been imported yet (没有销售数据)")]
     NoData,
     /// 缺少汇率.
     #[error("missing fx rate for {currency} in {month} (缺少 {month} {currency} 对美元汇率)")]
-    MissingFxRate { currency: String, month: String },
+    MissingFxRate {
+        /// The currency without a rate.
+        currency: String,
+        /// The month without a rate, `YYYY-MM`.
+        month: String,
+    },
+    /// A filter value no dictionary resolves, with the nearest known names.
     #[error("unknown {dim} `{value}` in filter{}", suggestion_text(.suggestions))]
-    UnknownFilterValue { dim: String, value: String, suggestions: Vec<String> },
+    UnknownFilterValue {
+        /// The dimension filtered (`country`, `customer` …).
+        dim: String,
+        /// The value as given.
+        value: String,
+        /// The nearest known names.
+        suggestions: Vec<String>,
+    },
     /// 权限不足.
     #[error("{principal} (clearance {clearance}) may not see {what} figures: they need clearance {needed} (权限不足)")]
-    Forbidden { principal: String, clearance: Sensitivity, what: String, needed: Sensitivity },
+    Forbidden {
+        /// The asker's account name.
+        principal: String,
+        /// The asker's clearance.
+        clearance: Sensitivity,
+        /// The figures refused (e.g. `sales (销售)`).
+        what: String,
+        /// The clearance those figures need (`[fields]` of `config.toml`).
+        needed: Sensitivity,
+    },
+    /// A stored value that does not parse (a number, a date).
     #[error("bad value in {table} row {row}: `{value}` ({what})")]
-    BadValue { table: String, row: i64, value: String, what: String },
+    BadValue {
+        /// The table read (`sales`, `targets`, `receivables`, `fx`).
+        table: String,
+        /// Row id in that table.
+        row: i64,
+        /// The value as stored.
+        value: String,
+        /// What the value should have been (`month`, a number field …).
+        what: String,
+    },
+    /// Any other refusal (an invalid argument); the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// An export file could not be written.
     #[error("cannot write {path}: {message}")]
-    Write { path: String, message: String },
+    Write {
+        /// The file's path.
+        path: String,
+        /// Why it could not be written.
+        message: String,
+    },
 }
 
 fn suggestion_text(s: &[String]) -> String {
@@ -79,4 +127,5 @@ fn suggestion_text(s: &[String]) -> String {
     }
 }
 
+/// Result of the rule engine.
 pub type Result<T, E = MetricsError> = std::result::Result<T, E>;

@@ -27,8 +27,11 @@ pub enum ColKind {
 /// One metric column: JSON field name, Chinese header, kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
+    /// JSON field name of [`MetricRow`] the column shows.
     pub field: &'static str,
+    /// Chinese column header.
     pub label_zh: &'static str,
+    /// How the column's values are formatted.
     pub kind: ColKind,
 }
 
@@ -451,6 +454,7 @@ pub fn write_xlsx(t: &MetricTable, path: &Path) -> Result<()> {
 /// The monthly 国家×品类×客户 summary: one table per sheet.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Summary {
+    /// The period, as written (`2026-09`).
     pub period: String,
     /// (sheet name, table): 按国家, 按品类, 按客户, 国家×品类×客户.
     pub sheets: Vec<(String, MetricTable)>,

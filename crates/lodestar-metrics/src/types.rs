@@ -30,11 +30,13 @@ pub enum Dim {
 }
 
 impl Dim {
+    /// The six dimensions, in id-array order.
     pub const ALL: [Dim; 6] = [Dim::Region, Dim::Country, Dim::Category, Dim::Spec, Dim::Customer, Dim::Owner];
     /// Position in the engine's per-fact id arrays.
     pub fn index(self) -> usize {
         self as usize
     }
+    /// The lowercase id (`region`, `country` …) used on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Dim::Region => "region",
@@ -155,14 +157,18 @@ impl FromStr for Compare {
 /// One metrics question: period × scopes × measure, filtered, ranked, for a principal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricQuery {
+    /// The reporting period.
     pub period: Period,
     /// Grouping dimensions, in column order; empty = one total row.
     pub by: Vec<Dim>,
+    /// What is summed: amount or quantity.
     pub measure: Measure,
     /// `(dim, value)`: the value is resolved through the dictionaries (code, Chinese/English name,
     /// alias). Several values of one dimension mean "any of"; different dimensions all apply.
     pub filters: Vec<(Dim, String)>,
+    /// Which column ranks the rows.
     pub sort: SortKey,
+    /// The comparison period of `contribution_change` (同期 or 上期).
     pub compare: Compare,
     /// Who asks: sales figures need clearance ≥ `fields.sales`.
     pub principal: Principal,
@@ -187,11 +193,14 @@ impl MetricQuery {
 /// One dimension value of a scope: canonical code plus Chinese and English names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ScopePart {
+    /// Which dimension the value belongs to.
     pub dim: Dim,
     /// Canonical code (country `RU`, category `TBR`, customer `C001`, staff `S05`, spec `315/80R22.5`);
     /// the cleaned raw text when no dictionary knows the name.
     pub code: String,
+    /// Chinese name (the raw text when unresolved).
     pub name_zh: String,
+    /// English name (may be empty).
     pub name_en: String,
     /// `false` when no dictionary knows the name (shown as imported).
     pub resolved: bool,
@@ -200,6 +209,7 @@ pub struct ScopePart {
 /// The scope (范围) a row describes; empty `dims` = the total (合计) of the query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct Scope {
+    /// One part per grouping dimension, in the query's column order.
     pub dims: Vec<ScopePart>,
 }
 
@@ -230,6 +240,7 @@ pub struct Reason {
 /// One row of a metric table. Money is in `currency` (USD when converted); ratios are fractions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRow {
+    /// What the row describes (empty = the total row).
     pub scope: Scope,
     /// `USD` when amounts were converted with the fx table; the scope's one currency without an fx
     /// table; `null` for quantities or a mixed-currency scope.
@@ -248,7 +259,9 @@ pub struct MetricRow {
     pub mom: Option<Decimal>,
     /// 年累计 = Σ January..last month of the period.
     pub ytd_actual: Option<Decimal>,
+    /// 年累计目标 = Σ targets of January..last month of the period.
     pub ytd_target: Option<Decimal>,
+    /// 年累计达成率 = YTD actual / YTD target.
     pub ytd_achievement: Option<Decimal>,
     /// 年累计缺口 = YTD target − YTD actual.
     pub ytd_gap: Option<Decimal>,
@@ -272,7 +285,9 @@ pub struct MetricRow {
     pub contribution_change: Option<Decimal>,
     /// Actual of the same period last year and of the previous period (the YoY / MoM bases).
     pub actual_last_year: Option<Decimal>,
+    /// Actual of the previous period (the MoM base).
     pub actual_prev: Option<Decimal>,
+    /// YTD actual of the same months one year earlier (the YTD YoY base).
     pub ytd_actual_last_year: Option<Decimal>,
     /// One entry for every null field.
     pub reasons: Vec<Reason>,
@@ -292,11 +307,15 @@ pub struct MetricTable {
     pub period: String,
     /// First and last month of the period.
     pub months: Vec<String>,
+    /// The grouping dimensions, in column order.
     pub by: Vec<Dim>,
+    /// What is summed: amount or quantity.
     pub measure: Measure,
     /// `USD`, the single currency, `条` for quantities, or null when mixed.
     pub unit: Option<String>,
+    /// The column the rows are ranked by.
     pub sort: SortKey,
+    /// The comparison of `contribution_change`.
     pub compare: Compare,
     /// The comparison period of `contribution_change`.
     pub compare_period: String,
@@ -306,33 +325,42 @@ pub struct MetricTable {
     pub fx_converted: bool,
     /// Latest month with sales data.
     pub latest_month: Option<String>,
+    /// The ranked rows.
     pub rows: Vec<MetricRow>,
+    /// The total (合计) row over all rows, after filters.
     pub total: MetricRow,
 }
 
 /// A filter after dictionary resolution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedFilter {
+    /// The dimension filtered.
     pub dim: Dim,
     /// As given.
     pub value: String,
     /// Canonical code it resolved to.
     pub code: String,
+    /// Chinese name of the resolved value.
     pub name_zh: String,
 }
 
 /// A concentration question (客户集中度): CR-n over customers within an optional scope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConcentrationQuery {
+    /// The reporting period.
     pub period: Period,
+    /// What is summed: amount or quantity.
     pub measure: Measure,
+    /// `(dim, value)` filters, resolved as in [`MetricQuery::filters`].
     pub filters: Vec<(Dim, String)>,
     /// The n of CR-n, e.g. `[10, 20]`.
     pub tops: Vec<usize>,
+    /// Who asks: sales figures need clearance ≥ `fields.sales`.
     pub principal: Principal,
 }
 
 impl ConcentrationQuery {
+    /// A query with the defaults: amount, no filters, CR-10 and CR-20, as the local administrator.
     pub fn new(period: Period) -> Self {
         Self {
             period,
@@ -347,23 +375,32 @@ impl ConcentrationQuery {
 /// CR-n: the share of the top n customers in the scope's total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConcentrationRatio {
+    /// The n of CR-n.
     pub n: usize,
     /// Σ actual of the top n / total actual; null when the total is zero, negative or mixed.
     pub share: Option<Decimal>,
     /// How many customers were actually summed (fewer than n when the scope has fewer).
     pub customers_counted: usize,
+    /// Why `share` is null, or a note when the scope has fewer than n customers (in Chinese).
     pub reason: Option<String>,
 }
 
 /// The result of a [`ConcentrationQuery`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Concentration {
+    /// The period, as written (`2026-09`).
     pub period: String,
+    /// What is summed: amount or quantity.
     pub measure: Measure,
+    /// `USD`, the single currency, `条` for quantities, or null when mixed.
     pub unit: Option<String>,
+    /// Filters as resolved.
     pub filters: Vec<ResolvedFilter>,
+    /// Σ actual of the scope (the total row's actual); null when it cannot be computed.
     pub total: Option<Decimal>,
+    /// Customers with a non-zero actual in the scope.
     pub customer_count: usize,
+    /// One CR-n per requested n.
     pub ratios: Vec<ConcentrationRatio>,
     /// Customers ranked by actual (the rows CR-n sums), with their contribution.
     pub customers: Vec<MetricRow>,

@@ -63,10 +63,14 @@ pub async fn delete(
     Ok(Json(serde_json::json!({"id": id, "deleted": true})))
 }
 
+/// Body of `POST /api/feedback`.
 #[derive(Debug, Deserialize)]
 pub struct FeedbackBody {
+    /// The rated assistant message.
     pub message_id: i64,
+    /// `up` or `down`.
     pub rating: String,
+    /// Optional comment (2000 characters at most).
     #[serde(default)]
     pub comment: Option<String>,
 }

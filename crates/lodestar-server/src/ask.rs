@@ -25,13 +25,18 @@ pub const MAX_QUESTION_CHARS: usize = 2000;
 /// Keep-alive comment interval of a stream.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// Body of `POST /api/ask`.
 #[derive(Debug, Deserialize)]
 pub struct AskBody {
+    /// The question.
     pub question: String,
+    /// As-of date of the answer, `YYYY-MM-DD` (absent: figures as of the latest month with data).
     #[serde(default)]
     pub as_of: Option<String>,
+    /// Continue this conversation (its scope carries over); absent = start a new one.
     #[serde(default)]
     pub conversation_id: Option<i64>,
+    /// `lodestar` or the loaded chat model's name; another name is refused.
     #[serde(default)]
     pub model: Option<String>,
 }
@@ -40,7 +45,12 @@ pub struct AskBody {
 #[derive(Debug)]
 pub enum Event {
     /// `meta`: the conversation and the answer's message id (for stop and rating).
-    Meta { conversation_id: i64, message_id: i64 },
+    Meta {
+        /// The conversation the answer belongs to.
+        conversation_id: i64,
+        /// The answer's message id.
+        message_id: i64,
+    },
     /// `queued`: place in line for the model.
     Queued(usize),
     /// `token`: a piece of text as it is written.
@@ -75,7 +85,9 @@ impl Event {
 /// A running answer: who asked, and how to stop it.
 #[derive(Debug, Clone)]
 pub struct Running {
+    /// The account that asked.
     pub user: String,
+    /// Fires to stop the answer.
     pub cancel: CancelToken,
 }
 

@@ -19,20 +19,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Name of the session cookie.
 pub const COOKIE: &str = "lodestar_session";
 /// Failed logins from one address allowed per [`FAIL_WINDOW`] before 429.
 pub const MAX_FAILURES: usize = 5;
+/// The window [`MAX_FAILURES`] counts failed logins over.
 pub const FAIL_WINDOW: Duration = Duration::from_secs(60);
 
 /// The logged-in user of a request.
 #[derive(Debug, Clone)]
 pub struct Auth {
+    /// The account.
     pub user: User,
+    /// CSRF token of the session (empty for API-key requests).
     pub csrf_token: String,
+    /// The client's address (`local` in in-process tests).
     pub remote: String,
 }
 
 impl Auth {
+    /// The principal the request runs as.
     pub fn principal(&self) -> lodestar_core::Principal {
         self.user.principal()
     }
@@ -105,6 +111,7 @@ impl LoginLimiter {
         let oldest = *q.front()?;
         Some((FAIL_WINDOW.saturating_sub(now.duration_since(oldest))).as_secs().max(1))
     }
+    /// Records a failed login from `remote`.
     pub fn fail(&self, remote: &str) {
         let mut g = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if g.len() > 10_000 {
@@ -112,14 +119,18 @@ impl LoginLimiter {
         }
         g.entry(remote.to_string()).or_default().push_back(Instant::now());
     }
+    /// Forgets the failures of `remote` after a successful login.
     pub fn succeed(&self, remote: &str) {
         self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(remote);
     }
 }
 
+/// Body of `POST /api/login`.
 #[derive(Deserialize)]
 pub struct LoginBody {
+    /// Account name.
     pub username: String,
+    /// Password.
     pub password: String,
 }
 

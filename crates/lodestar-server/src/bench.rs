@@ -9,16 +9,20 @@ use std::time::{Duration, Instant};
 /// One question of the mix, with its class (`metric` / `knowledge`).
 #[derive(Debug, Clone)]
 pub struct LoadQuestion {
+    /// `metric` or `knowledge`.
     pub class: String,
+    /// The question text.
     pub question: String,
 }
 
 /// How the load runs.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
+    /// Server address, e.g. `http://127.0.0.1:8123`.
     pub base_url: String,
     /// (user, password) per simulated user.
     pub users: Vec<(String, String)>,
+    /// The question mix; each user cycles through it, starting at a different question.
     pub questions: Vec<LoadQuestion>,
     /// No question starts after this; those in flight finish.
     pub duration: Duration,
@@ -29,41 +33,69 @@ pub struct LoadOptions {
 /// One answered (or failed) question.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sample {
+    /// Index of the simulated user who asked.
     pub user: usize,
+    /// The question's class.
     pub class: String,
+    /// The question text.
     pub question: String,
+    /// The stream ended with `done` and no error.
     pub ok: bool,
+    /// What went wrong, when it did.
     pub error: Option<String>,
+    /// Time to the first token (or to `done` when no token came), in milliseconds.
     pub ttft_ms: Option<f64>,
+    /// Time to `done`, in milliseconds.
     pub total_ms: f64,
+    /// Time from the first `queued` event to the first token, in milliseconds (0 when never queued).
     pub queue_ms: f64,
+    /// Highest queue position reported while waiting (0 when never queued).
     pub max_queue_position: usize,
 }
 
 /// Latency figures of one class.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassReport {
+    /// `metric` or `knowledge`.
     pub class: String,
+    /// Questions asked.
     pub requests: usize,
+    /// Questions that failed.
     pub errors: usize,
+    /// Median time to first token of the answered ones.
     pub ttft_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
     pub ttft_p95_ms: Option<f64>,
+    /// Median time to `done`.
     pub total_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
     pub total_p95_ms: Option<f64>,
+    /// Median time spent queued.
     pub queue_p50_ms: Option<f64>,
+    /// 95th percentile of the same.
     pub queue_p95_ms: Option<f64>,
+    /// Answered requests that waited in the queue.
     pub queued_requests: usize,
+    /// Highest queue position seen.
     pub max_queue_position: usize,
 }
 
+/// The whole load run.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
+    /// Simulated users.
     pub users: usize,
+    /// Planned duration (no question starts after it), in seconds.
     pub duration_s: f64,
+    /// Actual wall time, in seconds (questions in flight finish after the duration).
     pub wall_s: f64,
+    /// Questions asked.
     pub requests: usize,
+    /// Questions that failed.
     pub errors: usize,
+    /// Figures per class.
     pub classes: Vec<ClassReport>,
+    /// Every question asked.
     pub samples: Vec<Sample>,
 }
 
@@ -319,9 +351,11 @@ mod tests {
 pub struct PageLoadReport {
     /// What one page load requests.
     pub requests: Vec<String>,
+    /// Page loads timed.
     pub runs: usize,
     /// Wall time of one page load (its requests one after the other), per run.
     pub times_ms: Vec<f64>,
+    /// Median of `times_ms`.
     pub median_ms: f64,
     /// Median per request.
     pub per_request_median_ms: Vec<f64>,

@@ -124,16 +124,23 @@ pub async fn quarantine(
 /// A background indexing job of `POST /api/kb`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KbJob {
+    /// Job id (returned by `POST /api/kb`, polled with `GET /api/kb/jobs/{id}`).
     pub id: String,
     /// `running`, `done` or `failed`.
     pub status: String,
     /// `queued`, `reading`, `indexing`, `done`.
     pub stage: String,
+    /// Stages finished so far (of `total`).
     pub done: usize,
+    /// Stages in all (3).
     pub total: usize,
+    /// Id of the document added, when done.
     pub doc: Option<String>,
+    /// The add report of the index, when done.
     pub report: Option<serde_json::Value>,
+    /// Why the job failed.
     pub error: Option<String>,
+    /// The account that started the job (only it and administrators may see the job).
     #[serde(skip)]
     pub user: String,
 }
@@ -341,11 +348,17 @@ pub async fn users(State(state): State<Arc<AppState>>, auth: Auth) -> Result<Jso
 /// Body of `POST /api/users` and `POST /api/users/{name}`.
 #[derive(Debug, Deserialize)]
 pub struct UserBody {
+    /// Account name (required by `POST /api/users`; `POST /api/users/{name}` takes it from the path).
     pub name: Option<String>,
+    /// New password (at least 8 characters; stored as an argon2 hash).
     pub password: Option<String>,
+    /// Role (`admin`, `ops`, `sales`, `viewer`; 管理员 … also accepted).
     pub role: Option<String>,
+    /// Clearance (公开 / 内部 / 敏感 / 机密).
     pub clearance: Option<String>,
+    /// Granted knowledge bases (empty = all); absent keeps the current grant.
     pub kbs: Option<Vec<String>>,
+    /// Disables (true) or re-enables (false) the account.
     pub disabled: Option<bool>,
 }
 

@@ -43,51 +43,76 @@ pub fn migrate(store: &mut Store) -> Result<()> {
     store.migrate_component("server", MIGRATIONS)
 }
 
+/// A conversation of one user (the chat sidebar).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Conversation {
+    /// Conversation id.
     pub id: i64,
+    /// Title (the first question, shortened).
     pub title: String,
+    /// When it was started (RFC 3339).
     pub created_at: String,
+    /// When a message was last added (RFC 3339).
     pub updated_at: String,
 }
 
+/// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
+    /// Message id.
     pub id: i64,
+    /// `user` or `assistant`.
     pub role: String,
+    /// The message text (the answer's Markdown for assistant messages).
     pub content: String,
     /// The answer JSON (assistant messages).
     #[serde(skip)]
     pub answer: Option<serde_json::Value>,
+    /// `pending`, `done`, `cancelled` or `error`.
     pub status: String,
+    /// When it was written (RFC 3339).
     pub created_at: String,
 }
 
 /// A rated answer, for `feedback export`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Feedback {
+    /// The rated assistant message.
     pub message_id: i64,
+    /// The account that rated it.
     pub user: String,
+    /// `up` or `down`.
     pub rating: String,
+    /// The rater's comment.
     pub comment: Option<String>,
+    /// The question answered.
     pub question: String,
+    /// The answer as rated.
     pub answer: String,
+    /// The route of the answer (`metric`, `knowledge` …).
     pub route: Option<String>,
+    /// When the answer was first rated (RFC 3339).
     pub created_at: String,
+    /// When the rating last changed (RFC 3339).
     pub updated_at: String,
 }
 
 /// Share of rated answers rated up (AI 输出可用率).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FeedbackStats {
+    /// Answers rated.
     pub rated: i64,
+    /// Rated up.
     pub up: i64,
+    /// Rated down.
     pub down: i64,
     /// `up / rated` as a decimal string; null when nothing was rated.
     pub usable_rate: Option<String>,
+    /// Ratings with a comment.
     pub with_comment: i64,
 }
 
+/// Creates a conversation of `user` titled `title`; returns its id.
 pub fn create_conversation(s: &Store, user: &str, title: &str) -> Result<i64> {
     let t = now();
     s.conn().execute(
@@ -108,6 +133,7 @@ pub fn conversation(s: &Store, user: &str, id: i64) -> Result<Option<Conversatio
         .optional()?)
 }
 
+/// The conversations of `user`, most recently updated first.
 pub fn list_conversations(s: &Store, user: &str) -> Result<Vec<Conversation>> {
     let mut st = s.conn().prepare(
         "SELECT id, title, created_at, updated_at FROM conversations WHERE user = ?1 ORDER BY updated_at DESC, id DESC",
@@ -123,6 +149,7 @@ pub fn delete_conversation(s: &Store, user: &str, id: i64) -> Result<bool> {
     Ok(s.conn().execute("DELETE FROM conversations WHERE id = ?1 AND user = ?2", params![id, user])? > 0)
 }
 
+/// Adds a message to a conversation (touching its `updated_at`); returns the message id.
 pub fn add_message(s: &Store, conversation_id: i64, role: &str, content: &str, status: &str) -> Result<i64> {
     let t = now();
     s.conn().execute(
@@ -155,6 +182,7 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
+/// The messages of a conversation, in order.
 pub fn messages(s: &Store, conversation_id: i64) -> Result<Vec<Message>> {
     let mut st = s.conn().prepare(
         "SELECT id, role, content, answer, status, created_at FROM messages WHERE conversation_id = ?1 ORDER BY id",
@@ -237,6 +265,7 @@ pub fn feedback(s: &Store, since: Option<&str>) -> Result<Vec<Feedback>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Rating counts and 可用率 of the answers rated at or after `since` (RFC 3339 or date; all when `None`).
 pub fn feedback_stats(s: &Store, since: Option<&str>) -> Result<FeedbackStats> {
     let (rated, up, with_comment): (i64, i64, i64) = s.conn().query_row(
         "SELECT COUNT(*), COALESCE(SUM(rating = 'up'), 0), COALESCE(SUM(comment IS NOT NULL AND comment <> ''), 0)

@@ -7,7 +7,9 @@ use axum::Json;
 /// An error answered to an API client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
+    /// HTTP status of the response.
     pub status: StatusCode,
+    /// What went wrong, for people.
     pub message: String,
     /// Broad class (`authentication_error`, `permission_error`, `invalid_request_error`, …).
     pub kind: &'static str,
@@ -18,24 +20,31 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with the given status, class, code and message.
     pub fn new(status: StatusCode, kind: &'static str, code: &'static str, message: impl Into<String>) -> Self {
         Self { status, message: message.into(), kind, code, retry_after: None }
     }
+    /// 401 `authentication_error` (no or expired session, bad key).
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "authentication_error", code, message)
     }
+    /// 403 `permission_error` (role or clearance too low).
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "permission_error", code, message)
     }
+    /// 400 `invalid_request_error`.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request_error", code, message)
     }
+    /// 404 `invalid_request_error` with code `not_found`.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "invalid_request_error", "not_found", message)
     }
+    /// 500 `server_error` with code `internal`.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "internal", message)
     }
+    /// Adds a `Retry-After` of `secs` seconds.
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
         self

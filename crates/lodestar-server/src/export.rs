@@ -5,12 +5,21 @@ use crate::db::Feedback;
 use lodestar_store::AuditEntry;
 use std::path::Path;
 
+/// Why an export could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// The output file could not be written.
     #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The output file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Writing CSV failed.
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
+    /// Writing the workbook failed.
     #[error("xlsx: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
 }

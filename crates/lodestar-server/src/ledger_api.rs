@@ -112,8 +112,11 @@ pub async fn item(
 /// Body of `POST /api/ledger/{id}`.
 #[derive(Debug, Deserialize)]
 pub struct ItemChange {
+    /// New status (待办, 进行中, 已完成, 延期, 取消).
     pub status: Option<String>,
+    /// New deadline, `YYYY-MM-DD`.
     pub deadline: Option<String>,
+    /// A note added to the item's history.
     pub note: Option<String>,
 }
 

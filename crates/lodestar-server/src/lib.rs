@@ -23,10 +23,6 @@
 //! # }
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod api;
 pub mod ask;
 pub mod auth;
@@ -92,6 +88,7 @@ impl Default for ServerOptions {
 
 /// What every request shares.
 pub struct AppState {
+    /// The question-answering assistant (routing, retrieval, rule engine, chat model).
     pub assistant: Assistant,
     /// The embedding model for `/v1/embeddings` (none: that route answers 404).
     pub embedder: Option<Arc<dyn lodestar_core::Embedder>>,
@@ -104,8 +101,11 @@ pub struct AppState {
     /// Time-to-first-token histogram of answers that ran the model (bucket upper bounds in s).
     pub ttft: Mutex<metrics::Histogram>,
     db_path: PathBuf,
+    /// The server's settings.
     pub opts: ServerOptions,
+    /// The generation queue: slots for the chat model and the requests waiting for one.
     pub queue: Arc<queue::GenQueue>,
+    /// Failed-login counter per remote address.
     pub limiter: auth::LoginLimiter,
     running: Mutex<HashMap<i64, ask::Running>>,
     /// The home's workspace (uploads, live index and rule engine); unset = upload routes answer 503.

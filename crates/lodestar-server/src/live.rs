@@ -16,6 +16,7 @@ pub struct SwapMetrics {
 }
 
 impl SwapMetrics {
+    /// A holder of `inner` (`None`: no rule engine yet).
     pub fn new(inner: Option<Arc<dyn MetricsSource>>) -> Self {
         Self { inner: RwLock::new(inner) }
     }

@@ -16,12 +16,16 @@ pub const TTFT_BUCKETS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 6
 /// A cumulative histogram.
 #[derive(Debug, Default, Clone)]
 pub struct Histogram {
+    /// Observations at or below each bound of [`TTFT_BUCKETS`] (cumulative).
     pub counts: [u64; 9],
+    /// Observations in all.
     pub count: u64,
+    /// Sum of the observed values, in seconds.
     pub sum: f64,
 }
 
 impl Histogram {
+    /// Records one time to first token of `secs` seconds.
     pub fn observe(&mut self, secs: f64) {
         for (i, b) in TTFT_BUCKETS.iter().enumerate() {
             if secs <= *b {

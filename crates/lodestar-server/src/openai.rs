@@ -73,33 +73,49 @@ pub async fn models(State(state): State<Arc<AppState>>, _k: KeyAuth) -> Json<ser
     Json(serde_json::json!({"object": "list", "data": data}))
 }
 
+/// One chat message of a `/v1/chat/completions` request.
 #[derive(Debug, Deserialize)]
 pub struct Msg {
+    /// `system`, `user` or `assistant`.
     pub role: String,
+    /// A string, or an array of content parts (their text parts are used).
     #[serde(default)]
     pub content: serde_json::Value,
 }
 
+/// `stream_options` of a chat request.
 #[derive(Debug, Deserialize, Default)]
 pub struct StreamOptions {
+    /// Send a last chunk with the token usage.
     #[serde(default)]
     pub include_usage: bool,
 }
 
+/// Body of `POST /v1/chat/completions` (the OpenAI fields lodestar honours).
 #[derive(Debug, Deserialize)]
 pub struct ChatBody {
+    /// `lodestar` (grounded answers through the assistant) or the name of the loaded chat model.
     pub model: String,
+    /// The conversation so far.
     pub messages: Vec<Msg>,
+    /// Answer as server-sent events.
     #[serde(default)]
     pub stream: bool,
+    /// Streaming options.
     #[serde(default)]
     pub stream_options: Option<StreamOptions>,
+    /// Most tokens to generate (older name of `max_completion_tokens`).
     pub max_tokens: Option<usize>,
+    /// Most tokens to generate (default 512).
     pub max_completion_tokens: Option<usize>,
+    /// Sampling temperature (default 0: greedy).
     pub temperature: Option<f64>,
+    /// Nucleus sampling threshold.
     pub top_p: Option<f64>,
+    /// A stop string or an array of them.
     #[serde(default)]
     pub stop: Option<serde_json::Value>,
+    /// Sampling seed (default 42).
     pub seed: Option<u64>,
 }
 
@@ -404,10 +420,13 @@ fn async_stream_of(
     head.chain(body)
 }
 
+/// Body of `POST /v1/embeddings`.
 #[derive(Debug, Deserialize)]
 pub struct EmbedBody {
+    /// The embedding model's name (or `e5-small`); absent = the loaded one.
     #[serde(default)]
     pub model: Option<String>,
+    /// A string or an array of up to 256 strings.
     pub input: serde_json::Value,
     /// Extension: `query` or `passage` (default `passage`); a text that starts with `query: ` or
     /// `passage: ` chooses for itself.

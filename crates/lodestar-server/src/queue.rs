@@ -30,13 +30,18 @@ pub struct GenQueue {
 /// What the queue looks like now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct QueueStatus {
+    /// Generations that may run at once.
     pub slots: usize,
+    /// Generations running now.
     pub running: usize,
+    /// Requests waiting for a slot.
     pub waiting: usize,
+    /// Most requests that may wait; more are refused with 503.
     pub max_waiting: usize,
 }
 
 impl GenQueue {
+    /// A queue of `slots` concurrent generations (at least 1) and `max_waiting` waiting requests.
     pub fn new(slots: usize, max_waiting: usize) -> Arc<Self> {
         Arc::new(Self {
             slots: slots.max(1),
@@ -54,6 +59,7 @@ impl GenQueue {
         self.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
+    /// Slots, running and waiting counts now.
     pub fn status(&self) -> QueueStatus {
         let g = self.lock();
         QueueStatus { slots: self.slots, running: g.running, waiting: g.waiting.len(), max_waiting: self.max_waiting }

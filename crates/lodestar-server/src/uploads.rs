@@ -47,7 +47,9 @@ pub struct Upload {
     pub name: String,
     /// Lower-case extension of that name (`xlsx`).
     pub ext: String,
+    /// The file's bytes.
     pub bytes: Vec<u8>,
+    /// The form's other fields, by name.
     pub fields: BTreeMap<String, String>,
 }
 
@@ -158,11 +160,13 @@ pub enum Content {
     Docx,
     /// OLE2 compound file (xls).
     Ole,
+    /// PDF document.
     Pdf,
     /// Text (UTF-8, UTF-16 with BOM, GBK …): csv, md, txt.
     Text,
     /// Some other zip archive.
     OtherZip,
+    /// Anything else.
     Binary,
 }
 

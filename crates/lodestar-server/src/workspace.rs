@@ -106,8 +106,11 @@ pub async fn metrics(
 /// One month of the trend chart.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TrendPoint {
+    /// The month, `YYYY-MM`.
     pub month: String,
+    /// Actual of the month.
     pub actual: Option<rust_decimal::Decimal>,
+    /// Target of the month.
     pub target: Option<rust_decimal::Decimal>,
     /// The same month a year earlier.
     pub last_year: Option<rust_decimal::Decimal>,

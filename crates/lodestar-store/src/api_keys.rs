@@ -9,12 +9,19 @@ use rusqlite::{params, OptionalExtension};
 /// A stored key (never the key itself).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApiKey {
+    /// Row id (what [`Store::revoke_api_key`] takes).
     pub id: i64,
+    /// The account the key acts as.
     pub user: String,
+    /// Free-text label given at creation (may be empty).
     pub label: String,
+    /// The key's first characters, to tell keys apart in lists.
     pub prefix: String,
+    /// When the key was created (RFC 3339).
     pub created_at: String,
+    /// When the key last authenticated a request (RFC 3339), if ever.
     pub last_used_at: Option<String>,
+    /// When the key was revoked (RFC 3339); a revoked key authenticates nothing.
     pub revoked_at: Option<String>,
 }
 

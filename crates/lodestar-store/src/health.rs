@@ -25,6 +25,7 @@ pub struct DbCheck {
 }
 
 impl DbCheck {
+    /// Every problem found, one message per line, integrity first; empty when the database is sound.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         out.extend(self.integrity.iter().map(|m| format!("integrity_check: {m}")));

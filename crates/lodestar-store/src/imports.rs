@@ -28,10 +28,13 @@ pub const RECORD_TABLES: [&str; 4] = ["sales", "targets", "receivables", "fx"];
 /// What a new batch records about its file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewBatch<'a> {
+    /// File name as shown in reports (no directory).
     pub file_name: &'a str,
+    /// Full path of the imported file, when it came from disk.
     pub file_path: Option<&'a str>,
     /// sha256 of the file bytes, hex.
     pub content_hash: &'a str,
+    /// Account that ran the import.
     pub imported_by: &'a str,
     /// `--append`: add rows without replacing the months they cover.
     pub append: bool,
@@ -40,42 +43,69 @@ pub struct NewBatch<'a> {
 /// A stored import batch.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BatchInfo {
+    /// Batch id (increasing; `import undo BATCH` takes it).
     pub id: i64,
+    /// File name of the imported file.
     pub file_name: String,
+    /// Full path of the imported file, when known.
     pub file_path: Option<String>,
+    /// sha256 of the file bytes, hex.
     pub content_hash: String,
+    /// When the import ran (RFC 3339).
     pub imported_at: String,
+    /// Account that ran the import.
     pub imported_by: String,
+    /// Imported with `--append` (added rows without replacing the months they cover).
     pub append: bool,
+    /// Data rows read from the file.
     pub rows_read: i64,
+    /// Rows stored.
     pub rows_imported: i64,
+    /// Earlier rows this batch replaced (superseded).
     pub rows_replaced: i64,
+    /// Rows set aside in the quarantine.
     pub rows_quarantined: i64,
+    /// When the batch was undone (RFC 3339); `None` while it is active.
     pub undone_at: Option<String>,
 }
 
 /// Final counts of a batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BatchCounts {
+    /// Data rows read from the file.
     pub rows_read: i64,
+    /// Rows stored.
     pub rows_imported: i64,
+    /// Earlier rows replaced (superseded) by this batch.
     pub rows_replaced: i64,
+    /// Rows set aside in the quarantine.
     pub rows_quarantined: i64,
 }
 
 /// One 销售明细 row as cleaned (names as in the file, trimmed and half-width).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SalesRecord {
+    /// Month of the sale, `YYYY-MM`.
     pub month: String,
+    /// Country as written in the file (resolved through the dictionaries when queried).
     pub country: String,
+    /// Customer as written in the file.
     pub customer: String,
+    /// Product category as written, or the catalogue category code of a known spec when the file has none.
     pub category: String,
+    /// Spec, normalized when it looks like a tyre size.
     pub spec: String,
+    /// 销量: quantity in tyres (条), plain decimal text.
     pub quantity: String,
+    /// 销售额: sales amount in `currency`, plain decimal text.
     pub amount: String,
+    /// Currency of `amount` (ISO code; `USD` by default).
     pub currency: String,
+    /// 销售负责人: the sales owner, when the file gives one.
     pub owner: Option<String>,
+    /// Sheet the row came from.
     pub sheet: String,
+    /// Row number as Excel shows it (1-based).
     pub row_no: i64,
     /// e.g. `customer,spec`; `None` when every name resolved.
     pub unresolved: Option<String>,
@@ -84,79 +114,126 @@ pub struct SalesRecord {
 /// One 目标 row.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TargetRecord {
+    /// Month of the target, `YYYY-MM`.
     pub month: String,
+    /// Country the target is for.
     pub country: String,
+    /// Category the target is for; `None` = all categories.
     pub category: Option<String>,
+    /// Customer the target is for; `None` = all customers.
     pub customer: Option<String>,
+    /// Target quantity (条), plain decimal text.
     pub target_quantity: Option<String>,
+    /// Target amount in `currency`, plain decimal text.
     pub target_amount: Option<String>,
+    /// Currency of `target_amount`.
     pub currency: String,
+    /// Sheet the row came from.
     pub sheet: String,
+    /// Row number as Excel shows it (1-based).
     pub row_no: i64,
+    /// Names the dictionaries did not know (e.g. `country,category`); `None` when all resolved.
     pub unresolved: Option<String>,
 }
 
 /// One 合同/回款 installment row.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReceivableRecord {
+    /// 合同号: contract number.
     pub contract_no: String,
+    /// Customer as written in the file.
     pub customer: String,
+    /// Country as written in the file.
     pub country: String,
+    /// Currency of the amounts.
     pub currency: String,
+    /// Total contract amount, plain decimal text.
     pub contract_amount: Option<String>,
+    /// 付款条件: payment terms, free text kept for people.
     pub payment_terms: Option<String>,
+    /// 付款节点: the installment's payment stage (预付 / 发货前 / 见提单 / 发货后).
     pub payment_node: String,
+    /// 应回款金额: amount due for this installment, plain decimal text.
     pub due_amount: String,
+    /// 约定回款日期: agreed due date, `YYYY-MM-DD`.
     pub due_date: Option<String>,
+    /// 已回款金额: amount paid so far, plain decimal text (`0` when nothing).
     pub paid_amount: String,
+    /// 实际回款日期: date of payment, `YYYY-MM-DD`.
     pub paid_date: Option<String>,
+    /// 货好日期: date the goods are (or will be) ready, `YYYY-MM-DD`.
     pub goods_ready_date: Option<String>,
+    /// 发货状态: shipping status (未发货 / 已订舱 / 已发货).
     pub shipping_status: Option<String>,
+    /// Sheet the row came from.
     pub sheet: String,
+    /// Row number as Excel shows it (1-based).
     pub row_no: i64,
+    /// Names the dictionaries did not know (e.g. `customer`); `None` when all resolved.
     pub unresolved: Option<String>,
 }
 
 /// One 汇率 row: USD per unit of `currency` in `month`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FxRecord {
+    /// Month the rate applies to, `YYYY-MM`.
     pub month: String,
+    /// Currency code, e.g. `RUB`.
     pub currency: String,
+    /// USD per unit of `currency`, plain decimal text.
     pub usd_rate: String,
 }
 
 /// A row set aside by the cleaner.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewQuarantine {
+    /// File the row came from.
     pub file: String,
+    /// Sheet the row came from, when the file has sheets.
     pub sheet: Option<String>,
+    /// Row number as Excel shows it (1-based).
     pub row_no: Option<i64>,
+    /// The column whose value was rejected, when one was.
     pub column_name: Option<String>,
+    /// The rejected cell as read.
     pub raw_value: Option<String>,
+    /// Why the row was set aside (a message for people).
     pub reason: String,
+    /// Record kind of the row: `sales`, `targets`, `receivables` or `fx`.
     pub kind: Option<String>,
 }
 
 /// A stored quarantine entry (`lodestar quarantine list`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QuarantineEntry {
+    /// Entry id.
     pub id: i64,
+    /// Batch that set the row aside (`None` for entries written outside a batch).
     pub batch_id: Option<i64>,
+    /// File the row came from.
     pub file: String,
+    /// Sheet the row came from.
     pub sheet: Option<String>,
     /// Row number as Excel shows it (1-based).
     pub row: Option<i64>,
+    /// The column whose value was rejected.
     pub column: Option<String>,
+    /// The rejected cell as read.
     pub raw_value: Option<String>,
+    /// Why the row was set aside.
     pub reason: String,
+    /// Record kind: `sales`, `targets`, `receivables` or `fx`.
     pub kind: Option<String>,
+    /// When the entry was written (RFC 3339).
     pub created_at: String,
 }
 
 /// What `import undo` did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UndoReport {
+    /// The batch undone.
     pub batch_id: i64,
+    /// File name of the batch.
     pub file: String,
     /// Rows of the batch taken out.
     pub deleted: usize,
@@ -171,7 +248,9 @@ pub struct UndoReport {
 pub struct NameCount {
     /// `country`, `customer`, `category`, `spec` or `owner`.
     pub field: String,
+    /// The name as stored.
     pub name: String,
+    /// Active rows that carry it.
     pub rows: i64,
 }
 
@@ -196,6 +275,7 @@ impl Store {
         Ok(self.conn.query_row(&sql, [content_hash], batch_from_row).optional()?)
     }
 
+    /// The batch with id `id` (active or undone).
     pub fn batch(&self, id: i64) -> Result<Option<BatchInfo>> {
         let sql = format!("{BATCH_SELECT} WHERE id = ?1");
         Ok(self.conn.query_row(&sql, [id], batch_from_row).optional()?)
@@ -406,10 +486,12 @@ impl ImportTx<'_> {
         Ok(())
     }
 
+    /// Inserts one sales row into batch `batch` (see `insert_sales_rows`).
     pub fn insert_sales(&self, batch: i64, r: &SalesRecord) -> Result<()> {
         self.insert_sales_rows(batch, std::slice::from_ref(r))
     }
 
+    /// Inserts one target row into batch `batch`.
     pub fn insert_target(&self, batch: i64, r: &TargetRecord) -> Result<()> {
         let mut st = self.tx.prepare_cached(
             "INSERT INTO targets(batch_id, month, country, category, customer, target_quantity, target_amount, currency, sheet, row_no, unresolved)
@@ -483,6 +565,7 @@ impl ImportTx<'_> {
         Ok(replaced)
     }
 
+    /// Sets a row aside in the quarantine under batch `batch`.
     pub fn insert_quarantine(&self, batch: i64, q: &NewQuarantine) -> Result<()> {
         let mut st = self.tx.prepare_cached(
             "INSERT INTO quarantine(batch_id, file, sheet, row_no, column_name, raw_value, reason, kind, created_at)
@@ -518,6 +601,7 @@ impl ImportTx<'_> {
         Ok(())
     }
 
+    /// Commits the import: batch, rows, replacements, quarantine and audit entry together.
     pub fn commit(self) -> Result<()> {
         self.tx.commit()?;
         Ok(())

@@ -10,10 +10,6 @@
 //! store.audit("admin", "import", &serde_json::json!({"file": "sales.xlsx"})).unwrap();
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod accounts;
 pub mod api_keys;
 pub mod health;
@@ -26,18 +22,29 @@ use std::path::Path;
 
 pub use rusqlite;
 
+/// Errors of the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// SQLite failed.
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// The database directory could not be created.
     #[error("cannot create {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A request the data refuses (e.g. undoing a batch twice); the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// A batch, user or key that does not exist (the message names it).
     #[error("not found: {0}")]
     NotFound(String),
 }
 
+/// Result of the store's operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Migrations of the `store` component, in order; index + 1 = version.
@@ -112,10 +119,12 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// The underlying SQLite connection, for the crates that own their own tables.
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
 
+    /// The underlying SQLite connection, mutable (transactions).
     pub fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
@@ -158,10 +167,15 @@ impl Store {
 /// One audit-log entry.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuditEntry {
+    /// Entry id (increasing).
     pub id: i64,
+    /// When it happened (RFC 3339).
     pub at: String,
+    /// Account that acted.
     pub actor: String,
+    /// What was done: `login`, `question`, `answer`, `import`, `export`, `approval`, …
     pub action: String,
+    /// Details as JSON text.
     pub detail: Option<String>,
 }
 

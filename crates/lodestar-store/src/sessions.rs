@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 /// A session as the server sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
+    /// The logged-in account.
     pub user: User,
+    /// Token the browser must echo in state-changing requests (CSRF protection).
     pub csrf_token: String,
     /// Unix seconds.
     pub expires_at: i64,
@@ -19,8 +21,11 @@ pub struct Session {
 /// A new session's secrets (the token goes into the cookie; only its hash is stored).
 #[derive(Debug, Clone)]
 pub struct NewSession {
+    /// The cookie token (random; only its SHA-256 is stored).
     pub token: String,
+    /// The session's CSRF token.
     pub csrf_token: String,
+    /// Expiry, Unix seconds.
     pub expires_at: i64,
 }
 

@@ -7,16 +7,22 @@ use rusqlite::{params, OptionalExtension};
 /// A stored account.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct User {
+    /// Account (login) name.
     pub name: String,
+    /// The account's role.
     pub role: Role,
+    /// Highest sensitivity the account may see.
     pub clearance: Sensitivity,
     /// Granted knowledge bases; empty = all.
     pub kbs: Vec<KbId>,
+    /// When the account was created (RFC 3339).
     pub created_at: String,
+    /// Whether a password hash is stored for the account.
     pub has_password: bool,
 }
 
 impl User {
+    /// The principal requests of this account run as.
     pub fn principal(&self) -> Principal {
         Principal { name: self.name.clone(), role: self.role, clearance: self.clearance, kbs: self.kbs.clone() }
     }
@@ -63,6 +69,7 @@ impl Store {
         Ok(())
     }
 
+    /// The active (not disabled) account named `name`.
     pub fn get_user(&self, name: &str) -> Result<Option<User>> {
         let row = self
             .conn
@@ -75,6 +82,7 @@ impl Store {
         row.map(|(a, b, c, d, e, f)| parse_user(a, b, c, d, e, f)).transpose()
     }
 
+    /// The stored password hash (argon2 PHC string) of an active account, if it has one.
     pub fn password_hash(&self, name: &str) -> Result<Option<String>> {
         Ok(self
             .conn
@@ -83,6 +91,7 @@ impl Store {
             .flatten())
     }
 
+    /// All active accounts, by name.
     pub fn list_users(&self) -> Result<Vec<User>> {
         let mut st = self.conn.prepare(
             "SELECT name, role, clearance, kbs, created_at, password_hash IS NOT NULL FROM users WHERE disabled = 0 ORDER BY name",

@@ -15,8 +15,13 @@ use std::io::Read;
 /// One block of a Word document's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
-    /// A paragraph: its style id (`Heading1`, `标题 1`) and text (`w:tab` as `\t`, `w:br` as `\n`).
-    Para { style: Option<String>, text: String },
+    /// A paragraph.
+    Para {
+        /// Style id (`Heading1`, `标题 1`), if any.
+        style: Option<String>,
+        /// Text (`w:tab` as `\t`, `w:br` as `\n`).
+        text: String,
+    },
     /// An outermost table: rows of cells; a cell's text is its paragraphs (trimmed, empty ones
     /// left out) joined by a space, nested tables' paragraphs included.
     Table(Vec<Vec<String>>),
@@ -25,7 +30,9 @@ pub enum Block {
 /// A document's blocks and its title (`dc:title`, when not blank).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Docx {
+    /// The document title (`dc:title` of `docProps/core.xml`), when not blank.
     pub title: Option<String>,
+    /// The body's paragraphs and outermost tables, in document order.
     pub blocks: Vec<Block>,
 }
 

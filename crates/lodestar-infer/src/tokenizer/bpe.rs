@@ -9,10 +9,15 @@ use std::collections::HashMap;
 
 /// GGUF token types (llama.cpp `llama_token_type`).
 pub const TOKEN_NORMAL: i32 = 1;
+/// Unknown-token placeholder.
 pub const TOKEN_UNKNOWN: i32 = 2;
+/// Control token (chat-template markers such as `<|im_start|>`); split out only with `parse_special`.
 pub const TOKEN_CONTROL: i32 = 3;
+/// User-defined token: always split out as a whole, its text kept on decoding.
 pub const TOKEN_USER_DEFINED: i32 = 4;
+/// Unused slot of the vocabulary.
 pub const TOKEN_UNUSED: i32 = 5;
+/// Byte-fallback token (`<0x0A>`).
 pub const TOKEN_BYTE: i32 = 6;
 
 /// Qwen2 pre-tokenizer split regex (`tokenizer.ggml.pre = "qwen2"`).
@@ -52,8 +57,11 @@ pub struct BpeTokenizer {
     /// Special tokens sorted by length (longest first): (text, id, is_control).
     specials: Vec<(String, u32, bool)>,
     pre: fancy_regex::Regex,
+    /// Beginning-of-sequence token id (`tokenizer.ggml.bos_token_id`), if any.
     pub bos: Option<u32>,
+    /// End-of-sequence token id (`tokenizer.ggml.eos_token_id`), if any.
     pub eos: Option<u32>,
+    /// Whether encoding prepends the BOS token (`tokenizer.ggml.add_bos_token`).
     pub add_bos: bool,
 }
 
@@ -157,6 +165,7 @@ impl BpeTokenizer {
         })
     }
 
+    /// Number of tokens in the vocabulary.
     pub fn vocab_size(&self) -> usize {
         self.tokens.len()
     }

@@ -12,11 +12,17 @@ const META: char = '\u{2581}';
 /// A unigram tokenizer with its normalization map.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UnigramTokenizer {
+    /// The pieces, by id.
     pub pieces: Vec<String>,
+    /// Log-probability score of each piece, by id.
     pub scores: Vec<f32>,
+    /// Id of `<s>`.
     pub bos: u32,
+    /// Id of `</s>`.
     pub eos: u32,
+    /// Id of `<pad>`.
     pub pad: u32,
+    /// Id of `<unk>`.
     pub unk: u32,
     /// Code point → replacement code points (empty = removed).
     pub normalization: Vec<(u32, Vec<u32>)>,
@@ -31,6 +37,7 @@ pub struct UnigramTokenizer {
 }
 
 impl UnigramTokenizer {
+    /// A tokenizer over `pieces` and their `scores`, with special ids `(bos, eos, pad, unk)`; errors on bad ids.
     pub fn new(
         pieces: Vec<String>,
         scores: Vec<f32>,
@@ -70,6 +77,7 @@ impl UnigramTokenizer {
         Ok(t)
     }
 
+    /// The tokenizer as JSON (read back by [`UnigramTokenizer::from_json`]).
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string(self).map_err(|e| InferError::Tokenizer(e.to_string()))
     }
@@ -87,6 +95,7 @@ impl UnigramTokenizer {
         self.max_piece_bytes = self.pieces.iter().map(|p| p.len()).max().unwrap_or(1).max(1);
     }
 
+    /// Number of pieces.
     pub fn vocab_size(&self) -> usize {
         self.pieces.len()
     }
