@@ -148,7 +148,7 @@ pub fn names_missing_detail(answer: &str, detail: &str) -> bool {
             let named: Vec<char> =
                 squash(&answer[i + cue.len()..]).chars().take_while(|c| !matches!(c, '。' | '.')).collect();
             named.windows(2).any(|w| {
-                w.iter().all(|c| ('\u{4e00}'..='\u{9fff}').contains(c)) && head.contains(&w.iter().collect::<String>())
+                w.iter().all(|c| lodestar_core::text::is_han(*c)) && head.contains(&w.iter().collect::<String>())
             })
         })
     })

@@ -108,9 +108,7 @@ fn script(c: char) -> Script {
     match c {
         'a'..='z' | 'A'..='Z' => Script::Latin,
         '\u{0400}'..='\u{04FF}' => Script::Cyrillic,
-        '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' => {
-            Script::Cjk
-        }
+        c if lodestar_core::text::is_cjk(c) => Script::Cjk,
         _ => Script::Other,
     }
 }

@@ -162,7 +162,7 @@ pub(crate) fn term_lists(
 /// character, at least three words of two or more letters, and mostly ASCII letters. The
 /// knowledge bases are Chinese, so such a question needs the glossary to be matched word for word.
 pub fn is_latin_question(text: &str) -> bool {
-    let cjk = text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c));
+    let cjk = text.chars().any(lodestar_core::text::is_han);
     let words = text.split(|c: char| !c.is_alphabetic()).filter(|w| w.chars().count() >= 2).count();
     !cjk && words >= 3
         && text.chars().filter(|c| c.is_ascii_alphabetic()).count() * 2
