@@ -390,6 +390,7 @@ mod index {
     }
 
     impl IndexRetriever {
+        /// Wraps an opened knowledge index.
         pub fn new(index: KnowledgeIndex) -> Self {
             Self { index: Mutex::new(index) }
         }
