@@ -1,9 +1,9 @@
 //! `lodestar-ledger`: turns meeting minutes into a tracked action ledger (督办台账).
 //!
 //! The data flow follows the modules:
-//! [`text`] (read .md / .txt / .docx) → [`extract`] (deterministic rules: structure, owners,
-//! [`deadline`] grammar, tag keywords, dictionary [`scan`]) → [`model`] (optional chat model, JSON
-//! validated, rules win) → [`ledger`] (SQLite: items, history, links across meetings, proposed
+//! [`text`] (read .md / .txt / .docx) → [`extract`](mod@extract) (deterministic rules: structure,
+//! owners, [`deadline`] grammar, tag keywords, dictionary [`scan`]) → [`model`] (optional chat model,
+//! JSON validated, rules win) → [`ledger`] (SQLite: items, history, links across meetings, proposed
 //! status updates) → [`review`] (pre-meeting review, 结构化率 / 可追踪率) and [`export`] (Excel).
 //! `lodestar-bench` scores the extractor on the hand-written evaluation set in `tests/eval/minutes/`.
 //!
