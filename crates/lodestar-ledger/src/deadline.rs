@@ -40,6 +40,7 @@ pub struct Deadline {
     pub next_meeting: bool,
     /// Byte offset of the phrase in the searched text.
     pub start: usize,
+    /// Byte offset just past the phrase.
     pub end: usize,
     /// 0 = plain, 1 = followed by 前/之前/内, 2 = labelled 截止/deadline.
     pub strength: u8,

@@ -25,8 +25,9 @@ pub const COLUMNS: [&str; 13] = [
     "更新时间",
 ];
 
-/// Sheet names.
+/// Name of the sheet listing the items, one row each.
 pub const LEDGER_SHEET: &str = "督办台账";
+/// Name of the sheet counting the items per owner and type, by status.
 pub const COUNT_SHEET: &str = "统计";
 
 fn country_name(d: &Dictionaries, c: &Option<String>) -> String {

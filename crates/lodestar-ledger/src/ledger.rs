@@ -106,9 +106,11 @@ pub const LINK_NO_CONTEXT: f64 = 0.35;
 /// How an import runs.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
+    /// The minutes file as given (a path, or the uploaded file's name), recorded with the meeting.
     pub file: String,
     /// Meeting kind: 经营分析会, 销售会, …
     pub meeting: String,
+    /// Date of the meeting: relative deadlines (`下周五`, `月底前`) count from it.
     pub date: NaiveDate,
     /// Apply the proposed status updates (after a person confirmed them).
     pub apply_updates: bool,
@@ -119,83 +121,132 @@ pub struct ImportOptions {
 /// An extracted item that repeats an open ledger item.
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkedItem {
+    /// The extracted item (not stored: the open item stands for it).
     pub item: ActionItem,
+    /// Ledger id of the open item it repeats.
     pub linked_to: i64,
+    /// That item's description.
     pub linked_description: String,
+    /// Similarity of the two (masked character-bigram Jaccard, 3 decimals).
     pub similarity: f64,
 }
 
 /// A status change that minutes propose for an open item.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ProposedUpdate {
+    /// Id of the proposal (for `apply_update`); 0 in a preview.
     pub update_id: i64,
+    /// Ledger id of the item it concerns.
     pub item_id: i64,
+    /// That item's description.
     pub description: String,
+    /// The item's status when the update was proposed.
     pub from_status: Status,
+    /// The status the minutes report.
     pub to_status: Status,
+    /// The new deadline of a delay, when the minutes give one.
     pub new_deadline: Option<NaiveDate>,
+    /// The sentence of the minutes it comes from.
     pub evidence: String,
 }
 
 /// Counters of an import.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportStats {
+    /// Non-empty lines read.
     pub lines: usize,
+    /// Clauses (sentences, list items, table rows) considered.
     pub clauses: usize,
+    /// New items stored (repeats of open items are linked instead).
     pub items: usize,
+    /// Extracted items linked to an open item.
     pub linked: usize,
+    /// Status updates proposed.
     pub updates: usize,
+    /// Extracted items without an owner.
     pub missing_owner: usize,
+    /// Extracted items without a deadline.
     pub missing_deadline: usize,
     /// Items with owner + deadline + type / all extracted items (结构化率).
     pub structured_rate: Option<f64>,
+    /// What the chat-model pass did, when a model ran.
     pub model: Option<crate::model::ModelReport>,
 }
 
 /// What `minutes import` returns (the JSON of `lodestar minutes import --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
+    /// Ledger id of the meeting; 0 in a preview.
     pub meeting_id: i64,
+    /// Meeting kind (经营分析会, 销售会 …).
     pub meeting: String,
+    /// Date of the meeting.
     pub date: NaiveDate,
+    /// The minutes file as given at import.
     pub file: String,
+    /// New items stored, with their ledger ids (`None` in a preview).
     pub items: Vec<ActionItem>,
+    /// Extracted items that repeat an open item, and which.
     pub linked: Vec<LinkedItem>,
+    /// Status updates proposed for open items.
     pub updates: Vec<ProposedUpdate>,
+    /// Whether the proposed updates were applied.
     pub applied: bool,
+    /// Counters of the import.
     pub stats: ImportStats,
 }
 
 /// One ledger row with its meeting and computed flags.
 #[derive(Debug, Clone, Serialize)]
 pub struct LedgerItem {
+    /// Ledger id of the item.
     pub id: i64,
+    /// The meeting it was first recorded at.
     pub meeting_id: i64,
+    /// That meeting's kind (经营分析会 …).
     pub meeting: String,
+    /// That meeting's date.
     pub meeting_date: NaiveDate,
+    /// 事项内容.
     pub description: String,
+    /// 事项类型: a tag name (`回款风险`).
     #[serde(rename = "type")]
     pub item_type: String,
+    /// Country code (`RU`).
     pub country: Option<String>,
+    /// Customer id (`C001`).
     pub customer: Option<String>,
+    /// Owner names (负责人), as in [`ActionItem::owners`].
     pub owners: Vec<String>,
+    /// Staff ids of the owners the staff dictionary resolved.
     pub owner_ids: Vec<String>,
     /// Supporting owners (协同人) and their staff ids.
     pub supporting_owners: Vec<String>,
+    /// Staff ids of the supporting owners.
     pub supporting_owner_ids: Vec<String>,
+    /// 截止日期.
     pub deadline: Option<NaiveDate>,
+    /// The words the deadline came from (`9月底前`, `下次会议前`).
     pub deadline_text: Option<String>,
+    /// The deadline is "before the next meeting" (a checkpoint without a date).
     pub next_meeting_checkpoint: bool,
+    /// Current status (事项状态).
     pub status: Status,
     /// 最新进展: the latest history note.
     pub latest_note: Option<String>,
     /// 更新时间.
     pub updated_at: String,
+    /// When the item entered the ledger (RFC 3339).
     pub created_at: String,
+    /// The sentence, list item or table row of the minutes it came from.
     pub source: String,
+    /// 0..1: how sure the extractor was.
     pub confidence: f64,
+    /// Whether a person still has to confirm it (set on every imported item).
     pub needs_review: bool,
+    /// Fields left empty: `owner`, `deadline`.
     pub missing: Vec<String>,
+    /// Field → `rule` | `model`.
     pub field_sources: BTreeMap<String, FieldSource>,
     /// Open with a deadline before the as-of date.
     pub overdue: bool,
@@ -206,22 +257,34 @@ pub struct LedgerItem {
 /// One history row (变更记录).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HistoryEntry {
+    /// When (RFC 3339).
     pub at: String,
+    /// Who made the change: the account that imported the minutes or ran the update.
     pub who: String,
+    /// Status before; `None` on the row that created the item and on notes from later minutes.
     pub from_status: Option<Status>,
+    /// Status after; `None` on a note from later minutes (a repeat mention, a deadline supplied).
     pub to_status: Option<Status>,
+    /// What happened, in words (`2026-09-07 经营分析会 新增`, an update's note).
     pub note: Option<String>,
+    /// The deadline set by this change, if any.
     pub new_deadline: Option<NaiveDate>,
+    /// The meeting whose minutes caused the change; `None` for a manual update.
     pub meeting_id: Option<i64>,
 }
 
 /// A meeting in the ledger.
 #[derive(Debug, Clone, Serialize)]
 pub struct MeetingRow {
+    /// Ledger id of the meeting.
     pub id: i64,
+    /// Meeting kind (经营分析会, 销售会 …).
     pub meeting: String,
+    /// Date of the meeting.
     pub date: NaiveDate,
+    /// The minutes file as given at import.
     pub file: String,
+    /// When it was imported (RFC 3339).
     pub imported_at: String,
 }
 
@@ -234,9 +297,11 @@ pub struct ListFilter {
     pub owner: Option<String>,
     /// Tag name or code.
     pub item_type: Option<String>,
+    /// Only items with this status.
     pub status: Option<Status>,
     /// Only open items past their deadline (as of `as_of`).
     pub overdue: bool,
+    /// Only items first recorded at this meeting.
     pub meeting_id: Option<i64>,
     /// Only items of meetings on or after this date.
     pub since: Option<NaiveDate>,
@@ -262,6 +327,7 @@ impl<'a> Ledger<'a> {
         Ok(Self { store })
     }
 
+    /// The store the ledger lives in.
     pub fn store(&self) -> &Store {
         self.store
     }

@@ -1,9 +1,9 @@
 //! `lodestar-ledger`: turns meeting minutes into a tracked action ledger (督办台账).
 //!
 //! The data flow follows the modules:
-//! [`text`] (read .md / .txt / .docx) → [`extract`] (deterministic rules: structure, owners,
-//! [`deadline`] grammar, tag keywords, dictionary [`scan`]) → [`model`] (optional chat model, JSON
-//! validated, rules win) → [`ledger`] (SQLite: items, history, links across meetings, proposed
+//! [`text`] (read .md / .txt / .docx) → [`extract`](mod@extract) (deterministic rules: structure,
+//! owners, [`deadline`] grammar, tag keywords, dictionary [`scan`]) → [`model`] (optional chat model,
+//! JSON validated, rules win) → [`ledger`] (SQLite: items, history, links across meetings, proposed
 //! status updates) → [`review`] (pre-meeting review, 结构化率 / 可追踪率) and [`export`] (Excel).
 //! `lodestar-bench` scores the extractor on the hand-written evaluation set in `tests/eval/minutes/`.
 //!
@@ -17,10 +17,6 @@
 //! assert_eq!(items[0].deadline.map(|d| d.to_string()).as_deref(), Some("2026-09-15"));
 //! assert_eq!(items[0].item_type, "回款风险");
 //! ```
-
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
 
 pub mod deadline;
 pub mod export;
@@ -45,18 +41,30 @@ use std::collections::BTreeMap;
 /// Errors of the ledger crate.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    /// A minutes file could not be read.
     #[error("cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The file, as given.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Bad input: an unsupported or unreadable file, an invalid value or option.
     #[error("{0}")]
     Invalid(String),
+    /// No such ledger item, meeting or proposed update.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The store failed (the ledger tables' migration, the audit log).
     #[error(transparent)]
     Store(#[from] lodestar_store::StoreError),
+    /// A query on the ledger tables failed.
     #[error("database error: {0}")]
     Sql(#[from] lodestar_store::rusqlite::Error),
+    /// The Excel export could not be written.
     #[error("cannot write the workbook: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// An item's list fields or a meeting's statistics could not be written as JSON.
     #[error("bad JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -65,7 +73,9 @@ pub enum LedgerError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldSource {
+    /// Set by the deterministic rules.
     Rule,
+    /// Given by the chat model: a field the rules left empty, or an item only the model found.
     Model,
 }
 
@@ -90,8 +100,10 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in display order (待办, 进行中, 已完成, 延期, 取消).
     pub const ALL: [Status; 5] = [Status::Todo, Status::InProgress, Status::Done, Status::Delayed, Status::Cancelled];
 
+    /// The Chinese name stored and shown (`待办`, `进行中` …).
     pub fn label(self) -> &'static str {
         match self {
             Status::Todo => "待办",
@@ -139,9 +151,11 @@ pub struct ActionItem {
     pub item_type: String,
     /// Country code (`RU`) or null.
     pub country: Option<String>,
+    /// Chinese name of the country, when `country` is set.
     pub country_name: Option<String>,
     /// Customer id (`C001`) or null.
     pub customer: Option<String>,
+    /// The customer's display name (Chinese, else English), when `customer` is set.
     pub customer_name: Option<String>,
     /// Owner names (负责人): staff names, and unknown names as written.
     pub owners: Vec<String>,

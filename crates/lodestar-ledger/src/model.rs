@@ -19,6 +19,7 @@ use std::ops::ControlFlow;
 /// What the model pass did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ModelReport {
+    /// Name of the chat model that ran.
     pub model: String,
     /// Items the model returned (after JSON parsing).
     pub returned: usize,
@@ -33,7 +34,9 @@ pub struct ModelReport {
     pub dropped: usize,
     /// Model owners / deadlines dropped because the source line does not support them.
     pub dropped_fields: usize,
+    /// Why the pass gave nothing (backend error, no parsable JSON); the rule items stand unchanged.
     pub error: Option<String>,
+    /// Milliseconds the model took to answer.
     pub ms: f64,
 }
 
@@ -84,11 +87,17 @@ pub fn parse_reply(reply: &str) -> Result<Vec<serde_json::Value>, String> {
 /// A model item after validation; `None` fields were absent or invalid.
 #[derive(Debug, Clone, Default)]
 pub struct ModelItem {
+    /// The item as the model wrote it.
     pub description: String,
+    /// Tag name (`回款风险`), when the model's type is a known tag.
     pub type_name: Option<String>,
+    /// Staff ids of the model's owners that the staff dictionary resolved.
     pub owner_ids: Vec<String>,
+    /// The deadline, parsed (ISO or words, relative to the meeting date).
     pub deadline: Option<NaiveDate>,
+    /// Country code, from the model's country or else its customer's.
     pub country: Option<String>,
+    /// Customer id, when the model's customer resolves.
     pub customer: Option<String>,
 }
 

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 pub enum ReviewScope {
     /// The latest imported meeting (the one before the meeting being prepared).
     Latest,
+    /// The meeting with this ledger id.
     Meeting(i64),
     /// Every meeting on or after the date.
     Since(NaiveDate),
@@ -25,38 +26,63 @@ pub enum ReviewScope {
 /// Counts of one group (a country, an owner or a type).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct GroupCount {
+    /// Country code, staff id (or the owner's name as written) or type name; `-` when not given.
     pub key: String,
+    /// Display name: country's Chinese name, owner's name or type; `（未指定）` when not given.
     pub name: String,
+    /// Items of the group.
     pub total: usize,
+    /// Of them 已完成.
     pub done: usize,
+    /// Of them open and past their deadline (not 延期).
     pub overdue: usize,
+    /// Of them 延期.
     pub delayed: usize,
+    /// Of them 待办 / 进行中 and not overdue.
     pub open: usize,
+    /// Of them 取消.
     pub cancelled: usize,
+    /// Of them unfinished and lacking an owner, or both a deadline and a next-meeting checkpoint.
     pub missing_owner_or_deadline: usize,
 }
 
 /// A review (JSON of `ledger review --format json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Review {
+    /// The meetings the review covers, oldest first.
     pub meetings: Vec<MeetingRow>,
+    /// The date overdue is judged against.
     pub as_of: NaiveDate,
+    /// Items of those meetings.
     pub total: usize,
+    /// 已完成 items.
     pub done: Vec<LedgerItem>,
+    /// Open items past their deadline (延期 ones are listed under `delayed`).
     pub overdue: Vec<LedgerItem>,
+    /// 延期 items.
     pub delayed: Vec<LedgerItem>,
+    /// 待办 / 进行中 items not yet overdue.
     pub open: Vec<LedgerItem>,
+    /// 取消 items.
     pub cancelled: Vec<LedgerItem>,
+    /// Unfinished items lacking an owner, or lacking both a deadline and a next-meeting checkpoint
+    /// (also listed in their bucket).
     pub missing_owner_or_deadline: Vec<LedgerItem>,
+    /// Counts per country.
     pub by_country: Vec<GroupCount>,
+    /// Counts per owner (an item with two owners counts for both).
     pub by_owner: Vec<GroupCount>,
+    /// Counts per item type.
     pub by_type: Vec<GroupCount>,
     /// 结构化率 (null when there are no items).
     pub structured_rate: Option<f64>,
+    /// Items with a resolved owner, a deadline and a type (the numerator of 结构化率).
     pub structured: usize,
     /// 可追踪率 (null when nothing is unfinished).
     pub trackable_rate: Option<f64>,
+    /// Unfinished items with an owner and a deadline or next-meeting checkpoint (numerator of 可追踪率).
     pub trackable: usize,
+    /// Unfinished items: 待办, 进行中 or 延期 (the denominator of 可追踪率).
     pub unfinished: usize,
 }
 
@@ -76,6 +102,7 @@ fn lacks(i: &LedgerItem) -> bool {
 }
 
 impl Review {
+    /// Builds the review of `scope` as of `as_of`; [`LedgerError::NotFound`] for an unknown meeting.
     pub fn build(
         ledger: &Ledger,
         scope: ReviewScope,

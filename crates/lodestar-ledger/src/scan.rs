@@ -12,8 +12,11 @@ const CITIES: &str = include_str!("../data/cities.csv");
 /// What a mention names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A staff member (`id` is the staff id, `S05`).
     Staff,
+    /// A customer (`id` is the customer id, `C001`).
     Customer,
+    /// A country (`id` is the country code, `RU`).
     Country,
     /// A city: places the item in its country (`id` is the country code).
     City,
@@ -22,9 +25,13 @@ pub enum Kind {
 /// One name found in a text, with byte offsets into that text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mention {
+    /// What the name is.
     pub kind: Kind,
+    /// The dictionary id it resolves to (staff id, customer id or country code).
     pub id: String,
+    /// Byte offset where the name starts.
     pub start: usize,
+    /// Byte offset just past the name.
     pub end: usize,
 }
 
@@ -58,6 +65,7 @@ impl Scanner {
         &self.cues
     }
 
+    /// Builds the patterns from the dictionaries' names and aliases (and the built-in city list).
     pub fn new(d: &Dictionaries) -> Self {
         let mut raw: Vec<(String, Kind, String)> = Vec::new();
         for s in &d.staff {

@@ -1,7 +1,7 @@
 //! Adapters from the real crates to the assistant's traits (适配器): the rule engine
-//! (`lodestar-metrics`, feature `metrics`) as a [`MetricsSource`] and the hybrid index
-//! (`lodestar-index`, feature `index`) as a [`Retriever`], and `lodestar-store`'s `Store` (feature
-//! `metrics`) as the [`AuditLog`](crate::AuditLog).
+//! (`lodestar-metrics`, feature `metrics`) as a [`MetricsSource`](crate::MetricsSource) and the
+//! hybrid index (`lodestar-index`, feature `index`) as a [`Retriever`](crate::Retriever), and
+//! `lodestar-store`'s `Store` (feature `metrics`) as the [`AuditLog`](crate::AuditLog).
 
 #[cfg(feature = "metrics")]
 pub use engine::EngineSource;
@@ -390,6 +390,7 @@ mod index {
     }
 
     impl IndexRetriever {
+        /// Wraps an opened knowledge index.
         pub fn new(index: KnowledgeIndex) -> Self {
             Self { index: Mutex::new(index) }
         }

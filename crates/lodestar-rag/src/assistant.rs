@@ -120,12 +120,17 @@ impl Default for AskOptions {
 /// A cited source (引用).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Citation {
+    /// The knowledge base the cited document belongs to.
     pub kb: KbId,
     /// The knowledge base's Chinese name (产品知识库 …).
     pub kb_name: &'static str,
+    /// Document id (path under `knowledge/`).
     pub doc: String,
+    /// Document title.
     pub title: String,
+    /// Id of the cited chunk.
     pub chunk_id: String,
+    /// The first 160 characters of the excerpt the model was given, on one line.
     pub snippet: String,
     /// Heading path of the cited chunk (章节).
     pub section: String,
@@ -138,7 +143,9 @@ pub struct Citation {
 pub struct ToolResult {
     /// The request (kind, period, filters …) and the equivalent command line.
     pub query: serde_json::Value,
+    /// The table's rows as JSON (a sales, concentration or alert row each).
     pub rows: Vec<serde_json::Value>,
+    /// The total (合计) row of a sales table, as JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<serde_json::Value>,
     /// Why there are no rows (permission, engine error), if so.
@@ -149,24 +156,34 @@ pub struct ToolResult {
 /// Milliseconds spent per stage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Timings {
+    /// Retrieval and the evidence gate.
     pub retrieve: f64,
     /// The evidence judge's forward pass (its prompt is then reused by the answer's prefill).
     pub judge: f64,
+    /// The model reading the prompt (prompt prefill).
     pub prefill: f64,
+    /// The model generating the answer.
     pub decode: f64,
+    /// The whole question, from routing to the guarded answer.
     pub total: f64,
 }
 
 /// A grounded answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Answer {
+    /// The answer text as shown: guarded, with citation markers and any footnotes.
     pub answer: String,
+    /// The sources cited: `[n]` in the answer is the n-th.
     pub citations: Vec<Citation>,
+    /// The rule-engine queries run and their rows.
     pub tool_results: Vec<ToolResult>,
+    /// Notes for the user in words: no data imported, unverified numbers, a fallback to excerpts …
     pub warnings: Vec<String>,
     /// True when the text was generated or assembled from documents: a person must approve it.
     pub needs_review: bool,
+    /// Milliseconds spent per stage.
     pub timings_ms: Timings,
+    /// How the question was routed (kind, intent, scope, period).
     pub route: Route,
     /// Time to the first streamed piece of generated text (not part of the JSON contract).
     #[serde(skip)]
@@ -189,8 +206,11 @@ pub struct Answer {
 /// The question-answering assistant. Cheap to share: everything is behind `Arc`.
 #[derive(Clone)]
 pub struct Assistant {
+    /// The dictionaries (countries, customers, specs, staff …) the router resolves names with.
     pub dicts: Arc<Dictionaries>,
+    /// The rule engine; `None` = no business data: metric questions get a note to import it first.
     pub metrics: Option<Arc<dyn MetricsSource>>,
+    /// The knowledge index; `None` = knowledge questions find no evidence (with a warning).
     pub retriever: Option<Arc<dyn Retriever>>,
     /// The chat model; `None` = metric answers and extractive knowledge answers only.
     pub generator: Option<Arc<dyn Generator>>,
@@ -199,6 +219,7 @@ pub struct Assistant {
 }
 
 impl Assistant {
+    /// An assistant over these sources, with the default field sensitivities.
     pub fn new(
         dicts: Arc<Dictionaries>,
         metrics: Option<Arc<dyn MetricsSource>>,

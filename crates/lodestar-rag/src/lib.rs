@@ -18,10 +18,6 @@
 //! assert_eq!(ans.citations[0].doc, "policy/warranty.md");
 //! ```
 
-// Not every public item here is documented yet: `missing_docs` (workspace lints) is on for the
-// crates whose items all are, and this allow goes when this crate's are.
-#![allow(missing_docs)]
-
 pub mod adapters;
 pub mod assistant;
 pub mod guard;

@@ -13,6 +13,7 @@ use std::path::Path;
 /// One chunk with its document's metadata.
 #[derive(Debug, Clone)]
 pub struct MemoryChunk {
+    /// The chunk as a search hit (score 0 until a search scores it).
     pub hit: Hit,
     key: String,
 }
@@ -20,15 +21,20 @@ pub struct MemoryChunk {
 /// Chunks held in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryRetriever {
+    /// The chunks of every document added, in the order added.
     pub chunks: Vec<MemoryChunk>,
 }
 
 /// Front matter of a knowledge document (`kb`, `title`, `sensitivity`, `customer`).
 #[derive(Debug, Clone, Default)]
 pub struct FrontMatter {
+    /// `kb`: the knowledge base, if it names a known one.
     pub kb: Option<KbId>,
+    /// `title`: the document title.
     pub title: Option<String>,
+    /// `sensitivity`: the document's sensitivity level (密级), if valid.
     pub sensitivity: Option<Sensitivity>,
+    /// `customer` / `customers`: customer ids the document is about (comma, semicolon or space separated).
     pub customers: Vec<String>,
 }
 
@@ -52,6 +58,7 @@ pub fn front_matter(text: &str) -> (FrontMatter, &str) {
 }
 
 impl MemoryRetriever {
+    /// An empty retriever.
     pub fn new() -> Self {
         Self::default()
     }

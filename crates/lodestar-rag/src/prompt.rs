@@ -84,6 +84,7 @@ pub fn judge_turn(user_turn: &str) -> String {
 /// A source as given to the model (numbered from 1).
 #[derive(Debug, Clone)]
 pub struct PromptSource {
+    /// The retrieved chunk it comes from (document, title, section, full text).
     pub hit: Hit,
     /// The excerpt that went into the prompt (injection lines removed, trimmed to budget).
     pub excerpt: String,

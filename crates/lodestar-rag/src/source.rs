@@ -31,6 +31,7 @@ pub enum Dim {
 }
 
 impl Dim {
+    /// The English name used in JSON and on the command line (`country`, `spec`, `owner` …).
     pub fn as_str(self) -> &'static str {
         match self {
             Dim::Region => "region",
@@ -57,6 +58,7 @@ impl Dim {
 /// A scope filter resolved through the dictionaries: `country = RU (俄罗斯)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filter {
+    /// The dimension the filter restricts.
     pub dim: Dim,
     /// Canonical code (`RU`, `TBR`, `C001`, `315/80R22.5`, `S05`).
     pub code: String,
@@ -68,18 +70,22 @@ pub struct Filter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Measure {
+    /// 销量: number of tyres (条).
     Quantity,
+    /// 销售额: sales amount, in US dollars (美元).
     #[default]
     Amount,
 }
 
 impl Measure {
+    /// The Chinese name of the measure (`销量` / `销售额`).
     pub fn label(self) -> &'static str {
         match self {
             Measure::Quantity => "销量",
             Measure::Amount => "销售额",
         }
     }
+    /// The unit its figures are shown in (`条` / `美元`).
     pub fn unit(self) -> &'static str {
         match self {
             Measure::Quantity => "条",
@@ -92,9 +98,13 @@ impl Measure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SortKey {
+    /// 实际: the actual quantity or amount.
     Actual,
+    /// 达成率: actual / target.
     Achievement,
+    /// 缺口: target − actual.
     Gap,
+    /// 同比: change on the same period last year.
     Yoy,
 }
 
@@ -113,6 +123,7 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// The Chinese name of the rule (`回款逾期`, `货好待款`, `信用异常`, `开发停滞`).
     pub fn label(self) -> &'static str {
         match self {
             AlertKind::Overdue => "回款逾期",
@@ -129,22 +140,42 @@ impl AlertKind {
 pub enum MetricRequest {
     /// The sales metric table (实际 / 目标 / 达成率 / 同比 / 环比 / 年累计 / 缺口 / 排名 / 贡献).
     Sales {
+        /// The month, quarter or year asked about.
         #[serde(with = "period_serde")]
         period: Period,
         /// Read the year-to-date (年累计) columns of `period`'s last month.
         ytd: bool,
+        /// Dimensions to break the table down by, in column order; empty = the total row only.
         by: Vec<Dim>,
+        /// Scope filters (`country = RU`, `category = TBR` …), all of which a row must match.
         filters: Vec<Filter>,
+        /// Sales amount or quantity (条).
         measure: Measure,
+        /// The ranking key, if the question asks for a ranking (the YTD column of it when `ytd`).
         sort: Option<SortKey>,
         /// `true` = smallest first (最差 / 最低).
         ascending: bool,
+        /// Keep only the first n rows (after ranking).
         top: Option<usize>,
     },
     /// Customer concentration (集中度, CR10 / CR20) of a month.
-    Concentration { month: Month, filters: Vec<Filter>, measure: Measure },
+    Concentration {
+        /// The month whose customer shares are measured.
+        month: Month,
+        /// Scope filters (region, country, category, spec, owner) the customers are drawn from.
+        filters: Vec<Filter>,
+        /// Whether shares are of sales amount or of quantity.
+        measure: Measure,
+    },
     /// Risk alerts (风险预警) as of a date.
-    Alerts { kind: AlertKind, as_of: NaiveDate, filters: Vec<Filter> },
+    Alerts {
+        /// Which alert rule to list.
+        kind: AlertKind,
+        /// The date the rules are evaluated at (overdue days, days to goods-ready count from it).
+        as_of: NaiveDate,
+        /// Scope filters: an alert is kept when its customer, country, region and owner match them all.
+        filters: Vec<Filter>,
+    },
 }
 
 impl MetricRequest {
@@ -209,9 +240,11 @@ impl MetricRequest {
 /// Serde for [`Period`] as its display form (`2026-09`, `2026-Q3`, `2026`).
 pub mod period_serde {
     use lodestar_core::Period;
+    /// Writes the period as its display form.
     pub fn serialize<S: serde::Serializer>(p: &Period, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(p)
     }
+    /// Parses the display form back into a period.
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Period, D::Error> {
         let s = <String as serde::Deserialize>::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
@@ -221,9 +254,13 @@ pub mod period_serde {
 /// One part of a row's scope: `country = RU 俄罗斯`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeKey {
+    /// The dimension this part of the scope is on.
     pub dim: Dim,
+    /// Canonical code (`RU`, `TBR`, `C001`, `S05`).
     pub code: String,
+    /// Chinese name (the raw text when no dictionary knows the value).
     pub name_zh: String,
+    /// English name; may be empty.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name_en: String,
 }
@@ -234,7 +271,9 @@ pub struct ScopeKey {
 pub struct MetricRow {
     /// Empty for the total row of the whole filtered scope.
     pub scope: Vec<ScopeKey>,
+    /// 实际: Σ sales of the period (USD or tyres, per the measure).
     pub actual: Option<Decimal>,
+    /// 目标: Σ targets of the period.
     pub target: Option<Decimal>,
     /// 达成率 = actual / target.
     pub achievement: Option<Decimal>,
@@ -244,17 +283,25 @@ pub struct MetricRow {
     pub yoy: Option<Decimal>,
     /// 环比 = actual(m) / actual(m − 1) − 1.
     pub mom: Option<Decimal>,
+    /// Actual of the same period last year (the YoY base).
     pub last_year: Option<Decimal>,
+    /// Actual of the previous period (the MoM base).
     pub prev_month: Option<Decimal>,
+    /// 年累计: Σ actual of January up to the period's last month.
     pub ytd_actual: Option<Decimal>,
+    /// 年累计目标: Σ targets of January up to the period's last month.
     pub ytd_target: Option<Decimal>,
+    /// 年累计达成率 = YTD actual / YTD target.
     pub ytd_achievement: Option<Decimal>,
+    /// 年累计缺口 = YTD target − YTD actual.
     pub ytd_gap: Option<Decimal>,
     /// 年度同比 = YTD actual(m) / YTD actual(m − 12) − 1.
     pub ytd_yoy: Option<Decimal>,
+    /// YTD actual of the same months one year earlier (the YTD YoY base).
     pub ytd_last_year: Option<Decimal>,
     /// 年度目标完成进度 = YTD actual / full-year target.
     pub annual_progress: Option<Decimal>,
+    /// 全年目标: Σ targets of the 12 months.
     pub annual_target: Option<Decimal>,
     /// 剩余缺口 = full-year target − YTD actual.
     pub remaining_gap: Option<Decimal>,
@@ -262,7 +309,9 @@ pub struct MetricRow {
     pub run_rate: Option<Decimal>,
     /// 贡献 = row actual / total actual of the filtered scope.
     pub contribution: Option<Decimal>,
+    /// 排名 on the request's sort key (competition ranking 1, 2, 2, 4); null when unranked.
     pub rank: Option<u32>,
+    /// Why a field is null: field name → reason in Chinese.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub reasons: BTreeMap<String, String>,
 }
@@ -280,6 +329,7 @@ impl MetricRow {
                 .join(" · ")
         }
     }
+    /// The code of this row's scope on `dim` (`RU` for a country row), if the row is broken down by it.
     pub fn code_of(&self, dim: Dim) -> Option<&str> {
         self.scope.iter().find(|k| k.dim == dim).map(|k| k.code.as_str())
     }
@@ -288,9 +338,13 @@ impl MetricRow {
 /// Customer concentration (客户集中度).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConcentrationRow {
+    /// Σ actual of the filtered scope in the month; null when it cannot be computed.
     pub total: Option<Decimal>,
+    /// Customers with a non-zero actual in the scope.
     pub customers: usize,
+    /// CR10: share of the top 10 customers in the total (a fraction).
     pub cr10: Option<Decimal>,
+    /// CR20: share of the top 20 customers in the total (a fraction).
     pub cr20: Option<Decimal>,
     /// Top customers with their shares: (name, actual, share).
     pub top: Vec<(String, Decimal, Option<Decimal>)>,
@@ -299,20 +353,28 @@ pub struct ConcentrationRow {
 /// One risk alert (预警).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AlertRow {
+    /// Id of the rule that fired (`overdue`, `shipment_at_risk`, `credit_over_limit` …).
     pub kind: String,
+    /// Customer id (`C001`).
     pub customer: String,
+    /// Customer's Chinese name.
     pub customer_name: String,
+    /// Country's Chinese name (the code when no dictionary knows it).
     pub country: String,
+    /// Contract number; empty when the rule has none or it is hidden.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub contract: String,
+    /// Currency of `amount`; empty when there is no amount.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub currency: String,
     /// Overdue, missing or over-limit amount.
     pub amount: Option<Decimal>,
     /// Days overdue / to goods-ready (negative = since) / since last activity.
     pub days: Option<i64>,
+    /// Overdue age bucket (`31-60 天`); overdue alerts only.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub bucket: String,
+    /// Agreed payment date (overdue) or goods-ready date (shipment), ISO; empty for other rules.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub due_date: String,
     /// The engine's own sentence.
@@ -324,9 +386,23 @@ pub struct AlertRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "table", rename_all = "snake_case")]
 pub enum MetricTable {
-    Sales { rows: Vec<MetricRow>, total: Option<Box<MetricRow>> },
-    Concentration { row: ConcentrationRow },
-    Alerts { rows: Vec<AlertRow> },
+    /// The answer to [`MetricRequest::Sales`].
+    Sales {
+        /// One row per scope of the breakdown, ranked and cut to `top` when the request asked.
+        rows: Vec<MetricRow>,
+        /// The total row of the whole filtered scope (empty `scope`), when the source computes one.
+        total: Option<Box<MetricRow>>,
+    },
+    /// The answer to [`MetricRequest::Concentration`].
+    Concentration {
+        /// The month's concentration figures.
+        row: ConcentrationRow,
+    },
+    /// The answer to [`MetricRequest::Alerts`].
+    Alerts {
+        /// The alerts of the requested rule within the filters (overdue ones largest amount first).
+        rows: Vec<AlertRow>,
+    },
 }
 
 /// The rule engine as the assistant sees it (规则引擎).
@@ -345,15 +421,20 @@ pub trait MetricsSource: Send + Sync {
 /// One retrieved chunk (检索片段).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hit {
+    /// The knowledge base the document belongs to.
     pub kb: KbId,
     /// Document id (path under `knowledge/`, e.g. `customer/C001-sibir-logistics.md`).
     pub doc: String,
+    /// Document title (front matter).
     pub title: String,
+    /// Stable chunk id: `<doc>#<hash>`.
     pub chunk_id: String,
     /// Heading path of the chunk (章节).
     #[serde(default)]
     pub section: String,
+    /// The chunk's text.
     pub text: String,
+    /// The document's sensitivity level (密级).
     pub sensitivity: Sensitivity,
     /// Fused retrieval score (higher = better; scale depends on the retriever).
     pub score: f32,

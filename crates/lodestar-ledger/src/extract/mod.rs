@@ -71,6 +71,7 @@ pub struct Clause {
     pub source: String,
     /// Folded text used for analysis.
     pub text: String,
+    /// The part of the minutes the clause sits in (action items, review, information).
     pub section: Section,
     /// Country of the enclosing heading, when it names exactly one.
     pub heading_country: Option<String>,
@@ -88,10 +89,15 @@ pub struct Clause {
 /// The cells of a table row, by role.
 #[derive(Debug, Clone, Default)]
 pub struct RowCells {
+    /// 事项 / 内容 cell (else the longest cell of no other role): the item's description.
     pub desc: String,
+    /// 负责人 cell, if the table has one.
     pub owner: Option<String>,
+    /// 截止 / 完成时间 cell (the deadline as written), if the table has one.
     pub deadline: Option<String>,
+    /// 类型 / 分类 cell: the item type as written, if the table has one.
     pub kind: Option<String>,
+    /// 状态 / 进展 / 完成情况 cell, if the table has one.
     pub status: Option<String>,
     /// 说明 / 备注 cell (`客户补充资料，延期至1月20日`).
     pub note: Option<String>,
@@ -100,18 +106,23 @@ pub struct RowCells {
 /// What a clause says about an earlier item (已完成 / 延期至… / 取消 / 进行中).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signal {
+    /// 1-based line number of the clause.
     pub line_no: usize,
     /// The words it came from.
     pub evidence: String,
     /// Folded text with names and dates masked (for similarity).
     pub masked: String,
+    /// Customer id the clause names (or inherits from the previous sentence of its line).
     pub customer: Option<String>,
     /// Country of the clause (its customer's, the one country named, or the heading's).
     pub country: Option<String>,
+    /// Staff ids named in the clause (and in a table row's owner cell).
     pub staff: Vec<String>,
     /// The tag the clause's own keywords point to (helps pick among one customer's items).
     pub tag: Option<String>,
+    /// The status the clause reports (已完成, 延期, 取消, 进行中).
     pub to_status: Status,
+    /// The new deadline of a delay (`延期至10月15日`), when it gives one.
     pub new_deadline: Option<NaiveDate>,
     /// Index (into the returned items) of the item extracted from the same clause.
     pub item_ix: Option<usize>,
@@ -120,7 +131,9 @@ pub struct Signal {
 /// Everything the rules find in one set of minutes.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
+    /// The action items found, in order of appearance.
     pub items: Vec<ActionItem>,
+    /// Status signals about earlier items, for the ledger's proposed updates.
     pub signals: Vec<Signal>,
     /// Non-empty lines read.
     pub lines: usize,

@@ -16,6 +16,7 @@ pub struct TypeRules {
 }
 
 impl TypeRules {
+    /// Builds the table from the dictionaries' tags and keyword weights.
     pub fn new(d: &Dictionaries) -> Self {
         let mut kw: BTreeMap<(String, String), f64> = BTreeMap::new();
         for t in &d.tags {
@@ -62,10 +63,12 @@ impl TypeRules {
         best.map(|b| b.0)
     }
 
+    /// The display name of tag `code` (`AR_RISK` → `回款风险`).
     pub fn name_of(&self, code: &str) -> Option<&str> {
         self.tags.iter().find(|(c, _)| c == code).map(|(_, n)| n.as_str())
     }
 
+    /// The tag code for a tag name or code as written (case and width ignored).
     pub fn code_of_name(&self, name: &str) -> Option<&str> {
         let k = lodestar_core::text::norm_key(name);
         self.tags
@@ -74,6 +77,7 @@ impl TypeRules {
             .map(|(c, _)| c.as_str())
     }
 
+    /// Tag names, in priority order.
     pub fn names(&self) -> Vec<&str> {
         self.tags.iter().map(|(_, n)| n.as_str()).collect()
     }

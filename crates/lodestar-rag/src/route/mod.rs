@@ -84,6 +84,7 @@ pub enum Intent {
 }
 
 impl Intent {
+    /// True for the risk-alert intents (逾期, 货好待款, 信用异常, 开发停滞), which the alert rules answer.
     pub fn is_alert(self) -> bool {
         matches!(self, Intent::Overdue | Intent::ShipmentAtRisk | Intent::CreditAnomaly | Intent::Stalled)
     }
@@ -92,6 +93,7 @@ impl Intent {
 /// The period a question means (期间).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PeriodSpec {
+    /// The month, quarter or year (serialized as `2026-09`, `2026-Q3`, `2026`).
     #[serde(serialize_with = "ser_display")]
     pub period: Period,
     /// Year to date through `period`'s last month (年累计).
@@ -140,19 +142,28 @@ pub enum RouteKind {
 /// A candidate when a name is ambiguous.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Candidate {
+    /// Customer id (`C001`).
     pub id: String,
+    /// The customer's Chinese name.
     pub name_zh: String,
+    /// The customer's English name.
     pub name_en: String,
+    /// The customer's country, by its Chinese name.
     pub country: String,
 }
 
 /// The parsed question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Route {
+    /// How the question is answered: rule engine, retrieval, both, or a question back.
     pub kind: RouteKind,
+    /// What is asked (达成率, 同比, 排名, 逾期 …), in a fixed order; empty for a knowledge question.
     pub intents: Vec<Intent>,
+    /// Scope filters from the names in the question (country, customer, category, spec, owner …).
     pub filters: Vec<Filter>,
+    /// Dimensions to break the figures down by (`各国家`, `哪个客户`), in column order.
     pub by: Vec<Dim>,
+    /// Amount (default) or quantity (`销量`, `多少条`).
     pub measure: Measure,
     /// A measure the imported tables do not hold (`毛利率`, `profit`, `库存`): said so, not answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,7 +172,9 @@ pub struct Route {
     /// the amount is asked as well.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub both_measures: bool,
+    /// The period asked about; `None` = the reference month is meant.
     pub period: Option<PeriodSpec>,
+    /// `前 N` / `top N`: how many rows of a ranking to keep.
     pub top: Option<usize>,
     /// 最差 / 最低 / 倒数.
     pub ascending: bool,
@@ -192,12 +205,15 @@ pub struct Route {
 }
 
 impl Route {
+    /// The rule engine is asked (a metric or mixed question).
     pub fn needs_metrics(&self) -> bool {
         matches!(self.kind, RouteKind::Metric | RouteKind::Mixed)
     }
+    /// The knowledge bases are searched (a knowledge or mixed question).
     pub fn needs_knowledge(&self) -> bool {
         matches!(self.kind, RouteKind::Knowledge | RouteKind::Mixed)
     }
+    /// The filter on `dim`, if the question names one.
     pub fn filter(&self, dim: Dim) -> Option<&Filter> {
         self.filters.iter().find(|f| f.dim == dim)
     }
@@ -346,6 +362,7 @@ fn is_word_char(c: char) -> bool {
 }
 
 impl<'d> Router<'d> {
+    /// Builds the alias tables from the dictionaries (do it once and reuse the router).
     pub fn new(dicts: &'d Dictionaries) -> Self {
         let mut aliases = Vec::new();
         for (kind, dim) in [

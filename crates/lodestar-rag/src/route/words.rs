@@ -14,8 +14,6 @@ pub(crate) fn content_units(text: &str) -> Vec<String> {
     content_segments(text).into_iter().flatten().filter(|u| seen.insert(u.clone(), ()).is_none()).collect()
 }
 
-/// The content units grouped by the stretch of text (between question words) they came from:
-/// `北辰在巴西有哪些经销商` → `[[巴西], [经销, 销商]]`.
 /// A days threshold on overdue items: `超过 90 天` / `大于90天` / `多于 60 天` → more than N days
 /// (N + 1); `90 天以上` / `90天及以上` / `不少于 30 天` → at least N days.
 pub fn overdue_threshold(question: &str) -> Option<i64> {
@@ -69,6 +67,8 @@ pub(super) fn overdue_threshold_in(cues: &Cues, question: &str) -> Option<i64> {
     None
 }
 
+/// The content units grouped by the stretch of text (between question words) they came from:
+/// `北辰在巴西有哪些经销商` → `[[巴西], [经销, 销商]]`.
 pub fn content_segments(text: &str) -> Vec<Vec<String>> {
     let mut t = norm_key(&to_halfwidth(text));
     // longest first, so `什么时候` goes before `什么` can split it
