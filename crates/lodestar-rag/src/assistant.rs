@@ -851,6 +851,22 @@ impl Assistant {
         // what excerpts and quotes are picked by
         let units = self.question_units(question);
 
+        // A year the question names that no source mentions (`2027年的返利档位` over the 2026
+        // policy): the sources are about another year — say so rather than answer from them.
+        let absent_years = years_absent(question, &hits);
+        if !absent_years.is_empty() {
+            ans.no_evidence = true;
+            if !by_words {
+                let s = format!("{NO_EVIDENCE}。");
+                on_text(&s);
+                return Ok(s);
+            }
+            let named = absent_years.iter().map(|y| format!("{y}年")).collect::<Vec<_>>().join("”“");
+            let s = missing_detail_answer(question, Some(&named), &units, &hits, ans);
+            on_text(&s);
+            return Ok(s);
+        }
+
         let Some(generator) = &self.generator else {
             let s =
                 quote_passages(question, &units, &hits, "未加载对话模型，以下为知识库中的相关原文摘录：", true, ans);
@@ -1012,6 +1028,20 @@ impl Assistant {
             let s = missing_detail_answer(question, Some(&named), &units, &hits, ans);
             on_text(&format!("\n{s}"));
             return Ok(s);
+        }
+        // The answer states the very thing the question asks that no source mentions (`…定在…的
+        // 餐厅` when the sources never say 餐厅), and the judge was not sure the sources answer: the
+        // model filled the gap — name the missing detail instead.
+        if !borderline && p_yes < JUDGE_CONFIDENT {
+            let said = strip_markers(&raw);
+            let echoed: Vec<String> =
+                missing_details(question, &hits).into_iter().filter(|m| said.contains(m.as_str())).collect();
+            if !echoed.is_empty() {
+                ans.no_evidence = true;
+                let s = missing_detail_answer(question, Some(&echoed.join("”“")), &units, &hits, ans);
+                on_text(&format!("\n{s}"));
+                return Ok(s);
+            }
         }
         let report = guard::check(&raw, evidence, sources.len());
         if !borderline && !report.flagged.is_empty() && p_yes < JUDGE_CONFIDENT {
@@ -1257,6 +1287,36 @@ fn expand_fragment(text: &str, stem: &str, sources: &[PromptSource]) -> String {
 /// The text without `[n]` / `[1, 2]` citation markers.
 fn strip_markers(text: &str) -> String {
     rewrite_markers(text, |m| is_marker_body(m).then(String::new))
+}
+
+/// The years the question names (`2027年`, `2027 年`, `in 2027?`) that none of `hits` (title, section or
+/// text) mentions.
+fn years_absent(question: &str, hits: &[Hit]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let q = lodestar_core::text::to_halfwidth(question);
+    for m in lodestar_core::regex!(r"[0-9]+").find_iter(&q) {
+        let run = m.as_str();
+        // part of a code or a number (`BC-RU-2026-0412`, `2026.5`, `C2026`) is not a year
+        let glued =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.' | ','));
+        // a year is written `2027年` / `2027 年`, or ends a phrase (`in 2027?`); `2031 公里` is a figure
+        let next = q[m.end()..].trim_start().chars().next();
+        let as_year = next.is_none_or(|c| c == '年' || (!c.is_alphanumeric() && !matches!(c, '%' | '％')));
+        if run.len() != 4
+            || !(run.starts_with("19") || run.starts_with("20"))
+            || glued(q[..m.start()].chars().next_back())
+            || glued(q[m.end()..].chars().next())
+            || !as_year
+        {
+            continue;
+        }
+        let y = run.to_string();
+        let mentioned = hits.iter().any(|h| h.title.contains(&y) || h.section.contains(&y) || h.text.contains(&y));
+        if !mentioned && !out.contains(&y) {
+            out.push(y);
+        }
+    }
+    out
 }
 
 /// Whether an answer only restates its question: every word of it (each CJK character, each run of

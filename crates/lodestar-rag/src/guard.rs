@@ -117,7 +117,9 @@ fn parse_number(num: &str, unit: Option<&str>) -> Option<Token> {
 
 /// Splits `text` into guarded tokens (numbers, dates, codes, citation markers).
 pub(crate) fn tokenize(text: &str) -> Vec<Span> {
-    let half = lodestar_core::text::to_halfwidth(text);
+    // `。` ends a sentence: made `.` by the half-width folding, it would glue `TT。2026年` into
+    // the code `TT.2026` (one character for one, so spans keep their positions)
+    let half = lodestar_core::text::to_halfwidth(&text.replace('。', " "));
     let chars: Vec<char> = half.chars().collect();
     let mut out = Vec::new();
     for c in re_all().captures_iter(&half) {
@@ -447,6 +449,17 @@ mod tests {
         assert!(check("达成率 96.4%", &e, 0).flagged.is_empty());
         assert!(check("达成率 96.36", &e, 0).flagged.is_empty());
         assert_eq!(check("达成率 96.35%", &e, 0).flagged, vec!["96.35%"]);
+    }
+
+    #[test]
+    fn a_full_stop_ends_a_token() {
+        let e = ev("付款条件：90% 货到验收后 60 天内 TT。2026 年 9 月末应收余额 2,536 万美元");
+        assert!(check("货到后 60 天内 TT。2026年9月 [1]", &e, 1).flagged.is_empty());
+        // before: `TT.2026` was one code, found in no source
+        assert!(check("TT。2026年9月", &e, 0).flagged.is_empty());
+        let e = ev("信用额度 800,000 美元");
+        assert!(check("额度为 800,000。", &e, 0).flagged.is_empty());
+        assert_eq!(check("额度为 900,000。", &e, 0).flagged, vec!["900,000"]);
     }
 
     #[test]

@@ -849,6 +849,47 @@ fn an_english_question_naming_a_country_gets_that_countrys_table_row() {
 }
 
 #[test]
+fn an_answer_stating_the_detail_no_source_mentions_names_it_as_missing_when_the_judge_is_unsure() {
+    // no source says 电话号码; the model writes it anyway
+    let q = "巴库运输集团信用与付款联系人的电话号码是多少？";
+    let reply = "巴库运输集团联系人的电话号码见客户档案。[1]";
+    let g = FakeGen::judging(reply, 0.5);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence, "{}", ans.answer);
+    assert_eq!(ans.answer.lines().next().unwrap(), format!("{NO_EVIDENCE}：资料中没有提到“电话号码”。"));
+    assert!(ans.answer.contains("400,000"), "what the dossier says is quoted: {}", ans.answer);
+    // a judge sure of the sources keeps the answer
+    let g = FakeGen::judging(reply, 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert!(ans.answer.starts_with(reply), "{}", ans.answer);
+}
+
+#[test]
+fn a_year_no_source_mentions_is_named_as_missing_without_asking_the_model() {
+    let g = FakeGen::judging("全钢胎质保期为 3 年。[1]", 0.9);
+    let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
+    let ans = a.ask("2031 年起全钢胎质保期是多久？", &AskOptions::default()).unwrap();
+    assert!(ans.no_evidence, "{}", ans.answer);
+    assert_eq!(ans.answer.lines().next().unwrap(), format!("{NO_EVIDENCE}：资料中没有提到“2031年”。"));
+    assert!(ans.answer.contains("3 年"), "the passage is quoted: {}", ans.answer);
+    assert_eq!(g.calls(), 0);
+    assert!(g.judge_calls().is_empty());
+    // a year inside a code or a figure is no year; a year the source has is answered
+    for q in [
+        "全钢胎质保期是多久？合同 BC-RU-2031-0412 也适用吗？",
+        "质保期内行驶 2031 公里后还保吗？全钢胎质保期多久？",
+        "全钢胎质保期是多久？ What is the warranty in 2031 units?",
+    ] {
+        let g = FakeGen::judging("全钢胎质保期为 3 年。[1]", 0.9);
+        let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
+        let ans = a.ask(q, &AskOptions::default()).unwrap();
+        assert!(!ans.answer.contains("2031年"), "{q}: {}", ans.answer);
+    }
+}
+
+#[test]
 fn a_table_cell_given_as_the_answer_is_written_out_as_its_rows() {
     const SPEC: &str = "---\nkb: product\ntitle: 11R22.5 BD128 产品说明\nsensitivity: 内部\n---\n# 11R22.5 BD128\n## 适合的矿山工况\n| 矿山工况 | 是否推荐 11R22.5 | 说明 |\n|---|---|---|\n| 露天煤矿煤炭倒运 | 推荐 | 耐切割 |\n| 采场装载区 | 不推荐 | 请用工程胎 |\n| 砂石骨料运输 | 推荐 | 砂石路 ≤ 60% |\n";
     let mut r = MemoryRetriever::new();
