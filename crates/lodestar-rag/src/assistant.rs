@@ -62,6 +62,11 @@ pub const JUDGE_YES_RETRIEVED: f32 = 0.7;
 /// Below this probability of `是`, an answer holding a figure no source holds is not shown: the
 /// sources most likely lack the asked detail (see `missing_detail_answer`).
 pub const JUDGE_CONFIDENT: f32 = 0.8;
+/// Longest question stretch (characters) an answer may not state when no source mentions it and
+/// the judge is unsure (see `answer_from_knowledge`): details are short nouns (`餐厅`, `电话号码`). On the
+/// development set, the one longer stretch an answer repeated was a colloquial clause of an
+/// answerable question.
+pub const ECHO_DETAIL_CHARS: usize = 4;
 /// Least fused retrieval score of a first pick the judge reads when the words admitted nothing.
 pub const JUDGE_MIN_FUSED: f32 = 0.7;
 /// Chunks asked from the retriever before the evidence gate.
@@ -1034,8 +1039,12 @@ impl Assistant {
         // model filled the gap — name the missing detail instead.
         if !borderline && p_yes < JUDGE_CONFIDENT {
             let said = strip_markers(&raw);
-            let echoed: Vec<String> =
-                missing_details(question, &hits).into_iter().filter(|m| said.contains(m.as_str())).collect();
+            // a detail is a short noun (`餐厅`, `电话号码`); a long stretch is the question's own
+            // clause in other words (`一个多月才来找我说`), which an answer may well repeat
+            let echoed: Vec<String> = missing_details(question, &hits)
+                .into_iter()
+                .filter(|m| m.chars().count() <= ECHO_DETAIL_CHARS && said.contains(m.as_str()))
+                .collect();
             if !echoed.is_empty() {
                 ans.no_evidence = true;
                 let s = missing_detail_answer(question, Some(&echoed.join("”“")), &units, &hits, ans);

@@ -859,7 +859,17 @@ fn an_answer_stating_the_detail_no_source_mentions_names_it_as_missing_when_the_
     assert!(ans.no_evidence, "{}", ans.answer);
     assert_eq!(ans.answer.lines().next().unwrap(), format!("{NO_EVIDENCE}：资料中没有提到“电话号码”。"));
     assert!(ans.answer.contains("400,000"), "what the dossier says is quoted: {}", ans.answer);
+    // a long stretch of the question repeated is its own clause, not a detail
+    const CLAIMS: &str = "---\nkb: policy\ntitle: 质保政策\nsensitivity: 内部\n---\n# 质保政策\n## 索赔时限\n客户须在发现问题后 30 天内提交索赔申请，逾期不予受理。\n";
+    let mut r = MemoryRetriever::new();
+    r.add_markdown("policy/warranty-policy.md", CLAIMS, KbId::Policy);
+    let q = "客户的胎子坏了，拖了一个多月才来找我说要索赔，还能受理吗？";
+    let g = FakeGen::judging("客户拖了一个多月才来找我说要索赔，超过 30 天，不予受理。[1]", 0.5);
+    let a = Assistant::new(dicts(), None, Some(Arc::new(r)), Some(g));
+    let ans = a.ask(q, &AskOptions::default()).unwrap();
+    assert!(!ans.no_evidence && ans.answer.contains("不予受理。[1]"), "{}", ans.answer);
     // a judge sure of the sources keeps the answer
+    let q = "巴库运输集团信用与付款联系人的电话号码是多少？";
     let g = FakeGen::judging(reply, 0.9);
     let a = Assistant::new(dicts(), None, Some(kb()), Some(g));
     let ans = a.ask(q, &AskOptions::default()).unwrap();
