@@ -538,6 +538,8 @@ fn a_metric_route_needs_a_metric_subject() {
         // the second sentence's measure word is about the first one's subject, not about sales
         "一笔索赔从提交到结案一般要几天？公司的目标是多少？",
         "展会费用超预算了吗？目标是多少？",
+        // a yes/no question about what happens is about a rule, not a figure
+        "经销商在 ERP 里改了公司名，以前记在旧名下的销售额会不会丢？",
     ] {
         let r = router.route(q, OCT);
         assert_eq!(r.kind, RouteKind::Knowledge, "{q}: {:?}", r.intents);
@@ -555,7 +557,7 @@ fn a_metric_route_needs_a_metric_subject() {
         assert_eq!(r.kind, RouteKind::Metric, "{q}: {:?}", r.intents);
     }
     // a named scope or a sales measure keeps the engine's figure beside another subject
-    for q in ["俄罗斯 9 月的目标是多少？理赔多不多？", "9 月销售额多少？库存够不够？"] {
+    for q in ["俄罗斯 9 月的目标是多少？理赔多不多？", "9 月销售额多少？库存够不够？", "俄罗斯 9 月销量会不会低于目标？"] {
         let r = router.route(q, OCT);
         assert!(r.needs_metrics(), "{q}: {:?} {:?}", r.kind, r.intents);
     }
