@@ -50,10 +50,7 @@ pub struct Deadline {
 /// `2026.3.31`, `2026年3月31日`, `20260331`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let t = lodestar_core::text::to_halfwidth(s.trim());
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*(?:日|号)?$").expect("date regex")
-    });
+    let re = lodestar_core::regex!(r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*(?:日|号)?$");
     if let Some(c) = re.captures(&t) {
         return ymd(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
     }

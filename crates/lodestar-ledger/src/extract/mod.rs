@@ -685,11 +685,9 @@ fn carry_context(a: &mut Analysis, cls: &[Clause], meeting: NaiveDate, d: &Dicti
 
 /// Staff named as the meeting's 主持人 / 记录人 (`主持：陈思远    记录：黄晓静`, `Chair: Wang`).
 pub fn meeting_chairs(text: &str, scanner: &Scanner) -> Vec<String> {
-    static LABEL: OnceLock<Regex> = OnceLock::new();
-    let label = LABEL.get_or_init(|| {
-        Regex::new(r"(?i)(?:主持人?|记录人?|记录员|纪要整理|chair(?:ed by)?|minutes(?: taken)? by|note[- ]?taker|recorder)\s*:\s*")
-            .expect("static regex")
-    });
+    let label = lodestar_core::regex!(
+        r"(?i)(?:主持人?|记录人?|记录员|纪要整理|chair(?:ed by)?|minutes(?: taken)? by|note[- ]?taker|recorder)\s*:\s*"
+    );
     let words = scanner.cues().get("chair_stop");
     let stops: Vec<&str> = CHAIR_STOP_PUNCT.iter().copied().chain(words.words().iter().map(String::as_str)).collect();
     let mut out: Vec<String> = Vec::new();

@@ -28,10 +28,7 @@ pub(super) fn detect_intents(c: &Cues, t: &str) -> BTreeSet<Intent> {
         }
     }
     // `How much did Kazakhstan sell`, `tyres sold`: whole words only (`resell` is a policy word).
-    static SELL: OnceLock<Regex> = OnceLock::new();
-    let sell = SELL.get_or_init(|| {
-        Regex::new(r"\b(?:sell|sells|sold|selling|bought|buy|buys|purchased)\b").unwrap_or_else(|_| unreachable!())
-    });
+    let sell = lodestar_core::regex!(r"\b(?:sell|sells|sold|selling|bought|buy|buys|purchased)\b");
     if sell.is_match(t) {
         s.insert(Intent::Actual);
     }
@@ -107,14 +104,8 @@ pub(super) fn metric_subject_ok(
             }
         }
         let existence = s.existence.any_in(t);
-        static PASSIVE: OnceLock<Regex> = OnceLock::new();
-        let passive = PASSIVE.get_or_init(|| {
-            Regex::new(r"\b(?:be|been|being|is|are)\s+(?:sold|bought|purchased)\b").unwrap_or_else(|_| unreachable!())
-        });
-        static SELL: OnceLock<Regex> = OnceLock::new();
-        let sell = SELL.get_or_init(|| {
-            Regex::new(r"\b(?:sell|sells|sold|selling|bought|buy|buys|purchased)\b").unwrap_or_else(|_| unreachable!())
-        });
+        let passive = lodestar_core::regex!(r"\b(?:be|been|being|is|are)\s+(?:sold|bought|purchased)\b");
+        let sell = lodestar_core::regex!(r"\b(?:sell|sells|sold|selling|bought|buy|buys|purchased)\b");
         let english = sell.is_match(t) && !passive.is_match(t);
         if !(verb || count || existence || english) {
             intents.remove(&Intent::Actual);
@@ -163,23 +154,19 @@ pub(super) fn is_knowledge_question(c: &Cues, t: &str, intents: &BTreeSet<Intent
 
 pub(super) fn parse_top(t: &str) -> Option<usize> {
     let t = &without_first_quarters(t);
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(
-            r"(?:前|top\s*|最[好高大低差多少小]的?\s*)(\d{1,2})|(?:前|最[好高大低差多少小]的?\s*)([一二三四五六七八九十])",
-        )
-            .unwrap_or_else(|_| unreachable!())
-    });
-    static MORE: OnceLock<[Regex; 2]> = OnceLock::new();
-    let more = MORE.get_or_init(|| {
-        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
-        [
-            // 后五名 / 倒数 3 / 倒数第三 / bottom 3
-            p(r"后\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)|倒数第?\s*(\d{1,2}|[一二三四五六七八九十])|bottom\s*(\d{1,2})"),
-            // which three countries / the five customers / top five
-            p(r"\b(?:top\s+|bottom\s+)?(two|three|four|five|six|seven|eight|nine|ten)\s+(?:countries|customers|categories|specs|markets)\b|\b(?:top|bottom)\s+(two|three|four|five|ten)\b"),
-        ]
-    });
+    let re = lodestar_core::regex!(
+        r"(?:前|top\s*|最[好高大低差多少小]的?\s*)(\d{1,2})|(?:前|最[好高大低差多少小]的?\s*)([一二三四五六七八九十])",
+    );
+    let more: [&Regex; 2] = [
+        // 后五名 / 倒数 3 / 倒数第三 / bottom 3
+        lodestar_core::regex!(
+            r"后\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)|倒数第?\s*(\d{1,2}|[一二三四五六七八九十])|bottom\s*(\d{1,2})"
+        ),
+        // which three countries / the five customers / top five
+        lodestar_core::regex!(
+            r"\b(?:top\s+|bottom\s+)?(two|three|four|five|six|seven|eight|nine|ten)\s+(?:countries|customers|categories|specs|markets)\b|\b(?:top|bottom)\s+(two|three|four|five|ten)\b"
+        ),
+    ];
     let word = |w: &str| -> Option<usize> {
         Some(match w {
             "two" => 2,

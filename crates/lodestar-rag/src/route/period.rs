@@ -4,14 +4,10 @@
 use super::*;
 
 pub(super) fn each_month(p: &Cues, t: &str, period: Option<&PeriodSpec>, reference: Month) -> Option<u32> {
-    static RE: OnceLock<[Regex; 2]> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
-        [
-            p(r"(?:最近|近|过去)\s*([一二两三四五六七八九十]|十[一二]|\d{1,2})\s*个\s*月"),
-            p(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|twelve)\s+months\b"),
-        ]
-    });
+    let re: [&Regex; 2] = [
+        lodestar_core::regex!(r"(?:最近|近|过去)\s*([一二两三四五六七八九十]|十[一二]|\d{1,2})\s*个\s*月"),
+        lodestar_core::regex!(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|twelve)\s+months\b"),
+    ];
     let word = |w: &str| match w {
         "two" => Some(2),
         "three" => Some(3),
@@ -41,10 +37,7 @@ pub(super) fn without_first_quarters(t: &str) -> String {
 
 /// `前三季度` / `2025年前两个季度`: year (optional) and number of quarters.
 pub(super) fn first_quarters() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?:(\d{4})\s*年\s*)?前\s*([一二两三1-3])\s*个?\s*季度").unwrap_or_else(|_| unreachable!())
-    })
+    lodestar_core::regex!(r"(?:(\d{4})\s*年\s*)?前\s*([一二两三1-3])\s*个?\s*季度")
 }
 
 /// Parses explicit and relative periods (the text is already `norm_key`-ed: half-width, lower case).
@@ -226,11 +219,10 @@ pub fn parse_period_in(v: &Vocabulary, t: &str, reference: Month) -> Option<Peri
 /// Does the question compare a quarter or month with the one right before it (`三季度比二季度`,
 /// `Q3 vs Q2`, `9月和8月相比`)?
 pub(super) fn previous_period_named(c: &Cues, t: &str) -> bool {
-    static RE: OnceLock<[Regex; 2]> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
-        [p(r"第?([一二三四1-4])\s*季度|(?:^|[^a-z0-9])q([1-4])(?:[^0-9]|$)"), p(r"(?:^|[^\d])(\d{1,2})\s*月")]
-    });
+    let re: [&Regex; 2] = [
+        lodestar_core::regex!(r"第?([一二三四1-4])\s*季度|(?:^|[^a-z0-9])q([1-4])(?:[^0-9]|$)"),
+        lodestar_core::regex!(r"(?:^|[^\d])(\d{1,2})\s*月"),
+    ];
     if !c.get("compare_word").any_in(t) {
         return false;
     }
@@ -249,11 +241,7 @@ pub(super) fn previous_period_named(c: &Cues, t: &str) -> bool {
 /// Rewrites months written in Chinese numerals into digits: `三月份` → `3月份`, `十二月` → `12月`,
 /// `2025年九月` → `2025年9月`. Durations (`三个月`) and `每月` / `上月` are left alone.
 pub(crate) fn cn_numeral_months(t: &str) -> String {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"(^|[^一二三四五六七八九十两零〇第])(十[一二]|[一二三四五六七八九十])(\s*月)")
-            .unwrap_or_else(|_| unreachable!())
-    });
+    let re = lodestar_core::regex!(r"(^|[^一二三四五六七八九十两零〇第])(十[一二]|[一二三四五六七八九十])(\s*月)");
     re.replace_all(t, |c: &regex::Captures| {
         let n = cn_number(&c[2]).unwrap_or_default();
         format!("{}{n}{}", &c[1], &c[3])
@@ -266,19 +254,17 @@ pub(crate) fn cn_numeral_months(t: &str) -> String {
 /// `Q3 2026` → `2026 q3`, `in 2026` / `for 2026` / `FY2026` → `2026年`, `first half` → `上半年`.
 /// `may` alone is left alone (a verb more often than a month).
 pub(super) fn english_dates(t: &str) -> String {
-    static RES: OnceLock<[Regex; 5]> = OnceLock::new();
     const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    let res = RES.get_or_init(|| {
-        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
-        let m = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
-        [
-            p(&format!(r"\b{m}\.?\s*,?\s*(20\d{{2}})\b")),
-            p(&format!(r"\b(20\d{{2}})\s*,?\s*{m}\b")),
-            p(r"\b(january|february|march|april|june|july|august|september|sept|october|november|december)\b"),
-            p(r"\bq([1-4])\s*,?\s*(20\d{2})\b"),
-            p(r"\b(?:in|for|of|during|year|fy)\s*(20\d{2})\b"),
-        ]
-    });
+    const M: &str = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+    let res: [&Regex; 5] = [
+        lodestar_core::regex!(&format!(r"\b{M}\.?\s*,?\s*(20\d{{2}})\b")),
+        lodestar_core::regex!(&format!(r"\b(20\d{{2}})\s*,?\s*{M}\b")),
+        lodestar_core::regex!(
+            r"\b(january|february|march|april|june|july|august|september|sept|october|november|december)\b"
+        ),
+        lodestar_core::regex!(r"\bq([1-4])\s*,?\s*(20\d{2})\b"),
+        lodestar_core::regex!(r"\b(?:in|for|of|during|year|fy)\s*(20\d{2})\b"),
+    ];
     let lower = t.to_lowercase();
     if !lower.chars().any(|c| c.is_ascii_alphabetic()) {
         return t.to_string();

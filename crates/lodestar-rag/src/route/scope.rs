@@ -11,10 +11,7 @@ pub(super) fn push_filter(filters: &mut Vec<Filter>, f: Filter) {
 
 /// `后五名` / `后 3 位`: the last places of a ranking.
 pub(super) fn bottom_places() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"后\s*(?:\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)").unwrap_or_else(|_| unreachable!())
-    })
+    lodestar_core::regex!(r"后\s*(?:\d{1,2}|[一二三四五六七八九十])\s*(?:名|位)")
 }
 
 /// `最近三个月` / `近 3 个月` / `过去三个月` / `last 3 months` → 3 (at most 12); `每个月` / `逐月` /
@@ -98,13 +95,9 @@ pub(crate) static FOREIGN_COUNTRIES: LazyLock<Vec<String>> =
 
 /// Finds tyre-spec-like codes: (start char, end char, normalized spec).
 pub(super) fn find_specs(chars: &[char]) -> Vec<(usize, usize, String)> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)(?:lt|p)?\d{2,3}(?:\.\d{1,2})?\s*/\s*\d{2}(?:\.\d{1,2})?\s*(?:zr|r|-)?\s*\d{2}(?:\.\d)?c?|\d{3}\s+\d{2}\s*r\s*\d{2}(?:\.\d)?|\d{4}\s*r\s*\d{2}(?:\.\d)?|\d{1,2}(?:\.\d{1,2})?\s*(?:r|-)\s*\d{2}(?:\.\d)?",
-        )
-        .unwrap_or_else(|_| unreachable!())
-    });
+    let re = lodestar_core::regex!(
+        r"(?i)(?:lt|p)?\d{2,3}(?:\.\d{1,2})?\s*/\s*\d{2}(?:\.\d{1,2})?\s*(?:zr|r|-)?\s*\d{2}(?:\.\d)?c?|\d{3}\s+\d{2}\s*r\s*\d{2}(?:\.\d)?|\d{4}\s*r\s*\d{2}(?:\.\d)?|\d{1,2}(?:\.\d{1,2})?\s*(?:r|-)\s*\d{2}(?:\.\d)?",
+    );
     let s: String = chars.iter().collect();
     let mut out = Vec::new();
     for m in re.find_iter(&s) {

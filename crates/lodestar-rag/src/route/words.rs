@@ -23,14 +23,12 @@ pub fn overdue_threshold(question: &str) -> Option<i64> {
 pub(super) fn overdue_threshold_in(cues: &Cues, question: &str) -> Option<i64> {
     // English: `more than 90 days`, `over 60 days` (exclusive); `90+ days`, `at least 90 days`,
     // `90 days or more` (inclusive)
-    static EN: OnceLock<[Regex; 2]> = OnceLock::new();
-    let en = EN.get_or_init(|| {
-        let p = |s: &str| Regex::new(s).unwrap_or_else(|_| unreachable!());
-        [
-            p(r"\b(?:more than|over|above|longer than|greater than|beyond)\s*(\d+)\s*days?\b"),
-            p(r"(?:\bat least\s*(\d+)\s*days?\b|\b(\d+)\s*\+\s*days?\b|\b(\d+)\s*days?\s*(?:or more|or longer|and (?:more|above|longer)|plus)\b)"),
-        ]
-    });
+    let en: [&Regex; 2] = [
+        lodestar_core::regex!(r"\b(?:more than|over|above|longer than|greater than|beyond)\s*(\d+)\s*days?\b"),
+        lodestar_core::regex!(
+            r"(?:\bat least\s*(\d+)\s*days?\b|\b(\d+)\s*\+\s*days?\b|\b(\d+)\s*days?\s*(?:or more|or longer|and (?:more|above|longer)|plus)\b)"
+        ),
+    ];
     let lower = question.to_lowercase();
     if let Some(c) = en[0].captures(&lower) {
         return c[1].parse::<i64>().ok().map(|n| n + 1);

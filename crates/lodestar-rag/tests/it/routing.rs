@@ -557,7 +557,9 @@ fn a_metric_route_needs_a_metric_subject() {
         assert_eq!(r.kind, RouteKind::Metric, "{q}: {:?}", r.intents);
     }
     // a named scope or a sales measure keeps the engine's figure beside another subject
-    for q in ["俄罗斯 9 月的目标是多少？理赔多不多？", "9 月销售额多少？库存够不够？", "俄罗斯 9 月销量会不会低于目标？"] {
+    for q in
+        ["俄罗斯 9 月的目标是多少？理赔多不多？", "9 月销售额多少？库存够不够？", "俄罗斯 9 月销量会不会低于目标？"]
+    {
         let r = router.route(q, OCT);
         assert!(r.needs_metrics(), "{q}: {:?} {:?}", r.kind, r.intents);
     }
