@@ -800,17 +800,7 @@ pub fn find_all(text: &str, meeting: NaiveDate) -> Vec<Deadline> {
         if overlaps(&taken, m.start(), m.end()) {
             continue;
         }
-        let n = match c[1].to_ascii_lowercase().as_str() {
-            "one" => 1,
-            "two" => 2,
-            "three" => 3,
-            "four" => 4,
-            "five" => 5,
-            "six" => 6,
-            "seven" => 7,
-            "ten" => 10,
-            x => x.parse().unwrap_or(0),
-        };
+        let n: u32 = lodestar_core::text::en_number(&c[1]).unwrap_or_else(|| c[1].parse().unwrap_or(0));
         let unit = c[2].to_ascii_lowercase();
         let date = if unit.starts_with("working") || unit.starts_with("business") {
             add_workdays(meeting, n)

@@ -9,7 +9,7 @@ pub mod front_matter;
 pub mod numerals;
 
 pub use cues::CueSet;
-pub use numerals::cn_number;
+pub use numerals::{cn_number, en_number};
 
 /// Han ideographs: CJK Unified Ideographs, Extension A and B, compatibility ideographs (the runs
 /// jieba segments, the characters of a Chinese name).

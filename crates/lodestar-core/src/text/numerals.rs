@@ -1,4 +1,5 @@
-//! Chinese numerals (中文数字): `三` → 3, `十二` → 12, `两` → 2, `廿五` → 25, `三千零五` → 3005.
+//! Chinese numerals (中文数字): `三` → 3, `十二` → 12, `两` → 2, `廿五` → 25, `三千零五` → 3005; and
+//! the English number words `one` … `twelve` (`last three months`, `within two weeks`).
 
 fn digit(c: char) -> Option<u32> {
     Some(match c {
@@ -68,9 +69,26 @@ pub fn cn_number(s: &str) -> Option<u32> {
     Some(total + pending.unwrap_or(0))
 }
 
+/// An English number word `one` … `twelve` (any case), else `None`.
+pub fn en_number(word: &str) -> Option<u32> {
+    const WORDS: [&str; 12] =
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
+    let w = word.to_ascii_lowercase();
+    WORDS.iter().position(|x| *x == w).map(|i| i as u32 + 1)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::cn_number;
+    use super::{cn_number, en_number};
+
+    #[test]
+    fn english_number_words() {
+        assert_eq!(en_number("one"), Some(1));
+        assert_eq!(en_number("Three"), Some(3));
+        assert_eq!(en_number("twelve"), Some(12));
+        assert_eq!(en_number("thirteen"), None);
+        assert_eq!(en_number("3"), None);
+    }
 
     #[test]
     fn chinese_numbers_0_to_9999() {

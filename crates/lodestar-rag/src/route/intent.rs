@@ -168,18 +168,7 @@ pub(super) fn parse_top(t: &str) -> Option<usize> {
         ),
     ];
     let word = |w: &str| -> Option<usize> {
-        Some(match w {
-            "two" => 2,
-            "three" => 3,
-            "four" => 4,
-            "five" => 5,
-            "six" => 6,
-            "seven" => 7,
-            "eight" => 8,
-            "nine" => 9,
-            "ten" => 10,
-            _ => w.parse().ok().or_else(|| cn_number(w).map(|n| n as usize))?,
-        })
+        w.parse().ok().or_else(|| lodestar_core::text::en_number(w).or_else(|| cn_number(w)).map(|n| n as usize))
     };
     if let Some(c) = re.captures(t) {
         if let Some(n) = c.get(1) {

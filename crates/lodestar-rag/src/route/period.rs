@@ -8,15 +8,7 @@ pub(super) fn each_month(p: &Cues, t: &str, period: Option<&PeriodSpec>, referen
         lodestar_core::regex!(r"(?:最近|近|过去)\s*([一二两三四五六七八九十]|十[一二]|\d{1,2})\s*个\s*月"),
         lodestar_core::regex!(r"\b(?:last|past|previous)\s+(\d{1,2}|two|three|four|five|six|twelve)\s+months\b"),
     ];
-    let word = |w: &str| match w {
-        "two" => Some(2),
-        "three" => Some(3),
-        "four" => Some(4),
-        "five" => Some(5),
-        "six" => Some(6),
-        "twelve" => Some(12),
-        _ => w.parse().ok().or_else(|| cn_number(w)),
-    };
+    let word = |w: &str| w.parse().ok().or_else(|| lodestar_core::text::en_number(w)).or_else(|| cn_number(w));
     for r in re.iter() {
         if let Some(c) = r.captures(t) {
             return word(&c[1]).filter(|n| (2..=12).contains(n));
