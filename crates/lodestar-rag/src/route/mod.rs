@@ -361,6 +361,19 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
 }
 
+/// Whether `key` stands at `chars[i..]` on characters no earlier name took, as a whole word: a
+/// Latin or digit key does not continue a Latin or digit word on either side (`Altai` is not in
+/// `Altaiskiy`; CJK has no word boundaries to check).
+fn free_word_at(chars: &[char], taken: &[bool], key: &[char], i: usize) -> bool {
+    let end = i + key.len();
+    if key.is_empty() || end > chars.len() || chars[i..end] != key[..] || taken[i..end].iter().any(|t| *t) {
+        return false;
+    }
+    let before_ok = i == 0 || !(is_word_char(chars[i - 1]) && is_word_char(key[0]));
+    let after_ok = end == chars.len() || !(is_word_char(chars[end]) && is_word_char(key[key.len() - 1]));
+    before_ok && after_ok
+}
+
 impl<'d> Router<'d> {
     /// Builds the alias tables from the dictionaries (do it once and reuse the router).
     pub fn new(dicts: &'d Dictionaries) -> Self {
@@ -451,27 +464,21 @@ impl<'d> Router<'d> {
             let key: Vec<char> = a.key.chars().collect();
             let mut i = 0;
             while i + key.len() <= chars.len() {
-                if chars[i..i + key.len()] == key[..] && taken[i..i + key.len()].iter().all(|t| !t) {
-                    let before_ok = i == 0 || !(is_word_char(chars[i - 1]) && is_word_char(key[0]));
-                    let after_ok = i + key.len() == chars.len()
-                        || !(is_word_char(chars[i + key.len()]) && is_word_char(key[key.len() - 1]));
-                    if before_ok && after_ok {
-                        for t in taken.iter_mut().skip(i).take(key.len()) {
-                            *t = true;
-                        }
-                        if a.dim == Dim::Customer {
-                            // An alias shared by several customers is ambiguous.
-                            let ids: Vec<String> =
-                                self.dicts.customer_candidates(&a.key).iter().map(|c| c.id.clone()).collect();
-                            customer_hits
-                                .push((a.key.clone(), if ids.is_empty() { vec![a.code.clone()] } else { ids }));
-                        } else {
-                            let name = self.display_name(a.dim, &a.code);
-                            push_filter(&mut filters, Filter { dim: a.dim, code: a.code.clone(), name });
-                        }
-                        i += key.len();
-                        continue;
+                if free_word_at(&chars, &taken, &key, i) {
+                    for t in taken.iter_mut().skip(i).take(key.len()) {
+                        *t = true;
                     }
+                    if a.dim == Dim::Customer {
+                        // An alias shared by several customers is ambiguous.
+                        let ids: Vec<String> =
+                            self.dicts.customer_candidates(&a.key).iter().map(|c| c.id.clone()).collect();
+                        customer_hits.push((a.key.clone(), if ids.is_empty() { vec![a.code.clone()] } else { ids }));
+                    } else {
+                        let name = self.display_name(a.dim, &a.code);
+                        push_filter(&mut filters, Filter { dim: a.dim, code: a.code.clone(), name });
+                    }
+                    i += key.len();
+                    continue;
                 }
                 i += 1;
             }
@@ -491,14 +498,9 @@ impl<'d> Router<'d> {
                 let key: Vec<char> = frag.chars().collect();
                 let mut i = 0;
                 while i + key.len() <= chars.len() {
-                    if chars[i..i + key.len()] == key[..] && taken[i..i + key.len()].iter().all(|t| !t) {
-                        let before_ok = i == 0 || !(is_word_char(chars[i - 1]) && is_word_char(key[0]));
-                        let after_ok = i + key.len() == chars.len()
-                            || !(is_word_char(chars[i + key.len()]) && is_word_char(key[key.len() - 1]));
-                        if before_ok && after_ok {
-                            ambiguous = Some((frag.clone(), ids.clone()));
-                            break 'outer;
-                        }
+                    if free_word_at(&chars, &taken, &key, i) {
+                        ambiguous = Some((frag.clone(), ids.clone()));
+                        break 'outer;
                     }
                     i += 1;
                 }
