@@ -69,6 +69,12 @@ pub const JUDGE_CONFIDENT: f32 = 0.8;
 pub const ECHO_DETAIL_CHARS: usize = 4;
 /// Least fused retrieval score of a first pick the judge reads when the words admitted nothing.
 pub const JUDGE_MIN_FUSED: f32 = 0.7;
+/// Share of character pairs two chunks hold in common (Jaccard) from which the later one is the
+/// same text again: spec sheets of one line share their ordering and warranty boilerplate word
+/// for word (0.89–0.92 between four winter-tyre sheets), while different sections of the
+/// knowledge bases reach 0.8 in only 4 % of same-named pairs. A near copy would only take the
+/// prompt's room from the next source.
+pub const NEAR_DUPLICATE: f32 = 0.85;
 /// Chunks asked from the retriever before the evidence gate.
 pub const RETRIEVE_K: usize = 8;
 /// Words that name the kind of answer wanted rather than its topic; a question segment made only
@@ -702,9 +708,9 @@ impl Assistant {
             .collect();
         kept.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
         let best = kept.first().map(|k| k.1).unwrap_or(0.0);
-        let mut seen_text = std::collections::HashSet::new();
+        let mut seen = Vec::new();
         kept.into_iter()
-            .filter(|(h, v)| *v >= best - EVIDENCE_MARGIN && seen_text.insert(norm_key(&h.text)))
+            .filter(|(h, v)| *v >= best - EVIDENCE_MARGIN && first_of_its_kind(&mut seen, &h.text))
             .map(|(h, _)| h)
             .collect()
     }
@@ -715,6 +721,9 @@ impl Assistant {
     /// names (`V`, `XL`, `E-4`, `40HQ`: a passage about another speed rating or tread is about
     /// something else), no foreign place of the question missing, and sharing at least
     /// [`BORDERLINE_OVERLAP`] of the question's words (its glossary phrases for an English one).
+    /// They come in the order of their best sentence or row for the question (see
+    /// [`prompt::best_piece_score`]; `| 展位 | 10 号馆 … |` for `展位在几号馆`), not of their
+    /// retrieval score: the first source gets the most room in the prompt.
     fn judge_candidates(&self, question: &str, route: &Route, hits: &[Hit]) -> Vec<Hit> {
         let units = self.question_units(question);
         let customers: Vec<&lodestar_dict::Customer> = route
@@ -732,8 +741,8 @@ impl Assistant {
             .collect();
         let mut ranked: Vec<&Hit> = hits.iter().filter(|h| h.score >= JUDGE_MIN_FUSED).collect();
         ranked.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
-        let mut out: Vec<Hit> = Vec::new();
-        let mut seen_text = std::collections::HashSet::new();
+        let mut out: Vec<(Hit, f32)> = Vec::new();
+        let mut seen = Vec::new();
         for h in ranked {
             let hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
             let overlap = prompt::overlap(&units, &hay);
@@ -748,20 +757,21 @@ impl Assistant {
                 && specs_ok
                 && codes_ok
                 && !foreign_missing
-                && seen_text.insert(norm_key(&h.text))
+                && first_of_its_kind(&mut seen, &h.text)
             {
-                out.push(h.clone());
-            }
-            if out.len() >= prompt::MAX_SOURCES {
-                break;
+                out.push((h.clone(), prompt::best_piece_score(&h.text, question, &units)));
             }
         }
-        out
+        // stable: by fused score between equals
+        out.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+        out.into_iter().take(prompt::MAX_SOURCES).map(|(h, _)| h).collect()
     }
 
-    /// Are all the question's mentions of its routed customers glued to a following CJK word
-    /// (`阿拉木图轮胎` in `阿拉木图轮胎展`), rather than standing as a name?
-    fn customer_match_is_embedded(&self, question: &str, route: &Route) -> bool {
+    /// Is the question's tie to its routed customers weak: is every routed customer either named
+    /// only inside a longer word (`阿拉木图轮胎` in `阿拉木图轮胎展`), or not named whole at all but by
+    /// the start of its name (`阿拉木图那个轮胎展`: a name start that is also a city)? A customer
+    /// carried over from the conversation, named nowhere in the question, is not weak.
+    fn customer_match_is_weak(&self, question: &str, route: &Route) -> bool {
         const PARTICLES: &str = "的在是有和与及、，。？！：；还都也要给对从向把被将能会该为了吗呢么";
         let q: Vec<char> = question.chars().collect();
         let customers: Vec<&lodestar_dict::Customer> = route
@@ -797,7 +807,14 @@ impl Assistant {
                     }
                 }
             }
-            found && all_embedded
+            if !found {
+                // named by the start of a Chinese name only (two characters or more of it)
+                return c.all_names().any(|name| {
+                    let n: Vec<char> = name.chars().take_while(|ch| crate::route::is_cjk(*ch)).collect();
+                    (2..n.len()).any(|k| question.contains(&n[..k].iter().collect::<String>()))
+                });
+            }
+            all_embedded
         })
     }
 
@@ -829,19 +846,23 @@ impl Assistant {
             })
             .collect();
         let mut hits_ev = self.evidence_hits(question, route, hits.clone());
-        if hits_ev.is_empty() && self.customer_match_is_embedded(question, route) {
-            // `阿拉木图轮胎展`: a customer alias inside a longer word is weak evidence that the
-            // question is about that customer; look again without requiring it.
+        // `阿拉木图轮胎展`, `阿拉木图那个轮胎展`: a customer alias inside a longer word, or the start
+        // of a customer's name that is also a place, is weak evidence that the question is about
+        // that customer; when nothing about it is evidence, look again without requiring it.
+        let loose = (hits_ev.is_empty() && self.customer_match_is_weak(question, route)).then(|| {
             let mut loose = route.clone();
             loose.filters.retain(|f| f.dim != Dim::Customer);
-            hits_ev = self.evidence_hits(question, &loose, hits.clone());
+            loose
+        });
+        if let Some(loose) = &loose {
+            hits_ev = self.evidence_hits(question, loose, hits.clone());
         }
         // No evidence by the words, but a chat model is there: the retrievers' first picks about
         // the asked customer, spec and codes (a paraphrase or a colloquial question shares few
         // words with its rule) go to the judge below.
         let by_words = !hits_ev.is_empty();
         if !by_words && self.generator.is_some() {
-            hits_ev = self.judge_candidates(question, route, &hits);
+            hits_ev = self.judge_candidates(question, loose.as_ref().unwrap_or(route), &hits);
         }
         let hits = hits_ev;
         ans.timings_ms.retrieve = ms(tr);
@@ -1546,6 +1567,36 @@ fn quote_passages(
     }
     ans.citations = sources.iter().map(citation).collect();
     s.trim_end().to_string()
+}
+
+/// Is `text` no near copy ([`NEAR_DUPLICATE`]) of a text already `seen`? Records it if so.
+fn first_of_its_kind(seen: &mut Vec<Vec<String>>, text: &str) -> bool {
+    let pairs = char_pairs(text);
+    let copy = seen.iter().any(|s| jaccard(s, &pairs) >= NEAR_DUPLICATE);
+    if !copy {
+        seen.push(pairs);
+    }
+    !copy
+}
+
+/// Jaccard similarity of two sorted, deduplicated lists (1 for two empty ones).
+fn jaccard(a: &[String], b: &[String]) -> f32 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut both) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both as f32 / (a.len() + b.len() - both) as f32
 }
 
 /// Adjacent pairs of CJK characters and whole ASCII words of a text, normalized as `norm_key`.

@@ -169,6 +169,14 @@ enum Piece {
     Header,
     /// A data row, with the index of its header piece (if the table has one).
     Row(Option<usize>),
+    /// A sentence answering the question sentence just before it (an FAQ's `问：…？` / `Q8：…？`
+    /// followed by `答：…`), with that question piece's index.
+    Answer(usize),
+}
+
+/// Does this sentence ask something (`**问：…？**`)?
+fn is_question_piece(s: &str) -> bool {
+    s.trim().trim_end_matches(['*', '_', ' ']).ends_with(['？', '?'])
 }
 
 fn is_table_line(l: &str) -> bool {
@@ -491,17 +499,65 @@ fn excerpt_pieces(
     if count(text) <= max_tokens {
         return vec![(text.trim().to_string(), false)];
     }
+    let (sents, scored) = scored_pieces(text, question, question_units);
+    // each question piece's first answer piece
+    let first_answer = |q: usize| sents.iter().position(|(_, k)| matches!(k, Piece::Answer(x) if *x == q));
+    let mut keep: Vec<usize> = Vec::new();
+    let mut used = 0;
+    for (i, _) in scored {
+        if keep.contains(&i) {
+            continue;
+        }
+        let mut add = vec![i];
+        // a row comes with its table's header, an answer with its question, a question with the
+        // start of its answer
+        let partner = match sents[i].1 {
+            Piece::Row(Some(h)) | Piece::Answer(h) => Some(h),
+            Piece::Sentence => first_answer(i),
+            _ => None,
+        };
+        if let Some(h) = partner.filter(|h| !keep.contains(h)) {
+            add.push(h);
+        }
+        let mut n: usize = add.iter().map(|&j| count(&sents[j].0) + 1).sum();
+        if used + n > max_tokens && keep.is_empty() && add.len() == 2 && count(&sents[i].0) < max_tokens {
+            // the best row without its header rather than a lesser row with it
+            add.truncate(1);
+            n = count(&sents[i].0) + 1;
+        }
+        if used + n > max_tokens {
+            continue;
+        }
+        used += n;
+        keep.extend(add);
+    }
+    keep.sort_unstable();
+    keep.into_iter().map(|i| (sents[i].0.trim().to_string(), matches!(sents[i].1, Piece::Header))).collect()
+}
+
+/// The sentences and table rows of `text`, and their scores for `question`, best first.
+fn scored_pieces(text: &str, question: &str, question_units: &[String]) -> (Vec<(String, Piece)>, Vec<(usize, f32)>) {
     // split into sentences / table lines
     let mut sents: Vec<(String, Piece)> = Vec::new();
     let mut header: Option<usize> = None;
     let mut in_table = false;
+    // the question sentence the following sentences answer, and whether an answer came yet
+    let mut open_q: Option<(usize, bool)> = None;
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() {
             in_table = false;
+            // an answer runs to the end of its paragraph (the question may stand alone above it)
+            if open_q.is_some_and(|(_, answered)| answered) {
+                open_q = None;
+            }
             continue;
         }
+        if line.starts_with('#') {
+            open_q = None;
+        }
         if is_table_line(line) {
+            open_q = None;
             if is_separator_row(line) {
                 continue;
             }
@@ -515,15 +571,31 @@ fn excerpt_pieces(
             continue;
         }
         in_table = false;
+        let mut line_pieces: Vec<String> = Vec::new();
         let mut cur = String::new();
         for c in line.chars() {
             cur.push(c);
             if matches!(c, '。' | '；' | '！' | '？') {
-                sents.push((std::mem::take(&mut cur), Piece::Sentence));
+                line_pieces.push(std::mem::take(&mut cur));
             }
         }
         if !cur.trim().is_empty() {
-            sents.push((cur, Piece::Sentence));
+            match line_pieces.last_mut() {
+                // the closing `**` of `**问：…？**` belongs to its sentence
+                Some(last) if cur.trim().chars().all(|c| matches!(c, '*' | '_')) => last.push_str(&cur),
+                _ => line_pieces.push(cur),
+            }
+        }
+        for piece in line_pieces {
+            if is_question_piece(&piece) {
+                open_q = Some((sents.len(), false));
+                sents.push((piece, Piece::Sentence));
+            } else if let Some((q, _)) = open_q {
+                open_q = Some((q, true));
+                sents.push((piece, Piece::Answer(q)));
+            } else {
+                sents.push((piece, Piece::Sentence));
+            }
         }
     }
     let q_values = question_values(question);
@@ -555,6 +627,8 @@ fn excerpt_pieces(
             let mine = own[i];
             let v = match kind {
                 Piece::Sentence => mine + if s.starts_with('#') { 0.5 } else { 0.0 },
+                // an answer is about what its question asks
+                Piece::Answer(q) => mine + own[*q],
                 // a header alone says little: it comes along with a row that scores
                 Piece::Header => mine * 0.5,
                 Piece::Row(h) => {
@@ -578,32 +652,13 @@ fn excerpt_pieces(
         })
         .collect();
     scored.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
-    let mut keep: Vec<usize> = Vec::new();
-    let mut used = 0;
-    for (i, _) in scored {
-        if keep.contains(&i) {
-            continue;
-        }
-        let mut add = vec![i];
-        if let Piece::Row(Some(h)) = sents[i].1 {
-            if !keep.contains(&h) {
-                add.push(h);
-            }
-        }
-        let mut n: usize = add.iter().map(|&j| count(&sents[j].0) + 1).sum();
-        if used + n > max_tokens && keep.is_empty() && add.len() == 2 && count(&sents[i].0) < max_tokens {
-            // the best row without its header rather than a lesser row with it
-            add.truncate(1);
-            n = count(&sents[i].0) + 1;
-        }
-        if used + n > max_tokens {
-            continue;
-        }
-        used += n;
-        keep.extend(add);
-    }
-    keep.sort_unstable();
-    keep.into_iter().map(|i| (sents[i].0.trim().to_string(), matches!(sents[i].1, Piece::Header))).collect()
+    (sents, scored)
+}
+
+/// The score of the piece of `text` that best answers `question` (see [`excerpt_for`]): how
+/// sure a source is to show the reader what is asked once cut to its excerpt.
+pub(crate) fn best_piece_score(text: &str, question: &str, question_units: &[String]) -> f32 {
+    scored_pieces(text, question, question_units).1.first().map(|(_, v)| *v).unwrap_or(0.0)
 }
 
 /// The part of `text` that best answers `question` within `max_tokens`: sentences and table rows

@@ -537,7 +537,8 @@ fn warranty_hit(score: f32) -> lodestar_rag::source::Hit {
         doc: "policy/warranty-policy.md".into(),
         title: "质保政策".into(),
         chunk_id: "w5".into(),
-        section: "索赔时限".into(),
+        // not `索赔时限`: synonyms.csv reads 最晚 as 时限, and this chunk must lack 最晚
+        section: "索赔".into(),
         text: "客户须在发现轮胎质量问题后 30 天内提交索赔申请，逾期不予受理。".into(),
         sensitivity: Sensitivity::Internal,
         score,
