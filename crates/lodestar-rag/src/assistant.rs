@@ -587,6 +587,20 @@ impl Assistant {
         countries.chain(customers).filter(|n| !n.is_empty()).collect()
     }
 
+    /// A Chinese question's colloquial words (`铲车`, `放炮`) with the documents' wording for them
+    /// (`装载机`, `爆破`, from `synonyms.csv`), normalized; none for an English question.
+    fn colloquial_terms(&self, question: &str) -> Vec<(String, Vec<String>)> {
+        if lodestar_dict::glossary::is_latin_question(question) {
+            return Vec::new();
+        }
+        self.dicts
+            .synonyms
+            .matches(question)
+            .into_iter()
+            .map(|e| (norm_key(&e.term), e.canonical.iter().map(|c| norm_key(c)).collect()))
+            .collect()
+    }
+
     /// Keeps the hits that are evidence for the question (enough shared words, about the customer
     /// / spec the question names), best first, and drops those far below the best.
     ///
@@ -617,28 +631,11 @@ impl Assistant {
         let specs: Vec<String> = route.specs.iter().map(|s| norm_key(s)).collect();
         let top = hits.iter().map(|h| h.score).fold(0f32, f32::max);
         let months = question_months(question);
-        // A Chinese question in colloquial wording (`铲车`, `放炮`): a chunk in the documents'
-        // wording (`装载机`, `爆破`, from `synonyms.csv`) covers that word too.
-        let colloquial: Vec<(String, Vec<String>)> = if english.is_none() {
-            self.dicts
-                .synonyms
-                .matches(question)
-                .into_iter()
-                .map(|e| (norm_key(&e.term), e.canonical.iter().map(|c| norm_key(c)).collect()))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let colloquial = self.colloquial_terms(question);
         let mut kept: Vec<(Hit, f32)> = hits
             .into_iter()
             .filter_map(|h| {
-                let mut hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
-                for (term, canonical) in &colloquial {
-                    if !hay.contains(term.as_str()) && canonical.iter().any(|c| hay.contains(c.as_str())) {
-                        hay.push(' ');
-                        hay.push_str(term);
-                    }
-                }
+                let hay = credited_hay(&h, &colloquial);
                 let about_customer = customers.iter().all(|c| {
                     h.customers.iter().any(|id| id == &c.id)
                         || c.all_names().any(|n| {
@@ -739,12 +736,13 @@ impl Assistant {
             .filter(|w| !lodestar_dict::glossary::is_latin_question(question) || w.chars().any(|c| c.is_ascii_digit()))
             .map(norm_key)
             .collect();
+        let colloquial = self.colloquial_terms(question);
         let mut ranked: Vec<&Hit> = hits.iter().filter(|h| h.score >= JUDGE_MIN_FUSED).collect();
         ranked.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
         let mut out: Vec<(Hit, f32)> = Vec::new();
         let mut seen = Vec::new();
         for h in ranked {
-            let hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
+            let hay = credited_hay(h, &colloquial);
             let overlap = prompt::overlap(&units, &hay);
             let customers_ok = customers.iter().all(|c| h.customers.iter().any(|id| id == &c.id));
             let specs_ok = route.specs.iter().all(|s| hay.contains(norm_key(s).as_str()));
@@ -994,6 +992,7 @@ impl Assistant {
             (n == 0 || n > n_sources).then(|| if n_sources == 1 { "[1]".to_string() } else { String::new() })
         });
 
+        tracing::debug!(answer = %raw, "model answer");
         // Only citation markers and punctuation (`[1] [2]`): the model said nothing; quote the
         // passages instead of showing an empty answer.
         let said: String = strip_markers(&raw).chars().filter(|c| c.is_alphanumeric()).collect();
@@ -1377,7 +1376,17 @@ fn restates_question(raw: &str, question: &str) -> bool {
     }
     let q: std::collections::HashSet<String> = words(question).into_iter().collect();
     let a = strip_markers(raw);
-    !a.chars().any(|c| c.is_ascii_digit()) && words(&a).iter().all(|w| q.contains(w))
+    // A yes/no question asked as `X不X` / `X没X` (`能不能`, `算不算`, `有没有`): an answer that
+    // keeps one side (`不能…`, `算`) answers it in the question's own words.
+    let qc: Vec<char> = question.chars().collect();
+    let takes_a_side = qc.windows(3).any(|w| {
+        crate::route::is_cjk(w[0])
+            && w[0] == w[2]
+            && matches!(w[1], '不' | '没')
+            && a.contains(w[0])
+            && !a.contains(&w.iter().collect::<String>())
+    });
+    !takes_a_side && !a.chars().any(|c| c.is_ascii_digit()) && words(&a).iter().all(|w| q.contains(w))
 }
 
 /// Rewrites `[n]` markers by `map` (old → new); markers not in the map are left alone.
@@ -1569,6 +1578,19 @@ fn quote_passages(
     s.trim_end().to_string()
 }
 
+/// A hit's title, section and text, normalized, with each colloquial word of the question (see
+/// `colloquial_terms`) added when the hit holds the documents' wording for it: the chunk covers it.
+fn credited_hay(h: &Hit, colloquial: &[(String, Vec<String>)]) -> String {
+    let mut hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
+    for (term, canonical) in colloquial {
+        if !hay.contains(term.as_str()) && canonical.iter().any(|c| hay.contains(c.as_str())) {
+            hay.push(' ');
+            hay.push_str(term);
+        }
+    }
+    hay
+}
+
 /// Is `text` no near copy ([`NEAR_DUPLICATE`]) of a text already `seen`? Records it if so.
 fn first_of_its_kind(seen: &mut Vec<Vec<String>>, text: &str) -> bool {
     let pairs = char_pairs(text);
@@ -1741,4 +1763,33 @@ pub fn audit_with(
     }
     store.audit(&principal.name, "answer", &detail)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_taking_a_side_of_a_yes_no_question_is_no_restatement() {
+        let q = "客户说明天就打款，货能不能先装柜发走？";
+        assert!(!restates_question("货不能先装柜发走。[1]", q));
+        assert!(!restates_question("能先装柜发走。[1]", q));
+        // both sides kept: nothing was answered
+        assert!(restates_question("货能不能先装柜发走 [1]", q));
+        // no yes/no form: the words of the question alone answer nothing
+        assert!(restates_question("BC-C 配方是 [1]", "BC-C 配方是什么？"));
+        assert!(!restates_question("是否可以 [1]", "这种算不算三包？"));
+    }
+
+    #[test]
+    fn near_copies_are_dropped_and_different_texts_kept() {
+        let mut seen = Vec::new();
+        let a = "单条重量：约 9.4 kg。40 尺高柜装箱量：约 1250 条。冬季胎须在 8 月 31 日前下单以保证 10 月到货。质保 48 个月。";
+        let b = "单条重量：约 11.0 kg。40 尺高柜装箱量：约 960 条。冬季胎须在 8 月 31 日前下单以保证 10 月到货。质保 48 个月。";
+        let c = "客户须在发现轮胎质量问题后 30 天内提交索赔申请，逾期不予受理。";
+        assert!(first_of_its_kind(&mut seen, a));
+        assert!(!first_of_its_kind(&mut seen, b), "{}", jaccard(&char_pairs(a), &char_pairs(b)));
+        assert!(first_of_its_kind(&mut seen, c));
+        assert!(!first_of_its_kind(&mut seen, c));
+    }
 }
