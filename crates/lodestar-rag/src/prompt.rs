@@ -536,7 +536,10 @@ fn excerpt_pieces(
 }
 
 /// The sentences and table rows of `text`, and their scores for `question`, best first.
-fn scored_pieces(text: &str, question: &str, question_units: &[String]) -> (Vec<(String, Piece)>, Vec<(usize, f32)>) {
+/// A text's pieces (sentences, table rows) with their kinds, and `(piece index, score)` best first.
+type ScoredPieces = (Vec<(String, Piece)>, Vec<(usize, f32)>);
+
+fn scored_pieces(text: &str, question: &str, question_units: &[String]) -> ScoredPieces {
     // split into sentences / table lines
     let mut sents: Vec<(String, Piece)> = Vec::new();
     let mut header: Option<usize> = None;
