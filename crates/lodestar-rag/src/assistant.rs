@@ -632,6 +632,20 @@ impl Assistant {
         let top = hits.iter().map(|h| h.score).fold(0f32, f32::max);
         let months = question_months(question);
         let colloquial = self.colloquial_terms(question);
+        let misses = |hay: &str| -> Vec<String> {
+            segments
+                .iter()
+                .filter(|seg| !seg.iter().any(|u| hay.contains(u.as_str())))
+                .map(|seg| seg.concat())
+                .collect()
+        };
+        // the best-ranked hit meeting every stretch of the question (its words or, through
+        // synonyms.csv, their document wording), when the retrievers ranked it high
+        let first_full_cover: Option<String> = hits
+            .iter()
+            .find(|h| misses(&credited_hay(h, &colloquial)).is_empty())
+            .filter(|h| h.score >= JUDGE_MIN_FUSED)
+            .map(|h| h.chunk_id.clone());
         let mut kept: Vec<(Hit, f32)> = hits
             .into_iter()
             .filter_map(|h| {
@@ -656,11 +670,7 @@ impl Assistant {
                 if !customers.is_empty() && about_customer {
                     score += 0.2;
                 }
-                let missing: Vec<String> = segments
-                    .iter()
-                    .filter(|seg| !seg.iter().any(|u| hay.contains(u.as_str())))
-                    .map(|seg| seg.concat())
-                    .collect();
+                let missing = misses(&hay);
                 let rank = if top > 0.0 { h.score / top } else { 0.0 };
                 // The retrievers' first pick covering most of the question: one missing two-character
                 // word (`最晚`, `评级`: the documents say it otherwise) among three or more stretches
@@ -678,9 +688,12 @@ impl Assistant {
                         && missing.len() == 1
                         && tolerable(&missing[0]));
                 // A long colloquial question (`货好以后客户一直不打款，从哪天开始收仓储费`) shares few of
-                // its words with the rule it asks about; the first pick meeting every stretch is enough.
+                // its words with the rule it asks about; the first pick meeting every stretch is
+                // enough, and so is the best-ranked one when those above it each miss a stretch
+                // (`拜访完忘录 CRM 了，最晚啥时候得补上` → the chunk with `录入时限`).
+                let full_cover = first || first_full_cover.as_deref() == Some(h.chunk_id.as_str());
                 let overlap_ok = score >= MIN_OVERLAP
-                    || (first && missing.is_empty() && segments.len() >= 2 && score >= LOW_OVERLAP_FIRST_PICK);
+                    || (full_cover && missing.is_empty() && segments.len() >= 2 && score >= LOW_OVERLAP_FIRST_PICK);
                 tracing::debug!(
                     doc = %h.doc, section = %h.section, fused = h.score, overlap = score,
                     ?missing, about_customer, about_spec, "evidence gate"
