@@ -970,3 +970,34 @@ fn a_close_first_pick_about_another_code_is_not_offered_to_the_model() {
     assert!(ans.no_evidence, "{}", ans.answer);
     assert_eq!(g.calls(), 0);
 }
+
+fn ops_hit(chunk: &str, section: &str, text: &str, score: f32) -> lodestar_rag::source::Hit {
+    lodestar_rag::source::Hit {
+        kb: KbId::Ops,
+        doc: "ops/customer-visit-crm-rules.md".into(),
+        title: "客户拜访与 CRM 录入规范".into(),
+        chunk_id: chunk.into(),
+        section: section.into(),
+        text: text.into(),
+        sensitivity: Sensitivity::Internal,
+        score,
+        customers: vec![],
+    }
+}
+
+#[test]
+fn the_best_ranked_hit_meeting_every_stretch_is_evidence() {
+    // Stretches: 拜访完客户忘录 / 最晚啥时候得补上啊. The checks chunk, ranked first, says nothing
+    // for the second; the rule chunk says 时限, the documents' word for 最晚 (synonyms.csv), but
+    // shares few of the question's two-character units.
+    let d = dicts();
+    let a = Assistant::new(d.clone(), None, None, None);
+    let q = "拜访完客户忘录 CRM 了，最晚啥时候得补上啊？";
+    let route = lodestar_rag::route::Router::new(&d).route(q, Month { year: 2026, month: 10 });
+    let checks = ops_hit("c5", "五、检查与考核", "运营部每月抽查拜访记录完整性（抽查比例 20%），结果纳入销售经理月度考核。", 0.95);
+    let rule = |score| ops_hit("c2", "二、CRM 拜访记录必填项", "录入时限：拜访结束后 2 个工作日内。", score);
+    let ev = a.evidence_hits(q, &route, vec![checks.clone(), rule(0.76)]);
+    assert_eq!(ev.iter().map(|h| h.chunk_id.as_str()).collect::<Vec<_>>(), ["c2"]);
+    // ranked low by the retrievers (below the judge's floor): not enough
+    assert!(a.evidence_hits(q, &route, vec![checks, rule(0.6)]).is_empty());
+}
