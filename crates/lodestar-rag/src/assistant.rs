@@ -75,6 +75,12 @@ pub const JUDGE_MIN_FUSED: f32 = 0.7;
 /// knowledge bases reach 0.8 in only 4 % of same-named pairs. A near copy would only take the
 /// prompt's room from the next source.
 pub const NEAR_DUPLICATE: f32 = 0.85;
+/// The same for a hit holding every code the question names (see `judge_candidates`).
+pub const JUDGE_MIN_FUSED_CODE: f32 = 0.3;
+/// Chunks the judge's candidates come from when the words admitted none of the first
+/// [`RETRIEVE_K`], none of those the judge may read was ranked high, and the question names a
+/// code: BM25 finds a one-letter code (`V`) the vectors miss, below the fused first picks.
+pub const RETRIEVE_K_CODES: usize = 20;
 /// Chunks asked from the retriever before the evidence gate.
 pub const RETRIEVE_K: usize = 8;
 /// Words that name the kind of answer wanted rather than its topic; a question segment made only
@@ -734,7 +740,10 @@ impl Assistant {
     /// They come in the order of their best sentence or row for the question (see
     /// [`prompt::best_piece_score`]; `| 展位 | 10 号馆 … |` for `展位在几号馆`), not of their
     /// retrieval score: the first source gets the most room in the prompt.
-    fn judge_candidates(&self, question: &str, route: &Route, hits: &[Hit]) -> Vec<Hit> {
+    ///
+    /// `deep`: the deeper search for a named code, where a hit holding every code the question
+    /// names needs only [`JUDGE_MIN_FUSED_CODE`].
+    fn judge_candidates(&self, question: &str, route: &Route, hits: &[Hit], deep: bool) -> Vec<Hit> {
         let units = self.question_units(question);
         let customers: Vec<&lodestar_dict::Customer> = route
             .filters
@@ -742,15 +751,18 @@ impl Assistant {
             .filter(|f| f.dim == Dim::Customer)
             .filter_map(|f| self.dicts.customer_by_id(&f.code))
             .collect();
-        let codes: Vec<String> = question
-            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.')))
-            .map(|w| w.trim_matches(['-', '/', '.']))
-            .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
-            .filter(|w| !lodestar_dict::glossary::is_latin_question(question) || w.chars().any(|c| c.is_ascii_digit()))
-            .map(norm_key)
-            .collect();
+        let codes: Vec<String> = question_codes(question).collect();
         let colloquial = self.colloquial_terms(question);
-        let mut ranked: Vec<&Hit> = hits.iter().filter(|h| h.score >= JUDGE_MIN_FUSED).collect();
+        // a hit holding every code the question names (`V` in `速度级别标 V`) was found by its
+        // exact token, which the embedding does not see: a lower floor
+        let holds_codes = |h: &Hit| {
+            let hay = norm_key(&format!("{} {} {}", h.title, h.section, h.text));
+            !codes.is_empty() && codes.iter().all(|c| holds_code(&hay, c))
+        };
+        let mut ranked: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| h.score >= JUDGE_MIN_FUSED || deep && h.score >= JUDGE_MIN_FUSED_CODE && holds_codes(h))
+            .collect();
         ranked.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
         let mut out: Vec<(Hit, f32)> = Vec::new();
         let mut seen = Vec::new();
@@ -761,7 +773,7 @@ impl Assistant {
             let specs_ok = route.specs.iter().all(|s| hay.contains(norm_key(s).as_str()));
             let foreign_missing =
                 crate::route::FOREIGN_COUNTRIES.iter().any(|c| question.contains(c) && !hay.contains(c));
-            let codes_ok = codes.iter().all(|c| hay.contains(c.as_str()));
+            let codes_ok = codes.iter().all(|c| holds_code(&hay, c));
             tracing::debug!(doc = %h.doc, fused = h.score, overlap, customers_ok, specs_ok, foreign_missing, codes_ok, "judge candidate");
             if overlap >= BORDERLINE_OVERLAP
                 && customers_ok
@@ -873,7 +885,22 @@ impl Assistant {
         // words with its rule) go to the judge below.
         let by_words = !hits_ev.is_empty();
         if !by_words && self.generator.is_some() {
-            hits_ev = self.judge_candidates(question, loose.as_ref().unwrap_or(route), &hits);
+            let judge_route = loose.as_ref().unwrap_or(route);
+            hits_ev = self.judge_candidates(question, judge_route, &hits, false);
+            // none, and a code named: look deeper for the code
+            if hits_ev.is_empty() && question_codes(question).next().is_some() {
+                if let Some(r) = &self.retriever {
+                    let more: Vec<Hit> = r
+                        .search(question, &opts.principal, &opts.kbs, RETRIEVE_K_CODES)?
+                        .into_iter()
+                        .filter(|h| {
+                            opts.principal.can_read(h.kb, h.sensitivity)
+                                && (opts.kbs.is_empty() || opts.kbs.contains(&h.kb))
+                        })
+                        .collect();
+                    hits_ev = self.judge_candidates(question, judge_route, &more, true);
+                }
+            }
         }
         let hits = hits_ev;
         ans.timings_ms.retrieve = ms(tr);
@@ -1591,6 +1618,26 @@ fn quote_passages(
     s.trim_end().to_string()
 }
 
+/// The codes a question names (`V`, `XL`, `E-4`, `40HQ`), normalized: its Latin words with a
+/// letter (in an English question, only those with a digit too).
+fn question_codes(question: &str) -> impl Iterator<Item = String> + '_ {
+    question
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.')))
+        .map(|w| w.trim_matches(['-', '/', '.']))
+        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(move |w| !lodestar_dict::glossary::is_latin_question(question) || w.chars().any(|c| c.is_ascii_digit()))
+        .map(norm_key)
+}
+
+/// Does `hay` hold `code` as a whole token (`V` in `V（240 km/h）`, not in `BV360`)?
+fn holds_code(hay: &str, code: &str) -> bool {
+    hay.match_indices(code).any(|(i, _)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
 /// A hit's title, section and text, normalized, with each colloquial word of the question (see
 /// `colloquial_terms`) added when the hit holds the documents' wording for it: the chunk covers it.
 fn credited_hay(h: &Hit, colloquial: &[(String, Vec<String>)]) -> String {
@@ -1792,6 +1839,18 @@ mod tests {
         // no yes/no form: the words of the question alone answer nothing
         assert!(restates_question("BC-C 配方是 [1]", "BC-C 配方是什么？"));
         assert!(!restates_question("是否可以 [1]", "这种算不算三包？"));
+    }
+
+    #[test]
+    fn a_code_is_held_only_as_a_whole_token() {
+        assert!(holds_code("速度级别 v（240 km/h）", "v"));
+        assert!(holds_code("107 v", "v"));
+        assert!(!holds_code("花纹代号 bv360", "v"));
+        assert!(!holds_code("mostyre2026", "mostyre"));
+        assert!(holds_code("e-4 花纹", "e-4"));
+        assert_eq!(question_codes("轮胎速度级别标 V，代表多少公里每小时？").collect::<Vec<_>>(), ["v"]);
+        // an English question's codes carry a digit: its words are not codes
+        assert_eq!(question_codes("What does 40HQ mean in a spec sheet?").collect::<Vec<_>>(), ["40hq"]);
     }
 
     #[test]

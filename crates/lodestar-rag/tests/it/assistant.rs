@@ -994,7 +994,12 @@ fn the_best_ranked_hit_meeting_every_stretch_is_evidence() {
     let a = Assistant::new(d.clone(), None, None, None);
     let q = "拜访完客户忘录 CRM 了，最晚啥时候得补上啊？";
     let route = lodestar_rag::route::Router::new(&d).route(q, Month { year: 2026, month: 10 });
-    let checks = ops_hit("c5", "五、检查与考核", "运营部每月抽查拜访记录完整性（抽查比例 20%），结果纳入销售经理月度考核。", 0.95);
+    let checks = ops_hit(
+        "c5",
+        "五、检查与考核",
+        "运营部每月抽查拜访记录完整性（抽查比例 20%），结果纳入销售经理月度考核。",
+        0.95,
+    );
     let rule = |score| ops_hit("c2", "二、CRM 拜访记录必填项", "录入时限：拜访结束后 2 个工作日内。", score);
     let ev = a.evidence_hits(q, &route, vec![checks.clone(), rule(0.76)]);
     assert_eq!(ev.iter().map(|h| h.chunk_id.as_str()).collect::<Vec<_>>(), ["c2"]);
