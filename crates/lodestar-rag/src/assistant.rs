@@ -593,6 +593,16 @@ impl Assistant {
         countries.chain(customers).filter(|n| !n.is_empty()).collect()
     }
 
+    /// Does `text` name a customer the dictionaries know (a name or alias of two characters or
+    /// more, Latin ones case-insensitive)?
+    fn names_a_customer(&self, text: &str) -> bool {
+        let lower = text.to_lowercase();
+        self.dicts
+            .customers
+            .iter()
+            .any(|c| c.all_names().filter(|n| n.chars().count() >= 2).any(|n| lower.contains(&n.to_lowercase())))
+    }
+
     /// A Chinese question's colloquial words (`铲车`, `放炮`) with the documents' wording for them
     /// (`装载机`, `爆破`, from `synonyms.csv`), normalized; none for an English question.
     fn colloquial_terms(&self, question: &str) -> Vec<(String, Vec<String>)> {
@@ -1108,6 +1118,24 @@ impl Assistant {
             if !echoed.is_empty() {
                 ans.no_evidence = true;
                 let s = missing_detail_answer(question, Some(&echoed.join("”“")), &units, &hits, ans);
+                on_text(&format!("\n{s}"));
+                return Ok(s);
+            }
+        }
+        // The question asks which customers (`哪几家客户`, route_cues.csv `asks_customer`) and the
+        // answer names none the dictionaries know (`巨胎与矿山客户`), while the judge was unsure:
+        // the sources do not give the names.
+        if p_yes < JUDGE_CONFIDENT {
+            let lower = question.to_lowercase();
+            let asked = self.dicts.vocab.route.get("asks_customer").first_listed_in(&lower);
+            if let Some(asked) = asked.filter(|_| !self.names_a_customer(&raw)) {
+                ans.no_evidence = true;
+                let s = if borderline {
+                    ans.citations.clear();
+                    format!("{NO_EVIDENCE}。")
+                } else {
+                    missing_detail_answer(question, Some(asked), &units, &hits, ans)
+                };
                 on_text(&format!("\n{s}"));
                 return Ok(s);
             }
