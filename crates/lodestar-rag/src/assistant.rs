@@ -1513,20 +1513,66 @@ fn metric_part_route(router: &Router, question: &str, reference: Month) -> Optio
 fn knowledge_part(router: &Router, question: &str, reference: Month) -> String {
     let clauses = clauses(question);
     if clauses.len() < 2 {
-        return question.to_string();
+        return without_figure_asks(router, question, reference);
     }
-    let kept: Vec<&String> = clauses
+    let kept: Vec<String> = clauses
         .iter()
         .filter(|c| {
             let r = router.route(c, reference);
             !r.needs_metrics() || r.needs_knowledge()
         })
+        .map(|c| without_figure_asks(router, c, reference))
         .collect();
     if kept.is_empty() {
         question.to_string()
     } else {
-        kept.into_iter().map(|s| s.trim()).collect::<Vec<_>>().join("")
+        kept.iter().map(|s| s.trim()).collect::<Vec<_>>().join("")
     }
+}
+
+/// A clause without the asks joined to it (route_cues.csv `ask_conjunction`: 和, 以及) that
+/// are figures for the rule engine alone (a metric intent, nothing for the documents):
+/// `阿尔泰矿业的付款条件和2026年9月销售额` → `阿尔泰矿业的付款条件`, so that the model is not asked
+/// for a figure the engine gives (and does not answer it from a passage about another figure).
+fn without_figure_asks(router: &Router, clause: &str, reference: Month) -> String {
+    let conj = router.dicts().vocab.route.get("ask_conjunction");
+    let lower = clause.to_lowercase();
+    let mut cuts: Vec<(usize, usize)> = conj
+        .words()
+        .iter()
+        .flat_map(|w| lower.match_indices(w.as_str()).map(|(i, m)| (i, i + m.len())).collect::<Vec<_>>())
+        .collect();
+    if cuts.is_empty() || lower.len() != clause.len() {
+        return clause.to_string();
+    }
+    cuts.sort_unstable();
+    let mut parts: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (a, b) in cuts {
+        if a < start {
+            continue;
+        }
+        parts.push(&clause[start..a]);
+        start = b;
+    }
+    parts.push(&clause[start..]);
+    let figure_only = |p: &str| {
+        let r = router.route(p, reference);
+        r.needs_metrics() && !r.needs_knowledge() && !r.intents.is_empty()
+    };
+    // the first part carries the subject: it stays
+    let kept: Vec<&str> =
+        parts.iter().enumerate().filter(|(i, p)| *i == 0 || !figure_only(p)).map(|(_, p)| *p).collect();
+    if kept.len() == parts.len() {
+        return clause.to_string();
+    }
+    let mut out = kept.join("、");
+    if let Some(end) = clause.trim_end().chars().last().filter(|c| matches!(c, '？' | '?' | '。' | '！')) {
+        if !out.ends_with(end) {
+            out.push(end);
+        }
+    }
+    out
 }
 
 /// The stretches of the question that none of `hits` mentions, as written (`餐厅`, `带教补贴`):
@@ -1867,6 +1913,20 @@ mod tests {
         // no yes/no form: the words of the question alone answer nothing
         assert!(restates_question("BC-C 配方是 [1]", "BC-C 配方是什么？"));
         assert!(!restates_question("是否可以 [1]", "这种算不算三包？"));
+    }
+
+    #[test]
+    fn a_figure_joined_to_a_policy_ask_is_left_to_the_engine() {
+        let d = lodestar_dict::Dictionaries::builtin().unwrap();
+        let router = Router::new(&d);
+        let month = Month { year: 2026, month: 10 };
+        assert_eq!(knowledge_part(&router, "阿尔泰矿业的付款条件和2026年9月销售额？", month), "阿尔泰矿业的付款条件？");
+        // two asks for documents: both stay
+        let q = "阿尔泰矿业的付款条件和信用额度？";
+        assert_eq!(knowledge_part(&router, q, month), q);
+        // a scope joined to a scope is no figure ask
+        let q = "俄罗斯和哈萨克斯坦的付款条件有什么不同？";
+        assert_eq!(knowledge_part(&router, q, month), q);
     }
 
     #[test]

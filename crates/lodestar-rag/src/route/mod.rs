@@ -375,6 +375,11 @@ fn free_word_at(chars: &[char], taken: &[bool], key: &[char], i: usize) -> bool 
 }
 
 impl<'d> Router<'d> {
+    /// The dictionaries the router reads.
+    pub fn dicts(&self) -> &'d Dictionaries {
+        self.dicts
+    }
+
     /// Builds the alias tables from the dictionaries (do it once and reuse the router).
     pub fn new(dicts: &'d Dictionaries) -> Self {
         let mut aliases = Vec::new();
