@@ -935,7 +935,7 @@ impl Assistant {
                 on_text(&s);
                 return Ok(s);
             }
-            let named = absent_years.iter().map(|y| format!("{y}年")).collect::<Vec<_>>().join("”“");
+            let named = absent_years.iter().map(|y| year_phrase(question, y)).collect::<Vec<_>>().join("”“");
             let s = missing_detail_answer(question, Some(&named), &units, &hits, ans);
             on_text(&s);
             return Ok(s);
@@ -1413,6 +1413,28 @@ fn years_absent(question: &str, hits: &[Hit]) -> Vec<String> {
             out.push(y);
         }
     }
+    out
+}
+
+/// The question's words for a year no source mentions: the year and the few words after it that
+/// say what of that year (`2027 年经销商年度返利的档位` → `2027年经销商年度返利`), up to a
+/// function word.
+fn year_phrase(question: &str, year: &str) -> String {
+    let q = lodestar_core::text::to_halfwidth(question);
+    let Some(at) = q.find(year) else { return format!("{year}年") };
+    let mut rest = q[at + year.len()..].trim_start().chars().peekable();
+    let mut out = format!("{year}年");
+    if rest.peek() == Some(&'年') {
+        rest.next();
+    }
+    let mut what = String::new();
+    for c in rest.skip_while(|c| c.is_whitespace()) {
+        if !crate::route::is_cjk(c) || "的和与及是在有为要".contains(c) || what.chars().count() >= 8 {
+            break;
+        }
+        what.push(c);
+    }
+    out.push_str(&what);
     out
 }
 
@@ -1927,6 +1949,13 @@ mod tests {
         // a scope joined to a scope is no figure ask
         let q = "俄罗斯和哈萨克斯坦的付款条件有什么不同？";
         assert_eq!(knowledge_part(&router, q, month), q);
+    }
+
+    #[test]
+    fn a_missing_year_is_named_with_what_of_it_was_asked() {
+        assert_eq!(year_phrase("2027 年经销商年度返利的档位和比例是多少？", "2027"), "2027年经销商年度返利");
+        assert_eq!(year_phrase("What rebate tiers apply in 2027?", "2027"), "2027年");
+        assert_eq!(year_phrase("2027年的返利档位", "2027"), "2027年");
     }
 
     #[test]

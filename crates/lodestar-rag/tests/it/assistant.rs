@@ -883,7 +883,8 @@ fn a_year_no_source_mentions_is_named_as_missing_without_asking_the_model() {
     let a = Assistant::new(dicts(), None, Some(kb()), Some(g.clone()));
     let ans = a.ask("2031 年起全钢胎质保期是多久？", &AskOptions::default()).unwrap();
     assert!(ans.no_evidence, "{}", ans.answer);
-    assert_eq!(ans.answer.lines().next().unwrap(), format!("{NO_EVIDENCE}：资料中没有提到“2031年”。"));
+    // the year with what of it was asked, up to the function word 是
+    assert_eq!(ans.answer.lines().next().unwrap(), format!("{NO_EVIDENCE}：资料中没有提到“2031年起全钢胎质保期”。"));
     assert!(ans.answer.contains("3 年"), "the passage is quoted: {}", ans.answer);
     assert_eq!(g.calls(), 0);
     assert!(g.judge_calls().is_empty());
