@@ -1416,25 +1416,25 @@ fn years_absent(question: &str, hits: &[Hit]) -> Vec<String> {
     out
 }
 
-/// The question's words for a year no source mentions: the year and the few words after it that
-/// say what of that year (`2027 年经销商年度返利的档位` → `2027年经销商年度返利`), up to a
-/// function word.
+/// The question's words for a year no source mentions: the year and the stretch of the question
+/// right after it that says what of that year (`2027 年经销商年度返利的档位` → `2027年经销商年度返利`),
+/// up to the first question word (`route_cues.csv` `stop_phrase`, see `route::content_segments`).
 fn year_phrase(question: &str, year: &str) -> String {
-    let q = lodestar_core::text::to_halfwidth(question);
-    let Some(at) = q.find(year) else { return format!("{year}年") };
-    let mut rest = q[at + year.len()..].trim_start().chars().peekable();
+    let q = norm_key(&lodestar_core::text::to_halfwidth(question));
     let mut out = format!("{year}年");
-    if rest.peek() == Some(&'年') {
-        rest.next();
-    }
-    let mut what = String::new();
-    for c in rest.skip_while(|c| c.is_whitespace()) {
-        if !crate::route::is_cjk(c) || "的和与及是在有为要".contains(c) || what.chars().count() >= 8 {
-            break;
+    let Some(at) = q.find(year) else { return out };
+    let rest = q[at + year.len()..].trim_start();
+    let rest = rest.strip_prefix('年').unwrap_or(rest).trim_start();
+    let Some(seg) = crate::route::content_segments(rest).into_iter().next() else { return out };
+    // a stretch of overlapping character pairs, starting right after the year
+    let joined = seg.windows(2).all(|w| w[0].chars().last() == w[1].chars().next());
+    let pairs = seg.iter().all(|u| u.chars().count() == 2 && u.chars().all(crate::route::is_cjk));
+    if joined && pairs && rest.starts_with(seg[0].as_str()) {
+        out.push_str(&seg[0]);
+        for u in &seg[1..] {
+            out.extend(u.chars().skip(1));
         }
-        what.push(c);
     }
-    out.push_str(&what);
     out
 }
 
