@@ -657,15 +657,14 @@ impl Assistant {
         };
         // the best-ranked hit meeting every stretch of the question (its words or, through
         // synonyms.csv, their document wording), when the retrievers ranked it high
-        let first_full_cover: Option<String> = hits
-            .iter()
-            .find(|h| misses(&credited_hay(h, &colloquial)).is_empty())
-            .filter(|h| h.score >= JUDGE_MIN_FUSED)
-            .map(|h| h.chunk_id.clone());
+        let hays: Vec<String> = hits.iter().map(|h| credited_hay(h, &colloquial)).collect();
+        let first_full_cover: Option<usize> =
+            hays.iter().position(|hay| misses(hay).is_empty()).filter(|&i| hits[i].score >= JUDGE_MIN_FUSED);
         let mut kept: Vec<(Hit, f32)> = hits
             .into_iter()
-            .filter_map(|h| {
-                let hay = credited_hay(&h, &colloquial);
+            .zip(hays)
+            .enumerate()
+            .filter_map(|(i, (h, hay))| {
                 let about_customer = customers.iter().all(|c| {
                     h.customers.iter().any(|id| id == &c.id)
                         || c.all_names().any(|n| {
@@ -707,7 +706,7 @@ impl Assistant {
                 // its words with the rule it asks about; the first pick meeting every stretch is
                 // enough, and so is the best-ranked one when those above it each miss a stretch
                 // (`拜访完忘录 CRM 了，最晚啥时候得补上` → the chunk with `录入时限`).
-                let full_cover = first || first_full_cover.as_deref() == Some(h.chunk_id.as_str());
+                let full_cover = first || first_full_cover == Some(i);
                 let overlap_ok = score >= MIN_OVERLAP
                     || (full_cover && missing.is_empty() && segments.len() >= 2 && score >= LOW_OVERLAP_FIRST_PICK);
                 tracing::debug!(
